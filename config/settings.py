@@ -1,0 +1,244 @@
+"""One settings module, driven by environment variables.
+
+With nothing set, the project runs on the embedded default: SQLite, a local-memory
+cache and Celery on kombu's filesystem transport (a real worker and beat, no server).
+`DATABASE_URL`, `REDIS_URL` and `CELERY_BROKER_URL` switch to PostgreSQL, Redis and a
+real broker. `MANAGERS_CONFIG_LEVEL=production` turns on the deployment hardening and
+refuses to start without a real secret key.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is a convenience for developers; real deployments set the environment.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+CONFIG_LEVEL = env.str("MANAGERS_CONFIG_LEVEL", default="development")
+if CONFIG_LEVEL not in {"development", "test", "production"}:
+    raise environ.ImproperlyConfigured(
+        f"MANAGERS_CONFIG_LEVEL must be development, test or production, not {CONFIG_LEVEL!r}"
+    )
+PRODUCTION = CONFIG_LEVEL == "production"
+
+VAR_DIR = Path(env.str("DIM_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+if PRODUCTION:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # no default: fail loudly
+else:
+    SECRET_KEY = env.str(
+        "DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnop"
+    )
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION and CONFIG_LEVEL != "test")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "tenancy",
+    *env.list("DIM_EXTRA_APPS", default=[]),
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenancy.middleware.TenantContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenancy.context_processors.tenant",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+# PostgreSQL goes through our backend, which keeps `app.tenant_id` right on every query
+# (see tenancy/db/postgresql/base.py). The URL's user is the *runtime* role: not a
+# superuser, not BYPASSRLS, not the tables' owner. Migrations run as the owner
+# (DATABASE_OWNER_URL), see `make migrate`.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if DATABASE_URL:
+    _db = env.db_url_config(DATABASE_URL)
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise environ.ImproperlyConfigured("DATABASE_URL must be a postgres:// URL")
+    _db["ENGINE"] = "tenancy.db.postgresql"
+    _pool = env.bool("DATABASE_POOL", default=False)
+    if _pool:
+        _db["OPTIONS"] = {
+            "pool": {
+                "min_size": env.int("POSTGRES_POOL_MIN_SIZE", default=2),
+                "max_size": env.int("POSTGRES_POOL_SIZE", default=20),
+                "timeout": env.float("POSTGRES_POOL_TIMEOUT", default=10.0),
+            }
+        }
+        _db["CONN_MAX_AGE"] = 0
+    else:
+        _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    DATABASES = {"default": _db}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "db.sqlite3")),
+        }
+    }
+
+# The role the platform escape hatch switches to (NOLOGIN, granted to the runtime role,
+# which is NOINHERIT). Only its own RLS policy lets it see every tenant.
+DB_PLATFORM_ROLE = env.str("DB_PLATFORM_ROLE", default="dim_platform")
+# The runtime role that the owner grants table privileges to after each migrate.
+DB_RUNTIME_ROLE = env.str("DB_RUNTIME_ROLE", default="")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------------------
+# Keys are namespaced per tenant (and per-tenant generation) by the key function itself,
+# so no caller can forget it.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_FUNCTION": "tenancy.cache.make_tenant_key",
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "dim-default",
+            "KEY_FUNCTION": "tenancy.cache.make_tenant_key",
+        }
+    }
+
+# --- Celery -----------------------------------------------------------------------------
+_broker_dir = VAR_DIR / "celery" / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_RESULT_BACKEND = env.str(
+    "CELERY_RESULT_BACKEND",
+    default=REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}",
+)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("out", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "tenancy-heartbeat-every-tenant": {
+        "task": "tenancy.tasks.fan_out_task",
+        "schedule": env.float("PERFORMANCE_MONITORING_INTERVAL", default=60.0),
+        "args": ("tenancy.tasks.record_tenant_heartbeat_task",),
+    },
+}
+
+# --- Auth, i18n, static -----------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+LOGIN_URL = "/admin/login/"
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tenancy.api.permissions.IsTenantMember"],
+    "DEFAULT_PAGINATION_CLASS": "tenancy.api.pagination.TenantPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tenancy.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+    "DEFAULT_VERSION": "v1",
+    "ALLOWED_VERSIONS": ["v1"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Data Isolation Managers API",
+    "DESCRIPTION": (
+        "Every endpoint is bound to one tenant. Choose it with the X-Tenant header "
+        "(a tenant slug) when your user belongs to several tenants. Another tenant's "
+        "objects answer 404 exactly like missing ones."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Logging: structured (JSON) records for audit-relevant events ----------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "timestamp": True},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {
+        "dim": {"handlers": ["console"], "level": env.str("DIM_LOG_LEVEL", default="INFO")},
+    },
+}
+
+# --- Production hardening ---------------------------------------------------------------
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,14 @@
+"""Test settings: the real settings plus a small app of scoped models with relations
+(forward and reverse foreign keys, an unscoped model pointing into scoped ones) that the
+isolation conformance suite exercises alongside every product model."""
+
+import os
+
+os.environ.setdefault("MANAGERS_CONFIG_LEVEL", "test")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.scoping_app"]
+CELERY_TASK_ALWAYS_EAGER = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast personas

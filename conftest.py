@@ -1,0 +1,47 @@
+"""Root test configuration.
+
+On PostgreSQL the tests must run as the runtime role (not a superuser, not the tables'
+owner, not BYPASSRLS), or RLS tests prove nothing. The runtime role cannot create a
+database or own tables, so instead of pytest-django's test-database creation the schema
+is migrated once per session *as the owner* (DATABASE_OWNER_URL) in a subprocess, and
+the tests then use that database through the runtime role, each in a rolled-back
+transaction.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))
+
+
+def migrate_as_owner() -> None:
+    owner_url = os.environ.get("DATABASE_OWNER_URL")
+    if not owner_url:
+        raise RuntimeError(
+            "DATABASE_URL is set but DATABASE_OWNER_URL is not: migrations must run as the "
+            "tables' owner, tests as the runtime role (see scripts/services.py)"
+        )
+    env = {
+        **os.environ,
+        "DATABASE_URL": owner_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+if USING_POSTGRES:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_blocker):
+        migrate_as_owner()
+        yield

@@ -1,0 +1,1 @@
+"""Tenants, the tenant context and fail-closed tenant-scoped models."""

@@ -1,0 +1,89 @@
+"""DRF base classes: every API view resolves its tenant right after authentication and
+runs inside that tenant's context; the context is always dropped when the view ends."""
+
+from __future__ import annotations
+
+import copy
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers, viewsets
+from rest_framework.views import APIView
+
+from tenancy import context
+from tenancy.resolution import effective_role, requested_slug, resolve
+
+
+class TenantAPIMixin:
+    """Mix into any APIView. `tenant_required = False` for views that also serve users
+    outside a tenant (e.g. `/me/`)."""
+
+    tenant_required = True
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        request.tenant = None
+        request.membership = None
+        request.tenant_role = None
+        user = request.user
+        if not (user and user.is_authenticated):
+            return
+        slug = requested_slug(request)
+        if slug is None and not self.tenant_required:
+            return
+        resolution = resolve(user, slug)
+        request.tenant = resolution.tenant
+        request.membership = resolution.membership
+        request.tenant_role = effective_role(resolution, user)
+        # Also visible to Django's request (middleware, logging).
+        request._request.tenant = resolution.tenant
+        self._tenant_token = context.activate(
+            context.TenantRef(
+                resolution.tenant.pk, resolution.tenant.slug, resolution.tenant.cache_generation
+            )
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        self._tenant_token = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._tenant_token is not None:
+                context.deactivate(self._tenant_token)
+                self._tenant_token = None
+
+
+class TenantAPIView(TenantAPIMixin, APIView):
+    pass
+
+
+class TenantScopedModelSerializer(serializers.ModelSerializer):
+    """Runs the model's own unique and constraint checks (tenant-qualified) so that a
+    duplicate is a 400 naming the field, not an IntegrityError."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        candidate = copy.copy(self.instance) if self.instance else self.Meta.model()
+        for name, value in attrs.items():
+            field = candidate._meta.get_field(name)
+            if not (field.many_to_many or field.one_to_many):
+                setattr(candidate, name, value)
+        try:
+            candidate.validate_unique()
+            candidate.validate_constraints()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            ) from exc
+        return attrs
+
+
+class TenantScopedModelViewSet(TenantAPIMixin, viewsets.ModelViewSet):
+    """CRUD over a TenantScopedModel. The queryset is scoped by the model's manager, so
+    another tenant's id is simply not found: the 404 is identical to a random id's."""
+
+    model = None
+    read_role = "viewer"
+    write_role = "member"
+
+    def get_queryset(self):
+        return self.model.objects.all()

@@ -1,0 +1,68 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import filters
+from rest_framework.response import Response
+
+from tenancy.api.base import TenantAPIView, TenantScopedModelViewSet
+from tenancy.api.permissions import IsPlatformOperator
+from tenancy.api.serializers import (
+    MembershipSerializer,
+    TenantSerializer,
+    TenantSettingSerializer,
+)
+from tenancy.models import Membership, Role, TenantSetting
+
+TENANT_HEADER_PARAM = OpenApiParameter(
+    name="X-Tenant",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Slug of the tenant to act in; required when the user belongs to several.",
+)
+
+
+class MeView(TenantAPIView):
+    tenant_required = False
+
+    @extend_schema(parameters=[TENANT_HEADER_PARAM], responses=None)
+    def get(self, request, *args, **kwargs):
+        memberships = Membership.objects.filter(user=request.user).select_related("tenant")
+        return Response(
+            {
+                "username": request.user.get_username(),
+                "is_platform_operator": request.user.is_superuser,
+                "current_tenant": TenantSerializer(request.tenant).data if request.tenant else None,
+                "role": request.tenant_role,
+                "memberships": MembershipSerializer(memberships, many=True).data,
+            }
+        )
+
+
+class CurrentTenantView(TenantAPIView):
+    @extend_schema(parameters=[TENANT_HEADER_PARAM], responses=TenantSerializer)
+    def get(self, request, *args, **kwargs):
+        return Response(TenantSerializer(request.tenant).data)
+
+
+@extend_schema(parameters=[TENANT_HEADER_PARAM])
+class TenantSettingViewSet(TenantScopedModelViewSet):
+    """Per-tenant configuration. Viewers read, admins write."""
+
+    model = TenantSetting
+    serializer_class = TenantSettingSerializer
+    queryset = TenantSetting.objects.all()
+    write_role = Role.ADMIN
+    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
+    search_fields = ["key", "description"]
+    ordering_fields = ["key", "updated_at"]
+
+
+class IsolationReportView(TenantAPIView):
+    """The live isolation report (`check_isolation`) for platform operators."""
+
+    tenant_required = False
+    permission_classes = [IsPlatformOperator]
+
+    @extend_schema(responses=None)
+    def get(self, request, *args, **kwargs):
+        from tenancy import rls
+
+        return Response(rls.inspect().as_dict())

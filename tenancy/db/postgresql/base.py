@@ -1,0 +1,102 @@
+"""PostgreSQL backend that keeps `app.tenant_id` (and the role) right on every query.
+
+RLS policies read `current_setting('app.tenant_id', true)`. The value must match the
+tenant context of the code that runs the query, on every query, whatever happened to the
+connection before: persistent connections, Django's pool, rollbacks and savepoint
+rollbacks (which silently revert a `set_config` made inside them), and requests and
+Celery tasks that reuse one connection.
+
+Before each `execute()` the cursor compares what the context wants with what the
+physical connection is known to carry (remembered on the psycopg connection object, so
+a pooled connection carries its own state) and only then sends one
+`SELECT set_config(...)`. Rollbacks forget the remembered state, so the next query
+re-sends it. Cost: zero round trips when the connection already carries the right
+tenant, one otherwise.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.backends.postgresql import base as pg_base
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from psycopg.pq import TransactionStatus
+
+from tenancy.context import PlatformAccess, TenantRef, current_state
+
+_UNKNOWN = object()
+_STATE_ATTR = "_dim_tenant_state"
+_SET_SQL = "SELECT set_config('app.tenant_id', %s, false), set_config('role', %s, false)"
+
+
+def desired_state() -> tuple[str, str]:
+    state = current_state()
+    if isinstance(state, TenantRef):
+        return (str(state.id), "none")
+    if isinstance(state, PlatformAccess):
+        return ("", settings.DB_PLATFORM_ROLE)
+    return ("", "none")
+
+
+class _TenantSettingMixin:
+    def execute(self, sql, params=None):
+        self.db.ensure_tenant_setting()
+        return super().execute(sql, params)
+
+    def executemany(self, sql, param_list):
+        self.db.ensure_tenant_setting()
+        return super().executemany(sql, param_list)
+
+    def callproc(self, procname, params=None, kparams=None):
+        self.db.ensure_tenant_setting()
+        return super().callproc(procname, params, kparams)
+
+
+class TenantCursorWrapper(_TenantSettingMixin, CursorWrapper):
+    pass
+
+
+class TenantCursorDebugWrapper(_TenantSettingMixin, CursorDebugWrapper):
+    pass
+
+
+class DatabaseWrapper(pg_base.DatabaseWrapper):
+    # Counts `set_config` round trips; bench/ and the isolation suite read it.
+    tenant_setting_round_trips = 0
+
+    def ensure_tenant_setting(self) -> None:
+        raw = self.connection
+        if raw is None:
+            return
+        wanted = desired_state()
+        if getattr(raw, _STATE_ATTR, _UNKNOWN) == wanted:
+            return
+        with raw.cursor() as cursor:
+            cursor.execute(_SET_SQL, wanted)
+        setattr(raw, _STATE_ATTR, wanted)
+        self.tenant_setting_round_trips += 1
+
+    def forget_tenant_setting(self) -> None:
+        if self.connection is not None:
+            setattr(self.connection, _STATE_ATTR, _UNKNOWN)
+
+    def make_cursor(self, cursor):
+        return TenantCursorWrapper(cursor, self)
+
+    def make_debug_cursor(self, cursor):
+        return TenantCursorDebugWrapper(cursor, self)
+
+    def _rollback(self):
+        # A rollback reverts every set_config made in the transaction.
+        self.forget_tenant_setting()
+        return super()._rollback()
+
+    def _savepoint_rollback(self, sid):
+        self.forget_tenant_setting()
+        return super()._savepoint_rollback(sid)
+
+    def _close(self):
+        raw = self.connection
+        if raw is not None and raw.info.transaction_status != TransactionStatus.IDLE:
+            # The pool rolls such a connection back, which reverts what we set.
+            setattr(raw, _STATE_ATTR, _UNKNOWN)
+        return super()._close()

@@ -1,0 +1,267 @@
+"""Fail-closed tenant scoping for the ORM.
+
+Every queryset of a `TenantScopedModel` carries one extra WHERE leaf,
+`tenant__in_context=True`, added when the queryset is created. The leaf binds its value
+when the SQL is *compiled*, from the tenant context of that moment: the tenant's id, no
+filter under `platform_access()`, and `TenantContextMissing` when there is no tenant.
+
+Because the leaf lives in the query's WHERE tree, it survives everything Django does
+with a query: clones, `update()` (which turns the query into an UpdateQuery), fast
+deletes, `count()`/`aggregate()` sub-queries, `exists()`, `explain()`, unions, use as a
+sub-query, related managers, prefetches and the base manager used by forward foreign
+keys and `refresh_from_db()`. Nothing needs to remember to call a scoping helper, and a
+queryset built at import time (a DRF `queryset = ...`) is still evaluated for the tenant
+of the request that runs it.
+
+django-scopes checks the scope when the queryset is *created*; that is why its querysets
+leak through `aiterator()` and friends. Checking at compile time closes that class of
+hole, because all SQL of a query goes through its compiler.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.lookups import Lookup
+
+from tenancy.context import PlatformAccess, TenantRef, current_state, require_tenant_id
+from tenancy.exceptions import TenantContextMissing, TenantMismatch
+
+
+class InCurrentTenant(Lookup):
+    """`tenant__in_context=True`: compiled against the tenant context of the moment."""
+
+    lookup_name = "in_context"
+    prepare_rhs = False
+    can_use_none_as_rhs = False
+
+    def get_prep_lookup(self):
+        if self.rhs is not True:
+            raise ValueError("tenant__in_context only accepts True")
+        return self.rhs
+
+    def as_sql(self, compiler, connection):
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        state = current_state()
+        if isinstance(state, TenantRef):
+            return f"{lhs_sql} = %s", (*lhs_params, state.id)
+        if isinstance(state, PlatformAccess):
+            return f"{lhs_sql} IS NOT NULL", tuple(lhs_params)
+        model = self.lhs.target.model._meta.label if hasattr(self.lhs, "target") else "?"
+        raise TenantContextMissing(
+            f"query on tenant-scoped {model} with no tenant in context: "
+            "use tenant_context(tenant) (or platform_access(reason) for platform work)"
+        )
+
+
+class TenantForeignKey(models.ForeignKey):
+    """The `tenant` column of scoped models. A subclass so that the `in_context`
+    lookup is registered here only, and so that RLS discovery can recognise it."""
+
+
+TenantForeignKey.register_lookup(InCurrentTenant)
+
+
+def _scoped_fk_fields(model):
+    for field in model._meta.concrete_fields:
+        if (
+            field.is_relation
+            and field.many_to_one
+            and field.name != "tenant"
+            and is_tenant_scoped(field.related_model)
+        ):
+            yield field
+
+
+def _check_links(model, tenant_id: int, values: dict) -> None:
+    """Every foreign key to a scoped model must point at a row of the same tenant."""
+    for field in _scoped_fk_fields(model):
+        if field.attname in values:
+            value = values[field.attname]
+        elif field.name in values:
+            value = values[field.name]
+            if isinstance(value, models.Model):
+                if value.tenant_id != tenant_id:
+                    raise TenantMismatch(
+                        f"{model._meta.label}.{field.name} points at a row of another tenant"
+                    )
+                continue
+        else:
+            continue
+        if value is None or hasattr(value, "resolve_expression"):
+            continue
+        owner = (
+            field.related_model._base_manager.filter(**{field.target_field.attname: value})
+            .values_list("tenant_id", flat=True)
+            .first()
+        )
+        if owner != tenant_id:
+            # Missing and foreign answer alike: no existence oracle.
+            raise TenantMismatch(
+                f"{model._meta.label}.{field.name}={value!r} is not a row of this tenant"
+            )
+
+
+def _write_tenant_id(explicit: int | None) -> int:
+    """The tenant a write belongs to: the context's, which an explicit value may not
+    contradict. Under platform access the write must name its tenant itself."""
+    state = current_state()
+    if isinstance(state, TenantRef):
+        if explicit is not None and explicit != state.id:
+            raise TenantMismatch(
+                f"write names tenant {explicit} inside the context of tenant {state.id}"
+            )
+        return state.id
+    if isinstance(state, PlatformAccess):
+        if explicit is None:
+            raise TenantContextMissing("a write under platform_access() must name its tenant")
+        return explicit
+    return require_tenant_id("writing a tenant-scoped row")
+
+
+class TenantScopedQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        self._check_update(kwargs)
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    async def aupdate(self, **kwargs):
+        self._check_update(kwargs)
+        return await super().aupdate(**kwargs)
+
+    aupdate.alters_data = True
+
+    def _check_update(self, kwargs):
+        if "tenant" in kwargs or "tenant_id" in kwargs:
+            raise TenantMismatch("the tenant of a row cannot be changed")
+        state = current_state()
+        if isinstance(state, TenantRef):
+            _check_links(self.model, state.id, kwargs)
+        elif state is None:
+            require_tenant_id("update()")
+        elif any(f.name in kwargs or f.attname in kwargs for f in _scoped_fk_fields(self.model)):
+            raise TenantMismatch("under platform access, change links through save()")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.tenant_id = _write_tenant_id(obj.tenant_id)
+            _check_links(self.model, obj.tenant_id, _link_values(obj))
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        if "tenant" in fields or "tenant_id" in fields:
+            raise TenantMismatch("the tenant of a row cannot be changed")
+        objs = list(objs)
+        for obj in objs:
+            _write_tenant_id(obj.tenant_id)
+            _check_links(self.model, obj.tenant_id, _link_values(obj))
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def raw(self, raw_query, params=(), translations=None, using=None):
+        """Raw SQL is wrapped so the ORM filters it too; on PostgreSQL RLS fences it
+        again. The query must select the `tenant_id` column."""
+        state = current_state()
+        if state is None:
+            require_tenant_id("raw()")
+        if isinstance(state, TenantRef):
+            if isinstance(params, dict):
+                params = {**params, "dim_tenant_id": state.id}
+                marker = "%(dim_tenant_id)s"
+            else:
+                params = (*(params or ()), state.id)
+                marker = "%s"
+            raw_query = (
+                f"SELECT * FROM ({raw_query}) AS dim_scoped_raw "
+                f"WHERE dim_scoped_raw.tenant_id = {marker}"
+            )
+        return super().raw(raw_query, params, translations, using)
+
+
+def _link_values(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in _scoped_fk_fields(type(obj))}
+
+
+class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
+    """Default *and* base manager of every scoped model (forward FKs and
+    refresh_from_db() use the base manager, so it must scope too)."""
+
+    use_in_migrations = False
+
+    def get_queryset(self):
+        return super().get_queryset().filter(tenant__in_context=True)
+
+
+class TenantScopedModel(models.Model):
+    tenant = TenantForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.DO_NOTHING,  # a tenant's rows go with its purge, never by cascade
+        related_name="+",
+        editable=False,
+    )
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "objects"
+        default_manager_name = "objects"
+
+    def save(self, *args, **kwargs):
+        self._enforce_tenant_on_write()
+        super().save(*args, **kwargs)
+        self._dim_loaded_tenant_id = self.tenant_id
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        _write_tenant_id(self.tenant_id)
+        return super().delete(*args, **kwargs)
+
+    delete.alters_data = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._dim_loaded_tenant_id = instance.__dict__.get("tenant_id")
+        return instance
+
+    def _enforce_tenant_on_write(self):
+        loaded = getattr(self, "_dim_loaded_tenant_id", None)
+        if not self._state.adding and loaded is not None and self.tenant_id != loaded:
+            raise TenantMismatch("the tenant of a row cannot be changed")
+        self.tenant_id = _write_tenant_id(self.tenant_id)
+        _check_links(type(self), self.tenant_id, _link_values(self))
+
+    def _fill_tenant_for_validation(self, exclude):
+        # Forms exclude the non-editable tenant column, which would silently skip every
+        # (tenant, ...) unique check and turn duplicates into IntegrityErrors (500s).
+        if self.tenant_id is None:
+            try:
+                self.tenant_id = _write_tenant_id(None)
+            except (TenantContextMissing, TenantMismatch) as exc:
+                raise ValidationError(str(exc)) from exc
+        return set(exclude or ()) - {"tenant"}
+
+    def validate_unique(self, exclude=None):
+        super().validate_unique(exclude=self._fill_tenant_for_validation(exclude))
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=self._fill_tenant_for_validation(exclude))
+
+
+def is_tenant_scoped(model) -> bool:
+    return isinstance(model, type) and issubclass(model, TenantScopedModel)
+
+
+def scoped_models(include_abstract: bool = False):
+    """Every installed TenantScopedModel: the isolation suite and RLS use this, so a
+    model added by a later issue is covered without new code."""
+    from django.apps import apps
+
+    return [
+        m
+        for m in apps.get_models(include_auto_created=False)
+        if is_tenant_scoped(m) and (include_abstract or not m._meta.abstract)
+    ]

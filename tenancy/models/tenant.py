@@ -1,0 +1,96 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+slug_validator = RegexValidator(
+    SLUG_PATTERN, "A tenant slug is 1-63 lowercase letters, digits or inner hyphens."
+)
+
+
+class TenantState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    ARCHIVED = "archived", "Archived"
+
+
+class TenantTier(models.TextChoices):
+    FREE = "free", "Free"
+    STANDARD = "standard", "Standard"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class IsolationMode(models.TextChoices):
+    POOLED = "pooled", "Pooled (shared tables, RLS)"
+    # DEDICATED ("silo" database per tenant) arrives with the connection manager.
+
+
+class TenantQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(state=TenantState.ACTIVE)
+
+
+class Tenant(models.Model):
+    """A tenant is platform data (not tenant-scoped): membership resolution and the
+    platform console must read it before any tenant is in context."""
+
+    slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    state = models.CharField(
+        max_length=16, choices=TenantState.choices, default=TenantState.ACTIVE, db_index=True
+    )
+    tier = models.CharField(max_length=16, choices=TenantTier.choices, default=TenantTier.FREE)
+    isolation_mode = models.CharField(
+        max_length=16, choices=IsolationMode.choices, default=IsolationMode.POOLED
+    )
+    # Bumped to invalidate every cache key of the tenant in O(1) (see tenancy/cache.py).
+    cache_generation = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == TenantState.ACTIVE
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class Membership(models.Model):
+    """Who may act in which tenant. Platform data: it is what resolves the tenant of a
+    request, so it is read before a tenant is in context."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="uniq_membership_user_tenant")
+        ]
+        ordering = ["tenant__slug", "user__username"]
+
+    def __str__(self):
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+    def has_role(self, minimum: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]

@@ -1,0 +1,101 @@
+"""Which tenant a request acts in: the user's membership, with an explicit choice
+(`X-Tenant: <slug>` header, or `?tenant=<slug>`) when the user belongs to several.
+
+Every refusal is a `TenantResolutionError` carrying an HTTP status, a machine-readable
+code and a message; the middleware and the API turn it into a 4xx, never a 500. An
+unknown slug and a tenant the user is not a member of answer the same, so the answer
+is no oracle for which tenants exist.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tenancy.models import Membership, Role, Tenant, TenantState
+
+TENANT_HEADER = "HTTP_X_TENANT"
+TENANT_QUERY_PARAM = "tenant"
+_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class TenantResolutionError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Resolution:
+    tenant: Tenant
+    membership: Membership | None  # None: a superuser acting as platform operator
+
+
+def requested_slug(request) -> str | None:
+    raw = request.META.get(TENANT_HEADER)
+    if raw is None:
+        raw = request.GET.get(TENANT_QUERY_PARAM)
+    if raw is None:
+        return None
+    slug = raw.strip()
+    if not _SLUG_RE.match(slug):
+        raise TenantResolutionError(
+            400,
+            "invalid_tenant",
+            "The tenant must be given as a slug: 1-63 lowercase letters, digits or "
+            "inner hyphens (X-Tenant header or ?tenant=).",
+        )
+    return slug
+
+
+def _not_accessible() -> TenantResolutionError:
+    return TenantResolutionError(
+        403, "tenant_not_accessible", "This tenant does not exist or you are not a member."
+    )
+
+
+def _require_active(tenant: Tenant) -> None:
+    if tenant.state != TenantState.ACTIVE:
+        raise TenantResolutionError(
+            403, "tenant_inactive", f"Tenant {tenant.slug!r} is {tenant.state}."
+        )
+
+
+def resolve(user, slug: str | None) -> Resolution:
+    memberships = list(
+        Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug")
+    )
+    if slug is not None:
+        chosen = next((m for m in memberships if m.tenant.slug == slug), None)
+        if chosen is not None:
+            _require_active(chosen.tenant)
+            return Resolution(chosen.tenant, chosen)
+        if user.is_superuser:
+            tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is not None:
+                _require_active(tenant)
+                return Resolution(tenant, None)
+        raise _not_accessible()
+    if not memberships:
+        raise TenantResolutionError(
+            403, "no_tenant_membership", "Your account is not a member of any tenant."
+        )
+    if len(memberships) > 1:
+        raise TenantResolutionError(
+            400,
+            "tenant_required",
+            "You belong to several tenants: choose one with the X-Tenant header. "
+            "Yours: " + ", ".join(m.tenant.slug for m in memberships),
+        )
+    _require_active(memberships[0].tenant)
+    return Resolution(memberships[0].tenant, memberships[0])
+
+
+def effective_role(resolution: Resolution | None, user) -> str | None:
+    if resolution is None:
+        return None
+    if resolution.membership is not None:
+        return resolution.membership.role
+    return Role.OWNER if user.is_superuser else None

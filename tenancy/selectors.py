@@ -1,0 +1,54 @@
+"""Reads of the tenancy domain used by the console and the managers facade."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from tenancy.context import platform_access, tenant_context
+from tenancy.models import Membership, Tenant, scoped_models
+
+
+def tenants_for_user(user):
+    if user.is_superuser:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(memberships__user=user).distinct()
+
+
+def tenant_overview(tenants, *, actor: str | None = None) -> list[dict]:
+    """Each tenant with its real member count and row count per scoped model.
+
+    With several tenants this runs one grouped query per model under the platform
+    escape hatch (recorded); with one tenant, plain counts inside its context."""
+    tenants = list(tenants)
+    members = dict(
+        Membership.objects.filter(tenant__in=tenants)
+        .values("tenant")
+        .annotate(n=Count("id"))
+        .values_list("tenant", "n")
+    )
+    models = scoped_models()
+    rows: dict[int, dict[str, int]] = {t.pk: {} for t in tenants}
+    if len(tenants) == 1:
+        with tenant_context(tenants[0]):
+            for model in models:
+                rows[tenants[0].pk][model._meta.label] = model.objects.count()
+    elif tenants:
+        with platform_access("console overview: row counts per tenant", actor=actor):
+            for model in models:
+                counts = (
+                    model.objects.filter(tenant__in=tenants)
+                    .values("tenant")
+                    .annotate(n=Count("pk"))
+                    .values_list("tenant", "n")
+                )
+                for tenant_id, n in counts:
+                    rows[tenant_id][model._meta.label] = n
+    return [
+        {
+            "tenant": t,
+            "members": members.get(t.pk, 0),
+            "rows": {m._meta.label: rows[t.pk].get(m._meta.label, 0) for m in models},
+            "total_rows": sum(rows[t.pk].values()),
+        }
+        for t in tenants
+    ]

@@ -1,0 +1,83 @@
+"""Fixed personas: two tenants, `alpha` and `beta`, holding overlapping data (the same
+setting keys, folder names and document titles), plus users in each and in both."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from tenancy.context import tenant_context
+from tenancy.models import Membership, Role, Tenant, TenantSetting
+
+PASSWORD = "persona-password-1"
+
+
+def _user(username, **flags):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **flags)
+    return user
+
+
+@pytest.fixture
+def tenant_a(db):
+    return Tenant.objects.create(slug="alpha", name="Alpha Ltd", tier="enterprise")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return Tenant.objects.create(slug="beta", name="Beta GmbH", tier="standard")
+
+
+@pytest.fixture
+def owner_a(tenant_a):
+    user = _user("alice", is_staff=True)
+    Membership.objects.create(user=user, tenant=tenant_a, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def owner_b(tenant_b):
+    user = _user("bob", is_staff=True)
+    Membership.objects.create(user=user, tenant=tenant_b, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def viewer_a(tenant_a):
+    user = _user("victor")
+    Membership.objects.create(user=user, tenant=tenant_a, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def shared_user(tenant_a, tenant_b):
+    user = _user("sam", is_staff=True)
+    Membership.objects.create(user=user, tenant=tenant_a, role=Role.ADMIN)
+    Membership.objects.create(user=user, tenant=tenant_b, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def superuser(db):
+    return _user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def settings_ab(tenant_a, tenant_b):
+    """The same key in both tenants, with different values."""
+    with tenant_context(tenant_a):
+        a = TenantSetting.objects.create(key="session.policy", value={"level": "high"})
+    with tenant_context(tenant_b):
+        b = TenantSetting.objects.create(key="session.policy", value={"level": "critical"})
+    return a, b
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def api_as(user, tenant=None):
+    client = APIClient()
+    client.login(username=user.get_username(), password=PASSWORD)
+    if tenant is not None:
+        client.credentials(HTTP_X_TENANT=tenant.slug)
+    return client
