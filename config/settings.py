@@ -189,6 +189,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 LOGIN_URL = "/admin/login/"
 
 # --- API --------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ class DatabaseWrapper(pg_base.DatabaseWrapper):
         wanted = desired_state()
         if getattr(raw, _STATE_ATTR, _UNKNOWN) == wanted:
             return
+        if raw.info.transaction_status == TransactionStatus.INERROR:
+            # Only ROLLBACK (TO SAVEPOINT) can run now; it must not be blocked, and
+            # the rollback forgets the state so the next statement sets it.
+            return
         with raw.cursor() as cursor:
             cursor.execute(_SET_SQL, wanted)
         setattr(raw, _STATE_ATTR, wanted)
@@ -87,12 +91,16 @@ class DatabaseWrapper(pg_base.DatabaseWrapper):
 
     def _rollback(self):
         # A rollback reverts every set_config made in the transaction.
-        self.forget_tenant_setting()
-        return super()._rollback()
+        try:
+            return super()._rollback()
+        finally:
+            self.forget_tenant_setting()
 
     def _savepoint_rollback(self, sid):
-        self.forget_tenant_setting()
-        return super()._savepoint_rollback(sid)
+        try:
+            return super()._savepoint_rollback(sid)
+        finally:
+            self.forget_tenant_setting()
 
     def _close(self):
         raw = self.connection

@@ -1,0 +1,144 @@
+"""The tenant context (and, on PostgreSQL, `app.tenant_id`) never leaks into the next
+request or task on the same thread and connection: after rollbacks, savepoint
+rollbacks, and with Django's connection pool."""
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.utils import ConnectionHandler
+
+from tenancy.context import get_current_tenant_id, no_tenant, tenant_context
+from tenancy.models import TenantSetting
+from tests.conftest import api_as
+
+ON_POSTGRES = connection.vendor == "postgresql"
+needs_postgres = pytest.mark.skipif(
+    not ON_POSTGRES, reason="needs PostgreSQL: the session setting exists only there"
+)
+
+
+def _setting():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.tenant_id', true)")
+        return cursor.fetchone()[0]
+
+
+def _visible_settings_raw():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM tenancy_tenantsetting")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_request_context_is_cleared_after_request(owner_a, settings_ab):
+    response = api_as(owner_a).get("/api/v1/settings/")
+    assert response.status_code == 200 and response.json()["count"] == 1
+    assert get_current_tenant_id() is None
+    with pytest.raises(Exception, match="tenant"):
+        list(TenantSetting.objects.all())
+
+
+@pytest.mark.django_db
+def test_request_context_is_cleared_after_an_exception(owner_a, settings_ab, monkeypatch):
+    from tenancy.api import views
+
+    def boom(self, *args, **kwargs):
+        raise RuntimeError("view crashed")
+
+    monkeypatch.setattr(views.TenantSettingViewSet, "list", boom)
+    client = api_as(owner_a)
+    client.raise_request_exception = False
+    assert client.get("/api/v1/settings/").status_code == 500
+    assert get_current_tenant_id() is None
+
+
+@needs_postgres
+@pytest.mark.django_db
+def test_next_request_on_same_connection_does_not_inherit_tenant(owner_a, owner_b, settings_ab):
+    assert api_as(owner_a).get("/api/v1/settings/").json()["count"] == 1
+    # Same thread, same connection, no context: raw SQL sees nothing of A.
+    assert _setting() == ""
+    assert _visible_settings_raw() == 0
+    body = api_as(owner_b).get("/api/v1/settings/").json()
+    assert [r["value"] for r in body["results"]] == [{"level": "critical"}]
+
+
+@needs_postgres
+@pytest.mark.django_db
+def test_savepoint_rollback_does_not_leave_stale_tenant(tenant_a, tenant_b, settings_ab):
+    with tenant_context(tenant_a):
+        assert _visible_settings_raw() == 1
+        assert _setting() == str(tenant_a.pk)
+    try:
+        with transaction.atomic():
+            with tenant_context(tenant_b):
+                assert _setting() == str(tenant_b.pk)  # set inside the savepoint
+                raise RuntimeError("roll the savepoint back")
+    except RuntimeError:
+        pass
+    # PostgreSQL reverted the setting with the savepoint; the backend must know that.
+    with tenant_context(tenant_b):
+        assert _setting() == str(tenant_b.pk)
+        value = TenantSetting.objects.get().value
+        assert value == {"level": "critical"}
+    with no_tenant():
+        assert _visible_settings_raw() == 0
+
+
+@needs_postgres
+@pytest.mark.django_db
+def test_round_trips_zero_when_connection_already_carries_tenant(tenant_a, settings_ab):
+    with tenant_context(tenant_a):
+        list(TenantSetting.objects.all())
+        before = connection.tenant_setting_round_trips
+        for _ in range(5):
+            list(TenantSetting.objects.all())
+        assert connection.tenant_setting_round_trips == before
+    with no_tenant():
+        _visible_settings_raw()
+        assert connection.tenant_setting_round_trips == before + 1
+
+
+@pytest.fixture
+def pooled_alias(django_db_blocker):
+    """A second alias on the same database with Django's pool (one connection)."""
+    if not ON_POSTGRES:
+        pytest.skip("needs PostgreSQL: Django's pool is a psycopg 3 feature")
+    cfg = {**connections.settings["default"]}
+    cfg["OPTIONS"] = {**cfg.get("OPTIONS", {}), "pool": {"min_size": 1, "max_size": 1}}
+    cfg["CONN_MAX_AGE"] = 0
+    handler = ConnectionHandler({"default": cfg})
+    with django_db_blocker.unblock():
+        wrapper = handler["default"]
+        yield wrapper
+        wrapper.close()
+        wrapper.close_pool()
+
+
+def _pooled_setting(wrapper):
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.tenant_id', true), pg_backend_pid()")
+        return cursor.fetchone()
+
+
+@needs_postgres
+def test_pool_returns_connection_without_tenant_to_next_user(pooled_alias, django_db_blocker):
+    from tenancy.context import TenantRef
+
+    tenant = TenantRef(id=424242, slug="pool-probe")
+    with tenant_context(tenant):
+        setting, pid = _pooled_setting(pooled_alias)
+        assert setting == "424242"
+    pooled_alias.close()  # back to the pool, still carrying 424242 server-side
+    with no_tenant():
+        setting, pid_again = _pooled_setting(pooled_alias)
+    assert pid_again == pid, "the pool should hand back the same physical connection"
+    assert setting == ""
+    pooled_alias.close()
+    # Same tenant on the next checkout: the state remembered on the physical connection
+    # spares the round trip.
+    with tenant_context(tenant):
+        _pooled_setting(pooled_alias)
+        pooled_alias.close()
+        before = pooled_alias.tenant_setting_round_trips
+        _pooled_setting(pooled_alias)
+        assert pooled_alias.tenant_setting_round_trips == before
