@@ -19,6 +19,7 @@ from tests.isolation.checks import scoped_fks
 
 MODELS = scoped_models()
 IDS = [m._meta.label for m in MODELS]
+LINKED = [m for m in MODELS if scoped_fks(m)]
 ON_POSTGRES = connection.vendor == "postgresql"
 needs_postgres = pytest.mark.skipif(
     not ON_POSTGRES, reason="needs PostgreSQL: SQLite has no row-level security"
@@ -85,20 +86,15 @@ def test_raw_sql_context_a_never_sees_b(model, world):
 def test_raw_sql_writes_naming_b_fail_with_check(model, world):
     row_a, row_b = world.rows[model]
     table = _table(model)
+    move = f"UPDATE {table} SET tenant_id = %s WHERE id = %s"
     with tenant_context(world.tenant_a):
         with transaction.atomic():  # positive control: the statement itself is allowed
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET tenant_id = %s WHERE id = %s",
-                    [world.tenant_a.pk, row_a.pk],
-                )
+                cursor.execute(move, [world.tenant_a.pk, row_a.pk])
                 assert cursor.rowcount == 1
         with pytest.raises(DatabaseError, match="row-level security"):
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET tenant_id = %s WHERE id = %s",
-                    [world.tenant_b.pk, row_a.pk],
-                )
+                cursor.execute(move, [world.tenant_b.pk, row_a.pk])
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s", [row_b.pk])
             assert cursor.rowcount == 0  # B's row is not even visible to UPDATE
