@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tenancy.api.base import TenantScopedModelViewSet
 from tenancy.context import tenant_context
 from tenancy.models import is_tenant_scoped
-from tests.conftest import api_as
+from tests.personas import api_as
 
 MISSING_ID = 987654321
 

@@ -8,7 +8,7 @@ from django.db.utils import ConnectionHandler
 
 from tenancy.context import get_current_tenant_id, no_tenant, tenant_context
 from tenancy.models import TenantSetting
-from tests.conftest import api_as
+from tests.personas import api_as
 
 ON_POSTGRES = connection.vendor == "postgresql"
 needs_postgres = pytest.mark.skipif(

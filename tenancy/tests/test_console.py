@@ -1,0 +1,74 @@
+import pytest
+from django.urls import reverse
+
+from tenancy.context import tenant_context
+from tenancy.models import Tenant, TenantSetting
+
+
+@pytest.mark.django_db
+def test_console_home_counts_for_superuser(client, superuser, owner_a, owner_b, settings_ab):
+    client.force_login(superuser)
+    response = client.get("/")
+    assert response.status_code == 200
+    rows = {r["tenant"].slug: r for r in response.context["overview"]}
+    assert set(rows) == {"alpha", "beta"}
+    assert rows["alpha"]["members"] == 1 and rows["alpha"]["rows"]["tenancy.TenantSetting"] == 1
+
+
+@pytest.mark.django_db
+def test_console_home_for_tenant_staff_shows_own_tenant_only(client, owner_a, settings_ab):
+    client.force_login(owner_a)
+    response = client.get("/")
+    assert [r["tenant"].slug for r in response.context["overview"]] == ["alpha"]
+    assert b"beta" not in response.content
+
+
+@pytest.mark.django_db
+def test_switch_tenant_for_shared_user(client, shared_user, tenant_b, settings_ab):
+    client.force_login(shared_user)
+    assert client.get("/").context["tenant_error"].code == "tenant_required"
+    assert client.post(reverse("console-switch-tenant"), {"tenant": "beta"}).status_code == 302
+    response = client.get("/")
+    assert [r["tenant"].slug for r in response.context["overview"]] == ["beta"]
+    refused = client.post(reverse("console-switch-tenant"), {"tenant": "nope"})
+    assert refused.status_code == 400
+
+
+@pytest.mark.django_db
+def test_superuser_admin_sees_all_tenants_with_filter(client, superuser, settings_ab, tenant_b):
+    client.force_login(superuser)
+    url = reverse("admin:tenancy_tenantsetting_changelist")
+    assert len(client.get(url).context["cl"].result_list) == 2
+    filtered = client.get(url, {"tenant__id__exact": tenant_b.pk})
+    assert [s.tenant_id for s in filtered.context["cl"].result_list] == [tenant_b.pk]
+
+
+@pytest.mark.django_db
+def test_tenant_staff_admin_sees_own_tenant_only(client, owner_a, tenant_a, tenant_b, settings_ab):
+    client.force_login(owner_a)
+    tenants = client.get(reverse("admin:tenancy_tenant_changelist"))
+    assert [t.slug for t in tenants.context["cl"].result_list] == ["alpha"]
+    other = client.get(reverse("admin:tenancy_tenant_change", args=[tenant_b.pk]))
+    assert other.status_code == 302
+    add = client.post(
+        reverse("admin:tenancy_tenantsetting_add"),
+        {"key": "ui.theme", "value": '"dark"', "description": ""},
+    )
+    assert add.status_code == 302
+    with tenant_context(tenant_a):
+        assert TenantSetting.objects.get(key="ui.theme").value == "dark"
+    assert Tenant.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_viewer_cannot_change_in_admin(client, viewer_a, settings_ab):
+    viewer_a.is_staff = True
+    viewer_a.save(update_fields=["is_staff"])
+    client.force_login(viewer_a)
+    setting = settings_ab[0]
+    assert client.get(reverse("admin:tenancy_tenantsetting_changelist")).status_code == 200
+    response = client.post(
+        reverse("admin:tenancy_tenantsetting_change", args=[setting.pk]),
+        {"key": "hacked", "value": "1"},
+    )
+    assert response.status_code == 403

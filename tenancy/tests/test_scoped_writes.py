@@ -1,0 +1,90 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from tenancy.context import platform_access, tenant_context
+from tenancy.exceptions import TenantContextMissing, TenantMismatch
+from tenancy.models import TenantSetting
+from tests.scoping_app.models import Bookmark, Document, Folder
+
+
+@pytest.mark.django_db
+def test_create_fills_tenant_from_context(tenant_a):
+    with tenant_context(tenant_a):
+        setting = TenantSetting.objects.create(key="a.b", value=1)
+    assert setting.tenant_id == tenant_a.pk
+
+
+@pytest.mark.django_db
+def test_same_key_in_two_tenants_is_allowed_but_not_twice_in_one(settings_ab, tenant_a):
+    with tenant_context(tenant_a):
+        duplicate = TenantSetting(key="session.policy")
+        with pytest.raises(ValidationError):
+            duplicate.full_clean()
+
+
+@pytest.mark.django_db
+def test_platform_write_must_name_its_tenant(tenant_a):
+    with platform_access("migrating settings for a test"):
+        with pytest.raises(TenantContextMissing):
+            TenantSetting.objects.create(key="x.y")
+        setting = TenantSetting.objects.create(key="x.y", tenant=tenant_a)
+    assert setting.tenant_id == tenant_a.pk
+
+
+@pytest.mark.django_db
+def test_platform_access_reads_every_tenant(settings_ab):
+    with platform_access("test: cross-tenant read"):
+        assert TenantSetting.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_forward_fk_from_unscoped_model_fails_closed(tenant_a, tenant_b, owner_a):
+    with tenant_context(tenant_b):
+        folder = Folder.objects.create(name="Inbox")
+        doc_b = Document.objects.create(folder=folder, title="Report")
+    bookmark = Bookmark.objects.create(user=owner_a, document_id=doc_b.pk)
+    bookmark = Bookmark.objects.get(pk=bookmark.pk)
+    with pytest.raises(TenantContextMissing):
+        bookmark.document  # noqa: B018
+    with tenant_context(tenant_a), pytest.raises(Document.DoesNotExist):
+        bookmark.document  # noqa: B018
+    with tenant_context(tenant_b):
+        assert bookmark.document == doc_b  # positive control
+
+
+@pytest.mark.django_db
+def test_bulk_update_cannot_move_rows_or_link_across(tenant_a, tenant_b):
+    with tenant_context(tenant_b):
+        folder_b = Folder.objects.create(name="Inbox")
+    with tenant_context(tenant_a):
+        folder_a = Folder.objects.create(name="Inbox")
+        doc = Document.objects.create(folder=folder_a, title="Report")
+        with pytest.raises(TenantMismatch):
+            Document.objects.bulk_update([doc], ["tenant"])
+        doc.folder_id = folder_b.pk
+        with pytest.raises(TenantMismatch):
+            Document.objects.bulk_update([doc], ["folder"])
+        doc.folder_id = folder_a.pk
+        doc.size = 7
+        assert Document.objects.bulk_update([doc], ["size", "folder"]) == 1
+
+
+@pytest.mark.django_db
+def test_queryset_built_in_one_tenant_runs_for_the_tenant_in_context(tenant_a, tenant_b):
+    with tenant_context(tenant_a):
+        Folder.objects.create(name="A-only")
+    queryset = Folder.objects.all()  # built with no tenant: nothing runs yet
+    with tenant_context(tenant_b):
+        assert list(queryset.values_list("name", flat=True)) == []
+    with tenant_context(tenant_a):
+        assert list(queryset.all().values_list("name", flat=True)) == ["A-only"]
+
+
+@pytest.mark.django_db
+def test_raw_query_must_select_tenant_column(tenant_a):
+    with tenant_context(tenant_a):
+        Folder.objects.create(name="Inbox")
+        rows = list(Folder.objects.raw("SELECT id, tenant_id, name FROM scoping_app_folder"))
+        assert [r.name for r in rows] == ["Inbox"]
+        with pytest.raises(Exception, match="tenant_id"):
+            list(Folder.objects.raw("SELECT id, name FROM scoping_app_folder"))
