@@ -46,3 +46,14 @@ if USING_POSTGRES:
     def django_db_setup(django_db_blocker):
         migrate_as_owner()
         yield
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.vendor
+    if db == "postgresql":
+        db += f" as {connection.settings_dict.get('USER')} (runtime role)"
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return [f"isolation backends: database={db}; cache={cache}"]

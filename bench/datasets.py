@@ -173,6 +173,9 @@ def _reload_documents(conn, tenants: BenchTenants, total: int) -> None:
         conn.execute(
             "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, first_id + total]
         )
+    # The foreign keys are DEFERRABLE INITIALLY DEFERRED, and ALTER TABLE refuses a
+    # table with pending trigger events: check them now, before FORCE comes back.
+    conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for table in scoped:
         conn.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(table))
     _set_marker(conn, "documents", total)

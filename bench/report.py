@@ -41,7 +41,7 @@ def table(results: list[Result]) -> str:
     for n, result in enumerate(results, 1):
         row, outcome = result.row, result.outcome
         if outcome is None:
-            cells = ["—"] * 7 + [f"ERROR: {result.error}"]
+            cells = ["—"] * 7 + [str(row.goal), f"ERROR: {result.error}"]
         else:
             figure = f"{outcome.figure:.3f}" if outcome.value is None else f"{outcome.figure:g}"
             cells = [

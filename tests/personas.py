@@ -81,3 +81,12 @@ def api_as(user, tenant=None):
     if tenant is not None:
         client.credentials(HTTP_X_TENANT=tenant.slug)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Tenant ids repeat across runs (the test database is recreated), and the Redis test
+    database outlives them: every test starts from an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()

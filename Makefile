@@ -1,0 +1,53 @@
+# The two commands: `make run` and `make test`. Both create .venv and install on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+REQS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQS) | cksum | cut -d' ' -f1)
+
+.PHONY: install run serve test bench lint format migrate check-isolation clean
+
+$(STAMP): $(REQS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+# Embedded default unless DATABASE_URL / REDIS_URL / CELERY_BROKER_URL say otherwise:
+# SQLite, local-memory cache, Celery worker and beat on kombu's filesystem transport.
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --no-input -v 0
+	@echo "Console: http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 --hostname=worker@%h & \
+	  $(VENV)/bin/celery -A config beat --loglevel=INFO & \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Against PostgreSQL (as the non-owner runtime role) and Redis when DATABASE_URL/REDIS_URL
+# are set or the local services answer; otherwise on the embedded default.
+test: install
+	@eval "$$($(PY) scripts/services.py)" && $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	bash bench/run.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check-isolation: install
+	$(PY) manage.py check_isolation
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
