@@ -112,6 +112,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "db.sqlite3")),
+            # The web server, the worker's processes and beat write concurrently: WAL,
+            # IMMEDIATE transactions and a busy timeout instead of "database is locked".
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 
