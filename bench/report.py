@@ -18,7 +18,7 @@ INTRO = """\
 Each row measures *ours* against a named *peer* in the same process and the same run
 (interleaved, same database, same data), and compares the p50 latencies (or, for rows
 that count something, the count) with the row's goal. Reproduce with `make bench`
-(full run, about 2-4 minutes on 2 cores) or `bench/run.sh --quick`; `make bench` runs
+(full run, about 2 minutes on 2 cores) or `bench/run.sh --quick`; `make bench` runs
 `bench/run.sh`, which prepares a fresh `dim_bench` PostgreSQL database, migrates it as
 the owner role and runs `python -m bench.run` as the runtime role (RLS enforced). This
 file is rewritten by every run: the figures below are those of the last one.

@@ -11,6 +11,7 @@ from itertools import cycle
 import psycopg
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from bench.datasets import PLAIN_DOC_TABLE, load_api, load_documents
 from bench.harness import Goal, Outcome, compare, register
@@ -199,14 +200,28 @@ def api_list(ctx):
         ctx.iters(1500, 200),
         warmup=ctx.iters(100, 20),
     )
+    ours_q, ours_rt = _queries_per_request(client, OURS_URL)
+    peer_q, peer_rt = _queries_per_request(client, PEER_URL)
     return Outcome(
         ours,
         peer,
         notes=(
             f"{api.rows} settings in the tenant (10 tenants share the scoped table), "
             "page size 50; MD5 hasher on both sides",
+            f"database round trips per request (steady state): ours {ours_q} queries + "
+            f"{ours_rt} set_config, peer {peer_q} queries + {peer_rt} set_config",
         ),
     )
+
+
+def _queries_per_request(client, url) -> tuple[int, int]:
+    """(ORM/cursor queries, set_config round trips) of a request that follows a request
+    to the same URL, i.e. the steady state of a connection serving that endpoint."""
+    client.get(url)
+    before = connection.tenant_setting_round_trips
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return len(queries), connection.tenant_setting_round_trips - before
 
 
 # --- e. set_config round trips per request ----------------------------------------------

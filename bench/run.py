@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = shlex.join(["python", "-m", "bench.run", *argv])
     if os.environ.get("DIM_BENCH_ENTRY"):
-        command = f"{shlex.join([os.environ['DIM_BENCH_ENTRY'], *argv])}  (runs {command})"
+        command = f"{shlex.join([os.environ['DIM_BENCH_ENTRY'], *argv])} (runs {command})"
     setup = [
         f"Mode: {'quick' if args.quick else 'full'}; rows run: {len(results)}; "
         f"bench time {elapsed:.0f} s (data loading included)",

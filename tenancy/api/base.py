@@ -86,4 +86,6 @@ class TenantScopedModelViewSet(TenantAPIMixin, viewsets.ModelViewSet):
     write_role = "member"
 
     def get_queryset(self):
-        return self.model.objects.all()
+        queryset = self.model.objects.all()
+        # Stable pages: a model without Meta.ordering is paged by primary key.
+        return queryset if queryset.ordered else queryset.order_by("pk")

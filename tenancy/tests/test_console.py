@@ -72,3 +72,29 @@ def test_viewer_cannot_change_in_admin(client, viewer_a, settings_ab):
         {"key": "hacked", "value": "1"},
     )
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_autocomplete_and_fk_choices_are_scoped(client, owner_a, tenant_a, tenant_b):
+    from tests.scoping_app.models import Folder
+
+    with tenant_context(tenant_a):
+        mine = Folder.objects.create(name="Inbox")
+    with tenant_context(tenant_b):
+        theirs = Folder.objects.create(name="Inbox")
+    client.force_login(owner_a)
+    found = client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "scoping_app",
+            "model_name": "document",
+            "field_name": "folder",
+            "term": "In",
+        },
+    ).json()
+    assert [r["id"] for r in found["results"]] == [str(mine.pk)]
+    refused = client.post(
+        reverse("admin:scoping_app_document_add"),
+        {"folder": theirs.pk, "title": "Sneaky", "size": 1},
+    )
+    assert refused.status_code == 200 and "folder" in refused.context["adminform"].form.errors
