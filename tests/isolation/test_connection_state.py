@@ -16,9 +16,17 @@ needs_postgres = pytest.mark.skipif(
 )
 
 
+# The backend sends the setting before statements that name a scoped table (others
+# cannot be affected by RLS), so the probes name one.
+PROBE = (
+    "SELECT current_setting('app.tenant_id', true), pg_backend_pid(), "
+    "(SELECT count(*) FROM tenancy_tenantsetting)"
+)
+
+
 def _setting():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('app.tenant_id', true)")
+        cursor.execute(PROBE)
         return cursor.fetchone()[0]
 
 
@@ -86,6 +94,21 @@ def test_savepoint_rollback_does_not_leave_stale_tenant(tenant_a, tenant_b, sett
 
 @needs_postgres
 @pytest.mark.django_db
+def test_request_costs_no_round_trip_when_connection_carries_its_tenant(owner_a, settings_ab):
+    client = api_as(owner_a)
+    assert client.get("/api/v1/settings/").status_code == 200  # connection now carries A
+    before = connection.tenant_setting_round_trips
+    assert client.get("/api/v1/settings/").json()["count"] == 1
+    assert connection.tenant_setting_round_trips == before  # auth queries did not reset it
+    with no_tenant():
+        assert _visible_settings_raw() == 0  # ...but scoped SQL without a tenant does
+    assert connection.tenant_setting_round_trips == before + 1
+    client.get("/api/v1/settings/")
+    assert connection.tenant_setting_round_trips == before + 2  # at most one per request
+
+
+@needs_postgres
+@pytest.mark.django_db
 def test_round_trips_zero_when_connection_already_carries_tenant(tenant_a, settings_ab):
     with tenant_context(tenant_a):
         list(TenantSetting.objects.all())
@@ -116,8 +139,8 @@ def pooled_alias(django_db_blocker):
 
 def _pooled_setting(wrapper):
     with wrapper.cursor() as cursor:
-        cursor.execute("SELECT current_setting('app.tenant_id', true), pg_backend_pid()")
-        return cursor.fetchone()
+        cursor.execute(PROBE)
+        return cursor.fetchone()[:2]
 
 
 @needs_postgres

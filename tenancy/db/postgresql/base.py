@@ -6,15 +6,24 @@ connection before: persistent connections, Django's pool, rollbacks and savepoin
 rollbacks (which silently revert a `set_config` made inside them), and requests and
 Celery tasks that reuse one connection.
 
-Before each `execute()` the cursor compares what the context wants with what the
-physical connection is known to carry (remembered on the psycopg connection object, so
-a pooled connection carries its own state) and only then sends one
-`SELECT set_config(...)`. Rollbacks forget the remembered state, so the next query
-re-sends it. Cost: zero round trips when the connection already carries the right
-tenant, one otherwise.
+Before each `execute()` of a statement that names a tenant-scoped table, the cursor
+compares what the context wants with what the physical connection is known to carry
+(remembered on the psycopg connection object, so a pooled connection carries its own
+state) and only then sends one `SELECT set_config(...)`. Rollbacks forget the
+remembered state, so the next such statement re-sends it.
+
+Statements that name no scoped table (sessions, users, memberships, tenants) cannot be
+affected by RLS policies, so they do not move the setting: a request that authenticates
+before its tenant is known does not reset the connection only to set it again. Cost:
+zero round trips when the connection already carries the right tenant, one otherwise.
+SQL that reaches scoped tables only through a view or function must call
+`connection.ensure_tenant_setting()` itself first.
 """
 
 from __future__ import annotations
+
+import functools
+import re
 
 from django.conf import settings
 from django.db.backends.postgresql import base as pg_base
@@ -37,16 +46,35 @@ def desired_state() -> tuple[str, str]:
     return ("", "none")
 
 
+@functools.cache
+def _scoped_table_pattern() -> re.Pattern:
+    from tenancy.models.scoped import scoped_models
+
+    names = sorted((m._meta.db_table for m in scoped_models()), key=len, reverse=True)
+    if not names:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile("|".join(re.escape(name) for name in names), re.IGNORECASE)
+
+
+def names_scoped_table(sql) -> bool:
+    if not isinstance(sql, str):
+        sql = str(sql)  # psycopg sql.Composed and friends
+    return _scoped_table_pattern().search(sql) is not None
+
+
 class _TenantSettingMixin:
     def execute(self, sql, params=None):
-        self.db.ensure_tenant_setting()
+        if names_scoped_table(sql):
+            self.db.ensure_tenant_setting()
         return super().execute(sql, params)
 
     def executemany(self, sql, param_list):
-        self.db.ensure_tenant_setting()
+        if names_scoped_table(sql):
+            self.db.ensure_tenant_setting()
         return super().executemany(sql, param_list)
 
     def callproc(self, procname, params=None, kparams=None):
+        # A procedure may read anything: always send the setting.
         self.db.ensure_tenant_setting()
         return super().callproc(procname, params, kparams)
 
