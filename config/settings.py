@@ -152,6 +152,12 @@ else:
         }
     }
 
+# Per-user cache of memberships for tenant resolution. Only with a shared cache: a
+# process-local cache could not be invalidated across processes.
+TENANT_RESOLUTION_CACHE_SECONDS = env.int(
+    "TENANT_RESOLUTION_CACHE_SECONDS", default=300 if REDIS_URL else 0
+)
+
 # --- Celery -----------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "celery" / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")

@@ -3,6 +3,19 @@ from django.core import checks
 from django.db.models.signals import post_migrate
 
 
+def _forget_membership(sender, instance, **kwargs):
+    from tenancy.resolution import forget_memberships
+
+    forget_memberships([instance.user_id])
+
+
+def _forget_tenant_members(sender, instance, **kwargs):
+    from tenancy.models import Membership
+    from tenancy.resolution import forget_memberships
+
+    forget_memberships(Membership.objects.filter(tenant=instance).values_list("user_id", flat=True))
+
+
 def _apply_rls(sender, using="default", verbosity=1, **kwargs):
     from tenancy import rls
 
@@ -21,3 +34,12 @@ class TenancyConfig(AppConfig):
         # without anyone writing a migration for it.
         post_migrate.connect(_apply_rls, sender=self, dispatch_uid="tenancy.apply_rls")
         checks.register(tenancy_checks.check_scoped_managers, checks.Tags.models)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from tenancy.models import Membership, Tenant
+
+        # Membership resolution is cached per user: any change drops the entries now.
+        for signal in (post_save, post_delete):
+            signal.connect(_forget_membership, sender=Membership, dispatch_uid=f"m{signal}")
+            signal.connect(_forget_tenant_members, sender=Tenant, dispatch_uid=f"t{signal}")

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
+
 from tenancy.models import Membership, Role, Tenant, TenantState
 
 TENANT_HEADER = "HTTP_X_TENANT"
@@ -63,10 +66,35 @@ def _require_active(tenant: Tenant) -> None:
         )
 
 
-def resolve(user, slug: str | None) -> Resolution:
+def _membership_cache_key(user_id) -> str:
+    return f"dim:memberships:{user_id}"
+
+
+def memberships_of(user) -> list[Membership]:
+    """The user's memberships with their tenants. Every API request needs them, so with
+    a shared cache (Redis) they are cached per user; saving or deleting a membership or
+    a tenant drops the affected entries at once (see `forget_memberships`)."""
+    ttl = settings.TENANT_RESOLUTION_CACHE_SECONDS
+    key = _membership_cache_key(user.pk)
+    if ttl:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
     memberships = list(
         Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug")
     )
+    if ttl:
+        cache.set(key, memberships, ttl)
+    return memberships
+
+
+def forget_memberships(user_ids) -> None:
+    if settings.TENANT_RESOLUTION_CACHE_SECONDS:
+        cache.delete_many([_membership_cache_key(uid) for uid in user_ids])
+
+
+def resolve(user, slug: str | None) -> Resolution:
+    memberships = memberships_of(user)
     if slug is not None:
         chosen = next((m for m in memberships if m.tenant.slug == slug), None)
         if chosen is not None:

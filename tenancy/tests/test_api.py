@@ -144,3 +144,21 @@ def test_isolation_report_is_for_platform_operators(owner_a, superuser):
     assert api_as(owner_a).get("/api/v1/isolation/report/").status_code == 403
     body = api_as(superuser).get("/api/v1/isolation/report/").json()
     assert body["ok"] is True
+
+
+@pytest.mark.django_db
+def test_membership_changes_take_effect_at_once(owner_a, tenant_a, settings, settings_ab):
+    from tenancy.models import Membership
+
+    settings.TENANT_RESOLUTION_CACHE_SECONDS = 300  # cached resolution, on any backend
+    client = api_as(owner_a)
+    assert client.get("/api/v1/settings/").status_code == 200
+    tenant_a.state = TenantState.SUSPENDED
+    tenant_a.save(update_fields=["state"])
+    assert client.get("/api/v1/settings/").status_code == 403
+    tenant_a.state = TenantState.ACTIVE
+    tenant_a.save(update_fields=["state"])
+    assert client.get("/api/v1/settings/").status_code == 200
+    Membership.objects.filter(user=owner_a).delete()
+    response = client.get("/api/v1/settings/")
+    assert response.status_code == 403 and _error(response)["code"] == "no_tenant_membership"
