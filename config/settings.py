@@ -93,7 +93,7 @@ if DATABASE_URL:
     if _db["ENGINE"] != "django.db.backends.postgresql":
         raise environ.ImproperlyConfigured("DATABASE_URL must be a postgres:// URL")
     _db["ENGINE"] = "tenancy.db.postgresql"
-    _pool = env.bool("DATABASE_POOL", default=False)
+    _pool = env.bool("DATABASE_POOL", default=True)
     if _pool:
         _db["OPTIONS"] = {
             "pool": {

@@ -129,9 +129,10 @@ def pooled_alias(django_db_blocker):
     cfg = {**connections.settings["default"]}
     cfg["OPTIONS"] = {**cfg.get("OPTIONS", {}), "pool": {"min_size": 1, "max_size": 1}}
     cfg["CONN_MAX_AGE"] = 0
-    handler = ConnectionHandler({"default": cfg})
+    # Its own alias: Django keys pools by alias, and "default" may have a pool already.
+    handler = ConnectionHandler({"default": connections.settings["default"], "pool_probe": cfg})
     with django_db_blocker.unblock():
-        wrapper = handler["default"]
+        wrapper = handler["pool_probe"]
         yield wrapper
         wrapper.close()
         wrapper.close_pool()
