@@ -52,3 +52,11 @@ def tenant_overview(tenants, *, actor: str | None = None) -> list[dict]:
         }
         for t in tenants
     ]
+
+
+def get_tenant_setting(key: str, default=None):
+    """The current tenant's value for `key` (managers read their policies here)."""
+    from tenancy.models import TenantSetting
+
+    value = TenantSetting.objects.filter(key=key).values_list("value", flat=True).first()
+    return default if value is None else value
