@@ -20,6 +20,8 @@ hole, because all SQL of a query goes through its compiler.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.lookups import Lookup
@@ -89,8 +91,15 @@ def _check_links(model, tenant_id: int, values: dict) -> None:
                 continue
         else:
             continue
-        if value is None or hasattr(value, "resolve_expression"):
+        if value is None:
             continue
+        if hasattr(value, "resolve_expression"):
+            if isinstance(value, models.F) and value.name in (field.name, field.attname):
+                continue  # a no-op assignment
+            # An expression could compute any id, including another tenant's row.
+            raise TenantMismatch(
+                f"{model._meta.label}.{field.name} cannot be set from an expression"
+            )
         owner = (
             field.related_model._base_manager.filter(**{field.target_field.attname: value})
             .values_list("tenant_id", flat=True)
@@ -120,6 +129,9 @@ def _write_tenant_id(explicit: int | None) -> int:
     return require_tenant_id("writing a tenant-scoped row")
 
 
+_links_prechecked: ContextVar[bool] = ContextVar("dim_links_prechecked", default=False)
+
+
 class TenantScopedQuerySet(models.QuerySet):
     def update(self, **kwargs):
         self._check_update(kwargs)
@@ -138,7 +150,8 @@ class TenantScopedQuerySet(models.QuerySet):
             raise TenantMismatch("the tenant of a row cannot be changed")
         state = current_state()
         if isinstance(state, TenantRef):
-            _check_links(self.model, state.id, kwargs)
+            if not _links_prechecked.get():
+                _check_links(self.model, state.id, kwargs)
         elif state is None:
             require_tenant_id("update()")
         elif any(f.name in kwargs or f.attname in kwargs for f in _scoped_fk_fields(self.model)):
@@ -158,7 +171,13 @@ class TenantScopedQuerySet(models.QuerySet):
         for obj in objs:
             _write_tenant_id(obj.tenant_id)
             _check_links(self.model, obj.tenant_id, _link_values(obj))
-        return super().bulk_update(objs, fields, *args, **kwargs)
+        # Django turns this into update(fk=Case(When(pk=..., then=value))): the values
+        # were checked above, row by row.
+        token = _links_prechecked.set(True)
+        try:
+            return super().bulk_update(objs, fields, *args, **kwargs)
+        finally:
+            _links_prechecked.reset(token)
 
     def raw(self, raw_query, params=(), translations=None, using=None):
         """Raw SQL is wrapped so the ORM filters it too; on PostgreSQL RLS fences it

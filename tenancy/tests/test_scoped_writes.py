@@ -88,3 +88,18 @@ def test_raw_query_must_select_tenant_column(tenant_a):
         assert [r.name for r in rows] == ["Inbox"]
         with pytest.raises(Exception, match="tenant_id"):
             list(Folder.objects.raw("SELECT id, name FROM scoping_app_folder"))
+
+
+@pytest.mark.django_db
+def test_update_cannot_compute_a_link_from_an_expression(tenant_a, tenant_b):
+    from django.db.models import F
+
+    with tenant_context(tenant_b):
+        folder_b = Folder.objects.create(name="Inbox")
+    with tenant_context(tenant_a):
+        folder_a = Folder.objects.create(name="Inbox")
+        Document.objects.create(folder=folder_a, title="Report", size=folder_b.pk)
+        with pytest.raises(TenantMismatch, match="expression"):
+            Document.objects.update(folder_id=F("size"))
+        assert Document.objects.update(folder_id=F("folder_id")) == 1  # no-op is fine
+        assert Document.objects.get().folder_id == folder_a.pk
