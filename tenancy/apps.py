@@ -35,6 +35,10 @@ class TenancyConfig(AppConfig):
         post_migrate.connect(_apply_rls, sender=self, dispatch_uid="tenancy.apply_rls")
         checks.register(tenancy_checks.check_scoped_managers, checks.Tags.models)
 
+        from tenancy import joins
+
+        joins.install()
+
         from django.db.models.signals import post_delete, post_save
 
         from tenancy.models import Membership, Tenant

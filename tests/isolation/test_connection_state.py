@@ -166,3 +166,17 @@ def test_pool_returns_connection_without_tenant_to_next_user(pooled_alias, djang
         before = pooled_alias.tenant_setting_round_trips
         _pooled_setting(pooled_alias)
         assert pooled_alias.tenant_setting_round_trips == before
+
+
+@needs_postgres
+@pytest.mark.django_db
+def test_stream_and_copy_send_the_setting_too(tenant_a, tenant_b, settings_ab):
+    sql = "SELECT key FROM tenancy_tenantsetting"
+    with tenant_context(tenant_a):
+        list(TenantSetting.objects.all())  # the connection now carries A
+    with no_tenant(), connection.cursor() as cursor:
+        assert list(cursor.stream(sql)) == []
+        with cursor.copy("COPY tenancy_tenantsetting (key) TO STDOUT") as copy:
+            assert [bytes(row) for row in copy] == []
+    with tenant_context(tenant_b), connection.cursor() as cursor:
+        assert [r[0] for r in cursor.stream(sql)] == ["session.policy"]  # control

@@ -78,6 +78,19 @@ class _TenantSettingMixin:
         self.db.ensure_tenant_setting()
         return super().callproc(procname, params, kparams)
 
+    # psycopg 3 cursor methods that run SQL and would otherwise reach the driver through
+    # CursorWrapper.__getattr__ with whatever setting the connection carried last.
+    def copy(self, statement, *args, **kwargs):
+        self.db.ensure_tenant_setting()
+        parent = getattr(super(), "copy", None)  # CursorDebugWrapper logs copies
+        if parent is not None:
+            return parent(statement, *args, **kwargs)
+        return self.cursor.copy(statement, *args, **kwargs)
+
+    def stream(self, query, params=None, **kwargs):
+        self.db.ensure_tenant_setting()
+        return self.cursor.stream(query, params, **kwargs)
+
 
 class TenantCursorWrapper(_TenantSettingMixin, CursorWrapper):
     pass
