@@ -8,6 +8,7 @@ from django.db.models import F
 
 from tenancy.context import tenant_context
 from tenancy.models import Membership, Role, Tenant, TenantSetting, TenantState
+from tenancy.resolution import forget_memberships
 
 
 @transaction.atomic
@@ -38,6 +39,9 @@ def do_bump_tenant_cache_generation(tenant: Tenant) -> int:
     """Invalidate every cache key of the tenant at once (see tenancy/cache.py)."""
     Tenant.objects.filter(pk=tenant.pk).update(cache_generation=F("cache_generation") + 1)
     tenant.refresh_from_db(fields=["cache_generation"])
+    # update() sends no post_save: drop the cached memberships (which carry the tenant,
+    # generation included) by hand, or requests would keep the old namespace.
+    forget_memberships(Membership.objects.filter(tenant=tenant).values_list("user_id", flat=True))
     return tenant.cache_generation
 
 

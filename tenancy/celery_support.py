@@ -15,7 +15,7 @@ import logging
 from celery import Task
 
 from tenancy import context
-from tenancy.exceptions import TenantContextMissing
+from tenancy.exceptions import TenantContextMissing, TenantMismatch
 
 TENANT_HEADER = "dim_tenant_id"
 log = logging.getLogger("dim.tasks")
@@ -50,7 +50,13 @@ class TenantAwareTask(Task):
         headers = dict(options.pop("headers", None) or {})
         tenant_id = context.get_current_tenant_id()
         if tenant_id is not None:
-            headers.setdefault(TENANT_HEADER, tenant_id)
+            named = headers.setdefault(TENANT_HEADER, tenant_id)
+            if str(named) != str(tenant_id):
+                # Like a write naming another tenant: only fan_out()/platform code,
+                # outside any tenant context, may address other tenants.
+                raise TenantMismatch(
+                    f"task {self.name} sent in tenant {tenant_id}'s context names tenant {named}"
+                )
         return super().apply_async(
             args, kwargs, task_id, producer, link, link_error, shadow, headers=headers, **options
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from tenancy.context import no_tenant
 from tenancy.models import Membership, Role, Tenant, TenantState
 
 TENANT_HEADER = "HTTP_X_TENANT"
@@ -77,20 +78,25 @@ def memberships_of(user) -> list[Membership]:
     ttl = settings.TENANT_RESOLUTION_CACHE_SECONDS
     key = _membership_cache_key(user.pk)
     if ttl:
-        cached = cache.get(key)
+        # Platform data: its keys must not depend on the tenant context of the caller
+        # (the cache's key function namespaces by context).
+        with no_tenant():
+            cached = cache.get(key)
         if cached is not None:
             return cached
     memberships = list(
         Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug")
     )
     if ttl:
-        cache.set(key, memberships, ttl)
+        with no_tenant():
+            cache.set(key, memberships, ttl)
     return memberships
 
 
 def forget_memberships(user_ids) -> None:
     if settings.TENANT_RESOLUTION_CACHE_SECONDS:
-        cache.delete_many([_membership_cache_key(uid) for uid in user_ids])
+        with no_tenant():
+            cache.delete_many([_membership_cache_key(uid) for uid in user_ids])
 
 
 def resolve(user, slug: str | None) -> Resolution:

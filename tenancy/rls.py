@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 from tenancy.models.scoped import scoped_models
 
@@ -200,14 +200,33 @@ def inspect(using: str = "default") -> IsolationReport:
         role = settings.DB_RUNTIME_ROLE or cursor.fetchone()[0]
         report.runtime_role = role
         report.problems += _runtime_role_problems(cursor, role)
+        reference = _reference_policy(connection, cursor)
         for model in scoped_models():
             table = model._meta.db_table
             report.tables_checked.append(table)
-            report.problems += _table_problems(cursor, model, table, role)
+            report.problems += _table_problems(cursor, model, table, role, reference)
     return report
 
 
-def _table_problems(cursor, model, table: str, role: str) -> list[str]:
+def _reference_policy(connection, cursor) -> tuple[str, str]:
+    """How this server deparses our policy, from a throw-away temp table: the live
+    policies must equal it exactly (a substring test would pass `... OR true`)."""
+    with transaction.atomic(using=connection.alias):
+        cursor.execute("CREATE TEMP TABLE dim_policy_reference (tenant_id bigint) ON COMMIT DROP")
+        cursor.execute(
+            f"CREATE POLICY dim_reference ON dim_policy_reference "
+            f"USING (tenant_id = {TENANT_EXPR}) WITH CHECK (tenant_id = {TENANT_EXPR})"
+        )
+        cursor.execute(
+            "SELECT qual, with_check FROM pg_policies "
+            "WHERE tablename = 'dim_policy_reference' AND policyname = 'dim_reference'"
+        )
+        reference = cursor.fetchone()
+        transaction.set_rollback(True, using=connection.alias)
+    return reference
+
+
+def _table_problems(cursor, model, table: str, role: str, reference) -> list[str]:
     cursor.execute(
         """
         SELECT c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner)
@@ -237,11 +256,10 @@ def _table_problems(cursor, model, table: str, role: str) -> list[str]:
         problems.append(f"table {table}: policy {POLICY} is missing")
     else:
         qual, check, roles = policy
-        expected = "current_setting('app.tenant_id'::text, true)"
-        if not qual or expected not in qual or "tenant_id =" not in qual:
+        if qual != reference[0]:
             problems.append(f"table {table}: policy {POLICY} has an unexpected USING clause")
-        if not check or expected not in check:
-            problems.append(f"table {table}: policy {POLICY} has no tenant WITH CHECK")
+        if check != reference[1]:
+            problems.append(f"table {table}: policy {POLICY} has an unexpected WITH CHECK")
         if roles != ["public"]:
             problems.append(f"table {table}: policy {POLICY} applies to {roles}, not PUBLIC")
     cursor.execute(

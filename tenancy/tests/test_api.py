@@ -162,3 +162,35 @@ def test_membership_changes_take_effect_at_once(owner_a, tenant_a, settings, set
     Membership.objects.filter(user=owner_a).delete()
     response = client.get("/api/v1/settings/")
     assert response.status_code == 403 and _error(response)["code"] == "no_tenant_membership"
+
+
+@pytest.mark.django_db
+def test_membership_revoked_inside_a_tenant_context_takes_effect(owner_a, tenant_a, settings):
+    from tenancy.models import Membership
+
+    settings.TENANT_RESOLUTION_CACHE_SECONDS = 300
+    client = api_as(owner_a)
+    assert client.get("/api/v1/tenant/").status_code == 200
+    with tenant_context(tenant_a):  # e.g. an admin action in the console
+        Membership.objects.get(user=owner_a).delete()
+    assert client.get("/api/v1/tenant/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_cache_generation_bump_reaches_requests(owner_a, tenant_a, settings):
+    from django.core.cache import cache
+
+    from tenancy.actions import do_bump_tenant_cache_generation
+
+    settings.TENANT_RESOLUTION_CACHE_SECONDS = 300
+    client = api_as(owner_a)
+    assert client.get("/api/v1/tenant/").status_code == 200  # memberships cached
+    with tenant_context(tenant_a):
+        cache.set("report", "before")
+    do_bump_tenant_cache_generation(tenant_a)
+    from tenancy.resolution import memberships_of
+
+    (membership,) = memberships_of(owner_a)
+    assert membership.tenant.cache_generation == 1
+    with tenant_context(membership.tenant):
+        assert cache.get("report") is None

@@ -119,3 +119,15 @@ def test_real_worker_runs_task_in_header_tenant_then_clears(real_worker, committ
     assert platform_job_task.apply_async().get(timeout=10) is None
     with pytest.raises(TenantContextMissing, match="arrived without a tenant"):
         report_tenant_task.apply_async().get(timeout=10)
+
+
+@pytest.mark.django_db
+def test_header_cannot_name_another_tenant_than_the_context(tenant_a, tenant_b):
+    from tenancy.exceptions import TenantMismatch
+
+    with tenant_context(tenant_a), pytest.raises(TenantMismatch):
+        report_tenant_task.apply_async(headers={TENANT_HEADER: tenant_b.pk})
+    with tenant_context(tenant_a):  # naming its own tenant is fine
+        assert report_tenant_task.apply_async(headers={TENANT_HEADER: tenant_a.pk}).get() == (
+            tenant_a.pk
+        )

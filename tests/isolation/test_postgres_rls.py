@@ -177,6 +177,19 @@ def _owner_execute(sql):
             "DROP POLICY sneaky ON {t}",
             "unexpected policy sneaky",
         ),
+        (
+            "DROP POLICY dim_tenant_isolation ON {t}; CREATE POLICY dim_tenant_isolation ON {t} "
+            f"USING (tenant_id = {rls.TENANT_EXPR} OR true) "
+            f"WITH CHECK (tenant_id = {rls.TENANT_EXPR})",
+            None,
+            "unexpected USING clause",
+        ),
+        (
+            "DROP POLICY dim_tenant_isolation ON {t}; CREATE POLICY dim_tenant_isolation ON {t} "
+            f"USING (tenant_id = {rls.TENANT_EXPR})",
+            None,
+            "unexpected WITH CHECK",
+        ),
     ],
 )
 def test_check_isolation_names_the_broken_table(breakage, repair, expected):
