@@ -84,11 +84,8 @@ def _check_links(model, tenant_id: int, values: dict) -> None:
         elif field.name in values:
             value = values[field.name]
             if isinstance(value, models.Model):
-                if value.tenant_id != tenant_id:
-                    raise TenantMismatch(
-                        f"{model._meta.label}.{field.name} points at a row of another tenant"
-                    )
-                continue
+                # Never trust the instance's in-memory tenant_id: check its row.
+                value = getattr(value, field.target_field.attname)
         else:
             continue
         if value is None:
@@ -158,6 +155,17 @@ class TenantScopedQuerySet(models.QuerySet):
             raise TenantMismatch("under platform access, change links through save()")
 
     def bulk_create(self, objs, *args, **kwargs):
+        if kwargs.get("update_conflicts"):
+            # ON CONFLICT ... DO UPDATE has no tenant condition: a conflict on another
+            # tenant's row would overwrite it. Only a conflict target that includes the
+            # tenant can conflict with this tenant's rows alone.
+            unique_fields = set(kwargs.get("unique_fields") or ())
+            if not unique_fields & {"tenant", "tenant_id"}:
+                raise TenantMismatch(
+                    "upserts of scoped rows must include 'tenant' in unique_fields"
+                )
+            if set(kwargs.get("update_fields") or ()) & {"tenant", "tenant_id"}:
+                raise TenantMismatch("the tenant of a row cannot be changed")
         objs = list(objs)
         for obj in objs:
             obj.tenant_id = _write_tenant_id(obj.tenant_id)

@@ -103,3 +103,40 @@ def test_update_cannot_compute_a_link_from_an_expression(tenant_a, tenant_b):
             Document.objects.update(folder_id=F("size"))
         assert Document.objects.update(folder_id=F("folder_id")) == 1  # no-op is fine
         assert Document.objects.get().folder_id == folder_a.pk
+
+
+@pytest.mark.django_db
+def test_upsert_must_conflict_on_tenant(tenant_a, tenant_b):
+    with tenant_context(tenant_b):
+        theirs = TenantSetting.objects.create(key="k.x", value="B")
+    with tenant_context(tenant_a):
+        with pytest.raises(TenantMismatch, match="unique_fields"):
+            TenantSetting.objects.bulk_create(
+                [TenantSetting(pk=theirs.pk, key="k.x", value="stolen")],
+                update_conflicts=True,
+                unique_fields=["id"],
+                update_fields=["value"],
+            )
+        TenantSetting.objects.create(key="k.x", value="A")
+        TenantSetting.objects.bulk_create(
+            [TenantSetting(key="k.x", value="A2")],
+            update_conflicts=True,
+            unique_fields=["tenant", "key"],
+            update_fields=["value"],
+        )
+        assert TenantSetting.objects.get(key="k.x").value == "A2"
+    with tenant_context(tenant_b):
+        assert TenantSetting.objects.get(pk=theirs.pk).value == "B"
+
+
+@pytest.mark.django_db
+def test_update_with_forged_instance_is_checked_against_the_database(tenant_a, tenant_b):
+    with tenant_context(tenant_b):
+        folder_b = Folder.objects.create(name="Inbox")
+    with tenant_context(tenant_a):
+        folder_a = Folder.objects.create(name="Inbox")
+        doc = Document.objects.create(folder=folder_a, title="Report")
+        forged = Folder(pk=folder_b.pk, tenant_id=tenant_a.pk)  # claims to be A's
+        with pytest.raises(TenantMismatch):
+            Document.objects.filter(pk=doc.pk).update(folder=forged)
+        assert Document.objects.filter(pk=doc.pk).update(folder=folder_a) == 1  # control
