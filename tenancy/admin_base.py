@@ -56,6 +56,10 @@ class TenantScopedAdmin(admin.ModelAdmin):
         # Adding needs a tenant to put the row in: not available under platform access.
         return get_current_tenant_id() is not None and tenant_role_at_least(request, self.edit_role)
 
+    def get_ordering(self, request):
+        # Stable pages (and autocomplete pages) for models without Meta.ordering.
+        return super().get_ordering(request) or self.model._meta.ordering or ["pk"]
+
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
         if in_platform_access() and "tenant" not in columns:
