@@ -20,6 +20,7 @@ robust z.
 
 from __future__ import annotations
 
+import logging
 import math
 import pickle
 import time
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from sessions_mgr.models import AnomalyModel, Session
 
+log = logging.getLogger("dim.sessions")
 FEATURES = ["rate_per_min", "ips", "agents", "networks", "failures", "hour_sin", "hour_cos"]
 MIN_BASELINE, MIN_TRAIN, HISTORY_DAYS, HISTORY_MAX = 20, 200, 30, 5000
 # Priors for a tenant without history: (median, scale) per feature.
@@ -139,8 +141,14 @@ def latest_model():
     if cached is not None and cached[0] == row["version"]:
         return cached
     blob = AnomalyModel.objects.filter(version=row["version"]).values_list("blob", flat=True)[0]
-    # Our own training task wrote this blob into the tenant's own row; never user input.
-    estimator = pickle.loads(bytes(blob))  # noqa: S301
+    try:
+        # Our own training task wrote this blob into the tenant's own row; never user input.
+        estimator = pickle.loads(bytes(blob))  # noqa: S301
+    except Exception:  # noqa: BLE001  (an unreadable model must not break scoring)
+        log.error("anomaly_model_unreadable", extra={"version": row["version"]})
+        return None
+    if not hasattr(estimator, "score_samples"):
+        return None
     _models[row["tenant_id"]] = (row["version"], estimator)
     return _models[row["tenant_id"]]
 
