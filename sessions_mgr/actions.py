@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sessions_mgr import keys, policy, tokens
@@ -37,22 +37,66 @@ def _revoke_message(session: Session) -> str:
 
 
 def _enforce_limit(user_id: int, pol: Policy, now) -> None:
-    # Lock the user's live sessions so two concurrent logins cannot both squeeze in.
-    active = list(
-        Session.objects.select_for_update()
-        .filter(user_id=user_id, revoked_at__isnull=True, absolute_expires_at__gt=now)
-        .order_by("created_at")
-        .only("id", "absolute_expires_at", "created_at")
+    """At most `max_sessions` live sessions per user and tenant. Reads at most that many
+    rows. A soft limit: two logins racing each other can both get in (no lock would
+    stop the phantom insert short of serialising every login of the user); the next
+    creation ends the excess."""
+    live = Session.objects.filter(
+        user_id=user_id, revoked_at__isnull=True, absolute_expires_at__gt=now
     )
-    excess = len(active) - pol.max_sessions + 1
-    if excess <= 0:
+    newest = list(live.order_by("-created_at").values_list("pk", flat=True)[: pol.max_sessions])
+    if len(newest) < pol.max_sessions:
         return
     if pol.on_limit == LIMIT_DENY:
         raise SessionError(
             409, "session_limit", f"At most {pol.max_sessions} concurrent sessions at this level."
         )
-    for old in active[:excess]:
+    keep = newest[: pol.max_sessions - 1]
+    for old in live.exclude(pk__in=keep).only("id", "tenant_id", "absolute_expires_at"):
         _revoke(old, "concurrency_limit", now)
+
+
+_INSERT_COLUMNS = [
+    "tenant_id", "id", "user_id", "session_type", "security_level", "created_at",
+    "last_seen_at", "idle_expires_at", "absolute_expires_at", "ip", "user_agent",
+    "device_fingerprint", "token_hash", "token_generation", "key_version", "revoke_reason",
+    "risk_score", "step_up_required", "features",
+]  # fmt: skip
+_CASTS = {"ip": "CAST(%s AS inet)", "features": "CAST(%s AS jsonb)"}
+_INSERT_UNDER_LIMIT = (
+    f"INSERT INTO sessions_mgr_session ({', '.join(_INSERT_COLUMNS)}) "
+    f"SELECT {', '.join(_CASTS.get(c, '%s') for c in _INSERT_COLUMNS)} "
+    "WHERE {relax} (SELECT COUNT(*) FROM (SELECT 1 FROM sessions_mgr_session "
+    "WHERE tenant_id = %s AND user_id = %s AND revoked_at IS NULL AND absolute_expires_at > %s "
+    "LIMIT %s) AS live) < %s"
+)
+# A new session need not survive a database crash (its user logs in again), so when the
+# statement is its own transaction its commit does not wait for the WAL flush. Inside a
+# caller's transaction it would relax the caller's writes too: not done there.
+# Revocations always keep synchronous commits.
+_RELAX = "set_config('synchronous_commit', 'off', true) IS NOT NULL AND"
+_SQL_AUTOCOMMIT = _INSERT_UNDER_LIMIT.replace("{relax}", _RELAX)
+_SQL_IN_TRANSACTION = _INSERT_UNDER_LIMIT.replace("{relax} ", "")
+
+
+def _insert_under_limit(session: Session, pol: Policy, now) -> bool:
+    """PostgreSQL fast path of creation: the limit check and the insert in one
+    statement: in autocommit, one round trip instead of five (BEGIN, read, INSERT,
+    COMMIT).
+    The explicit tenant is the context's (require_tenant_id) and RLS checks it again.
+    False when the user is at the limit: the caller takes the slow path."""
+    values = [getattr(session, column) for column in _INSERT_COLUMNS]
+    values[_INSERT_COLUMNS.index("features")] = "{}"
+    params = [*values, session.tenant_id, session.user_id, now, pol.max_sessions, pol.max_sessions]
+    with connection.cursor() as cursor:
+        sql = _SQL_AUTOCOMMIT if connection.get_autocommit() else _SQL_IN_TRANSACTION
+        cursor.execute(sql, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        session._state.adding = False
+        session._state.db = connection.alias
+        session._dim_loaded_tenant_id = session.tenant_id
+    return inserted
 
 
 def do_create_session(
@@ -74,10 +118,9 @@ def do_create_session(
         raise SessionError(400, "invalid", str(exc))
     pol = policy_for(security_level, tenant_id)
     now = timezone.now()
-    with tenant_context(TenantRef(tenant_id, "")), transaction.atomic():
-        _enforce_limit(user_id, pol, now)
-        state = keys.key_state(tenant_id)
+    with tenant_context(TenantRef(tenant_id, "")):
         session = Session(
+            tenant_id=require_tenant_id("creating a session"),
             id=new_session_id(),
             user_id=user_id,
             session_type=session_type,
@@ -89,10 +132,14 @@ def do_create_session(
             ip=ip or None,
             user_agent=(user_agent or "")[:300],
             device_fingerprint=(device_fingerprint or "")[:128],
-            key_version=state.current,
+            key_version=keys.key_state(tenant_id).current,
         )
         token = _mint(session, pol)
-        session.save(force_insert=True)
+        if connection.vendor == "postgresql" and _insert_under_limit(session, pol, now):
+            return session, token
+        with transaction.atomic():
+            _enforce_limit(user_id, pol, now)
+            session.save(force_insert=True)
     return session, token
 
 

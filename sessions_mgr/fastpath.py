@@ -42,6 +42,7 @@ class LiveEntry:
     ip: str | None
     user_agent: str
     idle_seconds: int
+    binding: str
     last_seen: float  # wall clock, seconds
     last_written: float
     step_up_required: bool = False
@@ -103,7 +104,11 @@ class SessionView:
             elif kind == "p":
                 from sessions_mgr import policy
 
-                policy.forget(int(parts[0]))
+                tenant_id = int(parts[0])
+                policy.forget(tenant_id)
+                # Cached entries carry the policy's timeouts and binding: reload them.
+                for sid in [s for s, e in self.live.items() if e.tenant_id == tenant_id]:
+                    self.live.pop(sid, None)
             else:
                 return
         except (IndexError, ValueError):

@@ -29,7 +29,7 @@ from tenancy.context import TenantRef, tenant_context
 log = logging.getLogger("dim.sessions")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: not frozen, whose __init__ is slower
 class ValidatedSession:
     session_id: str
     tenant_id: int
@@ -81,6 +81,7 @@ def _load_entry(parsed: tokens.ParsedToken, now: float) -> LiveEntry:
         ip=row["ip"],
         user_agent=row["user_agent"],
         idle_seconds=policy.idle_seconds,
+        binding=policy.binding,
         last_seen=seen,
         last_written=seen,
         step_up_required=row["step_up_required"],
@@ -123,7 +124,7 @@ def _same_network(a: str, b: str) -> bool:
 def _check_binding(entry: LiveEntry, ip: str | None, user_agent: str | None) -> None:
     """Binding is checked against what the caller reports; the Python API without a
     client (ip=None) cannot be bound and is not."""
-    binding = policy_for(entry.level, entry.tenant_id).binding
+    binding = entry.binding
     if binding == BIND_EXACT:
         ip_ok = ip is None or entry.ip is None or ip == entry.ip
     elif binding == BIND_NETWORK:

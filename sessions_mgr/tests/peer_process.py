@@ -40,8 +40,8 @@ def main() -> int:
     now = time.time()
     view.live[parsed.session_id] = LiveEntry(
         tenant_id=parsed.tenant_id, user_id=job["user_id"], user=None, level=parsed.level,
-        session_type="user", ip=None, user_agent="", idle_seconds=3600, last_seen=now,
-        last_written=now + 1e9, first_request=now,
+        session_type="user", ip=None, user_agent="", idle_seconds=3600, binding="none",
+        last_seen=now, last_written=now + 1e9, first_request=now,
     )  # fmt: skip
     validate(job["token"])
     print("ready", flush=True)

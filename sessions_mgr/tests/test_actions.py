@@ -284,3 +284,19 @@ def test_deleting_user_deletes_sessions(make_session, owner_a, tenant_a, view):
     with tenant_context(tenant_a):
         assert not Session.objects.exists()
     assert _reason(token) == "revoked"
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL"),
+    reason="PostgreSQL only: the one-statement creation path is PostgreSQL SQL",
+)
+def test_create_session_one_statement_autocommit_variant(make_session, tenant_a, monkeypatch):
+    from sessions_mgr import actions
+
+    # The test runs inside a transaction; run the autocommit variant of the statement.
+    monkeypatch.setattr(actions, "_SQL_IN_TRANSACTION", actions._SQL_AUTOCOMMIT)
+    session, token = make_session(ip="10.0.0.1")
+    with tenant_context(tenant_a):
+        row = Session.objects.get(pk=session.pk)
+    assert row.ip == "10.0.0.1" and row.features == {} and row.token_hash
+    validate(token)
