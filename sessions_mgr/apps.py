@@ -18,6 +18,8 @@ class SessionsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import pre_delete
 
+        from sessions_mgr import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+
         pre_delete.connect(
             _end_sessions_of_deleted_user,
             sender=get_user_model(),

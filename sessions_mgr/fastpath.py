@@ -218,6 +218,7 @@ def publish(message: str) -> None:
 
 _listener: threading.Thread | None = None
 _listener_lock = threading.Lock()
+_stop = threading.Event()
 
 
 def resync_seconds() -> float:
@@ -242,7 +243,7 @@ def _listen() -> None:
     from django.db import close_old_connections
 
     backoff = 0.5
-    while True:
+    while not _stop.is_set():
         pubsub = None
         try:
             pubsub = _client().pubsub(ignore_subscribe_messages=True)
@@ -254,7 +255,7 @@ def _listen() -> None:
             _view.healthy = True
             backoff = 0.5
             next_resync = time.monotonic() + resync_seconds()
-            while True:
+            while not _stop.is_set():
                 message = pubsub.get_message(timeout=0.5)
                 if message is not None and message.get("type") == "message":
                     data = message["data"]
@@ -275,6 +276,18 @@ def _listen() -> None:
                 pass
             time.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+
+def stop_listener() -> None:
+    """Stop the listener thread (the bench, between rows); the view is then untrusted."""
+    global _listener
+    with _listener_lock:
+        if _listener is not None:
+            _stop.set()
+            _listener.join(timeout=5)
+            _listener = None
+            _stop.clear()
+    _view.healthy = False
 
 
 def reset_view() -> SessionView:

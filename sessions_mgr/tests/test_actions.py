@@ -300,3 +300,12 @@ def test_create_session_one_statement_autocommit_variant(make_session, tenant_a,
         row = Session.objects.get(pk=session.pk)
     assert row.ip == "10.0.0.1" and row.features == {} and row.token_hash
     validate(token)
+
+
+def test_readme_policy_table_matches_defaults():
+    from pathlib import Path
+
+    from sessions_mgr.policy import policy_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert policy_table() in readme
