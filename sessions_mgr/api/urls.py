@@ -8,6 +8,7 @@ urlpatterns = [
     path("sessions/", views.SessionListCreateView.as_view(), name="sessions"),
     path("sessions/revoke-all/", views.SessionRevokeAllView.as_view(), name="sessions-revoke-all"),
     path("sessions/rotate-key/", views.RotateKeyView.as_view(), name="sessions-rotate-key"),
+    path("sessions/health/", views.SessionViewHealthView.as_view(), name="sessions-health"),
     path(f"sessions/{SID}/", views.SessionDetailView.as_view(), name="session-detail"),
     path(f"sessions/{SID}/validate/", views.SessionValidateView.as_view(), name="session-validate"),
     path(f"sessions/{SID}/refresh/", views.SessionRefreshView.as_view(), name="session-refresh"),

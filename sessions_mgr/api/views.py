@@ -20,9 +20,11 @@ from sessions_mgr.api.serializers import (
     SessionSerializer,
 )
 from sessions_mgr.authentication import TokenRefused
+from sessions_mgr.fastpath import get_view
 from sessions_mgr.validation import ValidatedSession
 from tenancy.api.base import TenantAPIView
 from tenancy.api.errors import TenantAPIError
+from tenancy.api.permissions import IsPlatformOperator
 from tenancy.models import ROLE_RANK, Membership, Role, Tenant
 
 
@@ -217,5 +219,25 @@ class TenantPublicKeysView(TenantAPIView):
                     }
                     for v in versions
                 ],
+            }
+        )
+
+
+class SessionViewHealthView(TenantAPIView):
+    """This process's session view: trusted or degraded, and its counters (platform
+    operators). Degraded means every validation reads the database."""
+
+    tenant_required = False
+    permission_classes = [IsPlatformOperator]
+
+    @extend_schema(responses=None)
+    def get(self, request, *args, **kwargs):
+        view = get_view()
+        return Response(
+            {
+                "mode": "fast" if view.healthy else "database",
+                "revoked_known": len(view.revoked),
+                "sessions_cached": len(view.live),
+                "counters": view.counters.as_dict(),
             }
         )
