@@ -48,13 +48,14 @@ def _scope(tenant_id: int):
     return tenant_context(TenantRef(tenant_id, ""))
 
 
-def _load_entry(parsed: tokens.ParsedToken, now: float) -> LiveEntry:
+def _load_entry(parsed: tokens.ParsedToken, token: str, now: float) -> LiveEntry:
     with _scope(parsed.tenant_id):
         row = (
             Session.objects.filter(pk=parsed.session_id)
             .values(
                 "user_id", "security_level", "session_type", "ip", "user_agent",
                 "last_seen_at", "revoked_at", "token_generation", "step_up_required",
+                "token_hash",
             )
             .first()
         )  # fmt: skip
@@ -67,6 +68,10 @@ def _load_entry(parsed: tokens.ParsedToken, now: float) -> LiveEntry:
     if row["token_generation"] > parsed.generation:
         view.apply(f"g|{parsed.session_id}|{row['token_generation']}")
         raise TokenError("revoked", "The token was replaced by a refresh.")
+    if row["token_hash"] != tokens.hash_token(token):
+        # MAC'd by us yet not the session's current token: never issued as this
+        # generation (or the row was tampered with). Refuse; do not cache.
+        raise TokenError("revoked", "The token is not the session's current token.")
     user = get_user_model().objects.filter(pk=row["user_id"], is_active=True).first()
     if user is None:
         raise TokenError("user_inactive", "The session's user is inactive or gone.")
@@ -160,7 +165,7 @@ def validate(
     trusted = ensure_listener()
     entry = view.live.get(parsed.session_id)
     if entry is None:
-        entry = _load_entry(parsed, now)
+        entry = _load_entry(parsed, token, now)
         view.live[parsed.session_id] = entry
     elif not trusted:
         _refresh_from_db(parsed, entry)

@@ -309,3 +309,31 @@ def test_readme_policy_table_matches_defaults():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert policy_table() in readme
+
+
+def test_validate_checks_stored_hash_on_first_load(make_session, tenant_a, view):
+    session, token = make_session()
+    with tenant_context(tenant_a):
+        Session.objects.filter(pk=session.pk).update(token_hash="0" * 64)
+    assert _reason(token) == "revoked"
+
+
+def test_beat_schedule_names_registered_tasks():
+    from celery import current_app
+    from django.conf import settings
+
+    import sessions_mgr.tasks  # noqa: F401
+
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in current_app.tasks
+        for name in entry.get("args", ()):
+            assert name in current_app.tasks, name
+
+
+def test_evaluate_active_sessions_task_scores_live_sessions(make_session, tenant_a):
+    from sessions_mgr.tasks import evaluate_active_sessions_task
+
+    make_session()
+    make_session()
+    with tenant_context(tenant_a):
+        assert evaluate_active_sessions_task.delay().get() == 2
