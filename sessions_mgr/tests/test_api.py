@@ -189,3 +189,32 @@ def test_api_removed_member_token_refused(owner_a, viewer_a, tenant_a, view):
     Membership.objects.filter(user=viewer_a).delete()
     response = bearer(body["token"]).get("/api/v1/tenant/")
     assert response.status_code == 403
+
+
+def test_api_authorization_header_fuzz_never_500(owner_a, tenant_a, view):
+    import string
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    body = login(owner_a, tenant_a)
+    real = body["token"]
+
+    @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        st.one_of(
+            st.text(alphabet=string.printable.replace("\n", "").replace("\r", ""), max_size=200),
+            st.integers(0, len(real)).map(lambda n: real[:n]),
+            st.integers(0, len(real) - 1).map(lambda n: real[:n] + "." + real[n + 1 :]),
+        ),
+        st.sampled_from(["Bearer ", "bearer ", ""]),
+    )
+    def check(token, scheme):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"{scheme}{token}")
+        response = client.get(f"/api/v1/sessions/{body['id']}/validate/")
+        assert response.status_code in (200, 401, 403), response.content
+        if response.status_code == 401 and scheme:
+            assert response.json()["error"]["code"]
+
+    check()
