@@ -153,10 +153,21 @@ def latest_model():
     return _models[row["tenant_id"]]
 
 
-def analyse(session: Session) -> dict:
+class Baseline:
+    """The tenant's history and model, loaded once for scoring many sessions."""
+
+    def __init__(self):
+        self.history = _history()
+        self.model = latest_model()
+
+
+def analyse(session: Session, baseline: Baseline | None = None) -> dict:
     x = session_vector(session)
-    z = robust_z(x, _history(exclude=session.pk))
-    model = latest_model()
+    if baseline is None:
+        history, model = _history(exclude=session.pk), latest_model()
+    else:  # a batch: the session itself is one of ~thousands in the baseline
+        history, model = baseline.history, baseline.model
+    z = robust_z(x, history)
     if model is not None:
         version, estimator = model
         score = float(min(max(-estimator.score_samples([x])[0], 0.0), 1.0))
@@ -193,13 +204,13 @@ def do_train_anomaly_model() -> AnomalyModel | None:
     )
 
 
-def do_evaluate_session(session: Session) -> dict:
+def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> dict:
     """Score a session, store the score, and act when it crosses the tenant's threshold:
     record a security event, then revoke or demand step-up as the policy says."""
     from sessions_mgr.actions import do_record_security_event, do_require_step_up, do_revoke_session
     from sessions_mgr.policy import ANOMALY_REVOKE, ANOMALY_STEP_UP, policy_for
 
-    result = analyse(session)
+    result = analyse(session, baseline)
     score = result["anomaly_score"]
     pol = policy_for(session.security_level, session.tenant_id)
     crossed = score >= pol.anomaly_threshold and session.risk_score < pol.anomaly_threshold

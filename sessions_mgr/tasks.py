@@ -4,7 +4,7 @@ from beat, see CELERY_BEAT_SCHEDULE)."""
 from celery import shared_task
 
 from sessions_mgr.actions import do_purge_expired_sessions
-from sessions_mgr.analytics import do_evaluate_session, do_train_anomaly_model
+from sessions_mgr.analytics import Baseline, do_evaluate_session, do_train_anomaly_model
 from sessions_mgr.selectors import get_session, sessions_of_tenant
 
 
@@ -28,6 +28,7 @@ def evaluate_session_task(session_id: str) -> float | None:
 @shared_task
 def evaluate_active_sessions_task(limit: int = 5000) -> int:
     sessions = list(sessions_of_tenant()[:limit])
+    baseline = Baseline()  # one history query for the batch, not one per session
     for session in sessions:
-        do_evaluate_session(session)
+        do_evaluate_session(session, baseline)
     return len(sessions)
