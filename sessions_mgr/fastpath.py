@@ -107,7 +107,9 @@ class SessionView:
                 tenant_id = int(parts[0])
                 policy.forget(tenant_id)
                 # Cached entries carry the policy's timeouts and binding: reload them.
-                for sid in [s for s, e in self.live.items() if e.tenant_id == tenant_id]:
+                # list(): one C-level copy, so request threads adding entries meanwhile
+                # cannot break the iteration ("dict changed size").
+                for sid in [s for s, e in list(self.live.items()) if e.tenant_id == tenant_id]:
                     self.live.pop(sid, None)
             else:
                 return
@@ -155,7 +157,7 @@ class SessionView:
 
     def prune(self, now: float) -> None:
         # A revoked session past its absolute expiry is refused by the expiry check.
-        for sid in [s for s, exp in self.revoked.items() if exp < now]:
+        for sid in [s for s, exp in list(self.revoked.items()) if exp < now]:
             self.revoked.pop(sid, None)
             self.min_generation.pop(sid, None)
 

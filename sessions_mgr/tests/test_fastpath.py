@@ -70,3 +70,17 @@ def test_fastpath_health_endpoint_for_operators(superuser, owner_a, tenant_a, vi
     body = api_as(superuser).get("/api/v1/sessions/health/").json()
     assert body["mode"] == "fast" and "db_validations" in body["counters"]
     assert api_as(owner_a, tenant_a).get("/api/v1/sessions/health/").status_code == 403
+
+
+def test_fastpath_policy_message_drops_cached_entries_of_that_tenant(make_session, tenant_a, view):
+    from sessions_mgr.actions import do_set_session_policy
+    from tenancy.context import tenant_context
+
+    _s, token = make_session()
+    validate(token)
+    assert len(view.live) == 1
+    with tenant_context(tenant_a):
+        do_set_session_policy("standard", {"idle_seconds": 120})
+    assert view.live == {}
+    validate(token)
+    assert next(iter(view.live.values())).idle_seconds == 120
