@@ -251,8 +251,7 @@ def do_rotate_session_key(grace_seconds: int | None = None) -> keys.KeyState:
         TenantSetting.objects.update_or_create(
             key=keys.KEYS_SETTING,
             defaults={"value": new.as_value(), "description": "Session key versions"},
-        )
-    publish(f"k|{tenant_id}")
+        )  # saving the setting tells every process (apps.py)
     return new
 
 
@@ -262,8 +261,7 @@ def do_set_session_policy(level: str, overrides: dict) -> policy.Policy:
     TenantSetting.objects.update_or_create(
         key=policy.setting_key(level),
         defaults={"value": overrides, "description": f"Session policy overrides ({level})"},
-    )
-    publish(f"p|{tenant_id}")
+    )  # saving the setting tells every process (apps.py)
     return policy_for(level, tenant_id)
 
 

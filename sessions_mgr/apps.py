@@ -9,6 +9,17 @@ def _end_sessions_of_deleted_user(sender, instance, **kwargs):
     do_delete_sessions_of_user(instance.pk)
 
 
+def _session_setting_changed(sender, instance, **kwargs):
+    # Policies and key versions are cached per process (and policies inside cached
+    # sessions): however the setting was changed (API, admin, shell), tell every process.
+    from sessions_mgr.fastpath import publish
+
+    if instance.key.startswith("session.policy."):
+        publish(f"p|{instance.tenant_id}")
+    elif instance.key == "session.keys":
+        publish(f"k|{instance.tenant_id}")
+
+
 class SessionsConfig(AppConfig):
     name = "sessions_mgr"
     verbose_name = "Sessions"
@@ -16,12 +27,19 @@ class SessionsConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import pre_delete
+        from django.db.models.signals import post_delete, post_save, pre_delete
 
         from sessions_mgr import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from tenancy.models import TenantSetting
 
         pre_delete.connect(
             _end_sessions_of_deleted_user,
             sender=get_user_model(),
             dispatch_uid="sessions_mgr.user_deleted",
         )
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _session_setting_changed,
+                sender=TenantSetting,
+                dispatch_uid=f"sessions_mgr.setting_changed.{signal}",
+            )

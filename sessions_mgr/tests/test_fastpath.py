@@ -84,3 +84,18 @@ def test_fastpath_policy_message_drops_cached_entries_of_that_tenant(make_sessio
     assert view.live == {}
     validate(token)
     assert next(iter(view.live.values())).idle_seconds == 120
+
+
+def test_fastpath_policy_changed_through_settings_api_reaches_cached_sessions(
+    make_session, owner_a, tenant_a, view
+):
+    _s, token = make_session()
+    validate(token)
+    response = api_as(owner_a, tenant_a).post(
+        "/api/v1/settings/",
+        {"key": "session.policy.standard", "value": {"idle_seconds": 90}},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    validate(token)
+    assert next(iter(view.live.values())).idle_seconds == 90
