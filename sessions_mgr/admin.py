@@ -64,6 +64,7 @@ class SessionAdmin(TenantScopedAdmin):
         RiskFilter,
         ("user", admin.RelatedOnlyFieldListFilter),
     ]
+    list_select_related = ["user"]
     search_fields = ["id", "user__username", "ip"]
     actions = ["revoke_selected", "sign_out_users_everywhere"]
     exclude = ["features"]
