@@ -218,3 +218,21 @@ def test_api_authorization_header_fuzz_never_500(owner_a, tenant_a, view):
             assert response.json()["error"]["code"]
 
     check()
+
+
+def test_api_superuser_token_acts_in_its_tenant(superuser, tenant_b, view):
+    from sessions_mgr.facade import SessionManager
+
+    _sid, token = SessionManager().create_session_sync(tenant_b.slug, superuser.username)
+    response = bearer(token).get("/api/v1/tenant/")
+    assert response.status_code == 200 and response.json()["slug"] == "beta"
+
+
+def test_api_token_of_inactive_tenant_refused(owner_a, tenant_a, view):
+    from tenancy.actions import do_set_tenant_state
+
+    body = login(owner_a, tenant_a)
+    do_set_tenant_state(tenant_a, "suspended")
+    response = bearer(body["token"]).get("/api/v1/tenant/")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "tenant_inactive"
