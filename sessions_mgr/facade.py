@@ -16,14 +16,19 @@ from sessions_mgr.models import SecurityLevel, SessionType
 __all__ = ["SecurityLevel", "SessionManager", "SessionManagerFactory", "SessionType"]
 
 
+def _id_ok(ref) -> bool:
+    # Beyond a signed 64-bit integer no row can match; the database would overflow.
+    return 0 < int(ref) < 2**63
+
+
 def _tenant(ref):
     from sessions_mgr.actions import SessionError
     from tenancy.models import Tenant
 
     if isinstance(ref, Tenant):
         return ref
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        tenant = Tenant.objects.filter(pk=int(ref)).first()
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+        tenant = Tenant.objects.filter(pk=int(ref)).first() if _id_ok(ref) else None
     else:
         tenant = Tenant.objects.filter(slug=str(ref).strip().lower().replace("_", "-")).first()
     if tenant is None:
@@ -42,10 +47,10 @@ def _user(ref):
     if isinstance(ref, User):
         return ref
     if isinstance(ref, int):
-        user = User.objects.filter(pk=ref).first()
+        user = User.objects.filter(pk=ref).first() if _id_ok(ref) else None
     else:
         user = User.objects.filter(**{User.USERNAME_FIELD: str(ref)}).first()
-        if user is None and str(ref).isdigit():
+        if user is None and str(ref).isascii() and str(ref).isdigit() and _id_ok(ref):
             user = User.objects.filter(pk=int(ref)).first()
     if user is None or not user.is_active:
         raise SessionError(404, "unknown_user", f"No active user {ref!r}.")

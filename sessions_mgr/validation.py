@@ -38,6 +38,7 @@ class ValidatedSession:
     level: str
     session_type: str
     expires_at: int
+    memberships: list | None = None  # set by the API authentication (authentication.py)
 
 
 def write_interval() -> float:

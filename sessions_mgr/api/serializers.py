@@ -21,13 +21,17 @@ class SessionSerializer(serializers.ModelSerializer):
         return obj.revoked_at is None and obj.absolute_expires_at > timezone.now()
 
 
+# Ids beyond a signed 64-bit integer are a 400, not a database overflow (a 500).
+MAX_ID = 2**63 - 1
+
+
 class CreateSessionSerializer(serializers.Serializer):
     session_type = serializers.ChoiceField(SessionType.choices, default=SessionType.USER)
     security_level = serializers.ChoiceField(SecurityLevel.choices, default=SecurityLevel.STANDARD)
     device_fingerprint = serializers.CharField(max_length=128, required=False, default="")
-    user_id = serializers.IntegerField(required=False, min_value=1)
+    user_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 class RevokeAllSerializer(serializers.Serializer):
-    user_id = serializers.IntegerField(required=False, min_value=1)
+    user_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     tenant = serializers.BooleanField(default=False)

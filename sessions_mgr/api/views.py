@@ -55,7 +55,7 @@ class SessionListCreateView(TenantAPIView):
             queryset = selectors.sessions_of_tenant(active_only=active_only)
             user = request.query_params.get("user")
             if user is not None:
-                if not user.isdigit():
+                if not (user.isascii() and user.isdigit() and len(user) <= 18):
                     raise TenantAPIError(400, "invalid", "user must be a user id.")
                 queryset = queryset.filter(user_id=int(user))
         else:

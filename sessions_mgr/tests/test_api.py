@@ -236,3 +236,41 @@ def test_api_token_of_inactive_tenant_refused(owner_a, tenant_a, view):
     response = bearer(body["token"]).get("/api/v1/tenant/")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "tenant_inactive"
+
+
+def test_api_validate_steady_state_needs_no_query(
+    owner_a, tenant_a, view, django_assert_num_queries
+):
+    body = login(owner_a, tenant_a)
+    client = bearer(body["token"])
+    url = f"/api/v1/sessions/{body['id']}/validate/"
+    assert client.get(url).status_code == 200  # first sight: session and memberships loaded
+    with django_assert_num_queries(0):
+        assert client.get(url).status_code == 200
+
+
+def test_api_role_change_applies_at_once(owner_a, viewer_a, tenant_a, view):
+    from tenancy.actions import do_add_member
+
+    body = login(viewer_a, tenant_a)
+    client = bearer(body["token"])
+    url = "/api/v1/sessions/revoke-all/"
+    assert client.post(url, {"user_id": owner_a.pk}, format="json").status_code == 403
+    do_add_member(tenant_a, viewer_a, "admin")
+    response = client.post(url, {"user_id": owner_a.pk}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_api_degraded_reads_memberships_from_database(owner_a, tenant_a, degraded_view):
+    body = login(owner_a, tenant_a)
+    response = bearer(body["token"]).get("/api/v1/tenant/")
+    assert response.status_code == 200
+    assert degraded_view.memberships == {}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sessions/", "/api/v1/sessions/revoke-all/"])
+def test_api_huge_user_id_is_400(owner_a, tenant_a, path):
+    response = api_as(owner_a, tenant_a).post(path, {"user_id": 2**70}, format="json")
+    assert response.status_code == 400
+    listing = api_as(owner_a, tenant_a).get("/api/v1/sessions/?user=" + "9" * 30)
+    assert listing.status_code == 400

@@ -62,7 +62,12 @@ def test_facade_sync_twins_and_ids(enterprise):
 
 @pytest.mark.parametrize(
     "tenant_ref,user_ref,code",
-    [("nope", "admin_user", "unknown_tenant"), ("enterprise-tenant", "ghost", "unknown_user")],
+    [
+        ("nope", "admin_user", "unknown_tenant"),
+        ("enterprise-tenant", "ghost", "unknown_user"),
+        (2**70, "admin_user", "unknown_tenant"),
+        ("enterprise-tenant", 2**70, "unknown_user"),
+    ],
 )
 def test_facade_unknown_tenant_or_user_is_4xx(enterprise, tenant_ref, user_ref, code):
     from managers import SessionManager

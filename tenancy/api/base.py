@@ -30,7 +30,9 @@ class TenantAPIMixin:
         # A credential bound to one tenant (a session token) decides the tenant itself.
         bound_tenant_id = getattr(request.auth, "tenant_id", None)
         if bound_tenant_id is not None:
-            resolution = resolve_bound(user, bound_tenant_id)
+            resolution = resolve_bound(
+                user, bound_tenant_id, getattr(request.auth, "memberships", None)
+            )
         else:
             slug = requested_slug(request)
             if slug is None and not self.tenant_required:
