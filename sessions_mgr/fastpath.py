@@ -138,6 +138,7 @@ class SessionView:
 
     def resync(self) -> None:
         """Merge the database's revocations into the view (platform-wide read)."""
+        from django.db.models import Q
         from django.utils import timezone
 
         from sessions_mgr.models import Session
@@ -146,8 +147,10 @@ class SessionView:
 
         now = timezone.now()
         with platform_access("session view resync (revocations of every tenant)"):
-            rows = Session.objects.filter(absolute_expires_at__gt=now).exclude(
-                revoked_at__isnull=True, token_generation=0
+            # The partial index's own predicate, so the planner can use it.
+            rows = Session.objects.filter(
+                Q(revoked_at__isnull=False) | Q(token_generation__gt=0),
+                absolute_expires_at__gt=now,
             )
             for sid, revoked_at, gen, expires in rows.values_list(
                 "id", "revoked_at", "token_generation", "absolute_expires_at"
