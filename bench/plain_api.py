@@ -7,7 +7,9 @@ RLS. It sits under /api/ so that TenantContextMiddleware treats both requests al
 """
 
 from rest_framework import filters, generics, serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from bench.models import PlainSetting
 
@@ -26,3 +28,14 @@ class PlainSettingList(generics.ListAPIView):
     filter_backends = [filters.SearchFilter, filters.OrderingFilter]
     search_fields = ["key", "description"]
     ordering_fields = ["key", "updated_at"]
+
+
+class Noop(APIView):
+    """Peer of `sessions.http_validate`: a DRF view that does nothing (no
+    authentication, no permission, an empty JSON body)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request, *args, **kwargs):
+        return Response({})

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "tenancy",
+    "sessions_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
 ]
 
@@ -188,7 +189,30 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("PERFORMANCE_MONITORING_INTERVAL", default=60.0),
         "args": ("tenancy.tasks.record_tenant_heartbeat_task",),
     },
+    "sessions-purge-expired": {
+        "task": "tenancy.tasks.fan_out_task",
+        "schedule": 3600.0,
+        "args": ("sessions_mgr.tasks.purge_expired_sessions_task",),
+    },
+    "sessions-evaluate-active": {
+        "task": "tenancy.tasks.fan_out_task",
+        "schedule": 300.0,
+        "args": ("sessions_mgr.tasks.evaluate_active_sessions_task",),
+    },
+    "sessions-train-anomaly-model": {
+        "task": "tenancy.tasks.fan_out_task",
+        "schedule": 86400.0,
+        "args": ("sessions_mgr.tasks.train_anomaly_model_task",),
+    },
 }
+
+# --- Sessions (sessions_mgr) --------------------------------------------------------------
+# Master secret of the per-tenant session keys (HKDF); SECRET_KEY when unset.
+SESSION_MASTER_KEY = env.str("SESSION_MASTER_KEY", default="")
+# The process-local session view listens to Redis pub/sub and resyncs from the database.
+SESSION_FASTPATH_LISTENER = env.bool("SESSION_FASTPATH_LISTENER", default=True)
+SESSION_RESYNC_SECONDS = env.float("SESSION_RESYNC_SECONDS", default=30.0)
+SESSION_LAST_SEEN_WRITE_SECONDS = env.float("SESSION_LAST_SEEN_WRITE_SECONDS", default=60.0)
 
 # --- Auth, i18n, static -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -209,6 +233,7 @@ LOGIN_URL = "/admin/login/"
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sessions_mgr.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],

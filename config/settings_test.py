@@ -5,6 +5,9 @@ isolation conformance suite exercises alongside every product model."""
 import os
 
 os.environ.setdefault("MANAGERS_CONFIG_LEVEL", "test")
+# Tests drive the session view themselves (fixtures mark it healthy or degraded); the
+# cross-process test starts a real listener in its subprocess.
+os.environ.setdefault("SESSION_FASTPATH_LISTENER", "0")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import INSTALLED_APPS  # noqa: E402

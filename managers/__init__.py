@@ -54,4 +54,22 @@ def validate_module_integrity() -> dict:
     return report
 
 
-__all__ = ["initialize_managers", "validate_module_integrity"]
+def __getattr__(name: str):
+    # The session manager's classes import Django models: load them on first use, after
+    # the caller (or initialize_managers) had a chance to configure Django.
+    if name in {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}:
+        _setup_django()
+        from sessions_mgr import facade
+
+        return getattr(facade, name)
+    raise AttributeError(f"module 'managers' has no attribute {name!r}")
+
+
+__all__ = [
+    "SecurityLevel",
+    "SessionManager",
+    "SessionManagerFactory",
+    "SessionType",
+    "initialize_managers",
+    "validate_module_integrity",
+]

@@ -127,6 +127,24 @@ def resolve(user, slug: str | None) -> Resolution:
     return Resolution(memberships[0].tenant, memberships[0])
 
 
+def resolve_bound(user, tenant_id: int, memberships: list | None = None) -> Resolution:
+    """The tenant of a tenant-bound credential (a session token): the user must still be
+    a member (or a superuser) and the tenant active. The credential may bring the user's
+    memberships (kept current by its own invalidation); else they are looked up."""
+    if memberships is None:
+        memberships = memberships_of(user)
+    chosen = next((m for m in memberships if m.tenant_id == tenant_id), None)
+    if chosen is not None:
+        _require_active(chosen.tenant)
+        return Resolution(chosen.tenant, chosen)
+    if user.is_superuser:
+        tenant = Tenant.objects.filter(pk=tenant_id).first()
+        if tenant is not None:
+            _require_active(tenant)
+            return Resolution(tenant, None)
+    raise _not_accessible()
+
+
 def effective_role(resolution: Resolution | None, user) -> str | None:
     if resolution is None:
         return None

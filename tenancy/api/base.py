@@ -10,7 +10,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
 from tenancy import context
-from tenancy.resolution import effective_role, requested_slug, resolve
+from tenancy.resolution import effective_role, requested_slug, resolve, resolve_bound
 
 
 class TenantAPIMixin:
@@ -27,10 +27,17 @@ class TenantAPIMixin:
         user = request.user
         if not (user and user.is_authenticated):
             return
-        slug = requested_slug(request)
-        if slug is None and not self.tenant_required:
-            return
-        resolution = resolve(user, slug)
+        # A credential bound to one tenant (a session token) decides the tenant itself.
+        bound_tenant_id = getattr(request.auth, "tenant_id", None)
+        if bound_tenant_id is not None:
+            resolution = resolve_bound(
+                user, bound_tenant_id, getattr(request.auth, "memberships", None)
+            )
+        else:
+            slug = requested_slug(request)
+            if slug is None and not self.tenant_required:
+                return
+            resolution = resolve(user, slug)
         request.tenant = resolution.tenant
         request.membership = resolution.membership
         request.tenant_role = effective_role(resolution, user)

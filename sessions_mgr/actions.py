@@ -1,0 +1,310 @@
+"""Writes of the session manager. Each owns its transaction and runs in the tenant
+context it is given (or the current one).
+
+Changes that other processes must see are published right after the database write,
+inside the transaction rather than on commit: if the transaction then rolls back, the
+session is merely dead earlier than needed (fail closed), never alive after revocation.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from sessions_mgr import keys, policy, tokens
+from sessions_mgr.fastpath import publish
+from sessions_mgr.models import SecurityEvent, SecurityLevel, Session, SessionType, new_session_id
+from sessions_mgr.policy import LIMIT_DENY, Policy, policy_for
+from tenancy.context import TenantRef, platform_access, require_tenant_id, tenant_context
+from tenancy.models import TenantSetting
+
+TENANT_CUTOFF_SETTING = "session.revoked_before"
+
+
+class SessionError(Exception):
+    """A refused session operation: HTTP status, reason code, message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _revoke_message(session: Session) -> str:
+    return f"r|{session.pk}|{session.absolute_expires_at.timestamp()}"
+
+
+def _enforce_limit(user_id: int, pol: Policy, now) -> None:
+    """At most `max_sessions` live sessions per user and tenant. Reads at most that many
+    rows. A soft limit: two logins racing each other can both get in (no lock would
+    stop the phantom insert short of serialising every login of the user); the next
+    creation ends the excess."""
+    live = Session.objects.filter(
+        user_id=user_id, revoked_at__isnull=True, absolute_expires_at__gt=now
+    )
+    newest = list(live.order_by("-created_at").values_list("pk", flat=True)[: pol.max_sessions])
+    if len(newest) < pol.max_sessions:
+        return
+    if pol.on_limit == LIMIT_DENY:
+        raise SessionError(
+            409, "session_limit", f"At most {pol.max_sessions} concurrent sessions at this level."
+        )
+    keep = newest[: pol.max_sessions - 1]
+    for old in live.exclude(pk__in=keep).only("id", "tenant_id", "absolute_expires_at"):
+        _revoke(old, "concurrency_limit", now)
+
+
+_INSERT_COLUMNS = [
+    "tenant_id", "id", "user_id", "session_type", "security_level", "created_at",
+    "last_seen_at", "idle_expires_at", "absolute_expires_at", "ip", "user_agent",
+    "device_fingerprint", "token_hash", "token_generation", "key_version", "revoke_reason",
+    "risk_score", "step_up_required", "features",
+]  # fmt: skip
+_CASTS = {"ip": "CAST(%s AS inet)", "features": "CAST(%s AS jsonb)"}
+_INSERT_UNDER_LIMIT = (
+    f"INSERT INTO sessions_mgr_session ({', '.join(_INSERT_COLUMNS)}) "
+    f"SELECT {', '.join(_CASTS.get(c, '%s') for c in _INSERT_COLUMNS)} "
+    "WHERE {relax} (SELECT COUNT(*) FROM (SELECT 1 FROM sessions_mgr_session "
+    "WHERE tenant_id = %s AND user_id = %s AND revoked_at IS NULL AND absolute_expires_at > %s "
+    "LIMIT %s) AS live) < %s"
+)
+# A new session need not survive a database crash (its user logs in again), so when the
+# statement is its own transaction its commit does not wait for the WAL flush. Inside a
+# caller's transaction it would relax the caller's writes too: not done there.
+# Revocations always keep synchronous commits.
+_RELAX = "set_config('synchronous_commit', 'off', true) IS NOT NULL AND"
+_SQL_AUTOCOMMIT = _INSERT_UNDER_LIMIT.replace("{relax}", _RELAX)
+_SQL_IN_TRANSACTION = _INSERT_UNDER_LIMIT.replace("{relax} ", "")
+
+
+def _insert_under_limit(session: Session, pol: Policy, now) -> bool:
+    """PostgreSQL fast path of creation: the limit check and the insert in one
+    statement: in autocommit, one round trip instead of five (BEGIN, read, INSERT,
+    COMMIT).
+    The explicit tenant is the context's (require_tenant_id) and RLS checks it again.
+    False when the user is at the limit: the caller takes the slow path."""
+    values = [getattr(session, column) for column in _INSERT_COLUMNS]
+    values[_INSERT_COLUMNS.index("features")] = "{}"
+    params = [*values, session.tenant_id, session.user_id, now, pol.max_sessions, pol.max_sessions]
+    with connection.cursor() as cursor:
+        sql = _SQL_AUTOCOMMIT if connection.get_autocommit() else _SQL_IN_TRANSACTION
+        cursor.execute(sql, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        session._state.adding = False
+        session._state.db = connection.alias
+        session._dim_loaded_tenant_id = session.tenant_id
+    return inserted
+
+
+def do_create_session(
+    *,
+    tenant_id: int,
+    user_id: int,
+    session_type: str = SessionType.USER,
+    security_level: str = SecurityLevel.STANDARD,
+    ip: str | None = None,
+    user_agent: str = "",
+    device_fingerprint: str = "",
+) -> tuple[Session, str]:
+    """Create a session of a member of the tenant; returns the row and its token (the
+    only time the token exists in clear)."""
+    try:
+        session_type = SessionType(session_type)
+        security_level = SecurityLevel(security_level)
+    except ValueError as exc:
+        raise SessionError(400, "invalid", str(exc))
+    pol = policy_for(security_level, tenant_id)
+    now = timezone.now()
+    with tenant_context(TenantRef(tenant_id, "")):
+        session = Session(
+            tenant_id=require_tenant_id("creating a session"),
+            id=new_session_id(),
+            user_id=user_id,
+            session_type=session_type,
+            security_level=security_level,
+            created_at=now,
+            last_seen_at=now,
+            idle_expires_at=now + timedelta(seconds=pol.idle_seconds),
+            absolute_expires_at=now + timedelta(seconds=pol.absolute_seconds),
+            ip=ip or None,
+            user_agent=(user_agent or "")[:300],
+            device_fingerprint=(device_fingerprint or "")[:128],
+            key_version=keys.key_state(tenant_id).current,
+        )
+        token = _mint(session, pol)
+        if connection.vendor == "postgresql" and _insert_under_limit(session, pol, now):
+            return session, token
+        with transaction.atomic():
+            _enforce_limit(user_id, pol, now)
+            session.save(force_insert=True)
+    return session, token
+
+
+def _mint(session: Session, pol: Policy) -> str:
+    token = tokens.mint(
+        tenant_id=session.tenant_id or require_tenant_id("minting a token"),
+        session_id=session.pk,
+        generation=session.token_generation,
+        key_version=session.key_version,
+        level=session.security_level,
+        issued_at=int(time.time() * 1000),  # ms: see do_revoke_tenant_sessions
+        expires_at=int(session.absolute_expires_at.timestamp()),
+        signed=pol.signed,
+    )
+    session.token_hash = tokens.hash_token(token)
+    return token
+
+
+def do_refresh_session(session_id: str) -> tuple[Session, str]:
+    """A new token for the same session; every older token of it dies at once. The
+    absolute expiry does not move: refreshing cannot extend a session forever."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.revoked_at is not None:
+            raise SessionError(404, "not_found", "No such live session.")
+        if session.absolute_expires_at <= now:
+            raise SessionError(409, "expired", "The session has expired.")
+        pol = policy_for(session.security_level, session.tenant_id)
+        session.token_generation += 1
+        session.key_version = keys.key_state(session.tenant_id).current
+        session.last_seen_at = now
+        session.idle_expires_at = now + timedelta(seconds=pol.idle_seconds)
+        token = _mint(session, pol)
+        session.save(
+            update_fields=[
+                "token_generation", "key_version", "token_hash", "last_seen_at",
+                "idle_expires_at",
+            ]
+        )  # fmt: skip
+    publish(f"g|{session.pk}|{session.token_generation}")
+    return session, token
+
+
+def _revoke(session: Session, reason: str, now) -> None:
+    session.revoked_at = now
+    session.revoke_reason = reason[:40]
+    session.save(update_fields=["revoked_at", "revoke_reason"])
+    publish(_revoke_message(session))
+
+
+def do_revoke_session(session_id: str, reason: str = "revoked") -> bool:
+    """Revoke one session of the current tenant. False when there is no such live one."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = (
+            Session.objects.select_for_update()
+            .filter(pk=session_id, revoked_at__isnull=True)
+            .first()
+        )
+        if session is None:
+            return False
+        _revoke(session, reason, now)
+    return True
+
+
+def do_revoke_user_sessions(user_id: int, reason: str = "sign_out_everywhere") -> int:
+    """Every live session of the user in the current tenant."""
+    now = timezone.now()
+    with transaction.atomic():
+        sessions = list(
+            Session.objects.select_for_update().filter(user_id=user_id, revoked_at__isnull=True)
+        )
+        for session in sessions:
+            _revoke(session, reason, now)
+    return len(sessions)
+
+
+def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
+    """Every session of the current tenant, in O(1) for the hot path: tokens issued
+    before the recorded cutoff are dead everywhere; the rows are marked as well."""
+    tenant_id = require_tenant_id("do_revoke_tenant_sessions")
+    now = timezone.now()
+    # Milliseconds, like the tokens' issue time: a session created right after this
+    # call (same second) must survive it.
+    cutoff = int(time.time() * 1000) + 1
+    with transaction.atomic():
+        TenantSetting.objects.update_or_create(
+            key=TENANT_CUTOFF_SETTING,
+            defaults={"value": {"at": cutoff}, "description": "Sessions issued before are dead"},
+        )
+        count = Session.objects.filter(revoked_at__isnull=True).update(
+            revoked_at=now, revoke_reason=reason[:40]
+        )
+    publish(f"t|{tenant_id}|{cutoff}")
+    return count
+
+
+def do_rotate_session_key(grace_seconds: int | None = None) -> keys.KeyState:
+    """New key version for the current tenant; the previous one stays accepted for the
+    grace period (default: the longest absolute timeout, so no live session dies)."""
+    tenant_id = require_tenant_id("do_rotate_session_key")
+    if grace_seconds is None:
+        grace_seconds = max(policy_for(lvl, tenant_id).absolute_seconds for lvl in SecurityLevel)
+    with transaction.atomic():
+        setting = TenantSetting.objects.select_for_update().filter(key=keys.KEYS_SETTING).first()
+        old = keys.KeyState.from_value(setting.value if setting else None)
+        new = keys.KeyState(old.current + 1, old.current, time.time() + grace_seconds)
+        TenantSetting.objects.update_or_create(
+            key=keys.KEYS_SETTING,
+            defaults={"value": new.as_value(), "description": "Session key versions"},
+        )  # saving the setting tells every process (apps.py)
+    return new
+
+
+def do_set_session_policy(level: str, overrides: dict) -> policy.Policy:
+    tenant_id = require_tenant_id("do_set_session_policy")
+    level = SecurityLevel(level)
+    TenantSetting.objects.update_or_create(
+        key=policy.setting_key(level),
+        defaults={"value": overrides, "description": f"Session policy overrides ({level})"},
+    )  # saving the setting tells every process (apps.py)
+    return policy_for(level, tenant_id)
+
+
+def do_require_step_up(session_id: str) -> None:
+    Session.objects.filter(pk=session_id).update(step_up_required=True)
+    publish(f"d|{session_id}")
+
+
+def do_purge_expired_sessions(keep_seconds: int = 7 * 86400) -> int:
+    """Delete sessions of the current tenant that expired (or were revoked) more than
+    `keep_seconds` ago; the recent ones stay for audit and analytics."""
+    before = timezone.now() - timedelta(seconds=keep_seconds)
+    expired = Session.objects.filter(absolute_expires_at__lt=before)
+    revoked = Session.objects.filter(revoked_at__lt=before)
+    return expired.delete()[0] + revoked.delete()[0]
+
+
+def do_record_security_event(
+    tenant_id: int,
+    *,
+    kind: str,
+    session_id: str = "",
+    user_id: int | None = None,
+    score: float | None = None,
+    action: str = "",
+    details: dict | None = None,
+) -> SecurityEvent:
+    with tenant_context(TenantRef(tenant_id, "")):
+        return SecurityEvent.objects.create(
+            kind=kind,
+            session_id_ref=session_id,
+            user_id_ref=user_id,
+            score=score,
+            action=action,
+            details=details or {},
+        )
+
+
+def do_delete_sessions_of_user(user_id: int) -> int:
+    with platform_access("deleting a deleted user's sessions in every tenant"):
+        ids = list(Session.objects.filter(user_id=user_id).values_list("id", "tenant_id"))
+    for sid, tenant_id in ids:
+        publish(f"r|{sid}|{time.time() + 86400}")
+        with tenant_context(TenantRef(tenant_id, "")):
+            Session.objects.filter(pk=sid).delete()
+    return len(ids)

@@ -1,0 +1,166 @@
+"""Sessions in the console: per tenant (superusers: every tenant, under the audited
+platform access), filters, bulk revoke, a detail page with the analytics, and "sign out
+everywhere" on users (here and in the user admin)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from sessions_mgr.actions import do_revoke_session, do_revoke_user_sessions
+from sessions_mgr.fastpath import publish
+from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
+from tenancy.admin_base import TenantScopedAdmin
+from tenancy.context import platform_access
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True, absolute_expires_at__gt=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, absolute_expires_at__lte=now)
+        return queryset
+
+
+class RiskFilter(admin.SimpleListFilter):
+    title = "risk"
+    parameter_name = "risk"
+
+    def lookups(self, request, model_admin):
+        return [("high", "≥ 0.7"), ("medium", "0.4 – 0.7"), ("low", "< 0.4")]
+
+    def queryset(self, request, queryset):
+        bands = {"high": (0.7, 2), "medium": (0.4, 0.7), "low": (-1, 0.4)}
+        if self.value() in bands:
+            low, high = bands[self.value()]
+            return queryset.filter(risk_score__gte=low, risk_score__lt=high)
+        return queryset
+
+
+@admin.register(Session)
+class SessionAdmin(TenantScopedAdmin):
+    list_display = [
+        "id", "user", "session_type", "security_level", "created_at", "last_seen_at",
+        "absolute_expires_at", "revoked_at", "risk_score",
+    ]  # fmt: skip
+    # RelatedOnly: the user filter lists users of this tenant's sessions, not every user.
+    list_filter = [
+        ActiveFilter,
+        "security_level",
+        "session_type",
+        RiskFilter,
+        ("user", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["user"]
+    search_fields = ["id", "user__username", "ip"]
+    actions = ["revoke_selected", "sign_out_users_everywhere"]
+    exclude = ["features"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Sessions change through actions only (revocation must be published).
+        fields = [f.name for f in Session._meta.fields if f.name not in ("features",)]
+        return [*fields, "analytics"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Analytics")
+    def analytics(self, obj):
+        from sessions_mgr.analytics import analyse
+
+        result = analyse(obj)
+        events = SecurityEvent.objects.filter(session_id_ref=obj.pk)[:20]
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", sorted(result["features"].items())
+        )
+        drivers = ", ".join(f"{d['feature']} (z={d['robust_z']})" for d in result["drivers"])
+        history = format_html_join(
+            "", "<li>{} {} {}</li>", ((e.created_at, e.kind, e.action) for e in events)
+        )
+        return format_html(
+            "<p>Anomaly score <b>{}</b> ({})</p><p>Drivers: {}</p>"
+            "<table>{}</table><p>Security events:</p><ul>{}</ul>",
+            result["anomaly_score"],
+            result["model_version"],
+            drivers,
+            rows,
+            history,
+        )
+
+    @admin.action(description="Revoke selected sessions")
+    def revoke_selected(self, request, queryset):
+        count = sum(
+            do_revoke_session(pk, "revoked_by_admin")
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"{count} session(s) revoked.", messages.SUCCESS)
+
+    @admin.action(description="Sign the selected sessions' users out everywhere")
+    def sign_out_users_everywhere(self, request, queryset):
+        users = set(queryset.values_list("user_id", flat=True))
+        count = sum(do_revoke_user_sessions(uid) for uid in users)
+        self.message_user(request, f"{count} session(s) of {len(users)} user(s) revoked.")
+
+    def delete_model(self, request, obj):
+        publish(f"r|{obj.pk}|{obj.absolute_expires_at.timestamp()}")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for pk, expires in queryset.values_list("pk", "absolute_expires_at"):
+            publish(f"r|{pk}|{expires.timestamp()}")
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(TenantScopedAdmin):
+    list_display = ["created_at", "kind", "session_id_ref", "user_id_ref", "score", "action"]
+    list_filter = ["kind", "action"]
+    search_fields = ["session_id_ref"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AnomalyModel)
+class AnomalyModelAdmin(TenantScopedAdmin):
+    list_display = ["version", "trained_at", "samples"]
+    exclude = ["blob"]
+    readonly_fields = ["version", "trained_at", "samples", "calibration"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.action(description="Sign out everywhere (every session in every tenant)")
+def sign_out_everywhere(modeladmin, request, queryset):
+    total = 0
+    with platform_access("admin: sign out everywhere", actor=request.user.get_username()):
+        for user_id in queryset.values_list("pk", flat=True):
+            total += do_revoke_user_sessions(user_id, reason="sign_out_everywhere")
+    modeladmin.message_user(request, f"{total} session(s) revoked.", messages.SUCCESS)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    _user_admin_class = type(admin.site._registry[User])
+    admin.site.unregister(User)
+else:
+    _user_admin_class = UserAdmin
+
+
+@admin.register(User)
+class SessionAwareUserAdmin(_user_admin_class):
+    actions = [*(_user_admin_class.actions or []), sign_out_everywhere]

@@ -1,0 +1,66 @@
+from django.apps import AppConfig
+
+
+def _end_sessions_of_deleted_user(sender, instance, **kwargs):
+    # Session.user has no database constraint (a user is platform data, sessions are
+    # tenant data): a deleted user's sessions must go with it, in every tenant.
+    from sessions_mgr.actions import do_delete_sessions_of_user
+
+    do_delete_sessions_of_user(instance.pk)
+
+
+def _session_setting_changed(sender, instance, **kwargs):
+    # Policies and key versions are cached per process (and policies inside cached
+    # sessions): however the setting was changed (API, admin, shell), tell every process.
+    from sessions_mgr.fastpath import publish
+
+    if instance.key.startswith("session.policy."):
+        publish(f"p|{instance.tenant_id}")
+    elif instance.key == "session.keys":
+        publish(f"k|{instance.tenant_id}")
+
+
+def _membership_changed(sender, instance, **kwargs):
+    from sessions_mgr.fastpath import publish
+
+    publish(f"m|{instance.user_id}")
+
+
+def _tenant_changed(sender, instance, **kwargs):
+    from sessions_mgr.fastpath import publish
+
+    publish("M")
+
+
+class SessionsConfig(AppConfig):
+    name = "sessions_mgr"
+    verbose_name = "Sessions"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save, pre_delete
+
+        from sessions_mgr import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from tenancy.models import Membership, Tenant, TenantSetting
+
+        pre_delete.connect(
+            _end_sessions_of_deleted_user,
+            sender=get_user_model(),
+            dispatch_uid="sessions_mgr.user_deleted",
+        )
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _session_setting_changed,
+                sender=TenantSetting,
+                dispatch_uid=f"sessions_mgr.setting_changed.{signal}",
+            )
+            # Token-authenticated requests resolve memberships from the session view.
+            signal.connect(
+                _membership_changed,
+                sender=Membership,
+                dispatch_uid=f"sessions_mgr.membership_changed.{signal}",
+            )
+            signal.connect(
+                _tenant_changed, sender=Tenant, dispatch_uid=f"sessions_mgr.tenant_changed.{signal}"
+            )

@@ -1,0 +1,89 @@
+"""`Authorization: Bearer <session token>` for the whole API (first of DRF's
+DEFAULT_AUTHENTICATION_CLASSES). A token names its tenant: `TenantAPIMixin` acts in
+that tenant (`request.auth.tenant_id`), and an `X-Tenant` naming another tenant is
+refused here as `wrong_tenant` and reported."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from sessions_mgr.fastpath import get_view
+from sessions_mgr.tokens import TokenError
+from sessions_mgr.validation import ValidatedSession, validate
+from tenancy.resolution import TENANT_HEADER
+
+_slug_ids: dict[str, int] = {}
+UNKNOWN_TENANT = -1
+
+
+class TokenRefused(exceptions.AuthenticationFailed):
+    def __init__(self, reason: str, message: str):
+        super().__init__(detail=message, code=reason)
+
+
+def tenant_id_for_slug(slug: str) -> int:
+    """Slugs do not change; a process keeps what it looked up."""
+    cached = _slug_ids.get(slug)
+    if cached is None:
+        from tenancy.models import Tenant
+
+        cached = Tenant.objects.filter(slug=slug).values_list("id", flat=True).first()
+        if cached is None:
+            return UNKNOWN_TENANT
+        _slug_ids[slug] = cached
+    return cached
+
+
+def memberships_for(user) -> list:
+    """The user's memberships for tenant resolution without a round trip: from the
+    session view while it is trusted (membership and tenant changes are published, see
+    apps.py); from the database while it is not, so that the API keeps working with
+    Redis down."""
+    from tenancy.models import Membership
+
+    view = get_view()
+    if not view.healthy:
+        return list(Membership.objects.filter(user=user).select_related("tenant"))
+    cached = view.memberships.get(user.pk)
+    if cached is None:
+        epoch = view.membership_epoch
+        cached = list(Membership.objects.filter(user=user).select_related("tenant"))
+        if view.membership_epoch == epoch:  # no change published while we read
+            view.memberships[user.pk] = cached
+    return cached
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class SessionTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword:
+            return None
+        if len(header) != 2:
+            raise TokenRefused("malformed", "Authorization: Bearer <token>, one token.")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise TokenRefused("malformed", "The token is not a session token.")
+        slug = request.META.get(TENANT_HEADER)
+        expected = tenant_id_for_slug(slug.strip()) if slug else None
+        try:
+            session: ValidatedSession = validate(
+                token,
+                tenant_id=expected,
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except TokenError as exc:
+            raise TokenRefused(exc.reason, exc.message)
+        session.memberships = memberships_for(session.user)
+        return session.user, session
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

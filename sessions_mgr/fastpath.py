@@ -1,0 +1,314 @@
+"""The process-local view of session state that lets validation skip the database.
+
+What a process must know to refuse a token it cannot tell apart by its MAC alone:
+- `revoked`: sessions revoked (sid -> when the entry can be forgotten: its expiry);
+- `min_generation`: sessions refreshed (tokens of older generations are dead);
+- `tenant_cutoff`: "revoke every session of the tenant": tokens issued before (ms)
+  die;
+- `live`: what validation needs of a session (user, binding, idle timeout), loaded
+  from the database once per process and session.
+
+Every change is applied locally first, then published on the Redis channel
+`dim:sessions:events`; a listener thread applies what other processes publish, and
+resyncs from the database every RESYNC_SECONDS so that a missed message cannot keep a
+revoked token alive. State only ever grows towards "more revoked", so applying a message
+twice or a resync racing a message is harmless.
+
+The view is trusted only while the listener is subscribed and has resynced since (re)
+subscribing (`healthy`). Otherwise (Redis down, no Redis at all) validation checks
+each token against the database: slower, still correct; logged and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+log = logging.getLogger("dim.sessions")
+CHANNEL = "dim:sessions:events"
+
+
+@dataclass(slots=True)
+class LiveEntry:
+    tenant_id: int
+    user_id: int
+    user: object  # the user instance, so DRF authentication needs no query either
+    level: str
+    session_type: str
+    ip: str | None
+    user_agent: str
+    idle_seconds: int
+    binding: str
+    last_seen: float  # wall clock, seconds
+    last_written: float
+    step_up_required: bool = False
+    requests: int = 0
+    failures: int = 0
+    ips: set = field(default_factory=set)
+    agents: set = field(default_factory=set)
+    first_request: float = 0.0
+
+
+@dataclass
+class Counters:
+    fast_validations: int = 0
+    db_validations: int = 0  # validations that went to the database (degraded mode)
+    messages_applied: int = 0
+    resyncs: int = 0
+    redis_errors: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class SessionView:
+    def __init__(self):
+        self.revoked: dict[str, float] = {}
+        self.min_generation: dict[str, int] = {}
+        self.tenant_cutoff: dict[int, float] = {}
+        self.live: dict[str, LiveEntry] = {}
+        # user id -> memberships (with tenants), for token-authenticated API requests;
+        # dropped on `m|user` / `M` (membership or tenant changed) and at every resync.
+        self.memberships: dict[int, list] = {}
+        self.membership_epoch = 0
+        self.healthy = False
+        self.counters = Counters()
+        self.lock = threading.Lock()
+        self._degraded_logged_at = 0.0
+
+    # --- applying changes (idempotent, monotonic) ---------------------------------------
+
+    def apply(self, message: str) -> None:
+        """`r|sid|expires`, `g|sid|generation`, `t|tenant|cutoff`, `d|sid` (drop the
+        cached entry), `k|tenant` (key versions changed), `p|tenant` (policy changed),
+        `m|user` (a membership of the user changed), `M` (a tenant changed)."""
+        kind, _, rest = message.partition("|")
+        parts = rest.split("|")
+        try:
+            if kind == "r":
+                self.revoked[parts[0]] = float(parts[1])
+                self.live.pop(parts[0], None)
+            elif kind == "g":
+                sid, gen = parts[0], int(parts[1])
+                if gen > self.min_generation.get(sid, 0):
+                    self.min_generation[sid] = gen
+            elif kind == "t":
+                tid, cutoff = int(parts[0]), float(parts[1])
+                if cutoff > self.tenant_cutoff.get(tid, 0.0):
+                    self.tenant_cutoff[tid] = cutoff
+            elif kind == "d":
+                self.live.pop(parts[0], None)
+            elif kind == "m":
+                self.membership_epoch += 1
+                self.memberships.pop(int(parts[0]), None)
+            elif kind == "M":
+                self.membership_epoch += 1
+                self.memberships.clear()
+            elif kind == "k":
+                from sessions_mgr import keys
+
+                keys.forget_state(int(parts[0]))
+            elif kind == "p":
+                from sessions_mgr import policy
+
+                tenant_id = int(parts[0])
+                policy.forget(tenant_id)
+                # Cached entries carry the policy's timeouts and binding: reload them.
+                # list(): one C-level copy, so request threads adding entries meanwhile
+                # cannot break the iteration ("dict changed size").
+                for sid in [s for s, e in list(self.live.items()) if e.tenant_id == tenant_id]:
+                    self.live.pop(sid, None)
+            else:
+                return
+        except (IndexError, ValueError):
+            log.warning("session_event_malformed", extra={"event_message": message[:200]})
+            return
+        self.counters.messages_applied += 1
+
+    def is_dead(self, session_id: str, generation: int, tenant_id: int, issued_at: int) -> bool:
+        return (
+            session_id in self.revoked
+            or generation < self.min_generation.get(session_id, 0)
+            or issued_at < self.tenant_cutoff.get(tenant_id, 0.0)
+        )
+
+    def resync(self) -> None:
+        """Merge the database's revocations into the view (platform-wide read)."""
+        from django.db.models import Q
+        from django.utils import timezone
+
+        from sessions_mgr.models import Session
+        from tenancy.context import platform_access
+        from tenancy.models import TenantSetting
+
+        now = timezone.now()
+        with platform_access("session view resync (revocations of every tenant)"):
+            # The partial index's own predicate, so the planner can use it.
+            rows = Session.objects.filter(
+                Q(revoked_at__isnull=False) | Q(token_generation__gt=0),
+                absolute_expires_at__gt=now,
+            )
+            for sid, revoked_at, gen, expires in rows.values_list(
+                "id", "revoked_at", "token_generation", "absolute_expires_at"
+            ):
+                if revoked_at is not None:
+                    self.revoked[sid] = expires.timestamp()
+                    self.live.pop(sid, None)
+                if gen > self.min_generation.get(sid, 0):
+                    self.min_generation[sid] = gen
+            for tid, value in TenantSetting.objects.filter(
+                key="session.revoked_before"
+            ).values_list("tenant_id", "value"):
+                cutoff = float((value or {}).get("at", 0.0))
+                if cutoff > self.tenant_cutoff.get(tid, 0.0):
+                    self.tenant_cutoff[tid] = cutoff
+        self.prune(now.timestamp())
+        self.membership_epoch += 1  # a lost membership message cannot outlive a resync
+        self.memberships.clear()
+        self.counters.resyncs += 1
+
+    def prune(self, now: float) -> None:
+        # A revoked session past its absolute expiry is refused by the expiry check.
+        for sid in [s for s, exp in list(self.revoked.items()) if exp < now]:
+            self.revoked.pop(sid, None)
+            self.min_generation.pop(sid, None)
+
+    def note_degraded(self) -> None:
+        self.counters.db_validations += 1
+        now = time.monotonic()
+        if now - self._degraded_logged_at > 60:
+            self._degraded_logged_at = now
+            log.warning(
+                "session_validation_degraded",
+                extra={
+                    "event": "session_validation_degraded",
+                    "detail": "no live revocation feed (Redis down or not configured): "
+                    "validating against the database",
+                    "db_validations": self.counters.db_validations,
+                },
+            )
+
+
+_view = SessionView()
+
+
+def get_view() -> SessionView:
+    return _view
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+_redis = None
+
+
+def _client():
+    global _redis
+    url = getattr(settings, "REDIS_URL", "")
+    if not url:
+        return None
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return _redis
+
+
+def publish(message: str) -> None:
+    """Apply locally now, then tell the other processes. Redis being down does not fail
+    the write: the durable row is what resync and the database fallback read."""
+    _view.apply(message)
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.publish(CHANNEL, message)
+    except Exception as exc:  # noqa: BLE001  (any Redis failure: degrade, never fail)
+        _view.counters.redis_errors += 1
+        _view.healthy = False
+        log.error("session_publish_failed", extra={"error": repr(exc)})
+
+
+# --- the listener -------------------------------------------------------------------------
+
+_listener: threading.Thread | None = None
+_listener_lock = threading.Lock()
+_stop = threading.Event()
+
+
+def resync_seconds() -> float:
+    return float(getattr(settings, "SESSION_RESYNC_SECONDS", 30.0))
+
+
+def ensure_listener() -> bool:
+    """Start the listener thread once per process (when Redis is configured and the
+    listener enabled). Returns whether the view may be trusted right now."""
+    global _listener
+    if _listener is None and getattr(settings, "SESSION_FASTPATH_LISTENER", True):
+        if _client() is None:
+            return False
+        with _listener_lock:
+            if _listener is None:
+                _listener = threading.Thread(target=_listen, name="dim-session-view", daemon=True)
+                _listener.start()
+    return _view.healthy
+
+
+def _listen() -> None:
+    from django.db import close_old_connections
+
+    backoff = 0.5
+    while not _stop.is_set():
+        pubsub = None
+        try:
+            pubsub = _client().pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            # After subscribing, so nothing published meanwhile is lost; cached entries
+            # may predate messages missed while unsubscribed (step-up demands): drop them.
+            _view.live.clear()
+            _view.resync()
+            _view.healthy = True
+            backoff = 0.5
+            next_resync = time.monotonic() + resync_seconds()
+            while not _stop.is_set():
+                message = pubsub.get_message(timeout=0.5)
+                if message is not None and message.get("type") == "message":
+                    data = message["data"]
+                    _view.apply(data.decode() if isinstance(data, bytes) else str(data))
+                if time.monotonic() >= next_resync:
+                    _view.resync()
+                    close_old_connections()
+                    next_resync = time.monotonic() + resync_seconds()
+        except Exception as exc:  # noqa: BLE001  (keep the thread alive, degrade)
+            _view.healthy = False
+            _view.counters.redis_errors += 1
+            log.error("session_view_listener_error", extra={"error": repr(exc)})
+            try:
+                close_old_connections()
+                if pubsub is not None:
+                    pubsub.close()
+            except Exception:  # noqa: BLE001, S110
+                pass
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
+def stop_listener() -> None:
+    """Stop the listener thread (the bench, between rows); the view is then untrusted."""
+    global _listener
+    with _listener_lock:
+        if _listener is not None:
+            _stop.set()
+            _listener.join(timeout=5)
+            _listener = None
+            _stop.clear()
+    _view.healthy = False
+
+
+def reset_view() -> SessionView:
+    """Forget everything (tests: tenant and session ids repeat across test databases)."""
+    _view.__init__()
+    return _view

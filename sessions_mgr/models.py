@@ -1,0 +1,126 @@
+"""Durable session state. The hot path reads a process-local view (fastpath.py); these
+rows are the truth that view is rebuilt from."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from tenancy.models import TenantScopedModel
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)  # 128 random bits: ids are not guessable either
+
+
+class SessionType(models.TextChoices):
+    USER = "user", "User"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+
+
+class SecurityLevel(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+    QUANTUM = "quantum", "Quantum"
+
+
+class Session(TenantScopedModel):
+    id = models.CharField(primary_key=True, max_length=32, default=new_session_id, editable=False)
+    # No database constraint: users are platform rows; deleting one deletes its sessions
+    # through a signal (apps.py), in every tenant.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    session_type = models.CharField(
+        max_length=8, choices=SessionType.choices, default=SessionType.USER
+    )
+    security_level = models.CharField(
+        max_length=10, choices=SecurityLevel.choices, default=SecurityLevel.STANDARD
+    )
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    idle_expires_at = models.DateTimeField()
+    absolute_expires_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    device_fingerprint = models.CharField(max_length=128, blank=True, default="")
+    # Hash of the current token; bumping the generation (refresh) kills older tokens.
+    token_hash = models.CharField(max_length=64, default="", editable=False)
+    token_generation = models.PositiveIntegerField(default=0)
+    key_version = models.PositiveIntegerField(default=1)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=40, blank=True, default="")
+    risk_score = models.FloatField(default=0.0)
+    step_up_required = models.BooleanField(default=False)
+    features = models.JSONField(default=dict, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        indexes = [
+            models.Index(fields=["tenant", "user", "revoked_at"], name="sess_user_idx"),
+            # What the view's resync reads: revoked or refreshed sessions. Partial, so a
+            # new session (neither) costs no write to it: logins stay one index cheaper.
+            models.Index(
+                fields=["absolute_expires_at"],
+                name="sess_dead_or_refreshed_idx",
+                condition=models.Q(revoked_at__isnull=False) | models.Q(token_generation__gt=0),
+            ),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.id
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class SecurityEvent(TenantScopedModel):
+    """What the session manager reports: other-tenant tokens, anomalies, step-ups."""
+
+    class Kind(models.TextChoices):
+        WRONG_TENANT = "wrong_tenant", "Token of another tenant"
+        ANOMALY = "anomaly", "Anomalous behaviour"
+        BINDING = "binding", "Device binding mismatch"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    session_id_ref = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    user_id_ref = models.BigIntegerField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    action = models.CharField(max_length=20, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} {self.session_id_ref}"
+
+
+class AnomalyModel(TenantScopedModel):
+    """A tenant's trained IsolationForest, versioned; the newest version scores."""
+
+    version = models.PositiveIntegerField()
+    trained_at = models.DateTimeField()
+    samples = models.PositiveIntegerField()
+    # Pickled estimator written by our own training task only (never user input).
+    blob = models.BinaryField()
+    # Score calibration of the training set, to map raw scores onto [0, 1].
+    calibration = models.JSONField(default=dict, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "version"], name="uniq_anomaly_version")
+        ]
+        ordering = ["-version"]
+
+    def __str__(self):
+        return f"v{self.version}"

@@ -1,0 +1,15 @@
+"""OpenAPI description of the session token authentication (drf-spectacular)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class SessionTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "sessions_mgr.authentication.SessionTokenAuthentication"
+    name = "sessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A session token from POST /api/v1/sessions/ (it names its tenant).",
+        }

@@ -1,0 +1,340 @@
+import time
+
+import pytest
+from django.utils import timezone
+
+from sessions_mgr import validation
+from sessions_mgr.actions import (
+    SessionError,
+    do_purge_expired_sessions,
+    do_refresh_session,
+    do_revoke_session,
+    do_revoke_tenant_sessions,
+    do_revoke_user_sessions,
+    do_set_session_policy,
+)
+from sessions_mgr.models import SecurityEvent, Session
+from sessions_mgr.selectors import sessions_of_tenant, sessions_of_user
+from sessions_mgr.tasks import purge_expired_sessions_task
+from sessions_mgr.tokens import TokenError
+from sessions_mgr.validation import validate
+from tenancy.context import tenant_context
+
+pytestmark = pytest.mark.django_db
+
+
+def _reason(token, **kwargs) -> str:
+    with pytest.raises(TokenError) as exc:
+        validate(token, **kwargs)
+    return exc.value.reason
+
+
+def test_create_session_returns_valid_token(make_session, owner_a, tenant_a, view):
+    session, token = make_session(session_type="admin", security_level="high")
+    checked = validate(token, tenant_id=tenant_a.pk)
+    assert (checked.session_id, checked.user_id, checked.tenant_id) == (
+        session.pk,
+        owner_a.pk,
+        tenant_a.pk,
+    )
+    assert checked.level == "high" and checked.session_type == "admin"
+    assert session.absolute_expires_at - session.created_at == timezone.timedelta(hours=8)
+
+
+def test_create_session_invalid_level_is_400(make_session):
+    with pytest.raises(SessionError) as exc:
+        make_session(security_level="ultra")
+    assert exc.value.status == 400
+
+
+def test_validate_fast_path_needs_no_query(make_session, view, django_assert_num_queries):
+    _s, token = make_session()
+    validate(token)  # first sight in this process: loads the session once
+    with django_assert_num_queries(0):
+        for _ in range(5):
+            validate(token)
+    assert view.counters.fast_validations == 6
+
+
+def test_refresh_session_kills_old_token(make_session, tenant_a, view):
+    session, old = make_session()
+    validate(old)
+    with tenant_context(tenant_a):
+        _s, new = do_refresh_session(session.pk)
+    assert _reason(old) == "revoked"
+    assert validate(new).session_id == session.pk
+
+
+def test_revoke_session_refused_at_once(make_session, tenant_a, view):
+    session, token = make_session()
+    validate(token)
+    with tenant_context(tenant_a):
+        assert do_revoke_session(session.pk) is True
+        assert do_revoke_session(session.pk) is False
+    assert _reason(token) == "revoked"
+
+
+def test_revoke_user_sessions_only_that_user(make_session, tenant_a, owner_a, viewer_a, view):
+    tokens_a = [make_session(user=owner_a)[1] for _ in range(3)]
+    _s, other = make_session(user=viewer_a)
+    with tenant_context(tenant_a):
+        assert do_revoke_user_sessions(owner_a.pk) == 3
+    assert {_reason(t) for t in tokens_a} == {"revoked"}
+    validate(other)
+
+
+def test_revoke_tenant_sessions_spares_other_tenant_and_new_sessions(
+    make_session, tenant_a, tenant_b, owner_b, view
+):
+    _s, a_token = make_session()
+    _s, b_token = make_session(tenant=tenant_b, user=owner_b)
+    with tenant_context(tenant_a):
+        assert do_revoke_tenant_sessions() == 1
+    assert _reason(a_token) == "revoked"
+    validate(b_token)
+    _s, fresh = make_session()
+    validate(fresh)
+
+
+def test_revoke_tenant_sessions_seen_after_resync(make_session, tenant_a, view):
+    """Another process's tenant-wide revocation, message missed: the resync catches it."""
+    _s, token = make_session()
+    validate(token)
+    with tenant_context(tenant_a):
+        do_revoke_tenant_sessions()
+    view.tenant_cutoff.clear()
+    view.revoked.clear()
+    view.resync()
+    assert _reason(token) == "revoked"
+
+
+def test_list_sessions_per_user_and_tenant(make_session, tenant_a, owner_a, viewer_a):
+    make_session(user=owner_a)
+    make_session(user=owner_a)
+    make_session(user=viewer_a)
+    with tenant_context(tenant_a):
+        assert sessions_of_user(owner_a.pk).count() == 2
+        assert sessions_of_tenant().count() == 3
+
+
+def test_concurrency_limit_ends_oldest(make_session, tenant_a, view):
+    with tenant_context(tenant_a):
+        do_set_session_policy("standard", {"max_sessions": 2})
+    first, first_token = make_session()
+    make_session()
+    make_session()
+    assert _reason(first_token) == "revoked"
+    with tenant_context(tenant_a):
+        assert Session.objects.get(pk=first.pk).revoke_reason == "concurrency_limit"
+        assert sessions_of_tenant().count() == 2
+
+
+def test_concurrency_limit_denies_at_critical(make_session, tenant_a):
+    for _ in range(3):
+        make_session(security_level="critical")
+    with pytest.raises(SessionError) as exc:
+        make_session(security_level="critical")
+    assert (exc.value.status, exc.value.code) == (409, "session_limit")
+
+
+def test_policy_override_from_tenant_setting(make_session, tenant_a, tenant_b, owner_b):
+    with tenant_context(tenant_a):
+        do_set_session_policy("standard", {"idle_seconds": 60, "absolute_seconds": 600})
+    a, _ = make_session()
+    b, _ = make_session(tenant=tenant_b, user=owner_b)
+    assert (a.absolute_expires_at - a.created_at).total_seconds() == 600
+    assert (b.absolute_expires_at - b.created_at).total_seconds() == 12 * 3600
+
+
+def test_policy_override_bad_values_ignored():
+    from sessions_mgr.policy import DEFAULTS, apply_overrides
+
+    base = DEFAULTS["standard"]
+    odd = apply_overrides(base, {"idle_seconds": -5, "binding": "psychic", "nope": 1, "level": "x"})
+    assert odd == base
+    assert apply_overrides(base, "not a dict") == base
+
+
+def test_validate_absolute_expiry(make_session, view, monkeypatch):
+    _s, token = make_session()
+    later = time.time() + 13 * 3600
+    monkeypatch.setattr(validation.time, "time", lambda: later)
+    assert _reason(token) == "expired"
+
+
+def test_validate_idle_expiry(make_session, view, monkeypatch):
+    _s, token = make_session()
+    validate(token)
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(validation.time, "time", lambda: later)
+    assert _reason(token) == "expired"
+
+
+def test_validate_idle_uses_other_process_last_seen(make_session, tenant_a, view, monkeypatch):
+    session, token = make_session()
+    validate(token)
+    later = time.time() + 31 * 60
+    with tenant_context(tenant_a):  # another process served the session recently
+        Session.objects.filter(pk=session.pk).update(
+            last_seen_at=timezone.now() + timezone.timedelta(minutes=30)
+        )
+    monkeypatch.setattr(validation.time, "time", lambda: later)
+    validate(token)
+
+
+def test_validate_binding_high_network(make_session, view):
+    _s, token = make_session(security_level="high", ip="10.1.2.3", user_agent="UA/1")
+    validate(token, ip="10.1.2.99", user_agent="UA/1")
+    assert _reason(token, ip="10.1.3.3", user_agent="UA/1") == "binding_mismatch"
+    assert _reason(token, ip="10.1.2.3", user_agent="UA/2") == "binding_mismatch"
+
+
+def test_validate_binding_critical_exact(make_session, view):
+    _s, token = make_session(security_level="critical", ip="10.1.2.3", user_agent="UA/1")
+    validate(token, ip="10.1.2.3", user_agent="UA/1")
+    assert _reason(token, ip="10.1.2.4", user_agent="UA/1") == "binding_mismatch"
+
+
+def test_validate_wrong_tenant_refused_and_reported(make_session, tenant_a, tenant_b, view):
+    session, token = make_session()
+    assert _reason(token, tenant_id=tenant_b.pk) == "wrong_tenant"
+    with tenant_context(tenant_a):
+        event = SecurityEvent.objects.get(kind="wrong_tenant")
+    assert event.session_id_ref == session.pk
+    assert event.details["presented_for_tenant"] == tenant_b.pk
+
+
+def test_validate_degraded_reads_database(make_session, tenant_a, degraded_view, caplog):
+    """No live feed (Redis down): a revocation made elsewhere, whose message this process
+    never got, is still refused, from the database."""
+    session, token = make_session()
+    validate(token)
+    with tenant_context(tenant_a):
+        Session.objects.filter(pk=session.pk).update(revoked_at=timezone.now())
+    assert _reason(token) == "revoked"
+    assert degraded_view.counters.db_validations >= 1
+    assert any(r.message == "session_validation_degraded" for r in caplog.records)
+
+
+def test_validate_missed_message_caught_by_resync(make_session, tenant_a, view):
+    session, token = make_session()
+    validate(token)
+    with tenant_context(tenant_a):
+        Session.objects.filter(pk=session.pk).update(revoked_at=timezone.now())
+    validate(token)  # the fast path did not hear about it (message lost) ...
+    view.resync()  # ... until the periodic resync
+    assert _reason(token) == "revoked"
+
+
+def test_validate_last_seen_written_at_most_once_per_interval(
+    make_session, tenant_a, view, settings, monkeypatch
+):
+    settings.SESSION_LAST_SEEN_WRITE_SECONDS = 60
+    session, token = make_session()
+    start = time.time()
+    now = [start]
+    monkeypatch.setattr(validation.time, "time", lambda: now[0])
+    writes = []
+    original = validation._touch
+
+    def spy(parsed, entry, at, ip, ua):
+        before = entry.last_written
+        original(parsed, entry, at, ip, ua)
+        if entry.last_written != before:
+            writes.append(at)
+
+    monkeypatch.setattr(validation, "_touch", spy)
+    for step in range(0, 130, 10):  # 13 validations over 120 s
+        now[0] = start + step
+        validate(token)
+    assert len(writes) == 2
+    with tenant_context(tenant_a):
+        row = Session.objects.get(pk=session.pk)
+    assert row.last_seen_at.timestamp() == pytest.approx(writes[-1], abs=1e-3)
+    assert row.features["requests"] >= 1
+
+
+def test_validate_inactive_user_refused(make_session, owner_a, view):
+    _s, token = make_session()
+    owner_a.is_active = False
+    owner_a.save(update_fields=["is_active"])
+    assert _reason(token) == "user_inactive"
+
+
+def test_purge_expired_sessions(make_session, tenant_a, tenant_b, owner_b):
+    old, _ = make_session()
+    kept, _ = make_session()
+    other, _ = make_session(tenant=tenant_b, user=owner_b)
+    long_ago = timezone.now() - timezone.timedelta(days=30)
+    with tenant_context(tenant_a):
+        Session.objects.filter(pk=old.pk).update(absolute_expires_at=long_ago)
+    with tenant_context(tenant_b):
+        Session.objects.filter(pk=other.pk).update(absolute_expires_at=long_ago)
+    with tenant_context(tenant_a):
+        assert purge_expired_sessions_task.delay().get() == 1
+        assert list(Session.objects.values_list("pk", flat=True)) == [kept.pk]
+        assert do_purge_expired_sessions() == 0
+    with tenant_context(tenant_b):
+        assert Session.objects.filter(pk=other.pk).exists()
+
+
+def test_deleting_user_deletes_sessions(make_session, owner_a, tenant_a, view):
+    _s, token = make_session()
+    owner_a.delete()
+    with tenant_context(tenant_a):
+        assert not Session.objects.exists()
+    assert _reason(token) == "revoked"
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL"),
+    reason="PostgreSQL only: the one-statement creation path is PostgreSQL SQL",
+)
+def test_create_session_one_statement_autocommit_variant(make_session, tenant_a, monkeypatch):
+    from sessions_mgr import actions
+
+    # The test runs inside a transaction; run the autocommit variant of the statement.
+    monkeypatch.setattr(actions, "_SQL_IN_TRANSACTION", actions._SQL_AUTOCOMMIT)
+    session, token = make_session(ip="10.0.0.1")
+    with tenant_context(tenant_a):
+        row = Session.objects.get(pk=session.pk)
+    assert row.ip == "10.0.0.1" and row.features == {} and row.token_hash
+    validate(token)
+
+
+def test_readme_policy_table_matches_defaults():
+    from pathlib import Path
+
+    from sessions_mgr.policy import policy_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert policy_table() in readme
+
+
+def test_validate_checks_stored_hash_on_first_load(make_session, tenant_a, view):
+    session, token = make_session()
+    with tenant_context(tenant_a):
+        Session.objects.filter(pk=session.pk).update(token_hash="0" * 64)
+    assert _reason(token) == "revoked"
+
+
+def test_beat_schedule_names_registered_tasks():
+    from celery import current_app
+    from django.conf import settings
+
+    import sessions_mgr.tasks  # noqa: F401  (what the worker's autodiscovery imports)
+    import tenancy.tasks  # noqa: F401
+
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in current_app.tasks
+        for name in entry.get("args", ()):
+            assert name in current_app.tasks, name
+
+
+def test_evaluate_active_sessions_task_scores_live_sessions(make_session, tenant_a):
+    from sessions_mgr.tasks import evaluate_active_sessions_task
+
+    make_session()
+    make_session()
+    with tenant_context(tenant_a):
+        assert evaluate_active_sessions_task.delay().get() == 2

@@ -1,0 +1,131 @@
+import random
+
+import pytest
+from django.utils import timezone
+
+from sessions_mgr import analytics
+from sessions_mgr.actions import do_set_session_policy
+from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
+from sessions_mgr.tasks import evaluate_session_task, train_anomaly_model_task
+from sessions_mgr.tokens import TokenError
+from sessions_mgr.validation import validate
+from tenancy.context import tenant_context
+
+pytestmark = pytest.mark.django_db
+
+ORDINARY = {"rate_per_min": 2.0, "ips": 1, "agents": 1, "networks": 1, "failures": 0, "hour": 10}
+WILD = {"rate_per_min": 400.0, "ips": 30, "agents": 9, "networks": 12, "failures": 25, "hour": 3}
+
+
+def _history(tenant, user, n, seed=1):
+    rng = random.Random(seed)
+    now = timezone.now()
+    rows = [
+        Session(
+            user_id=user.pk,
+            created_at=now,
+            last_seen_at=now,
+            idle_expires_at=now,
+            absolute_expires_at=now + timezone.timedelta(hours=1),
+            revoked_at=now,  # history: not live sessions
+            features={
+                "rate_per_min": rng.uniform(1, 4),
+                "ips": rng.choice([1, 1, 1, 2]),
+                "agents": 1,
+                "networks": 1,
+                "failures": rng.choice([0, 0, 0, 1]),
+                "hour": rng.randrange(8, 18),
+            },
+        )
+        for _ in range(n)
+    ]
+    with tenant_context(tenant):
+        Session.objects.bulk_create(rows)
+
+
+def _with_features(make_session, tenant, features, **kwargs):
+    session, token = make_session(**kwargs)
+    with tenant_context(tenant):
+        Session.objects.filter(pk=session.pk).update(features=features)
+        return Session.objects.get(pk=session.pk), token
+
+
+def test_analytics_robust_score_ordinary_vs_wild(make_session, tenant_a, owner_a):
+    _history(tenant_a, owner_a, 50)
+    calm, _ = _with_features(make_session, tenant_a, ORDINARY)
+    wild, _ = _with_features(make_session, tenant_a, WILD)
+    with tenant_context(tenant_a):
+        a, b = analytics.analyse(calm), analytics.analyse(wild)
+    assert a["model_version"] == analytics.ROBUST
+    assert 0 <= a["anomaly_score"] < 0.2 < 0.9 < b["anomaly_score"] <= 1
+    assert b["drivers"][0]["feature"] in {"rate_per_min", "ips", "failures", "networks"}
+
+
+def test_analytics_robust_score_without_history_uses_priors(make_session, tenant_a):
+    calm, _ = _with_features(make_session, tenant_a, ORDINARY)
+    with tenant_context(tenant_a):
+        assert analytics.analyse(calm)["anomaly_score"] < 0.2
+
+
+def test_analytics_model_trained_per_tenant_and_versioned(
+    make_session, tenant_a, tenant_b, owner_a
+):
+    _history(tenant_a, owner_a, analytics.MIN_TRAIN)
+    with tenant_context(tenant_a):
+        assert train_anomaly_model_task.delay().get() == 1
+        assert train_anomaly_model_task.delay().get() == 2
+    with tenant_context(tenant_b):
+        assert train_anomaly_model_task.delay().get() is None  # no history of its own
+        assert not AnomalyModel.objects.exists()
+    calm, _ = _with_features(make_session, tenant_a, ORDINARY)
+    wild, _ = _with_features(make_session, tenant_a, WILD)
+    with tenant_context(tenant_a):
+        a, b = analytics.analyse(calm), analytics.analyse(wild)
+    assert a["model_version"] == b["model_version"] == "isolation-forest-v2"
+    assert a["anomaly_score"] < b["anomaly_score"]
+    assert 0 <= a["anomaly_score"] <= 1 and 0 <= b["anomaly_score"] <= 1
+
+
+def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, view):
+    _history(tenant_a, owner_a, 50)
+    wild, token = _with_features(make_session, tenant_a, WILD, security_level="critical")
+    with tenant_context(tenant_a):
+        assert evaluate_session_task.delay(wild.pk).get() > 0.7
+        event = SecurityEvent.objects.get(kind="anomaly")
+        assert event.action == "revoke" and event.session_id_ref == wild.pk
+        assert Session.objects.get(pk=wild.pk).revoke_reason == "anomaly"
+    with pytest.raises(TokenError) as exc:
+        validate(token)
+    assert exc.value.reason == "revoked"
+
+
+def test_analytics_threshold_step_up_high(make_session, tenant_a, owner_a, view):
+    _history(tenant_a, owner_a, 50)
+    wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
+    with tenant_context(tenant_a):
+        result = analytics.do_evaluate_session(wild)
+    assert result["action"] == "step_up"
+    with pytest.raises(TokenError) as exc:
+        validate(token)
+    assert exc.value.reason == "step_up_required"
+
+
+def test_analytics_threshold_per_tenant_setting(make_session, tenant_a, owner_a):
+    with tenant_context(tenant_a):
+        do_set_session_policy("standard", {"anomaly_threshold": 0.99})
+    _history(tenant_a, owner_a, 50)
+    mild = {**ORDINARY, "rate_per_min": 20.0}
+    session, _ = _with_features(make_session, tenant_a, mild)
+    with tenant_context(tenant_a):
+        result = analytics.do_evaluate_session(session)
+        assert result["action"] is None
+        assert not SecurityEvent.objects.exists()
+
+
+def test_analytics_live_counters_feed_features(make_session, tenant_a, view):
+    session, token = make_session()
+    for i in range(5):
+        validate(token, ip=f"10.{i}.0.1", user_agent="UA")
+    with tenant_context(tenant_a):
+        result = analytics.analyse(Session.objects.get(pk=session.pk))
+    assert result["features"]["ips"] == 5 and result["features"]["networks"] == 5

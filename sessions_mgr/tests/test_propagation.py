@@ -1,0 +1,48 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from sessions_mgr.actions import do_revoke_session
+from tenancy.context import tenant_context
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        not settings.REDIS_URL,
+        reason="cross-process revocation travels over Redis pub/sub, which only the "
+        "PostgreSQL + Redis configuration has; the embedded default validates against "
+        "the database instead (test_validate_degraded_reads_database)",
+    ),
+]
+
+
+def test_propagation_revocation_refused_in_other_process(make_session, owner_a, tenant_a):
+    session, token = make_session()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "sessions_mgr.tests.peer_process"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        peer.stdin.write(json.dumps({"token": token, "user_id": owner_a.pk}) + "\n")
+        peer.stdin.flush()
+        assert peer.stdout.readline().strip() == "ready"  # valid there before
+        with tenant_context(tenant_a):
+            do_revoke_session(session.pk)
+        line = peer.stdout.readline().strip()
+        assert line.startswith("refused revoked"), line
+        assert peer.wait(timeout=10) == 0
+    finally:
+        if peer.poll() is None:
+            peer.kill()
