@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "tenancy",
+    "security_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
 ]
 
@@ -188,6 +189,30 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("PERFORMANCE_MONITORING_INTERVAL", default=60.0),
         "args": ("tenancy.tasks.record_tenant_heartbeat_task",),
     },
+}
+
+# --- Security manager -----------------------------------------------------------------
+# The master key-encryption key: 32 bytes in base64, from the environment or a file.
+# A KMS/HSM plugs in through SECURITY_MASTER_KEY_PROVIDER (a dotted factory path).
+SECURITY_MASTER_KEY = env.str("SECURITY_MASTER_KEY", default="")
+SECURITY_MASTER_KEY_FILE = env.str("SECURITY_MASTER_KEY_FILE", default="")
+SECURITY_MASTER_KEY_PROVIDER = env.str("SECURITY_MASTER_KEY_PROVIDER", default="")
+# Wrap every new data key with hybrid X25519 + ML-KEM-768, whatever the tenant's level.
+QUANTUM_CRYPTO_ENABLED = env.bool("QUANTUM_CRYPTO_ENABLED", default=False)
+SECURITY_KEY_CACHE_SECONDS = env.float("SECURITY_KEY_CACHE_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_TREE_HEAD_INTERVAL", default=3600.0),
+    "args": ("security_mgr.tasks.sign_tree_head_task",),
+}
+CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"] = {
+    "task": "security_mgr.tasks.sign_platform_tree_head_task",
+    "schedule": env.float("SECURITY_TREE_HEAD_INTERVAL", default=3600.0),
+}
+CELERY_BEAT_SCHEDULE["security-rotate-due-keys"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_ROTATION_CHECK_INTERVAL", default=3600.0),
+    "args": ("security_mgr.tasks.rotate_due_keys_task",),
 }
 
 # --- Auth, i18n, static -----------------------------------------------------------------

@@ -1,0 +1,22 @@
+from security_mgr.models.audit import (
+    AuditEntry,
+    AuditLogHead,
+    PlatformAuditEntry,
+    PlatformLogHead,
+    PlatformTreeHead,
+    SignedTreeHead,
+)
+from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
+
+__all__ = [
+    "AuditEntry",
+    "AuditLogHead",
+    "DataKey",
+    "KeyRing",
+    "KeyState",
+    "PlatformAuditEntry",
+    "PlatformLogHead",
+    "PlatformTreeHead",
+    "SignedTreeHead",
+    "WrapAlgorithm",
+]

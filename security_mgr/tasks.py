@@ -1,0 +1,22 @@
+from celery import shared_task
+
+from security_mgr import actions, audit
+
+
+@shared_task
+def sign_tree_head_task() -> dict:
+    """Per tenant (beat sends it through fan_out): sign the audit log's current head."""
+    head = actions.sign_tree_head()
+    return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
+
+
+@shared_task(tenant_scoped=False)
+def sign_platform_tree_head_task() -> dict:
+    head = audit.sign_tree_head(audit.platform_log())
+    return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
+
+
+@shared_task
+def rotate_due_keys_task() -> list[str]:
+    """Per tenant: rotate the rings whose automatic rotation period has elapsed."""
+    return actions.rotate_due_keys()
