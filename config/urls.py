@@ -16,7 +16,21 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include(("tenancy.api.urls", "tenancy"), namespace="v1")),
+    # One `v1` namespace (NamespaceVersioning reads the version from it) holding every
+    # manager's API, each under its own prefix.
+    path(
+        "api/v1/",
+        include(
+            (
+                [
+                    path("", include("tenancy.api.urls")),
+                    path("security/", include("security_mgr.api.urls")),
+                ],
+                "tenancy",
+            ),
+            namespace="v1",
+        ),
+    ),
 ]
 
 if apps.is_installed("tests.scoping_app"):

@@ -1,0 +1,105 @@
+from rest_framework import serializers
+
+from security_mgr.models import AuditEntry, DataKey, KeyRing, SignedTreeHead
+
+SUBJECT = serializers.RegexField(r"^[A-Za-z0-9_.:=@-]{0,120}$", required=False, default="")
+
+
+class HexField(serializers.Field):
+    def to_representation(self, value):
+        return bytes(value).hex()
+
+
+class DataKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DataKey
+        fields = ["version", "algorithm", "state", "kek_id", "created_at"]
+
+
+class KeyRingSerializer(serializers.ModelSerializer):
+    versions = DataKeySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = KeyRing
+        fields = [
+            "subject",
+            "current_version",
+            "min_decryption_version",
+            "min_available_version",
+            "rotation_period_days",
+            "created_at",
+            "rotated_at",
+            "shredded_at",
+            "versions",
+        ]
+
+
+class RotateSerializer(serializers.Serializer):
+    subject = SUBJECT
+    reason = serializers.CharField(max_length=200, required=False, default="")
+
+
+class KeyConfigSerializer(serializers.Serializer):
+    subject = SUBJECT
+    min_decryption_version = serializers.IntegerField(min_value=1, required=False)
+    trim_below = serializers.IntegerField(
+        min_value=1, required=False, help_text="Destroy versions below this one (trim)."
+    )
+    rotation_period_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class ShredSerializer(serializers.Serializer):
+    subject = serializers.RegexField(
+        r"^[A-Za-z0-9_.:=@-]{1,120}$",
+        required=False,
+        help_text="Shred this subject's ring only; omit to shred every key of the tenant.",
+    )
+    confirm = serializers.CharField(help_text="The tenant's slug, to confirm.")
+    reason = serializers.CharField(max_length=200)
+
+
+class TransitEncryptSerializer(serializers.Serializer):
+    plaintext = serializers.CharField(max_length=65536, trim_whitespace=False)
+    context = serializers.CharField(max_length=200, help_text="Bound as associated data.")
+
+
+class TransitDecryptSerializer(serializers.Serializer):
+    ciphertext = serializers.CharField(max_length=200000)
+    context = serializers.CharField(max_length=200)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    leaf_hash = HexField()
+    root_hash = HexField()
+
+    class Meta:
+        model = AuditEntry
+        fields = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
+
+
+class SignedTreeHeadSerializer(serializers.ModelSerializer):
+    root_hash = HexField()
+    sig_ed25519 = HexField()
+    sig_mldsa65 = HexField()
+
+    class Meta:
+        model = SignedTreeHead
+        fields = [
+            "id",
+            "tree_size",
+            "root_hash",
+            "signed_at",
+            "key_id",
+            "sig_ed25519",
+            "sig_mldsa65",
+        ]
+
+
+class InclusionQuerySerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0)
+    tree_size = serializers.IntegerField(min_value=1, required=False)
+
+
+class ConsistencyQuerySerializer(serializers.Serializer):
+    first = serializers.IntegerField(min_value=1)
+    second = serializers.IntegerField(min_value=1, required=False)

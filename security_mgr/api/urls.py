@@ -1,0 +1,26 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from security_mgr.api import views
+
+router = SimpleRouter()
+router.register("keys/rings", views.KeyRingViewSet, basename="security-keyring")
+router.register("audit/entries", views.AuditEntryViewSet, basename="security-audit-entry")
+router.register("audit/heads", views.TreeHeadViewSet, basename="security-tree-head")
+
+urlpatterns = [
+    path("keys/rotate/", views.RotateKeyView.as_view(), name="security-rotate"),
+    path("keys/config/", views.KeyConfigView.as_view(), name="security-key-config"),
+    path("keys/shred/", views.ShredKeysView.as_view(), name="security-shred"),
+    path("keys/public/", views.PublicKeysView.as_view(), name="security-public-keys"),
+    path("transit/encrypt/", views.TransitEncryptView.as_view(), name="security-encrypt"),
+    path("transit/decrypt/", views.TransitDecryptView.as_view(), name="security-decrypt"),
+    path("audit/proofs/inclusion/", views.InclusionProofView.as_view(), name="security-inclusion"),
+    path(
+        "audit/proofs/consistency/",
+        views.ConsistencyProofView.as_view(),
+        name="security-consistency",
+    ),
+    path("audit/verify/", views.VerifyAuditView.as_view(), name="security-verify"),
+    *router.urls,
+]
