@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from security_mgr.models import AuditEntry, DataKey, KeyRing, SignedTreeHead
 
+MAX_VERSION = 999_999_999  # the envelope's version has at most nine digits
+MAX_SIZE = 2**62
 SUBJECT = serializers.RegexField(r"^[A-Za-z0-9_.:=@-]{0,120}$", required=False, default="")
 
 
@@ -41,11 +43,18 @@ class RotateSerializer(serializers.Serializer):
 
 class KeyConfigSerializer(serializers.Serializer):
     subject = SUBJECT
-    min_decryption_version = serializers.IntegerField(min_value=1, required=False)
-    trim_below = serializers.IntegerField(
-        min_value=1, required=False, help_text="Destroy versions below this one (trim)."
+    min_decryption_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_VERSION, required=False
     )
-    rotation_period_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    trim_below = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_VERSION,
+        required=False,
+        help_text="Destroy versions below this one (trim).",
+    )
+    rotation_period_days = serializers.IntegerField(
+        min_value=1, max_value=36500, required=False, allow_null=True
+    )
 
 
 class ShredSerializer(serializers.Serializer):
@@ -96,10 +105,10 @@ class SignedTreeHeadSerializer(serializers.ModelSerializer):
 
 
 class InclusionQuerySerializer(serializers.Serializer):
-    index = serializers.IntegerField(min_value=0)
-    tree_size = serializers.IntegerField(min_value=1, required=False)
+    index = serializers.IntegerField(min_value=0, max_value=MAX_SIZE)
+    tree_size = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
 
 
 class ConsistencyQuerySerializer(serializers.Serializer):
-    first = serializers.IntegerField(min_value=1)
-    second = serializers.IntegerField(min_value=1, required=False)
+    first = serializers.IntegerField(min_value=1, max_value=MAX_SIZE)
+    second = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
