@@ -38,6 +38,12 @@ class Sealed:
         return f"<Sealed v{self.envelope.split(':', 2)[1][1:] if ':' in self.envelope else '?'}>"
 
 
+class _Envelope(str):
+    """An envelope produced by pre_save(): the only str get_prep_value() lets through."""
+
+    __slots__ = ()
+
+
 class _Descriptor:
     def __init__(self, field):
         self.field = field
@@ -135,18 +141,25 @@ class EncryptedTextField(models.TextField):
         if value is None:
             return None
         if isinstance(value, Sealed):
-            return value.envelope
+            return _Envelope(value.envelope)
         previous = instance.__dict__.get("_dim_sealed", {}).get(self.attname)
         if previous is not None and previous[1] == value:
-            return previous[0]
+            return _Envelope(previous[0])
         envelope = self.seal(instance, value)
         instance.__dict__.setdefault("_dim_sealed", {})[self.attname] = (envelope, value)
-        return envelope
+        return _Envelope(envelope)
 
     def get_prep_value(self, value):
+        # Writes that bypass pre_save() (bulk_update(), update(field=...)) would store
+        # whatever they were given: only ciphertext may reach the column.
+        if value is None or isinstance(value, _Envelope):
+            return value
         if isinstance(value, Sealed):
             return value.envelope
-        return value
+        raise ValueError(
+            f"{self.model._meta.label}.{self.name} is encrypted: write it with save() or "
+            "bulk_create() (bulk_update() and update() would store it unencrypted)"
+        )
 
     def get_lookup(self, lookup_name):
         return super().get_lookup(lookup_name) if lookup_name == "isnull" else None

@@ -157,6 +157,19 @@ def encrypt(plaintext: bytes, aad: bytes, *, subject: str = "") -> str:
     )
 
 
+def current_version(subject: str = "") -> int:
+    tenant_id = require_tenant_id("current_version")
+    return _ring(tenant_id, subject, create=True).current
+
+
+def encrypt_with_version(plaintext: bytes, aad: bytes, version: int, *, subject: str = "") -> str:
+    """Seal under a given (usable) version: the rewrap job's target."""
+    tenant_id = require_tenant_id("encryption")
+    entry = _ring(tenant_id, subject, create=True)
+    _check_version(entry, version, tenant_id, subject)
+    return crypto.seal(_key(tenant_id, subject, entry, version), version, plaintext, aad)
+
+
 def decrypt(ciphertext, aad: bytes, *, subject: str = "") -> bytes:
     """Open an envelope; every failure is a CryptoError subclass naming the reason."""
     envelope = crypto.parse_envelope(ciphertext)

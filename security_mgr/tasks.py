@@ -20,3 +20,17 @@ def sign_platform_tree_head_task() -> dict:
 def rotate_due_keys_task() -> list[str]:
     """Per tenant: rotate the rings whose automatic rotation period has elapsed."""
     return actions.rotate_due_keys()
+
+
+@shared_task(bind=True)
+def rewrap_task(self, job_id: int, batch_size: int = 500) -> dict:
+    """Run (or resume) a rewrap job. Progress is on the job row (and the task state)."""
+    from security_mgr.rewrap import run_rewrap
+
+    job = run_rewrap(job_id, batch_size=batch_size)
+    return {
+        "job": job.pk,
+        "status": job.status,
+        "rows_scanned": job.rows_scanned,
+        "values_rewrapped": job.values_rewrapped,
+    }

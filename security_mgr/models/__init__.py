@@ -7,6 +7,7 @@ from security_mgr.models.audit import (
     SignedTreeHead,
 )
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
+from security_mgr.models.rewrap import RewrapJob, RewrapStatus
 
 __all__ = [
     "AuditEntry",
@@ -17,6 +18,8 @@ __all__ = [
     "PlatformAuditEntry",
     "PlatformLogHead",
     "PlatformTreeHead",
+    "RewrapJob",
+    "RewrapStatus",
     "SignedTreeHead",
     "WrapAlgorithm",
 ]
