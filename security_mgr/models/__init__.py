@@ -6,6 +6,7 @@ from security_mgr.models.audit import (
     PlatformTreeHead,
     SignedTreeHead,
 )
+from security_mgr.models.events import EventType, SecurityEvent, Severity
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
 from security_mgr.models.rewrap import RewrapJob, RewrapStatus
 
@@ -13,6 +14,9 @@ __all__ = [
     "AuditEntry",
     "AuditLogHead",
     "DataKey",
+    "EventType",
+    "SecurityEvent",
+    "Severity",
     "KeyRing",
     "KeyState",
     "PlatformAuditEntry",
