@@ -54,4 +54,14 @@ def validate_module_integrity() -> dict:
     return report
 
 
-__all__ = ["initialize_managers", "validate_module_integrity"]
+def __getattr__(name: str):
+    # Imported lazily: the facade needs Django set up, this module must not.
+    if name == "SecurityManager":
+        _setup_django()
+        from security_mgr.facade import SecurityManager
+
+        return SecurityManager
+    raise AttributeError(name)
+
+
+__all__ = ["SecurityManager", "initialize_managers", "validate_module_integrity"]

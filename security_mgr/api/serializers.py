@@ -1,6 +1,13 @@
 from rest_framework import serializers
 
-from security_mgr.models import AuditEntry, DataKey, KeyRing, SignedTreeHead
+from security_mgr.models import (
+    AuditEntry,
+    DataKey,
+    KeyRing,
+    RewrapJob,
+    SecurityEvent,
+    SignedTreeHead,
+)
 
 MAX_VERSION = 999_999_999  # the envelope's version has at most nine digits
 MAX_SIZE = 2**62
@@ -112,3 +119,34 @@ class InclusionQuerySerializer(serializers.Serializer):
 class ConsistencyQuerySerializer(serializers.Serializer):
     first = serializers.IntegerField(min_value=1, max_value=MAX_SIZE)
     second = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "type", "severity", "actor", "source", "details", "action", "created_at"]
+
+
+class RewrapJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = RewrapJob
+        fields = [
+            "id",
+            "target_version",
+            "status",
+            "progress",
+            "rows_total",
+            "rows_scanned",
+            "values_rewrapped",
+            "current_model",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class StartRewrapSerializer(serializers.Serializer):
+    target_version = serializers.IntegerField(min_value=1, max_value=MAX_VERSION, required=False)

@@ -7,6 +7,8 @@ router = SimpleRouter()
 router.register("keys/rings", views.KeyRingViewSet, basename="security-keyring")
 router.register("audit/entries", views.AuditEntryViewSet, basename="security-audit-entry")
 router.register("audit/heads", views.TreeHeadViewSet, basename="security-tree-head")
+router.register("events", views.SecurityEventViewSet, basename="security-event")
+router.register("keys/rewrap", views.RewrapJobViewSet, basename="security-rewrap")
 
 urlpatterns = [
     path("keys/rotate/", views.RotateKeyView.as_view(), name="security-rotate"),

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from security_mgr import actions, audit, crypto, keyring, selectors
 from security_mgr.api import serializers as s
 from security_mgr.exceptions import SecurityError
-from security_mgr.models import AuditEntry, KeyRing, SignedTreeHead
+from security_mgr.models import AuditEntry, KeyRing, RewrapJob, SecurityEvent, SignedTreeHead
 from tenancy.api.base import TenantAPIMixin, TenantAPIView
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role
@@ -213,3 +213,38 @@ class VerifyAuditView(SecurityView):
                 "problems": report.problems,
             }
         )
+
+
+class SecurityEventViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.SecurityEventSerializer
+    read_role = Role.ADMIN
+
+    def get_queryset(self):
+        return SecurityEvent.objects.order_by("-created_at", "-id")
+
+
+class RewrapJobViewSet(
+    SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Rewrap jobs and their progress; POST starts one (a Celery task runs it)."""
+
+    serializer_class = s.RewrapJobSerializer
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def get_queryset(self):
+        return RewrapJob.objects.order_by("-created_at", "-id")
+
+    @extend_schema(request=s.StartRewrapSerializer, responses=s.RewrapJobSerializer)
+    def create(self, request, *args, **kwargs):
+        from security_mgr import rewrap
+        from security_mgr.tasks import rewrap_task
+
+        data = _valid(s.StartRewrapSerializer, request.data)
+        ring = KeyRing.objects.filter(subject="").first()
+        target = data.get("target_version")
+        if target is not None and (ring is None or target > ring.current_version):
+            raise TenantAPIError(400, "key_version_unknown", f"no key version {target}")
+        job = rewrap.start_rewrap(target_version=target)
+        transaction.on_commit(lambda: rewrap_task.delay(job.pk))
+        return Response(s.RewrapJobSerializer(job).data, status=202)

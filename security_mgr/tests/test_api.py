@@ -135,3 +135,22 @@ def test_public_keys(owner_a, tenant_a, owner_b, tenant_b):
     b = api_as(owner_b, tenant_b).get(f"{BASE}/keys/public/").json()
     assert a["wrapping"]["x25519"] != b["wrapping"]["x25519"]
     assert a["tree_head_signing"] == b["tree_head_signing"]
+
+
+def test_rewrap_and_events_over_the_api(owner_a, tenant_a):
+    from security_mgr import threats
+    from tenancy.context import tenant_context
+
+    api = api_as(owner_a, tenant_a)
+    api.post(f"{BASE}/transit/encrypt/", {"plaintext": "a", "context": "x"}, format="json")
+    api.post(f"{BASE}/keys/rotate/", {}, format="json")
+    started = api.post(f"{BASE}/keys/rewrap/", {}, format="json")
+    assert started.status_code == 202 and started.json()["target_version"] == 2
+    # Eager Celery in tests: on_commit does not fire inside the test transaction.
+    assert api.get(f"{BASE}/keys/rewrap/").json()["results"][0]["status"] == "pending"
+    bad = api.post(f"{BASE}/keys/rewrap/", {"target_version": 9}, format="json")
+    assert bad.status_code == 400
+    with tenant_context(tenant_a):
+        threats.analyze_threat("session_anomaly", username="x", details={"severity": "low"})
+    events = api.get(f"{BASE}/events/").json()["results"]
+    assert events[0]["type"] == "session_anomaly"
