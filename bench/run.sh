@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export DIM_TEST_DB=dim_bench
+export DIM_TEST_DB=${DIM_BENCH_DB:-dim_bench}
 export DJANGO_SETTINGS_MODULE=config.settings_test
 # services.py only prepares a database when DATABASE_URL is unset; the bench must not
 # run against whatever database the caller's shell points at.

@@ -48,7 +48,27 @@ class Verdict:
     events: list[str] = field(default_factory=list)
 
 
+_policies: dict[int, tuple[float, dict]] = {}
+POLICY_CACHE_SECONDS = 5.0
+
+
+def forget_policies() -> None:
+    _policies.clear()
+
+
 def threat_policy() -> dict:
+    """The tenant's policy over the defaults; kept in process for a few seconds (and
+    dropped at once when the setting is saved here) because every login asks."""
+    tenant_id = require_tenant_id("threat_policy")
+    cached = _policies.get(tenant_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    policy = _load_policy()
+    _policies[tenant_id] = (time.monotonic() + POLICY_CACHE_SECONDS, policy)
+    return policy
+
+
+def _load_policy() -> dict:
     from tenancy.selectors import get_tenant_setting
 
     configured = get_tenant_setting("security.threat_policy", {})
@@ -86,7 +106,45 @@ def _crossed(count: int, threshold: int) -> bool:
 
 
 def _block(key: str, seconds: float) -> None:
-    cache.set(key, time.time() + seconds, max(1, int(seconds + 0.999)))
+    # Integer milliseconds: stored raw by django-redis, so a pipeline can read it too.
+    cache.set(key, int((time.time() + seconds) * 1000), max(1, int(seconds + 0.999)))
+
+
+def _as_ms(value) -> int:
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _redis():
+    """The raw Redis client when the cache is django-redis (one round trip per
+    observation through a pipeline), else None (any other cache: one call per key)."""
+    client = getattr(cache, "client", None)
+    return client.get_client(write=True) if hasattr(client, "get_client") else None
+
+
+def _failure_counts(u: str, s: str, window: int):
+    """-> (n_user_ip, n_ip, n_user, new_user_for_source, n_users_of_source, blocked_ms)"""
+    counters = [f"thr:ui:{u}:{s}", f"thr:ip:{s}", f"thr:u:{u}"]
+    blocks = [f"thr:blk:ui:{u}:{s}", f"thr:blk:ip:{s}"]
+    redis = _redis()
+    if redis is not None:
+        key = cache.make_key
+        users = key(f"thr:userset:{s}")  # a Redis set, not a counter
+        pipe = redis.pipeline(transaction=False)
+        for name in counters:
+            pipe.incr(key(name))
+            pipe.expire(key(name), window, nx=True)
+        pipe.sadd(users, u)
+        pipe.expire(users, window, nx=True)
+        pipe.scard(users)
+        pipe.mget([key(b) for b in blocks])
+        r = pipe.execute()
+        until = max((_as_ms(cache.client.decode(v)) for v in r[9] if v is not None), default=0)
+        return r[0], r[2], r[4], r[6] == 1, r[8], until
+    n_ui, n_ip, n_u = (_incr(name, window) for name in counters)
+    new_user = cache.add(f"thr:seen:{s}:{u}", 1, window)
+    n_users = _incr(f"thr:users:{s}", window) if new_user else 0
+    until = max((v for v in cache.get_many(blocks).values() if v), default=0)
+    return n_ui, n_ip, n_u, new_user, n_users, until
 
 
 def _record(verdict, type_, severity, *, actor, source, details, action):
@@ -112,11 +170,14 @@ def _record(verdict, type_, severity, *, actor, source, details, action):
 def login_allowed(username: str, ip: str) -> Verdict:
     """Ask before checking a password: is this user, from this source, backing off?"""
     require_tenant_id("login_allowed")
-    keys = [f"thr:block:ui:{_h(username)}:{_h(ip)}", f"thr:block:ip:{_h(ip)}"]
-    now = time.time()
-    until = max((v for v in cache.get_many(keys).values() if v), default=0)
-    if until > now:
-        return Verdict(False, until - now, ["temporary_block"])
+    keys = [f"thr:blk:ui:{_h(username)}:{_h(ip)}", f"thr:blk:ip:{_h(ip)}"]
+    return _verdict_for_block(max((v for v in cache.get_many(keys).values() if v), default=0))
+
+
+def _verdict_for_block(until_ms: int) -> Verdict:
+    left = until_ms / 1000 - time.time()
+    if left > 0:
+        return Verdict(False, left, ["temporary_block"])
     return Verdict()
 
 
@@ -138,23 +199,20 @@ def analyze_threat(
     policy = threat_policy()
     window = int(policy["window_seconds"])
     details = dict(details or {})
-    verdict = login_allowed(username, ip) if kind == "login" else Verdict()
+    verdict = Verdict()
     u, s = _h(username), _h(ip)
 
     if kind == "login":
         if success:
             cache.delete(f"thr:ui:{u}:{s}")  # the user proved themselves from here
-            return verdict
-        n_ui = _incr(f"thr:ui:{u}:{s}", window)
-        n_ip = _incr(f"thr:ip:{s}", window)
-        n_u = _incr(f"thr:u:{u}", window)
+            return login_allowed(username, ip)
         # A user counts once per source: re-trying one user is brute force, not stuffing.
-        new_user = cache.add(f"thr:seen:{s}:{u}", 1, window)
-        n_users = _incr(f"thr:users:{s}", window) if new_user else 0
+        n_ui, n_ip, n_u, new_user, n_users, blocked = _failure_counts(u, s, window)
+        verdict = _verdict_for_block(blocked)
         facts = {"failures_user_ip": n_ui, "failures_ip": n_ip, "failures_user": n_u}
         if n_ui > policy["user_ip_threshold"]:
             delay = _backoff(n_ui - policy["user_ip_threshold"], policy)
-            _block(f"thr:block:ui:{u}:{s}", delay)
+            _block(f"thr:blk:ui:{u}:{s}", delay)
             verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
             if _crossed(n_ui, policy["user_ip_threshold"]):
                 _record(
@@ -168,7 +226,7 @@ def analyze_threat(
                 )
         if n_ip > policy["ip_threshold"]:
             delay = _backoff(n_ip - policy["ip_threshold"], policy)
-            _block(f"thr:block:ip:{s}", delay)
+            _block(f"thr:blk:ip:{s}", delay)
             verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
             if _crossed(n_ip, policy["ip_threshold"]):
                 _record(
@@ -182,7 +240,7 @@ def analyze_threat(
                 )
         if new_user and _crossed(n_users + 1, policy["stuffing_users"]):
             delay = policy["max_backoff_seconds"]
-            _block(f"thr:block:ip:{s}", delay)
+            _block(f"thr:blk:ip:{s}", delay)
             verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
             _record(
                 verdict,
@@ -212,7 +270,7 @@ def analyze_threat(
         n = _incr(f"thr:tok:{s}", window)
         if n > policy["forged_token_threshold"]:
             delay = _backoff(n - policy["forged_token_threshold"], policy)
-            _block(f"thr:block:ip:{s}", delay)
+            _block(f"thr:blk:ip:{s}", delay)
             verdict.allowed, verdict.retry_after = False, delay
             if _crossed(n, policy["forged_token_threshold"]):
                 _record(
