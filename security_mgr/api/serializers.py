@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from security_mgr.models import (
@@ -14,6 +16,7 @@ MAX_SIZE = 2**62
 SUBJECT = serializers.RegexField(r"^[A-Za-z0-9_.:=@-]{0,120}$", required=False, default="")
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class HexField(serializers.Field):
     def to_representation(self, value):
         return bytes(value).hex()
@@ -150,3 +153,16 @@ class RewrapJobSerializer(serializers.ModelSerializer):
 
 class StartRewrapSerializer(serializers.Serializer):
     target_version = serializers.IntegerField(min_value=1, max_value=MAX_VERSION, required=False)
+
+
+class EnrollTOTPSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False, default="authenticator")
+
+
+class ConfirmTOTPSerializer(serializers.Serializer):
+    device = serializers.UUIDField()
+    code = serializers.CharField(max_length=12)
+
+
+class CodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=24)

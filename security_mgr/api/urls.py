@@ -24,5 +24,10 @@ urlpatterns = [
         name="security-consistency",
     ),
     path("audit/verify/", views.VerifyAuditView.as_view(), name="security-verify"),
+    path("mfa/totp/", views.EnrollTOTPView.as_view(), name="security-mfa-enroll"),
+    path("mfa/totp/confirm/", views.ConfirmTOTPView.as_view(), name="security-mfa-confirm"),
+    path("mfa/totp/verify/", views.VerifyTOTPView.as_view(), name="security-mfa-verify"),
+    path("mfa/backup-codes/", views.BackupCodesView.as_view(), name="security-mfa-codes"),
+    path("mfa/backup-codes/use/", views.UseBackupCodeView.as_view(), name="security-mfa-use-code"),
     *router.urls,
 ]

@@ -248,3 +248,69 @@ class RewrapJobViewSet(
         job = rewrap.start_rewrap(target_version=target)
         transaction.on_commit(lambda: rewrap_task.delay(job.pk))
         return Response(s.RewrapJobSerializer(job).data, status=202)
+
+
+class MFAView(SecurityView):
+    """Every member manages their own second factor."""
+
+    read_role = Role.VIEWER
+    write_role = Role.VIEWER
+
+    def handle_exception(self, exc):
+        from security_mgr.mfa import MFAError, MFALocked
+
+        if isinstance(exc, MFALocked):
+            exc = TenantAPIError(429, exc.code, str(exc))
+        elif isinstance(exc, MFAError):
+            exc = TenantAPIError(400, exc.code, str(exc))
+        return super().handle_exception(exc)
+
+
+class EnrollTOTPView(MFAView):
+    @extend_schema(request=s.EnrollTOTPSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        data = _valid(s.EnrollTOTPSerializer, request.data)
+        device, uri = mfa.enroll_totp(request.user, name=data["name"], issuer="DIM")
+        return Response({"device": str(device.pk), "otpauth_uri": uri}, status=201)
+
+
+class ConfirmTOTPView(MFAView):
+    @extend_schema(request=s.ConfirmTOTPSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from django.http import Http404
+
+        from security_mgr import mfa
+        from security_mgr.models import TOTPDevice
+
+        data = _valid(s.ConfirmTOTPSerializer, request.data)
+        if not TOTPDevice.objects.filter(pk=data["device"], user=request.user).exists():
+            raise Http404
+        return Response({"confirmed": mfa.confirm_totp(data["device"], data["code"])})
+
+
+class VerifyTOTPView(MFAView):
+    @extend_schema(request=s.CodeSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        data = _valid(s.CodeSerializer, request.data)
+        return Response({"verified": mfa.verify_totp(request.user, data["code"])})
+
+
+class BackupCodesView(MFAView):
+    @extend_schema(request=None, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        return Response({"codes": mfa.generate_backup_codes(request.user)}, status=201)
+
+
+class UseBackupCodeView(MFAView):
+    @extend_schema(request=s.CodeSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        data = _valid(s.CodeSerializer, request.data)
+        return Response({"verified": mfa.use_backup_code(request.user, data["code"])})

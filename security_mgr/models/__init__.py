@@ -8,11 +8,14 @@ from security_mgr.models.audit import (
 )
 from security_mgr.models.events import EventType, SecurityEvent, Severity
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
+from security_mgr.models.mfa import BackupCode, TOTPDevice
 from security_mgr.models.rewrap import RewrapJob, RewrapStatus
 
 __all__ = [
     "AuditEntry",
     "AuditLogHead",
+    "BackupCode",
+    "TOTPDevice",
     "DataKey",
     "EventType",
     "SecurityEvent",

@@ -154,3 +154,33 @@ def test_rewrap_and_events_over_the_api(owner_a, tenant_a):
         threats.analyze_threat("session_anomaly", username="x", details={"severity": "low"})
     events = api.get(f"{BASE}/events/").json()["results"]
     assert events[0]["type"] == "session_anomaly"
+
+
+def test_mfa_over_the_api_and_malformed_codes_are_4xx(viewer_a, tenant_a):
+    from security_mgr import totp
+    from security_mgr.models import TOTPDevice
+    from tenancy.context import tenant_context
+
+    api = api_as(viewer_a, tenant_a)
+    enrolled = api.post(f"{BASE}/mfa/totp/", {"name": "phone"}, format="json").json()
+    with tenant_context(tenant_a):
+        secret = TOTPDevice.objects.get(pk=enrolled["device"]).secret
+    import time
+
+    code = totp.hotp(totp._key(secret), int(time.time()) // 30)
+    confirm = api.post(
+        f"{BASE}/mfa/totp/confirm/", {"device": enrolled["device"], "code": code}, format="json"
+    )
+    assert confirm.json() == {"confirmed": True}
+    for bad in ("abc", "1234567", "12345678901"):
+        response = api.post(f"{BASE}/mfa/totp/verify/", {"code": bad}, format="json")
+        assert response.status_code == 400, response.content
+    missing = api.post(
+        f"{BASE}/mfa/totp/confirm/",
+        {"device": "00000000-0000-0000-0000-000000000001", "code": "123456"},
+        format="json",
+    )
+    assert missing.status_code == 404
+    codes = api.post(f"{BASE}/mfa/backup-codes/").json()["codes"]
+    used = api.post(f"{BASE}/mfa/backup-codes/use/", {"code": codes[0]}, format="json")
+    assert used.json() == {"verified": True}
