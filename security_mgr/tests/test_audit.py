@@ -263,3 +263,21 @@ def test_shredding_a_tenant_makes_its_data_unreadable_and_the_log_still_verifies
         assert SignedTreeHead.objects.last().tree_size == entry.seq + 1
     with tenant_context(tenant_b):
         assert SecretNote.objects.get(pk=b_note.pk).body == "b keeps this"
+
+
+@pytest.mark.django_db
+def test_console_changes_are_audited_in_the_tenant_log(tenant_a, owner_a, client):
+    from tenancy.models import TenantSetting
+
+    with tenant_context(tenant_a):
+        setting = TenantSetting.objects.create(key="security.level", value="standard")
+    client.force_login(owner_a)
+    url = f"/admin/tenancy/tenantsetting/{setting.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    response = client.post(url, {"key": "security.level", "value": '"quantum"', "description": ""})
+    assert response.status_code == 302, response.content[:500]
+    with tenant_context(tenant_a):
+        entry = AuditEntry.objects.get(event="admin.change")
+        assert entry.actor == "alice" and '"action":"changed"' in entry.data
+        assert audit.verify_log(audit.tenant_log()).ok
