@@ -96,6 +96,47 @@ def has_mfa(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def enrolled_tenants(user) -> list[int]:
+    """Tenants where the user has a confirmed authenticator. Read across tenants (the
+    console must ask before any tenant is chosen), through the audited escape hatch only
+    when no tenant is in context."""
+    from tenancy.context import current_state, platform_access
+
+    query = TOTPDevice.objects.filter(user=user, confirmed=True).values_list("tenant_id", flat=True)
+    if current_state() is not None:
+        return sorted(set(query))
+    with platform_access("MFA: does this user have a second factor?", actor=_name(user)):
+        return sorted(set(query))
+
+
+def enrolled_anywhere(user) -> bool:
+    from tenancy.context import in_platform_access
+
+    if in_platform_access():
+        return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    from tenancy.context import get_current_tenant_id
+
+    if get_current_tenant_id() is not None:
+        return has_mfa(user)
+    return bool(enrolled_tenants(user))
+
+
+def verify_any(user, code: str, *, now: dt.datetime | None = None) -> bool:
+    """A TOTP code from any of the user's authenticators, or a backup code."""
+    from tenancy.context import tenant_context
+
+    for tenant_id in enrolled_tenants(user):
+        with tenant_context(tenant_id):
+            try:
+                if verify_totp(user, code, now=now):
+                    return True
+            except ValueError:
+                if use_backup_code(user, code):
+                    return True
+                raise
+    return False
+
+
 def _hash_code(code: str) -> str:
     key = get_master_key_provider().derive(b"mfa/backup-codes", 32)
     return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()

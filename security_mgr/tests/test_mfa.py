@@ -103,3 +103,38 @@ def test_seed_is_shredded_with_the_tenant(tenant_a, owner_a):
         keyring.forget()
         with pytest.raises(KeyShredded):
             TOTPDevice.objects.get(pk=device.pk).secret
+
+
+@pytest.mark.django_db
+def test_enrolled_users_pass_mfa_before_the_admin_console(tenant_a, owner_a, owner_b, client):
+    client.force_login(owner_b)  # not enrolled: straight in
+    assert client.get("/admin/").status_code == 200
+    client.logout()
+
+    now = timezone.now()
+    with tenant_context(tenant_a):
+        device, _ = mfa.enroll_totp(owner_a)
+        device = TOTPDevice.objects.get(pk=device.pk)
+        mfa.confirm_totp(device.pk, _code(device, now - dt.timedelta(seconds=30)), now=now)
+        backup = mfa.generate_backup_codes(owner_a)
+    client.force_login(owner_a)
+    response = client.get("/admin/tenancy/tenantsetting/")
+    assert response.status_code == 302
+    assert response["Location"] == "/console/mfa/?next=%2Fadmin%2Ftenancy%2Ftenantsetting%2F"
+    assert client.post("/console/mfa/", {"code": "12ab"}).status_code == 400  # malformed
+    wrong = "000000" if _code(device, now) != "000000" else "111111"
+    assert client.post("/console/mfa/", {"code": wrong}).status_code == 200
+    assert client.get("/admin/").status_code == 302  # still not passed
+    passed = client.post(
+        "/console/mfa/", {"code": _code(device, timezone.now()), "next": "/admin/"}
+    )
+    assert passed.status_code == 302 and passed["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+    client.logout()
+    client.force_login(owner_a)  # a new session asks again; a backup code works too
+    assert client.get("/admin/").status_code == 302
+    assert client.post("/console/mfa/", {"code": backup[0]}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    evil = client.post("/console/mfa/", {"code": backup[1], "next": "https://evil.example/"})
+    assert evil["Location"] == "/admin/"
