@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from security_mgr.console import mfa_step
+from security_mgr.dashboard import plotly_js, security_dashboard
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("", console_home, name="console-home"),
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
     path("console/mfa/", mfa_step, name="console-mfa"),
+    path("console/security/", security_dashboard, name="console-security"),
+    path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
