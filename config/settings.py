@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"] = {
     "task": "security_mgr.tasks.sign_platform_tree_head_task",
     "schedule": env.float("SECURITY_TREE_HEAD_INTERVAL", default=3600.0),
 }
+CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_VERIFY_INTERVAL", default=86400.0),
+    "args": ("security_mgr.tasks.verify_audit_task",),
+}
 CELERY_BEAT_SCHEDULE["security-rotate-due-keys"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_ROTATION_CHECK_INTERVAL", default=3600.0),

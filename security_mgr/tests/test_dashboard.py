@@ -86,3 +86,12 @@ def test_dashboard_renders_in_a_headless_browser(security_activity, owner_a, cli
         assert len(block) == 2, f"chart {chart} missing"
         # Plotly replaced the empty div with its drawing: an SVG of class main-svg.
         assert re.search(r'class="main-svg"', block[1].split("security-chart", 1)[0]), chart
+
+
+def test_scheduled_verification_shows_on_the_dashboard(security_activity, tenant_a):
+    from security_mgr.tasks import verify_audit_task
+
+    with tenant_context(tenant_a):
+        result = verify_audit_task.delay().get()
+        assert result["ok"]
+        assert dashboard_data()["last_verification"]["alpha"]["ok"] is True
