@@ -200,6 +200,9 @@ SECURITY_MASTER_KEY_FILE = env.str("SECURITY_MASTER_KEY_FILE", default="")
 SECURITY_MASTER_KEY_PROVIDER = env.str("SECURITY_MASTER_KEY_PROVIDER", default="")
 # Wrap every new data key with hybrid X25519 + ML-KEM-768, whatever the tenant's level.
 QUANTUM_CRYPTO_ENABLED = env.bool("QUANTUM_CRYPTO_ENABLED", default=False)
+# WebAuthn relying party; empty: the request's host (and scheme://host as the origin).
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="")
 SECURITY_KEY_CACHE_SECONDS = env.float("SECURITY_KEY_CACHE_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",

@@ -166,3 +166,12 @@ class ConfirmTOTPSerializer(serializers.Serializer):
 
 class CodeSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=24)
+
+
+class PasskeyRegisterSerializer(serializers.Serializer):
+    credential = serializers.JSONField(help_text="The PublicKeyCredential, as JSON.")
+    name = serializers.CharField(max_length=60, required=False, default="passkey")
+
+
+class PasskeyAuthenticateSerializer(serializers.Serializer):
+    credential = serializers.JSONField(help_text="The PublicKeyCredential, as JSON.")

@@ -25,6 +25,26 @@ urlpatterns = [
     ),
     path("audit/verify/", views.VerifyAuditView.as_view(), name="security-verify"),
     path("mfa/totp/", views.EnrollTOTPView.as_view(), name="security-mfa-enroll"),
+    path(
+        "mfa/passkeys/register/options/",
+        views.PasskeyRegisterOptionsView.as_view(),
+        name="security-passkey-register-options",
+    ),
+    path(
+        "mfa/passkeys/register/",
+        views.PasskeyRegisterView.as_view(),
+        name="security-passkey-register",
+    ),
+    path(
+        "mfa/passkeys/authenticate/options/",
+        views.PasskeyAuthenticateOptionsView.as_view(),
+        name="security-passkey-authenticate-options",
+    ),
+    path(
+        "mfa/passkeys/authenticate/",
+        views.PasskeyAuthenticateView.as_view(),
+        name="security-passkey-authenticate",
+    ),
     path("mfa/totp/confirm/", views.ConfirmTOTPView.as_view(), name="security-mfa-confirm"),
     path("mfa/totp/verify/", views.VerifyTOTPView.as_view(), name="security-mfa-verify"),
     path("mfa/backup-codes/", views.BackupCodesView.as_view(), name="security-mfa-codes"),

@@ -314,3 +314,66 @@ class UseBackupCodeView(MFAView):
 
         data = _valid(s.CodeSerializer, request.data)
         return Response({"verified": mfa.use_backup_code(request.user, data["code"])})
+
+
+def _relying_party(request) -> tuple[str, str]:
+    """(rp_id, origin): from settings, or the request's own host."""
+    from django.conf import settings
+
+    host = request.get_host()
+    rp_id = settings.WEBAUTHN_RP_ID or host.rsplit(":", 1)[0]
+    origin = settings.WEBAUTHN_ORIGIN or f"{request.scheme}://{host}"
+    return rp_id, origin
+
+
+class PasskeyView(MFAView):
+    def handle_exception(self, exc):
+        from security_mgr.passkeys import PasskeyError
+
+        if isinstance(exc, PasskeyError):
+            exc = TenantAPIError(400, exc.code, str(exc))
+        return super().handle_exception(exc)
+
+
+class PasskeyRegisterOptionsView(PasskeyView):
+    @extend_schema(request=None, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        rp_id, _origin = _relying_party(request)
+        return Response(passkeys.registration_options(request.user, rp_id=rp_id, rp_name="DIM"))
+
+
+class PasskeyRegisterView(PasskeyView):
+    @extend_schema(request=s.PasskeyRegisterSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        data = _valid(s.PasskeyRegisterSerializer, request.data)
+        rp_id, origin = _relying_party(request)
+        passkey = passkeys.register(
+            request.user, data["credential"], rp_id=rp_id, origin=origin, name=data["name"]
+        )
+        return Response({"passkey": str(passkey.pk)}, status=201)
+
+
+class PasskeyAuthenticateOptionsView(PasskeyView):
+    @extend_schema(request=None, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        rp_id, _origin = _relying_party(request)
+        return Response(passkeys.authentication_options(request.user, rp_id=rp_id))
+
+
+class PasskeyAuthenticateView(PasskeyView):
+    @extend_schema(request=s.PasskeyAuthenticateSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        data = _valid(s.PasskeyAuthenticateSerializer, request.data)
+        rp_id, origin = _relying_party(request)
+        passkey = passkeys.authenticate(
+            request.user, data["credential"], rp_id=rp_id, origin=origin
+        )
+        return Response({"verified": True, "passkey": str(passkey.pk)})

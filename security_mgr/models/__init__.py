@@ -9,6 +9,7 @@ from security_mgr.models.audit import (
 from security_mgr.models.events import EventType, SecurityEvent, Severity
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
 from security_mgr.models.mfa import BackupCode, TOTPDevice
+from security_mgr.models.passkey import PasskeyCredential
 from security_mgr.models.rewrap import RewrapJob, RewrapStatus
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Severity",
     "KeyRing",
     "KeyState",
+    "PasskeyCredential",
     "PlatformAuditEntry",
     "PlatformLogHead",
     "PlatformTreeHead",
