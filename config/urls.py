@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from security_mgr.console import mfa_step
+from security_mgr.console import mfa_passkey, mfa_passkey_options, mfa_step
 from security_mgr.dashboard import plotly_js, security_dashboard
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
@@ -16,6 +16,8 @@ urlpatterns = [
     path("", console_home, name="console-home"),
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
     path("console/mfa/", mfa_step, name="console-mfa"),
+    path("console/mfa/passkey/options/", mfa_passkey_options, name="console-mfa-passkey-options"),
+    path("console/mfa/passkey/", mfa_passkey, name="console-mfa-passkey"),
     path("console/security/", security_dashboard, name="console-security"),
     path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),
     path("admin/", admin.site.urls),

@@ -28,6 +28,83 @@ def mfa_step(request):
         except ValueError as exc:
             error = f"Invalid code: {exc}."
     status = 400 if error and "Invalid" in error else 200
-    return render(
-        request, "security/mfa_step.html", {"error": error, "next": target}, status=status
+    import json
+
+    context = {
+        "error": error,
+        "next": target,
+        "next_json": json.dumps(target).replace("<", "\\u003c"),
+    }
+    return render(request, "security/mfa_step.html", context, status=status)
+
+
+def _rp(request) -> tuple[str, str]:
+    from security_mgr.api.views import _relying_party
+
+    return _relying_party(request)
+
+
+def _passkey_tenant(request):
+    """The tenant whose passkeys the console step uses: the one in context, else the
+    first tenant where the user registered one."""
+    from tenancy.context import get_current_tenant_id
+
+    tenant_id = get_current_tenant_id()
+    if tenant_id is not None:
+        return tenant_id
+    tenants = mfa.enrolled_tenants(request.user)
+    return tenants[0] if tenants else None
+
+
+@login_required
+def mfa_passkey_options(request):
+    import contextlib
+
+    from django.http import JsonResponse
+
+    from security_mgr import passkeys
+    from tenancy.context import get_current_tenant_id, tenant_context
+
+    tenant_id = _passkey_tenant(request)
+    if tenant_id is None or request.method != "POST":
+        return JsonResponse({"error": {"code": "no_passkey", "message": "No passkey."}}, status=400)
+    scope = (
+        contextlib.nullcontext()
+        if get_current_tenant_id() == tenant_id
+        else tenant_context(tenant_id)
     )
+    with scope:
+        options = passkeys.authentication_options(request.user, rp_id=_rp(request)[0])
+    return JsonResponse(options)
+
+
+@login_required
+def mfa_passkey(request):
+    import contextlib
+    import json
+
+    from django.http import JsonResponse
+
+    from security_mgr import passkeys
+    from tenancy.context import get_current_tenant_id, tenant_context
+
+    tenant_id = _passkey_tenant(request)
+    if tenant_id is None or request.method != "POST":
+        return JsonResponse({"error": {"code": "no_passkey", "message": "No passkey."}}, status=400)
+    try:
+        credential = json.loads(request.body or b"null")
+    except ValueError:
+        credential = None
+    scope = (
+        contextlib.nullcontext()
+        if get_current_tenant_id() == tenant_id
+        else tenant_context(tenant_id)
+    )
+    try:
+        with scope:
+            rp_id, origin = _rp(request)
+            passkeys.authenticate(request.user, credential, rp_id=rp_id, origin=origin)
+    except passkeys.PasskeyError as exc:
+        return JsonResponse({"error": {"code": exc.code, "message": str(exc)}}, status=400)
+    mark_mfa_passed(request)
+    return JsonResponse({"verified": True})

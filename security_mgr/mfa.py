@@ -100,24 +100,32 @@ def enrolled_tenants(user) -> list[int]:
     """Tenants where the user has a confirmed authenticator. Read across tenants (the
     console must ask before any tenant is chosen), through the audited escape hatch only
     when no tenant is in context."""
+    from security_mgr.models import PasskeyCredential
     from tenancy.context import current_state, platform_access
 
-    query = TOTPDevice.objects.filter(user=user, confirmed=True).values_list("tenant_id", flat=True)
+    def tenants():
+        totp_ids = TOTPDevice.objects.filter(user=user, confirmed=True).values_list(
+            "tenant_id", flat=True
+        )
+        passkey_ids = PasskeyCredential.objects.filter(user=user).values_list(
+            "tenant_id", flat=True
+        )
+        return sorted(set(totp_ids) | set(passkey_ids))
+
     if current_state() is not None:
-        return sorted(set(query))
+        return tenants()
     with platform_access("MFA: does this user have a second factor?", actor=_name(user)):
-        return sorted(set(query))
+        return tenants()
 
 
 def enrolled_anywhere(user) -> bool:
-    from tenancy.context import in_platform_access
+    """A confirmed TOTP device or a passkey, in the tenant in context, or anywhere."""
+    from tenancy.context import current_state
 
-    if in_platform_access():
-        return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    from tenancy.context import get_current_tenant_id
+    if current_state() is not None:
+        from security_mgr.models import PasskeyCredential
 
-    if get_current_tenant_id() is not None:
-        return has_mfa(user)
+        return has_mfa(user) or PasskeyCredential.objects.filter(user=user).exists()
     return bool(enrolled_tenants(user))
 
 

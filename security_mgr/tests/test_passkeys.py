@@ -92,3 +92,27 @@ def test_passkeys_over_the_api(tenant_a, viewer_a):
         api.post(f"{base}/authenticate/options/")
         response = api.post(f"{base}/authenticate/", {"credential": bad}, format="json")
         assert response.status_code == 400 and response.json()["error"]["code"] == "passkey_invalid"
+
+
+def test_passkey_users_pass_a_second_factor_before_the_console(tenant_a, owner_a, client):
+    import json
+
+    device = SoftAuthenticator("testserver", "http://testserver")
+    with tenant_context(tenant_a):
+        _options = passkeys.registration_options(owner_a, rp_id="testserver", rp_name="DIM")
+        passkeys.register(
+            owner_a, device.create(_options), rp_id="testserver", origin="http://testserver"
+        )
+    client.force_login(owner_a)
+    assert client.get("/admin/").status_code == 302  # enrolled: the step comes first
+    page = client.get("/console/mfa/?next=/admin/</script>")
+    assert b'</script>"' not in page.content and b"use-passkey" in page.content
+    options = client.post("/console/mfa/passkey/options/").json()
+    bad = client.post("/console/mfa/passkey/", "nonsense", content_type="application/json")
+    assert bad.status_code == 400
+    options = client.post("/console/mfa/passkey/options/").json()
+    ok = client.post(
+        "/console/mfa/passkey/", json.dumps(device.get(options)), content_type="application/json"
+    )
+    assert ok.status_code == 200, ok.content
+    assert client.get("/admin/").status_code == 200
