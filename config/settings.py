@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "tenancy",
     "sessions_mgr",
+    "security_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
 ]
 
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenancy.middleware.TenantContextMiddleware",
+    "security_mgr.middleware.AdminMFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -213,6 +215,38 @@ SESSION_MASTER_KEY = env.str("SESSION_MASTER_KEY", default="")
 SESSION_FASTPATH_LISTENER = env.bool("SESSION_FASTPATH_LISTENER", default=True)
 SESSION_RESYNC_SECONDS = env.float("SESSION_RESYNC_SECONDS", default=30.0)
 SESSION_LAST_SEEN_WRITE_SECONDS = env.float("SESSION_LAST_SEEN_WRITE_SECONDS", default=60.0)
+
+# --- Security manager -----------------------------------------------------------------
+# The master key-encryption key: 32 bytes in base64, from the environment or a file.
+# A KMS/HSM plugs in through SECURITY_MASTER_KEY_PROVIDER (a dotted factory path).
+SECURITY_MASTER_KEY = env.str("SECURITY_MASTER_KEY", default="")
+SECURITY_MASTER_KEY_FILE = env.str("SECURITY_MASTER_KEY_FILE", default="")
+SECURITY_MASTER_KEY_PROVIDER = env.str("SECURITY_MASTER_KEY_PROVIDER", default="")
+# Wrap every new data key with hybrid X25519 + ML-KEM-768, whatever the tenant's level.
+QUANTUM_CRYPTO_ENABLED = env.bool("QUANTUM_CRYPTO_ENABLED", default=False)
+# WebAuthn relying party; empty: the request's host (and scheme://host as the origin).
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="")
+SECURITY_KEY_CACHE_SECONDS = env.float("SECURITY_KEY_CACHE_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_TREE_HEAD_INTERVAL", default=3600.0),
+    "args": ("security_mgr.tasks.sign_tree_head_task",),
+}
+CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"] = {
+    "task": "security_mgr.tasks.sign_platform_tree_head_task",
+    "schedule": env.float("SECURITY_TREE_HEAD_INTERVAL", default=3600.0),
+}
+CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_VERIFY_INTERVAL", default=86400.0),
+    "args": ("security_mgr.tasks.verify_audit_task",),
+}
+CELERY_BEAT_SCHEDULE["security-rotate-due-keys"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_ROTATION_CHECK_INTERVAL", default=3600.0),
+    "args": ("security_mgr.tasks.rotate_due_keys_task",),
+}
 
 # --- Auth, i18n, static -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

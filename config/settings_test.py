@@ -12,6 +12,6 @@ os.environ.setdefault("SESSION_FASTPATH_LISTENER", "0")
 from config.settings import *  # noqa: E402,F403
 from config.settings import INSTALLED_APPS  # noqa: E402
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.scoping_app"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.scoping_app", "tests.security_app"]
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast personas

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from security_mgr.console import mfa_passkey, mfa_passkey_options, mfa_step
+from security_mgr.dashboard import plotly_js, security_dashboard
 from sessions_mgr.api.urls import seed_aliases
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
@@ -11,15 +13,22 @@ admin.site.site_header = "Data Isolation Managers"
 admin.site.site_title = "Data Isolation Managers"
 admin.site.index_title = "Console"
 
-# One "v1" namespace (DRF's NamespaceVersioning reads it); apps nest their own inside.
+# One "v1" namespace (DRF's NamespaceVersioning reads it) holding every manager's API,
+# each app under its own prefix or namespace.
 v1_patterns = [
     path("", include("tenancy.api.urls")),
     path("", include(("sessions_mgr.api.urls", "sessions"))),
+    path("security/", include("security_mgr.api.urls")),
 ]
 
 urlpatterns = [
     path("", console_home, name="console-home"),
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
+    path("console/mfa/", mfa_step, name="console-mfa"),
+    path("console/mfa/passkey/options/", mfa_passkey_options, name="console-mfa-passkey-options"),
+    path("console/mfa/passkey/", mfa_passkey, name="console-mfa-passkey"),
+    path("console/security/", security_dashboard, name="console-security"),
+    path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -55,18 +55,24 @@ def validate_module_integrity() -> dict:
 
 
 def __getattr__(name: str):
-    # The session manager's classes import Django models: load them on first use, after
-    # the caller (or initialize_managers) had a chance to configure Django.
+    # The manager classes import Django models: load them on first use, after the
+    # caller (or initialize_managers) had a chance to configure Django.
     if name in {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}:
         _setup_django()
         from sessions_mgr import facade
 
         return getattr(facade, name)
+    if name == "SecurityManager":
+        _setup_django()
+        from security_mgr.facade import SecurityManager
+
+        return SecurityManager
     raise AttributeError(f"module 'managers' has no attribute {name!r}")
 
 
 __all__ = [
     "SecurityLevel",
+    "SecurityManager",
     "SessionManager",
     "SessionManagerFactory",
     "SessionType",

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 audit_log = logging.getLogger("dim.audit")
 
+#: Callables `(reason, actor)` run on every entry into platform access, before the
+#: context switches. The security manager registers the audit log here; a listener that
+#: raises refuses the access (an escape hatch that cannot be recorded stays shut).
+platform_access_listeners: list = []
+
 
 @dataclass(frozen=True, slots=True)
 class TenantRef:
@@ -113,6 +118,8 @@ def begin_platform_access(reason: str, *, actor: str | None = None):
         "platform_access",
         extra={"event": "platform_access", "reason": reason, "actor": actor},
     )
+    for listener in platform_access_listeners:
+        listener(reason, actor)
     return _current.set(PlatformAccess(reason))
 
 

@@ -6,3 +6,8 @@ class TenantContextMissing(RuntimeError):
 class TenantMismatch(ValueError):
     """A write named a tenant other than the one in context, or linked to another
     tenant's row, or tried to move a row to another tenant."""
+
+
+class AppendOnlyViolation(PermissionError):
+    """An update or delete of a model declaring `append_only = True` (the audit log).
+    The database refuses it too (tenancy/rls.py grants such tables SELECT and INSERT)."""

@@ -11,7 +11,10 @@ For each scoped table, idempotently:
 - a unique index on `(tenant_id, id)` and, for every foreign key between scoped tables,
   a composite foreign key `(tenant_id, fk) -> (tenant_id, id)`, because PostgreSQL checks
   plain foreign keys without RLS: without it raw SQL could link A's row to B's;
-- privileges for the runtime role (never TRUNCATE, which ignores RLS).
+- privileges for the runtime role (never TRUNCATE, which ignores RLS);
+- for models declaring `append_only = True` (scoped or not, e.g. the audit log), only
+  SELECT and INSERT for the runtime and platform roles: the database itself refuses
+  UPDATE and DELETE, whatever the application does.
 
 `inspect()` reads the live catalog and returns the problems `check_isolation` reports.
 """
@@ -74,7 +77,21 @@ def statements_for(model, *, platform_role: str | None, runtime_role: str | None
         f"ON {table} (tenant_id, {pk})"
     )
     for role in filter(None, (runtime_role, platform_role)):
-        yield f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {_ident(role)}"
+        yield f"GRANT {_privileges(model)} ON {table} TO {_ident(role)}"
+
+
+def is_append_only(model) -> bool:
+    return bool(getattr(model, "append_only", False))
+
+
+def append_only_models():
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if is_append_only(m)]
+
+
+def _privileges(model) -> str:
+    return "SELECT, INSERT" if is_append_only(model) else "SELECT, INSERT, UPDATE, DELETE"
 
 
 def link_statements(model):
@@ -124,6 +141,12 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
             cursor.execute(
                 f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_ident(role)}"
             )
+            # The blanket grant above covers append-only tables too: take it back.
+            for model in append_only_models():
+                cursor.execute(
+                    f"REVOKE UPDATE, DELETE, TRUNCATE ON {_ident(model._meta.db_table)} "
+                    f"FROM {_ident(role)}"
+                )
     if verbosity:
         print(f"  Row-level security applied to {len(models)} tenant-scoped tables.")
     return len(models)
@@ -205,6 +228,8 @@ def inspect(using: str = "default") -> IsolationReport:
             table = model._meta.db_table
             report.tables_checked.append(table)
             report.problems += _table_problems(cursor, model, table, role, reference)
+        for model in append_only_models():
+            report.problems += _append_only_problems(cursor, model, role)
     return report
 
 
@@ -224,6 +249,20 @@ def _reference_policy(connection, cursor) -> tuple[str, str]:
         reference = cursor.fetchone()
         transaction.set_rollback(True, using=connection.alias)
     return reference
+
+
+def _append_only_problems(cursor, model, role: str) -> list[str]:
+    table = model._meta.db_table
+    problems = []
+    roles = [role]
+    if settings.DB_PLATFORM_ROLE and _role_exists(cursor, settings.DB_PLATFORM_ROLE):
+        roles.append(settings.DB_PLATFORM_ROLE)
+    for who in roles:
+        for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+            cursor.execute("SELECT has_table_privilege(%s, %s, %s)", [who, table, privilege])
+            if cursor.fetchone()[0]:
+                problems.append(f"table {table}: append-only, but role {who!r} may {privilege} it")
+    return problems
 
 
 def _table_problems(cursor, model, table: str, role: str, reference) -> list[str]:

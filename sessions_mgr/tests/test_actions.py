@@ -1,6 +1,7 @@
 import time
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from sessions_mgr import validation
@@ -18,7 +19,8 @@ from sessions_mgr.selectors import sessions_of_tenant, sessions_of_user
 from sessions_mgr.tasks import purge_expired_sessions_task
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
-from tenancy.context import tenant_context
+from tenancy.context import platform_access, tenant_context
+from tenancy.exceptions import TenantContextMissing
 
 pytestmark = pytest.mark.django_db
 
@@ -280,7 +282,12 @@ def test_purge_expired_sessions(make_session, tenant_a, tenant_b, owner_b):
 
 def test_deleting_user_deletes_sessions(make_session, owner_a, tenant_a, view):
     _s, token = make_session()
-    owner_a.delete()
+    # Deleting a user reaches rows in every tenant (sessions, MFA devices): a platform
+    # operation, as in the superuser console. Outside it, the cascade fails closed.
+    with pytest.raises(TenantContextMissing), transaction.atomic():
+        owner_a.delete()
+    with platform_access("test: delete a user everywhere"):
+        owner_a.delete()
     with tenant_context(tenant_a):
         assert not Session.objects.exists()
     assert _reason(token) == "revoked"

@@ -63,7 +63,7 @@ def test_platform_access_needs_a_reason():
             pass
 
 
-def test_platform_access_is_recorded(caplog):
+def test_platform_access_is_recorded(caplog, db):
     with caplog.at_level(logging.WARNING, logger="dim.audit"):
         with platform_access("nightly billing export", actor="ops"):
             assert in_platform_access()

@@ -13,7 +13,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, F
 
 from tenancy.context import no_tenant, tenant_context
-from tenancy.exceptions import TenantContextMissing, TenantMismatch
+from tenancy.exceptions import AppendOnlyViolation, TenantContextMissing, TenantMismatch
 from tenancy.models import Tenant, is_tenant_scoped, scoped_models
 from tests.isolation.factories import row_for
 
@@ -86,7 +86,8 @@ def sync_reads(model):
         "raw": lambda pk: [
             o.pk
             for o in model.objects.raw(
-                f"SELECT * FROM {_table(model)} WHERE {model._meta.pk.column} = %s", [pk]
+                f"SELECT * FROM {_table(model)} WHERE {model._meta.pk.column} = %s",
+                [model._meta.pk.get_db_prep_value(pk, connection)],
             )
         ],
         "update": lambda pk: [pk] * qs.filter(pk=pk).update(**noop_update(model)),
@@ -146,8 +147,18 @@ def async_reads(model):
     return {f.__name__: (lambda pk, f=f: async_to_sync(f)(pk)) for f in fns}
 
 
+def is_append_only(model) -> bool:
+    return bool(getattr(model, "append_only", False))
+
+
 def all_reads(model):
-    return {**sync_reads(model), **async_reads(model)}
+    reads = {**sync_reads(model), **async_reads(model)}
+    if is_append_only(model):
+        # update() is how the other models prove a write reaches only visible rows; an
+        # append-only model refuses it outright (checked below), so it is no read here.
+        reads.pop("update")
+        reads.pop("aupdate")
+    return reads
 
 
 # --- the checks ---------------------------------------------------------------------
@@ -220,9 +231,22 @@ def check_other_tenant_invisible(model, world: World) -> None:
         all_pks = set(model.objects.values_list("pk", flat=True))
         if row_b.pk in all_pks or row_a.pk not in all_pks:
             raise AssertionError(f"{label}: full listing in A is wrong")
-        deleted, _ = model.objects.filter(pk=row_b.pk).delete()
-        if deleted:
-            raise AssertionError(f"{label}: delete() from A removed B's row")
+        if is_append_only(model):
+            for name, op in {
+                "delete()": lambda: model.objects.filter(pk=row_b.pk).delete(),
+                "update()": lambda: model.objects.filter(pk=row_a.pk).update(**noop_update(model)),
+                "instance delete": lambda: model.objects.get(pk=row_a.pk).delete(),
+            }.items():
+                try:
+                    with transaction.atomic():
+                        op()
+                except AppendOnlyViolation:
+                    continue
+                raise AssertionError(f"{label}: append-only, but {name} was accepted")
+        else:
+            deleted, _ = model.objects.filter(pk=row_b.pk).delete()
+            if deleted:
+                raise AssertionError(f"{label}: delete() from A removed B's row")
         for fk in scoped_fks(model):
             parent_a, parent_b = world.rows[fk.related_model]
             row = model.objects.get(pk=row_a.pk)
@@ -276,10 +300,19 @@ def check_writes_naming_other_tenant_fail(model, world: World) -> None:
             except (TenantMismatch, TenantContextMissing):
                 continue
             raise AssertionError(f"{label}: {name} was accepted")
-        # Positive control: the same kinds of write inside A succeed.
+        # Positive control: the same kinds of write inside A succeed (an append-only
+        # model refuses to change a row even in its own tenant).
         with transaction.atomic():
             obj = model.objects.get(pk=row_a.pk)
-            obj.save()
+            if is_append_only(model):
+                try:
+                    obj.save()
+                except AppendOnlyViolation:
+                    pass
+                else:
+                    raise AssertionError(f"{label}: append-only, but a row was changed")
+            else:
+                obj.save()
             for fk in scoped_fks(model):
                 _relink(model, row_a.pk, fk, world.rows[fk.related_model][0].pk)
             transaction.set_rollback(True)

@@ -87,6 +87,9 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
     row_a, row_b = world.rows[model]
     table = _table(model)
     move = f"UPDATE {table} SET tenant_id = %s WHERE id = %s"
+    if getattr(model, "append_only", False):
+        _append_only_refused_by_database(model, world)
+        return
     with tenant_context(world.tenant_a):
         with transaction.atomic():  # positive control: the statement itself is allowed
             with connection.cursor() as cursor:
@@ -99,6 +102,34 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
             cursor.execute(f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s", [row_b.pk])
             assert cursor.rowcount == 0  # B's row is not even visible to UPDATE
         # INSERT naming B: an ORM-built INSERT bypasses every ORM check, only RLS is left.
+        clone = model(
+            **{
+                f.attname: getattr(row_a, f.attname)
+                for f in model._meta.concrete_fields
+                if not f.primary_key
+            }
+        )
+        clone.tenant_id = world.tenant_b.pk
+        with pytest.raises(DatabaseError, match="row-level security"):
+            with transaction.atomic():
+                model._base_manager._insert(
+                    [clone], fields=[f for f in model._meta.concrete_fields if not f.primary_key]
+                )
+
+
+def _append_only_refused_by_database(model, world):
+    """The runtime role holds SELECT and INSERT only: even its own tenant's rows cannot
+    be changed or deleted; inserting into another tenant is still an RLS violation."""
+    row_a, _ = world.rows[model]
+    table = _table(model)
+    with tenant_context(world.tenant_a):
+        for sql in (
+            f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s",
+            f"DELETE FROM {table} WHERE id = %s",
+        ):
+            with pytest.raises(DatabaseError, match="permission denied"):
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(sql, [row_a.pk])
         clone = model(
             **{
                 f.attname: getattr(row_a, f.attname)

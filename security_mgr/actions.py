@@ -1,0 +1,216 @@
+"""Writes of the security domain. Each verb owns its transaction and records itself in
+the tenant's audit log in the same transaction, so a key operation and its entry are
+committed (or rolled back) together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from security_mgr import audit, crypto, keyring
+from security_mgr.exceptions import KeyShredded, KeyVersionUnknown
+from security_mgr.models import DataKey, KeyRing, KeyState, WrapAlgorithm
+from tenancy.context import require_tenant_id
+
+
+def _ring_for_update(subject: str, *, create: bool = True) -> KeyRing:
+    ring = KeyRing.objects.select_for_update().filter(subject=subject).first()
+    if ring is None:
+        if not create:
+            raise KeyVersionUnknown(f"no key ring {subject!r} in this tenant")
+        with transaction.atomic():
+            try:
+                KeyRing.objects.create(subject=subject)
+            except IntegrityError:  # a concurrent creator won the race: read theirs
+                pass
+        ring = KeyRing.objects.select_for_update().get(subject=subject)
+    return ring
+
+
+def _forget_on_commit(tenant_id: int, subject: str | None) -> None:
+    keyring.forget(tenant_id, subject)
+    transaction.on_commit(lambda: keyring.forget(tenant_id, subject))
+
+
+def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
+    """Add a new version to the ring and make it current. The algorithm follows the
+    tenant's level at this moment (hybrid X25519+ML-KEM-768 when quantum)."""
+    tenant_id = require_tenant_id("rotate_key")
+    algorithm = WrapAlgorithm.HYBRID if keyring.wants_hybrid() else WrapAlgorithm.CLASSICAL
+    with transaction.atomic():
+        ring = _ring_for_update(subject)
+        if ring.shredded_at is not None:
+            raise KeyShredded("a shredded key ring cannot be rotated")
+        # Never reuse a version number, even one a failed rotation left behind.
+        highest = DataKey.objects.filter(ring=ring).aggregate(v=Max("version"))["v"] or 0
+        version = max(ring.current_version, highest) + 1
+        secret = keyring.new_data_key()
+        DataKey.objects.create(
+            ring=ring,
+            version=version,
+            wrapped_key=keyring.wrap_data_key(tenant_id, subject, version, secret, algorithm),
+            algorithm=algorithm,
+            kek_id=keyring.get_master_key_provider().key_id,
+        )
+        del secret
+        ring.current_version = version
+        ring.rotated_at = timezone.now()
+        ring.save(update_fields=["current_version", "rotated_at"])
+        audit.append(
+            "key.rotated",
+            {"subject": subject, "version": version, "algorithm": algorithm, "reason": reason},
+            actor=actor,
+        )
+        _forget_on_commit(tenant_id, subject)
+    return ring
+
+
+def set_min_decryption_version(version: int, *, subject: str = "", actor: str = "") -> KeyRing:
+    tenant_id = require_tenant_id("set_min_decryption_version")
+    with transaction.atomic():
+        ring = _ring_for_update(subject, create=False)
+        if not ring.min_available_version <= version <= ring.current_version:
+            raise ValueError(
+                f"minimum decryption version must be in {ring.min_available_version}.."
+                f"{ring.current_version}"
+            )
+        ring.min_decryption_version = version
+        ring.save(update_fields=["min_decryption_version"])
+        audit.append(
+            "key.min_decryption_version", {"subject": subject, "version": version}, actor=actor
+        )
+        _forget_on_commit(tenant_id, subject)
+    return ring
+
+
+def trim_key(min_available_version: int, *, subject: str = "", actor: str = "") -> KeyRing:
+    """Destroy the material of versions below `min_available_version` (as Vault's
+    trim: it may not pass the minimum decryption version)."""
+    tenant_id = require_tenant_id("trim_key")
+    with transaction.atomic():
+        ring = _ring_for_update(subject, create=False)
+        if not ring.min_available_version <= min_available_version <= ring.min_decryption_version:
+            raise ValueError(
+                "trim up to the minimum decryption version at most "
+                f"({ring.min_decryption_version}); raise that first"
+            )
+        trimmed = DataKey.objects.filter(ring=ring, version__lt=min_available_version).exclude(
+            state=KeyState.TRIMMED
+        )
+        versions = list(trimmed.values_list("version", flat=True))
+        trimmed.update(wrapped_key=b"", state=KeyState.TRIMMED)
+        ring.min_available_version = min_available_version
+        ring.save(update_fields=["min_available_version"])
+        audit.append("key.trimmed", {"subject": subject, "versions": versions}, actor=actor)
+        _forget_on_commit(tenant_id, subject)
+    return ring
+
+
+def set_rotation_period(days: int | None, *, subject: str = "", actor: str = "") -> KeyRing:
+    tenant_id = require_tenant_id("set_rotation_period")
+    if days is not None and days < 1:
+        raise ValueError("the rotation period is at least one day")
+    with transaction.atomic():
+        ring = _ring_for_update(subject)
+        ring.rotation_period_days = days
+        ring.save(update_fields=["rotation_period_days"])
+        audit.append("key.rotation_period", {"subject": subject, "days": days}, actor=actor)
+        _forget_on_commit(tenant_id, subject)
+    return ring
+
+
+def rotate_due_keys(*, now: dt.datetime | None = None) -> list[str]:
+    """Rotate every ring of the current tenant whose rotation period has elapsed."""
+    now = now or timezone.now()
+    rotated = []
+    for ring in KeyRing.objects.filter(
+        shredded_at__isnull=True, rotation_period_days__isnull=False
+    ):
+        last = ring.rotated_at or ring.created_at
+        if now - last >= dt.timedelta(days=ring.rotation_period_days):
+            rotate_key(subject=ring.subject, actor="scheduler", reason="rotation period")
+            rotated.append(ring.subject)
+    return rotated
+
+
+def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "") -> dict:
+    """Crypto-shredding: destroy the key material of one subject's ring, or of every
+    ring of the tenant (subject=None). Ciphertexts under them become unrecoverable.
+    Writes a signed receipt into the audit log and signs a tree head right after, so
+    the log's own integrity is provable past the shredding (it holds no ciphertext)."""
+    tenant_id = require_tenant_id("shred_keys")
+    with transaction.atomic():
+        rings = KeyRing.objects.select_for_update().filter(shredded_at__isnull=True)
+        if subject is not None:
+            rings = rings.filter(subject=subject)
+        rings = list(rings.order_by("subject"))
+        now = timezone.now()
+        destroyed = []
+        for ring in rings:
+            keys = DataKey.objects.filter(ring=ring).order_by("version")
+            for key in keys:
+                destroyed.append(
+                    {
+                        "subject": ring.subject,
+                        "version": key.version,
+                        "algorithm": key.algorithm,
+                        # Proves which material was destroyed without keeping any of it.
+                        "wrapped_sha256": hashlib.sha256(bytes(key.wrapped_key)).hexdigest(),
+                    }
+                )
+            keys.update(wrapped_key=b"", state=KeyState.SHREDDED)
+            ring.shredded_at = now
+            ring.save(update_fields=["shredded_at"])
+        receipt = {
+            "type": "crypto-shredding receipt",
+            "tenant": tenant_id,
+            "scope": "tenant" if subject is None else f"subject:{subject}",
+            "destroyed": destroyed,
+            "at": now.isoformat(),
+            "reason": reason,
+            "actor": actor,
+        }
+        signature = audit.sign_receipt(receipt)
+        entry = audit.append(
+            "key.shredded", {"receipt": receipt, "signature": signature}, actor=actor
+        )
+        head = audit.sign_tree_head()
+        keyring.forget(tenant_id)
+        transaction.on_commit(lambda: keyring.forget(tenant_id))
+    return {
+        "receipt": receipt,
+        "signature": signature,
+        "entry_seq": entry.seq,
+        "tree_head": head.pk,
+    }
+
+
+def record_event(event: str, payload: dict | None = None, *, actor: str = ""):
+    """Append an entry to the current tenant's audit log (any manager may call it)."""
+    return audit.append(event, payload or {}, actor=actor)
+
+
+def record_platform_event(event: str, payload: dict | None = None, *, actor: str = ""):
+    return audit.append(event, payload or {}, actor=actor, log=audit.platform_log())
+
+
+def sign_tree_head(*, platform: bool = False):
+    return audit.sign_tree_head(audit.platform_log() if platform else audit.tenant_log())
+
+
+__all__ = [
+    "crypto",
+    "record_event",
+    "record_platform_event",
+    "rotate_due_keys",
+    "rotate_key",
+    "set_min_decryption_version",
+    "set_rotation_period",
+    "shred_keys",
+    "sign_tree_head",
+    "trim_key",
+]

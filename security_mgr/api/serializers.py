@@ -1,0 +1,177 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from security_mgr.models import (
+    AuditEntry,
+    DataKey,
+    KeyRing,
+    RewrapJob,
+    SecurityEvent,
+    SignedTreeHead,
+)
+
+MAX_VERSION = 999_999_999  # the envelope's version has at most nine digits
+MAX_SIZE = 2**62
+SUBJECT = serializers.RegexField(r"^[A-Za-z0-9_.:=@-]{0,120}$", required=False, default="")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class HexField(serializers.Field):
+    def to_representation(self, value):
+        return bytes(value).hex()
+
+
+class DataKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DataKey
+        fields = ["version", "algorithm", "state", "kek_id", "created_at"]
+
+
+class KeyRingSerializer(serializers.ModelSerializer):
+    versions = DataKeySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = KeyRing
+        fields = [
+            "subject",
+            "current_version",
+            "min_decryption_version",
+            "min_available_version",
+            "rotation_period_days",
+            "created_at",
+            "rotated_at",
+            "shredded_at",
+            "versions",
+        ]
+
+
+class RotateSerializer(serializers.Serializer):
+    subject = SUBJECT
+    reason = serializers.CharField(max_length=200, required=False, default="")
+
+
+class KeyConfigSerializer(serializers.Serializer):
+    subject = SUBJECT
+    min_decryption_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_VERSION, required=False
+    )
+    trim_below = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_VERSION,
+        required=False,
+        help_text="Destroy versions below this one (trim).",
+    )
+    rotation_period_days = serializers.IntegerField(
+        min_value=1, max_value=36500, required=False, allow_null=True
+    )
+
+
+class ShredSerializer(serializers.Serializer):
+    subject = serializers.RegexField(
+        r"^[A-Za-z0-9_.:=@-]{1,120}$",
+        required=False,
+        help_text="Shred this subject's ring only; omit to shred every key of the tenant.",
+    )
+    confirm = serializers.CharField(help_text="The tenant's slug, to confirm.")
+    reason = serializers.CharField(max_length=200)
+
+
+class TransitEncryptSerializer(serializers.Serializer):
+    plaintext = serializers.CharField(max_length=65536, trim_whitespace=False)
+    context = serializers.CharField(max_length=200, help_text="Bound as associated data.")
+
+
+class TransitDecryptSerializer(serializers.Serializer):
+    ciphertext = serializers.CharField(max_length=200000)
+    context = serializers.CharField(max_length=200)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    leaf_hash = HexField()
+    root_hash = HexField()
+
+    class Meta:
+        model = AuditEntry
+        fields = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
+
+
+class SignedTreeHeadSerializer(serializers.ModelSerializer):
+    root_hash = HexField()
+    sig_ed25519 = HexField()
+    sig_mldsa65 = HexField()
+
+    class Meta:
+        model = SignedTreeHead
+        fields = [
+            "id",
+            "tree_size",
+            "root_hash",
+            "signed_at",
+            "key_id",
+            "sig_ed25519",
+            "sig_mldsa65",
+        ]
+
+
+class InclusionQuerySerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0, max_value=MAX_SIZE)
+    tree_size = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
+
+
+class ConsistencyQuerySerializer(serializers.Serializer):
+    first = serializers.IntegerField(min_value=1, max_value=MAX_SIZE)
+    second = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "type", "severity", "actor", "source", "details", "action", "created_at"]
+
+
+class RewrapJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = RewrapJob
+        fields = [
+            "id",
+            "target_version",
+            "status",
+            "progress",
+            "rows_total",
+            "rows_scanned",
+            "values_rewrapped",
+            "current_model",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class StartRewrapSerializer(serializers.Serializer):
+    target_version = serializers.IntegerField(min_value=1, max_value=MAX_VERSION, required=False)
+
+
+class EnrollTOTPSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False, default="authenticator")
+
+
+class ConfirmTOTPSerializer(serializers.Serializer):
+    device = serializers.UUIDField()
+    code = serializers.CharField(max_length=12)
+
+
+class CodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=24)
+
+
+class PasskeyRegisterSerializer(serializers.Serializer):
+    credential = serializers.JSONField(help_text="The PublicKeyCredential, as JSON.")
+    name = serializers.CharField(max_length=60, required=False, default="passkey")
+
+
+class PasskeyAuthenticateSerializer(serializers.Serializer):
+    credential = serializers.JSONField(help_text="The PublicKeyCredential, as JSON.")

@@ -1,0 +1,53 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from security_mgr.api import views
+
+router = SimpleRouter()
+router.register("keys/rings", views.KeyRingViewSet, basename="security-keyring")
+router.register("audit/entries", views.AuditEntryViewSet, basename="security-audit-entry")
+router.register("audit/heads", views.TreeHeadViewSet, basename="security-tree-head")
+router.register("events", views.SecurityEventViewSet, basename="security-event")
+router.register("keys/rewrap", views.RewrapJobViewSet, basename="security-rewrap")
+
+urlpatterns = [
+    path("keys/rotate/", views.RotateKeyView.as_view(), name="security-rotate"),
+    path("keys/config/", views.KeyConfigView.as_view(), name="security-key-config"),
+    path("keys/shred/", views.ShredKeysView.as_view(), name="security-shred"),
+    path("keys/public/", views.PublicKeysView.as_view(), name="security-public-keys"),
+    path("transit/encrypt/", views.TransitEncryptView.as_view(), name="security-encrypt"),
+    path("transit/decrypt/", views.TransitDecryptView.as_view(), name="security-decrypt"),
+    path("audit/proofs/inclusion/", views.InclusionProofView.as_view(), name="security-inclusion"),
+    path(
+        "audit/proofs/consistency/",
+        views.ConsistencyProofView.as_view(),
+        name="security-consistency",
+    ),
+    path("audit/verify/", views.VerifyAuditView.as_view(), name="security-verify"),
+    path("mfa/totp/", views.EnrollTOTPView.as_view(), name="security-mfa-enroll"),
+    path(
+        "mfa/passkeys/register/options/",
+        views.PasskeyRegisterOptionsView.as_view(),
+        name="security-passkey-register-options",
+    ),
+    path(
+        "mfa/passkeys/register/",
+        views.PasskeyRegisterView.as_view(),
+        name="security-passkey-register",
+    ),
+    path(
+        "mfa/passkeys/authenticate/options/",
+        views.PasskeyAuthenticateOptionsView.as_view(),
+        name="security-passkey-authenticate-options",
+    ),
+    path(
+        "mfa/passkeys/authenticate/",
+        views.PasskeyAuthenticateView.as_view(),
+        name="security-passkey-authenticate",
+    ),
+    path("mfa/totp/confirm/", views.ConfirmTOTPView.as_view(), name="security-mfa-confirm"),
+    path("mfa/totp/verify/", views.VerifyTOTPView.as_view(), name="security-mfa-verify"),
+    path("mfa/backup-codes/", views.BackupCodesView.as_view(), name="security-mfa-codes"),
+    path("mfa/backup-codes/use/", views.UseBackupCodeView.as_view(), name="security-mfa-use-code"),
+    *router.urls,
+]

@@ -1,0 +1,379 @@
+"""Security API: key rings (metadata only, never key material), transit encryption,
+the audit log with its proofs and signed heads. Every failure of the security domain
+(tampered ciphertext, trimmed version, impossible proof) is a 400 naming the reason."""
+
+from __future__ import annotations
+
+import base64
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.response import Response
+
+from security_mgr import actions, audit, crypto, keyring, selectors
+from security_mgr.api import serializers as s
+from security_mgr.exceptions import SecurityError
+from security_mgr.models import AuditEntry, KeyRing, RewrapJob, SecurityEvent, SignedTreeHead
+from tenancy.api.base import TenantAPIMixin, TenantAPIView
+from tenancy.api.errors import TenantAPIError
+from tenancy.models import Role
+
+
+class SecurityErrorsAre400:
+    def handle_exception(self, exc):
+        if isinstance(exc, SecurityError):
+            exc = TenantAPIError(400, exc.code, str(exc))
+        elif isinstance(exc, ValueError) and not isinstance(exc, TenantAPIError):
+            exc = TenantAPIError(400, "invalid", str(exc))
+        return super().handle_exception(exc)
+
+
+class SecurityView(SecurityErrorsAre400, TenantAPIView):
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _actor(request) -> str:
+    return request.user.get_username()
+
+
+class KeyRingViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
+    """The tenant's key rings and their versions (no key material, ever)."""
+
+    serializer_class = s.KeyRingSerializer
+    read_role = Role.ADMIN
+    lookup_field = "subject"
+    lookup_value_regex = r"[A-Za-z0-9_.:=@-]+"
+
+    def get_queryset(self):
+        return KeyRing.objects.prefetch_related("versions").order_by("subject")
+
+
+class RotateKeyView(SecurityView):
+    @extend_schema(request=s.RotateSerializer, responses=s.KeyRingSerializer)
+    def post(self, request, *args, **kwargs):
+        data = _valid(s.RotateSerializer, request.data)
+        ring = actions.rotate_key(
+            subject=data["subject"], actor=_actor(request), reason=data["reason"]
+        )
+        return Response(s.KeyRingSerializer(KeyRing.objects.get(pk=ring.pk)).data)
+
+
+class KeyConfigView(SecurityView):
+    """Minimum decryption version, trim, automatic rotation period."""
+
+    @extend_schema(request=s.KeyConfigSerializer, responses=s.KeyRingSerializer)
+    def post(self, request, *args, **kwargs):
+        data = _valid(s.KeyConfigSerializer, request.data)
+        subject, actor = data["subject"], _actor(request)
+        with transaction.atomic():
+            if "rotation_period_days" in data:
+                actions.set_rotation_period(
+                    data["rotation_period_days"], subject=subject, actor=actor
+                )
+            if "min_decryption_version" in data:
+                actions.set_min_decryption_version(
+                    data["min_decryption_version"], subject=subject, actor=actor
+                )
+            if "trim_below" in data:
+                actions.trim_key(data["trim_below"], subject=subject, actor=actor)
+        ring = KeyRing.objects.filter(subject=subject).first()
+        if ring is None:
+            raise TenantAPIError(400, "invalid", f"no key ring {subject!r}")
+        return Response(s.KeyRingSerializer(ring).data)
+
+
+class ShredKeysView(SecurityView):
+    """Crypto-shredding: irreversible. Owners only, confirmed with the tenant's slug."""
+
+    write_role = Role.OWNER
+
+    @extend_schema(request=s.ShredSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        data = _valid(s.ShredSerializer, request.data)
+        if data["confirm"] != request.tenant.slug:
+            raise TenantAPIError(400, "confirmation_mismatch", "confirm must be the tenant slug")
+        result = actions.shred_keys(
+            subject=data.get("subject"), actor=_actor(request), reason=data["reason"]
+        )
+        return Response(result)
+
+
+class PublicKeysView(SecurityView):
+    """The tenant's hybrid wrapping key (X25519 + ML-KEM-768) and the tree-head
+    verification keys (Ed25519 + ML-DSA-65). Readable by every member."""
+
+    read_role = Role.VIEWER
+
+    @extend_schema(responses=None)
+    def get(self, request, *args, **kwargs):
+        return Response(selectors.public_keys(request.tenant.pk))
+
+
+class TransitEncryptView(SecurityView):
+    write_role = Role.MEMBER
+
+    @extend_schema(request=s.TransitEncryptSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        data = _valid(s.TransitEncryptSerializer, request.data)
+        aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
+        return Response({"ciphertext": keyring.encrypt(data["plaintext"].encode(), aad)})
+
+
+class TransitDecryptView(SecurityView):
+    write_role = Role.MEMBER
+
+    @extend_schema(request=s.TransitDecryptSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        data = _valid(s.TransitDecryptSerializer, request.data)
+        aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
+        plain = keyring.decrypt(data["ciphertext"], aad)
+        try:
+            return Response({"plaintext": plain.decode()})
+        except UnicodeDecodeError:
+            return Response({"plaintext_b64": base64.b64encode(plain).decode()})
+
+
+class AuditEntryViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AuditEntrySerializer
+    read_role = Role.ADMIN
+    lookup_field = "seq"
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self):
+        return AuditEntry.objects.order_by("seq")
+
+
+class TreeHeadViewSet(
+    SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Signed tree heads; POST signs the current head now."""
+
+    serializer_class = s.SignedTreeHeadSerializer
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def get_queryset(self):
+        return SignedTreeHead.objects.order_by("tree_size", "id")
+
+    @extend_schema(request=None, responses=s.SignedTreeHeadSerializer)
+    def create(self, request, *args, **kwargs):
+        head = actions.sign_tree_head()
+        return Response(s.SignedTreeHeadSerializer(head).data, status=201)
+
+
+class InclusionProofView(SecurityView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("index", int, required=True),
+            OpenApiParameter("tree_size", int, required=False),
+        ],
+        responses=None,
+    )
+    def get(self, request, *args, **kwargs):
+        data = _valid(s.InclusionQuerySerializer, request.query_params)
+        return Response(
+            audit.prove_inclusion(audit.tenant_log(), data["index"], data.get("tree_size"))
+        )
+
+
+class ConsistencyProofView(SecurityView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("first", int, required=True),
+            OpenApiParameter("second", int, required=False),
+        ],
+        responses=None,
+    )
+    def get(self, request, *args, **kwargs):
+        data = _valid(s.ConsistencyQuerySerializer, request.query_params)
+        return Response(
+            audit.prove_consistency(audit.tenant_log(), data["first"], data.get("second"))
+        )
+
+
+class VerifyAuditView(SecurityView):
+    @extend_schema(responses=None)
+    def get(self, request, *args, **kwargs):
+        report = audit.verify_log(audit.tenant_log())
+        return Response(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "signed_heads_checked": report.heads_checked,
+                "root_hash": report.root_hash,
+                "first_bad_seq": report.first_bad_seq,
+                "problems": report.problems,
+            }
+        )
+
+
+class SecurityEventViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.SecurityEventSerializer
+    read_role = Role.ADMIN
+
+    def get_queryset(self):
+        return SecurityEvent.objects.order_by("-created_at", "-id")
+
+
+class RewrapJobViewSet(
+    SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Rewrap jobs and their progress; POST starts one (a Celery task runs it)."""
+
+    serializer_class = s.RewrapJobSerializer
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def get_queryset(self):
+        return RewrapJob.objects.order_by("-created_at", "-id")
+
+    @extend_schema(request=s.StartRewrapSerializer, responses=s.RewrapJobSerializer)
+    def create(self, request, *args, **kwargs):
+        from security_mgr import rewrap
+        from security_mgr.tasks import rewrap_task
+
+        data = _valid(s.StartRewrapSerializer, request.data)
+        ring = KeyRing.objects.filter(subject="").first()
+        target = data.get("target_version")
+        if target is not None and (ring is None or target > ring.current_version):
+            raise TenantAPIError(400, "key_version_unknown", f"no key version {target}")
+        job = rewrap.start_rewrap(target_version=target)
+        transaction.on_commit(lambda: rewrap_task.delay(job.pk))
+        return Response(s.RewrapJobSerializer(job).data, status=202)
+
+
+class MFAView(SecurityView):
+    """Every member manages their own second factor."""
+
+    read_role = Role.VIEWER
+    write_role = Role.VIEWER
+
+    def handle_exception(self, exc):
+        from security_mgr.mfa import MFAError, MFALocked
+
+        if isinstance(exc, MFALocked):
+            exc = TenantAPIError(429, exc.code, str(exc))
+        elif isinstance(exc, MFAError):
+            exc = TenantAPIError(400, exc.code, str(exc))
+        return super().handle_exception(exc)
+
+
+class EnrollTOTPView(MFAView):
+    @extend_schema(request=s.EnrollTOTPSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        data = _valid(s.EnrollTOTPSerializer, request.data)
+        device, uri = mfa.enroll_totp(request.user, name=data["name"], issuer="DIM")
+        return Response({"device": str(device.pk), "otpauth_uri": uri}, status=201)
+
+
+class ConfirmTOTPView(MFAView):
+    @extend_schema(request=s.ConfirmTOTPSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from django.http import Http404
+
+        from security_mgr import mfa
+        from security_mgr.models import TOTPDevice
+
+        data = _valid(s.ConfirmTOTPSerializer, request.data)
+        if not TOTPDevice.objects.filter(pk=data["device"], user=request.user).exists():
+            raise Http404
+        return Response({"confirmed": mfa.confirm_totp(data["device"], data["code"])})
+
+
+class VerifyTOTPView(MFAView):
+    @extend_schema(request=s.CodeSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        data = _valid(s.CodeSerializer, request.data)
+        return Response({"verified": mfa.verify_totp(request.user, data["code"])})
+
+
+class BackupCodesView(MFAView):
+    @extend_schema(request=None, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        return Response({"codes": mfa.generate_backup_codes(request.user)}, status=201)
+
+
+class UseBackupCodeView(MFAView):
+    @extend_schema(request=s.CodeSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import mfa
+
+        data = _valid(s.CodeSerializer, request.data)
+        return Response({"verified": mfa.use_backup_code(request.user, data["code"])})
+
+
+def _relying_party(request) -> tuple[str, str]:
+    """(rp_id, origin): from settings, or the request's own host."""
+    from django.conf import settings
+
+    host = request.get_host()
+    rp_id = settings.WEBAUTHN_RP_ID or host.rsplit(":", 1)[0]
+    origin = settings.WEBAUTHN_ORIGIN or f"{request.scheme}://{host}"
+    return rp_id, origin
+
+
+class PasskeyView(MFAView):
+    def handle_exception(self, exc):
+        from security_mgr.passkeys import PasskeyError
+
+        if isinstance(exc, PasskeyError):
+            exc = TenantAPIError(400, exc.code, str(exc))
+        return super().handle_exception(exc)
+
+
+class PasskeyRegisterOptionsView(PasskeyView):
+    @extend_schema(request=None, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        rp_id, _origin = _relying_party(request)
+        return Response(passkeys.registration_options(request.user, rp_id=rp_id, rp_name="DIM"))
+
+
+class PasskeyRegisterView(PasskeyView):
+    @extend_schema(request=s.PasskeyRegisterSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        data = _valid(s.PasskeyRegisterSerializer, request.data)
+        rp_id, origin = _relying_party(request)
+        passkey = passkeys.register(
+            request.user, data["credential"], rp_id=rp_id, origin=origin, name=data["name"]
+        )
+        return Response({"passkey": str(passkey.pk)}, status=201)
+
+
+class PasskeyAuthenticateOptionsView(PasskeyView):
+    @extend_schema(request=None, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        rp_id, _origin = _relying_party(request)
+        return Response(passkeys.authentication_options(request.user, rp_id=rp_id))
+
+
+class PasskeyAuthenticateView(PasskeyView):
+    @extend_schema(request=s.PasskeyAuthenticateSerializer, responses=None)
+    def post(self, request, *args, **kwargs):
+        from security_mgr import passkeys
+
+        data = _valid(s.PasskeyAuthenticateSerializer, request.data)
+        rp_id, origin = _relying_party(request)
+        passkey = passkeys.authenticate(
+            request.user, data["credential"], rp_id=rp_id, origin=origin
+        )
+        return Response({"verified": True, "passkey": str(passkey.pk)})

@@ -1,0 +1,231 @@
+"""Primitives: data-key wrapping (classical and hybrid post-quantum), the ciphertext
+envelope, AES-256-GCM with bound associated data, and tree-head signing keys.
+
+Hybrid wrapping follows the TLS `X25519MLKEM768` construction: an ML-KEM-768
+encapsulation and an ephemeral X25519 exchange against the tenant's static key pair,
+their shared secrets concatenated (ML-KEM first, as in the TLS draft) and fed to
+HKDF-SHA256 with the whole transcript (both ciphertexts and the recipient's public keys)
+as context. The data key is then sealed with AES-256-GCM under the derived key. An
+attacker must break both X25519 and ML-KEM-768 to recover it.
+
+The tenant's static KEM key pairs are derived from the master KEK (`derive`), so they
+are never stored and disappear with the KEK.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, mlkem, x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from security_mgr.exceptions import DecryptionFailed, MalformedCiphertext
+from security_mgr.keys import MasterKeyProvider
+
+NONCE = 12
+TAG = 16
+MLKEM768_CT = 1088
+X25519_PUB = 32
+
+WRAP_CLASSICAL = "kek-aes256gcm"
+WRAP_HYBRID = "x25519-mlkem768"
+
+
+# --- hybrid KEM ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HybridKeyPair:
+    x25519: x25519.X25519PrivateKey
+    mlkem: mlkem.MLKEM768PrivateKey
+
+    def public_bytes(self) -> tuple[bytes, bytes]:
+        return (
+            self.x25519.public_key().public_bytes_raw(),
+            self.mlkem.public_key().public_bytes_raw(),
+        )
+
+
+def hybrid_keypair(provider: MasterKeyProvider, owner: str) -> HybridKeyPair:
+    """The static hybrid key pair of `owner` (e.g. "tenant:42"), derived from the KEK."""
+    return _hybrid_keypair_cached(provider, owner)
+
+
+@lru_cache(maxsize=1024)
+def _hybrid_keypair_cached(provider: MasterKeyProvider, owner: str) -> HybridKeyPair:
+    label = f"kem/{owner}".encode()
+    x_seed = provider.derive(label + b"/x25519", 32)
+    k_seed = provider.derive(label + b"/mlkem768", 64)
+    return HybridKeyPair(
+        x25519.X25519PrivateKey.from_private_bytes(x_seed),
+        mlkem.MLKEM768PrivateKey.from_seed_bytes(k_seed),
+    )
+
+
+def _combine(ss_kem: bytes, ss_x: bytes, transcript: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"dim/hybrid-wrap/v1" + transcript
+    ).derive(ss_kem + ss_x)
+
+
+def hybrid_wrap(pair: HybridKeyPair, secret: bytes, aad: bytes) -> bytes:
+    """-> mlkem_ct (1088) || ephemeral X25519 public (32) || nonce (12) || sealed key."""
+    x_pub, k_pub = pair.public_bytes()
+    ss_kem, kem_ct = pair.mlkem.public_key().encapsulate()
+    eph = x25519.X25519PrivateKey.generate()
+    eph_pub = eph.public_key().public_bytes_raw()
+    ss_x = eph.exchange(pair.x25519.public_key())
+    kek = _combine(ss_kem, ss_x, kem_ct + eph_pub + x_pub + k_pub)
+    nonce = os.urandom(NONCE)
+    return kem_ct + eph_pub + nonce + AESGCM(kek).encrypt(nonce, secret, aad)
+
+
+def hybrid_unwrap(pair: HybridKeyPair, blob: bytes, aad: bytes) -> bytes:
+    head = MLKEM768_CT + X25519_PUB + NONCE
+    if len(blob) < head + TAG:
+        raise MalformedCiphertext("hybrid-wrapped key is too short")
+    kem_ct = blob[:MLKEM768_CT]
+    eph_pub = blob[MLKEM768_CT : MLKEM768_CT + X25519_PUB]
+    nonce = blob[MLKEM768_CT + X25519_PUB : head]
+    x_pub, k_pub = pair.public_bytes()
+    try:
+        ss_kem = pair.mlkem.decapsulate(kem_ct)
+        ss_x = pair.x25519.exchange(x25519.X25519PublicKey.from_public_bytes(eph_pub))
+    except ValueError as exc:
+        raise MalformedCiphertext(f"hybrid-wrapped key: {exc}") from None
+    kek = _combine(ss_kem, ss_x, kem_ct + eph_pub + x_pub + k_pub)
+    try:
+        return AESGCM(kek).decrypt(nonce, blob[head:], aad)
+    except InvalidTag:
+        # ML-KEM decapsulation never fails (implicit rejection): a bad blob shows here.
+        raise DecryptionFailed("hybrid-wrapped key does not authenticate") from None
+
+
+# --- ciphertext envelope ------------------------------------------------------------
+#
+#   dim:v<version>:<base64url(nonce || ciphertext || tag), unpadded>
+#
+# The key version travels with the ciphertext (as in Vault's `vault:v1:`), so rotation
+# never needs a rewrite before old data can still be read.
+
+PREFIX = "dim:v"
+_ENVELOPE = re.compile(r"dim:v([1-9][0-9]{0,8}):([A-Za-z0-9_-]+)")
+MAX_ENVELOPE = 64 * 1024 * 1024
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    version: int
+    nonce: bytes
+    sealed: bytes  # ciphertext || tag
+
+    def dumps(self) -> str:
+        body = base64.urlsafe_b64encode(self.nonce + self.sealed).rstrip(b"=").decode()
+        return f"{PREFIX}{self.version}:{body}"
+
+
+def parse_envelope(text) -> Envelope:
+    """Strict parser: anything but a well-formed envelope raises MalformedCiphertext."""
+    if isinstance(text, bytes | bytearray | memoryview):
+        try:
+            text = bytes(text).decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedCiphertext("ciphertext is not ASCII") from None
+    if not isinstance(text, str):
+        raise MalformedCiphertext(f"ciphertext must be a string, not {type(text).__name__}")
+    if len(text) > MAX_ENVELOPE:
+        raise MalformedCiphertext("ciphertext is too long")
+    match = _ENVELOPE.fullmatch(text)
+    if match is None:
+        raise MalformedCiphertext("ciphertext is not a dim:v<version>:<data> envelope")
+    body = match.group(2)
+    if len(body) % 4 == 1:
+        raise MalformedCiphertext("ciphertext data has an impossible base64 length")
+    # Non-canonical encodings (stray low bits in the last character) would make two
+    # strings decrypt alike: the unused bits must be zero.
+    spare = {2: 0x0F, 3: 0x03}.get(len(body) % 4, 0)
+    if spare and _B64URL.index(body[-1]) & spare:
+        raise MalformedCiphertext("ciphertext data is not canonical base64url")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise MalformedCiphertext("ciphertext data is not base64url") from None
+    if len(raw) < NONCE + TAG:
+        raise MalformedCiphertext("ciphertext is too short to hold a nonce and a tag")
+    return Envelope(int(match.group(1)), raw[:NONCE], raw[NONCE:])
+
+
+def seal(aead: AESGCM, version: int, plaintext: bytes, aad: bytes) -> str:
+    nonce = os.urandom(NONCE)
+    return Envelope(version, nonce, aead.encrypt(nonce, plaintext, aad)).dumps()
+
+
+def open_sealed(aead: AESGCM, envelope: Envelope, aad: bytes) -> bytes:
+    try:
+        return aead.decrypt(envelope.nonce, envelope.sealed, aad)
+    except InvalidTag:
+        raise DecryptionFailed(
+            "ciphertext does not authenticate: it was altered, or it belongs to another "
+            "tenant, model, field or row (associated data mismatch)"
+        ) from None
+
+
+@lru_cache(maxsize=8192)
+def associated_data(
+    tenant_id: int, model: str, field: str, row: object, subject: str = ""
+) -> bytes:
+    """What a ciphertext is bound to. Unambiguous: every part is length-prefixed."""
+    parts = [b"dim/aad/v1", str(tenant_id).encode(), model.encode(), field.encode()]
+    parts += [str(row).encode(), subject.encode()]
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
+# --- signing keys for tree heads and receipts ----------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    ed25519: ed25519.Ed25519PrivateKey
+    mldsa65: mldsa.MLDSA65PrivateKey
+    key_id: str
+
+    def public(self) -> dict:
+        return {
+            "key_id": self.key_id,
+            "ed25519": base64.b64encode(self.ed25519.public_key().public_bytes_raw()).decode(),
+            "ml_dsa_65": base64.b64encode(self.mldsa65.public_key().public_bytes_raw()).decode(),
+        }
+
+    def sign(self, message: bytes) -> tuple[bytes, bytes]:
+        return self.ed25519.sign(message), self.mldsa65.sign(message)
+
+    def verify(self, message: bytes, sig_ed25519: bytes, sig_mldsa: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            self.ed25519.public_key().verify(bytes(sig_ed25519), message)
+            self.mldsa65.public_key().verify(bytes(sig_mldsa), message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+@lru_cache(maxsize=8)
+def signing_keys(provider: MasterKeyProvider) -> SigningKeys:
+    import hashlib
+
+    ed = ed25519.Ed25519PrivateKey.from_private_bytes(provider.derive(b"sign/ed25519", 32))
+    ml = mldsa.MLDSA65PrivateKey.from_seed_bytes(provider.derive(b"sign/mldsa65", 32))
+    key_id = hashlib.sha256(
+        ed.public_key().public_bytes_raw() + ml.public_key().public_bytes_raw()
+    ).hexdigest()[:16]
+    return SigningKeys(ed, ml, key_id)

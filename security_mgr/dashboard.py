@@ -1,0 +1,176 @@
+"""The security dashboard of the console, drawn with Plotly.
+
+Tenant staff see their tenant only (the page runs in their tenant context, so every
+query is scoped); platform operators without a chosen tenant see every tenant, through
+the audited escape hatch the console already opened for them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Count, Max
+from django.db.models.functions import TruncHour
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from security_mgr.models import (
+    AuditEntry,
+    AuditLogHead,
+    DataKey,
+    KeyRing,
+    SecurityEvent,
+    SignedTreeHead,
+)
+from tenancy.context import get_current_tenant_id, in_platform_access
+from tenancy.models import Tenant
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+DAYS = 7
+
+
+def dashboard_data(now: dt.datetime | None = None) -> dict:
+    """Everything the page draws, as plain data (tested on its own)."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=DAYS)
+    events = SecurityEvent.objects.filter(created_at__gte=since)
+    by_hour_type = defaultdict(Counter)
+    for row in (
+        events.annotate(hour=TruncHour("created_at"))
+        .values("hour", "type")
+        .annotate(n=Count("pk"))
+        .order_by("hour")
+    ):
+        by_hour_type[row["type"]][row["hour"].isoformat()] += row["n"]
+    severity = dict(events.values_list("severity").annotate(n=Count("pk")).order_by())
+    sources = list(
+        events.exclude(source="")
+        .values_list("source")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "source")[:10]
+    )
+    lockouts = events.filter(action="temporary_block").count()
+    names = dict(Tenant.objects.values_list("pk", "slug"))
+    keys = []
+    for ring in KeyRing.objects.filter(subject="").order_by("tenant_id"):
+        current = (
+            DataKey.objects.filter(ring=ring, version=ring.current_version)
+            .values_list("created_at", "algorithm")
+            .first()
+        )
+        keys.append(
+            {
+                "tenant": names.get(ring.tenant_id, str(ring.tenant_id)),
+                "version": ring.current_version,
+                "age_days": round((now - current[0]).total_seconds() / 86400, 2)
+                if current
+                else None,
+                "algorithm": current[1] if current else "",
+                "shredded": ring.shredded_at is not None,
+            }
+        )
+    sizes = {
+        names.get(t, str(t)): s for t, s in AuditLogHead.objects.values_list("tenant_id", "size")
+    }
+    heads = {
+        names.get(t, str(t)): (at, size)
+        for t, at, size in SignedTreeHead.objects.values("tenant_id")
+        .annotate(at=Max("signed_at"), size=Max("tree_size"))
+        .values_list("tenant_id", "at", "size")
+    }
+    verified = {}
+    for tenant_id, data in (
+        AuditEntry.objects.filter(event="audit.verified")
+        .order_by("tenant_id", "-seq")
+        .values_list("tenant_id", "data")
+    ):
+        name = names.get(tenant_id, str(tenant_id))
+        if name not in verified:
+            verified[name] = json.loads(data)
+    return {
+        "events_by_type": {t: dict(c) for t, c in by_hour_type.items()},
+        "severity": severity,
+        "top_sources": sources,
+        "lockouts": lockouts,
+        "keys": keys,
+        "audit_sizes": sizes,
+        "last_heads": {k: {"signed_at": v[0], "tree_size": v[1]} for k, v in heads.items()},
+        "last_verification": {
+            k: {"at_us": v["at_us"], "ok": v["payload"].get("ok")} for k, v in verified.items()
+        },
+    }
+
+
+def _figures(data: dict) -> list[tuple[str, go.Figure]]:
+    events = go.Figure(
+        [go.Bar(name=t, x=list(s), y=list(s.values())) for t, s in data["events_by_type"].items()]
+    )
+    events.update_layout(barmode="stack", title=f"Security events per hour, last {DAYS} days")
+    severity = go.Figure(go.Bar(x=list(data["severity"]), y=list(data["severity"].values())))
+    severity.update_layout(title="Events by severity")
+    sources = go.Figure(
+        go.Bar(
+            x=[n for _s, n in data["top_sources"]],
+            y=[s for s, _n in data["top_sources"]],
+            orientation="h",
+        )
+    )
+    sources.update_layout(title=f"Top sources (lockouts: {data['lockouts']})")
+    keys = go.Figure(
+        [
+            go.Bar(
+                name="current version",
+                x=[k["tenant"] for k in data["keys"]],
+                y=[k["version"] for k in data["keys"]],
+            ),
+            go.Bar(
+                name="age of current key (days)",
+                x=[k["tenant"] for k in data["keys"]],
+                y=[k["age_days"] for k in data["keys"]],
+            ),
+        ]
+    )
+    keys.update_layout(title="Key versions and ages", barmode="group")
+    audit = go.Figure(go.Bar(x=list(data["audit_sizes"]), y=list(data["audit_sizes"].values())))
+    audit.update_layout(title="Audit log size (entries)")
+    return [
+        ("events", events),
+        ("severity", severity),
+        ("sources", sources),
+        ("keys", keys),
+        ("audit", audit),
+    ]
+
+
+@staff_member_required
+def security_dashboard(request):
+    if get_current_tenant_id() is None and not (request.user.is_superuser and in_platform_access()):
+        raise Http404("choose a tenant first")
+    data = dashboard_data()
+    charts = [
+        {
+            "id": name,
+            "html": fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{name}"),
+        }
+        for name, fig in _figures(data)
+    ]
+    return render(
+        request,
+        "security/dashboard.html",
+        {"charts": charts, "data": data, "scope": getattr(request.tenant, "name", "all tenants")},
+    )
+
+
+def plotly_js(request):
+    """Plotly's own bundle, served from the installed package (no CDN)."""
+    if not PLOTLY_JS.exists():
+        raise Http404
+    response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,0 +1,34 @@
+from security_mgr.models.audit import (
+    AuditEntry,
+    AuditLogHead,
+    PlatformAuditEntry,
+    PlatformLogHead,
+    PlatformTreeHead,
+    SignedTreeHead,
+)
+from security_mgr.models.events import EventType, SecurityEvent, Severity
+from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
+from security_mgr.models.mfa import BackupCode, TOTPDevice
+from security_mgr.models.passkey import PasskeyCredential
+from security_mgr.models.rewrap import RewrapJob, RewrapStatus
+
+__all__ = [
+    "AuditEntry",
+    "AuditLogHead",
+    "BackupCode",
+    "TOTPDevice",
+    "DataKey",
+    "EventType",
+    "SecurityEvent",
+    "Severity",
+    "KeyRing",
+    "KeyState",
+    "PasskeyCredential",
+    "PlatformAuditEntry",
+    "PlatformLogHead",
+    "PlatformTreeHead",
+    "RewrapJob",
+    "RewrapStatus",
+    "SignedTreeHead",
+    "WrapAlgorithm",
+]

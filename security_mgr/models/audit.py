@@ -1,0 +1,178 @@
+"""The audit log: one append-only RFC 6962 Merkle log per tenant, and one for the
+platform (escape-hatch uses happen with no tenant, so they need a home of their own).
+
+An entry stores its canonical `data` (the exact bytes hashed into the leaf), its leaf
+hash and the tree root after it was appended; `verify_audit` recomputes all three.
+`append_only = True` makes tenancy/rls.py grant the runtime and platform roles only
+SELECT and INSERT on the table, and the ORM refuses update() and delete() too.
+"""
+
+from django.db import models
+
+from security_mgr.exceptions import AppendOnlyViolation
+from tenancy.context import current_state, require_tenant_id
+from tenancy.models import TenantScopedModel, is_tenant_scoped
+from tenancy.models.scoped import TenantScopedManager, TenantScopedQuerySet, _write_tenant_id
+
+
+def _refuse(what: str):
+    raise AppendOnlyViolation(f"the audit log is append-only: {what} is refused")
+
+
+def _tenant_rules_first(model, operation: str) -> None:
+    """A scoped log still fails closed first: with no tenant the caller learns that, and
+    naming another tenant is a TenantMismatch, exactly as for every scoped model."""
+    if is_tenant_scoped(model) and current_state() is None:
+        require_tenant_id(operation)
+
+
+class AppendOnlyQuerySetMixin:
+    def update(self, **kwargs):
+        if is_tenant_scoped(self.model):
+            self._check_update(kwargs)
+        _refuse("update()")
+
+    async def aupdate(self, **kwargs):
+        self.update(**kwargs)
+
+    def delete(self):
+        _tenant_rules_first(self.model, "delete()")
+        _refuse("delete()")
+
+    async def adelete(self):
+        self.delete()
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        _tenant_rules_first(self.model, "bulk_update()")
+        _refuse("bulk_update()")
+
+    update.alters_data = delete.alters_data = bulk_update.alters_data = True
+    aupdate.alters_data = adelete.alters_data = True
+
+
+class AppendOnlyModelMixin:
+    append_only = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            if is_tenant_scoped(type(self)):
+                self._enforce_tenant_on_write()
+            _refuse("changing an entry")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if is_tenant_scoped(type(self)):
+            _write_tenant_id(self.tenant_id)
+        _refuse("deleting an entry")
+
+
+class ScopedAppendOnlyQuerySet(AppendOnlyQuerySetMixin, TenantScopedQuerySet):
+    pass
+
+
+class ScopedAppendOnlyManager(TenantScopedManager.from_queryset(ScopedAppendOnlyQuerySet)):
+    pass
+
+
+class AppendOnlyQuerySet(AppendOnlyQuerySetMixin, models.QuerySet):
+    pass
+
+
+class AbstractEntry(models.Model):
+    seq = models.BigIntegerField()  # leaf index, from 0
+    event = models.CharField(max_length=80)
+    actor = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField()
+    data = models.TextField()  # canonical JSON, the leaf's input
+    leaf_hash = models.BinaryField(max_length=32)
+    root_hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"#{self.seq} {self.event}"
+
+    @classmethod
+    def conformance_values(cls):
+        from django.utils import timezone
+
+        return {"leaf_hash": b"\0" * 32, "root_hash": b"\0" * 32, "created_at": timezone.now()}
+
+
+class AbstractHead(models.Model):
+    """Cached state of a log (size, frontier, root): what the next append extends.
+    The lock on this row serialises appends. Never trusted by verification."""
+
+    size = models.BigIntegerField(default=0)
+    frontier = models.JSONField(default=list, blank=True)  # hex hashes, largest first
+    root_hash = models.BinaryField(max_length=32, default=b"")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"log head, size {self.size}"
+
+
+class AbstractTreeHead(models.Model):
+    tree_size = models.BigIntegerField()
+    root_hash = models.BinaryField(max_length=32)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=40)
+    sig_ed25519 = models.BinaryField()
+    sig_mldsa65 = models.BinaryField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"signed tree head, size {self.tree_size}"
+
+    @classmethod
+    def conformance_values(cls):
+        from django.utils import timezone
+
+        return {"root_hash": b"\0" * 32, "signed_at": timezone.now()}
+
+
+class AuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractEntry):
+    objects = ScopedAppendOnlyManager()
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["tenant", "seq"], name="uniq_audit_seq")]
+        ordering = ["seq"]
+        verbose_name_plural = "audit entries"
+
+
+class AuditLogHead(TenantScopedModel, AbstractHead):
+    class Meta(TenantScopedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_audit_head")]
+
+
+class SignedTreeHead(AppendOnlyModelMixin, TenantScopedModel, AbstractTreeHead):
+    objects = ScopedAppendOnlyManager()
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["tree_size", "id"]
+
+
+class PlatformAuditEntry(AppendOnlyModelMixin, AbstractEntry):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["seq"], name="uniq_platform_audit_seq")]
+        ordering = ["seq"]
+        verbose_name_plural = "platform audit entries"
+
+
+class PlatformLogHead(AbstractHead):
+    singleton = models.BooleanField(default=True, unique=True)
+
+
+class PlatformTreeHead(AppendOnlyModelMixin, AbstractTreeHead):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tree_size", "id"]

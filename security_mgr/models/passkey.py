@@ -1,0 +1,27 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tenancy.models import TenantScopedModel
+
+
+class PasskeyCredential(TenantScopedModel):
+    """A WebAuthn credential registered with user verification required (the seed's
+    "biometric authentication"): the authenticator checked a fingerprint, face or PIN."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=60, default="passkey")
+    credential_id = models.BinaryField(max_length=1023)
+    public_key = models.BinaryField()  # COSE, as the authenticator sent it
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.name

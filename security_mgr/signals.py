@@ -1,0 +1,60 @@
+"""Hooks into the foundation: every use of the platform escape hatch is appended to the
+platform audit log (it happens with no tenant, so it cannot go to a tenant's log)."""
+
+from __future__ import annotations
+
+from tenancy import context
+
+
+def record_platform_access(reason: str, actor: str | None) -> None:
+    from security_mgr import audit
+
+    audit.append(
+        "platform.access",
+        {"reason": reason},
+        actor=actor or "",
+        log=audit.platform_log(),
+    )
+
+
+def record_admin_change(sender, instance, created, **kwargs):
+    """Every change made in the console (Django's LogEntry) goes to the audit log of the
+    tenant it was made in, or to the platform log for platform operators."""
+    if not created:
+        return
+    from security_mgr import audit
+
+    payload = {
+        "action": {1: "added", 2: "changed", 3: "deleted"}.get(instance.action_flag, "?"),
+        "model": instance.content_type.model_class()._meta.label
+        if instance.content_type_id and instance.content_type.model_class()
+        else "",
+        "object_id": str(instance.object_id or ""),
+        "object": instance.object_repr[:200],
+    }
+    actor = instance.user.get_username() if instance.user_id else ""
+    tenant_id = context.get_current_tenant_id()
+    log = audit.tenant_log(tenant_id) if tenant_id else audit.platform_log()
+    audit.append("admin.change", payload, actor=actor, log=log)
+
+
+def _forget_threat_policy(sender, instance, **kwargs):
+    if instance.key == "security.threat_policy":
+        from security_mgr import threats
+
+        threats.forget_policies()
+
+
+def connect() -> None:
+    from django.contrib.admin.models import LogEntry
+    from django.db.models.signals import post_delete, post_save
+
+    from tenancy.models import TenantSetting
+
+    post_save.connect(record_admin_change, sender=LogEntry, dispatch_uid="sec-admin-change")
+    if record_platform_access not in context.platform_access_listeners:
+        context.platform_access_listeners.append(record_platform_access)
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _forget_threat_policy, sender=TenantSetting, dispatch_uid=f"sec-policy-{signal}"
+        )

@@ -1,0 +1,13 @@
+import pytest
+
+from security_mgr import keyring, threats
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    """Tenant ids repeat across tests on SQLite (rolled-back sequences): start clean."""
+    keyring.forget()
+    threats.forget_policies()
+    yield
+    keyring.forget()
+    threats.forget_policies()

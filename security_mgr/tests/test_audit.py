@@ -1,0 +1,283 @@
+"""The audit log: appends, append-only enforcement, signed heads, proofs, verification
+against direct database edits, and crypto-shredding that leaves the log verifiable."""
+
+import contextlib
+import io
+import os
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+
+from security_mgr import actions, audit, keyring, merkle
+from security_mgr.exceptions import AppendOnlyViolation, KeyShredded
+from security_mgr.models import AuditEntry, DataKey, KeyState, PlatformAuditEntry, SignedTreeHead
+from tenancy.context import platform_access, tenant_context
+from tenancy.models import Tenant
+from tests.security_app.models import SecretNote
+
+POSTGRES = connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db
+def test_append_chains_roots_and_verifies(tenant_a):
+    with tenant_context(tenant_a):
+        for i in range(13):
+            actions.record_event("test.event", {"i": i}, actor="alice")
+        log = audit.tenant_log()
+        entries = list(AuditEntry.objects.all())
+        assert [e.seq for e in entries] == list(range(13))
+        leaves = [merkle.leaf_hash(e.data.encode()) for e in entries]
+        assert bytes(entries[-1].root_hash) == merkle.root(leaves)
+        report = audit.verify_log(log)
+        assert report.ok and report.entries == 13
+
+
+@pytest.mark.django_db
+def test_the_orm_refuses_updates_and_deletes(tenant_a):
+    with tenant_context(tenant_a):
+        entry = actions.record_event("test.event")
+        entry.event = "rewritten"
+        for attempt in (
+            entry.save,
+            entry.delete,
+            lambda: AuditEntry.objects.update(event="x"),
+            lambda: AuditEntry.objects.all().delete(),
+        ):
+            with pytest.raises(AppendOnlyViolation):
+                attempt()
+
+
+@pytest.mark.django_db
+def test_signed_tree_heads_and_proofs(tenant_a):
+    with tenant_context(tenant_a):
+        log = audit.tenant_log()
+        for i in range(5):
+            actions.record_event("test.event", {"i": i})
+        first = actions.sign_tree_head()
+        for i in range(6):
+            actions.record_event("test.event", {"i": i})
+        second = actions.sign_tree_head()
+        assert (first.tree_size, second.tree_size) == (5, 11)
+        assert audit.verify_tree_head_signature(log, second)
+        inclusion = audit.prove_inclusion(log, 3, 11)
+        assert merkle.verify_inclusion(
+            bytes.fromhex(inclusion["leaf_hash"]),
+            3,
+            11,
+            [bytes.fromhex(h) for h in inclusion["proof"]],
+            bytes(second.root_hash),
+        )
+        consistency = audit.prove_consistency(log, 5, 11)
+        assert merkle.verify_consistency(
+            5,
+            11,
+            bytes(first.root_hash),
+            bytes(second.root_hash),
+            [bytes.fromhex(h) for h in consistency["proof"]],
+        )
+
+
+@pytest.mark.django_db
+def test_platform_access_is_appended_to_the_platform_log():
+    before = PlatformAuditEntry.objects.count()
+    with platform_access("quarterly compliance export", actor="ops"):
+        pass
+    entry = PlatformAuditEntry.objects.order_by("seq").last()
+    assert PlatformAuditEntry.objects.count() == before + 1
+    assert entry.event == "platform.access" and entry.actor == "ops"
+    assert "quarterly compliance export" in entry.data
+    assert audit.verify_log(audit.platform_log()).ok
+
+
+# --- direct database edits, committed, seen by verify_audit -------------------------
+
+
+@contextlib.contextmanager
+def committed_tenant(django_db_blocker, slug):
+    """A tenant whose audit entries are really committed, so that another connection
+    (the owner's) can edit them; removed afterwards as the owner."""
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.create(slug=slug, name=slug)
+        try:
+            yield tenant
+        finally:
+            _purge(tenant)
+            Tenant.objects.filter(pk=tenant.pk).delete()
+
+
+TABLES = [
+    "security_mgr_auditentry",
+    "security_mgr_signedtreehead",
+    "security_mgr_auditloghead",
+    "security_mgr_datakey",
+    "security_mgr_keyring",
+    "security_app_secretnote",
+]
+
+
+def _purge(tenant):
+    if POSTGRES:
+        # As the owner (the runtime role may not delete audit entries), inside the
+        # tenant (FORCEd row-level security applies to the owner too).
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            for table in TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+    else:
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+
+
+def edit_as_owner(tenant, sql, params):
+    """What someone with direct database access does: the owner role on PostgreSQL
+    (it owns the table, so the runtime role's missing UPDATE right does not stop it)."""
+    if POSTGRES:
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            assert conn.execute(sql, params).rowcount == 1
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            assert cursor.rowcount == 1
+
+
+def run_verify(slug):
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("verify_audit", tenant=slug, stdout=out, stderr=err)
+    except CommandError:
+        return False, err.getvalue()
+    return True, out.getvalue()
+
+
+def _fill(tenant, n=8, sign_at=None):
+    with tenant_context(tenant):
+        for i in range(n):
+            actions.record_event("test.event", {"i": i}, actor="alice")
+            if sign_at is not None and i + 1 == sign_at:
+                actions.sign_tree_head()
+        actions.sign_tree_head()
+        return list(AuditEntry.objects.values_list("id", "seq", "data"))
+
+
+@pytest.mark.skipif(
+    POSTGRES and not os.environ.get("DATABASE_OWNER_URL"), reason="needs the owner URL"
+)
+def test_verify_audit_names_an_entry_edited_directly_in_the_database(
+    django_db_setup, django_db_blocker
+):
+    with committed_tenant(django_db_blocker, "audit-edit") as tenant:
+        rows = _fill(tenant)
+        assert run_verify("audit-edit")[0]
+        row_id, seq, data = rows[5]
+        forged = data.replace('"i":5', '"i":500')
+        edit_as_owner(
+            tenant, "UPDATE security_mgr_auditentry SET data = %s WHERE id = %s", [forged, row_id]
+        )
+        ok, message = run_verify("audit-edit")
+        assert not ok
+        assert f"entry #5 (row id {row_id}) was altered" in message
+
+
+@pytest.mark.skipif(
+    POSTGRES and not os.environ.get("DATABASE_OWNER_URL"), reason="needs the owner URL"
+)
+def test_verify_audit_catches_recomputed_hashes_through_the_signed_heads(
+    django_db_setup, django_db_blocker
+):
+    with committed_tenant(django_db_blocker, "audit-forge") as tenant:
+        rows = _fill(tenant, n=8, sign_at=4)
+        row_id, seq, data = rows[6]
+        forged = data.replace('"i":6', '"i":600')
+        # A careful forger recomputes the leaf and every later root...
+        leaves = [merkle.leaf_hash(d.encode()) for _i, _s, d in rows]
+        leaves[6] = merkle.leaf_hash(forged.encode())
+        edit_as_owner(
+            tenant,
+            "UPDATE security_mgr_auditentry SET data = %s, leaf_hash = %s, root_hash = %s "
+            "WHERE id = %s",
+            [forged, leaves[6], merkle.root(leaves[:7]), row_id],
+        )
+        edit_as_owner(
+            tenant,
+            "UPDATE security_mgr_auditentry SET root_hash = %s WHERE id = %s",
+            [merkle.root(leaves), rows[7][0]],
+        )
+        ok, message = run_verify("audit-forge")
+        # ...but cannot re-sign the head: the edit is pinned between the heads.
+        assert not ok
+        assert "an entry in #4..#7 was altered" in message
+
+
+@pytest.mark.skipif(
+    POSTGRES and not os.environ.get("DATABASE_OWNER_URL"), reason="needs the owner URL"
+)
+def test_verify_audit_names_a_removed_entry(django_db_setup, django_db_blocker):
+    with committed_tenant(django_db_blocker, "audit-remove") as tenant:
+        rows = _fill(tenant)
+        edit_as_owner(tenant, "DELETE FROM security_mgr_auditentry WHERE id = %s", [rows[3][0]])
+        ok, message = run_verify("audit-remove")
+        assert not ok and "entry #3 was removed" in message
+
+
+# --- crypto-shredding ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_shredding_a_tenant_makes_its_data_unreadable_and_the_log_still_verifies(
+    tenant_a, tenant_b
+):
+    with tenant_context(tenant_b):
+        b_note = SecretNote.objects.create(body="b keeps this")
+    with tenant_context(tenant_a):
+        note = SecretNote.objects.create(body="top secret", private="mine", owner="carol")
+        actions.rotate_key(reason="before shredding")
+        actions.sign_tree_head()
+        result = actions.shred_keys(actor="alice", reason="tenant offboarding")
+
+        keyring.forget()  # a fresh process: nothing cached
+        fresh = SecretNote.objects.get(pk=note.pk)
+        with pytest.raises(KeyShredded):
+            fresh.body
+        with pytest.raises(KeyShredded):
+            fresh.private
+        with pytest.raises(KeyShredded), transaction.atomic():
+            SecretNote.objects.create(body="new data")
+        assert set(DataKey.objects.values_list("state", flat=True)) == {KeyState.SHREDDED}
+        assert all(bytes(k) == b"" for k in DataKey.objects.values_list("wrapped_key", flat=True))
+
+        # The receipt is in the log, signed, and the log verifies after the shredding.
+        entry = AuditEntry.objects.get(event="key.shredded")
+        payload = __import__("json").loads(entry.data)["payload"]
+        assert payload["receipt"] == result["receipt"]
+        assert audit.verify_receipt(payload["receipt"], payload["signature"])
+        forged = {**payload["receipt"], "scope": "subject:nobody"}
+        assert not audit.verify_receipt(forged, payload["signature"])
+        assert {d["version"] for d in payload["receipt"]["destroyed"]} >= {1, 2}
+        report = audit.verify_log(audit.tenant_log())
+        assert report.ok, report.problems
+        assert report.heads_checked == 2
+        assert SignedTreeHead.objects.last().tree_size == entry.seq + 1
+    with tenant_context(tenant_b):
+        assert SecretNote.objects.get(pk=b_note.pk).body == "b keeps this"
+
+
+@pytest.mark.django_db
+def test_console_changes_are_audited_in_the_tenant_log(tenant_a, owner_a, client):
+    from tenancy.models import TenantSetting
+
+    with tenant_context(tenant_a):
+        setting = TenantSetting.objects.create(key="security.level", value="standard")
+    client.force_login(owner_a)
+    url = f"/admin/tenancy/tenantsetting/{setting.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    response = client.post(url, {"key": "security.level", "value": '"quantum"', "description": ""})
+    assert response.status_code == 302, response.content[:500]
+    with tenant_context(tenant_a):
+        entry = AuditEntry.objects.get(event="admin.change")
+        assert entry.actor == "alice" and '"action":"changed"' in entry.data
+        assert audit.verify_log(audit.tenant_log()).ok

@@ -1,0 +1,194 @@
+"""Key rings, transit operations and encrypted fields, in a real tenant context."""
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from security_mgr import actions, crypto, keyring
+from security_mgr.exceptions import (
+    DecryptionFailed,
+    KeyShredded,
+    KeyVersionBelowMinimum,
+    KeyVersionTrimmed,
+    KeyVersionUnknown,
+    MalformedCiphertext,
+)
+from security_mgr.models import AuditEntry, DataKey, KeyRing, KeyState, WrapAlgorithm
+from tenancy.context import tenant_context
+from tenancy.exceptions import TenantContextMissing
+from tenancy.models import TenantSetting
+from tests.security_app.models import SecretNote
+
+pytestmark = pytest.mark.django_db
+
+AAD = crypto.associated_data(0, "tests.thing", "field", "row-1")
+
+
+def _aad(tenant, row="row-1"):
+    return crypto.associated_data(tenant.pk, "tests.thing", "field", row)
+
+
+def test_round_trip_and_the_key_is_stored_only_wrapped(tenant_a):
+    with tenant_context(tenant_a):
+        text = keyring.encrypt(b"hello", _aad(tenant_a))
+        assert text.startswith("dim:v1:")
+        assert keyring.decrypt(text, _aad(tenant_a)) == b"hello"
+        key = DataKey.objects.get()
+        assert key.algorithm == WrapAlgorithm.CLASSICAL
+        assert len(bytes(key.wrapped_key)) == 12 + 32 + 16  # nonce, key, tag: wrapped
+        secret = keyring.unwrap_data_key(tenant_a.pk, "", 1, key.wrapped_key, key.algorithm)
+        assert secret not in bytes(key.wrapped_key)
+
+
+def test_no_tenant_no_crypto(tenant_a):
+    with pytest.raises(TenantContextMissing):
+        keyring.encrypt(b"x", AAD)
+
+
+@pytest.mark.parametrize("how", ["setting", "env"])
+def test_quantum_level_wraps_with_hybrid_x25519_mlkem768(tenant_a, how):
+    with tenant_context(tenant_a), override_settings(QUANTUM_CRYPTO_ENABLED=how == "env"):
+        if how == "setting":
+            TenantSetting.objects.create(key="security.level", value="quantum")
+        text = keyring.encrypt(b"pq", _aad(tenant_a))
+        key = DataKey.objects.get()
+        assert key.algorithm == WrapAlgorithm.HYBRID
+        assert len(bytes(key.wrapped_key)) == 1088 + 32 + 12 + 32 + 16
+        keyring.forget()  # force the unwrap path
+        assert keyring.decrypt(text, _aad(tenant_a)) == b"pq"
+
+
+def test_tampered_ciphertext_and_wrong_associated_data_are_named(tenant_a):
+    with tenant_context(tenant_a):
+        text = keyring.encrypt(b"hello", _aad(tenant_a))
+        body = text.split(":", 2)[2]
+        flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+        with pytest.raises(DecryptionFailed, match="altered"):
+            keyring.decrypt(f"dim:v1:{flipped}", _aad(tenant_a))
+        with pytest.raises(DecryptionFailed, match="associated data"):
+            keyring.decrypt(text, _aad(tenant_a, row="row-2"))
+        with pytest.raises(MalformedCiphertext):
+            keyring.decrypt(text[:-30], _aad(tenant_a))
+        with pytest.raises(KeyVersionUnknown):
+            keyring.decrypt(text.replace("dim:v1:", "dim:v7:"), _aad(tenant_a))
+
+
+def test_rotation_min_decryption_version_and_trim(tenant_a):
+    with tenant_context(tenant_a):
+        v1 = keyring.encrypt(b"one", _aad(tenant_a))
+        actions.rotate_key(reason="test")
+        v2 = keyring.encrypt(b"two", _aad(tenant_a))
+        assert keyring.envelope_version(v2) == 2
+        assert keyring.decrypt(v1, _aad(tenant_a)) == b"one"  # old versions still open
+
+        actions.set_min_decryption_version(2)
+        with pytest.raises(KeyVersionBelowMinimum, match="minimum decryption version 2"):
+            keyring.decrypt(v1, _aad(tenant_a))
+        with pytest.raises(ValueError):
+            actions.trim_key(3)  # never past the minimum decryption version
+
+        actions.trim_key(2)
+        assert DataKey.objects.get(version=1).state == KeyState.TRIMMED
+        assert bytes(DataKey.objects.get(version=1).wrapped_key) == b""
+        with pytest.raises(KeyVersionTrimmed, match="trimmed"):
+            keyring.decrypt(v1, _aad(tenant_a))
+        with pytest.raises(ValueError):
+            actions.set_min_decryption_version(1)  # trimmed versions cannot come back
+        assert keyring.decrypt(v2, _aad(tenant_a)) == b"two"
+        events = list(AuditEntry.objects.values_list("event", flat=True))
+        assert events == [
+            "key.rotated",
+            "key.rotated",
+            "key.min_decryption_version",
+            "key.trimmed",
+        ]
+
+
+def test_automatic_rotation_period(tenant_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    with tenant_context(tenant_a):
+        keyring.encrypt(b"x", _aad(tenant_a))
+        actions.set_rotation_period(30)
+        assert actions.rotate_due_keys() == []
+        assert actions.rotate_due_keys(now=timezone.now() + dt.timedelta(days=31)) == [""]
+        assert KeyRing.objects.get().current_version == 2
+
+
+def test_tenant_b_cannot_decrypt_tenant_a(tenant_a, tenant_b):
+    with tenant_context(tenant_a):
+        text = keyring.encrypt(b"a's secret", _aad(tenant_a))
+        a_key = DataKey.objects.get()
+    with tenant_context(tenant_b):
+        keyring.encrypt(b"b's own", _aad(tenant_b))  # B has a ring of its own
+        # Even claiming A's binding, B's key does not open A's ciphertext.
+        with pytest.raises(DecryptionFailed):
+            keyring.decrypt(text, _aad(tenant_a))
+        with pytest.raises(DecryptionFailed):
+            keyring.decrypt(text, _aad(tenant_b))
+        # A's wrapped key copied into B's ring does not unwrap: it is bound to A.
+        with pytest.raises(DecryptionFailed):
+            keyring.unwrap_data_key(tenant_b.pk, "", 1, a_key.wrapped_key, a_key.algorithm)
+
+
+def test_encrypted_fields_round_trip_and_store_only_ciphertext(tenant_a):
+    with tenant_context(tenant_a):
+        note = SecretNote.objects.create(body="the plans", extra={"pin": 1234, "tags": ["x"]})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT body, extra FROM security_app_secretnote WHERE tenant_id = %s",
+                [tenant_a.pk],
+            )
+            body, extra = cursor.fetchone()
+        assert body.startswith("dim:v1:") and "plans" not in body
+        assert extra.startswith("dim:v1:") and "1234" not in extra
+        loaded = SecretNote.objects.get(pk=note.pk)
+        assert loaded.body == "the plans"
+        assert loaded.extra == {"pin": 1234, "tags": ["x"]}
+        assert loaded.private is None
+        # Unchanged values are written back as they were, not re-encrypted.
+        loaded.owner = "carol"
+        loaded.save()
+        assert (
+            SecretNote.objects.filter(pk=note.pk).values_list("body", flat=True)[0].envelope == body
+        )
+        loaded.body = "new plans"
+        loaded.save()
+        assert SecretNote.objects.get(pk=note.pk).body == "new plans"
+        assert SecretNote.objects.filter(private__isnull=True).count() == 1
+
+
+def test_ciphertext_moved_to_another_row_or_field_does_not_decrypt(tenant_a):
+    with tenant_context(tenant_a):
+        one = SecretNote.objects.create(body="one", extra='"one"')
+        two = SecretNote.objects.create(body="two")
+        envelope = SecretNote.objects.filter(pk=one.pk).values_list("body", flat=True)[0]
+        SecretNote.objects.filter(pk=two.pk).update(body=envelope)
+        with pytest.raises(DecryptionFailed):
+            SecretNote.objects.get(pk=two.pk).body
+        SecretNote.objects.filter(pk=one.pk).update(extra=envelope)  # body -> extra
+        with pytest.raises(DecryptionFailed):
+            SecretNote.objects.get(pk=one.pk).extra
+
+
+def test_encrypted_fields_refuse_equality_lookups(tenant_a):
+    from django.core.exceptions import FieldError
+
+    with tenant_context(tenant_a), pytest.raises(FieldError):
+        list(SecretNote.objects.filter(body="x"))
+
+
+def test_subject_key_shredding_leaves_other_data_readable(tenant_a):
+    with tenant_context(tenant_a):
+        carol = SecretNote.objects.create(owner="carol", body="shared", private="carol's")
+        dave = SecretNote.objects.create(owner="dave", body="shared", private="dave's")
+        result = actions.shred_keys(subject="owner=carol", reason="erasure request")
+        assert result["receipt"]["scope"] == "subject:owner=carol"
+        with pytest.raises(KeyShredded, match="shredded"):
+            SecretNote.objects.get(pk=carol.pk).private
+        assert SecretNote.objects.get(pk=carol.pk).body == "shared"  # tenant ring intact
+        assert SecretNote.objects.get(pk=dave.pk).private == "dave's"
+        with pytest.raises(KeyShredded):
+            actions.rotate_key(subject="owner=carol")

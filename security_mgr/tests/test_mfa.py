@@ -1,0 +1,140 @@
+"""TOTP (RFC 6238 vectors, replay guard, throttling, encrypted seed) and backup codes."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from security_mgr import mfa, totp
+from security_mgr.models import AuditEntry, BackupCode, TOTPDevice
+from tenancy.context import tenant_context
+
+RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # "12345678901234567890"
+
+
+@pytest.mark.parametrize(
+    "at, code", [(59, "94287082"), (1111111109, "07081804"), (2000000000, "69279037")]
+)
+def test_rfc6238_sha1_vectors(at, code):
+    assert totp.match(RFC_SECRET, code, now=at, window=0) == at // 30
+
+
+@given(st.one_of(st.text(max_size=12), st.integers(), st.none(), st.binary(max_size=8)))
+def test_malformed_codes_raise_value_error_only(junk):
+    try:
+        totp.normalize(junk)
+    except ValueError:
+        pass
+
+
+def _code(device, moment):
+    return totp.hotp(totp._key(device.secret), int(moment.timestamp()) // 30)
+
+
+@pytest.mark.django_db
+def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
+    now = timezone.now()
+    with tenant_context(tenant_a):
+        device, uri = mfa.enroll_totp(owner_a)
+        assert uri.startswith("otpauth://totp/") and device.secret in uri
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT secret FROM security_mgr_totpdevice WHERE tenant_id = %s", [tenant_a.pk]
+            )
+            stored = cursor.fetchone()[0]
+        assert stored.startswith("dim:v") and device.secret not in stored  # seed encrypted
+        assert not mfa.has_mfa(owner_a)
+        device = TOTPDevice.objects.get(pk=device.pk)
+        assert mfa.confirm_totp(device.pk, _code(device, now), now=now)
+        assert mfa.has_mfa(owner_a)
+        later = now + dt.timedelta(seconds=30)
+        code = _code(device, later)
+        assert mfa.verify_totp(owner_a, code, now=later)
+        assert not mfa.verify_totp(owner_a, code, now=later)  # replayed: refused
+        with pytest.raises(ValueError):
+            mfa.verify_totp(owner_a, "12ab56", now=later)
+        events = set(AuditEntry.objects.values_list("event", flat=True))
+        assert {"mfa.totp_enrolled", "mfa.totp_confirmed", "mfa.verified"} <= events
+
+
+@pytest.mark.django_db
+def test_wrong_codes_lock_the_device_with_back_off(tenant_a, owner_a):
+    now = timezone.now()
+    with tenant_context(tenant_a):
+        device, _ = mfa.enroll_totp(owner_a)
+        device = TOTPDevice.objects.get(pk=device.pk)
+        mfa.confirm_totp(device.pk, _code(device, now), now=now)
+        wrong = "000000" if _code(device, now) != "000000" else "111111"
+        for _ in range(mfa.MAX_FAILURES):
+            assert not mfa.verify_totp(owner_a, wrong, now=now)
+        with pytest.raises(mfa.MFALocked, match="try again"):
+            mfa.verify_totp(owner_a, _code(device, now + dt.timedelta(seconds=30)), now=now)
+        after = now + dt.timedelta(seconds=61)
+        assert mfa.verify_totp(owner_a, _code(device, after), now=after)
+
+
+@pytest.mark.django_db
+def test_backup_codes_are_hashed_and_single_use(tenant_a, owner_a):
+    with tenant_context(tenant_a):
+        codes = mfa.generate_backup_codes(owner_a)
+        assert len(codes) == 10 and len(set(codes)) == 10
+        stored = set(BackupCode.objects.values_list("code_hash", flat=True))
+        assert not any(c.replace("-", "") in h for c in codes for h in stored)
+        assert mfa.use_backup_code(owner_a, codes[0])
+        assert not mfa.use_backup_code(owner_a, codes[0])
+        assert mfa.use_backup_code(owner_a, codes[1].upper().replace("-", " "))
+        with pytest.raises(ValueError):
+            mfa.use_backup_code(owner_a, "x")
+        mfa.generate_backup_codes(owner_a)  # regenerating voids the old ones
+        assert not mfa.use_backup_code(owner_a, codes[2])
+
+
+@pytest.mark.django_db
+def test_seed_is_shredded_with_the_tenant(tenant_a, owner_a):
+    from security_mgr import actions, keyring
+    from security_mgr.exceptions import KeyShredded
+
+    with tenant_context(tenant_a):
+        device, _ = mfa.enroll_totp(owner_a)
+        actions.shred_keys(reason="offboarding")
+        keyring.forget()
+        with pytest.raises(KeyShredded):
+            TOTPDevice.objects.get(pk=device.pk).secret
+
+
+@pytest.mark.django_db
+def test_enrolled_users_pass_mfa_before_the_admin_console(tenant_a, owner_a, owner_b, client):
+    client.force_login(owner_b)  # not enrolled: straight in
+    assert client.get("/admin/").status_code == 200
+    client.logout()
+
+    now = timezone.now()
+    with tenant_context(tenant_a):
+        device, _ = mfa.enroll_totp(owner_a)
+        device = TOTPDevice.objects.get(pk=device.pk)
+        mfa.confirm_totp(device.pk, _code(device, now - dt.timedelta(seconds=30)), now=now)
+        backup = mfa.generate_backup_codes(owner_a)
+    client.force_login(owner_a)
+    response = client.get("/admin/tenancy/tenantsetting/")
+    assert response.status_code == 302
+    assert response["Location"] == "/console/mfa/?next=%2Fadmin%2Ftenancy%2Ftenantsetting%2F"
+    assert client.post("/console/mfa/", {"code": "12ab"}).status_code == 400  # malformed
+    wrong = "000000" if _code(device, now) != "000000" else "111111"
+    assert client.post("/console/mfa/", {"code": wrong}).status_code == 200
+    assert client.get("/admin/").status_code == 302  # still not passed
+    passed = client.post(
+        "/console/mfa/", {"code": _code(device, timezone.now()), "next": "/admin/"}
+    )
+    assert passed.status_code == 302 and passed["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+    client.logout()
+    client.force_login(owner_a)  # a new session asks again; a backup code works too
+    assert client.get("/admin/").status_code == 302
+    assert client.post("/console/mfa/", {"code": backup[0]}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    evil = client.post("/console/mfa/", {"code": backup[1], "next": "https://evil.example/"})
+    assert evil["Location"] == "/admin/"

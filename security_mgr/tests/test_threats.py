@@ -1,0 +1,88 @@
+"""Threat detection: back-off, no global lock-out, stuffing, tokens, probing."""
+
+import pytest
+
+from security_mgr.models import AuditEntry, EventType, SecurityEvent
+from security_mgr.threats import analyze_threat, login_allowed
+from tenancy.context import tenant_context
+from tenancy.models import TenantSetting
+
+pytestmark = pytest.mark.django_db
+
+
+def fail(user, ip):
+    return analyze_threat("login", username=user, ip=ip, success=False)
+
+
+def test_brute_force_backs_off_exponentially_per_user_and_source(tenant_a):
+    with tenant_context(tenant_a):
+        for _ in range(5):
+            assert fail("alice", "10.0.0.1").allowed
+        delays = [fail("alice", "10.0.0.1").retry_after for _ in range(4)]
+        assert delays == [1.0, 2.0, 4.0, 8.0]
+        verdict = login_allowed("alice", "10.0.0.1")
+        assert not verdict.allowed and 0 < verdict.retry_after <= 8
+        assert login_allowed("alice", "10.0.0.2").allowed  # other sources unaffected
+        # Events when the threshold is crossed and when the excess doubles, not each time.
+        assert SecurityEvent.objects.filter(type=EventType.BRUTE_FORCE).count() == 3
+        assert AuditEntry.objects.filter(event="security.brute_force").count() == 3
+
+
+def test_an_attacker_cannot_lock_a_user_out(tenant_a):
+    with tenant_context(tenant_a):
+        for i in range(30):  # many sources guessing alice's password
+            verdict = fail("alice", f"198.51.100.{i}")
+        assert verdict.allowed and "step_up" in verdict.actions
+        assert login_allowed("alice", "203.0.113.7").allowed  # the real alice gets in
+
+
+def test_credential_stuffing_from_one_source(tenant_a):
+    with tenant_context(tenant_a):
+        for i in range(8):
+            verdict = fail(f"user{i}", "192.0.2.66")
+        assert not verdict.allowed and verdict.retry_after == 900
+        event = SecurityEvent.objects.get(type=EventType.CREDENTIAL_STUFFING)
+        assert event.severity == "critical" and event.details["distinct_users"] == 8
+        assert not login_allowed("someone-else", "192.0.2.66").allowed
+
+
+def test_success_resets_the_user_source_counter(tenant_a):
+    with tenant_context(tenant_a):
+        for _ in range(4):
+            fail("alice", "10.0.0.1")
+        analyze_threat("login", username="alice", ip="10.0.0.1", success=True)
+        for _ in range(5):
+            assert fail("alice", "10.0.0.1").allowed
+
+
+def test_policy_is_per_tenant_and_counters_do_not_cross_tenants(tenant_a, tenant_b):
+    with tenant_context(tenant_a):
+        TenantSetting.objects.create(key="security.threat_policy", value={"user_ip_threshold": 2})
+        fail("alice", "10.0.0.1")
+        fail("alice", "10.0.0.1")
+        assert not fail("alice", "10.0.0.1").allowed
+    with tenant_context(tenant_b):
+        assert login_allowed("alice", "10.0.0.1").allowed
+        assert fail("alice", "10.0.0.1").allowed
+        assert not SecurityEvent.objects.exists()
+
+
+def test_forged_tokens_probing_and_session_anomalies(tenant_a):
+    with tenant_context(tenant_a):
+        for _ in range(11):
+            verdict = analyze_threat("token_invalid", ip="192.0.2.9")
+        assert not verdict.allowed and EventType.FORGED_TOKENS in verdict.events
+        for _ in range(5):
+            analyze_threat("not_found", username="mallory", ip="192.0.2.9")  # plain 404s
+        assert not SecurityEvent.objects.filter(type=EventType.CROSS_TENANT_PROBE).exists()
+        for _ in range(6):
+            verdict = analyze_threat(
+                "not_found", username="mallory", ip="192.0.2.9", details={"exists_elsewhere": True}
+            )
+        assert "revoke_sessions" in verdict.actions
+        verdict = analyze_threat(
+            "session_anomaly", username="bob", details={"severity": "high", "reason": "ip jump"}
+        )
+        assert verdict.actions == ["revoke_sessions"]
+        with pytest.raises(ValueError, match="unknown observation"):
+            analyze_threat("guess")

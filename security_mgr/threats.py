@@ -1,0 +1,317 @@
+"""Threat detection: brute force, credential stuffing, forged-token bursts, cross-tenant
+probing and session anomalies, with exponential back-off under per-tenant policy.
+
+Counters live in the shared cache, whose keys are namespaced per tenant by the cache's
+key function, so tenants never share counters. Failed logins are counted per user+IP,
+per IP and per user. Blocks apply to a user *from one source* and to a source; failures
+against a user from many sources only ask for step-up authentication (MFA), never
+block the account: otherwise anyone could lock every user out by guessing badly.
+
+`analyze_threat()` returns a `Verdict`; a `SecurityEvent` (and an audit entry) is
+written when a threshold is crossed, and again each time the excess doubles, not for
+every failure, so an attack cannot flood the tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+
+from security_mgr import audit
+from security_mgr.models import EventType, SecurityEvent, Severity
+from tenancy.context import require_tenant_id
+
+DEFAULT_POLICY = {
+    "window_seconds": 900,
+    "user_ip_threshold": 5,  # failures of one user from one source before back-off
+    "ip_threshold": 20,  # failures from one source, any user
+    "user_threshold": 10,  # failures of one user, any source: step-up only
+    "stuffing_users": 8,  # distinct users failing from one source
+    "forged_token_threshold": 10,
+    "probe_threshold": 5,  # 404s on ids that exist in other tenants
+    "base_backoff_seconds": 1.0,
+    "max_backoff_seconds": 900.0,
+}
+
+KINDS = {"login", "token_invalid", "not_found", "session_anomaly"}
+
+
+@dataclass
+class Verdict:
+    allowed: bool = True
+    retry_after: float = 0.0
+    actions: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+
+_policies: dict[int, tuple[float, dict]] = {}
+POLICY_CACHE_SECONDS = 5.0
+
+
+def forget_policies() -> None:
+    _policies.clear()
+
+
+def threat_policy() -> dict:
+    """The tenant's policy over the defaults; kept in process for a few seconds (and
+    dropped at once when the setting is saved here) because every login asks."""
+    tenant_id = require_tenant_id("threat_policy")
+    cached = _policies.get(tenant_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    policy = _load_policy()
+    _policies[tenant_id] = (time.monotonic() + POLICY_CACHE_SECONDS, policy)
+    return policy
+
+
+def _load_policy() -> dict:
+    from tenancy.selectors import get_tenant_setting
+
+    configured = get_tenant_setting("security.threat_policy", {})
+    policy = dict(DEFAULT_POLICY)
+    if isinstance(configured, dict):
+        for key, default in DEFAULT_POLICY.items():
+            value = configured.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                policy[key] = type(default)(value)
+    return policy
+
+
+def _h(value: str) -> str:
+    # Keys stay short and never carry raw user input into the cache's key space.
+    return hashlib.blake2b(value.encode(), digest_size=12).hexdigest()
+
+
+def _incr(key: str, window: int) -> int:
+    cache.add(key, 0, window)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        return 1
+
+
+def _backoff(excess: int, policy: dict) -> float:
+    return min(policy["max_backoff_seconds"], policy["base_backoff_seconds"] * 2 ** (excess - 1))
+
+
+def _crossed(count: int, threshold: int) -> bool:
+    """True when `count` just passed the threshold, or the excess is a power of two."""
+    excess = count - threshold
+    return excess > 0 and excess & (excess - 1) == 0
+
+
+def _block(key: str, seconds: float) -> None:
+    # Integer milliseconds: stored raw by django-redis, so a pipeline can read it too.
+    cache.set(key, int((time.time() + seconds) * 1000), max(1, int(seconds + 0.999)))
+
+
+def _as_ms(value) -> int:
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _redis():
+    """The raw Redis client when the cache is django-redis (one round trip per
+    observation through a pipeline), else None (any other cache: one call per key)."""
+    client = getattr(cache, "client", None)
+    return client.get_client(write=True) if hasattr(client, "get_client") else None
+
+
+def _failure_counts(u: str, s: str, window: int):
+    """-> (n_user_ip, n_ip, n_user, new_user_for_source, n_users_of_source, blocked_ms)"""
+    counters = [f"thr:ui:{u}:{s}", f"thr:ip:{s}", f"thr:u:{u}"]
+    blocks = [f"thr:blk:ui:{u}:{s}", f"thr:blk:ip:{s}"]
+    redis = _redis()
+    if redis is not None:
+        key = cache.make_key
+        users = key(f"thr:userset:{s}")  # a Redis set, not a counter
+        pipe = redis.pipeline(transaction=False)
+        for name in counters:
+            pipe.incr(key(name))
+            pipe.expire(key(name), window, nx=True)
+        pipe.sadd(users, u)
+        pipe.expire(users, window, nx=True)
+        pipe.scard(users)
+        pipe.mget([key(b) for b in blocks])
+        r = pipe.execute()
+        until = max((_as_ms(cache.client.decode(v)) for v in r[9] if v is not None), default=0)
+        return r[0], r[2], r[4], r[6] == 1, r[8], until
+    n_ui, n_ip, n_u = (_incr(name, window) for name in counters)
+    new_user = cache.add(f"thr:seen:{s}:{u}", 1, window)
+    n_users = _incr(f"thr:users:{s}", window) if new_user else 0
+    until = max((v for v in cache.get_many(blocks).values() if v), default=0)
+    return n_ui, n_ip, n_u, new_user, n_users, until
+
+
+def _record(verdict, type_, severity, *, actor, source, details, action):
+    verdict.events.append(type_)
+    if action and action not in verdict.actions:
+        verdict.actions.append(action)
+    with transaction.atomic():
+        SecurityEvent.objects.create(
+            type=type_,
+            severity=severity,
+            actor=actor[:150],
+            source=source[:64],
+            details=details,
+            action=action,
+        )
+        audit.append(
+            f"security.{type_}",
+            {"severity": severity, "source": source, "action": action, **details},
+            actor=actor,
+        )
+
+
+def login_allowed(username: str, ip: str) -> Verdict:
+    """Ask before checking a password: is this user, from this source, backing off?"""
+    require_tenant_id("login_allowed")
+    keys = [f"thr:blk:ui:{_h(username)}:{_h(ip)}", f"thr:blk:ip:{_h(ip)}"]
+    return _verdict_for_block(max((v for v in cache.get_many(keys).values() if v), default=0))
+
+
+def _verdict_for_block(until_ms: int) -> Verdict:
+    left = until_ms / 1000 - time.time()
+    if left > 0:
+        return Verdict(False, left, ["temporary_block"])
+    return Verdict()
+
+
+def analyze_threat(
+    kind: str,
+    *,
+    username: str = "",
+    ip: str = "",
+    success: bool = False,
+    details: dict | None = None,
+) -> Verdict:
+    """Feed one observation; returns what to do now (the seed's "Threat Analysis").
+
+    kind: "login" (with success), "token_invalid", "not_found" (details
+    `exists_elsewhere`), "session_anomaly" (details `severity`, `reason`)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown observation {kind!r}; one of {sorted(KINDS)}")
+    require_tenant_id("analyze_threat")
+    policy = threat_policy()
+    window = int(policy["window_seconds"])
+    details = dict(details or {})
+    verdict = Verdict()
+    u, s = _h(username), _h(ip)
+
+    if kind == "login":
+        if success:
+            cache.delete(f"thr:ui:{u}:{s}")  # the user proved themselves from here
+            return login_allowed(username, ip)
+        # A user counts once per source: re-trying one user is brute force, not stuffing.
+        n_ui, n_ip, n_u, new_user, n_users, blocked = _failure_counts(u, s, window)
+        verdict = _verdict_for_block(blocked)
+        facts = {"failures_user_ip": n_ui, "failures_ip": n_ip, "failures_user": n_u}
+        if n_ui > policy["user_ip_threshold"]:
+            delay = _backoff(n_ui - policy["user_ip_threshold"], policy)
+            _block(f"thr:blk:ui:{u}:{s}", delay)
+            verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
+            if _crossed(n_ui, policy["user_ip_threshold"]):
+                _record(
+                    verdict,
+                    EventType.BRUTE_FORCE,
+                    Severity.MEDIUM,
+                    actor=username,
+                    source=ip,
+                    details={**facts, "backoff_seconds": delay},
+                    action="temporary_block",
+                )
+        if n_ip > policy["ip_threshold"]:
+            delay = _backoff(n_ip - policy["ip_threshold"], policy)
+            _block(f"thr:blk:ip:{s}", delay)
+            verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
+            if _crossed(n_ip, policy["ip_threshold"]):
+                _record(
+                    verdict,
+                    EventType.BRUTE_FORCE,
+                    Severity.HIGH,
+                    actor=username,
+                    source=ip,
+                    details={**facts, "backoff_seconds": delay},
+                    action="temporary_block",
+                )
+        if new_user and _crossed(n_users + 1, policy["stuffing_users"]):
+            delay = policy["max_backoff_seconds"]
+            _block(f"thr:blk:ip:{s}", delay)
+            verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
+            _record(
+                verdict,
+                EventType.CREDENTIAL_STUFFING,
+                Severity.CRITICAL,
+                actor=username,
+                source=ip,
+                details={**facts, "distinct_users": n_users},
+                action="temporary_block",
+            )
+        if n_u > policy["user_threshold"]:
+            if "step_up" not in verdict.actions:
+                verdict.actions.append("step_up")
+            if _crossed(n_u, policy["user_threshold"]):
+                _record(
+                    verdict,
+                    EventType.BRUTE_FORCE,
+                    Severity.HIGH,
+                    actor=username,
+                    source=ip,
+                    details=facts,
+                    action="step_up",
+                )
+        return verdict
+
+    if kind == "token_invalid":
+        n = _incr(f"thr:tok:{s}", window)
+        if n > policy["forged_token_threshold"]:
+            delay = _backoff(n - policy["forged_token_threshold"], policy)
+            _block(f"thr:blk:ip:{s}", delay)
+            verdict.allowed, verdict.retry_after = False, delay
+            if _crossed(n, policy["forged_token_threshold"]):
+                _record(
+                    verdict,
+                    EventType.FORGED_TOKENS,
+                    Severity.HIGH,
+                    actor=username,
+                    source=ip,
+                    details={**details, "count": n},
+                    action="temporary_block",
+                )
+        return verdict
+
+    if kind == "not_found":
+        if not details.get("exists_elsewhere"):
+            return verdict
+        n = _incr(f"thr:probe:{u}:{s}", window)
+        if n > policy["probe_threshold"]:
+            verdict.actions.append("revoke_sessions")
+            if _crossed(n, policy["probe_threshold"]):
+                _record(
+                    verdict,
+                    EventType.CROSS_TENANT_PROBE,
+                    Severity.HIGH,
+                    actor=username,
+                    source=ip,
+                    details={"count": n},
+                    action="revoke_sessions",
+                )
+        return verdict
+
+    # session_anomaly: reported by the session manager, acted on at once.
+    severity = details.get("severity") if details.get("severity") in Severity.values else "medium"
+    action = "revoke_sessions" if severity in ("high", "critical") else "step_up"
+    _record(
+        verdict,
+        EventType.SESSION_ANOMALY,
+        severity,
+        actor=username,
+        source=ip,
+        details=details,
+        action=action,
+    )
+    return verdict
