@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -108,15 +109,24 @@ def do_create_session(
     ip: str | None = None,
     user_agent: str = "",
     device_fingerprint: str = "",
+    mfa_code: str | None = None,
 ) -> tuple[Session, str]:
     """Create a session of a member of the tenant; returns the row and its token (the
-    only time the token exists in clear)."""
+    only time the token exists in clear).
+
+    At a level whose policy requires MFA the user must have an authenticator in the
+    tenant (else `mfa_enrollment_required`, nothing written). A valid `mfa_code` (TOTP
+    or backup code) gives a usable session; without one (or with a wrong one) the
+    session is created under step-up: its token is refused with `step_up_required`
+    until `do_complete_step_up`."""
     try:
         session_type = SessionType(session_type)
         security_level = SecurityLevel(security_level)
     except ValueError as exc:
         raise SessionError(400, "invalid", str(exc))
     pol = policy_for(security_level, tenant_id)
+    with tenant_context(TenantRef(tenant_id, "")):
+        step_up = pol.mfa_required and not _second_factor_at_creation(user_id, mfa_code)
     now = timezone.now()
     with tenant_context(TenantRef(tenant_id, "")):
         session = Session(
@@ -133,6 +143,7 @@ def do_create_session(
             user_agent=(user_agent or "")[:300],
             device_fingerprint=(device_fingerprint or "")[:128],
             key_version=keys.key_state(tenant_id).current,
+            step_up_required=step_up,
         )
         token = _mint(session, pol)
         if connection.vendor == "postgresql" and _insert_under_limit(session, pol, now):
@@ -141,6 +152,52 @@ def do_create_session(
             _enforce_limit(user_id, pol, now)
             session.save(force_insert=True)
     return session, token
+
+
+def _verify_second_factor(user, code) -> bool:
+    """A TOTP code or a backup code of `user` in the tenant in context. TOTP-shaped
+    codes go through `verify_totp` (replay guard, failure count, lock-out with back-off);
+    anything else is tried as a backup code (single use). Raises MFALocked while the
+    user's authenticator is locked."""
+    from security_mgr import mfa, totp
+
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        return False
+    try:
+        totp.normalize(code)
+    except ValueError:
+        is_totp = False
+    else:
+        is_totp = True
+    try:
+        if is_totp:
+            return mfa.verify_totp(user, code)
+        return mfa.use_backup_code(user, code)
+    except mfa.MFALocked:
+        raise
+    except ValueError:  # MFAError: no confirmed authenticator, or not a backup code
+        return False
+
+
+def _second_factor_at_creation(user_id: int, code) -> bool:
+    """True when the login carried a valid second factor; False: create under step-up.
+    Verified before the session is written: a wrong code's failure count must persist
+    (the throttling depends on it) whatever happens to the session."""
+    from security_mgr import mfa
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not mfa.has_mfa(user):
+        raise SessionError(
+            403,
+            "mfa_enrollment_required",
+            "This security level requires MFA: enrol an authenticator (TOTP) in this tenant.",
+        )
+    if code is None or code == "":
+        return False
+    try:
+        return _verify_second_factor(user, code)
+    except mfa.MFALocked:
+        return False  # the session waits under step-up until the lock has passed
 
 
 def _mint(session: Session, pol: Policy) -> str:
@@ -266,8 +323,49 @@ def do_set_session_policy(level: str, overrides: dict) -> policy.Policy:
 
 
 def do_require_step_up(session_id: str) -> None:
-    Session.objects.filter(pk=session_id).update(step_up_required=True)
+    """The session (of the current tenant) is refused with `step_up_required` until
+    `do_complete_step_up`. Published inside the transaction like a revocation: a
+    rollback then only makes processes reload the row (fail closed)."""
+    with transaction.atomic():
+        Session.objects.filter(pk=session_id).update(step_up_required=True)
+        publish(f"d|{session_id}")
+
+
+def do_complete_step_up(session_id: str, code: str) -> Session:
+    """A valid second factor (TOTP or backup code) of the session's user clears the
+    session's step-up, whether demanded at creation (MFA level) or by the anomaly
+    policy. Acts on a live session of the current tenant; another tenant's id is
+    `not_found` like a missing one. A wrong code is `mfa_invalid` (counted by the
+    security manager's throttling), a locked authenticator `mfa_locked`."""
+    from security_mgr import mfa
+
+    now = timezone.now()
+    session = Session.objects.filter(pk=session_id, revoked_at__isnull=True).first()
+    if session is None or session.absolute_expires_at <= now:
+        raise SessionError(404, "not_found", "No such live session.")
+    user = get_user_model().objects.filter(pk=session.user_id, is_active=True).first()
+    if user is None:
+        raise SessionError(404, "not_found", "No such live session.")
+    # Verified outside our transaction: the failure count of a wrong code must commit
+    # although we refuse.
+    try:
+        ok = _verify_second_factor(user, code)
+    except mfa.MFALocked as exc:
+        raise SessionError(429, "mfa_locked", str(exc))
+    if not ok:
+        raise SessionError(401, "mfa_invalid", "The code is not valid (or already used).")
+    with transaction.atomic():
+        cleared = Session.objects.filter(pk=session_id, revoked_at__isnull=True).update(
+            step_up_required=False
+        )
+    if not cleared:  # revoked meanwhile
+        raise SessionError(404, "not_found", "No such live session.")
+    # Unlike revocations, published after the commit: this change makes the session
+    # usable again, and a process reloading the row before the commit would cache the
+    # old state (and keep refusing it).
     publish(f"d|{session_id}")
+    session.step_up_required = False
+    return session
 
 
 def do_purge_expired_sessions(keep_seconds: int = 7 * 86400) -> int:

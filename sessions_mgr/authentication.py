@@ -60,6 +60,7 @@ def client_ip(request) -> str | None:
 
 class SessionTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
+    allow_step_up = False
 
     def authenticate(self, request):
         header = get_authorization_header(request).split()
@@ -79,6 +80,7 @@ class SessionTokenAuthentication(BaseAuthentication):
                 tenant_id=expected,
                 ip=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                allow_step_up=self.allow_step_up,
             )
         except TokenError as exc:
             raise TokenRefused(exc.reason, exc.message)
@@ -87,3 +89,10 @@ class SessionTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class StepUpTokenAuthentication(SessionTokenAuthentication):
+    """The step-up endpoint's only authentication: the session's own token, accepted
+    although its session awaits step-up (that is what the endpoint is for)."""
+
+    allow_step_up = True

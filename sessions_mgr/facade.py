@@ -81,7 +81,10 @@ class SessionManager:
         ip: str | None = None,
         user_agent: str = "",
         device_fingerprint: str = "",
+        mfa_code: str | None = None,
     ) -> tuple[str, str]:
+        """At levels requiring MFA: without a valid `mfa_code` the session awaits
+        step-up (`complete_step_up`); a user without an authenticator is refused."""
         from sessions_mgr.actions import SessionError, do_create_session
         from tenancy.models import Membership
 
@@ -96,6 +99,7 @@ class SessionManager:
             ip=ip,
             user_agent=user_agent,
             device_fingerprint=device_fingerprint,
+            mfa_code=mfa_code,
         )
         self._tenant_of[session.pk] = tenant.pk
         return session.pk, token
@@ -111,6 +115,14 @@ class SessionManager:
 
         with self._scope(session_id, tenant_id):
             return do_refresh_session(session_id)[1]
+
+    def complete_step_up_sync(self, session_id: str, code: str, tenant_id=None) -> bool:
+        """A valid TOTP or backup code of the session's user lifts its step-up."""
+        from sessions_mgr.actions import do_complete_step_up
+
+        with self._scope(session_id, tenant_id):
+            do_complete_step_up(session_id, code)
+        return True
 
     def revoke_session_sync(self, session_id: str, tenant_id=None, reason="revoked") -> bool:
         from sessions_mgr.actions import do_revoke_session
@@ -181,10 +193,11 @@ class SessionManager:
         user_id,
         session_type=SessionType.USER,
         security_level=SecurityLevel.STANDARD,
+        mfa_code: str | None = None,
         **kwargs,
     ) -> tuple[str, str]:
         return await sync_to_async(self.create_session_sync)(
-            tenant_id, user_id, session_type, security_level, **kwargs
+            tenant_id, user_id, session_type, security_level, mfa_code=mfa_code, **kwargs
         )
 
     async def validate_session(self, token: str, **kwargs):
@@ -192,6 +205,9 @@ class SessionManager:
 
     async def refresh_session(self, session_id: str, tenant_id=None) -> str:
         return await sync_to_async(self.refresh_session_sync)(session_id, tenant_id)
+
+    async def complete_step_up(self, session_id: str, code: str, tenant_id=None) -> bool:
+        return await sync_to_async(self.complete_step_up_sync)(session_id, code, tenant_id)
 
     async def revoke_session(self, session_id: str, tenant_id=None, reason="revoked") -> bool:
         return await sync_to_async(self.revoke_session_sync)(session_id, tenant_id, reason)

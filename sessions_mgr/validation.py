@@ -148,8 +148,11 @@ def validate(
     tenant_id: int | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    allow_step_up: bool = False,
 ) -> ValidatedSession:
-    """Raises TokenError with the refusal's reason code."""
+    """Raises TokenError with the refusal's reason code. `allow_step_up` lets through a
+    token whose only problem is a pending step-up (for the step-up endpoint alone);
+    every other refusal stays."""
     parsed = tokens.parse(token)
     now = time.time()
     if not keys.key_state(parsed.tenant_id, parsed.key_version).accepts(parsed.key_version, now):
@@ -185,7 +188,7 @@ def validate(
     except TokenError:
         entry.failures += 1
         raise
-    if entry.step_up_required:
+    if entry.step_up_required and not allow_step_up:
         raise TokenError("step_up_required", "Re-authenticate to continue this session.")
     _touch(parsed, entry, now, ip, user_agent)
     return ValidatedSession(

@@ -30,6 +30,14 @@ class CreateSessionSerializer(serializers.Serializer):
     security_level = serializers.ChoiceField(SecurityLevel.choices, default=SecurityLevel.STANDARD)
     device_fingerprint = serializers.CharField(max_length=128, required=False, default="")
     user_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    # TOTP or backup code, for levels that require MFA (else the session awaits step-up).
+    mfa_code = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, trim_whitespace=True, default=""
+    )
+
+
+class StepUpSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64, trim_whitespace=True)
 
 
 class RevokeAllSerializer(serializers.Serializer):

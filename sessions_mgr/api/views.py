@@ -18,8 +18,9 @@ from sessions_mgr.api.serializers import (
     CreateSessionSerializer,
     RevokeAllSerializer,
     SessionSerializer,
+    StepUpSerializer,
 )
-from sessions_mgr.authentication import TokenRefused
+from sessions_mgr.authentication import StepUpTokenAuthentication, TokenRefused
 from sessions_mgr.fastpath import get_view
 from sessions_mgr.validation import ValidatedSession
 from tenancy.api.base import TenantAPIView
@@ -90,6 +91,7 @@ class SessionListCreateView(TenantAPIView):
                 ip=request.META.get("REMOTE_ADDR"),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 device_fingerprint=data.validated_data["device_fingerprint"],
+                mfa_code=data.validated_data["mfa_code"] or None,
             )
         except actions.SessionError as exc:
             _raise(exc)
@@ -141,6 +143,31 @@ class SessionRefreshView(TenantAPIView):
         body = SessionSerializer(session).data
         body["token"] = token
         return Response(body)
+
+
+class SessionStepUpView(TenantAPIView):
+    """`Authorization: Bearer <the session's own token>` and `{"code": "<TOTP or backup
+    code>"}`: a valid code lifts the session's step-up. Only the session's own token is
+    accepted (pending step-up or not); any other session id, of this tenant or another,
+    or missing, answers the same 404."""
+
+    authentication_classes = [StepUpTokenAuthentication]
+    write_role = Role.VIEWER
+
+    @extend_schema(request=StepUpSerializer, responses=None)
+    def post(self, request, session_id, *args, **kwargs):
+        auth = request.auth
+        if not isinstance(auth, ValidatedSession):
+            raise TokenRefused("missing", "Send the session token as Authorization: Bearer.")
+        if auth.session_id != session_id:
+            raise NotFound()
+        data = StepUpSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            session = actions.do_complete_step_up(session_id, data.validated_data["code"])
+        except actions.SessionError as exc:
+            _raise(exc)
+        return Response({"session_id": session.pk, "step_up_required": False})
 
 
 class SessionRevokeView(TenantAPIView):

@@ -131,7 +131,7 @@ def test_concurrency_limit_ends_oldest(make_session, tenant_a, view):
         assert sessions_of_tenant().count() == 2
 
 
-def test_concurrency_limit_denies_at_critical(make_session, tenant_a):
+def test_concurrency_limit_denies_at_critical(make_session, tenant_a, mfa_a):
     for _ in range(3):
         make_session(security_level="critical")
     with pytest.raises(SessionError) as exc:
@@ -191,8 +191,10 @@ def test_validate_binding_high_network(make_session, view):
     assert _reason(token, ip="10.1.2.3", user_agent="UA/2") == "binding_mismatch"
 
 
-def test_validate_binding_critical_exact(make_session, view):
-    _s, token = make_session(security_level="critical", ip="10.1.2.3", user_agent="UA/1")
+def test_validate_binding_critical_exact(make_session, view, mfa_a):
+    _s, token = make_session(
+        security_level="critical", ip="10.1.2.3", user_agent="UA/1", mfa_code=mfa_a.backup()
+    )
     validate(token, ip="10.1.2.3", user_agent="UA/1")
     assert _reason(token, ip="10.1.2.4", user_agent="UA/1") == "binding_mismatch"
 

@@ -86,9 +86,11 @@ def test_analytics_model_trained_per_tenant_and_versioned(
     assert 0 <= a["anomaly_score"] <= 1 and 0 <= b["anomaly_score"] <= 1
 
 
-def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, view):
+def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, view, mfa_a):
     _history(tenant_a, owner_a, 50)
-    wild, token = _with_features(make_session, tenant_a, WILD, security_level="critical")
+    wild, token = _with_features(
+        make_session, tenant_a, WILD, security_level="critical", mfa_code=mfa_a.backup()
+    )
     with tenant_context(tenant_a):
         assert evaluate_session_task.delay(wild.pk).get() > 0.7
         event = SecurityEvent.objects.get(kind="anomaly")

@@ -153,7 +153,7 @@ def test_api_create_bad_level_is_400(owner_a, tenant_a):
     assert response.status_code == 400
 
 
-def test_api_limit_denied_is_409(owner_a, tenant_a):
+def test_api_limit_denied_is_409(owner_a, tenant_a, mfa_a):
     for _ in range(3):
         login(owner_a, tenant_a, security_level="critical")
     response = api_as(owner_a, tenant_a).post(
@@ -172,8 +172,8 @@ def test_api_rotate_key_admin_only(owner_a, viewer_a, tenant_a, view):
     assert bearer(body["token"]).get("/api/v1/tenant/").status_code == 200
 
 
-def test_api_binding_uses_client_address(owner_a, tenant_a, view):
-    body = login(owner_a, tenant_a, security_level="critical")
+def test_api_binding_uses_client_address(owner_a, tenant_a, view, mfa_a):
+    body = login(owner_a, tenant_a, security_level="critical", mfa_code=mfa_a.backup())
     with tenant_context(tenant_a):
         assert Session.objects.get(pk=body["id"]).ip == "127.0.0.1"
     url = f"/api/v1/sessions/{body['id']}/validate/"

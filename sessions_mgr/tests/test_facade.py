@@ -16,8 +16,9 @@ def enterprise(db, django_user_model):
     return tenant, user
 
 
-async def seed_example():
-    """Verbatim from the seed, plus checks."""
+async def seed_example(enrolment):
+    """Verbatim from the seed, plus checks. The quantum level requires MFA: the seed
+    passes no code, so its session awaits step-up until the user's code is given."""
     from managers import SecurityLevel, SessionManagerFactory, SessionType
 
     manager = SessionManagerFactory.create_production_manager()
@@ -29,6 +30,13 @@ async def seed_example():
         session_type=SessionType.ADMIN,
         security_level=SecurityLevel.QUANTUM,
     )
+
+    from sessions_mgr.tokens import TokenError
+
+    with pytest.raises(TokenError) as refused:
+        await manager.validate_session(token, tenant_id="enterprise-tenant")
+    assert refused.value.reason == "step_up_required"
+    assert await manager.complete_step_up(session_id, enrolment.totp())
 
     analytics = await manager.get_session_analytics(session_id)
     print(f"Anomaly score: {analytics['anomaly_score']}")
@@ -44,7 +52,9 @@ def test_facade_seed_example_runs_as_written(enterprise):
     # connection, which cannot see the uncommitted fixtures).
     from asgiref.sync import async_to_sync
 
-    async_to_sync(seed_example)()
+    from sessions_mgr.tests.conftest import Enrolment
+
+    async_to_sync(seed_example)(Enrolment(enterprise[1], enterprise[0]))
 
 
 def test_facade_sync_twins_and_ids(enterprise):

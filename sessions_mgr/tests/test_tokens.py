@@ -100,8 +100,8 @@ def test_tokens_key_rotation_keeps_old_tokens_for_grace(make_session, tenant_a, 
 
 
 @pytest.mark.django_db
-def test_tokens_quantum_signature_verifies_offline(make_session, tenant_a, api):
-    _s, token = make_session(security_level="quantum")
+def test_tokens_quantum_signature_verifies_offline(make_session, tenant_a, api, mfa_a):
+    _s, token = make_session(security_level="quantum", mfa_code=mfa_a.backup())
     body = api.get(f"/api/v1/tenants/{tenant_a.slug}/session-keys/").json()
     assert body["algorithm"] == "ML-DSA-65"
     public = base64.urlsafe_b64decode(body["keys"][0]["public_key"] + "==")

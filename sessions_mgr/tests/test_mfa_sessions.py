@@ -1,0 +1,316 @@
+"""MFA at the critical and quantum levels: enrolment required, a code at login or a
+step-up afterwards (TOTP or backup code), through the action, the API and the facade."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from security_mgr import mfa
+from security_mgr.models import TOTPDevice
+from sessions_mgr import actions
+from sessions_mgr.actions import SessionError, do_complete_step_up, do_require_step_up
+from sessions_mgr.models import Session
+from sessions_mgr.tests.conftest import Enrolment
+from sessions_mgr.tokens import TokenError
+from sessions_mgr.validation import validate
+from tenancy.context import platform_access, tenant_context
+from tests.personas import api_as
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def login(user, tenant, **body):
+    return api_as(user, tenant).post("/api/v1/sessions/", body, format="json")
+
+
+def step_up(token, session_id, code, slash=False):
+    url = f"/api/v1/sessions/{session_id}/step-up" + ("/" if slash else "")
+    return bearer(token).post(url, {"code": code}, format="json")
+
+
+def validate_url(session_id):
+    return f"/api/v1/sessions/{session_id}/validate/"
+
+
+def error_code(response):
+    return response.json()["error"]["code"]
+
+
+def reason(token, **kwargs):
+    with pytest.raises(TokenError) as exc:
+        validate(token, **kwargs)
+    return exc.value.reason
+
+
+def wrong_totp(enrolment):
+    current = enrolment.totp()
+    return "000000" if current != "000000" else "111111"
+
+
+def all_sessions():
+    with platform_access("test: every session"):
+        return Session.objects.count()
+
+
+# --- creation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["critical", "quantum"])
+def test_not_enrolled_is_refused_and_nothing_written(make_session, level, view):
+    with pytest.raises(SessionError) as exc:
+        make_session(security_level=level)
+    assert (exc.value.status, exc.value.code) == (403, "mfa_enrollment_required")
+    with pytest.raises(SessionError):
+        make_session(security_level=level, mfa_code="123456")
+    assert all_sessions() == 0
+
+
+def test_not_enrolled_api_is_403_with_reason(owner_a, tenant_a, view):
+    response = login(owner_a, tenant_a, security_level="critical", mfa_code="123456")
+    assert response.status_code == 403
+    assert error_code(response) == "mfa_enrollment_required"
+    assert "token" not in response.json()
+    assert all_sessions() == 0
+
+
+def test_enrolled_in_another_tenant_only_is_refused(shared_user, tenant_a, tenant_b, view):
+    Enrolment(shared_user, tenant_b)
+    response = login(shared_user, tenant_a, security_level="critical")
+    assert response.status_code == 403 and error_code(response) == "mfa_enrollment_required"
+    assert login(shared_user, tenant_b, security_level="critical").status_code == 201
+
+
+def test_unconfirmed_authenticator_is_not_enrolment(make_session, owner_a, tenant_a, view):
+    with tenant_context(tenant_a):
+        mfa.enroll_totp(owner_a)  # never confirmed
+    with pytest.raises(SessionError) as exc:
+        make_session(security_level="critical")
+    assert exc.value.code == "mfa_enrollment_required"
+
+
+def test_valid_totp_at_login_gives_a_usable_session(make_session, mfa_a, view):
+    session, token = make_session(security_level="critical", mfa_code=mfa_a.totp())
+    assert session.step_up_required is False
+    assert validate(token).session_id == session.pk
+
+
+@pytest.mark.parametrize("level", ["standard", "high"])
+def test_levels_without_mfa_unaffected(make_session, owner_a, tenant_a, level, view):
+    session, token = make_session(security_level=level)  # not enrolled, no code
+    assert session.step_up_required is False
+    assert validate(token).session_id == session.pk
+    body = login(owner_a, tenant_a, security_level=level, mfa_code="whatever").json()
+    assert body["step_up_required"] is False
+    assert bearer(body["token"]).get(validate_url(body["id"])).status_code == 200
+
+
+# --- step-up through the API ----------------------------------------------------------------
+
+
+def test_enrolled_without_code_needs_step_up_then_totp_lifts_it(owner_a, tenant_a, mfa_a, view):
+    response = login(owner_a, tenant_a, security_level="critical")
+    assert response.status_code == 201
+    body = response.json()
+    token, sid = body["token"], body["id"]
+    assert body["step_up_required"] is True
+    refused = bearer(token).get(validate_url(sid))
+    assert refused.status_code == 401 and error_code(refused) == "step_up_required"
+    assert bearer(token).get("/api/v1/tenant/").status_code == 401  # the whole API refuses
+
+    done = step_up(token, sid, mfa_a.totp())
+    assert done.status_code == 200, done.content
+    assert done.json() == {"session_id": sid, "step_up_required": False}
+    accepted = bearer(token).get(validate_url(sid))
+    assert accepted.status_code == 200 and accepted.json()["valid"] is True
+    with tenant_context(tenant_a):
+        assert Session.objects.get(pk=sid).step_up_required is False
+
+
+def test_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
+    body = login(owner_a, tenant_a, security_level="quantum").json()
+    token, sid = body["token"], body["id"]
+    response = step_up(token, sid, wrong_totp(mfa_a))
+    assert response.status_code == 401 and error_code(response) == "mfa_invalid"
+    for junk in ("not-a-code", "12345", "x" * 10):
+        response = step_up(token, sid, junk)
+        assert response.status_code == 401 and error_code(response) == "mfa_invalid"
+    assert step_up(token, sid, "").status_code == 400
+    assert step_up(token, sid, "1" * 65).status_code == 400
+    no_code = bearer(token).post(f"/api/v1/sessions/{sid}/step-up/", {}, format="json")
+    assert no_code.status_code == 400
+    with tenant_context(tenant_a):
+        assert TOTPDevice.objects.get(pk=mfa_a.device.pk).failures == 1  # counted
+        assert Session.objects.get(pk=sid).step_up_required is True
+    assert error_code(bearer(token).get(validate_url(sid))) == "step_up_required"
+
+    # Past MAX_FAILURES the authenticator locks: even the right code waits.
+    for _ in range(mfa.MAX_FAILURES - 1):
+        step_up(token, sid, wrong_totp(mfa_a))
+    locked = step_up(token, sid, mfa_a.totp())
+    assert locked.status_code == 429 and error_code(locked) == "mfa_locked"
+    assert error_code(bearer(token).get(validate_url(sid))) == "step_up_required"
+
+
+def test_wrong_code_at_login_is_counted_and_leaves_step_up(make_session, tenant_a, mfa_a, view):
+    session, token = make_session(security_level="critical", mfa_code=wrong_totp(mfa_a))
+    assert session.step_up_required is True
+    assert reason(token) == "step_up_required"
+    with tenant_context(tenant_a):
+        assert TOTPDevice.objects.get(pk=mfa_a.device.pk).failures == 1
+
+
+def test_backup_code_works_once(owner_a, tenant_a, mfa_a, view):
+    code = mfa_a.backup()
+    first = login(owner_a, tenant_a, security_level="critical", mfa_code=code).json()
+    assert first["step_up_required"] is False
+    assert bearer(first["token"]).get(validate_url(first["id"])).status_code == 200
+    second = login(owner_a, tenant_a, security_level="critical", mfa_code=code).json()
+    assert second["step_up_required"] is True  # used: the second login awaits step-up
+    response = step_up(second["token"], second["id"], code)
+    assert response.status_code == 401 and error_code(response) == "mfa_invalid"
+    other = mfa_a.backup()
+    assert step_up(second["token"], second["id"], other.upper()).status_code == 200
+    assert bearer(second["token"]).get(validate_url(second["id"])).status_code == 200
+
+
+def test_step_up_keeps_every_other_refusal(owner_a, tenant_a, mfa_a, view):
+    body = login(owner_a, tenant_a, security_level="critical").json()
+    token, sid = body["token"], body["id"]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    response = step_up(forged, sid, mfa_a.totp())
+    assert response.status_code == 401 and error_code(response) == "bad_signature"
+    anonymous = APIClient().post(f"/api/v1/sessions/{sid}/step-up", {"code": "123456"})
+    assert anonymous.status_code == 401
+    # A password login (no session token) cannot lift a step-up either.
+    via_password = api_as(owner_a, tenant_a).post(
+        f"/api/v1/sessions/{sid}/step-up", {"code": mfa_a.totp()}, format="json"
+    )
+    assert via_password.status_code == 401
+    with tenant_context(tenant_a):
+        actions.do_revoke_session(sid)
+    response = step_up(token, sid, mfa_a.totp())
+    assert response.status_code == 401 and error_code(response) == "revoked"
+
+
+def test_step_up_only_for_the_tokens_own_session(owner_a, owner_b, tenant_a, tenant_b, mfa_a, view):
+    mine = login(owner_a, tenant_a, security_level="critical").json()
+    sibling = login(owner_a, tenant_a, security_level="critical").json()
+    Enrolment(owner_b, tenant_b)
+    foreign = login(owner_b, tenant_b, security_level="critical").json()
+    missing = step_up(mine["token"], "s" * 32, mfa_a.totp())
+    assert missing.status_code == 404
+    for other in (foreign["id"], sibling["id"]):
+        response = step_up(mine["token"], other, mfa_a.totp())
+        assert response.status_code == 404
+        assert response.content == missing.content  # same answer as a missing one
+    with tenant_context(tenant_b):
+        assert Session.objects.get(pk=foreign["id"]).step_up_required is True
+    with tenant_context(tenant_a):
+        assert Session.objects.get(pk=sibling["id"]).step_up_required is True
+    assert step_up(mine["token"], mine["id"], mfa_a.totp(), slash=True).status_code == 200
+
+
+# --- the action, the anomaly path, the fast path -------------------------------------------------
+
+
+def test_anomaly_step_up_lifted_by_the_same_action(make_session, tenant_a, mfa_a, view):
+    session, token = make_session()  # standard level, usable
+    validate(token)
+    with tenant_context(tenant_a):
+        do_require_step_up(session.pk)
+    assert reason(token) == "step_up_required"
+    with tenant_context(tenant_a):
+        with pytest.raises(SessionError) as exc:
+            do_complete_step_up(session.pk, wrong_totp(mfa_a))
+        assert (exc.value.status, exc.value.code) == (401, "mfa_invalid")
+        do_complete_step_up(session.pk, mfa_a.totp())
+    assert validate(token).session_id == session.pk
+
+
+def test_completion_is_published_to_every_process(make_session, tenant_a, mfa_a, view, monkeypatch):
+    session, token = make_session(security_level="critical")
+    assert reason(token) == "step_up_required"
+    assert session.pk in view.live  # cached, refusing, in this process
+    published = []
+    original = actions.publish
+    monkeypatch.setattr(
+        actions, "publish", lambda message: (published.append(message), original(message))
+    )
+    with tenant_context(tenant_a):
+        do_complete_step_up(session.pk, mfa_a.totp())
+    assert published == [f"d|{session.pk}"]  # the others drop their entry and reload
+    assert session.pk not in view.live
+    assert validate(token).session_id == session.pk
+
+
+def test_step_up_of_missing_or_other_tenants_session_is_not_found(
+    make_session, owner_b, tenant_a, tenant_b, mfa_a
+):
+    Enrolment(owner_b, tenant_b)
+    foreign, _ = make_session(tenant=tenant_b, user=owner_b, security_level="critical")
+    with tenant_context(tenant_a):
+        for sid in (foreign.pk, "nope"):
+            with pytest.raises(SessionError) as exc:
+                do_complete_step_up(sid, mfa_a.totp())
+            assert (exc.value.status, exc.value.code) == (404, "not_found")
+
+
+def test_works_in_degraded_mode(make_session, tenant_a, mfa_a, degraded_view):
+    session, token = make_session(security_level="critical")
+    assert reason(token) == "step_up_required"
+    with tenant_context(tenant_a):
+        do_complete_step_up(session.pk, mfa_a.totp())
+    assert validate(token).session_id == session.pk
+
+
+# --- facade -------------------------------------------------------------------------------
+
+
+def test_facade_create_with_code_and_complete_step_up(owner_a, tenant_a, mfa_a, view):
+    from managers import SessionManager
+
+    manager = SessionManager()
+    sid, token = manager.create_session_sync(
+        tenant_a.slug, owner_a.username, security_level="quantum", mfa_code=mfa_a.backup()
+    )
+    assert manager.validate_session_sync(token).session_id == sid
+    sid2, token2 = manager.create_session_sync(tenant_a.pk, owner_a.pk, security_level="critical")
+    with pytest.raises(TokenError) as exc:
+        manager.validate_session_sync(token2)
+    assert exc.value.reason == "step_up_required"
+    with pytest.raises(SessionError) as refused:
+        manager.complete_step_up_sync(sid2, wrong_totp(mfa_a))
+    assert refused.value.code == "mfa_invalid"
+    assert manager.complete_step_up_sync(sid2, mfa_a.totp()) is True
+    assert manager.validate_session_sync(token2).session_id == sid2
+
+
+def test_facade_async_twins(owner_a, tenant_a, mfa_a, view):
+    from asgiref.sync import async_to_sync
+
+    from managers import SessionManager
+
+    manager = SessionManager()
+
+    async def run():
+        sid, token = await manager.create_session(
+            tenant_a.pk, owner_a.pk, security_level="critical"
+        )
+        assert await manager.complete_step_up(sid, mfa_a.backup())
+        return sid, await manager.validate_session(token)
+
+    sid, checked = async_to_sync(run)()
+    assert checked.session_id == sid
+
+
+def test_facade_not_enrolled_is_4xx(owner_a, tenant_a):
+    from managers import SessionManager
+
+    with pytest.raises(SessionError) as exc:
+        SessionManager().create_session_sync(tenant_a.pk, owner_a.pk, security_level="critical")
+    assert (exc.value.status, exc.value.code) == (403, "mfa_enrollment_required")
