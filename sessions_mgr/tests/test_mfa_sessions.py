@@ -109,6 +109,19 @@ def test_levels_without_mfa_unaffected(make_session, owner_a, tenant_a, level, v
     assert bearer(body["token"]).get(validate_url(body["id"])).status_code == 200
 
 
+def test_tenant_policy_decides_where_mfa_is_required(make_session, tenant_a, view):
+    """`mfa_required` is a policy field like the others: a tenant may demand it at the
+    standard level, or waive it at critical."""
+    with tenant_context(tenant_a):
+        actions.do_set_session_policy("standard", {"mfa_required": True})
+        actions.do_set_session_policy("critical", {"mfa_required": False})
+    with pytest.raises(SessionError) as exc:
+        make_session()
+    assert exc.value.code == "mfa_enrollment_required"
+    session, token = make_session(security_level="critical")
+    assert session.step_up_required is False and validate(token).session_id == session.pk
+
+
 # --- step-up through the API ----------------------------------------------------------------
 
 
