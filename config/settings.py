@@ -163,15 +163,18 @@ TENANT_RESOLUTION_CACHE_SECONDS = env.int(
 
 # --- Celery -----------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "celery" / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-CELERY_RESULT_BACKEND = env.str(
-    "CELERY_RESULT_BACKEND",
-    default=REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}",
+# An empty variable means "unset" (scripts export empty values to turn services off).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+CELERY_RESULT_BACKEND = (
+    env.str("CELERY_RESULT_BACKEND", default="")
+    or REDIS_URL
+    or f"file://{VAR_DIR / 'celery' / 'results'}"
 )
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
