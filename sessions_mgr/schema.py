@@ -13,3 +13,11 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A session token from POST /api/v1/sessions/ (it names its tenant).",
         }
+
+
+class StepUpTokenScheme(SessionTokenScheme):
+    """The step-up endpoint's authenticator takes the same Bearer session token (also
+    when the session awaits its step-up)."""
+
+    target_class = "sessions_mgr.authentication.StepUpTokenAuthentication"
+    name = "sessionTokenAwaitingStepUp"

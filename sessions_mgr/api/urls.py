@@ -15,7 +15,7 @@ urlpatterns = [
     path(f"sessions/{SID}/revoke/", views.SessionRevokeView.as_view(), name="session-revoke"),
     path(f"sessions/{SID}/step-up/", views.SessionStepUpView.as_view(), name="session-step-up"),
     # Also without the slash (a POST cannot be redirected to it).
-    path(f"sessions/{SID}/step-up", views.SessionStepUpView.as_view()),
+    path(f"sessions/{SID}/step-up", views.SessionStepUpAliasView.as_view()),
     path(
         f"sessions/{SID}/analytics/", views.SessionAnalyticsView.as_view(), name="session-analytics"
     ),

@@ -268,3 +268,8 @@ class SessionViewHealthView(TenantAPIView):
                 "counters": view.counters.as_dict(),
             }
         )
+
+
+@extend_schema(exclude=True)  # documented once, under the trailing-slash path
+class SessionStepUpAliasView(SessionStepUpView):
+    pass
