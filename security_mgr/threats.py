@@ -181,6 +181,26 @@ def _verdict_for_block(until_ms: int) -> Verdict:
     return Verdict()
 
 
+def _back_off_source(verdict, policy, count, threshold, key, severity, username, ip, facts):
+    """Over `threshold` failures: block `key` with exponential back-off, and record a
+    brute-force event the first time the threshold is crossed."""
+    if count <= threshold:
+        return
+    delay = _backoff(count - threshold, policy)
+    _block(key, delay)
+    verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
+    if _crossed(count, threshold):
+        _record(
+            verdict,
+            EventType.BRUTE_FORCE,
+            severity,
+            actor=username,
+            source=ip,
+            details={**facts, "backoff_seconds": delay},
+            action="temporary_block",
+        )
+
+
 def analyze_threat(
     kind: str,
     *,
@@ -210,34 +230,11 @@ def analyze_threat(
         n_ui, n_ip, n_u, new_user, n_users, blocked = _failure_counts(u, s, window)
         verdict = _verdict_for_block(blocked)
         facts = {"failures_user_ip": n_ui, "failures_ip": n_ip, "failures_user": n_u}
-        if n_ui > policy["user_ip_threshold"]:
-            delay = _backoff(n_ui - policy["user_ip_threshold"], policy)
-            _block(f"thr:blk:ui:{u}:{s}", delay)
-            verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
-            if _crossed(n_ui, policy["user_ip_threshold"]):
-                _record(
-                    verdict,
-                    EventType.BRUTE_FORCE,
-                    Severity.MEDIUM,
-                    actor=username,
-                    source=ip,
-                    details={**facts, "backoff_seconds": delay},
-                    action="temporary_block",
-                )
-        if n_ip > policy["ip_threshold"]:
-            delay = _backoff(n_ip - policy["ip_threshold"], policy)
-            _block(f"thr:blk:ip:{s}", delay)
-            verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
-            if _crossed(n_ip, policy["ip_threshold"]):
-                _record(
-                    verdict,
-                    EventType.BRUTE_FORCE,
-                    Severity.HIGH,
-                    actor=username,
-                    source=ip,
-                    details={**facts, "backoff_seconds": delay},
-                    action="temporary_block",
-                )
+        for count, threshold, key, severity in (
+            (n_ui, policy["user_ip_threshold"], f"thr:blk:ui:{u}:{s}", Severity.MEDIUM),
+            (n_ip, policy["ip_threshold"], f"thr:blk:ip:{s}", Severity.HIGH),
+        ):
+            _back_off_source(verdict, policy, count, threshold, key, severity, username, ip, facts)
         if new_user and _crossed(n_users + 1, policy["stuffing_users"]):
             delay = policy["max_backoff_seconds"]
             _block(f"thr:blk:ip:{s}", delay)
