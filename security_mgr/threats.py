@@ -181,9 +181,20 @@ def _verdict_for_block(until_ms: int) -> Verdict:
     return Verdict()
 
 
-def _back_off_source(verdict, policy, count, threshold, key, severity, username, ip, facts):
-    """Over `threshold` failures: block `key` with exponential back-off, and record a
-    brute-force event the first time the threshold is crossed."""
+def _back_off_source(
+    verdict,
+    policy,
+    count,
+    threshold,
+    key,
+    severity,
+    username,
+    ip,
+    facts,
+    event_type=EventType.BRUTE_FORCE,
+):
+    """Over `threshold` failures: block `key` with exponential back-off, and record an
+    event (brute force unless told otherwise) the first time the threshold is crossed."""
     if count <= threshold:
         return
     delay = _backoff(count - threshold, policy)
@@ -192,7 +203,7 @@ def _back_off_source(verdict, policy, count, threshold, key, severity, username,
     if _crossed(count, threshold):
         _record(
             verdict,
-            EventType.BRUTE_FORCE,
+            event_type,
             severity,
             actor=username,
             source=ip,
@@ -265,20 +276,18 @@ def analyze_threat(
 
     if kind == "token_invalid":
         n = _incr(f"thr:tok:{s}", window)
-        if n > policy["forged_token_threshold"]:
-            delay = _backoff(n - policy["forged_token_threshold"], policy)
-            _block(f"thr:blk:ip:{s}", delay)
-            verdict.allowed, verdict.retry_after = False, delay
-            if _crossed(n, policy["forged_token_threshold"]):
-                _record(
-                    verdict,
-                    EventType.FORGED_TOKENS,
-                    Severity.HIGH,
-                    actor=username,
-                    source=ip,
-                    details={**details, "count": n},
-                    action="temporary_block",
-                )
+        _back_off_source(
+            verdict,
+            policy,
+            n,
+            policy["forged_token_threshold"],
+            f"thr:blk:ip:{s}",
+            Severity.HIGH,
+            username,
+            ip,
+            {**details, "count": n},
+            event_type=EventType.FORGED_TOKENS,
+        )
         return verdict
 
     if kind == "not_found":
