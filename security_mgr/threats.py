@@ -137,6 +137,11 @@ def _incr(key: str, window: int) -> int:
         return 1
 
 
+# For other detectors (security_mgr/probes.py): the same hashing and windowed counters.
+hashed = _h
+count = _incr
+
+
 def _backoff(excess: int, policy: dict) -> float:
     return min(policy["max_backoff_seconds"], policy["base_backoff_seconds"] * 2 ** (excess - 1))
 

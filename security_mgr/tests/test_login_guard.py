@@ -138,3 +138,38 @@ def test_logout_is_audited_in_the_users_tenants(shared_user, tenant_a, tenant_b)
     client.post("/admin/logout/")
     for tenant in (tenant_a, tenant_b):
         assert [e.actor for e in entries(tenant, "auth.logout")] == ["sam"]
+
+
+def test_cross_tenant_probing_is_detected_and_revokes_sessions(
+    owner_a, shared_user, tenant_a, tenant_b
+):
+    from sessions_mgr.actions import do_create_session
+    from sessions_mgr.models import Session
+    from tests.personas import api_as
+
+    with tenant_context(tenant_b):
+        foreign = [TenantSetting.objects.create(key=f"probe.{i}", value=i).pk for i in range(8)]
+    with tenant_context(tenant_a):
+        session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
+    client = api_as(owner_a, tenant_a)
+    missing = max(foreign) + 1000
+    bodies = {client.get(f"/api/v1/settings/{missing + i}/").content for i in range(5)}
+    bodies |= {client.get(f"/api/v1/settings/{pk}/").content for pk in foreign}
+    assert len(bodies) == 1  # every 404 alike, whoever owns the id
+    with tenant_context(tenant_a):
+        events = SecurityEvent.objects.filter(type=EventType.CROSS_TENANT_PROBE)
+        # 8 ids of beta, threshold 5: recorded at the crossing and when the excess doubles.
+        assert [(e.actor, e.action) for e in events] == [("alice", "revoke_sessions")] * 2
+        assert Session.objects.get(pk=session.pk).revoke_reason == "cross_tenant_probe"
+    # Each check past the prefilter used the escape hatch, and the hatch is audited.
+    assert PlatformAuditEntry.objects.filter(event="platform.access").count() >= 6
+
+
+def test_random_404s_are_not_a_probe(owner_a, tenant_a):
+    from tests.personas import api_as
+
+    client = api_as(owner_a, tenant_a)
+    for i in range(15):
+        assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
+    with tenant_context(tenant_a):
+        assert not SecurityEvent.objects.filter(type=EventType.CROSS_TENANT_PROBE).exists()
