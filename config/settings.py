@@ -231,6 +231,10 @@ QUANTUM_CRYPTO_ENABLED = env.bool("QUANTUM_CRYPTO_ENABLED", default=False)
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
 WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="")
 SECURITY_KEY_CACHE_SECONDS = env.float("SECURITY_KEY_CACHE_SECONDS", default=30.0)
+# Threat policy of the platform scope (sign-ins that name no tenant and no known user);
+# tenants set theirs in the `security.threat_policy` setting. Keys as in
+# security_mgr.threats.DEFAULT_POLICY.
+SECURITY_THREAT_POLICY = env.json("SECURITY_THREAT_POLICY", default={})
 CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_TREE_HEAD_INTERVAL", default=3600.0),
@@ -266,13 +270,16 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 LOGIN_URL = "/admin/login/"
+# Threat detection answers first: a user+source or a source that is backing off is
+# refused before its password is checked (security_mgr/login_guard.py).
+AUTHENTICATION_BACKENDS = ["security_mgr.login_guard.ThrottledModelBackend"]
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "sessions_mgr.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "security_mgr.login_guard.ThrottledBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenancy.api.permissions.IsTenantMember"],
     "DEFAULT_PAGINATION_CLASS": "tenancy.api.pagination.TenantPagination",

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from security_mgr.console import mfa_passkey, mfa_passkey_options, mfa_step
 from security_mgr.dashboard import plotly_js, security_dashboard
+from security_mgr.login_guard import ThrottledAdminAuthenticationForm
 from sessions_mgr.api.urls import seed_aliases
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
@@ -12,6 +13,7 @@ from tenancy.console import console_home, switch_tenant
 admin.site.site_header = "Data Isolation Managers"
 admin.site.site_title = "Data Isolation Managers"
 admin.site.index_title = "Console"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 # One "v1" namespace (DRF's NamespaceVersioning reads it) holding every manager's API,
 # each app under its own prefix or namespace.

@@ -47,11 +47,18 @@ def _forget_threat_policy(sender, instance, **kwargs):
 
 def connect() -> None:
     from django.contrib.admin.models import LogEntry
+    from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
     from django.db.models.signals import post_delete, post_save
 
+    from security_mgr import login_guard, probes
     from tenancy.models import TenantSetting
+    from tenancy.signals import scoped_object_not_found
 
     post_save.connect(record_admin_change, sender=LogEntry, dispatch_uid="sec-admin-change")
+    user_login_failed.connect(login_guard.on_login_failed, dispatch_uid="sec-login-failed")
+    user_logged_in.connect(login_guard.on_logged_in, dispatch_uid="sec-logged-in")
+    user_logged_out.connect(login_guard.on_logged_out, dispatch_uid="sec-logged-out")
+    scoped_object_not_found.connect(probes.on_scoped_object_not_found, dispatch_uid="sec-probe")
     if record_platform_access not in context.platform_access_listeners:
         context.platform_access_listeners.append(record_platform_access)
     for signal in (post_save, post_delete):

@@ -54,3 +54,11 @@ def verify_audit_task() -> dict:
             "audit_verification_failed", extra={"log": log.label, "problems": report.problems}
         )
     return {"ok": report.ok, "entries": report.entries, "problems": report.problems}
+
+
+@shared_task
+def check_probe_task(model_label: str, lookup: str, username: str, user_id, ip: str) -> dict:
+    """A 404 past the probe prefilter (security_mgr/probes.py), checked off the request."""
+    from security_mgr.probes import check_probe
+
+    return check_probe(model_label, lookup, username, user_id, ip)

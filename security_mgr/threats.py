@@ -14,8 +14,11 @@ every failure, so an attack cannot flood the tables.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -23,7 +26,7 @@ from django.db import transaction
 
 from security_mgr import audit
 from security_mgr.models import EventType, SecurityEvent, Severity
-from tenancy.context import require_tenant_id
+from tenancy.context import get_current_tenant, no_tenant, require_tenant_id
 
 DEFAULT_POLICY = {
     "window_seconds": 900,
@@ -38,6 +41,7 @@ DEFAULT_POLICY = {
 }
 
 KINDS = {"login", "token_invalid", "not_found", "session_anomaly"}
+SESSION_ACTIONS = {"revoke": "revoke_sessions", "step_up": "step_up", "record": "", "": ""}
 
 
 @dataclass
@@ -50,6 +54,35 @@ class Verdict:
 
 _policies: dict[int, tuple[float, dict]] = {}
 POLICY_CACHE_SECONDS = 5.0
+PLATFORM_SCOPE = 0  # the policy cache's key for the platform scope
+
+_platform_scope: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "dim_threat_platform_scope", default=False
+)
+
+
+@contextmanager
+def platform_scope() -> Iterator[None]:
+    """Observe with no tenant: logins that name no tenant and no known user. Counters
+    and blocks live in the cache's platform namespace, the policy is the platform's
+    (`SECURITY_THREAT_POLICY`), and events go to the platform audit log (a
+    SecurityEvent belongs to a tenant). Explicit, so that forgetting the tenant still
+    fails closed everywhere else."""
+    token = _platform_scope.set(True)
+    try:
+        with no_tenant():
+            yield
+    finally:
+        _platform_scope.reset(token)
+
+
+def _scope_id(operation: str) -> int:
+    tenant = get_current_tenant()
+    if tenant is not None:
+        return tenant.id
+    if _platform_scope.get():
+        return PLATFORM_SCOPE
+    return require_tenant_id(operation)  # raises: no tenant and no platform scope
 
 
 def forget_policies() -> None:
@@ -59,11 +92,11 @@ def forget_policies() -> None:
 def threat_policy() -> dict:
     """The tenant's policy over the defaults; kept in process for a few seconds (and
     dropped at once when the setting is saved here) because every login asks."""
-    tenant_id = require_tenant_id("threat_policy")
+    tenant_id = _scope_id("threat_policy")
     cached = _policies.get(tenant_id)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    policy = _load_policy()
+    policy = _load_policy() if tenant_id != PLATFORM_SCOPE else _platform_policy()
     _policies[tenant_id] = (time.monotonic() + POLICY_CACHE_SECONDS, policy)
     return policy
 
@@ -71,7 +104,10 @@ def threat_policy() -> dict:
 def _load_policy() -> dict:
     from tenancy.selectors import get_tenant_setting
 
-    configured = get_tenant_setting("security.threat_policy", {})
+    return _merged(get_tenant_setting("security.threat_policy", {}))
+
+
+def _merged(configured) -> dict:
     policy = dict(DEFAULT_POLICY)
     if isinstance(configured, dict):
         for key, default in DEFAULT_POLICY.items():
@@ -79,6 +115,12 @@ def _load_policy() -> dict:
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
                 policy[key] = type(default)(value)
     return policy
+
+
+def _platform_policy() -> dict:
+    from django.conf import settings
+
+    return _merged(getattr(settings, "SECURITY_THREAT_POLICY", None) or {})
 
 
 def _h(value: str) -> str:
@@ -93,6 +135,11 @@ def _incr(key: str, window: int) -> int:
     except ValueError:  # expired between add and incr
         cache.set(key, 1, window)
         return 1
+
+
+# For other detectors (security_mgr/probes.py): the same hashing and windowed counters.
+hashed = _h
+count = _incr
 
 
 def _backoff(excess: int, policy: dict) -> float:
@@ -151,6 +198,14 @@ def _record(verdict, type_, severity, *, actor, source, details, action):
     verdict.events.append(type_)
     if action and action not in verdict.actions:
         verdict.actions.append(action)
+    if get_current_tenant() is None:  # the platform scope
+        audit.append(
+            f"security.{type_}",
+            {"severity": severity, "source": source, "action": action, **details},
+            actor=actor,
+            log=audit.platform_log(),
+        )
+        return
     with transaction.atomic():
         SecurityEvent.objects.create(
             type=type_,
@@ -169,7 +224,7 @@ def _record(verdict, type_, severity, *, actor, source, details, action):
 
 def login_allowed(username: str, ip: str) -> Verdict:
     """Ask before checking a password: is this user, from this source, backing off?"""
-    require_tenant_id("login_allowed")
+    _scope_id("login_allowed")
     keys = [f"thr:blk:ui:{_h(username)}:{_h(ip)}", f"thr:blk:ip:{_h(ip)}"]
     return _verdict_for_block(max((v for v in cache.get_many(keys).values() if v), default=0))
 
@@ -226,7 +281,7 @@ def analyze_threat(
     `exists_elsewhere`), "session_anomaly" (details `severity`, `reason`)."""
     if kind not in KINDS:
         raise ValueError(f"unknown observation {kind!r}; one of {sorted(KINDS)}")
-    require_tenant_id("analyze_threat")
+    _scope_id("analyze_threat")
     policy = threat_policy()
     window = int(policy["window_seconds"])
     details = dict(details or {})
@@ -311,6 +366,8 @@ def analyze_threat(
     # session_anomaly: reported by the session manager, acted on at once.
     severity = details.get("severity") if details.get("severity") in Severity.values else "medium"
     action = "revoke_sessions" if severity in ("high", "critical") else "step_up"
+    # The session manager acts under its own policy and says what it did.
+    action = SESSION_ACTIONS.get(details.pop("action_taken", None), action)
     _record(
         verdict,
         EventType.SESSION_ANOMALY,

@@ -204,6 +204,26 @@ def do_train_anomaly_model() -> AnomalyModel | None:
     )
 
 
+def _report_to_threat_detection(session: Session, score: float, action: str, result) -> None:
+    """The security manager keeps one record of threats for every manager: a
+    SecurityEvent and an audit entry, with the action this manager took."""
+    from security_mgr import threats
+
+    severity = "high" if action == "revoke" else "medium" if action == "step_up" else "low"
+    threats.analyze_threat(
+        "session_anomaly",
+        username=session.user.get_username() if session.user_id else "",
+        ip=session.ip or "",
+        details={
+            "severity": severity,
+            "session": str(session.pk),
+            "score": round(score, 4),
+            "drivers": result["drivers"],
+            "action_taken": action,
+        },
+    )
+
+
 def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> dict:
     """Score a session, store the score, and act when it crosses the tenant's threshold:
     record a security event, then revoke or demand step-up as the policy says."""
@@ -227,6 +247,7 @@ def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> d
             action=pol.anomaly_action,
             details={"drivers": result["drivers"], "model_version": result["model_version"]},
         )
+        _report_to_threat_detection(session, score, pol.anomaly_action, result)
         if pol.anomaly_action == ANOMALY_REVOKE:
             do_revoke_session(session.pk, reason="anomaly")
         elif pol.anomaly_action == ANOMALY_STEP_UP:

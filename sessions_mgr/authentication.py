@@ -58,6 +58,21 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _observe_refusal(request, token: str, reason: str, expected: int | None) -> None:
+    """Threat detection hears of forged and other-tenant tokens (and may answer 429)."""
+    from security_mgr.login_guard import observe_refused_token
+    from sessions_mgr import tokens
+
+    if reason == "wrong_tenant":
+        claimed = expected if expected != UNKNOWN_TENANT else None
+    else:
+        try:
+            claimed = tokens.parse(token).tenant_id
+        except TokenError:
+            claimed = None
+    observe_refused_token(request, reason, claimed)
+
+
 class SessionTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
     allow_step_up = False
@@ -83,6 +98,7 @@ class SessionTokenAuthentication(BaseAuthentication):
                 allow_step_up=self.allow_step_up,
             )
         except TokenError as exc:
+            _observe_refusal(request, token, exc.reason, expected)
             raise TokenRefused(exc.reason, exc.message)
         session.memberships = memberships_for(session.user)
         return session.user, session

@@ -97,7 +97,13 @@ class AbstractEntry(models.Model):
     def conformance_values(cls):
         from django.utils import timezone
 
-        return {"leaf_hash": b"\0" * 32, "root_hash": b"\0" * 32, "created_at": timezone.now()}
+        # A seq no real log reaches, so that real appends in the same test never collide.
+        return {
+            "seq": 2**40,
+            "leaf_hash": b"\0" * 32,
+            "root_hash": b"\0" * 32,
+            "created_at": timezone.now(),
+        }
 
 
 class AbstractHead(models.Model):

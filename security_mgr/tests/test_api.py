@@ -86,21 +86,22 @@ def test_audit_entries_heads_and_proofs_over_the_api(owner_a, tenant_a):
     for _ in range(4):
         api.post(f"{BASE}/keys/rotate/", {}, format="json")
     second = api.post(f"{BASE}/audit/heads/").json()
-    assert (first["tree_size"], second["tree_size"]) == (3, 7)
+    # The sign-in itself is the first entry (auth.login).
+    assert (first["tree_size"], second["tree_size"]) == (4, 8)
     entries = api.get(f"{BASE}/audit/entries/").json()["results"]
-    assert [e["event"] for e in entries] == ["key.rotated"] * 7
-    proof = api.get(f"{BASE}/audit/proofs/inclusion/", {"index": 4, "tree_size": 7}).json()
+    assert [e["event"] for e in entries] == ["auth.login"] + ["key.rotated"] * 7
+    proof = api.get(f"{BASE}/audit/proofs/inclusion/", {"index": 4, "tree_size": 8}).json()
     assert merkle.verify_inclusion(
         bytes.fromhex(entries[4]["leaf_hash"]),
         4,
-        7,
+        8,
         [bytes.fromhex(h) for h in proof["proof"]],
         bytes.fromhex(second["root_hash"]),
     )
-    consistency = api.get(f"{BASE}/audit/proofs/consistency/", {"first": 3, "second": 7}).json()
+    consistency = api.get(f"{BASE}/audit/proofs/consistency/", {"first": 4, "second": 8}).json()
     assert merkle.verify_consistency(
-        3,
-        7,
+        4,
+        8,
         bytes.fromhex(first["root_hash"]),
         bytes.fromhex(second["root_hash"]),
         [bytes.fromhex(h) for h in consistency["proof"]],

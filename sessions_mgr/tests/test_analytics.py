@@ -3,6 +3,8 @@ import random
 import pytest
 from django.utils import timezone
 
+from security_mgr.models import AuditEntry
+from security_mgr.models import SecurityEvent as ThreatEvent
 from sessions_mgr import analytics
 from sessions_mgr.actions import do_set_session_policy
 from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
@@ -96,6 +98,11 @@ def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, v
         event = SecurityEvent.objects.get(kind="anomaly")
         assert event.action == "revoke" and event.session_id_ref == wild.pk
         assert Session.objects.get(pk=wild.pk).revoke_reason == "anomaly"
+        # The security manager's record of threats has it too, with the action taken.
+        threat = ThreatEvent.objects.get(type="session_anomaly")
+        assert (threat.severity, threat.action) == ("high", "revoke_sessions")
+        assert threat.details["session"] == str(wild.pk)
+        assert AuditEntry.objects.filter(event="security.session_anomaly").count() == 1
     with pytest.raises(TokenError) as exc:
         validate(token)
     assert exc.value.reason == "revoked"
@@ -106,7 +113,9 @@ def test_analytics_threshold_step_up_high(make_session, tenant_a, owner_a, view)
     wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
     with tenant_context(tenant_a):
         result = analytics.do_evaluate_session(wild)
+        threat = ThreatEvent.objects.get(type="session_anomaly")
     assert result["action"] == "step_up"
+    assert (threat.severity, threat.action) == ("medium", "step_up")
     with pytest.raises(TokenError) as exc:
         validate(token)
     assert exc.value.reason == "step_up_required"

@@ -213,7 +213,8 @@ def test_api_authorization_header_fuzz_never_500(owner_a, tenant_a, view):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"{scheme}{token}")
         response = client.get(f"/api/v1/sessions/{body['id']}/validate/")
-        assert response.status_code in (200, 401, 403), response.content
+        # 429: a burst of refused tokens from one source backs off (threat detection).
+        assert response.status_code in (200, 401, 403, 429), response.content
         if response.status_code == 401 and scheme:
             assert response.json()["error"]["code"]
 

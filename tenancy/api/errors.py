@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from tenancy.exceptions import TenantContextMissing, TenantMismatch
+from tenancy.models import is_tenant_scoped
 from tenancy.resolution import TenantResolutionError
+from tenancy.signals import scoped_object_not_found
 
 NOT_FOUND_BODY = {"error": {"code": "not_found", "message": "Not found."}}
 
@@ -42,8 +44,19 @@ def _message(detail) -> str:
     return str(detail)
 
 
+def _report_not_found(context) -> None:
+    view = context.get("view")
+    model = getattr(view, "model", None)
+    if model is None or not is_tenant_scoped(model):
+        return
+    lookup = view.kwargs.get(view.lookup_url_kwarg or view.lookup_field)
+    if lookup is not None:
+        scoped_object_not_found.send(sender=model, request=context.get("request"), lookup=lookup)
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
+        _report_not_found(context)
         return Response(NOT_FOUND_BODY, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, TenantResolutionError):
         exc = TenantAPIError(exc.status, exc.code, exc.message)

@@ -1,0 +1,277 @@
+"""Sign-ins and presented tokens feed threat detection; a sign-in that is backing off is
+refused before its password is checked.
+
+Where an attempt counts (its *scopes*):
+- always the platform scope: a source spraying usernames across tenants, or names that
+  belong to nobody;
+- the tenant the request names (`X-Tenant` or `?tenant=`), if it exists;
+- every tenant the named user belongs to, so that each tenant's staff see the attacks on
+  their users and each tenant's policy applies.
+Each scope keeps its own counters and blocks under its own policy: one tenant's strict
+policy never blocks sign-ins to another tenant.
+
+Entry points: `ThrottledModelBackend` (AUTHENTICATION_BACKENDS; the console's login form
+and DRF's Basic authentication both reach it), the `user_login_failed` and
+`user_logged_in` receivers, `ThrottledBasicAuthentication` (answers 429 with
+Retry-After), `ThrottledAdminAuthenticationForm` (says when to retry) and
+`observe_refused_token` (called by the session token authentication).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied, ValidationError
+from rest_framework import exceptions
+from rest_framework.authentication import BasicAuthentication
+
+from security_mgr import threats
+from tenancy.context import TenantRef, tenant_context
+
+log = logging.getLogger("dim.security")
+
+MAX_SCOPES = 16
+ATTEMPT_ATTR = "_dim_login_attempt"
+BLOCKED_ATTR = "_dim_login_blocked"
+# Refusals that say someone holds a token they should not: made up, tampered with, or
+# presented to the wrong tenant. Expired or revoked tokens are ordinary client mistakes.
+FORGED_REASONS = frozenset({"malformed", "bad_signature", "wrong_tenant", "unsigned"})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    username: str
+    ip: str
+    scopes: tuple[TenantRef | None, ...]  # None: the platform scope
+
+
+def client_ip(request) -> str:
+    return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
+
+
+def _ref(tenant) -> TenantRef:
+    return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
+
+
+def _requested_slug(request) -> str | None:
+    from tenancy.resolution import TenantResolutionError, requested_slug
+
+    try:
+        return requested_slug(request)
+    except TenantResolutionError:
+        return None  # a malformed tenant names no scope; the request fails elsewhere
+
+
+def tenant_ref_by_id(tenant_id: int) -> TenantRef | None:
+    from tenancy.models import Tenant
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    return _ref(tenant) if tenant is not None else None
+
+
+def scopes_for(request, user) -> tuple[TenantRef | None, ...]:
+    from tenancy.models import Tenant
+    from tenancy.resolution import memberships_of
+
+    scopes: list[TenantRef | None] = [None]
+    tenants = [m.tenant for m in memberships_of(user)] if user is not None else []
+    slug = _requested_slug(request)
+    if slug is not None:
+        named = next((t for t in tenants if t.slug == slug), None)
+        named = named or Tenant.objects.filter(slug=slug).first()
+        if named is not None:
+            tenants.insert(0, named)
+    seen = set()
+    for tenant in tenants:
+        if tenant.pk not in seen and len(scopes) < MAX_SCOPES:
+            seen.add(tenant.pk)
+            scopes.append(_ref(tenant))
+    return tuple(scopes)
+
+
+def _in_scope(scope: TenantRef | None):
+    return threats.platform_scope() if scope is None else tenant_context(scope)
+
+
+def check(attempt: Attempt) -> threats.Verdict:
+    """Refused when any scope has this user+source or this source backing off."""
+    verdict = threats.Verdict()
+    for scope in attempt.scopes:
+        with _in_scope(scope):
+            found = threats.login_allowed(attempt.username, attempt.ip)
+        if not found.allowed:
+            verdict.allowed = False
+            verdict.retry_after = max(verdict.retry_after, found.retry_after)
+    return verdict
+
+
+def observe_failure(attempt: Attempt, *, existing_user: bool, via: str) -> threats.Verdict:
+    from security_mgr import audit
+
+    verdict = threats.Verdict()
+    for scope in attempt.scopes:
+        with _in_scope(scope):
+            found = threats.analyze_threat("login", username=attempt.username, ip=attempt.ip)
+            if scope is not None and existing_user:
+                # A real account under attack: its tenants' logs record every failure.
+                # Unknown names only leave events when a threshold is crossed, so that
+                # guessing cannot flood the logs.
+                audit.append(
+                    "auth.login_failed", {"source": attempt.ip, "via": via}, actor=attempt.username
+                )
+        verdict.allowed &= found.allowed
+        verdict.retry_after = max(verdict.retry_after, found.retry_after)
+        verdict.events += found.events
+        verdict.actions += [a for a in found.actions if a not in verdict.actions]
+    return verdict
+
+
+def _via(request) -> str:
+    return "api" if request is not None and hasattr(request, "_request") else "console"
+
+
+# --- Django authentication ------------------------------------------------------------
+
+
+class ThrottledModelBackend(ModelBackend):
+    """ModelBackend that asks threat detection first: a user+source or a source that is
+    backing off is refused without its password being checked (PermissionDenied stops
+    Django's authenticate() at once)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        User = get_user_model()
+        if username is None:
+            username = kwargs.get(User.USERNAME_FIELD)
+        if request is None or username is None or password is None:
+            # No source to attribute (programmatic use by trusted code): plain checks.
+            return super().authenticate(request, username, password, **kwargs)
+        try:
+            user = User._default_manager.get_by_natural_key(username)
+        except User.DoesNotExist:
+            User().set_password(password)  # same cost as a real check (ModelBackend does)
+            user = None
+        attempt = Attempt(str(username)[:150], client_ip(request), scopes_for(request, user))
+        setattr(request, ATTEMPT_ATTR, (attempt, user is not None))
+        verdict = check(attempt)
+        if not verdict.allowed:
+            setattr(request, BLOCKED_ATTR, verdict)
+            raise PermissionDenied("sign-in backing off")
+        if user is not None and user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    if request is None or getattr(request, BLOCKED_ATTR, None) is not None:
+        return  # refused before any password check: not a new failure
+    found = getattr(request, ATTEMPT_ATTR, None)
+    if found is None:
+        username = str(credentials.get(get_user_model().USERNAME_FIELD) or "")[:150]
+        if not username:
+            return
+        user = get_user_model()._default_manager.filter(username=username).first()
+        found = (Attempt(username, client_ip(request), scopes_for(request, user)), bool(user))
+    attempt, existing = found
+    verdict = observe_failure(attempt, existing_user=existing, via=_via(request))
+    if not verdict.allowed:
+        log.warning(
+            "login_backing_off",
+            extra={"event": "login_backing_off", "source": attempt.ip, "user": attempt.username},
+        )
+
+
+def on_logged_in(sender, request, user, **kwargs):
+    """An interactive sign-in: the user proved themselves from this source (resets that
+    counter) and the sign-in is recorded in each of the user's tenants' audit logs."""
+    from security_mgr import audit
+
+    if request is None:
+        return
+    attempt = Attempt(user.get_username(), client_ip(request), scopes_for(request, user))
+    for scope in attempt.scopes:
+        with _in_scope(scope):
+            threats.analyze_threat("login", username=attempt.username, ip=attempt.ip, success=True)
+            if scope is not None:
+                audit.append("auth.login", {"source": attempt.ip}, actor=attempt.username)
+    if len(attempt.scopes) == 1:  # no tenant: a platform operator
+        audit.append(
+            "auth.login", {"source": attempt.ip}, actor=attempt.username, log=audit.platform_log()
+        )
+
+
+def on_logged_out(sender, request, user, **kwargs):
+    from security_mgr import audit
+
+    if request is None or user is None:
+        return
+    scopes = scopes_for(request, user)
+    for scope in scopes[1:]:
+        with tenant_context(scope):
+            audit.append("auth.logout", {"source": client_ip(request)}, actor=user.get_username())
+    if len(scopes) == 1:
+        audit.append(
+            "auth.logout",
+            {"source": client_ip(request)},
+            actor=user.get_username(),
+            log=audit.platform_log(),
+        )
+
+
+# --- the console's form and DRF --------------------------------------------------------
+
+
+def _retry_text(verdict: threats.Verdict) -> int:
+    return max(1, math.ceil(verdict.retry_after))
+
+
+class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    def get_invalid_login_error(self):
+        verdict = getattr(self.request, BLOCKED_ATTR, None) if self.request else None
+        if verdict is not None:
+            return ValidationError(
+                "Too many failed sign-ins from your address: try again in %(seconds)s s.",
+                code="throttled",
+                params={"seconds": _retry_text(verdict)},
+            )
+        return super().get_invalid_login_error()
+
+
+class ThrottledBasicAuthentication(BasicAuthentication):
+    def authenticate_credentials(self, userid, password, request=None):
+        try:
+            return super().authenticate_credentials(userid, password, request)
+        except exceptions.AuthenticationFailed:
+            verdict = getattr(request, BLOCKED_ATTR, None) if request is not None else None
+            if verdict is not None:
+                raise exceptions.Throttled(
+                    wait=_retry_text(verdict),
+                    detail="Too many failed sign-ins from your address.",
+                ) from None
+            raise
+
+
+# --- session tokens ---------------------------------------------------------------------
+
+
+def observe_refused_token(request, reason: str, claimed_tenant_id: int | None) -> None:
+    """Forged, tampered or other-tenant tokens count against their source in the tenant
+    they claim (the platform scope when that tenant does not exist). Raises Throttled
+    when the source is now backing off, so a burst gets 429 rather than more 401s.
+    Only refusals pay for this: a valid token never reaches it."""
+    if reason not in FORGED_REASONS:
+        return
+    ip = client_ip(request)
+    scope = tenant_ref_by_id(claimed_tenant_id) if claimed_tenant_id else None
+    with _in_scope(scope):
+        verdict = threats.analyze_threat(
+            "token_invalid", ip=ip, details={"reason": reason, "path": request.path[:200]}
+        )
+    if not verdict.allowed:
+        raise exceptions.Throttled(
+            wait=_retry_text(verdict), detail="Too many refused tokens from your address."
+        )
