@@ -181,7 +181,7 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
             "key.shredded", {"receipt": receipt, "signature": signature}, actor=actor
         )
         head = audit.sign_tree_head()
-        _forget_on_commit(tenant_id, None)
+        _forget_on_commit(tenant_id, subject)  # subject None: every ring of the tenant
     return {
         "receipt": receipt,
         "signature": signature,

@@ -28,7 +28,9 @@ from __future__ import annotations
 import json
 
 from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.functional import cached_property
 
 from security_mgr import crypto, keyring
 from security_mgr.exceptions import MalformedCiphertext
@@ -121,9 +123,12 @@ class EncryptedTextField(models.TextField):
         # A binary column: bytea / BLOB. The form field stays a text field (plaintext).
         return "BinaryField"
 
+    _text = True  # plaintext is str, encoded as UTF-8 (the JSON field says False)
+
     def contribute_to_class(self, cls, name, **kwargs):
         super().contribute_to_class(cls, name, **kwargs)
         self._label = cls._meta.label_lower
+        self._memo_key = f"_dim_aad_{name}"
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
@@ -161,7 +166,7 @@ class EncryptedTextField(models.TextField):
         return f"{self.subject_field}={getattr(instance, self.subject_field)}"
 
     def _row(self, instance):
-        row = instance.pk if self.row_field == "pk" else getattr(instance, self.row_field)
+        row = getattr(instance, self._row_attname)
         if row is None:
             raise ValueError(
                 f"{self.model._meta.label}.{self.name}: the row id ({self.row_field}) must be "
@@ -169,26 +174,66 @@ class EncryptedTextField(models.TextField):
             )
         return row
 
+    @cached_property
+    def _row_attname(self) -> str:
+        if self.row_field == "pk":
+            return self.model._meta.pk.attname
+        try:
+            return self.model._meta.get_field(self.row_field).attname
+        except FieldDoesNotExist:
+            return self.row_field  # a plain attribute set at construction
+
     def aad(self, instance) -> bytes:
-        return _associated_data(
-            instance.tenant_id, self._label, self.name, self._row(instance), self.subject(instance)
-        )
+        return self._binding(instance)[0]
+
+    def _binding(self, instance) -> tuple[bytes, str]:
+        """(associated data, subject) of `instance`, memoised on the instance for as long
+        as its tenant, row id and subject stay the same (the hot path)."""
+        d = instance.__dict__
+        tenant_id = d.get("tenant_id")
+        row = d.get(self._row_attname)
+        if tenant_id is None or row is None:  # deferred or not set: the slow way
+            tenant_id, row = instance.tenant_id, self._row(instance)
+        subject = self.subject(instance) if self.subject_field else ""
+        memo = d.get(self._memo_key)
+        if memo is not None and memo[1] is row and memo[0] == tenant_id and memo[2] == subject:
+            return memo[3], subject
+        aad = _associated_data(tenant_id, self._label, self.name, row, subject)
+        d[self._memo_key] = (tenant_id, row, subject, aad)
+        return aad, subject
 
     def open(self, instance, envelope):
         """Envelope (binary, or a legacy/transit text one) -> plaintext value."""
-        subject = self.subject(instance) if self.subject_field else ""
-        aad = _associated_data(
-            instance.tenant_id, self._label, self.name, self._row(instance), subject
-        )
-        return self.decode_plain(_decrypt(envelope, aad, subject))
+        d = instance.__dict__
+        memo = d.get(self._memo_key)
+        # Inlined check of _binding()'s memo (tenant ring only): the hot path.
+        if (
+            memo is not None
+            and memo[1] is d.get(self._row_attname)
+            and memo[0] == d.get("tenant_id")
+            and not self.subject_field
+        ):
+            aad, subject = memo[3], ""
+        else:
+            aad, subject = self._binding(instance)
+        data = _decrypt(envelope, aad, subject)
+        return data.decode() if self._text else self.decode_plain(data)
 
     def seal(self, instance, value) -> bytes:
         """Plaintext value -> binary envelope under the tenant's current key."""
-        subject = self.subject(instance) if self.subject_field else ""
-        aad = _associated_data(
-            instance.tenant_id, self._label, self.name, self._row(instance), subject
-        )
-        return _encrypt(self.encode_plain(value), aad, subject)
+        d = instance.__dict__
+        memo = d.get(self._memo_key)
+        if (
+            memo is not None
+            and memo[1] is d.get(self._row_attname)
+            and memo[0] == d.get("tenant_id")
+            and not self.subject_field
+        ):
+            aad, subject = memo[3], ""
+        else:
+            aad, subject = self._binding(instance)
+        plain = value.encode() if self._text and type(value) is str else self.encode_plain(value)
+        return _encrypt(plain, aad, subject)
 
     # --- Django hooks ---
     def from_db_value(self, value, expression, connection):
@@ -253,6 +298,8 @@ class EncryptedTextField(models.TextField):
 
 
 class EncryptedJSONField(EncryptedTextField):
+    _text = False
+
     def encode_plain(self, value) -> bytes:
         return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 

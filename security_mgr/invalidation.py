@@ -25,6 +25,9 @@ from tenancy.pubsub import Listener, redis_client
 log = logging.getLogger("dim.security")
 CHANNEL = "dim:security:keyrings"
 
+#: Counters for operators and tests: messages applied, (re)subscriptions, failures.
+stats = {"messages_applied": 0, "subscriptions": 0, "publish_errors": 0, "listener_errors": 0}
+
 
 def _client():
     url = getattr(settings, "REDIS_URL", "")
@@ -55,6 +58,7 @@ def apply(text: str) -> bool:
     else:
         log.warning("keyring_invalidation_malformed", extra={"event_message": text[:200]})
         return False
+    stats["messages_applied"] += 1
     return True
 
 
@@ -62,6 +66,11 @@ def _on_subscribed() -> None:
     from security_mgr import keyring
 
     keyring.forget()
+    stats["subscriptions"] += 1
+
+
+def _on_error(exc: Exception) -> None:
+    stats["listener_errors"] += 1
 
 
 listener = Listener(
@@ -70,6 +79,7 @@ listener = Listener(
     client=_client,
     on_message=apply,
     on_subscribed=_on_subscribed,
+    on_error=_on_error,
 )
 
 
@@ -96,5 +106,6 @@ def publish(tenant_id: int, subject: str | None) -> bool:
             return True
         except Exception as exc:  # noqa: BLE001  (any Redis failure: degrade, never fail)
             if attempt == 2:
+                stats["publish_errors"] += 1
                 log.error("keyring_invalidation_publish_failed", extra={"error": repr(exc)})
     return False

@@ -44,9 +44,13 @@ from security_mgr.exceptions import (
     KeyVersionUnknown,
 )
 from security_mgr.keys import get_master_key_provider
-from tenancy.context import require_tenant_id
+from tenancy.context import TenantRef, require_tenant_id
+from tenancy.context import current_var as _current
 
 _feed = invalidation.listener
+_unpack_head = crypto._HEAD.unpack_from
+_MAGIC_FORMAT, _MAX_VERSION = crypto._MAGIC_FORMAT, crypto.MAX_VERSION
+_HEADER, _MIN_BINARY = crypto.HEADER, crypto.MIN_BINARY
 
 
 def key_binding(tenant_id: int, subject: str, version: int) -> bytes:
@@ -88,6 +92,8 @@ class _Ring:
         "min_available",
         "shredded",
         "loaded_at",
+        "trusted_until",
+        "unconfirmed_until",
         "keys",
         "sealer",
     )
@@ -98,13 +104,19 @@ class _Ring:
         self.min_available = min_available
         self.shredded = shredded
         self.loaded_at = loaded_at
+        # Served until the first while the invalidation listener is healthy, until the
+        # second otherwise (precomputed: the hot path only compares).
+        self.trusted_until = loaded_at + _TRUSTED_AGE
+        self.unconfirmed_until = loaded_at + _UNTRUSTED_AGE
         # Only versions that passed _check_version against these limits: a hit here
         # needs no further check (the limits change only by replacing the entry).
         self.keys: dict[int, AESGCM] = {}
         self.sealer: tuple[AESGCM, bytes] | None = None  # current key + binary header
 
 
-_cache: dict[tuple[int, str], _Ring] = {}
+# Keyed by the tenant id for the tenant ring (subject ""), by (tenant id, subject) for
+# subject rings: the common case hashes one int instead of building a tuple.
+_cache: dict[int | tuple[int, str], _Ring] = {}
 _lock = threading.Lock()
 _generation = 0  # bumped by every forget(): a load that overlapped one is not cached
 _monotonic = time.monotonic
@@ -115,15 +127,20 @@ _TRUSTED_AGE = 30.0
 _UNTRUSTED_AGE = 1.0
 
 
-def _load_settings(**_kwargs) -> None:
+_SETTINGS = ("SECURITY_KEY_CACHE_SECONDS", "SECURITY_KEY_CACHE_UNCONFIRMED_SECONDS")
+
+
+def _load_settings(setting: str | None = None, **_kwargs) -> None:
     global _TRUSTED_AGE, _UNTRUSTED_AGE
+    if setting is not None and setting not in _SETTINGS:
+        return
     _TRUSTED_AGE = float(getattr(settings, "SECURITY_KEY_CACHE_SECONDS", 30.0))
     _UNTRUSTED_AGE = min(
         _TRUSTED_AGE, float(getattr(settings, "SECURITY_KEY_CACHE_UNCONFIRMED_SECONDS", 1.0))
     )
+    forget()  # entries carry expiry times computed from the old values
 
 
-_load_settings()
 setting_changed.connect(_load_settings, dispatch_uid="security_mgr.keyring.settings")
 
 
@@ -136,8 +153,13 @@ def forget(tenant_id: int | None = None, subject: str | None = None) -> None:
         if tenant_id is None:
             _cache.clear()
             return
-        for key in [k for k in _cache if k[0] == tenant_id and subject in (None, k[1])]:
-            _cache.pop(key, None)
+        for key in list(_cache):
+            tid, sub = key if type(key) is tuple else (key, "")
+            if tid == tenant_id and subject in (None, sub):
+                _cache.pop(key, None)
+
+
+_load_settings()
 
 
 def invalidate(tenant_id: int, subject: str | None = None) -> None:
@@ -147,12 +169,12 @@ def invalidate(tenant_id: int, subject: str | None = None) -> None:
 
 
 def _ring(tenant_id: int, subject: str, create: bool) -> _Ring:
-    entry = _cache.get((tenant_id, subject))
-    if entry is not None and _monotonic() - entry.loaded_at < (
-        _TRUSTED_AGE if _feed.healthy else _UNTRUSTED_AGE
+    entry = _cache.get((tenant_id, subject) if subject else tenant_id)
+    if entry is None or _monotonic() >= (
+        entry.trusted_until if _feed.healthy else entry.unconfirmed_until
     ):
-        return entry
-    return _load(tenant_id, subject, create)
+        entry = _load(tenant_id, subject, create)
+    return entry
 
 
 def _load(tenant_id: int, subject: str, create: bool) -> _Ring:
@@ -177,7 +199,7 @@ def _load(tenant_id: int, subject: str, create: bool) -> _Ring:
     )
     with _lock:
         if _generation == generation:
-            _cache[(tenant_id, subject)] = entry
+            _cache[(tenant_id, subject) if subject else tenant_id] = entry
     return entry
 
 
@@ -223,9 +245,15 @@ def _sealer(tenant_id: int, subject: str, entry: _Ring) -> tuple[AESGCM, bytes]:
 
 def encrypt_binary(plaintext: bytes, aad: bytes, subject: str = "") -> bytes:
     """Seal `plaintext` with the current key of the current tenant's ring: the binary
-    envelope that encrypted columns store. The hot path of the encrypted fields."""
-    tenant_id = require_tenant_id("encryption")
-    entry = _ring(tenant_id, subject, True)
+    envelope that encrypted columns store. The hot path of the encrypted fields, hence
+    `_ring()` inlined and no settings lookups."""
+    state = _current.get()
+    tenant_id = state.id if type(state) is TenantRef else require_tenant_id("encryption")
+    entry = _cache.get((tenant_id, subject) if subject else tenant_id)
+    if entry is None or _monotonic() >= (
+        entry.trusted_until if _feed.healthy else entry.unconfirmed_until
+    ):
+        entry = _load(tenant_id, subject, True)
     sealer = entry.sealer or _sealer(tenant_id, subject, entry)
     nonce = _urandom(12)
     return sealer[1] + nonce + sealer[0].encrypt(nonce, plaintext, aad)
@@ -250,11 +278,23 @@ def encrypt_with_version(plaintext: bytes, aad: bytes, version: int, *, subject:
 
 
 def decrypt(ciphertext, aad: bytes, subject: str = "") -> bytes:
-    """Open an envelope (binary or text); every failure is a CryptoError subclass naming
-    the reason."""
-    version, nonce, sealed = crypto.split_envelope(ciphertext)
-    tenant_id = require_tenant_id("decryption")
-    entry = _ring(tenant_id, subject, False)
+    """Open an envelope (binary, or text); every failure is a CryptoError subclass
+    naming the reason. A well-formed binary envelope is split inline (hot path)."""
+    if type(ciphertext) is bytes and len(ciphertext) >= _MIN_BINARY:
+        head, version, nonce = _unpack_head(ciphertext)
+        if head == _MAGIC_FORMAT and 0 < version <= _MAX_VERSION:
+            sealed = ciphertext[_HEADER:]
+        else:
+            version, nonce, sealed = crypto.split_envelope(ciphertext)
+    else:
+        version, nonce, sealed = crypto.split_envelope(ciphertext)
+    state = _current.get()
+    tenant_id = state.id if type(state) is TenantRef else require_tenant_id("decryption")
+    entry = _cache.get((tenant_id, subject) if subject else tenant_id)
+    if entry is None or _monotonic() >= (
+        entry.trusted_until if _feed.healthy else entry.unconfirmed_until
+    ):
+        entry = _load(tenant_id, subject, False)
     aead = entry.keys.get(version)
     if aead is None:
         _check_version(entry, version, tenant_id, subject)

@@ -53,7 +53,8 @@ class AlterEncryptedFieldToBinary(migrations.AlterField):
             schema_editor,
             from_state,
             to_state,
-            "ALTER TABLE {table} ALTER COLUMN {column} TYPE bytea USING convert_to({column}, 'UTF8')",
+            "ALTER TABLE {table} ALTER COLUMN {column} TYPE bytea "
+            "USING convert_to({column}, 'UTF8')",
         )
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
@@ -65,7 +66,8 @@ class AlterEncryptedFieldToBinary(migrations.AlterField):
             schema_editor,
             from_state,
             to_state,
-            "ALTER TABLE {table} ALTER COLUMN {column} TYPE text USING convert_from({column}, 'UTF8')",
+            "ALTER TABLE {table} ALTER COLUMN {column} TYPE text "
+            "USING convert_from({column}, 'UTF8')",
         )
 
     def describe(self):
