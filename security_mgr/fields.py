@@ -72,6 +72,14 @@ def _as_bytes(value) -> bytes:
     return bytes(value)  # memoryview (psycopg 2 style drivers), bytearray
 
 
+class _Imported(Sealed):
+    """A text envelope from deserialisation (loaddata). The attribute hands it out as
+    is, unopened: a raw save reads attributes, and must store the ciphertext it was
+    given, not the plaintext (which get_prep_value() would refuse)."""
+
+    __slots__ = ()
+
+
 def _stored(envelope: bytes) -> bytes:
     """What a write stores for an envelope read back: legacy text ones become binary; a
     malformed value is written back untouched (saving other fields must not fail)."""
@@ -97,7 +105,7 @@ class _Descriptor:
         if instance is None:
             return self
         value = instance.__dict__.get(self.field.attname)
-        if isinstance(value, Sealed):
+        if type(value) is Sealed:
             plain = self.field.open(instance, value.envelope)
             instance.__dict__[self.field.attname] = plain
             instance.__dict__.setdefault("_dim_sealed", {})[self.field.attname] = (
@@ -244,7 +252,7 @@ class EncryptedTextField(models.TextField):
         # envelope. Plaintext values never come through here (see clean()).
         if isinstance(value, str) and value.startswith(crypto.PREFIX):
             try:
-                return Sealed.from_text(value)
+                return _Imported(crypto.to_binary(value))
             except MalformedCiphertext:
                 return value
         return value
