@@ -58,6 +58,7 @@ def _as_ref(tenant: Tenant | TenantRef | int) -> TenantRef:
         raise ValueError("tenant_context() needs a saved Tenant, a TenantRef or a tenant id")
     return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
 
+
 #: The context variable itself, for per-call hot paths (`current_var.get()` saves a
 #: Python call); everything else uses the functions below.
 current_var = _current

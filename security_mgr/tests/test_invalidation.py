@@ -36,6 +36,13 @@ def _aad(tenant, row="row-1"):
 
 
 @pytest.fixture
+def commits(django_capture_on_commit_callbacks):
+    """`with commits(execute=True):` runs the on-commit callbacks (the test itself
+    never commits)."""
+    return django_capture_on_commit_callbacks
+
+
+@pytest.fixture
 def listener_state(monkeypatch):
     """Set the listener's health for the test, without a thread."""
 
@@ -63,17 +70,16 @@ def test_invalidation_apply_drops_the_named_entries(tenant_a, tenant_b):
     assert set(keyring._cache) == {tenant_a.pk}
 
 
-def test_invalidation_is_published_after_commit_only(tenant_a, monkeypatch,
-                                                     django_capture_on_commit_callbacks):  # fmt: skip
+def test_invalidation_is_published_after_commit_only(tenant_a, monkeypatch, commits):
     published = []
     monkeypatch.setattr(invalidation, "publish", lambda t, s: published.append((t, s)))
     with tenant_context(tenant_a):
         keyring.encrypt(b"x", _aad(tenant_a))
-        with django_capture_on_commit_callbacks(execute=True):
+        with commits(execute=True):
             actions.rotate_key(reason="test")
             assert published == []  # not before the commit
         assert published == [(tenant_a.pk, "")]
-        with django_capture_on_commit_callbacks(execute=True):
+        with commits(execute=True):
             actions.set_min_decryption_version(2)
             actions.shred_keys(subject="owner=dave", reason="erasure")
             actions.shred_keys(reason="tenant erasure")
@@ -94,16 +100,18 @@ def _stale_entry(tenant, monkeypatch, age: float):
     return text
 
 
-def test_invalidation_unhealthy_listener_bounds_stale_entries(tenant_a, monkeypatch,
-                                                              listener_state):  # fmt: skip
+def test_invalidation_unhealthy_listener_bounds_stale_entries(
+    tenant_a, monkeypatch, listener_state
+):
     listener_state(False)
     text = _stale_entry(tenant_a, monkeypatch, age=keyring._UNTRUSTED_AGE + 0.5)
     with tenant_context(tenant_a), pytest.raises(KeyShredded):
         keyring.decrypt(text, _aad(tenant_a))  # older than the bound: reloaded, refused
 
 
-def test_invalidation_healthy_listener_trusts_the_cache_until_the_ttl(tenant_a, monkeypatch,
-                                                                      listener_state):  # fmt: skip
+def test_invalidation_healthy_listener_trusts_the_cache_until_the_ttl(
+    tenant_a, monkeypatch, listener_state
+):
     listener_state(True)
     text = _stale_entry(tenant_a, monkeypatch, age=keyring._UNTRUSTED_AGE + 0.5)
     with tenant_context(tenant_a):
@@ -134,8 +142,7 @@ def test_invalidation_load_overlapping_a_forget_is_not_cached(tenant_a, monkeypa
 
 
 @needs_redis
-def test_invalidation_second_listener_receives_the_message(tenant_a,
-                                                           django_capture_on_commit_callbacks):  # fmt: skip
+def test_invalidation_second_listener_receives_the_message(tenant_a, commits):
     received = []
     other = Listener(
         invalidation.CHANNEL,
@@ -151,7 +158,7 @@ def test_invalidation_second_listener_receives_the_message(tenant_a,
         assert other.healthy
         with tenant_context(tenant_a):
             keyring.encrypt(b"x", _aad(tenant_a))
-            with django_capture_on_commit_callbacks(execute=True):
+            with commits(execute=True):
                 actions.shred_keys(reason="test")
         wanted = f"t|{tenant_a.pk}"
         deadline = time.monotonic() + 10
@@ -164,8 +171,7 @@ def test_invalidation_second_listener_receives_the_message(tenant_a,
 
 
 @needs_redis
-def test_invalidation_min_version_refused_in_other_process(tenant_a,
-                                                           django_capture_on_commit_callbacks):  # fmt: skip
+def test_invalidation_min_version_refused_in_other_process(tenant_a, commits):
     with tenant_context(tenant_a):
         envelope = keyring.encrypt_binary(b"readable", _aad(tenant_a))
         key = DataKey.objects.get(version=1)
@@ -191,9 +197,9 @@ def test_invalidation_min_version_refused_in_other_process(tenant_a,
         peer.stdin.flush()
         assert peer.stdout.readline().strip() == "ready"  # readable there before
         with tenant_context(tenant_a):
-            with django_capture_on_commit_callbacks(execute=True):
+            with commits(execute=True):
                 actions.rotate_key(reason="test")
-            with django_capture_on_commit_callbacks(execute=True):
+            with commits(execute=True):
                 actions.set_min_decryption_version(2)
             with pytest.raises(KeyVersionBelowMinimum):
                 keyring.decrypt(envelope, _aad(tenant_a))  # here: at once
