@@ -41,6 +41,9 @@ class AlterEncryptedFieldToBinary(migrations.AlterField):
     def _postgres(self, app_label, schema_editor, from_state, to_state, sql_template):
         model = to_state.apps.get_model(app_label, self.model_name)
         column = model._meta.get_field(self.name).column
+        # Rows updated earlier in this transaction (the reverse of convert_rows) leave
+        # deferred foreign-key checks pending, and ALTER TABLE refuses to run over them.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         schema_editor.execute(
             sql_template.format(table=_quote(model._meta.db_table), column=_quote(column))
         )
