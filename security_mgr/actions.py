@@ -35,7 +35,13 @@ def _forget_on_commit(tenant_id: int, subject: str | None) -> None:
     """Drop the cached ring here now (this transaction sees its own change) and, once
     committed, here again and in every other process (Redis pub/sub)."""
     keyring.forget(tenant_id, subject)
-    transaction.on_commit(lambda: keyring.invalidate(tenant_id, subject))
+    keyring.hold(tenant_id, subject)  # not cached again before the commit
+
+    def committed():
+        keyring.release(tenant_id, subject)
+        keyring.invalidate(tenant_id, subject)
+
+    transaction.on_commit(committed)
 
 
 def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:

@@ -21,7 +21,9 @@ On the embedded default (no Redis) the in-process drop covers the web process at
 a separate Celery worker process sees the change within the 1 s bound.
 
 A load never caches what it read if a drop happened while it was reading (`_generation`),
-so a message arriving during a load cannot be overtaken by the stale row.
+so a message arriving during a load cannot be overtaken by the stale row; nor a ring
+changed (or created on first use) by a transaction of this process that has not
+committed (`hold`): after a rollback it would be a key that exists nowhere else.
 """
 
 from __future__ import annotations
@@ -177,6 +179,42 @@ def _ring(tenant_id: int, subject: str, create: bool) -> _Ring:
     return entry
 
 
+# Rings changed by a transaction of this process that has not committed yet (or that
+# rolled back: Django has no rollback hook, hence the expiry). What a load reads of
+# them may vanish with a rollback, so it is used but never cached: a cached ring that
+# was never committed would seal data under a key that does not exist.
+_held: dict[tuple[int, str | None], float] = {}
+HOLD_SECONDS = 600.0
+
+
+def reset() -> None:
+    """Forget everything, holds included (tests: tenant ids repeat across tests)."""
+    with _lock:
+        _held.clear()
+    forget()
+
+
+def hold(tenant_id: int, subject: str | None) -> None:
+    with _lock:
+        _held[(tenant_id, subject)] = _monotonic() + HOLD_SECONDS
+
+
+def release(tenant_id: int, subject: str | None) -> None:
+    with _lock:
+        _held.pop((tenant_id, subject), None)
+
+
+def _is_held(tenant_id: int, subject: str) -> bool:
+    now = _monotonic()
+    for key in ((tenant_id, subject), (tenant_id, None)):
+        until = _held.get(key)
+        if until is not None:
+            if until > now:
+                return True
+            _held.pop(key, None)
+    return False
+
+
 def _load(tenant_id: int, subject: str, create: bool) -> _Ring:
     from security_mgr.models import KeyRing
 
@@ -198,7 +236,7 @@ def _load(tenant_id: int, subject: str, create: bool) -> _Ring:
         loaded_at,
     )
     with _lock:
-        if _generation == generation:
+        if _generation == generation and not (_held and _is_held(tenant_id, subject)):
             _cache[(tenant_id, subject) if subject else tenant_id] = entry
     return entry
 

@@ -94,4 +94,4 @@ def _fresh_cache():
     from security_mgr import keyring
 
     cache.clear()
-    keyring.forget()
+    keyring.reset()

@@ -43,6 +43,20 @@ def commits(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def committed_ring(commits, monkeypatch):
+    """Create a ring as a committed transaction would leave it (the test's own
+    transaction never commits, and a ring changed by an uncommitted transaction is
+    never cached). Publishing is off: this process would receive its own message."""
+    monkeypatch.setattr(invalidation, "publish", lambda tenant_id, subject: False)
+
+    def create(tenant, subject=""):
+        with tenant_context(tenant), commits(execute=True):
+            keyring.current_version(subject)
+
+    return create
+
+
+@pytest.fixture
 def listener_state(monkeypatch):
     """Set the listener's health for the test, without a thread."""
 
@@ -53,12 +67,13 @@ def listener_state(monkeypatch):
     return set_health
 
 
-def test_invalidation_apply_drops_the_named_entries(tenant_a, tenant_b):
+def test_invalidation_apply_drops_the_named_entries(tenant_a, tenant_b, committed_ring):
     for tenant in (tenant_a, tenant_b):
+        committed_ring(tenant)
+        committed_ring(tenant, "owner=carol")
         with tenant_context(tenant):
-            for _ in range(2):  # the first use creates the ring (and drops its entry)
-                keyring.encrypt(b"x", _aad(tenant))
-                keyring.encrypt(b"x", _aad(tenant), subject="owner=carol")
+            keyring.encrypt(b"x", _aad(tenant))
+            keyring.encrypt(b"x", _aad(tenant), subject="owner=carol")
     assert len(keyring._cache) == 4
     assert invalidation.apply(f"r|{tenant_a.pk}|owner=carol")
     assert (tenant_a.pk, "owner=carol") not in keyring._cache
@@ -86,11 +101,11 @@ def test_invalidation_is_published_after_commit_only(tenant_a, monkeypatch, comm
     assert published[1:] == [(tenant_a.pk, ""), (tenant_a.pk, "owner=dave"), (tenant_a.pk, None)]
 
 
-def _stale_entry(tenant, monkeypatch, age: float):
+def _stale_entry(tenant, monkeypatch, committed_ring, age: float):
     """A cached ring whose row then changes behind the cache's back (another process
     shredded it and the message never came), seen `age` seconds later."""
+    committed_ring(tenant)
     with tenant_context(tenant):
-        keyring.current_version()  # creates the ring
         text = keyring.encrypt(b"secret", _aad(tenant))
         assert tenant.pk in keyring._cache
         KeyRing.objects.filter(subject="").update(shredded_at=timezone.now())
@@ -101,19 +116,19 @@ def _stale_entry(tenant, monkeypatch, age: float):
 
 
 def test_invalidation_unhealthy_listener_bounds_stale_entries(
-    tenant_a, monkeypatch, listener_state
+    tenant_a, monkeypatch, listener_state, committed_ring
 ):
     listener_state(False)
-    text = _stale_entry(tenant_a, monkeypatch, age=keyring._UNTRUSTED_AGE + 0.5)
+    text = _stale_entry(tenant_a, monkeypatch, committed_ring, age=keyring._UNTRUSTED_AGE + 0.5)
     with tenant_context(tenant_a), pytest.raises(KeyShredded):
         keyring.decrypt(text, _aad(tenant_a))  # older than the bound: reloaded, refused
 
 
 def test_invalidation_healthy_listener_trusts_the_cache_until_the_ttl(
-    tenant_a, monkeypatch, listener_state
+    tenant_a, monkeypatch, listener_state, committed_ring
 ):
     listener_state(True)
-    text = _stale_entry(tenant_a, monkeypatch, age=keyring._UNTRUSTED_AGE + 0.5)
+    text = _stale_entry(tenant_a, monkeypatch, committed_ring, age=keyring._UNTRUSTED_AGE + 0.5)
     with tenant_context(tenant_a):
         # No message came: a healthy listener means "no change", so the entry serves...
         assert keyring.decrypt(text, _aad(tenant_a)) == b"secret"
@@ -122,7 +137,9 @@ def test_invalidation_healthy_listener_trusts_the_cache_until_the_ttl(
             keyring.decrypt(text, _aad(tenant_a))
 
 
-def test_invalidation_load_overlapping_a_forget_is_not_cached(tenant_a, monkeypatch):
+def test_invalidation_load_overlapping_a_forget_is_not_cached(
+    tenant_a, monkeypatch, committed_ring
+):
     real = KeyRing.objects.filter
 
     def filter_then_message(*args, **kwargs):
@@ -131,9 +148,9 @@ def test_invalidation_load_overlapping_a_forget_is_not_cached(tenant_a, monkeypa
         keyring.forget(tenant_a.pk)  # ...and a message drops the ring meanwhile
         return result
 
+    committed_ring(tenant_a)
     with tenant_context(tenant_a):
         keyring.encrypt(b"x", _aad(tenant_a))
-        keyring.current_version()
         assert tenant_a.pk in keyring._cache  # normally cached
         keyring.forget()
         monkeypatch.setattr(KeyRing.objects, "filter", filter_then_message)
@@ -213,3 +230,19 @@ def test_invalidation_min_version_refused_in_other_process(tenant_a, commits):
     finally:
         if peer.poll() is None:
             peer.kill()
+
+
+def test_invalidation_ring_of_a_rolled_back_transaction_is_never_cached(tenant_a):
+    from django.db import transaction
+
+    with tenant_context(tenant_a):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            keyring.encrypt(b"lost", _aad(tenant_a))  # first use: creates the ring...
+            keyring.encrypt(b"lost", _aad(tenant_a))  # ...read back uncommitted
+            assert tenant_a.pk not in keyring._cache
+            raise RuntimeError("rolled back")
+        # Had the uncommitted ring been cached, this would seal under a key that no
+        # longer exists anywhere, and the reload below could not open it.
+        text = keyring.encrypt(b"kept", _aad(tenant_a))
+        keyring.forget()
+        assert keyring.decrypt(text, _aad(tenant_a)) == b"kept"
