@@ -15,9 +15,10 @@ revoked token alive. State only ever grows towards "more revoked", so applying a
 twice or a resync racing a message is harmless.
 
 The view is trusted only while the listener is subscribed and has resynced since (re)
-subscribing (`healthy`); the subscribe/reconnect/liveness loop is `tenancy.pubsub`'s
-`Listener`, shared with the key-ring cache. Otherwise (Redis down, no Redis at all) validation checks
-each token against the database: slower, still correct; logged and counted.
+subscribing (`healthy`). Otherwise (Redis down, no Redis at all) validation checks
+each token against the database: slower, still correct; logged and counted. The
+subscribe/reconnect/liveness loop is `tenancy.pubsub.Listener`, shared with the
+key-ring cache of the security manager.
 """
 
 from __future__ import annotations
