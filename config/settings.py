@@ -230,7 +230,13 @@ QUANTUM_CRYPTO_ENABLED = env.bool("QUANTUM_CRYPTO_ENABLED", default=False)
 # WebAuthn relying party; empty: the request's host (and scheme://host as the origin).
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
 WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="")
+# Key-ring cache: trusted this long while the Redis invalidation listener is healthy,
+# only SECURITY_KEY_CACHE_UNCONFIRMED_SECONDS otherwise (see security_mgr/keyring.py).
 SECURITY_KEY_CACHE_SECONDS = env.float("SECURITY_KEY_CACHE_SECONDS", default=30.0)
+SECURITY_KEY_CACHE_UNCONFIRMED_SECONDS = env.float(
+    "SECURITY_KEY_CACHE_UNCONFIRMED_SECONDS", default=1.0
+)
+SECURITY_KEY_LISTENER = env.bool("SECURITY_KEY_LISTENER", default=True)
 # Threat policy of the platform scope (sign-ins that name no tenant and no known user);
 # tenants set theirs in the `security.threat_policy` setting. Keys as in
 # security_mgr.threats.DEFAULT_POLICY.

@@ -32,8 +32,16 @@ def _ring_for_update(subject: str, *, create: bool = True) -> KeyRing:
 
 
 def _forget_on_commit(tenant_id: int, subject: str | None) -> None:
+    """Drop the cached ring here now (this transaction sees its own change) and, once
+    committed, here again and in every other process (Redis pub/sub)."""
     keyring.forget(tenant_id, subject)
-    transaction.on_commit(lambda: keyring.forget(tenant_id, subject))
+    keyring.hold(tenant_id, subject)  # not cached again before the commit
+
+    def committed():
+        keyring.release(tenant_id, subject)
+        keyring.invalidate(tenant_id, subject)
+
+    transaction.on_commit(committed)
 
 
 def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
@@ -179,8 +187,7 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
             "key.shredded", {"receipt": receipt, "signature": signature}, actor=actor
         )
         head = audit.sign_tree_head()
-        keyring.forget(tenant_id)
-        transaction.on_commit(lambda: keyring.forget(tenant_id))
+        _forget_on_commit(tenant_id, subject)  # subject None: every ring of the tenant
     return {
         "receipt": receipt,
         "signature": signature,

@@ -16,7 +16,9 @@ twice or a resync racing a message is harmless.
 
 The view is trusted only while the listener is subscribed and has resynced since (re)
 subscribing (`healthy`). Otherwise (Redis down, no Redis at all) validation checks
-each token against the database: slower, still correct; logged and counted.
+each token against the database: slower, still correct; logged and counted. The
+subscribe/reconnect/liveness loop is `tenancy.pubsub.Listener`, shared with the
+key-ring cache of the security manager.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+
+from tenancy.pubsub import Listener
 
 log = logging.getLogger("dim.sessions")
 CHANNEL = "dim:sessions:events"
@@ -234,77 +238,58 @@ def publish(message: str) -> None:
 
 # --- the listener -------------------------------------------------------------------------
 
-_listener: threading.Thread | None = None
-_listener_lock = threading.Lock()
-_stop = threading.Event()
-
 
 def resync_seconds() -> float:
     return float(getattr(settings, "SESSION_RESYNC_SECONDS", 30.0))
 
 
+def _on_subscribed() -> None:
+    # Cached entries may predate messages missed while unsubscribed (step-up demands).
+    _view.live.clear()
+    _view.resync()
+    _view.healthy = True
+
+
+def _on_tick() -> None:
+    from django.db import close_old_connections
+
+    _view.resync()
+    close_old_connections()
+
+
+def _on_error(exc: Exception) -> None:
+    from django.db import close_old_connections
+
+    _view.healthy = False
+    _view.counters.redis_errors += 1
+    log.error("session_view_listener_error", extra={"error": repr(exc)})
+    close_old_connections()
+
+
+_listener = Listener(
+    CHANNEL,
+    name="dim-session-view",
+    client=lambda: _client(),  # late-bound: tests swap the client
+    on_message=_view.apply,
+    on_subscribed=_on_subscribed,
+    on_error=_on_error,
+    on_tick=_on_tick,
+    tick_seconds=resync_seconds,
+)
+
+
 def ensure_listener() -> bool:
     """Start the listener thread once per process (when Redis is configured and the
     listener enabled). Returns whether the view may be trusted right now."""
-    global _listener
-    if _listener is None and getattr(settings, "SESSION_FASTPATH_LISTENER", True):
-        if _client() is None:
+    if not _listener.running and getattr(settings, "SESSION_FASTPATH_LISTENER", True):
+        if not _listener.start():
             return False
-        with _listener_lock:
-            if _listener is None:
-                _listener = threading.Thread(target=_listen, name="dim-session-view", daemon=True)
-                _listener.start()
     return _view.healthy
-
-
-def _listen() -> None:
-    from django.db import close_old_connections
-
-    backoff = 0.5
-    while not _stop.is_set():
-        pubsub = None
-        try:
-            pubsub = _client().pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(CHANNEL)
-            # After subscribing, so nothing published meanwhile is lost; cached entries
-            # may predate messages missed while unsubscribed (step-up demands): drop them.
-            _view.live.clear()
-            _view.resync()
-            _view.healthy = True
-            backoff = 0.5
-            next_resync = time.monotonic() + resync_seconds()
-            while not _stop.is_set():
-                message = pubsub.get_message(timeout=0.5)
-                if message is not None and message.get("type") == "message":
-                    data = message["data"]
-                    _view.apply(data.decode() if isinstance(data, bytes) else str(data))
-                if time.monotonic() >= next_resync:
-                    _view.resync()
-                    close_old_connections()
-                    next_resync = time.monotonic() + resync_seconds()
-        except Exception as exc:  # noqa: BLE001  (keep the thread alive, degrade)
-            _view.healthy = False
-            _view.counters.redis_errors += 1
-            log.error("session_view_listener_error", extra={"error": repr(exc)})
-            try:
-                close_old_connections()
-                if pubsub is not None:
-                    pubsub.close()
-            except Exception:  # noqa: BLE001, S110
-                pass
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
 
 
 def stop_listener() -> None:
     """Stop the listener thread (the bench, between rows); the view is then untrusted."""
-    global _listener
-    with _listener_lock:
-        if _listener is not None:
-            _stop.set()
-            _listener.join(timeout=5)
-            _listener = None
-            _stop.clear()
+    _listener.stop()
     _view.healthy = False
 
 

@@ -59,6 +59,11 @@ def _as_ref(tenant: Tenant | TenantRef | int) -> TenantRef:
     return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
 
 
+#: The context variable itself, for per-call hot paths (`current_var.get()` saves a
+#: Python call); everything else uses the functions below.
+current_var = _current
+
+
 def current_state() -> TenantRef | PlatformAccess | None:
     return _current.get()
 

@@ -86,7 +86,12 @@ def api_as(user, tenant=None):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Tenant ids repeat across runs (the test database is recreated), and the Redis test
-    database outlives them: every test starts from an empty cache."""
+    database outlives them: every test starts from an empty cache. Likewise the key-ring
+    cache: on SQLite tenant ids repeat across tests (rolled-back sequences), and a ring
+    cached by an earlier test must not stand in for this test's."""
     from django.core.cache import cache
 
+    from security_mgr import keyring
+
     cache.clear()
+    keyring.reset()

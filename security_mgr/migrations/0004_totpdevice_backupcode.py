@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import security_mgr.fields
+import security_mgr.migration_ops
 import tenancy.models.scoped
 import uuid
 from django.conf import settings
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('name', models.CharField(default='authenticator', max_length=60)),
-                ('secret', security_mgr.fields.EncryptedTextField()),
+                ('secret', security_mgr.migration_ops.LegacyEncryptedTextField()),
                 ('confirmed', models.BooleanField(default=False)),
                 ('last_step', models.BigIntegerField(default=0)),
                 ('failures', models.PositiveIntegerField(default=0)),

@@ -45,7 +45,8 @@ def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
                 "SELECT secret FROM security_mgr_totpdevice WHERE tenant_id = %s", [tenant_a.pk]
             )
             stored = cursor.fetchone()[0]
-        assert stored.startswith("dim:v") and device.secret not in stored  # seed encrypted
+        stored = bytes(stored)
+        assert stored.startswith(b"DIM\x01") and device.secret.encode() not in stored
         assert not mfa.has_mfa(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
         assert mfa.confirm_totp(device.pk, _code(device, now), now=now)

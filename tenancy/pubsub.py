@@ -1,0 +1,155 @@
+"""One Redis pub/sub channel per listener thread, for process-local caches that other
+processes must be able to invalidate (the session view, the key-ring cache).
+
+A `Listener` subscribes in a daemon thread and calls back:
+- `on_subscribed()` right after each (re)subscription: messages published while it was
+  not subscribed are lost, so the owner drops or resyncs whatever it caches;
+- `on_message(text)` for each message;
+- `on_tick()` every `tick_seconds()` (a periodic resync), if given;
+- `on_error(exc)` when the connection fails; the thread then reconnects with back-off.
+
+`healthy` is true only between a completed `on_subscribed()` and the next failure: a
+cache may trust "no message means no change" only then. A server that stops answering
+without closing the connection (no RST) is caught by a liveness PING every
+`PING_SECONDS`: no PONG within three periods counts as a lost connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("dim.pubsub")
+
+PING_SECONDS = 5.0
+_LIVENESS = "dim-liveness"
+
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
+def redis_client(url: str):
+    """One client (and connection pool) per URL and process."""
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        with _clients_lock:
+            client = _clients.get(url)
+            if client is None:
+                client = _clients[url] = redis.Redis.from_url(
+                    url, socket_timeout=1.0, socket_connect_timeout=1.0
+                )
+    return client
+
+
+class Listener:
+    def __init__(
+        self,
+        channel: str,
+        *,
+        name: str,
+        client: Callable[[], object | None],
+        on_message: Callable[[str], None],
+        on_subscribed: Callable[[], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
+        tick_seconds: Callable[[], float] | None = None,
+    ):
+        self.channel = channel
+        self.name = name
+        self._client = client
+        self._on_message = on_message
+        self._on_subscribed = on_subscribed
+        self._on_error = on_error
+        self._on_tick = on_tick
+        self._tick_seconds = tick_seconds or (lambda: 30.0)
+        self.healthy = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> bool:
+        """Start the thread once (idempotent). False when no Redis is configured."""
+        if self._thread is not None:
+            return True
+        if self._client() is None:
+            return False
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._stop.set()
+                self._thread.join(timeout=5)
+                self._thread = None
+                self._stop.clear()
+        self.healthy = False
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                client = self._client()
+                if client is None:
+                    raise ConnectionError("Redis is no longer configured")
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.channel)
+                if self._on_subscribed is not None:
+                    self._on_subscribed()  # after subscribing: nothing published is lost
+                self.healthy = True
+                backoff = 0.5
+                self._loop(pubsub)
+            except Exception as exc:  # noqa: BLE001  (keep the thread alive, degrade)
+                self.healthy = False
+                log.error(
+                    "pubsub_listener_error",
+                    extra={"channel": self.channel, "error": repr(exc)},
+                )
+                if self._on_error is not None:
+                    try:
+                        self._on_error(exc)
+                    except Exception:  # noqa: BLE001, S110
+                        pass
+                try:
+                    if pubsub is not None:
+                        pubsub.close()
+                except Exception:  # noqa: BLE001, S110
+                    pass
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.healthy = False
+
+    def _loop(self, pubsub) -> None:
+        now = time.monotonic()
+        next_tick = now + self._tick_seconds()
+        next_ping, last_pong = now + PING_SECONDS, now
+        while not self._stop.is_set():
+            message = pubsub.get_message(timeout=0.5)
+            if message is not None:
+                kind = message.get("type")
+                if kind == "message":
+                    data = message["data"]
+                    self._on_message(data.decode() if isinstance(data, bytes) else str(data))
+                elif kind == "pong":
+                    last_pong = time.monotonic()
+            now = time.monotonic()
+            if now >= next_ping:
+                if now - last_pong > 3 * PING_SECONDS:
+                    raise ConnectionError("no answer to the liveness PING")
+                pubsub.ping(_LIVENESS)
+                next_ping = now + PING_SECONDS
+            if self._on_tick is not None and now >= next_tick:
+                self._on_tick()
+                next_tick = time.monotonic() + self._tick_seconds()
