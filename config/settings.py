@@ -157,6 +157,9 @@ else:
 
 # Per-user cache of memberships for tenant resolution. Only with a shared cache: a
 # process-local cache could not be invalidated across processes.
+# With Redis, each process also keeps memberships in memory, dropped over pub/sub when
+# they change (tenancy/membership_cache.py); off: every request asks the shared cache.
+TENANT_MEMBERSHIP_LISTENER = env.bool("TENANT_MEMBERSHIP_LISTENER", default=True)
 TENANT_RESOLUTION_CACHE_SECONDS = env.int(
     "TENANT_RESOLUTION_CACHE_SECONDS", default=300 if REDIS_URL else 0
 )

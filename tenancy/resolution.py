@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
+from tenancy import membership_cache
 from tenancy.context import no_tenant
 from tenancy.models import Membership, Role, Tenant, TenantState
 
@@ -75,6 +77,10 @@ def memberships_of(user) -> list[Membership]:
     """The user's memberships with their tenants. Every API request needs them, so with
     a shared cache (Redis) they are cached per user; saving or deleting a membership or
     a tenant drops the affected entries at once (see `forget_memberships`)."""
+    local = membership_cache.lookup(user.pk)
+    if local is not None:
+        return local
+    loaded_at_epoch = membership_cache.epoch()
     ttl = settings.TENANT_RESOLUTION_CACHE_SECONDS
     key = _membership_cache_key(user.pk)
     if ttl:
@@ -83,6 +89,7 @@ def memberships_of(user) -> list[Membership]:
         with no_tenant():
             cached = cache.get(key)
         if cached is not None:
+            membership_cache.remember(user.pk, cached, loaded_at_epoch)
             return cached
     memberships = list(
         Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug")
@@ -90,13 +97,25 @@ def memberships_of(user) -> list[Membership]:
     if ttl:
         with no_tenant():
             cache.set(key, memberships, ttl)
+    membership_cache.remember(user.pk, memberships, loaded_at_epoch)
     return memberships
 
 
 def forget_memberships(user_ids) -> None:
-    if settings.TENANT_RESOLUTION_CACHE_SECONDS:
-        with no_tenant():
-            cache.delete_many([_membership_cache_key(uid) for uid in user_ids])
+    user_ids = list(user_ids)
+    if settings.TENANT_RESOLUTION_CACHE_SECONDS and user_ids:
+        keys = [_membership_cache_key(uid) for uid in user_ids]
+
+        def drop_shared():
+            with no_tenant():
+                cache.delete_many(keys)
+
+        drop_shared()
+        # Again once committed: a reader in another process may have cached the old
+        # rows between the first delete and the commit. Before the publication below
+        # (callbacks run in order), so processes told to reload find no stale copy.
+        transaction.on_commit(drop_shared, robust=True)
+    membership_cache.forget(user_ids)
 
 
 def resolve(user, slug: str | None) -> Resolution:

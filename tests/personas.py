@@ -92,6 +92,8 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from security_mgr import keyring
+    from tenancy import membership_cache
 
     cache.clear()
     keyring.reset()
+    membership_cache.apply("M")  # user ids repeat on SQLite, as tenant ids do

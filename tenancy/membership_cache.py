@@ -1,0 +1,135 @@
+"""A process-local copy of users' memberships, in front of the shared cache.
+
+Every API request resolves its tenant from the user's memberships. The shared cache
+(Redis) costs a round trip and an unpickle per request; this copy costs a dict lookup.
+It is trusted only while this process's listener is subscribed to `CHANNEL`: every
+membership or tenant change publishes `m|<user id>` (or `M` for everyone) after its
+transaction commits, and each process drops what it names. The writing process drops
+its own copy at once, before the commit. Messages lost while the listener was away
+cannot matter: the copy is emptied at every (re)subscription and every
+`RESYNC_SECONDS`. Without Redis (the embedded default) nothing is kept here.
+
+A revoked membership therefore stops resolving in every process within the pub/sub
+delay (milliseconds; `bench` row `sessions.propagation` measures the same channel
+kind), not within the shared cache's TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import transaction
+
+from tenancy.pubsub import Listener, redis_client
+
+log = logging.getLogger("dim.tenancy")
+CHANNEL = "dim:tenancy:memberships"
+RESYNC_SECONDS = 60.0
+MAX_USERS = 50_000  # beyond this the copy starts over rather than grow without bound
+
+_local: dict[int, list] = {}
+_epoch = 0
+_lock = threading.Lock()
+stats = {"hits": 0, "messages_applied": 0, "subscriptions": 0, "publish_errors": 0}
+
+
+def _client():
+    url = getattr(settings, "REDIS_URL", "")
+    if not url or not getattr(settings, "TENANT_MEMBERSHIP_LISTENER", True):
+        return None
+    return redis_client(url)
+
+
+def _drop_all() -> None:
+    global _epoch
+    with _lock:
+        _epoch += 1
+        _local.clear()
+
+
+def _drop(user_id: int) -> None:
+    global _epoch
+    with _lock:
+        _epoch += 1
+        _local.pop(user_id, None)
+
+
+def apply(text: str) -> bool:
+    """Drop what a message names; False for a malformed message (nothing dropped)."""
+    if text == "M":
+        _drop_all()
+    elif text.startswith("m|") and text[2:].isdigit():
+        _drop(int(text[2:]))
+    else:
+        log.warning("membership_message_malformed", extra={"event_message": text[:200]})
+        return False
+    stats["messages_applied"] += 1
+    return True
+
+
+def _on_subscribed() -> None:
+    _drop_all()
+    stats["subscriptions"] += 1
+
+
+listener = Listener(
+    CHANNEL,
+    name="dim-membership-cache",
+    client=_client,
+    on_message=apply,
+    on_subscribed=_on_subscribed,
+    on_tick=_drop_all,
+    tick_seconds=lambda: RESYNC_SECONDS,
+)
+
+
+def lookup(user_id: int) -> list | None:
+    if not listener.healthy:
+        listener.start()  # idempotent; stays unhealthy (never trusted) without Redis
+        return None
+    found = _local.get(user_id)
+    if found is not None:
+        stats["hits"] += 1
+    return found
+
+
+def epoch() -> int:
+    """Read before loading; pass to `remember` so a load that raced a drop is not kept."""
+    return _epoch
+
+
+def remember(user_id: int, memberships: list, loaded_at_epoch: int) -> None:
+    if not listener.healthy:
+        return
+    with _lock:
+        if _epoch != loaded_at_epoch:
+            return
+        if len(_local) >= MAX_USERS:
+            _local.clear()
+        _local[user_id] = memberships
+
+
+def forget(user_ids) -> None:
+    """Drop here now and, once the change commits, in every process."""
+    ids = [int(uid) for uid in user_ids]
+    for uid in ids:
+        _drop(uid)
+    if not ids or _client() is None:
+        return
+    transaction.on_commit(lambda: _publish([f"m|{uid}" for uid in ids]), robust=True)
+
+
+def _publish(messages: list[str]) -> None:
+    client = _client()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for message in messages:
+            pipe.publish(CHANNEL, message)
+        pipe.execute()
+    except Exception as exc:  # noqa: BLE001  (the commit happened; the resync bounds it)
+        stats["publish_errors"] += 1
+        log.error("membership_publish_failed", extra={"error": repr(exc)})

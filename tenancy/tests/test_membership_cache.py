@@ -1,0 +1,80 @@
+"""The process-local membership copy: trusted only with a healthy listener, dropped at
+once in the writing process and over pub/sub in the others."""
+
+import time
+
+import pytest
+from django.conf import settings
+
+from tenancy import membership_cache
+from tenancy.models import Membership, Role
+from tenancy.resolution import memberships_of
+
+pytestmark = pytest.mark.django_db
+needs_redis = pytest.mark.skipif(
+    not settings.REDIS_URL, reason="the copy exists only with Redis (pub/sub)"
+)
+
+
+def _wait_healthy():
+    membership_cache.listener.start()
+    deadline = time.monotonic() + 10
+    while not membership_cache.listener.healthy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert membership_cache.listener.healthy
+
+
+@needs_redis
+def test_membership_cache_serves_repeats_from_memory(owner_a, tenant_a, django_assert_num_queries):
+    _wait_healthy()
+    membership_cache.apply("M")
+    first = memberships_of(owner_a)
+    hits = membership_cache.stats["hits"]
+    with django_assert_num_queries(0):
+        assert memberships_of(owner_a) is first
+    assert membership_cache.stats["hits"] == hits + 1
+
+
+@needs_redis
+def test_membership_cache_drops_a_changed_membership_at_once(owner_a, tenant_a, tenant_b):
+    _wait_healthy()
+    assert [m.tenant.slug for m in memberships_of(owner_a)] == ["alpha"]
+    Membership.objects.create(user=owner_a, tenant=tenant_b, role=Role.VIEWER)
+    assert [m.tenant.slug for m in memberships_of(owner_a)] == ["alpha", "beta"]
+    Membership.objects.filter(user=owner_a, tenant=tenant_b).get().delete()
+    assert [m.tenant.slug for m in memberships_of(owner_a)] == ["alpha"]
+
+
+@needs_redis
+def test_membership_cache_message_from_another_process_drops_the_user(owner_a, tenant_a):
+    _wait_healthy()
+    memberships_of(owner_a)
+    assert membership_cache._local.get(owner_a.pk) is not None
+    # What another process publishes after its commit: this process's listener applies it.
+    membership_cache._publish([f"m|{owner_a.pk}"])
+    deadline = time.monotonic() + 10
+    while membership_cache._local.get(owner_a.pk) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert membership_cache._local.get(owner_a.pk) is None
+
+
+def test_membership_cache_is_not_trusted_without_a_healthy_listener(owner_a, monkeypatch):
+    monkeypatch.setattr(membership_cache.listener, "healthy", False)
+    monkeypatch.setattr(membership_cache.listener, "start", lambda: False)
+    memberships_of(owner_a)
+    assert membership_cache.lookup(owner_a.pk) is None
+    assert owner_a.pk not in membership_cache._local
+
+
+def test_membership_cache_rejects_malformed_messages():
+    assert not membership_cache.apply("m|x")
+    assert not membership_cache.apply("nonsense")
+    assert membership_cache.apply("m|12") and membership_cache.apply("M")
+
+
+def test_membership_cache_load_that_raced_a_drop_is_not_kept(owner_a, monkeypatch):
+    monkeypatch.setattr(membership_cache.listener, "healthy", True)
+    before = membership_cache.epoch()
+    membership_cache.apply(f"m|{owner_a.pk}")  # a change lands while we were loading
+    membership_cache.remember(owner_a.pk, ["stale"], before)
+    assert owner_a.pk not in membership_cache._local
