@@ -68,6 +68,7 @@ def confirm_totp(device_id, code: str, *, now: dt.datetime | None = None) -> boo
         if not ok:
             device.confirmed = False
             TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
+            forget_enrolment(device.user_id)
         audit.append(
             "mfa.totp_confirmed" if ok else "mfa.totp_failed",
             {"device": str(device.pk)},
@@ -105,6 +106,26 @@ def _has_factor(user) -> bool:
     )
 
 
+# Every console request of a user who has not passed the step asks whether they enrolled;
+# the answer is kept briefly and dropped whenever a factor or a membership of theirs is
+# saved or deleted (security_mgr.signals), so a superuser's page views do not each open
+# the recorded escape hatch.
+ENROLMENT_CACHE_SECONDS = 30
+
+
+def _enrolment_key(user_id) -> str:
+    return f"dim:mfa:enrolled:{user_id}"
+
+
+def forget_enrolment(user_id) -> None:
+    from django.core.cache import cache
+
+    from tenancy.context import no_tenant
+
+    with no_tenant():  # platform data: the same key whatever the caller's context
+        cache.delete(_enrolment_key(user_id))
+
+
 def enrolled_tenants(user) -> list[int]:
     """Tenants holding a confirmed authenticator or a passkey of the user.
 
@@ -113,12 +134,29 @@ def enrolled_tenants(user) -> list[int]:
     any of their factors. A member's factors count in the tenants they still belong to,
     each read in that tenant's own context; a superuser may act (and enrol) in any
     tenant, so theirs are read through the audited escape hatch."""
+    from django.core.cache import cache
+
+    from tenancy.context import no_tenant
+
+    key = _enrolment_key(user.pk)
+    with no_tenant():
+        cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    tenants = _read_enrolled_tenants(user)
+    with no_tenant():
+        cache.set(key, tenants, ENROLMENT_CACHE_SECONDS)
+    return tenants
+
+
+def _read_enrolled_tenants(user) -> list[int]:
     from security_mgr.models import PasskeyCredential
-    from tenancy.context import platform_access, tenant_context
+    from tenancy.context import in_platform_access, platform_access, tenant_context
     from tenancy.resolution import memberships_of
 
     if user.is_superuser:
-        with platform_access("MFA: does this operator have a second factor?", actor=_name(user)):
+
+        def everywhere():
             totp_ids = TOTPDevice.objects.filter(user=user, confirmed=True).values_list(
                 "tenant_id", flat=True
             )
@@ -126,6 +164,11 @@ def enrolled_tenants(user) -> list[int]:
                 "tenant_id", flat=True
             )
             return sorted(set(totp_ids) | set(passkey_ids))
+
+        if in_platform_access():  # the superuser's console request already opened it
+            return everywhere()
+        with platform_access("MFA: does this operator have a second factor?", actor=_name(user)):
+            return everywhere()
     tenants = []
     for tenant_id in sorted({m.tenant_id for m in memberships_of(user)}):
         with tenant_context(tenant_id):

@@ -96,6 +96,20 @@ def test_superusers_factors_are_found_in_any_tenant(client, superuser, tenant_b)
     assert client.get("/admin/").status_code == 302
 
 
+def test_operator_pages_do_not_each_open_the_escape_hatch(client, superuser, tenant_a):
+    from security_mgr.models import PlatformAuditEntry
+
+    client.force_login(superuser)
+    for _ in range(3):
+        assert client.get("/admin/?tenant=alpha").status_code == 200  # not enrolled
+    asked = PlatformAuditEntry.objects.filter(
+        event="platform.access", data__contains="second factor"
+    )
+    assert asked.count() == 1
+    _app(superuser, tenant_a)  # enrolling drops the kept answer at once
+    assert client.get("/admin/?tenant=alpha").status_code == 302
+
+
 def test_adding_a_factor_needs_the_existing_one(client, viewer_a, tenant_a):
     basic = APIClient()
     basic.credentials(HTTP_AUTHORIZATION=_basic("victor"), HTTP_X_TENANT="alpha")
