@@ -246,3 +246,32 @@ def test_browser_password_alone_cannot_add_a_factor(console, totp_in, owner_a, t
             assert not PasskeyCredential.objects.exists()
             assert not BackupCode.objects.exists()
     console.assert_no_js_errors(allow=("status of 403",))
+
+
+def test_browser_console_errors_fail_the_tests(console):
+    """The harness's own check: a script error on a page is seen, an expected one is not."""
+    console.open("/admin/login/")
+    console.driver.execute_script(
+        "setTimeout(() => { throw new Error('boom from the page'); });"
+        "Promise.reject(new Error('rejected on the page'));"
+    )
+    errors = []
+    console.wait(lambda d: errors.extend(console.js_errors()) or len(errors) >= 2)
+    assert any("boom from the page" in e for e in errors)
+    assert any("rejected on the page" in e for e in errors)
+    console.driver.execute_script("console.error('expected noise')")
+    assert console.js_errors(allow=("expected noise",)) == []
+
+
+def test_missing_browser_skips_here_and_fails_in_ci(monkeypatch):
+    from _pytest.outcomes import Failed, Skipped
+
+    from security_mgr.tests import browser
+
+    monkeypatch.setattr(browser, "browser_missing", lambda: "/usr/bin/chromium is missing")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(Skipped):
+        browser.require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(Failed, match="cannot run in CI"):
+        browser.require_browser()
