@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Open the console by name: browsers refuse passkeys (WebAuthn) on an IP address.
+CONSOLE_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | cksum | cut -d' ' -f1)
 
@@ -24,7 +26,7 @@ run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --no-input -v 0
-	@echo "Console: http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Console: http://$(CONSOLE_HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 --hostname=worker@%h & \
 	  $(VENV)/bin/celery -A config beat --loglevel=INFO & \

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from security_mgr.console import mfa_passkey, mfa_passkey_options, mfa_step
+from security_mgr import console as security_console
 from security_mgr.dashboard import plotly_js, security_dashboard
 from security_mgr.login_guard import ThrottledAdminAuthenticationForm
 from sessions_mgr.api.urls import seed_aliases
@@ -26,9 +26,24 @@ v1_patterns = [
 urlpatterns = [
     path("", console_home, name="console-home"),
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
-    path("console/mfa/", mfa_step, name="console-mfa"),
-    path("console/mfa/passkey/options/", mfa_passkey_options, name="console-mfa-passkey-options"),
-    path("console/mfa/passkey/", mfa_passkey, name="console-mfa-passkey"),
+    path("console/mfa/", security_console.mfa_step, name="console-mfa"),
+    path(
+        "console/mfa/passkey/options/",
+        security_console.mfa_passkey_options,
+        name="console-mfa-passkey-options",
+    ),
+    path("console/mfa/passkey/", security_console.mfa_passkey, name="console-mfa-passkey"),
+    path("console/passkeys/", security_console.passkey_page, name="console-passkeys"),
+    path(
+        "console/passkeys/options/",
+        security_console.passkey_register_options,
+        name="console-passkey-register-options",
+    ),
+    path(
+        "console/passkeys/register/",
+        security_console.passkey_register,
+        name="console-passkey-register",
+    ),
     path("console/security/", security_dashboard, name="console-security"),
     path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),
     path("admin/", admin.site.urls),

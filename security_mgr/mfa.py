@@ -68,6 +68,7 @@ def confirm_totp(device_id, code: str, *, now: dt.datetime | None = None) -> boo
         if not ok:
             device.confirmed = False
             TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
+            forget_enrolment(device.user_id)
         audit.append(
             "mfa.totp_confirmed" if ok else "mfa.totp_failed",
             {"device": str(device.pk)},
@@ -96,52 +97,130 @@ def has_mfa(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def enrolled_tenants(user) -> list[int]:
-    """Tenants where the user has a confirmed authenticator. Read across tenants (the
-    console must ask before any tenant is chosen), through the audited escape hatch only
-    when no tenant is in context."""
+def _has_factor(user) -> bool:
     from security_mgr.models import PasskeyCredential
-    from tenancy.context import current_state, platform_access
 
-    def tenants():
-        totp_ids = TOTPDevice.objects.filter(user=user, confirmed=True).values_list(
-            "tenant_id", flat=True
-        )
-        passkey_ids = PasskeyCredential.objects.filter(user=user).values_list(
-            "tenant_id", flat=True
-        )
-        return sorted(set(totp_ids) | set(passkey_ids))
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or PasskeyCredential.objects.filter(user=user).exists()
+    )
 
-    if current_state() is not None:
-        return tenants()
-    with platform_access("MFA: does this user have a second factor?", actor=_name(user)):
-        return tenants()
+
+# Every console request of a user who has not passed the step asks whether they enrolled;
+# the answer is kept briefly and dropped whenever a factor or a membership of theirs is
+# saved or deleted (security_mgr.signals), so a superuser's page views do not each open
+# the recorded escape hatch.
+ENROLMENT_CACHE_SECONDS = 30
+
+
+def _enrolment_key(user_id) -> str:
+    return f"dim:mfa:enrolled:{user_id}"
+
+
+def forget_enrolment(user_id) -> None:
+    from django.core.cache import cache
+
+    from tenancy.context import no_tenant
+
+    with no_tenant():  # platform data: the same key whatever the caller's context
+        cache.delete(_enrolment_key(user_id))
+
+
+def enrolled_tenants(user) -> list[int]:
+    """Tenants holding a confirmed authenticator or a passkey of the user.
+
+    The second factor belongs to the person, not to the tenant the console happens to
+    act in: a user enrolled in one tenant is asked in every tenant, and may answer with
+    any of their factors. A member's factors count in the tenants they still belong to,
+    each read in that tenant's own context; a superuser may act (and enrol) in any
+    tenant, so theirs are read through the audited escape hatch."""
+    from django.core.cache import cache
+
+    from tenancy.context import no_tenant
+
+    key = _enrolment_key(user.pk)
+    with no_tenant():
+        cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    tenants = _read_enrolled_tenants(user)
+    with no_tenant():
+        cache.set(key, tenants, ENROLMENT_CACHE_SECONDS)
+    return tenants
+
+
+def _read_enrolled_tenants(user) -> list[int]:
+    from security_mgr.models import PasskeyCredential
+    from tenancy.context import in_platform_access, platform_access, tenant_context
+    from tenancy.resolution import memberships_of
+
+    if user.is_superuser:
+
+        def everywhere():
+            totp_ids = TOTPDevice.objects.filter(user=user, confirmed=True).values_list(
+                "tenant_id", flat=True
+            )
+            passkey_ids = PasskeyCredential.objects.filter(user=user).values_list(
+                "tenant_id", flat=True
+            )
+            return sorted(set(totp_ids) | set(passkey_ids))
+
+        if in_platform_access():  # the superuser's console request already opened it
+            return everywhere()
+        with platform_access("MFA: does this operator have a second factor?", actor=_name(user)):
+            return everywhere()
+    tenants = []
+    for tenant_id in sorted({m.tenant_id for m in memberships_of(user)}):
+        with tenant_context(tenant_id):
+            if _has_factor(user):
+                tenants.append(tenant_id)
+    return tenants
 
 
 def enrolled_anywhere(user) -> bool:
-    """A confirmed TOTP device or a passkey, in the tenant in context, or anywhere."""
-    from tenancy.context import current_state
-
-    if current_state() is not None:
-        from security_mgr.models import PasskeyCredential
-
-        return has_mfa(user) or PasskeyCredential.objects.filter(user=user).exists()
     return bool(enrolled_tenants(user))
 
 
+def _looks_like_backup_code(code) -> bool:
+    return isinstance(code, str) and 8 <= len(code.replace("-", "").replace(" ", "")) <= 20
+
+
 def verify_any(user, code: str, *, now: dt.datetime | None = None) -> bool:
-    """A TOTP code from any of the user's authenticators, or a backup code."""
+    """A TOTP code from any of the user's authenticators, or one of their backup codes,
+    in any tenant of `enrolled_tenants`. A malformed code raises MFAError; MFALocked
+    only when every authenticator that could have checked the code is locked."""
+    from security_mgr.exceptions import SecurityError
     from tenancy.context import tenant_context
 
-    for tenant_id in enrolled_tenants(user):
+    try:
+        digits = totp.normalize(code)
+    except ValueError:
+        digits = None
+    tenants = enrolled_tenants(user)
+    if digits is not None:
+        locked, checked = None, False
+        for tenant_id in tenants:
+            with tenant_context(tenant_id):
+                try:
+                    if verify_totp(user, digits, now=now):
+                        return True
+                    checked = True
+                except MFALocked as exc:
+                    locked = exc
+                except (MFAError, SecurityError):
+                    continue  # no confirmed authenticator here, or its seed was shredded
+        if locked is not None and not checked:
+            raise locked
+        return False
+    if not _looks_like_backup_code(code):
+        raise MFAError(
+            "enter the 6-digit code of your authenticator app, or a backup code "
+            "(10 letters and digits)"
+        )
+    for tenant_id in tenants:
         with tenant_context(tenant_id):
-            try:
-                if verify_totp(user, code, now=now):
-                    return True
-            except ValueError:
-                if use_backup_code(user, code):
-                    return True
-                raise
+            if use_backup_code(user, code):
+                return True
     return False
 
 

@@ -1,16 +1,20 @@
 """WebAuthn passkeys (the `webauthn` library) with user verification required.
 
-Challenges live in the tenant-namespaced cache for five minutes and are used once.
-Every malformed or failing response raises `PasskeyError` naming the reason (the API
-answers 400)."""
+The API's challenges live in the tenant-namespaced cache for five minutes and are used
+once; the console keeps its own in the browser session (see security_mgr.console), so
+its step can offer the passkeys of every tenant of the user. Every malformed or failing
+response raises `PasskeyError` naming the reason (the API answers 400)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.http.request import split_domain_port
 from django.utils import timezone
 from webauthn import (
     generate_authentication_options,
@@ -19,6 +23,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
+from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -29,12 +34,39 @@ from webauthn.helpers.structs import (
 
 from security_mgr import audit
 from security_mgr.models import PasskeyCredential
+from tenancy.context import tenant_context
 
 CHALLENGE_SECONDS = 300
 
 
 class PasskeyError(ValueError):
     code = "passkey_invalid"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+def relying_party(request) -> tuple[str, str]:
+    """(rp_id, origin): from settings, or the request's own host.
+
+    Browsers refuse an IP address as a relying party id ("invalid domain"), so a console
+    opened at http://127.0.0.1:8000/ gets a refusal that says what to do instead."""
+    host = request.get_host()
+    domain, port = split_domain_port(host)
+    rp_id = settings.WEBAUTHN_RP_ID or domain
+    origin = settings.WEBAUTHN_ORIGIN or f"{request.scheme}://{host}"
+    try:
+        ipaddress.ip_address(rp_id.strip("[]"))
+    except ValueError:
+        return rp_id, origin
+    where = f"http://localhost:{port}/" if port else "http://localhost/"
+    raise PasskeyError(
+        f"Passkeys need a host name, and this page was opened at the IP address {rp_id}: "
+        f"open it by name (e.g. {where}) or set WEBAUTHN_RP_ID.",
+        code="passkey_host_invalid",
+    )
 
 
 def _challenge_key(kind: str, user) -> str:
@@ -61,7 +93,34 @@ def _as_dict(credential) -> dict:
     return credential
 
 
-def registration_options(user, *, rp_id: str, rp_name: str) -> dict:
+def _raw_id(data: dict) -> bytes:
+    try:
+        return base64url_to_bytes(data.get("rawId") or data.get("id") or "")
+    except (ValueError, TypeError):
+        raise PasskeyError("the credential id is not base64url") from None
+
+
+def credential_ids(user, tenant_ids=None) -> list[bytes]:
+    """The user's credential ids in the tenant in context, or in each of `tenant_ids`
+    (each read in its own tenant's context)."""
+
+    def here():
+        rows = PasskeyCredential.objects.filter(user=user).values_list("credential_id", flat=True)
+        return [bytes(c) for c in rows]
+
+    if tenant_ids is None:
+        return here()
+    ids = []
+    for tenant_id in tenant_ids:
+        with tenant_context(tenant_id):
+            ids += here()
+    return ids
+
+
+def registration_options(user, *, rp_id: str, rp_name: str, exclude_tenant_ids=None) -> dict:
+    """Registers in the tenant in context; `exclude_tenant_ids` widens the list of
+    credentials the authenticator must not duplicate (a device that already holds one of
+    the user's passkeys would otherwise replace it with a new one)."""
     challenge = os.urandom(32)
     options = generate_registration_options(
         rp_id=rp_id,
@@ -74,10 +133,7 @@ def registration_options(user, *, rp_id: str, rp_name: str) -> dict:
             resident_key=ResidentKeyRequirement.PREFERRED,
         ),
         exclude_credentials=[
-            PublicKeyCredentialDescriptor(id=bytes(c))
-            for c in PasskeyCredential.objects.filter(user=user).values_list(
-                "credential_id", flat=True
-            )
+            PublicKeyCredentialDescriptor(id=c) for c in credential_ids(user, exclude_tenant_ids)
         ],
     )
     cache.set(_challenge_key("register", user), challenge, CHALLENGE_SECONDS)
@@ -99,43 +155,56 @@ def register(user, credential, *, rp_id: str, origin: str, name: str = "passkey"
     with transaction.atomic():
         passkey = PasskeyCredential.objects.create(
             user=user,
-            name=name[:60],
+            name=(name or "passkey")[:60],
             credential_id=verified.credential_id,
             public_key=verified.credential_public_key,
             sign_count=verified.sign_count,
+            user_verified=verified.user_verified,
         )
         audit.append(
-            "mfa.passkey_registered", {"passkey": str(passkey.pk)}, actor=user.get_username()
+            "mfa.passkey_registered",
+            {"passkey": str(passkey.pk), "user_verified": verified.user_verified},
+            actor=user.get_username(),
         )
     return passkey
 
 
-def authentication_options(user, *, rp_id: str) -> dict:
-    challenge = os.urandom(32)
+def _request_options(rp_id: str, ids: list[bytes], challenge: bytes) -> dict:
     options = generate_authentication_options(
         rp_id=rp_id,
         challenge=challenge,
         user_verification=UserVerificationRequirement.REQUIRED,
-        allow_credentials=[
-            PublicKeyCredentialDescriptor(id=bytes(c))
-            for c in PasskeyCredential.objects.filter(user=user).values_list(
-                "credential_id", flat=True
-            )
-        ],
+        allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in ids],
     )
-    cache.set(_challenge_key("authenticate", user), challenge, CHALLENGE_SECONDS)
     return json.loads(options_to_json(options))
 
 
-def authenticate(user, credential, *, rp_id: str, origin: str) -> PasskeyCredential:
-    challenge = _take_challenge("authenticate", user)
-    data = _as_dict(credential)
-    from webauthn.helpers import base64url_to_bytes
+def authentication_options(user, *, rp_id: str, tenant_ids=None) -> dict:
+    """Options for the user's passkeys in the tenant in context (or in `tenant_ids`);
+    the challenge waits in the cache (see `authenticate`)."""
+    challenge = os.urandom(32)
+    options = _request_options(rp_id, credential_ids(user, tenant_ids), challenge)
+    cache.set(_challenge_key("authenticate", user), challenge, CHALLENGE_SECONDS)
+    return options
 
-    try:
-        raw_id = base64url_to_bytes(data.get("rawId") or data.get("id") or "")
-    except (ValueError, TypeError):
-        raise PasskeyError("the credential id is not base64url") from None
+
+def console_authentication_options(user, *, rp_id: str, tenant_ids) -> tuple[dict, bytes]:
+    """(options, challenge) over every tenant in `tenant_ids`; the caller keeps the
+    challenge (the console: in the browser session) and hands it to
+    `authenticate_in_tenants`."""
+    ids = credential_ids(user, tenant_ids)
+    if not ids:
+        raise PasskeyError(
+            "You have no passkey: use a code from your authenticator app or a backup code.",
+            code="no_passkey",
+        )
+    challenge = os.urandom(32)
+    return _request_options(rp_id, ids, challenge), challenge
+
+
+def _verify_here(user, data: dict, raw_id: bytes, challenge: bytes, rp_id: str, origin: str):
+    """Verify the assertion against the user's passkey in the tenant in context; the
+    outcome is appended to that tenant's audit log."""
     failure = None
     with transaction.atomic():
         passkey = (
@@ -169,3 +238,23 @@ def authenticate(user, credential, *, rp_id: str, origin: str) -> PasskeyCredent
     if failure:
         raise PasskeyError(failure)
     return passkey
+
+
+def authenticate(user, credential, *, rp_id: str, origin: str) -> PasskeyCredential:
+    challenge = _take_challenge("authenticate", user)
+    data = _as_dict(credential)
+    return _verify_here(user, data, _raw_id(data), challenge, rp_id, origin)
+
+
+def authenticate_in_tenants(
+    user, credential, *, challenge: bytes, rp_id: str, origin: str, tenant_ids
+) -> PasskeyCredential:
+    """Verify against whichever of `tenant_ids` holds the credential, in that tenant's
+    context (another user's passkey, or one in a tenant not listed, is unknown)."""
+    data = _as_dict(credential)
+    raw_id = _raw_id(data)
+    for tenant_id in tenant_ids:
+        with tenant_context(tenant_id):
+            if PasskeyCredential.objects.filter(user=user, credential_id=raw_id).exists():
+                return _verify_here(user, data, raw_id, challenge, rp_id, origin)
+    raise PasskeyError("unknown passkey for this user")

@@ -45,6 +45,16 @@ def _forget_threat_policy(sender, instance, **kwargs):
         threats.forget_policies()
 
 
+def _forget_enrolment(sender, instance, **kwargs):
+    from django.db import transaction
+
+    from security_mgr.mfa import forget_enrolment
+
+    forget_enrolment(instance.user_id)
+    # A request that read between this write and its commit may have kept the old answer.
+    transaction.on_commit(lambda: forget_enrolment(instance.user_id))
+
+
 def connect() -> None:
     from django.contrib.admin.models import LogEntry
     from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -65,3 +75,13 @@ def connect() -> None:
         signal.connect(
             _forget_threat_policy, sender=TenantSetting, dispatch_uid=f"sec-policy-{signal}"
         )
+    from security_mgr.models import PasskeyCredential, TOTPDevice
+    from tenancy.models import Membership
+
+    for model in (TOTPDevice, PasskeyCredential, Membership):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _forget_enrolment,
+                sender=model,
+                dispatch_uid=f"sec-enrolment-{model.__name__}-{signal}",
+            )

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from security_mgr.api import views
+from security_mgr.api import mfa_views, views
 
 router = SimpleRouter()
 router.register("keys/rings", views.KeyRingViewSet, basename="security-keyring")
@@ -24,30 +24,34 @@ urlpatterns = [
         name="security-consistency",
     ),
     path("audit/verify/", views.VerifyAuditView.as_view(), name="security-verify"),
-    path("mfa/totp/", views.EnrollTOTPView.as_view(), name="security-mfa-enroll"),
+    path("mfa/totp/", mfa_views.EnrollTOTPView.as_view(), name="security-mfa-enroll"),
     path(
         "mfa/passkeys/register/options/",
-        views.PasskeyRegisterOptionsView.as_view(),
+        mfa_views.PasskeyRegisterOptionsView.as_view(),
         name="security-passkey-register-options",
     ),
     path(
         "mfa/passkeys/register/",
-        views.PasskeyRegisterView.as_view(),
+        mfa_views.PasskeyRegisterView.as_view(),
         name="security-passkey-register",
     ),
     path(
         "mfa/passkeys/authenticate/options/",
-        views.PasskeyAuthenticateOptionsView.as_view(),
+        mfa_views.PasskeyAuthenticateOptionsView.as_view(),
         name="security-passkey-authenticate-options",
     ),
     path(
         "mfa/passkeys/authenticate/",
-        views.PasskeyAuthenticateView.as_view(),
+        mfa_views.PasskeyAuthenticateView.as_view(),
         name="security-passkey-authenticate",
     ),
-    path("mfa/totp/confirm/", views.ConfirmTOTPView.as_view(), name="security-mfa-confirm"),
-    path("mfa/totp/verify/", views.VerifyTOTPView.as_view(), name="security-mfa-verify"),
-    path("mfa/backup-codes/", views.BackupCodesView.as_view(), name="security-mfa-codes"),
-    path("mfa/backup-codes/use/", views.UseBackupCodeView.as_view(), name="security-mfa-use-code"),
+    path("mfa/totp/confirm/", mfa_views.ConfirmTOTPView.as_view(), name="security-mfa-confirm"),
+    path("mfa/totp/verify/", mfa_views.VerifyTOTPView.as_view(), name="security-mfa-verify"),
+    path("mfa/backup-codes/", mfa_views.BackupCodesView.as_view(), name="security-mfa-codes"),
+    path(
+        "mfa/backup-codes/use/",
+        mfa_views.UseBackupCodeView.as_view(),
+        name="security-mfa-use-code",
+    ),
     *router.urls,
 ]

@@ -17,6 +17,9 @@ class PasskeyCredential(TenantScopedModel):
     credential_id = models.BinaryField(max_length=1023)
     public_key = models.BinaryField()  # COSE, as the authenticator sent it
     sign_count = models.BigIntegerField(default=0)
+    # What the authenticator reported at registration (the UV flag of its authenticator
+    # data); registration refuses a response without it, so it is recorded as evidence.
+    user_verified = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

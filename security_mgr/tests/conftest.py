@@ -11,3 +11,79 @@ def _fresh_key_cache():
     yield
     keyring.reset()
     threats.forget_policies()
+
+
+@pytest.fixture(scope="module")
+def browser_driver():
+    """One headless Chromium per test module (starting one takes a while)."""
+    from security_mgr.tests.browser import require_browser, start_browser
+
+    require_browser()
+    driver = start_browser()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def console(browser_driver, db):
+    """The console served over HTTP on this test's transaction, and the browser on it."""
+    from security_mgr.tests.browser import ConsoleBrowser, LiveConsole
+
+    live = LiveConsole()
+    view = ConsoleBrowser(browser_driver, live)
+    try:
+        yield view
+    finally:
+        view.reset()
+        live.stop()
+
+
+@pytest.fixture
+def passkey_in(console):
+    """enrol(user, tenant) -> the browser credential of a passkey registered for the
+    user in the tenant (through `passkeys.register`), for `console.add_authenticator`."""
+    from cryptography.hazmat.primitives import serialization
+    from selenium.webdriver.common.virtual_authenticator import Credential
+
+    from security_mgr import passkeys
+    from security_mgr.tests.soft_authenticator import SoftAuthenticator
+    from tenancy.context import tenant_context
+
+    def enrol(user, tenant):
+        device = SoftAuthenticator("localhost", console.url)
+        with tenant_context(tenant):
+            options = passkeys.registration_options(user, rp_id="localhost", rp_name="DIM")
+            passkeys.register(user, device.create(options), rp_id="localhost", origin=console.url)
+        key = device.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return Credential.create_resident_credential(
+            device.credential_id, "localhost", str(user.pk).encode(), key, 0
+        )
+
+    return enrol
+
+
+@pytest.fixture
+def totp_in():
+    """enrol(user, tenant) -> a pyotp.TOTP built from the provisioning URI, as an
+    authenticator app would; the device is confirmed with the previous step's code."""
+    import datetime as dt
+
+    import pyotp
+    from django.utils import timezone
+
+    from security_mgr import mfa
+    from tenancy.context import tenant_context
+
+    def enrol(user, tenant):
+        with tenant_context(tenant):
+            device, uri = mfa.enroll_totp(user, name="phone")
+            app = pyotp.parse_uri(uri)
+            earlier = timezone.now() - dt.timedelta(seconds=30)
+            assert mfa.confirm_totp(device.pk, app.at(earlier))
+        return app
+
+    return enrol

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
-            "Log in at http://127.0.0.1:8000/admin/ with any of these (password "
+            "Log in at http://localhost:8000/admin/ with any of these (password "
             f"{DEMO_PASSWORD!r}):\n"
             "  admin          platform operator (superuser, sees every tenant)\n"
             "  acme-owner     owner of tenant acme (likewise globex-owner, initech-owner)\n"
