@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("security_mgr", "0005_passkeycredential"),
+        ("security_mgr", "0006_binary_envelopes"),
     ]
 
     operations = [
