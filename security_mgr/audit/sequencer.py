@@ -1,0 +1,220 @@
+"""Appending: a queue in the caller's transaction, and a sequencer that numbers it.
+
+`append()` inserts a pending row in the caller's transaction: one INSERT, no lock. The
+entry therefore exists exactly when the audited action commits, and audited actions of
+one tenant no longer wait for each other. The sequencer (`sequence_pending`) takes the
+log's head lock, reads the pending rows in id order, assigns their seq, computes leaves,
+roots and the completed subtree nodes, inserts the entries and nodes, deletes the
+pending rows and moves the head, all in one transaction per batch.
+
+It runs (a) right after the appending transaction commits (`on_commit`, blocking on the
+lock, so transactions that commit while another sequencer works form the next batch),
+(b) from beat as a safety net (`sequence_pending_task`), and (c) before every reader
+that must see the whole log (proofs of the current tree, signing a tree head,
+verification, the entries API). Called outside any transaction, `append()` inserts and
+sequences in one transaction and returns the entry itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from security_mgr import merkle
+from security_mgr.audit.logs import (
+    Log,
+    canonical_payload,
+    data_from_parts,
+    log_of,
+    micros,
+    tenant_log,
+)
+from security_mgr.exceptions import AuditError
+from tenancy import context
+
+SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
+log = logging.getLogger("dim.audit")
+
+
+def locked_head(audit_log: Log):
+    """The log's head row, locked until the transaction ends (PostgreSQL). SQLite has
+    no row locks; its transactions are IMMEDIATE (settings), so writers are serialised
+    from BEGIN on and the read-then-write below cannot interleave."""
+    head = audit_log.head_model.objects.select_for_update().first()
+    if head is None:
+        with transaction.atomic():  # savepoint: a concurrent creator wins, we re-read
+            try:
+                audit_log.head_model.objects.create()
+            except IntegrityError:  # a concurrent creator won the race: read theirs
+                pass
+        head = audit_log.head_model.objects.select_for_update().first()
+    return head
+
+
+def _sequence_batch(audit_log: Log, head, limit: int) -> list:
+    """Sequence up to `limit` pending rows onto the locked `head`; returns the entries."""
+    pending = list(
+        audit_log.pending()
+        .order_by("id")
+        .values_list("id", "event", "actor", "created_at", "payload")[:limit]
+    )
+    if not pending:
+        return []
+    size = head.size
+    frontier = [bytes.fromhex(h) for h in head.frontier]
+    entries, nodes = [], []
+    for pending_id, event, actor, at, payload in pending:
+        data = data_from_parts(audit_log.label, size, event, actor, micros(at), payload)
+        leaf = merkle.leaf_hash(data.encode())
+        frontier, completed = merkle.frontier_append_nodes(frontier, size, leaf)
+        nodes.extend(
+            audit_log.node_model(level=level, index=index, hash=node)
+            for level, index, node in completed
+        )
+        entries.append(
+            audit_log.entry_model(
+                seq=size,
+                event=event,
+                actor=actor[:150],
+                created_at=at,
+                data=data,
+                leaf_hash=leaf,
+                root_hash=merkle.frontier_root(frontier),
+                pending_id=pending_id,
+            )
+        )
+        size += 1
+    audit_log.entry_model.objects.bulk_create(entries)
+    if nodes:
+        audit_log.node_model.objects.bulk_create(nodes)
+    # Exactly the rows read: a DELETE by id range would also remove rows committed
+    # after the read (READ COMMITTED) that were never sequenced.
+    audit_log.pending().filter(id__in=[row[0] for row in pending]).consume()
+    head.size = size
+    head.frontier = [h.hex() for h in frontier]
+    head.root_hash = merkle.frontier_root(frontier)
+    head.save(update_fields=["size", "frontier", "root_hash", "updated_at"])
+    return entries
+
+
+def drain_locked(audit_log: Log, head, limit: int = SEQUENCE_BATCH) -> list:
+    """Sequence every pending row visible now onto the already locked `head`."""
+    entries = []
+    while True:
+        batch = _sequence_batch(audit_log, head, limit)
+        entries += batch
+        if len(batch) < limit:
+            return entries
+
+
+def sequence_pending(audit_log: Log | None = None, *, limit: int = SEQUENCE_BATCH) -> int:
+    """Sequence the log's pending rows, a batch per transaction, until none is left.
+    Returns how many were sequenced. Inside a transaction it works in that transaction
+    (and holds the head lock until it ends); outside, each batch commits on its own."""
+    audit_log = audit_log or tenant_log()
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = _sequence_batch(audit_log, locked_head(audit_log), limit)
+        total += len(batch)
+        if len(batch) < limit:
+            return total
+
+
+flush = sequence_pending
+
+
+def _context_for(audit_log: Log):
+    if audit_log.tenant_id is None:
+        return context.no_tenant()  # platform tables are unscoped
+    current = context.get_current_tenant()
+    ref = current if current and current.id == audit_log.tenant_id else None
+    return context.tenant_context(ref or context.TenantRef(audit_log.tenant_id, ""))
+
+
+class _SequenceAfterCommit:
+    """The on_commit callback: sequence one log, in that log's tenant context (the
+    commit may happen after the caller left it). Equal for the same log, so that a
+    transaction appending many entries registers it once."""
+
+    def __init__(self, audit_log: Log):
+        self.log = audit_log
+
+    def __eq__(self, other):
+        return isinstance(other, _SequenceAfterCommit) and other.log.label == self.log.label
+
+    def __hash__(self):
+        return hash(self.log.label)
+
+    def __call__(self):
+        with _context_for(self.log):
+            sequence_pending(self.log)
+
+
+def _sequence_on_commit(audit_log: Log, using: str) -> None:
+    callback = _SequenceAfterCommit(audit_log)
+    connection = connections[using]
+    savepoints = set(connection.savepoint_ids)
+    for sids, func, _robust in connection.run_on_commit:
+        # Registered outside every savepoint we are in: whatever rolls that callback
+        # back rolls our row back too, so it still covers us.
+        if func == callback and sids <= savepoints:
+            return
+    # robust: the audited action has committed; a failing sequencer must not turn it
+    # into an error. Its rows stay pending for the next trigger (beat at the latest).
+    transaction.on_commit(callback, using=using, robust=True)
+
+
+def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | None = None) -> list:
+    """Append `(event, payload)` items, all with the same time and actor.
+
+    Inside a transaction: returns the pending rows (sequenced once it commits; use
+    `entry_of` for a seq now). Outside: inserts and sequences them in one transaction
+    and returns the entries."""
+    audit_log = log or tenant_log()
+    now = timezone.now()
+    rows = [
+        audit_log.pending_model(
+            event=event, actor=actor, created_at=now, payload=canonical_payload(payload or {})
+        )
+        for event, payload in items
+    ]
+    using = router.db_for_write(audit_log.pending_model)
+    if connections[using].in_atomic_block:
+        audit_log.pending_model.objects.bulk_create(rows)
+        _sequence_on_commit(audit_log, using)
+        return rows
+    with transaction.atomic(using=using):
+        audit_log.pending_model.objects.bulk_create(rows)
+        entries = drain_locked(audit_log, locked_head(audit_log))
+    by_pending = {entry.pending_id: entry for entry in entries}
+    return [by_pending[row.pk] for row in rows]
+
+
+def append(event: str, payload: dict | None = None, *, actor: str = "", log: Log | None = None):
+    """Append one entry (see `append_many` for what it returns)."""
+    return append_many([(event, payload or {})], actor=actor, log=log)[0]
+
+
+def entry_of(appended, log: Log | None = None):
+    """The sequenced entry of what `append()` returned. A pending row is sequenced
+    first if need be: inside a transaction, under the head lock until it ends."""
+    if not hasattr(appended, "payload"):
+        return appended  # already an entry
+    audit_log = log or log_of(appended)
+    sequence_pending(audit_log)
+    entry = audit_log.entries().filter(pending_id=appended.pk).order_by("-seq").first()
+    if entry is None:
+        raise AuditError(f"pending audit row {appended.pk} was never sequenced (rolled back?)")
+    return entry
+
+
+def pending_status(audit_log: Log, now=None) -> dict:
+    """How many entries wait for their seq, and the age of the oldest (seconds)."""
+    found = audit_log.pending().aggregate(count=Count("id"), oldest=Min("created_at"))
+    oldest = found["oldest"]
+    age = ((now or timezone.now()) - oldest).total_seconds() if oldest is not None else 0.0
+    return {"count": found["count"], "oldest_age_s": round(max(age, 0.0), 3)}
