@@ -1,14 +1,11 @@
 """The audit log: appends, append-only enforcement, signed heads, proofs, verification
 against direct database edits, and crypto-shredding that leaves the log verifiable."""
 
-import contextlib
 import io
-import os
 
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from security_mgr import actions, audit, keyring, merkle
 from security_mgr.exceptions import AppendOnlyViolation, KeyShredded
@@ -21,11 +18,9 @@ from security_mgr.models import (
     PlatformAuditEntry,
     SignedTreeHead,
 )
+from security_mgr.tests.committed import committed_tenant, edit_as_owner, needs_owner
 from tenancy.context import platform_access, tenant_context
-from tenancy.models import Tenant
 from tests.security_app.models import SecretNote
-
-POSTGRES = connection.vendor == "postgresql"
 
 
 @pytest.mark.django_db
@@ -119,58 +114,6 @@ def test_platform_access_is_appended_to_the_platform_log():
 # --- direct database edits, committed, seen by verify_audit -------------------------
 
 
-@contextlib.contextmanager
-def committed_tenant(django_db_blocker, slug):
-    """A tenant whose audit entries are really committed, so that another connection
-    (the owner's) can edit them; removed afterwards as the owner."""
-    with django_db_blocker.unblock():
-        tenant = Tenant.objects.create(slug=slug, name=slug)
-        try:
-            yield tenant
-        finally:
-            _purge(tenant)
-            Tenant.objects.filter(pk=tenant.pk).delete()
-
-
-TABLES = [
-    "security_mgr_pendingauditentry",
-    "security_mgr_auditnode",
-    "security_mgr_auditentry",
-    "security_mgr_signedtreehead",
-    "security_mgr_auditloghead",
-    "security_mgr_datakey",
-    "security_mgr_keyring",
-    "security_app_secretnote",
-]
-
-
-def _purge(tenant):
-    if POSTGRES:
-        # As the owner (the runtime role may not delete audit entries), inside the
-        # tenant (FORCEd row-level security applies to the owner too).
-        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
-            for table in TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
-    else:
-        with connection.cursor() as cursor:
-            for table in TABLES:
-                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
-
-
-def edit_as_owner(tenant, sql, params):
-    """What someone with direct database access does: the owner role on PostgreSQL
-    (it owns the table, so the runtime role's missing UPDATE right does not stop it)."""
-    if POSTGRES:
-        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
-            assert conn.execute(sql, params).rowcount == 1
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            assert cursor.rowcount == 1
-
-
 def run_verify(slug):
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -190,12 +133,7 @@ def _fill(tenant, n=8, sign_at=None):
         return list(AuditEntry.objects.values_list("id", "seq", "data"))
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_names_an_entry_edited_directly_in_the_database(
     django_db_setup, django_db_blocker
 ):
@@ -212,12 +150,7 @@ def test_verify_audit_names_an_entry_edited_directly_in_the_database(
         assert f"entry #5 (row id {row_id}) was altered" in message
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_catches_recomputed_hashes_through_the_signed_heads(
     django_db_setup, django_db_blocker
 ):
@@ -245,12 +178,7 @@ def test_verify_audit_catches_recomputed_hashes_through_the_signed_heads(
         assert "an entry in #4..#7 was altered" in message
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_names_a_removed_entry(django_db_setup, django_db_blocker):
     with committed_tenant(django_db_blocker, "audit-remove") as tenant:
         rows = _fill(tenant)
@@ -259,12 +187,7 @@ def test_verify_audit_names_a_removed_entry(django_db_setup, django_db_blocker):
         assert not ok and "entry #3 was removed" in message
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_names_a_node_edited_or_removed_directly_in_the_database(
     django_db_setup, django_db_blocker
 ):
