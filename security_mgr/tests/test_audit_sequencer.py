@@ -20,7 +20,8 @@ from security_mgr.tests.committed import POSTGRES, committed_tenant, needs_owner
 from tenancy.context import tenant_context
 
 TEXT = st.text(max_size=12)
-SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+FLOAT = st.floats(allow_nan=False, allow_infinity=False)
+SCALAR = st.none() | st.booleans() | st.integers() | FLOAT
 JSON = st.recursive(
     SCALAR | TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
