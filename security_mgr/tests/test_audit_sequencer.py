@@ -34,9 +34,10 @@ def test_data_from_parts_is_byte_for_byte_the_canonical_data(event, actor, micro
     log = audit.Log("tenant:7", 7, *[None] * 5)
     at = audit.EPOCH + dt.timedelta(microseconds=micros)
     expected = audit.canonical_data(log, 42, event, actor, at, payload)
-    assert audit.data_from_parts(
-        log.label, 42, event, actor, micros, audit.canonical_payload(payload)
-    ) == expected
+    assert (
+        audit.data_from_parts(log.label, 42, event, actor, micros, audit.canonical_payload(payload))
+        == expected
+    )
 
 
 @pytest.mark.django_db
