@@ -20,6 +20,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from security_mgr.audit.logs import micros
 from security_mgr.models import (
     AuditEntry,
     AuditLogHead,
@@ -80,9 +81,10 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
         names.get(t, str(t)): s for t, s in AuditLogHead.objects.values_list("tenant_id", "size")
     }
     pending = {}
-    for tenant_id, count, oldest in (
+    now_us = micros(now)
+    for tenant_id, count, oldest_us in (
         PendingAuditEntry.objects.values("tenant_id")
-        .annotate(n=Count("pk"), oldest=Min("created_at"))
+        .annotate(n=Count("pk"), oldest=Min("at_us"))
         .values_list("tenant_id", "n", "oldest")
     ):
         name = names.get(tenant_id, str(tenant_id))
@@ -91,7 +93,7 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
         # second; an old one means the sequencer is not running (README, audit log).
         pending[name] = {
             "count": count,
-            "oldest_age_s": round(max((now - oldest).total_seconds(), 0.0), 1),
+            "oldest_age_s": round(max((now_us - oldest_us) / 1e6, 0.0), 1),
         }
     heads = {
         names.get(t, str(t)): (at, size)

@@ -32,7 +32,6 @@ from security_mgr.audit.sequencer import (
     append_many,
     entry_of,
     flush,
-    locked_head,
     pending_status,
     sequence_pending,
 )
@@ -62,7 +61,6 @@ __all__ = [
     "flush",
     "inclusion_proof",
     "leaf_hash",
-    "locked_head",
     "log_of",
     "node_hash",
     "pending_status",

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from security_mgr import merkle
+from security_mgr.audit import store
 from security_mgr.audit.logs import Log, micros, tenant_log
-from security_mgr.audit.sequencer import drain_locked, locked_head
+from security_mgr.audit.sequencer import drain_locked
 from security_mgr.crypto import signing_keys
 from security_mgr.keys import get_master_key_provider
 
@@ -31,14 +32,16 @@ def sign_tree_head(log: Log | None = None):
     store the head, under one hold of the head lock."""
     log = log or tenant_log()
     keys = signing_keys(get_master_key_provider())
+    store.check_scope(log)
     with transaction.atomic():
-        head = locked_head(log)
-        drain_locked(log, head)
-        root = bytes(head.root_hash) if head.size else merkle.EMPTY_ROOT
+        store.lock(log)
+        drain_locked(log)
+        size, frontier = store.read_head(log)
+        root = merkle.frontier_root(frontier)
         now = timezone.now()
-        sig_ed, sig_ml = keys.sign(tree_head_message(log.label, head.size, root, now))
+        sig_ed, sig_ml = keys.sign(tree_head_message(log.label, size, root, now))
         return log.sth_model.objects.create(
-            tree_size=head.size,
+            tree_size=size,
             root_hash=root,
             signed_at=now,
             key_id=keys.key_id,

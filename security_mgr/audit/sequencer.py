@@ -17,14 +17,17 @@ sequences in one transaction and returns the entry itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
 from security_mgr import merkle
+from security_mgr.audit import store
 from security_mgr.audit.logs import (
+    EPOCH,
     Log,
     canonical_payload,
     data_from_parts,
@@ -39,86 +42,47 @@ SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
 log = logging.getLogger("dim.audit")
 
 
-def locked_head(audit_log: Log):
-    """The log's head row, locked until the transaction ends (PostgreSQL). SQLite has
-    no row locks; its transactions are IMMEDIATE (settings), so writers are serialised
-    from BEGIN on and the read-then-write below cannot interleave."""
-    head = audit_log.head_model.objects.select_for_update().first()
-    if head is None:
-        with transaction.atomic():  # savepoint: a concurrent creator wins, we re-read
-            try:
-                audit_log.head_model.objects.create()
-            except IntegrityError:  # a concurrent creator won the race: read theirs
-                pass
-        head = audit_log.head_model.objects.select_for_update().first()
-    return head
-
-
-def _sequence_batch(audit_log: Log, head, limit: int) -> list:
-    """Sequence up to `limit` pending rows onto the locked `head`; returns the entries."""
-    pending = list(
-        audit_log.pending()
-        .order_by("id")
-        .values_list("id", "event", "actor", "created_at", "payload")[:limit]
-    )
+def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list[tuple]:
+    """Sequence up to `limit` pending rows, in id order, inside the current transaction;
+    returns their (pending id, seq). Takes the log's lock unless the caller holds it."""
+    pending, size, frontier = store.take_batch(audit_log, limit, locked=locked)
     if not pending:
-        return []
-    size = head.size
-    frontier = [bytes.fromhex(h) for h in head.frontier]
-    entries, nodes = [], []
-    for pending_id, event, actor, at, payload in pending:
-        data = data_from_parts(audit_log.label, size, event, actor, micros(at), payload)
+        return []  # nothing written: no transaction id, no WAL flush at commit
+    entries, nodes, done = [], [], []
+    for pending_id, event, actor, at_us, payload in pending:
+        data = data_from_parts(audit_log.label, size, event, actor, at_us, payload)
         leaf = merkle.leaf_hash(data.encode())
         frontier, completed = merkle.frontier_append_nodes(frontier, size, leaf)
-        nodes.extend(
-            audit_log.node_model(level=level, index=index, hash=node)
-            for level, index, node in completed
-        )
-        entries.append(
-            audit_log.entry_model(
-                seq=size,
-                event=event,
-                actor=actor[:150],
-                created_at=at,
-                data=data,
-                leaf_hash=leaf,
-                root_hash=merkle.frontier_root(frontier),
-                pending_id=pending_id,
-            )
-        )
+        nodes += completed
+        at = EPOCH + dt.timedelta(microseconds=at_us)
+        root = merkle.frontier_root(frontier)
+        entries.append((size, event, actor[:150], at, data, leaf, root, pending_id))
+        done.append((pending_id, size))
         size += 1
-    audit_log.entry_model.objects.bulk_create(entries)
-    if nodes:
-        audit_log.node_model.objects.bulk_create(nodes)
-    # Exactly the rows read: a DELETE by id range would also remove rows committed
-    # after the read (READ COMMITTED) that were never sequenced.
-    audit_log.pending().filter(id__in=[row[0] for row in pending]).consume()
-    head.size = size
-    head.frontier = [h.hex() for h in frontier]
-    head.root_hash = merkle.frontier_root(frontier)
-    head.save(update_fields=["size", "frontier", "root_hash", "updated_at"])
-    return entries
+    store.write_batch(audit_log, entries, nodes, size, frontier)
+    return done
 
 
-def drain_locked(audit_log: Log, head, limit: int = SEQUENCE_BATCH) -> list:
-    """Sequence every pending row visible now onto the already locked `head`."""
-    entries = []
+def drain_locked(audit_log: Log, limit: int = SEQUENCE_BATCH) -> list[tuple]:
+    """Sequence every pending row visible now; the caller holds the log's lock."""
+    done = []
     while True:
-        batch = _sequence_batch(audit_log, head, limit)
-        entries += batch
+        batch = _sequence_batch(audit_log, limit, locked=True)
+        done += batch
         if len(batch) < limit:
-            return entries
+            return done
 
 
 def sequence_pending(audit_log: Log | None = None, *, limit: int = SEQUENCE_BATCH) -> int:
     """Sequence the log's pending rows, a batch per transaction, until none is left.
     Returns how many were sequenced. Inside a transaction it works in that transaction
-    (and holds the head lock until it ends); outside, each batch commits on its own."""
+    (and holds the log's lock until it ends); outside, each batch commits on its own."""
     audit_log = audit_log or tenant_log()
+    store.check_scope(audit_log)
     total = 0
     while True:
-        with transaction.atomic():
-            batch = _sequence_batch(audit_log, locked_head(audit_log), limit)
+        with transaction.atomic(using=store.connection_for(audit_log).alias):
+            batch = _sequence_batch(audit_log, limit)
         total += len(batch)
         if len(batch) < limit:
             return total
@@ -138,10 +102,13 @@ def _context_for(audit_log: Log):
 class _SequenceAfterCommit:
     """The on_commit callback: sequence one log, in that log's tenant context (the
     commit may happen after the caller left it). Equal for the same log, so that a
-    transaction appending many entries registers it once."""
+    transaction appending many entries registers it once; it carries the ids it
+    appended, so that when another committer's sequencer already took them (the usual
+    case under load: group commit) it finds out with one query, without the lock."""
 
-    def __init__(self, audit_log: Log):
+    def __init__(self, audit_log: Log, ids):
         self.log = audit_log
+        self.ids = set(ids)
 
     def __eq__(self, other):
         return isinstance(other, _SequenceAfterCommit) and other.log.label == self.log.label
@@ -151,17 +118,20 @@ class _SequenceAfterCommit:
 
     def __call__(self):
         with _context_for(self.log):
+            if self.ids and not store.any_pending(self.log, sorted(self.ids)):
+                return
             sequence_pending(self.log)
 
 
-def _sequence_on_commit(audit_log: Log, using: str) -> None:
-    callback = _SequenceAfterCommit(audit_log)
+def _sequence_on_commit(audit_log: Log, using: str, ids) -> None:
+    callback = _SequenceAfterCommit(audit_log, ids)
     connection = connections[using]
     savepoints = set(connection.savepoint_ids)
     for sids, func, _robust in connection.run_on_commit:
         # Registered outside every savepoint we are in: whatever rolls that callback
-        # back rolls our row back too, so it still covers us.
+        # back rolls our rows back too, so it still covers us.
         if func == callback and sids <= savepoints:
+            func.ids.update(callback.ids)
             return
     # robust: the audited action has committed; a failing sequencer must not turn it
     # into an error. Its rows stay pending for the next trigger (beat at the latest).
@@ -175,23 +145,25 @@ def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | No
     `entry_of` for a seq now). Outside: inserts and sequences them in one transaction
     and returns the entries."""
     audit_log = log or tenant_log()
-    now = timezone.now()
+    at_us = micros(timezone.now())
     rows = [
         audit_log.pending_model(
-            event=event, actor=actor, created_at=now, payload=canonical_payload(payload or {})
+            event=event, actor=actor, at_us=at_us, payload=canonical_payload(payload or {})
         )
         for event, payload in items
     ]
     using = router.db_for_write(audit_log.pending_model)
     if connections[using].in_atomic_block:
         audit_log.pending_model.objects.bulk_create(rows)
-        _sequence_on_commit(audit_log, using)
+        _sequence_on_commit(audit_log, using, [row.pk for row in rows])
         return rows
     with transaction.atomic(using=using):
         audit_log.pending_model.objects.bulk_create(rows)
-        entries = drain_locked(audit_log, locked_head(audit_log))
-    by_pending = {entry.pending_id: entry for entry in entries}
-    return [by_pending[row.pk] for row in rows]
+        store.lock(audit_log)
+        seq_of = dict(drain_locked(audit_log))
+        entries = audit_log.entries().filter(seq__in=[seq_of[row.pk] for row in rows])
+        by_seq = {entry.seq: entry for entry in entries}
+    return [by_seq[seq_of[row.pk]] for row in rows]
 
 
 def append(event: str, payload: dict | None = None, *, actor: str = "", log: Log | None = None):
@@ -214,7 +186,7 @@ def entry_of(appended, log: Log | None = None):
 
 def pending_status(audit_log: Log, now=None) -> dict:
     """How many entries wait for their seq, and the age of the oldest (seconds)."""
-    found = audit_log.pending().aggregate(count=Count("id"), oldest=Min("created_at"))
+    found = audit_log.pending().aggregate(count=Count("id"), oldest=Min("at_us"))
     oldest = found["oldest"]
-    age = ((now or timezone.now()) - oldest).total_seconds() if oldest is not None else 0.0
+    age = (micros(now or timezone.now()) - oldest) / 1e6 if oldest is not None else 0.0
     return {"count": found["count"], "oldest_age_s": round(max(age, 0.0), 3)}

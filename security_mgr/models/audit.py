@@ -141,7 +141,9 @@ class AbstractPending(models.Model):
 
     event = models.CharField(max_length=80)
     actor = models.TextField(blank=True, default="")  # whole: it goes into the data
-    created_at = models.DateTimeField()  # the event's time: `at_us` of the entry's data
+    # When it was appended, in µs since the epoch: exactly the `at_us` of the entry's
+    # data (an integer, so the sequencer's DELETE ... RETURNING needs no conversion).
+    at_us = models.BigIntegerField()
     payload = models.TextField(default="{}")  # canonical JSON
 
     consumable = True
@@ -154,9 +156,7 @@ class AbstractPending(models.Model):
 
     @classmethod
     def conformance_values(cls):
-        from django.utils import timezone
-
-        return {"created_at": timezone.now()}
+        return {"at_us": 0}
 
 
 class AbstractNode(models.Model):
@@ -179,8 +179,8 @@ class AbstractNode(models.Model):
 
 
 class AbstractHead(models.Model):
-    """Cached state of a log (size, frontier, root): what the sequencer extends. The
-    lock on this row serialises sequencing (not appends). Never trusted by verification."""
+    """Cached state of a log (size, frontier, root): what the sequencer extends, under
+    the log's sequencing lock (not taken by appends). Never trusted by verification."""
 
     size = models.BigIntegerField(default=0)
     frontier = models.JSONField(default=list, blank=True)  # hex hashes, largest first

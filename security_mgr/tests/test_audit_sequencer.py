@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from security_mgr import actions, audit, merkle
+from security_mgr.audit.logs import micros
 from security_mgr.dashboard import dashboard_data
 from security_mgr.models import AuditEntry, AuditLogHead, AuditNode, PendingAuditEntry
 from security_mgr.tasks import sequence_pending_audit_task
@@ -56,7 +57,7 @@ def test_an_append_waits_for_its_commit_then_is_sequenced(
         assert [e.pending_id for e in entries] == [p.pk for p in pending]
         assert [e.seq for e in entries] == [0, 1, 2]
         # `at` is the time of the append, kept by the pending row.
-        assert all(e.created_at == p.created_at for e, p in zip(entries, pending, strict=True))
+        assert all(micros(e.created_at) == p.at_us for e, p in zip(entries, pending, strict=True))
         assert audit.verify_log(audit.tenant_log()).ok
 
 
