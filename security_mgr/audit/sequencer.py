@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import connections, router, transaction
+from django.db import connections, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -42,13 +42,14 @@ SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
 log = logging.getLogger("dim.audit")
 
 
-def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list[tuple]:
+def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list:
     """Sequence up to `limit` pending rows, in id order, inside the current transaction;
-    returns their (pending id, seq). Takes the log's lock unless the caller holds it."""
+    returns the entries (model instances). Takes the log's lock unless the caller
+    holds it."""
     pending, size, frontier = store.take_batch(audit_log, limit, locked=locked)
     if not pending:
         return []  # nothing written: no transaction id, no WAL flush at commit
-    entries, nodes, done = [], [], []
+    entries, nodes = [], []
     for pending_id, event, actor, at_us, payload in pending:
         data = data_from_parts(audit_log.label, size, event, actor, at_us, payload)
         leaf = merkle.leaf_hash(data.encode())
@@ -57,13 +58,29 @@ def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list
         at = EPOCH + dt.timedelta(microseconds=at_us)
         root = merkle.frontier_root(frontier)
         entries.append((size, event, actor[:150], at, data, leaf, root, pending_id))
-        done.append((pending_id, size))
         size += 1
-    store.write_batch(audit_log, entries, nodes, size, frontier)
-    return done
+    ids = store.write_batch(audit_log, entries, nodes, size, frontier)
+    return [_entry(audit_log, row_id, row) for row_id, row in zip(ids, entries, strict=True)]
 
 
-def drain_locked(audit_log: Log, limit: int = SEQUENCE_BATCH) -> list[tuple]:
+def _loaded(audit_log: Log, model, values: dict):
+    """The model instance of a row just written, as the ORM would have loaded it."""
+    if audit_log.tenant_id is not None:
+        values["tenant_id"] = audit_log.tenant_id
+    fields = model._meta.concrete_fields
+    return model.from_db(
+        store.connection_for(audit_log).alias,
+        [f.attname for f in fields],
+        [values[f.attname] for f in fields],
+    )
+
+
+def _entry(audit_log: Log, row_id: int, row: tuple):
+    names = ["id", *store.ENTRY_COLUMNS, "pending_id"]
+    return _loaded(audit_log, audit_log.entry_model, dict(zip(names, (row_id, *row), strict=True)))
+
+
+def drain_locked(audit_log: Log, limit: int = SEQUENCE_BATCH) -> list:
     """Sequence every pending row visible now; the caller holds the log's lock."""
     done = []
     while True:
@@ -146,24 +163,24 @@ def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | No
     and returns the entries."""
     audit_log = log or tenant_log()
     at_us = micros(timezone.now())
-    rows = [
-        audit_log.pending_model(
-            event=event, actor=actor, at_us=at_us, payload=canonical_payload(payload or {})
-        )
-        for event, payload in items
-    ]
-    using = router.db_for_write(audit_log.pending_model)
+    rows = [(event, actor, at_us, canonical_payload(payload or {})) for event, payload in items]
+    using = store.connection_for(audit_log).alias
     if connections[using].in_atomic_block:
-        audit_log.pending_model.objects.bulk_create(rows)
-        _sequence_on_commit(audit_log, using, [row.pk for row in rows])
-        return rows
+        ids = store.insert_pending(audit_log, rows)
+        _sequence_on_commit(audit_log, using, ids)
+        return [_pending(audit_log, row_id, row) for row_id, row in zip(ids, rows, strict=True)]
     with transaction.atomic(using=using):
-        audit_log.pending_model.objects.bulk_create(rows)
+        ids = store.insert_pending(audit_log, rows)
         store.lock(audit_log)
-        seq_of = dict(drain_locked(audit_log))
-        entries = audit_log.entries().filter(seq__in=[seq_of[row.pk] for row in rows])
-        by_seq = {entry.seq: entry for entry in entries}
-    return [by_seq[seq_of[row.pk]] for row in rows]
+        by_pending = {entry.pending_id: entry for entry in drain_locked(audit_log)}
+    return [by_pending[row_id] for row_id in ids]
+
+
+def _pending(audit_log: Log, row_id: int, row: tuple):
+    names = ["id", "event", "actor", "at_us", "payload"]
+    return _loaded(
+        audit_log, audit_log.pending_model, dict(zip(names, (row_id, *row), strict=True))
+    )
 
 
 def append(event: str, payload: dict | None = None, *, actor: str = "", log: Log | None = None):

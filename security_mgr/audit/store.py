@@ -137,46 +137,89 @@ def take_batch(audit_log: Log, limit: int, *, locked: bool) -> tuple[list, int, 
     head (size, frontier): one round trip on PostgreSQL. If the transaction rolls back,
     the rows stay pending."""
     statements = [_take_sql(audit_log, limit), _head_sql(audit_log)]
+    postgres = connection_for(audit_log).vendor == "postgresql"
+    if postgres:
+        # Between two vacuums the queue's index is mostly dead entries (every row is
+        # deleted soon after its insert). Only a plain index scan marks them dead for
+        # the next scan; the bitmap scan the planner picks on a small table visits all
+        # of them every time, and sequencing slows down with every row it consumed.
+        statements[0:1] = [
+            ("SET LOCAL enable_bitmapscan = off", []),
+            statements[0],
+            ("SET LOCAL enable_bitmapscan TO DEFAULT", []),
+        ]
     lock_statement = None if locked else _lock_sql(audit_log)
     if lock_statement is not None:
         statements.insert(0, lock_statement)
     elif not locked:
         lock(audit_log)
-    *_lock_rows, pending, head = _run(audit_log, statements)
+    results = _run(audit_log, statements)
+    pending, head = results[-3 if postgres else -2], results[-1]
     if not pending:
         return [], 0, []
     return sorted(pending), *_as_head(audit_log, head)
 
 
-def _insert_sql(audit_log: Log, model, columns: list[str], rows: list[tuple]):
-    """Multi-row INSERT statements (chunked: SQLite allows 32,766 parameters)."""
+UNNEST_FROM = 8  # rows; below, adapting the arrays costs more than the placeholders
+
+
+def _insert_sql(audit_log: Log, model, columns: list[str], rows: list[tuple], returning=""):
+    """INSERT statements for many rows. PostgreSQL, more than a few rows: one `INSERT
+    ... SELECT FROM unnest(array, ...)`, a parameter per column whatever the row count
+    (client-side binding parses every placeholder of a multi-row VALUES in Python).
+    Otherwise multi-row VALUES, chunked under SQLite's 32,766-parameter limit."""
+    if not rows:
+        return
     connection = connection_for(audit_log)
     if audit_log.tenant_id is not None:
         columns = ["tenant_id", *columns]
         rows = [(audit_log.tenant_id, *row) for row in rows]
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    table = _table(audit_log, model)
+    returning = f" RETURNING {returning}" if returning else ""
+    if connection.vendor == "postgresql" and len(rows) > UNNEST_FROM:
+        types = [model._meta.get_field(c).cast_db_type(connection) for c in columns]
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        yield (
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){returning}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+        return
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, 30_000 // len(columns))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         yield (
-            f"INSERT INTO {_table(audit_log, model)} ({names}) VALUES "
-            + ", ".join([one] * len(chunk)),
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}{returning}",
             [value for row in chunk for value in row],
         )
 
 
-def write_batch(audit_log: Log, entries: list[tuple], nodes: list[tuple], size: int, frontier):
+def insert_pending(audit_log: Log, rows: list[tuple]) -> list[int]:
+    """Queue rows (event, actor, at_us, payload); returns their ids, in order."""
+    check_scope(audit_log)
+    columns = ["event", "actor", "at_us", "payload"]
+    statements = list(_insert_sql(audit_log, audit_log.pending_model, columns, rows, "id"))
+    return [row[0] for result in _run(audit_log, statements) for row in result]
+
+
+ENTRY_COLUMNS = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
+
+
+def write_batch(
+    audit_log: Log, entries: list[tuple], nodes: list[tuple], size: int, frontier
+) -> list[int]:
     """Insert the entries (seq, event, actor, created_at, data, leaf_hash, root_hash,
     pending_id) and nodes (level, index, hash), and move the head: one round trip on
-    PostgreSQL."""
+    PostgreSQL. Returns the entries' row ids, in order."""
     from security_mgr.merkle import frontier_root
 
     connection = connection_for(audit_log)
     adapt = connection.ops.adapt_datetimefield_value
-    entries = [(s, e, a, adapt(at), d, lf, rt, p) for s, e, a, at, d, lf, rt, p in entries]
-    columns = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
-    statements = [*_insert_sql(audit_log, audit_log.entry_model, [*columns, "pending_id"], entries)]
+    rows = [(s, e, a, adapt(at), d, lf, rt, p) for s, e, a, at, d, lf, rt, p in entries]
+    columns = [*ENTRY_COLUMNS, "pending_id"]
+    statements = list(_insert_sql(audit_log, audit_log.entry_model, columns, rows, "id"))
+    inserts = len(statements)
     statements += _insert_sql(audit_log, audit_log.node_model, ["level", "index", "hash"], nodes)
     scope, params = _scope(audit_log)
     statements.append(
@@ -192,4 +235,5 @@ def write_batch(audit_log: Log, entries: list[tuple], nodes: list[tuple], size: 
             ],
         )
     )
-    _run(audit_log, statements)
+    results = _run(audit_log, statements)
+    return [row[0] for result in results[:inserts] for row in result]

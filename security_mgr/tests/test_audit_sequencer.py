@@ -50,6 +50,13 @@ def test_an_append_waits_for_its_commit_then_is_sequenced(
             with transaction.atomic():
                 pending = [actions.record_event("test.event", {"i": i}) for i in range(3)]
                 assert all(isinstance(p, PendingAuditEntry) for p in pending)
+                stored = PendingAuditEntry.objects.get(pk=pending[1].pk)
+                assert (stored.tenant_id, stored.event, stored.payload, stored.at_us) == (
+                    tenant_a.pk,
+                    "test.event",
+                    '{"i":1}',
+                    pending[1].at_us,
+                )
                 assert not AuditEntry.objects.exists()
         assert len(callbacks) == 1  # one sequencer per transaction and log, not per append
         assert not PendingAuditEntry.objects.exists()
@@ -170,8 +177,13 @@ def test_outside_a_transaction_append_returns_the_sequenced_entry(
 ):
     with committed_tenant(django_db_blocker, "audit-direct") as tenant, tenant_context(tenant):
         assert not connection.in_atomic_block
-        entries = [audit.append("test.event", {"i": i}) for i in range(3)]
+        entries = [audit.append("test.event", {"i": i}, actor="al") for i in range(3)]
         assert [(type(e), e.seq) for e in entries] == [(AuditEntry, i) for i in range(3)]
+        fields = [f.attname for f in AuditEntry._meta.concrete_fields]
+        for entry in entries:  # the instance returned is the row as the ORM loads it
+            stored = AuditEntry.objects.get(pk=entry.pk)
+            assert [getattr(entry, f) for f in fields] == [getattr(stored, f) for f in fields]
+            assert not entry._state.adding
         with transaction.atomic():
             pending = audit.append("test.event", {"i": 3})
         # Committed: the after-commit sequencer already gave it its seq.
