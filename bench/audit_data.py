@@ -126,6 +126,9 @@ def _reload(conn, tenant_id: int, size: int) -> None:
         "VALUES (%s, %s, %s, %s, now())",
         [tenant_id, size, json.dumps([h.hex() for h in frontier]), root],
     )
+    # The tenant foreign keys are DEFERRABLE INITIALLY DEFERRED, and ALTER TABLE refuses
+    # a table with pending trigger events: check them now, before FORCE comes back.
+    conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
     _force(conn, True)
     _set_marker(conn, "audit_log", size)
     conn.commit()

@@ -4,26 +4,23 @@ A proof is made of the hashes of O(log n) leaf ranges (`merkle.inclusion_ranges`
 `merkle.consistency_ranges`), each made of at most log2(n) perfect subtrees: leaf
 hashes from the entry table (level 0) and nodes from the node table (level >= 1). One
 query per table fetches them all; the roots of the sizes asked about are the `root_hash`
-of the entries at seq size-1, read by the same query. Before answering, the proof is
+of the entries at seq size-1, read by the same query (one round trip in all on
+PostgreSQL, in plain SQL: see `store`). Before answering, the proof is
 verified against those roots: a store changed behind the application's back yields an
 `AuditStoreInconsistent` error, never a proof that does not verify.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from django.db.models import Q
-
 from security_mgr import merkle
+from security_mgr.audit import store
 from security_mgr.audit.logs import Log
 from security_mgr.audit.sequencer import sequence_pending
 from security_mgr.exceptions import AuditError, AuditStoreInconsistent
 
 
 def current_size(log: Log) -> int:
-    head = log.head_model.objects.values_list("size", flat=True).first()
-    return head or 0
+    return store.head_size(log)
 
 
 def _size_for(log: Log, largest: int | None) -> int:
@@ -39,25 +36,10 @@ def _size_for(log: Log, largest: int | None) -> int:
 
 def fetch(log: Log, nodes: set[merkle.Node], root_sizes=()) -> tuple[dict, dict]:
     """The stored hashes of `nodes` ((level, index); level 0 is a leaf) and the roots
-    of `root_sizes`, in one query per table."""
-    seqs = {index for level, index in nodes if level == 0} | {s - 1 for s in root_sizes}
-    lookup, roots = {}, {}
-    if seqs:
-        for seq, leaf, root in (
-            log.entries().filter(seq__in=seqs).values_list("seq", "leaf_hash", "root_hash")
-        ):
-            lookup[(0, seq)] = bytes(leaf)
-            roots[seq + 1] = bytes(root)
-    by_level = defaultdict(list)
-    for level, index in nodes:
-        if level:
-            by_level[level].append(index)
-    if by_level:
-        wanted = Q()
-        for level, indexes in by_level.items():
-            wanted |= Q(level=level, index__in=indexes)
-        for level, index, node in log.nodes().filter(wanted).values_list("level", "index", "hash"):
-            lookup[(level, index)] = bytes(node)
+    of `root_sizes`, in one round trip (PostgreSQL)."""
+    stored, by_seq = store.read_tree(log, nodes, {size - 1 for size in root_sizes})
+    lookup = {node: stored[node] for node in nodes if node in stored}
+    roots = {seq + 1: root for seq, root in by_seq.items()}
     missing = sorted(nodes - lookup.keys())
     if missing:
         level, index = missing[0]

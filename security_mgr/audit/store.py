@@ -237,3 +237,52 @@ def write_batch(
     )
     results = _run(audit_log, statements)
     return [row[0] for result in results[:inserts] for row in result]
+
+
+# --- reads for proofs -----------------------------------------------------------------
+
+
+def head_size(audit_log: Log) -> int:
+    check_scope(audit_log)
+    scope, params = _scope(audit_log)
+    table = _table(audit_log, audit_log.head_model)
+    rows = _run(audit_log, [(f"SELECT size FROM {table} {scope}", params)])[0]
+    return rows[0][0] if rows else 0
+
+
+def read_tree(audit_log: Log, nodes: set, root_seqs: set) -> tuple[dict, dict]:
+    """Stored hashes by (level, index) — level 0 from the entries' leaf hashes — and the
+    roots after the entries at `root_seqs` (by seq): one round trip on PostgreSQL."""
+    check_scope(audit_log)
+    seqs = sorted({index for level, index in nodes if level == 0} | set(root_seqs))
+    inner = sorted((level, index) for level, index in nodes if level)
+    scope, params = _scope(audit_log, "AND")
+    statements = []
+    if seqs:
+        marks = ", ".join(["%s"] * len(seqs))
+        statements.append(
+            (
+                f"SELECT seq, leaf_hash, root_hash FROM {_table(audit_log, audit_log.entry_model)} "
+                f"WHERE seq IN ({marks}) {scope}",
+                [*seqs, *params],
+            )
+        )
+    if inner:
+        pairs = ", ".join(["(%s, %s)"] * len(inner))
+        index = connection_for(audit_log).ops.quote_name("index")
+        statements.append(
+            (
+                f"SELECT level, {index}, hash FROM {_table(audit_log, audit_log.node_model)} "
+                f"WHERE (level, {index}) IN (VALUES {pairs}) {scope}",
+                [value for pair in inner for value in pair] + params,
+            )
+        )
+    results = _run(audit_log, statements) if statements else []
+    lookup, roots = {}, {}
+    if seqs:
+        for seq, leaf, root in results.pop(0):
+            lookup[(0, seq)] = bytes(leaf)
+            roots[seq] = bytes(root)
+    for level, position, node in results[0] if results else []:
+        lookup[(level, position)] = bytes(node)
+    return lookup, roots
