@@ -39,6 +39,7 @@ from security_mgr.exceptions import AuditError
 from tenancy import context
 
 SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
+CHECK_IDS = 1000  # a bigger transaction skips the "already sequenced?" check
 log = logging.getLogger("dim.audit")
 
 
@@ -135,7 +136,8 @@ class _SequenceAfterCommit:
 
     def __call__(self):
         with _context_for(self.log):
-            if self.ids and not store.any_pending(self.log, sorted(self.ids)):
+            ids = sorted(self.ids)
+            if 0 < len(ids) <= CHECK_IDS and not store.any_pending(self.log, ids):
                 return
             sequence_pending(self.log)
 
