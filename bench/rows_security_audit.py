@@ -62,7 +62,7 @@ def _run_producers(ref: TenantRef, per_thread: int, body) -> tuple[float, list, 
 
 def _queued(i: int) -> tuple[int, int]:
     """An audited action: its own transaction, one append (the pending INSERT); after
-    the commit the caller's thread sequences (on_commit, blocking on the head lock)."""
+    the commit the caller's thread sequences (on_commit, blocking on the log's lock)."""
     clock = time.perf_counter_ns
     with transaction.atomic():
         t0 = clock()
@@ -112,7 +112,7 @@ def _action_locked(i: int) -> tuple[int, int]:
     title="Audit log append, sustained, 4 concurrent producers (PostgreSQL)",
     ours="4 threads (own connections), each: one audited transaction per entry "
     "(`append()` = one INSERT into the pending queue), sequenced after commit by the "
-    "committing thread (group commit under the head lock); entries/s from the first "
+    "committing thread (group commit under the log's lock); entries/s from the first "
     "append to the last entry sequenced",
     peer="the previous design: same 4 threads, head lock taken inside each appending "
     "transaction (one entry per transaction)",
@@ -166,7 +166,7 @@ def audit_append(ctx):
             "one entry per transaction is bound by Python here: the 4 threads share one "
             "interpreter lock, and each audited transaction costs ~1.5 ms of Python "
             "(Django's transaction, the INSERT, the sequencer's 4 round trips), whoever "
-            "holds the head lock; batches amortise that (the batched figure above)",
+            "holds the lock; batches amortise that (the batched figure above)",
         ),
     )
 

@@ -29,7 +29,7 @@ def tree_head_message(log_label: str, size: int, root: bytes, signed_at: dt.date
 
 def sign_tree_head(log: Log | None = None):
     """Sequence what is pending, then sign the log's root (Ed25519 and ML-DSA-65) and
-    store the head, under one hold of the head lock."""
+    store the head, under one hold of the log's sequencing lock."""
     log = log or tenant_log()
     keys = signing_keys(get_master_key_provider())
     store.check_scope(log)

@@ -3,13 +3,13 @@
 `append()` inserts a pending row in the caller's transaction: one INSERT, no lock. The
 entry therefore exists exactly when the audited action commits, and audited actions of
 one tenant no longer wait for each other. The sequencer (`sequence_pending`) takes the
-log's head lock, reads the pending rows in id order, assigns their seq, computes leaves,
-roots and the completed subtree nodes, inserts the entries and nodes, deletes the
-pending rows and moves the head, all in one transaction per batch.
+log's sequencing lock, takes (deletes) the pending rows in id order, assigns their seq,
+computes leaves, roots and the completed subtree nodes, inserts the entries and nodes
+and moves the head, all in one transaction per batch (statements in `store`).
 
 It runs (a) right after the appending transaction commits (`on_commit`, blocking on the
 lock, so transactions that commit while another sequencer works form the next batch),
-(b) from beat as a safety net (`sequence_pending_task`), and (c) before every reader
+(b) from beat as a safety net (`tasks.sequence_pending_audit_task`), and (c) before every reader
 that must see the whole log (proofs of the current tree, signing a tree head,
 verification, the entries API). Called outside any transaction, `append()` inserts and
 sequences in one transaction and returns the entry itself.
@@ -18,7 +18,6 @@ sequences in one transaction and returns the entry itself.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db import connections, transaction
 from django.db.models import Count, Min
@@ -40,7 +39,6 @@ from tenancy import context
 
 SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
 CHECK_IDS = 1000  # a bigger transaction skips the "already sequenced?" check
-log = logging.getLogger("dim.audit")
 
 
 def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list:
@@ -192,7 +190,7 @@ def append(event: str, payload: dict | None = None, *, actor: str = "", log: Log
 
 def entry_of(appended, log: Log | None = None):
     """The sequenced entry of what `append()` returned. A pending row is sequenced
-    first if need be: inside a transaction, under the head lock until it ends."""
+    first if need be: inside a transaction, holding the log's lock until it ends."""
     if not hasattr(appended, "payload"):
         return appended  # already an entry
     audit_log = log or log_of(appended)

@@ -89,27 +89,6 @@ class AppendOnlyQuerySet(AppendOnlyQuerySetMixin, models.QuerySet):
     pass
 
 
-class ConsumableQuerySetMixin(AppendOnlyQuerySetMixin):
-    def consume(self) -> int:
-        """Delete these rows: only the sequencer calls this, holding the log's head lock,
-        in the transaction that writes the entries made from them."""
-        return self._raw_delete(self.db)
-
-    consume.alters_data = True
-
-
-class ScopedPendingQuerySet(ConsumableQuerySetMixin, TenantScopedQuerySet):
-    pass
-
-
-class ScopedPendingManager(TenantScopedManager.from_queryset(ScopedPendingQuerySet)):
-    pass
-
-
-class PendingQuerySet(ConsumableQuerySetMixin, models.QuerySet):
-    pass
-
-
 class AbstractEntry(models.Model):
     seq = models.BigIntegerField()  # leaf index, from 0
     event = models.CharField(max_length=80)
@@ -225,7 +204,8 @@ class AuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractEntry):
 
 
 class PendingAuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractPending):
-    objects = ScopedPendingManager()
+    # The ORM refuses to delete too: only the sequencer consumes rows (audit/store.py).
+    objects = ScopedAppendOnlyManager()
 
     class Meta(TenantScopedModel.Meta):
         ordering = ["id"]
@@ -263,7 +243,7 @@ class PlatformAuditEntry(AppendOnlyModelMixin, AbstractEntry):
 
 
 class PlatformPendingEntry(AppendOnlyModelMixin, AbstractPending):
-    objects = PendingQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
