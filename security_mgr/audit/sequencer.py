@@ -164,6 +164,8 @@ def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | No
     audit_log = log or tenant_log()
     at_us = micros(timezone.now())
     rows = [(event, actor, at_us, canonical_payload(payload or {})) for event, payload in items]
+    if not rows:
+        return []
     using = store.connection_for(audit_log).alias
     if connections[using].in_atomic_block:
         ids = store.insert_pending(audit_log, rows)

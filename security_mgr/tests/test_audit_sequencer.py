@@ -100,6 +100,35 @@ def test_the_sequencer_drains_in_batches_in_append_order(tenant_a):
 
 
 @pytest.mark.django_db
+def test_nothing_to_append_is_a_no_op(tenant_a, django_capture_on_commit_callbacks):
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():
+            assert audit.append_many([]) == []
+        assert callbacks == [] and not PendingAuditEntry.objects.exists()
+
+
+@pytest.mark.skipif(POSTGRES, reason="on PostgreSQL only the owner may delete nodes")
+@pytest.mark.django_db
+def test_the_migration_backfills_the_nodes_of_an_older_log(tenant_a):
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("security_mgr.migrations.0007_backfill_audit_nodes")
+    with tenant_context(tenant_a):
+        audit.append_many([("test.event", {"i": i}) for i in range(13)])
+        audit.flush()
+        before = sorted(AuditNode.objects.values_list("level", "index", "hash"))
+        with connection.cursor() as cursor:  # a log written before nodes existed
+            cursor.execute("DELETE FROM security_mgr_auditnode")
+        assert not audit.verify_log(audit.tenant_log()).ok
+    backfill.backfill_nodes(apps, None)
+    with tenant_context(tenant_a):
+        assert sorted(AuditNode.objects.values_list("level", "index", "hash")) == before
+        assert audit.verify_log(audit.tenant_log()).ok
+
+
+@pytest.mark.django_db
 def test_entry_of_gives_the_seq_inside_the_transaction(tenant_a):
     with tenant_context(tenant_a):
         audit.append("test.first")
