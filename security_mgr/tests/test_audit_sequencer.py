@@ -4,6 +4,7 @@ and proofs come from the stored subtree nodes."""
 
 import datetime as dt
 import io
+import json
 import threading
 
 import pytest
@@ -198,6 +199,13 @@ def test_verify_audit_reports_what_was_pending(tenant_a):
     call_command("verify_audit", tenant="alpha", stdout=out)
     assert "1 entries, 0 nodes" in out.getvalue()
     assert "1 pending entries" in out.getvalue()
+    with tenant_context(tenant_a):
+        audit.append_many([("test.event", {})] * 2)
+    out = io.StringIO()
+    call_command("verify_audit", tenant="alpha", json=True, stdout=out)
+    (report,) = json.loads(out.getvalue())
+    assert report["ok"] and report["entries"] == 3 and report["nodes_checked"] == 1
+    assert report["pending_before"]["count"] == 2
 
 
 @needs_owner
