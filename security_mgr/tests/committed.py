@@ -71,3 +71,14 @@ def edit_as_owner(tenant, sql, params):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             assert cursor.rowcount == 1
+
+
+def delete_as_owner(tenant, table):
+    """Delete every row of the tenant in `table`, as someone with database access."""
+    if POSTGRES:
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])

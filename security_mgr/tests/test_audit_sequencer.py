@@ -18,7 +18,12 @@ from security_mgr.audit.logs import micros
 from security_mgr.dashboard import dashboard_data
 from security_mgr.models import AuditEntry, AuditLogHead, AuditNode, PendingAuditEntry
 from security_mgr.tasks import sequence_pending_audit_task
-from security_mgr.tests.committed import POSTGRES, committed_tenant, needs_owner
+from security_mgr.tests.committed import (
+    POSTGRES,
+    committed_tenant,
+    delete_as_owner,
+    needs_owner,
+)
 from tenancy.context import tenant_context
 
 TEXT = st.text(max_size=12)
@@ -108,25 +113,31 @@ def test_nothing_to_append_is_a_no_op(tenant_a, django_capture_on_commit_callbac
         assert callbacks == [] and not PendingAuditEntry.objects.exists()
 
 
-@pytest.mark.skipif(POSTGRES, reason="on PostgreSQL only the owner may delete nodes")
-@pytest.mark.django_db
-def test_the_migration_backfills_the_nodes_of_an_older_log(tenant_a):
+@needs_owner
+def test_the_migration_backfills_the_nodes_of_an_older_log(django_db_setup, django_db_blocker):
+    """A log written before nodes existed: the migration rebuilds them tenant by tenant
+    (on PostgreSQL through row-level security, in each tenant's context)."""
     import importlib
 
     from django.apps import apps
 
     backfill = importlib.import_module("security_mgr.migrations.0007_backfill_audit_nodes")
-    with tenant_context(tenant_a):
-        audit.append_many([("test.event", {"i": i}) for i in range(13)])
-        audit.flush()
-        before = sorted(AuditNode.objects.values_list("level", "index", "hash"))
-        with connection.cursor() as cursor:  # a log written before nodes existed
-            cursor.execute("DELETE FROM security_mgr_auditnode")
-        assert not audit.verify_log(audit.tenant_log()).ok
-    backfill.backfill_nodes(apps, None)
-    with tenant_context(tenant_a):
-        assert sorted(AuditNode.objects.values_list("level", "index", "hash")) == before
-        assert audit.verify_log(audit.tenant_log()).ok
+    with committed_tenant(django_db_blocker, "audit-backfill") as tenant:
+        with tenant_context(tenant):
+            audit.append_many([("test.event", {"i": i}) for i in range(13)])
+            before = sorted(AuditNode.objects.values_list("level", "index", "hash"))
+        delete_as_owner(tenant, "security_mgr_auditnode")
+        with tenant_context(tenant):
+            assert not AuditNode.objects.exists()
+            assert not audit.verify_log(audit.tenant_log()).ok
+        backfill.backfill_nodes(apps, None)
+        with tenant_context(tenant):
+            nodes = sorted(
+                (lv, ix, bytes(h))
+                for lv, ix, h in AuditNode.objects.values_list("level", "index", "hash")
+            )
+            assert nodes == sorted((lv, ix, bytes(h)) for lv, ix, h in before)
+            assert audit.verify_log(audit.tenant_log()).ok
 
 
 @pytest.mark.django_db
