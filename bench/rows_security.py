@@ -1,5 +1,5 @@
-"""Security manager rows: encrypted fields vs raw AES-GCM, hybrid key wrapping, audit
-appends, inclusion-proof verification at 1 M entries, threat analysis and rewrap."""
+"""Security manager rows: encrypted fields vs raw AES-GCM, hybrid key wrapping, threat
+analysis and rewrap (the audit log's rows are in rows_security_audit.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bench.datasets import load_tenants
 from bench.harness import Goal, Outcome, Stats, compare, measure, register
-from security_mgr import actions, audit, crypto, keyring, merkle, rewrap
-from security_mgr.models import AuditEntry
+from security_mgr import actions, crypto, keyring, rewrap
 from tenancy.context import TenantRef, tenant_context
 from tests.security_app.models import SecretNote
 
@@ -96,102 +95,6 @@ def hybrid_wrap(ctx):
         ours_text=f"p50 {o.p50_us:.0f} µs, p95 {o.p95_us:.0f} µs",
         peer_text=f"p50 {p.p50_us:.0f} µs, p95 {p.p95_us:.0f} µs",
         notes=("the tenant's static key pair is derived once and cached",),
-    )
-
-
-# --- audit append -----------------------------------------------------------------------
-
-
-@register(
-    "security.audit_append",
-    title="Audit log append, sustained (PostgreSQL)",
-    ours="`audit.append_many` in batches of 100 (head lock, leaf/root hashing, one INSERT)",
-    peer="`audit.append`: one entry per transaction",
-    goal=Goal(200.0, "µs per entry, batched (≤ 200 = ≥ 5,000/s)"),
-)
-def audit_append(ctx):
-    ref = _tenant(ctx, 1)
-    batches, batch = ctx.iters(200, 30), 100
-    singles = ctx.iters(2000, 300)
-    with tenant_context(ref):
-        items = [("bench.event", {"i": i, "note": "x" * 40}) for i in range(batch)]
-        audit.append_many(items, actor="bench")  # warm
-        start = time.perf_counter()
-        for _ in range(batches):
-            audit.append_many(items, actor="bench")
-        batched_s = time.perf_counter() - start
-        start = time.perf_counter()
-        for i in range(singles):
-            audit.append("bench.single", {"i": i}, actor="bench")
-        single_s = time.perf_counter() - start
-        size = AuditEntry.objects.count()
-        report = audit.verify_log(audit.tenant_log())
-    batched_rate = batches * batch / batched_s
-    single_rate = singles / single_s
-    return Outcome(
-        value=1e6 / batched_rate,
-        ours_text=f"{batched_rate:,.0f} entries/s ({batches * batch:,} entries)",
-        peer_text=f"{single_rate:,.0f} entries/s one per transaction ({singles:,})",
-        notes=(
-            f"log size after the row: {size:,}; verify_audit recomputed it: "
-            f"{'OK' if report.ok else 'FAILED'}",
-        ),
-    )
-
-
-# --- inclusion proof verification at 1 M entries --------------------------------------
-
-
-def _levels(n: int) -> list[list[bytes]]:
-    level = [merkle.leaf_hash(i.to_bytes(8, "big")) for i in range(n)]
-    levels = [level]
-    while len(level) > 1:
-        level = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-        levels.append(level)
-    return levels
-
-
-def _path(levels, index: int) -> list[bytes]:
-    proof = []
-    for level in levels[:-1]:
-        proof.append(level[index ^ 1])
-        index >>= 1
-    return proof
-
-
-@register(
-    "security.inclusion_verify_1m",
-    title="Inclusion-proof verification at 1 M entries",
-    ours="`merkle.verify_inclusion` (RFC 9162 §2.1.3.2) of random leaves in a 2^20-leaf tree",
-    peer="recomputing the leaf hash alone (SHA-256 of one entry)",
-    goal=Goal(1.0, "p95 ms"),
-)
-def inclusion_verify(ctx):
-    n = 1 << 20
-    levels = _levels(n)
-    root = levels[-1][0]
-    assert root == merkle.root(levels[0][:n])
-    rng = random.Random(7)
-    cases = [(i, levels[0][i], _path(levels, i)) for i in rng.sample(range(n), 2000)]
-    it = iter(cases * 10)
-
-    def ours():
-        i, leaf, proof = next(it)
-        if not merkle.verify_inclusion(leaf, i, n, proof, root):
-            raise AssertionError("proof did not verify")
-
-    o = measure(ours, ctx.iters(10000, 2000), warmup=100)
-    p = measure(lambda: merkle.leaf_hash(b"entry"), ctx.iters(10000, 2000), warmup=100)
-    return Outcome(
-        o,
-        p,
-        value=o.p95_us / 1000,
-        ours_text=f"p50 {o.p50_us:.1f} µs, p95 {o.p95_us:.1f} µs (20 hashes per proof)",
-        peer_text=f"p50 {p.p50_us:.2f} µs",
-        notes=(
-            "tree built in memory from 1,048,576 leaves (the proof's size, not the DB, "
-            "sets the cost)",
-        ),
     )
 
 

@@ -258,6 +258,17 @@ CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
     "schedule": env.float("SECURITY_VERIFY_INTERVAL", default=86400.0),
     "args": ("security_mgr.tasks.verify_audit_task",),
 }
+# Audit appends are sequenced when their transaction commits; this sweep sequences
+# whatever a failed sequencer left pending (verify_audit and the dashboard show its age).
+CELERY_BEAT_SCHEDULE["security-sequence-audit-logs"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
+    "args": ("security_mgr.tasks.sequence_pending_audit_task",),
+}
+CELERY_BEAT_SCHEDULE["security-sequence-platform-audit-log"] = {
+    "task": "security_mgr.tasks.sequence_platform_pending_audit_task",
+    "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
+}
 CELERY_BEAT_SCHEDULE["security-rotate-due-keys"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_ROTATION_CHECK_INTERVAL", default=3600.0),

@@ -183,10 +183,11 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
             "actor": actor,
         }
         signature = audit.sign_receipt(receipt)
-        entry = audit.append(
+        appended = audit.append(
             "key.shredded", {"receipt": receipt, "signature": signature}, actor=actor
         )
-        head = audit.sign_tree_head()
+        head = audit.sign_tree_head()  # sequences the receipt first: the head covers it
+        entry = audit.entry_of(appended)
         _forget_on_commit(tenant_id, subject)  # subject None: every ring of the tenant
     return {
         "receipt": receipt,
@@ -197,7 +198,9 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
 
 
 def record_event(event: str, payload: dict | None = None, *, actor: str = ""):
-    """Append an entry to the current tenant's audit log (any manager may call it)."""
+    """Append an entry to the current tenant's audit log (any manager may call it).
+    Inside a transaction it returns the pending row, sequenced once that commits
+    (`audit.entry_of` gives its entry at once); outside, the entry."""
     return audit.append(event, payload or {}, actor=actor)
 
 

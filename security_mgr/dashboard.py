@@ -14,17 +14,19 @@ from pathlib import Path
 import plotly
 import plotly.graph_objects as go
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncHour
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from security_mgr.audit.logs import micros
 from security_mgr.models import (
     AuditEntry,
     AuditLogHead,
     DataKey,
     KeyRing,
+    PendingAuditEntry,
     SecurityEvent,
     SignedTreeHead,
 )
@@ -78,6 +80,21 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
     sizes = {
         names.get(t, str(t)): s for t, s in AuditLogHead.objects.values_list("tenant_id", "size")
     }
+    pending = {}
+    now_us = micros(now)
+    for tenant_id, count, oldest_us in (
+        PendingAuditEntry.objects.values("tenant_id")
+        .annotate(n=Count("pk"), oldest=Min("at_us"))
+        .values_list("tenant_id", "n", "oldest")
+    ):
+        name = names.get(tenant_id, str(tenant_id))
+        sizes.setdefault(name, 0)
+        # Entries waiting for the sequencer: normally a handful, for well under a
+        # second; an old one means the sequencer is not running (README, audit log).
+        pending[name] = {
+            "count": count,
+            "oldest_age_s": round(max((now_us - oldest_us) / 1e6, 0.0), 1),
+        }
     heads = {
         names.get(t, str(t)): (at, size)
         for t, at, size in SignedTreeHead.objects.values("tenant_id")
@@ -100,6 +117,7 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
         "lockouts": lockouts,
         "keys": keys,
         "audit_sizes": sizes,
+        "audit_pending": pending,
         "last_heads": {k: {"signed_at": v[0], "tree_size": v[1]} for k, v in heads.items()},
         "last_verification": {
             k: {"at_us": v["at_us"], "ok": v["payload"].get("ok")} for k, v in verified.items()

@@ -53,3 +53,10 @@ class InvalidProof(AuditError):
 
 class AppendOnlyViolation(AuditError, _FoundationAppendOnly):
     code = "append_only"
+
+
+class AuditStoreInconsistent(AuditError):
+    """The stored entries or subtree nodes disagree with each other: the tables were
+    changed behind the application's back. `verify_audit` names what."""
+
+    code = "audit_store_inconsistent"

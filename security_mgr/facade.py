@@ -93,9 +93,9 @@ class SecurityManager:
     # --- audit log ---
     @_in_tenant
     def record_event(self, event: str, payload: dict | None = None, *, actor: str = "") -> int:
-        from security_mgr import actions
+        from security_mgr import actions, audit
 
-        return actions.record_event(event, payload, actor=actor).seq
+        return audit.entry_of(actions.record_event(event, payload, actor=actor)).seq
 
     @_in_tenant
     def sign_tree_head(self) -> dict:

@@ -54,6 +54,25 @@ def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> list[bytes
     return frontier
 
 
+def frontier_append_nodes(
+    frontier: list[bytes], size: int, leaf: bytes
+) -> tuple[list[bytes], list[tuple[int, int, bytes]]]:
+    """`frontier_append`, also returning the perfect subtrees the new leaf completed, as
+    `(level, index, hash)`: node (level, index) covers leaves [index·2^level,
+    (index+1)·2^level). One leaf completes on average one node (level >= 1)."""
+    frontier = [*frontier, leaf]
+    completed = []
+    n, level = size, 0
+    while n & 1:
+        right = frontier.pop()
+        left = frontier.pop()
+        frontier.append(node_hash(left, right))
+        n >>= 1
+        level += 1
+        completed.append((level, size >> level, frontier[-1]))
+    return frontier, completed
+
+
 def frontier_root(frontier: list[bytes]) -> bytes:
     if not frontier:
         return EMPTY_ROOT
@@ -95,6 +114,100 @@ def _subproof(leaves: list[bytes], m: int, whole: bool) -> list[bytes]:
     if m <= k:
         return _subproof(leaves[:k], m, whole) + [root(leaves[k:])]
     return _subproof(leaves[k:], m - k, False) + [root(leaves[:k])]
+
+
+# --- proofs from stored subtrees ----------------------------------------------------
+#
+# Every subtree hash a proof needs is MTH(D[start:end]) of a range that the RFC's
+# recursion reaches; such a range starts at a multiple of a power of two at least as
+# large as the range, so it is made of at most log2(n) perfect, aligned subtrees (the
+# binary digits of its length, largest first). A store that keeps every perfect subtree
+# (leaf hashes at level 0, inner nodes at level >= 1) thus answers any proof with
+# O(log n) lookups: compute the ranges, fetch their pieces, fold them.
+
+Node = tuple[int, int]  # (level, index)
+
+
+def range_pieces(start: int, end: int) -> list[Node]:
+    """The perfect aligned subtrees making up leaves [start, end), left to right."""
+    pieces = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        if start:
+            level = min(level, (start & -start).bit_length() - 1)
+        pieces.append((level, start >> level))
+        start += 1 << level
+    return pieces
+
+
+def range_hash(start: int, end: int, lookup: dict[Node, bytes]) -> bytes:
+    """MTH(D[start:end]) from the stored pieces (`lookup[(level, index)]`)."""
+    pieces = range_pieces(start, end)
+    if not pieces:
+        return EMPTY_ROOT
+    acc = lookup[pieces[-1]]
+    for piece in reversed(pieces[:-1]):
+        acc = node_hash(lookup[piece], acc)
+    return acc
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose MTHs make up PATH(index, D[size]), in proof order."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
+    ranges = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index < start + k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+    return ranges[::-1]
+
+
+def consistency_ranges(first: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose MTHs make up PROOF(first, D[size]), in proof order."""
+    if not 0 < first <= size:
+        raise ValueError(f"first size {first} must be in 1..{size}")
+    ranges = []
+    start, end, m, whole = 0, size, first, True
+    while True:
+        n = end - start
+        if m == n:
+            if not whole:
+                ranges.append((start, end))
+            return ranges[::-1]
+        k = _split(n)
+        if m <= k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+            m -= k
+            whole = False
+
+
+def nodes_for(ranges: list[tuple[int, int]]) -> set[Node]:
+    """Every stored subtree the ranges need (level 0: leaf hashes)."""
+    return {piece for start, end in ranges for piece in range_pieces(start, end)}
+
+
+def assemble(ranges: list[tuple[int, int]], lookup: dict[Node, bytes]) -> list[bytes]:
+    return [range_hash(start, end, lookup) for start, end in ranges]
+
+
+def tree_levels(leaves: list[bytes]):
+    """Yield (level, hashes) for level 1, 2, ...: the perfect subtrees of the tree over
+    `leaves` (what a store of nodes holds), built a level at a time."""
+    level, below = 0, leaves
+    while len(below) > 1:
+        level += 1
+        below = [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+        yield level, below
 
 
 # --- verification (RFC 9162 §2.1.3.2, §2.1.4.2) ----------------------------------

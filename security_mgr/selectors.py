@@ -41,6 +41,7 @@ def audit_status(log: audit.Log | None = None) -> dict:
     head = log.heads().order_by("-tree_size", "-id").first()
     return {
         "size": audit.current_size(log),
+        "pending": audit.pending_status(log),
         "last_signed_head": None
         if head is None
         else {"tree_size": head.tree_size, "signed_at": head.signed_at},

@@ -17,6 +17,25 @@ def sign_platform_tree_head_task() -> dict:
 
 
 @shared_task
+def sequence_pending_audit_task() -> int:
+    """Per tenant (beat, through fan_out): the audit sequencer's safety net. Appends
+    are sequenced right after their transaction commits; this catches what a failed
+    or interrupted sequencer left pending."""
+    log = audit.tenant_log()
+    if not log.pending().exists():
+        return 0
+    return audit.sequence_pending(log)
+
+
+@shared_task(tenant_scoped=False)
+def sequence_platform_pending_audit_task() -> int:
+    log = audit.platform_log()
+    if not log.pending().exists():
+        return 0
+    return audit.sequence_pending(log)
+
+
+@shared_task
 def rotate_due_keys_task() -> list[str]:
     """Per tenant: rotate the rings whose automatic rotation period has elapsed."""
     return actions.rotate_due_keys()
@@ -44,11 +63,12 @@ def verify_audit_task() -> dict:
 
     log = audit.tenant_log()
     report = audit.verify_log(log)
-    audit.append(
+    recorded = audit.append(
         "audit.verified",
         {"ok": report.ok, "entries": report.entries, "root": report.root_hash},
         actor="scheduler",
     )
+    audit.entry_of(recorded)  # in the log now, for the dashboard, even inside a transaction
     if not report.ok:
         logging.getLogger("dim.audit").error(
             "audit_verification_failed", extra={"log": log.label, "problems": report.problems}

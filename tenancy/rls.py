@@ -14,7 +14,9 @@ For each scoped table, idempotently:
 - privileges for the runtime role (never TRUNCATE, which ignores RLS);
 - for models declaring `append_only = True` (scoped or not, e.g. the audit log), only
   SELECT and INSERT for the runtime and platform roles: the database itself refuses
-  UPDATE and DELETE, whatever the application does.
+  UPDATE and DELETE, whatever the application does. An append-only model that is also
+  `consumable = True` (a queue, e.g. the audit log's pending entries) gets DELETE too:
+  its rows are inserted and later consumed whole, never changed.
 
 `inspect()` reads the live catalog and returns the problems `check_isolation` reports.
 """
@@ -90,7 +92,20 @@ def append_only_models():
     return [m for m in apps.get_models() if is_append_only(m)]
 
 
+def is_consumable(model) -> bool:
+    return is_append_only(model) and bool(getattr(model, "consumable", False))
+
+
+def refused_privileges(model) -> tuple[str, ...]:
+    """What the runtime and platform roles must not hold on an append-only table."""
+    if not is_append_only(model):
+        return ()
+    return ("UPDATE", "TRUNCATE") if is_consumable(model) else ("UPDATE", "DELETE", "TRUNCATE")
+
+
 def _privileges(model) -> str:
+    if is_consumable(model):
+        return "SELECT, INSERT, DELETE"
     return "SELECT, INSERT" if is_append_only(model) else "SELECT, INSERT, UPDATE, DELETE"
 
 
@@ -144,8 +159,8 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
             # The blanket grant above covers append-only tables too: take it back.
             for model in append_only_models():
                 cursor.execute(
-                    f"REVOKE UPDATE, DELETE, TRUNCATE ON {_ident(model._meta.db_table)} "
-                    f"FROM {_ident(role)}"
+                    f"REVOKE {', '.join(refused_privileges(model))} "
+                    f"ON {_ident(model._meta.db_table)} FROM {_ident(role)}"
                 )
     if verbosity:
         print(f"  Row-level security applied to {len(models)} tenant-scoped tables.")
@@ -258,7 +273,7 @@ def _append_only_problems(cursor, model, role: str) -> list[str]:
     if settings.DB_PLATFORM_ROLE and _role_exists(cursor, settings.DB_PLATFORM_ROLE):
         roles.append(settings.DB_PLATFORM_ROLE)
     for who in roles:
-        for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+        for privilege in refused_privileges(model):
             cursor.execute("SELECT has_table_privilege(%s, %s, %s)", [who, table, privilege])
             if cursor.fetchone()[0]:
                 problems.append(f"table {table}: append-only, but role {who!r} may {privilege} it")

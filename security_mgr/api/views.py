@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from security_mgr import actions, audit, crypto, keyring, selectors
 from security_mgr.api import serializers as s
-from security_mgr.exceptions import SecurityError
+from security_mgr.exceptions import AuditStoreInconsistent, SecurityError
 from security_mgr.models import AuditEntry, KeyRing, RewrapJob, SecurityEvent, SignedTreeHead
 from tenancy.api.base import TenantAPIMixin, TenantAPIView
 from tenancy.api.errors import TenantAPIError
@@ -22,7 +22,10 @@ from tenancy.models import Role
 
 class SecurityErrorsAre400:
     def handle_exception(self, exc):
-        if isinstance(exc, SecurityError):
+        if isinstance(exc, AuditStoreInconsistent):
+            # Not the client's fault: the stored tree was changed behind our back.
+            exc = TenantAPIError(409, exc.code, str(exc))
+        elif isinstance(exc, SecurityError):
             exc = TenantAPIError(400, exc.code, str(exc))
         elif isinstance(exc, ValueError) and not isinstance(exc, TenantAPIError):
             exc = TenantAPIError(400, "invalid", str(exc))
@@ -150,6 +153,12 @@ class AuditEntryViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyM
     def get_queryset(self):
         return AuditEntry.objects.order_by("seq")
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # After authentication and permissions: a listing shows every committed entry,
+        # so what is still pending gets its seq first.
+        audit.sequence_pending(audit.tenant_log())
+
 
 class TreeHeadViewSet(
     SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
@@ -202,17 +211,7 @@ class ConsistencyProofView(SecurityView):
 class VerifyAuditView(SecurityView):
     @extend_schema(responses=None)
     def get(self, request, *args, **kwargs):
-        report = audit.verify_log(audit.tenant_log())
-        return Response(
-            {
-                "ok": report.ok,
-                "entries": report.entries,
-                "signed_heads_checked": report.heads_checked,
-                "root_hash": report.root_hash,
-                "first_bad_seq": report.first_bad_seq,
-                "problems": report.problems,
-            }
-        )
+        return Response(audit.verify_log(audit.tenant_log()).as_dict())
 
 
 class SecurityEventViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):

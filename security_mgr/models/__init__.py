@@ -1,8 +1,12 @@
 from security_mgr.models.audit import (
     AuditEntry,
     AuditLogHead,
+    AuditNode,
+    PendingAuditEntry,
     PlatformAuditEntry,
+    PlatformAuditNode,
     PlatformLogHead,
+    PlatformPendingEntry,
     PlatformTreeHead,
     SignedTreeHead,
 )
@@ -15,6 +19,7 @@ from security_mgr.models.rewrap import RewrapJob, RewrapStatus
 __all__ = [
     "AuditEntry",
     "AuditLogHead",
+    "AuditNode",
     "BackupCode",
     "TOTPDevice",
     "DataKey",
@@ -24,8 +29,11 @@ __all__ = [
     "KeyRing",
     "KeyState",
     "PasskeyCredential",
+    "PendingAuditEntry",
     "PlatformAuditEntry",
+    "PlatformAuditNode",
     "PlatformLogHead",
+    "PlatformPendingEntry",
     "PlatformTreeHead",
     "RewrapJob",
     "RewrapStatus",

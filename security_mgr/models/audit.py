@@ -1,10 +1,21 @@
 """The audit log: one append-only RFC 6962 Merkle log per tenant, and one for the
 platform (escape-hatch uses happen with no tenant, so they need a home of their own).
 
-An entry stores its canonical `data` (the exact bytes hashed into the leaf), its leaf
-hash and the tree root after it was appended; `verify_audit` recomputes all three.
+Four tables per log (the platform has unscoped twins of each):
+- pending entries: what `audit.append()` inserts in the caller's transaction (one INSERT,
+  no lock); the sequencer consumes them;
+- entries: the log itself. An entry stores its canonical `data` (the exact bytes hashed
+  into the leaf), its leaf hash and the tree root after it; `verify_audit` recomputes
+  all three;
+- nodes: the hash of every perfect, aligned subtree at level >= 1, so that proofs need
+  O(log n) lookups instead of every leaf; `verify_audit` recomputes them too;
+- the head (size, frontier, root: what the sequencer extends, under its row lock) and
+  the signed tree heads.
+
 `append_only = True` makes tenancy/rls.py grant the runtime and platform roles only
-SELECT and INSERT on the table, and the ORM refuses update() and delete() too.
+SELECT and INSERT on the table, and the ORM refuses update() and delete() too; the
+pending tables are `consumable` as well: the database lets those roles DELETE rows
+(the sequencer consumes them), never UPDATE them.
 """
 
 from django.db import models
@@ -86,6 +97,9 @@ class AbstractEntry(models.Model):
     data = models.TextField()  # canonical JSON, the leaf's input
     leaf_hash = models.BinaryField(max_length=32)
     root_hash = models.BinaryField(max_length=32)
+    # The pending row this entry was sequenced from, so that a caller holding that row
+    # finds its entry (`audit.entry_of`). Bookkeeping only: not hashed, not verified.
+    pending_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -106,9 +120,52 @@ class AbstractEntry(models.Model):
         }
 
 
+class AbstractPending(models.Model):
+    """An appended event waiting for its sequence number. It commits (or rolls back)
+    with the audited action; the sequencer turns it into an entry and deletes it."""
+
+    event = models.CharField(max_length=80)
+    actor = models.TextField(blank=True, default="")  # whole: it goes into the data
+    # When it was appended, in µs since the epoch: exactly the `at_us` of the entry's
+    # data (an integer, so the sequencer's DELETE ... RETURNING needs no conversion).
+    at_us = models.BigIntegerField()
+    payload = models.TextField(default="{}")  # canonical JSON
+
+    consumable = True
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"pending {self.event}"
+
+    @classmethod
+    def conformance_values(cls):
+        return {"at_us": 0}
+
+
+class AbstractNode(models.Model):
+    """Node (level, index) of the tree: the hash of leaves [index·2^level,
+    (index+1)·2^level), stored once that subtree is complete (level >= 1)."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"node ({self.level}, {self.index})"
+
+    @classmethod
+    def conformance_values(cls):
+        return {"hash": b"\0" * 32}
+
+
 class AbstractHead(models.Model):
-    """Cached state of a log (size, frontier, root): what the next append extends.
-    The lock on this row serialises appends. Never trusted by verification."""
+    """Cached state of a log (size, frontier, root): what the sequencer extends, under
+    the log's sequencing lock (not taken by appends). Never trusted by verification."""
 
     size = models.BigIntegerField(default=0)
     frontier = models.JSONField(default=list, blank=True)  # hex hashes, largest first
@@ -152,6 +209,24 @@ class AuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractEntry):
         verbose_name_plural = "audit entries"
 
 
+class PendingAuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractPending):
+    # The ORM refuses to delete too: only the sequencer consumes rows (audit/store.py).
+    objects = ScopedAppendOnlyManager()
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["id"]
+        verbose_name_plural = "pending audit entries"
+
+
+class AuditNode(AppendOnlyModelMixin, TenantScopedModel, AbstractNode):
+    objects = ScopedAppendOnlyManager()
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "level", "index"], name="uniq_audit_node")
+        ]
+
+
 class AuditLogHead(TenantScopedModel, AbstractHead):
     class Meta(TenantScopedModel.Meta):
         constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_audit_head")]
@@ -171,6 +246,23 @@ class PlatformAuditEntry(AppendOnlyModelMixin, AbstractEntry):
         constraints = [models.UniqueConstraint(fields=["seq"], name="uniq_platform_audit_seq")]
         ordering = ["seq"]
         verbose_name_plural = "platform audit entries"
+
+
+class PlatformPendingEntry(AppendOnlyModelMixin, AbstractPending):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "platform pending entries"
+
+
+class PlatformAuditNode(AppendOnlyModelMixin, AbstractNode):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="uniq_platform_audit_node")
+        ]
 
 
 class PlatformLogHead(AbstractHead):

@@ -111,6 +111,25 @@ def test_audit_entries_heads_and_proofs_over_the_api(owner_a, tenant_a):
     assert api.get(f"{BASE}/audit/verify/").json()["ok"] is True
 
 
+def test_the_entries_api_and_proofs_include_what_is_pending(owner_a, tenant_a):
+    from security_mgr import actions
+    from tenancy.context import tenant_context
+
+    api = api_as(owner_a, tenant_a)
+    with tenant_context(tenant_a):
+        # Appended in a transaction that has not committed yet (the test's own): the
+        # readers that must be complete sequence it first.
+        actions.record_event("export.created", {"rows": 3}, actor="alice")
+    entries = api.get(f"{BASE}/audit/entries/").json()["results"]
+    assert [(e["seq"], e["event"]) for e in entries] == [(0, "export.created")]
+    with tenant_context(tenant_a):
+        actions.record_event("export.downloaded", {}, actor="alice")
+    proof = api.get(f"{BASE}/audit/proofs/inclusion/", {"index": 1}).json()
+    assert proof["tree_size"] == 2
+    report = api.get(f"{BASE}/audit/verify/").json()
+    assert report["ok"] and report["pending_before"]["count"] == 0 and report["entries"] == 2
+
+
 def test_shred_needs_owner_and_confirmation(owner_a, tenant_a, shared_user):
     api = api_as(owner_a, tenant_a)
     api.post(f"{BASE}/transit/encrypt/", {"plaintext": "a", "context": "x"}, format="json")

@@ -7,7 +7,8 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from security_mgr import actions
+from security_mgr import actions, audit
+from security_mgr.models import AuditNode
 from tenancy import rls
 from tenancy.context import platform_access, tenant_context
 
@@ -20,18 +21,27 @@ needs_postgres = pytest.mark.skipif(
 @pytest.mark.django_db
 def test_runtime_and_platform_roles_cannot_update_or_delete_entries(tenant_a):
     with tenant_context(tenant_a):
-        entry = actions.record_event("test.event")
-        for sql in (
-            "UPDATE security_mgr_auditentry SET event = 'x' WHERE id = %s",
-            "DELETE FROM security_mgr_auditentry WHERE id = %s",
+        audit.append_many([("test.event", {})] * 2)
+        entry = audit.entry_of(actions.record_event("test.event"))
+        node = AuditNode.objects.first()
+        pending = actions.record_event("test.pending")
+        for sql, pk in (
+            ("UPDATE security_mgr_auditentry SET event = 'x' WHERE id = %s", entry.pk),
+            ("DELETE FROM security_mgr_auditentry WHERE id = %s", entry.pk),
+            ("UPDATE security_mgr_auditnode SET hash = hash WHERE id = %s", node.pk),
+            ("DELETE FROM security_mgr_auditnode WHERE id = %s", node.pk),
+            # The queue: its rows are consumed whole (DELETE), never rewritten.
+            ("UPDATE security_mgr_pendingauditentry SET event = 'x' WHERE id = %s", pending.pk),
         ):
             with pytest.raises(DatabaseError, match="permission denied"):
                 with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(sql, [entry.pk])
+                    cursor.execute(sql, [pk])
     with platform_access("prove the platform role cannot rewrite the log"):
         for sql in (
             "UPDATE security_mgr_platformauditentry SET event = 'x'",
             "DELETE FROM security_mgr_auditentry",
+            "DELETE FROM security_mgr_platformauditnode",
+            "UPDATE security_mgr_platformpendingentry SET event = 'x'",
         ):
             with pytest.raises(DatabaseError, match="permission denied"):
                 with transaction.atomic(), connection.cursor() as cursor:
@@ -46,15 +56,21 @@ def test_check_isolation_flags_an_append_only_table_that_became_writable():
         role = cursor.fetchone()[0]
     assert rls.inspect().ok
     owner = os.environ["DATABASE_OWNER_URL"]
-    with psycopg.connect(owner, autocommit=True) as conn:
-        conn.execute(f'GRANT UPDATE ON security_mgr_auditentry TO "{role}"')
-    try:
-        report = rls.inspect()
-        assert any(
-            "security_mgr_auditentry" in p and "append-only" in p and "UPDATE" in p
-            for p in report.problems
-        ), report.problems
-    finally:
+    # The queue may be deleted from (consumed), never updated; the nodes neither.
+    grants = [
+        ("UPDATE", "security_mgr_auditentry"),
+        ("DELETE", "security_mgr_auditnode"),
+        ("UPDATE", "security_mgr_pendingauditentry"),
+    ]
+    for privilege, table in grants:
         with psycopg.connect(owner, autocommit=True) as conn:
-            conn.execute(f'REVOKE UPDATE ON security_mgr_auditentry FROM "{role}"')
+            conn.execute(f'GRANT {privilege} ON {table} TO "{role}"')
+        try:
+            report = rls.inspect()
+            assert any(
+                table in p and "append-only" in p and privilege in p for p in report.problems
+            ), report.problems
+        finally:
+            with psycopg.connect(owner, autocommit=True) as conn:
+                conn.execute(f'REVOKE {privilege} ON {table} FROM "{role}"')
     assert rls.inspect().ok

@@ -1,23 +1,26 @@
 """The audit log: appends, append-only enforcement, signed heads, proofs, verification
 against direct database edits, and crypto-shredding that leaves the log verifiable."""
 
-import contextlib
 import io
-import os
 
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from security_mgr import actions, audit, keyring, merkle
 from security_mgr.exceptions import AppendOnlyViolation, KeyShredded
-from security_mgr.models import AuditEntry, DataKey, KeyState, PlatformAuditEntry, SignedTreeHead
+from security_mgr.models import (
+    AuditEntry,
+    AuditNode,
+    DataKey,
+    KeyState,
+    PendingAuditEntry,
+    PlatformAuditEntry,
+    SignedTreeHead,
+)
+from security_mgr.tests.committed import committed_tenant, edit_as_owner, needs_owner
 from tenancy.context import platform_access, tenant_context
-from tenancy.models import Tenant
 from tests.security_app.models import SecretNote
-
-POSTGRES = connection.vendor == "postgresql"
 
 
 @pytest.mark.django_db
@@ -26,24 +29,40 @@ def test_append_chains_roots_and_verifies(tenant_a):
         for i in range(13):
             actions.record_event("test.event", {"i": i}, actor="alice")
         log = audit.tenant_log()
+        # Inside the test's transaction the entries wait for their commit; a reader
+        # that must see them all sequences them first.
+        assert AuditEntry.objects.count() == 0 and PendingAuditEntry.objects.count() == 13
+        assert audit.flush() == 13
         entries = list(AuditEntry.objects.all())
         assert [e.seq for e in entries] == list(range(13))
+        assert not PendingAuditEntry.objects.exists()
         leaves = [merkle.leaf_hash(e.data.encode()) for e in entries]
         assert bytes(entries[-1].root_hash) == merkle.root(leaves)
+        stored = {(n.level, n.index): bytes(n.hash) for n in AuditNode.objects.all()}
+        levels = merkle.tree_levels(leaves)
+        assert stored == {(level, i): h for level, hashes in levels for i, h in enumerate(hashes)}
         report = audit.verify_log(log)
-        assert report.ok and report.entries == 13
+        assert report.ok and report.entries == 13 and report.nodes_checked == len(stored)
 
 
 @pytest.mark.django_db
 def test_the_orm_refuses_updates_and_deletes(tenant_a):
     with tenant_context(tenant_a):
-        entry = actions.record_event("test.event")
-        entry.event = "rewritten"
+        pending = actions.record_event("test.event")
+        entry = audit.entry_of(pending)
+        entry.event = pending.event = "rewritten"
         for attempt in (
             entry.save,
             entry.delete,
             lambda: AuditEntry.objects.update(event="x"),
             lambda: AuditEntry.objects.all().delete(),
+            lambda: AuditNode.objects.update(hash=b"x"),
+            lambda: AuditNode.objects.all().delete(),
+            # The queue too: only the sequencer consumes it.
+            pending.save,
+            pending.delete,
+            lambda: PendingAuditEntry.objects.update(event="x"),
+            lambda: PendingAuditEntry.objects.all().delete(),
         ):
             with pytest.raises(AppendOnlyViolation):
                 attempt()
@@ -84,6 +103,7 @@ def test_platform_access_is_appended_to_the_platform_log():
     before = PlatformAuditEntry.objects.count()
     with platform_access("quarterly compliance export", actor="ops"):
         pass
+    audit.flush(audit.platform_log())
     entry = PlatformAuditEntry.objects.order_by("seq").last()
     assert PlatformAuditEntry.objects.count() == before + 1
     assert entry.event == "platform.access" and entry.actor == "ops"
@@ -92,56 +112,6 @@ def test_platform_access_is_appended_to_the_platform_log():
 
 
 # --- direct database edits, committed, seen by verify_audit -------------------------
-
-
-@contextlib.contextmanager
-def committed_tenant(django_db_blocker, slug):
-    """A tenant whose audit entries are really committed, so that another connection
-    (the owner's) can edit them; removed afterwards as the owner."""
-    with django_db_blocker.unblock():
-        tenant = Tenant.objects.create(slug=slug, name=slug)
-        try:
-            yield tenant
-        finally:
-            _purge(tenant)
-            Tenant.objects.filter(pk=tenant.pk).delete()
-
-
-TABLES = [
-    "security_mgr_auditentry",
-    "security_mgr_signedtreehead",
-    "security_mgr_auditloghead",
-    "security_mgr_datakey",
-    "security_mgr_keyring",
-    "security_app_secretnote",
-]
-
-
-def _purge(tenant):
-    if POSTGRES:
-        # As the owner (the runtime role may not delete audit entries), inside the
-        # tenant (FORCEd row-level security applies to the owner too).
-        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
-            for table in TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
-    else:
-        with connection.cursor() as cursor:
-            for table in TABLES:
-                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
-
-
-def edit_as_owner(tenant, sql, params):
-    """What someone with direct database access does: the owner role on PostgreSQL
-    (it owns the table, so the runtime role's missing UPDATE right does not stop it)."""
-    if POSTGRES:
-        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
-            assert conn.execute(sql, params).rowcount == 1
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            assert cursor.rowcount == 1
 
 
 def run_verify(slug):
@@ -163,12 +133,7 @@ def _fill(tenant, n=8, sign_at=None):
         return list(AuditEntry.objects.values_list("id", "seq", "data"))
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_names_an_entry_edited_directly_in_the_database(
     django_db_setup, django_db_blocker
 ):
@@ -185,12 +150,7 @@ def test_verify_audit_names_an_entry_edited_directly_in_the_database(
         assert f"entry #5 (row id {row_id}) was altered" in message
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_catches_recomputed_hashes_through_the_signed_heads(
     django_db_setup, django_db_blocker
 ):
@@ -218,18 +178,44 @@ def test_verify_audit_catches_recomputed_hashes_through_the_signed_heads(
         assert "an entry in #4..#7 was altered" in message
 
 
-@pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+@needs_owner
 def test_verify_audit_names_a_removed_entry(django_db_setup, django_db_blocker):
     with committed_tenant(django_db_blocker, "audit-remove") as tenant:
         rows = _fill(tenant)
         edit_as_owner(tenant, "DELETE FROM security_mgr_auditentry WHERE id = %s", [rows[3][0]])
         ok, message = run_verify("audit-remove")
         assert not ok and "entry #3 was removed" in message
+
+
+@needs_owner
+def test_verify_audit_names_a_node_edited_or_removed_directly_in_the_database(
+    django_db_setup, django_db_blocker
+):
+    from security_mgr.exceptions import AuditStoreInconsistent
+
+    with committed_tenant(django_db_blocker, "audit-node") as tenant:
+        _fill(tenant, n=11)
+        with tenant_context(tenant):
+            node = AuditNode.objects.get(level=2, index=1)  # leaves 4..7
+            gone = AuditNode.objects.get(level=1, index=4)  # leaves 8..9
+        forged = b"\1" * 32
+        edit_as_owner(
+            tenant, "UPDATE security_mgr_auditnode SET hash = %s WHERE id = %s", [forged, node.pk]
+        )
+        ok, message = run_verify("audit-node")
+        assert not ok
+        assert f"node (level 2, index 1, row id {node.pk}) was altered" in message
+        assert "entry #" not in message.split("unless")[0]  # the entries themselves are fine
+        with tenant_context(tenant):
+            # A proof through that node would not verify: the store refuses to give it.
+            with pytest.raises(AuditStoreInconsistent):
+                audit.prove_inclusion(audit.tenant_log(), 0, 11)
+            assert audit.prove_inclusion(audit.tenant_log(), 9, 11)["tree_size"] == 11
+        edit_as_owner(tenant, "DELETE FROM security_mgr_auditnode WHERE id = %s", [gone.pk])
+        ok, message = run_verify("audit-node")
+        assert not ok and "node (level 1, index 4) is missing" in message
+        with tenant_context(tenant), pytest.raises(AuditStoreInconsistent, match="missing"):
+            audit.prove_inclusion(audit.tenant_log(), 10, 11)
 
 
 # --- crypto-shredding ------------------------------------------------------------------
@@ -259,6 +245,7 @@ def test_shredding_a_tenant_makes_its_data_unreadable_and_the_log_still_verifies
         assert all(bytes(k) == b"" for k in DataKey.objects.values_list("wrapped_key", flat=True))
 
         # The receipt is in the log, signed, and the log verifies after the shredding.
+        assert result["entry_seq"] == SignedTreeHead.objects.last().tree_size - 1
         entry = AuditEntry.objects.get(event="key.shredded")
         payload = __import__("json").loads(entry.data)["payload"]
         assert payload["receipt"] == result["receipt"]
@@ -287,6 +274,7 @@ def test_console_changes_are_audited_in_the_tenant_log(tenant_a, owner_a, client
     response = client.post(url, {"key": "security.level", "value": '"quantum"', "description": ""})
     assert response.status_code == 302, response.content[:500]
     with tenant_context(tenant_a):
+        audit.flush()
         entry = AuditEntry.objects.get(event="admin.change")
         assert entry.actor == "alice" and '"action":"changed"' in entry.data
         assert audit.verify_log(audit.tenant_log()).ok

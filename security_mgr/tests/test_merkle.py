@@ -2,6 +2,7 @@
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,58 @@ def test_consistency_proofs_verify_and_any_change_fails(data, draw):
 def test_verifiers_never_raise_on_junk(a, b, proof, r1, r2):
     assert merkle.verify_inclusion(r1, a, b, proof, r2) in (True, False)
     assert merkle.verify_consistency(a, b, r1, r2, proof) in (True, False)
+
+
+# --- proofs from stored subtrees (what the database holds) ---------------------------
+
+
+def _store(leaves):
+    """Every perfect subtree: leaf hashes at level 0, inner nodes above."""
+    lookup = {(0, i): h for i, h in enumerate(leaves)}
+    for level, hashes in merkle.tree_levels(leaves):
+        lookup.update({(level, i): h for i, h in enumerate(hashes)})
+    return lookup
+
+
+@given(LEAVES)
+def test_the_nodes_completed_by_appends_are_the_perfect_subtrees(data):
+    leaves = _hashes(data)
+    frontier, completed = [], {}
+    for i, leaf in enumerate(leaves):
+        expected = merkle.frontier_append(frontier, i, leaf)
+        frontier, nodes = merkle.frontier_append_nodes(frontier, i, leaf)
+        assert frontier == expected
+        completed.update({(level, index): h for level, index, h in nodes})
+    assert completed == {k: v for k, v in _store(leaves).items() if k[0] > 0}
+    assert len(completed) == len(leaves) - bin(len(leaves)).count("1")
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 5000), st.data())
+def test_stored_node_proofs_equal_the_list_proofs(size, draw):
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    lookup = _store(leaves)
+    index = draw.draw(st.integers(0, size - 1))
+    first = draw.draw(st.integers(1, size))
+    ranges = merkle.inclusion_ranges(index, size)
+    needed = merkle.nodes_for(ranges)
+    assert len(needed) <= 2 * size.bit_length()  # O(log n) lookups
+    assert merkle.assemble(ranges, {k: lookup[k] for k in needed}) == merkle.inclusion_proof(
+        leaves, index
+    )
+    ranges = merkle.consistency_ranges(first, size)
+    needed = merkle.nodes_for(ranges)
+    assert len(needed) <= 2 * size.bit_length()
+    assert merkle.assemble(ranges, {k: lookup[k] for k in needed}) == merkle.consistency_proof(
+        leaves, first
+    )
+    assert merkle.range_hash(0, first, lookup) == merkle.root(leaves[:first])
+
+
+def test_node_ranges_refuse_impossible_sizes():
+    for bad in ((0, 0), (3, 3), (-1, 4)):
+        with pytest.raises(ValueError):
+            merkle.inclusion_ranges(*bad)
+    for bad in ((0, 4), (5, 4)):
+        with pytest.raises(ValueError):
+            merkle.consistency_ranges(*bad)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security_mgr import mfa, totp
+from security_mgr import audit, mfa, totp
 from security_mgr.models import AuditEntry, BackupCode, TOTPDevice
 from tenancy.context import tenant_context
 
@@ -57,6 +57,7 @@ def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
         assert not mfa.verify_totp(owner_a, code, now=later)  # replayed: refused
         with pytest.raises(ValueError):
             mfa.verify_totp(owner_a, "12ab56", now=later)
+        audit.flush()  # the test transaction never commits: sequence now
         events = set(AuditEntry.objects.values_list("event", flat=True))
         assert {"mfa.totp_enrolled", "mfa.totp_confirmed", "mfa.verified"} <= events
 

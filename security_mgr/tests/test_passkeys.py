@@ -3,7 +3,7 @@ challenges single use, sign counter, malformed payloads refused with a reason.""
 
 import pytest
 
-from security_mgr import passkeys
+from security_mgr import audit, passkeys
 from security_mgr.models import AuditEntry, PasskeyCredential
 from security_mgr.tests.soft_authenticator import AT, UP, SoftAuthenticator
 from tenancy.context import tenant_context
@@ -26,6 +26,7 @@ def test_register_and_authenticate_with_user_verification(tenant_a, owner_a):
             options = passkeys.authentication_options(owner_a, rp_id=RP)
             used = passkeys.authenticate(owner_a, device.get(options), rp_id=RP, origin=ORIGIN)
             assert used.pk == passkey.pk and used.sign_count == expected
+        audit.flush()  # the test transaction never commits: sequence now
         events = list(AuditEntry.objects.values_list("event", flat=True))
         assert events.count("mfa.passkey_verified") == 2
 
@@ -39,6 +40,7 @@ def test_without_user_verification_it_is_refused(tenant_a, owner_a):
         options = passkeys.authentication_options(owner_a, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError, match="authentication refused"):
             passkeys.authenticate(owner_a, device.get(options, flags=UP), rp_id=RP, origin=ORIGIN)
+        audit.flush()  # the test transaction never commits: sequence now
         assert AuditEntry.objects.filter(event="mfa.passkey_failed").count() == 1
 
 

@@ -119,14 +119,23 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
 
 def _append_only_refused_by_database(model, world):
     """The runtime role holds SELECT and INSERT only: even its own tenant's rows cannot
-    be changed or deleted; inserting into another tenant is still an RLS violation."""
-    row_a, _ = world.rows[model]
+    be changed or deleted; inserting into another tenant is still an RLS violation. A
+    consumable (queue) table may also be deleted from, within the tenant only."""
+    row_a, row_b = world.rows[model]
     table = _table(model)
+    refused = [f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s"]
+    if getattr(model, "consumable", False):
+        with tenant_context(world.tenant_a), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table} WHERE id = %s", [row_b.pk])
+                assert cursor.rowcount == 0  # B's row is not even visible to DELETE
+                cursor.execute(f"DELETE FROM {table} WHERE id = %s", [row_a.pk])
+                assert cursor.rowcount == 1  # positive control: A may consume its own
+            transaction.set_rollback(True)
+    else:
+        refused.append(f"DELETE FROM {table} WHERE id = %s")
     with tenant_context(world.tenant_a):
-        for sql in (
-            f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s",
-            f"DELETE FROM {table} WHERE id = %s",
-        ):
+        for sql in refused:
             with pytest.raises(DatabaseError, match="permission denied"):
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(sql, [row_a.pk])

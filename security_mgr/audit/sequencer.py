@@ -1,0 +1,211 @@
+"""Appending: a queue in the caller's transaction, and a sequencer that numbers it.
+
+`append()` inserts a pending row in the caller's transaction: one INSERT, no lock. The
+entry therefore exists exactly when the audited action commits, and audited actions of
+one tenant no longer wait for each other. The sequencer (`sequence_pending`) takes the
+log's sequencing lock, takes (deletes) the pending rows in id order, assigns their seq,
+computes leaves, roots and the completed subtree nodes, inserts the entries and nodes
+and moves the head, all in one transaction per batch (statements in `store`).
+
+It runs (a) right after the appending transaction commits (`on_commit`, blocking on the
+lock, so transactions that commit while another sequencer works form the next batch),
+(b) from beat as a safety net (`tasks.sequence_pending_audit_task`), and (c) before every reader
+that must see the whole log (proofs of the current tree, signing a tree head,
+verification, the entries API). Called outside any transaction, `append()` inserts and
+sequences in one transaction and returns the entry itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connections, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from security_mgr import merkle
+from security_mgr.audit import store
+from security_mgr.audit.logs import (
+    EPOCH,
+    Log,
+    canonical_payload,
+    data_from_parts,
+    log_of,
+    micros,
+    tenant_log,
+)
+from security_mgr.exceptions import AuditError
+from tenancy import context
+
+SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
+CHECK_IDS = 1000  # a bigger transaction skips the "already sequenced?" check
+
+
+def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list:
+    """Sequence up to `limit` pending rows, in id order, inside the current transaction;
+    returns the entries (model instances). Takes the log's lock unless the caller
+    holds it."""
+    pending, size, frontier = store.take_batch(audit_log, limit, locked=locked)
+    if not pending:
+        return []  # nothing written: no transaction id, no WAL flush at commit
+    entries, nodes = [], []
+    for pending_id, event, actor, at_us, payload in pending:
+        data = data_from_parts(audit_log.label, size, event, actor, at_us, payload)
+        leaf = merkle.leaf_hash(data.encode())
+        frontier, completed = merkle.frontier_append_nodes(frontier, size, leaf)
+        nodes += completed
+        at = EPOCH + dt.timedelta(microseconds=at_us)
+        root = merkle.frontier_root(frontier)
+        entries.append((size, event, actor[:150], at, data, leaf, root, pending_id))
+        size += 1
+    ids = store.write_batch(audit_log, entries, nodes, size, frontier)
+    return [_entry(audit_log, row_id, row) for row_id, row in zip(ids, entries, strict=True)]
+
+
+def _loaded(audit_log: Log, model, values: dict):
+    """The model instance of a row just written, as the ORM would have loaded it."""
+    if audit_log.tenant_id is not None:
+        values["tenant_id"] = audit_log.tenant_id
+    fields = model._meta.concrete_fields
+    return model.from_db(
+        store.connection_for(audit_log).alias,
+        [f.attname for f in fields],
+        [values[f.attname] for f in fields],
+    )
+
+
+def _entry(audit_log: Log, row_id: int, row: tuple):
+    names = ["id", *store.ENTRY_COLUMNS, "pending_id"]
+    return _loaded(audit_log, audit_log.entry_model, dict(zip(names, (row_id, *row), strict=True)))
+
+
+def drain_locked(audit_log: Log, limit: int = SEQUENCE_BATCH) -> list:
+    """Sequence every pending row visible now; the caller holds the log's lock."""
+    done = []
+    while True:
+        batch = _sequence_batch(audit_log, limit, locked=True)
+        done += batch
+        if len(batch) < limit:
+            return done
+
+
+def sequence_pending(audit_log: Log | None = None, *, limit: int = SEQUENCE_BATCH) -> int:
+    """Sequence the log's pending rows, a batch per transaction, until none is left.
+    Returns how many were sequenced. Inside a transaction it works in that transaction
+    (and holds the log's lock until it ends); outside, each batch commits on its own."""
+    audit_log = audit_log or tenant_log()
+    store.check_scope(audit_log)
+    total = 0
+    while True:
+        with transaction.atomic(using=store.connection_for(audit_log).alias):
+            batch = _sequence_batch(audit_log, limit)
+        total += len(batch)
+        if len(batch) < limit:
+            return total
+
+
+flush = sequence_pending
+
+
+def _context_for(audit_log: Log):
+    if audit_log.tenant_id is None:
+        return context.no_tenant()  # platform tables are unscoped
+    current = context.get_current_tenant()
+    ref = current if current and current.id == audit_log.tenant_id else None
+    return context.tenant_context(ref or context.TenantRef(audit_log.tenant_id, ""))
+
+
+class _SequenceAfterCommit:
+    """The on_commit callback: sequence one log, in that log's tenant context (the
+    commit may happen after the caller left it). Equal for the same log, so that a
+    transaction appending many entries registers it once; it carries the ids it
+    appended, so that when another committer's sequencer already took them (the usual
+    case under load: group commit) it finds out with one query, without the lock."""
+
+    def __init__(self, audit_log: Log, ids):
+        self.log = audit_log
+        self.ids = set(ids)
+
+    def __eq__(self, other):
+        return isinstance(other, _SequenceAfterCommit) and other.log.label == self.log.label
+
+    def __hash__(self):
+        return hash(self.log.label)
+
+    def __call__(self):
+        with _context_for(self.log):
+            ids = sorted(self.ids)
+            if 0 < len(ids) <= CHECK_IDS and not store.any_pending(self.log, ids):
+                return
+            sequence_pending(self.log)
+
+
+def _sequence_on_commit(audit_log: Log, using: str, ids) -> None:
+    callback = _SequenceAfterCommit(audit_log, ids)
+    connection = connections[using]
+    savepoints = set(connection.savepoint_ids)
+    for sids, func, _robust in connection.run_on_commit:
+        # Registered outside every savepoint we are in: whatever rolls that callback
+        # back rolls our rows back too, so it still covers us.
+        if func == callback and sids <= savepoints:
+            func.ids.update(callback.ids)
+            return
+    # robust: the audited action has committed; a failing sequencer must not turn it
+    # into an error. Its rows stay pending for the next trigger (beat at the latest).
+    transaction.on_commit(callback, using=using, robust=True)
+
+
+def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | None = None) -> list:
+    """Append `(event, payload)` items, all with the same time and actor.
+
+    Inside a transaction: returns the pending rows (sequenced once it commits; use
+    `entry_of` for a seq now). Outside: inserts and sequences them in one transaction
+    and returns the entries."""
+    audit_log = log or tenant_log()
+    at_us = micros(timezone.now())
+    rows = [(event, actor, at_us, canonical_payload(payload or {})) for event, payload in items]
+    if not rows:
+        return []
+    using = store.connection_for(audit_log).alias
+    if connections[using].in_atomic_block:
+        ids = store.insert_pending(audit_log, rows)
+        _sequence_on_commit(audit_log, using, ids)
+        return [_pending(audit_log, row_id, row) for row_id, row in zip(ids, rows, strict=True)]
+    with transaction.atomic(using=using):
+        ids = store.insert_pending(audit_log, rows)
+        store.lock(audit_log)
+        by_pending = {entry.pending_id: entry for entry in drain_locked(audit_log)}
+    return [by_pending[row_id] for row_id in ids]
+
+
+def _pending(audit_log: Log, row_id: int, row: tuple):
+    names = ["id", "event", "actor", "at_us", "payload"]
+    return _loaded(
+        audit_log, audit_log.pending_model, dict(zip(names, (row_id, *row), strict=True))
+    )
+
+
+def append(event: str, payload: dict | None = None, *, actor: str = "", log: Log | None = None):
+    """Append one entry (see `append_many` for what it returns)."""
+    return append_many([(event, payload or {})], actor=actor, log=log)[0]
+
+
+def entry_of(appended, log: Log | None = None):
+    """The sequenced entry of what `append()` returned. A pending row is sequenced
+    first if need be: inside a transaction, holding the log's lock until it ends."""
+    if not hasattr(appended, "payload"):
+        return appended  # already an entry
+    audit_log = log or log_of(appended)
+    sequence_pending(audit_log)
+    entry = audit_log.entries().filter(pending_id=appended.pk).order_by("-seq").first()
+    if entry is None:
+        raise AuditError(f"pending audit row {appended.pk} was never sequenced (rolled back?)")
+    return entry
+
+
+def pending_status(audit_log: Log, now=None) -> dict:
+    """How many entries wait for their seq, and the age of the oldest (seconds)."""
+    found = audit_log.pending().aggregate(count=Count("id"), oldest=Min("at_us"))
+    oldest = found["oldest"]
+    age = (micros(now or timezone.now()) - oldest) / 1e6 if oldest is not None else 0.0
+    return {"count": found["count"], "oldest_age_s": round(max(age, 0.0), 3)}

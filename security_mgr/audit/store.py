@@ -1,0 +1,288 @@
+"""The sequencer's statements, in plain SQL.
+
+The sequencer runs after every audited commit, so its cost is paid per audited action:
+through the ORM its seven statements cost several milliseconds of Python per batch
+(query compilation, model instances, the scoped manager's checks), more than the
+database work. Here each is one short parameterised statement, valid on PostgreSQL and
+SQLite. Each names the log's tenant explicitly, after `check_scope` made sure that it is
+the tenant in context (the ORM's rule for writes), and on PostgreSQL row-level security
+fences every statement again: the backend sends the context's tenant first.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from security_mgr.audit.logs import Log
+from tenancy.models.scoped import _write_tenant_id
+
+# pg_advisory_xact_lock(class, key): one lock per log, released at commit or rollback.
+LOCK_CLASS = zlib.crc32(b"dim.audit.sequencer") & 0x7FFFFFFF
+
+
+def connection_for(audit_log: Log):
+    return connections[router.db_for_write(audit_log.entry_model)]
+
+
+def check_scope(audit_log: Log) -> None:
+    """A tenant's log is written in that tenant's context (or under platform access),
+    exactly as the scoped ORM would insist."""
+    if audit_log.tenant_id is not None:
+        _write_tenant_id(audit_log.tenant_id)
+
+
+def _table(audit_log: Log, model) -> str:
+    return connection_for(audit_log).ops.quote_name(model._meta.db_table)
+
+
+def _scope(audit_log: Log, prefix: str = "WHERE") -> tuple[str, list]:
+    if audit_log.tenant_id is None:
+        return "", []
+    return f"{prefix} tenant_id = %s ", [audit_log.tenant_id]
+
+
+def _lock_sql(audit_log: Log) -> tuple[str, list] | None:
+    """Serialise the log's sequencers until the transaction ends. On PostgreSQL an
+    advisory lock, not a row lock: SELECT ... FOR UPDATE writes the row, so even a
+    sequencer that then finds nothing to do would get a transaction id and pay a WAL
+    flush at commit. SQLite has no locks to take: its transactions are IMMEDIATE
+    (settings), so writers are serialised from BEGIN on."""
+    if connection_for(audit_log).vendor != "postgresql":
+        return None
+    key = (audit_log.tenant_id or 0) & 0x7FFFFFFF  # a shared key only serialises more
+    return "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, key]
+
+
+def lock(audit_log: Log) -> None:
+    statement = _lock_sql(audit_log)
+    if statement is not None:
+        with connection_for(audit_log).cursor() as cursor:
+            cursor.execute(*statement)
+    elif connection_for(audit_log).vendor != "sqlite":
+        audit_log.head_model.objects.select_for_update().first()
+
+
+def _run(audit_log: Log, statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run statements in order and return each one's rows. On PostgreSQL they go in
+    one round trip (client-side binding sends them as one simple query; each still
+    takes its own snapshot, so a read after the lock sees what committed before it)."""
+    connection = connection_for(audit_log)
+    results = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            cursor.execute(
+                "; ".join(sql for sql, _p in statements), [p for _s, ps in statements for p in ps]
+            )
+            while True:
+                results.append(cursor.fetchall() if cursor.description else [])
+                if not cursor.nextset():
+                    return results
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall() if cursor.description else [])
+    return results
+
+
+def any_pending(audit_log: Log, ids) -> bool:
+    table = _table(audit_log, audit_log.pending_model)
+    scope, params = _scope(audit_log, "AND")
+    marks = ", ".join(["%s"] * len(ids))
+    with connection_for(audit_log).cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id IN ({marks}) {scope}LIMIT 1", [*ids, *params]
+        )
+        return cursor.fetchone() is not None
+
+
+def _take_sql(audit_log: Log, limit: int) -> tuple[str, list]:
+    table = _table(audit_log, audit_log.pending_model)
+    scope, params = _scope(audit_log)
+    return (
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} {scope}ORDER BY id LIMIT %s) "
+        "RETURNING id, event, actor, at_us, payload",
+        [*params, limit],
+    )
+
+
+def _head_sql(audit_log: Log) -> tuple[str, list]:
+    scope, params = _scope(audit_log)
+    return f"SELECT size, frontier FROM {_table(audit_log, audit_log.head_model)} {scope}", params
+
+
+def _as_head(audit_log: Log, rows) -> tuple[int, list[bytes]]:
+    if not rows:
+        with transaction.atomic(using=connection_for(audit_log).alias):
+            try:
+                audit_log.head_model.objects.create()
+            except IntegrityError:  # created in the meantime (a lock from before a crash)
+                pass
+        return read_head(audit_log)
+    size, frontier = rows[0]
+    frontier = json.loads(frontier) if isinstance(frontier, str) else frontier
+    return size, [bytes.fromhex(h) for h in frontier]
+
+
+def read_head(audit_log: Log) -> tuple[int, list[bytes]]:
+    """(size, frontier) of the log, creating its head row on first use."""
+    return _as_head(audit_log, _run(audit_log, [_head_sql(audit_log)])[0])
+
+
+def take_batch(audit_log: Log, limit: int, *, locked: bool) -> tuple[list, int, list]:
+    """Take the log's lock (unless the caller holds it), then delete and return the
+    `limit` oldest pending rows (id, event, actor, at_us, payload) in id order, and the
+    head (size, frontier): one round trip on PostgreSQL. If the transaction rolls back,
+    the rows stay pending."""
+    statements = [_take_sql(audit_log, limit), _head_sql(audit_log)]
+    postgres = connection_for(audit_log).vendor == "postgresql"
+    if postgres:
+        # Between two vacuums the queue's index is mostly dead entries (every row is
+        # deleted soon after its insert). Only a plain index scan marks them dead for
+        # the next scan; the bitmap scan the planner picks on a small table visits all
+        # of them every time, and sequencing slows down with every row it consumed.
+        statements[0:1] = [
+            ("SET LOCAL enable_bitmapscan = off", []),
+            statements[0],
+            ("SET LOCAL enable_bitmapscan TO DEFAULT", []),
+        ]
+    lock_statement = None if locked else _lock_sql(audit_log)
+    if lock_statement is not None:
+        statements.insert(0, lock_statement)
+    elif not locked:
+        lock(audit_log)
+    results = _run(audit_log, statements)
+    pending, head = results[-3 if postgres else -2], results[-1]
+    if not pending:
+        return [], 0, []
+    return sorted(pending), *_as_head(audit_log, head)
+
+
+UNNEST_FROM = 8  # rows; below, adapting the arrays costs more than the placeholders
+
+
+def _insert_sql(audit_log: Log, model, columns: list[str], rows: list[tuple], returning=""):
+    """INSERT statements for many rows. PostgreSQL, more than a few rows: one `INSERT
+    ... SELECT FROM unnest(array, ...)`, a parameter per column whatever the row count
+    (client-side binding parses every placeholder of a multi-row VALUES in Python).
+    Otherwise multi-row VALUES, chunked under SQLite's 32,766-parameter limit."""
+    if not rows:
+        return
+    connection = connection_for(audit_log)
+    if audit_log.tenant_id is not None:
+        columns = ["tenant_id", *columns]
+        rows = [(audit_log.tenant_id, *row) for row in rows]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    table = _table(audit_log, model)
+    returning = f" RETURNING {returning}" if returning else ""
+    if connection.vendor == "postgresql" and len(rows) > UNNEST_FROM:
+        types = [model._meta.get_field(c).cast_db_type(connection) for c in columns]
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        yield (
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){returning}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+        return
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, 30_000 // len(columns))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        yield (
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}{returning}",
+            [value for row in chunk for value in row],
+        )
+
+
+def insert_pending(audit_log: Log, rows: list[tuple]) -> list[int]:
+    """Queue rows (event, actor, at_us, payload); returns their ids, in order."""
+    check_scope(audit_log)
+    columns = ["event", "actor", "at_us", "payload"]
+    statements = list(_insert_sql(audit_log, audit_log.pending_model, columns, rows, "id"))
+    return [row[0] for result in _run(audit_log, statements) for row in result]
+
+
+ENTRY_COLUMNS = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
+
+
+def write_batch(
+    audit_log: Log, entries: list[tuple], nodes: list[tuple], size: int, frontier
+) -> list[int]:
+    """Insert the entries (seq, event, actor, created_at, data, leaf_hash, root_hash,
+    pending_id) and nodes (level, index, hash), and move the head: one round trip on
+    PostgreSQL. Returns the entries' row ids, in order."""
+    from security_mgr.merkle import frontier_root
+
+    connection = connection_for(audit_log)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(s, e, a, adapt(at), d, lf, rt, p) for s, e, a, at, d, lf, rt, p in entries]
+    columns = [*ENTRY_COLUMNS, "pending_id"]
+    statements = list(_insert_sql(audit_log, audit_log.entry_model, columns, rows, "id"))
+    inserts = len(statements)
+    statements += _insert_sql(audit_log, audit_log.node_model, ["level", "index", "hash"], nodes)
+    scope, params = _scope(audit_log)
+    statements.append(
+        (
+            f"UPDATE {_table(audit_log, audit_log.head_model)} SET size = %s, frontier = %s, "
+            f"root_hash = %s, updated_at = %s {scope}",
+            [
+                size,
+                json.dumps([h.hex() for h in frontier]),
+                frontier_root(frontier),
+                adapt(timezone.now()),
+                *params,
+            ],
+        )
+    )
+    results = _run(audit_log, statements)
+    return [row[0] for result in results[:inserts] for row in result]
+
+
+# --- reads for proofs -----------------------------------------------------------------
+
+
+def head_size(audit_log: Log) -> int:
+    check_scope(audit_log)
+    scope, params = _scope(audit_log)
+    table = _table(audit_log, audit_log.head_model)
+    rows = _run(audit_log, [(f"SELECT size FROM {table} {scope}", params)])[0]
+    return rows[0][0] if rows else 0
+
+
+def read_tree(audit_log: Log, nodes: set, root_seqs: set) -> tuple[dict, dict]:
+    """Stored hashes by (level, index) — level 0 from the entries' leaf hashes — and the
+    roots after the entries at `root_seqs` (by seq): one round trip on PostgreSQL."""
+    check_scope(audit_log)
+    seqs = sorted({index for level, index in nodes if level == 0} | set(root_seqs))
+    inner = sorted((level, index) for level, index in nodes if level)
+    scope, params = _scope(audit_log, "AND")
+    statements = []
+    if seqs:
+        marks = ", ".join(["%s"] * len(seqs))
+        statements.append(
+            (
+                f"SELECT seq, leaf_hash, root_hash FROM {_table(audit_log, audit_log.entry_model)} "
+                f"WHERE seq IN ({marks}) {scope}",
+                [*seqs, *params],
+            )
+        )
+    if inner:
+        pairs = ", ".join(["(%s, %s)"] * len(inner))
+        index = connection_for(audit_log).ops.quote_name("index")
+        statements.append(
+            (
+                f"SELECT level, {index}, hash FROM {_table(audit_log, audit_log.node_model)} "
+                f"WHERE (level, {index}) IN (VALUES {pairs}) {scope}",
+                [value for pair in inner for value in pair] + params,
+            )
+        )
+    results = _run(audit_log, statements) if statements else []
+    lookup, roots = {}, {}
+    if seqs:
+        for seq, leaf, root in results.pop(0):
+            lookup[(0, seq)] = bytes(leaf)
+            roots[seq] = bytes(root)
+    for level, position, node in results[0] if results else []:
+        lookup[(level, position)] = bytes(node)
+    return lookup, roots

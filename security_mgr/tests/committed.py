@@ -1,0 +1,84 @@
+"""Committed test data: a tenant whose audit rows are really committed (so another
+connection, the owner's, can edit them, and the sequencer's after-commit path runs),
+removed afterwards as the owner."""
+
+import contextlib
+import os
+
+import psycopg
+import pytest
+from django.db import connection
+
+from tenancy.models import Tenant
+
+POSTGRES = connection.vendor == "postgresql"
+
+needs_owner = pytest.mark.skipif(
+    POSTGRES
+    and not os.environ.get("DATABASE_OWNER_URL")
+    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
+    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
+)
+
+
+@contextlib.contextmanager
+def committed_tenant(django_db_blocker, slug):
+    """A tenant whose audit entries are really committed, so that another connection
+    (the owner's) can edit them; removed afterwards as the owner."""
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.create(slug=slug, name=slug)
+        try:
+            yield tenant
+        finally:
+            _purge(tenant)
+            Tenant.objects.filter(pk=tenant.pk).delete()
+
+
+TABLES = [
+    "security_mgr_pendingauditentry",
+    "security_mgr_auditnode",
+    "security_mgr_auditentry",
+    "security_mgr_signedtreehead",
+    "security_mgr_auditloghead",
+    "security_mgr_datakey",
+    "security_mgr_keyring",
+    "security_app_secretnote",
+]
+
+
+def _purge(tenant):
+    if POSTGRES:
+        # As the owner (the runtime role may not delete audit entries), inside the
+        # tenant (FORCEd row-level security applies to the owner too).
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            for table in TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+    else:
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+
+
+def edit_as_owner(tenant, sql, params):
+    """What someone with direct database access does: the owner role on PostgreSQL
+    (it owns the table, so the runtime role's missing UPDATE right does not stop it)."""
+    if POSTGRES:
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            assert conn.execute(sql, params).rowcount == 1
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            assert cursor.rowcount == 1
+
+
+def delete_as_owner(tenant, table):
+    """Delete every row of the tenant in `table`, as someone with database access."""
+    if POSTGRES:
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
