@@ -78,6 +78,42 @@ _INSERT_UNDER_LIMIT = (
 _RELAX = "set_config('synchronous_commit', 'off', true) IS NOT NULL AND"
 _SQL_AUTOCOMMIT = _INSERT_UNDER_LIMIT.replace("{relax}", _RELAX)
 _SQL_IN_TRANSACTION = _INSERT_UNDER_LIMIT.replace("{relax} ", "")
+# The audit entry rides in the same statement: the session and its `session.created`
+# entry exist together or not at all, for one round trip. The pending row is numbered
+# by the audit sequencer shortly after (security_mgr.audit.sequence_soon).
+_AUDITED = (
+    "WITH created AS ({insert} RETURNING id) "
+    "INSERT INTO {pending} (tenant_id, event, actor, at_us, payload) "
+    "SELECT %s, %s, %s, %s, %s FROM created"
+)
+_audited_sql: dict[bool, str] = {}
+
+
+def _audited_insert_sql(autocommit: bool) -> str:
+    sql = _audited_sql.get(autocommit)
+    if sql is None:
+        from security_mgr.models import PendingAuditEntry
+
+        sql = _audited_sql[autocommit] = _AUDITED.format(
+            insert=_SQL_AUTOCOMMIT if autocommit else _SQL_IN_TRANSACTION,
+            pending=connection.ops.quote_name(PendingAuditEntry._meta.db_table),
+        )
+    return sql
+
+
+def _created_entry(session: Session) -> tuple[str, str, dict]:
+    return (
+        "session.created",
+        f"user:{session.user_id}",
+        {
+            "session": session.pk,
+            "user_id": session.user_id,
+            "level": session.security_level,
+            "type": session.session_type,
+            "ip": session.ip or "",
+            "step_up_required": session.step_up_required,
+        },
+    )
 
 
 def _insert_under_limit(session: Session, pol: Policy, now) -> bool:
@@ -86,14 +122,18 @@ def _insert_under_limit(session: Session, pol: Policy, now) -> bool:
     COMMIT).
     The explicit tenant is the context's (require_tenant_id) and RLS checks it again.
     False when the user is at the limit: the caller takes the slow path."""
+    from security_mgr import audit
+
     values = [getattr(session, column) for column in _INSERT_COLUMNS]
     values[_INSERT_COLUMNS.index("features")] = "{}"
     params = [*values, session.tenant_id, session.user_id, now, pol.max_sessions, pol.max_sessions]
+    event, actor, payload = _created_entry(session)
+    params += [session.tenant_id, event, actor, audit.micros(now), audit.canonical_payload(payload)]
     with connection.cursor() as cursor:
-        sql = _SQL_AUTOCOMMIT if connection.get_autocommit() else _SQL_IN_TRANSACTION
-        cursor.execute(sql, params)
+        cursor.execute(_audited_insert_sql(connection.get_autocommit()), params)
         inserted = cursor.rowcount == 1
     if inserted:
+        audit.sequence_soon(audit.tenant_log(session.tenant_id))
         session._state.adding = False
         session._state.db = connection.alias
         session._dim_loaded_tenant_id = session.tenant_id
@@ -151,7 +191,16 @@ def do_create_session(
         with transaction.atomic():
             _enforce_limit(user_id, pol, now)
             session.save(force_insert=True)
+            _audit(*_created_entry(session))
     return session, token
+
+
+def _audit(event: str, actor: str, payload: dict, tenant_id: int | None = None) -> None:
+    """Into the tenant's log: the context's, or the session's own (`tenant_id`) when a
+    platform operator acts across tenants."""
+    from security_mgr import audit
+
+    audit.append(event, payload, actor=actor, log=audit.tenant_log(tenant_id))
 
 
 def _verify_second_factor(user, code) -> bool:
@@ -245,6 +294,12 @@ def _revoke(session: Session, reason: str, now) -> None:
     session.revoked_at = now
     session.revoke_reason = reason[:40]
     session.save(update_fields=["revoked_at", "revoke_reason"])
+    _audit(
+        "session.ended",
+        f"user:{session.user_id}",
+        {"session": session.pk, "user_id": session.user_id, "reason": session.revoke_reason},
+        tenant_id=session.tenant_id,
+    )
     publish(_revoke_message(session))
 
 
@@ -291,6 +346,7 @@ def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
         count = Session.objects.filter(revoked_at__isnull=True).update(
             revoked_at=now, revoke_reason=reason[:40]
         )
+        _audit("sessions.ended_all", "", {"sessions": count, "reason": reason[:40]})
     publish(f"t|{tenant_id}|{cutoff}")
     return count
 
@@ -372,9 +428,15 @@ def do_purge_expired_sessions(keep_seconds: int = 7 * 86400) -> int:
     """Delete sessions of the current tenant that expired (or were revoked) more than
     `keep_seconds` ago; the recent ones stay for audit and analytics."""
     before = timezone.now() - timedelta(seconds=keep_seconds)
-    expired = Session.objects.filter(absolute_expires_at__lt=before)
-    revoked = Session.objects.filter(revoked_at__lt=before)
-    return expired.delete()[0] + revoked.delete()[0]
+    with transaction.atomic():
+        expired = Session.objects.filter(absolute_expires_at__lt=before)
+        revoked = Session.objects.filter(revoked_at__lt=before)
+        count = expired.delete()[0] + revoked.delete()[0]
+        if count:
+            _audit(
+                "sessions.purged", "scheduler", {"sessions": count, "before": before.isoformat()}
+            )
+    return count
 
 
 def do_record_security_event(

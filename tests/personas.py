@@ -97,3 +97,21 @@ def _fresh_cache():
     cache.clear()
     keyring.reset()
     membership_cache.apply("M")  # user ids repeat on SQLite, as tenant ids do
+
+
+def audit_entries(tenant=None, event=None) -> list:
+    """The audit entries of `tenant`'s log (the platform log when None), after sequencing
+    what is pending: inside a test's transaction nothing commits, so appends stay queued
+    until a reader flushes them, as the API's readers do."""
+    from security_mgr import audit
+
+    if tenant is None:
+        log = audit.platform_log()
+        audit.sequence_pending(log)
+        entries = log.entries()
+        return list(entries.filter(event=event) if event else entries)
+    with tenant_context(tenant):
+        log = audit.tenant_log(tenant.pk)
+        audit.sequence_pending(log)
+        entries = log.entries()
+        return list(entries.filter(event=event) if event else entries)

@@ -22,6 +22,7 @@ from security_mgr.audit.logs import (
     canonical_payload,
     data_from_parts,
     log_of,
+    micros,
     platform_log,
     tenant_log,
 )
@@ -34,6 +35,7 @@ from security_mgr.audit.sequencer import (
     flush,
     pending_status,
     sequence_pending,
+    sequence_soon,
 )
 from security_mgr.audit.verify import Verification, verify_log
 from security_mgr.merkle import (
@@ -68,6 +70,8 @@ __all__ = [
     "prove_consistency",
     "prove_inclusion",
     "sequence_pending",
+    "sequence_soon",
+    "micros",
     "sign_receipt",
     "sign_tree_head",
     "tenant_log",

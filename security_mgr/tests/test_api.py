@@ -121,13 +121,14 @@ def test_the_entries_api_and_proofs_include_what_is_pending(owner_a, tenant_a):
         # readers that must be complete sequence it first.
         actions.record_event("export.created", {"rows": 3}, actor="alice")
     entries = api.get(f"{BASE}/audit/entries/").json()["results"]
-    assert [(e["seq"], e["event"]) for e in entries] == [(0, "export.created")]
+    # The sign-in (auth.login) is the first entry.
+    assert [(e["seq"], e["event"]) for e in entries] == [(0, "auth.login"), (1, "export.created")]
     with tenant_context(tenant_a):
         actions.record_event("export.downloaded", {}, actor="alice")
-    proof = api.get(f"{BASE}/audit/proofs/inclusion/", {"index": 1}).json()
-    assert proof["tree_size"] == 2
+    proof = api.get(f"{BASE}/audit/proofs/inclusion/", {"index": 2}).json()
+    assert proof["tree_size"] == 3
     report = api.get(f"{BASE}/audit/verify/").json()
-    assert report["ok"] and report["pending_before"]["count"] == 0 and report["entries"] == 2
+    assert report["ok"] and report["pending_before"]["count"] == 0 and report["entries"] == 3
 
 
 def test_shred_needs_owner_and_confirmation(owner_a, tenant_a, shared_user):

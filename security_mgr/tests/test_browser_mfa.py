@@ -5,10 +5,10 @@ browser console (JavaScript exceptions, failed loads) it did not expect."""
 
 import pytest
 
-from security_mgr.models import AuditEntry, BackupCode, PasskeyCredential
+from security_mgr.models import BackupCode, PasskeyCredential
 from tenancy.context import tenant_context
 from tenancy.models import Membership
-from tests.personas import PASSWORD
+from tests.personas import PASSWORD, audit_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,7 @@ EXPECTED_400 = ("status of 400",)  # the endpoints' answers to a refused passkey
 
 
 def _events(tenant, event):
-    with tenant_context(tenant):
-        return AuditEntry.objects.filter(event=event).count()
+    return len(audit_entries(tenant, event))
 
 
 def _on_the_step(console):

@@ -3,7 +3,6 @@ import random
 import pytest
 from django.utils import timezone
 
-from security_mgr.models import AuditEntry
 from security_mgr.models import SecurityEvent as ThreatEvent
 from sessions_mgr import analytics
 from sessions_mgr.actions import do_set_session_policy
@@ -12,6 +11,7 @@ from sessions_mgr.tasks import evaluate_session_task, train_anomaly_model_task
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
 from tenancy.context import tenant_context
+from tests.personas import audit_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, v
         threat = ThreatEvent.objects.get(type="session_anomaly")
         assert (threat.severity, threat.action) == ("high", "revoke_sessions")
         assert threat.details["session"] == str(wild.pk)
-        assert AuditEntry.objects.filter(event="security.session_anomaly").count() == 1
+        assert len(audit_entries(tenant_a, "security.session_anomaly")) == 1
     with pytest.raises(TokenError) as exc:
         validate(token)
     assert exc.value.reason == "revoked"
