@@ -70,8 +70,10 @@ def _trusted_view() -> None:
 @register(
     "sessions.create",
     title="Create a session with its durable record",
-    ours="`do_create_session()`: concurrency-limit check and INSERT in one statement under "
-    "RLS, commit without waiting for the WAL flush (see README), on PostgreSQL",
+    ours="`do_create_session()`: concurrency-limit check, INSERT of the session and of its "
+    "`session.created` audit entry in one statement under RLS, commit without waiting for "
+    "the WAL flush (see README), on PostgreSQL; Django's session store writes no audit "
+    "record",
     peer="Django's database `SessionStore().create()` (django_session table), same database",
     goal=Goal(0.5),
 )
