@@ -8,6 +8,6 @@ class SecurityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from security_mgr import checks, signals  # noqa: F401  (checks register themselves)
+        from security_mgr import checks, schema, signals  # noqa: F401  (they register themselves)
 
         signals.connect()
