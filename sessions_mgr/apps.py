@@ -20,18 +20,6 @@ def _session_setting_changed(sender, instance, **kwargs):
         publish(f"k|{instance.tenant_id}")
 
 
-def _membership_changed(sender, instance, **kwargs):
-    from sessions_mgr.fastpath import publish
-
-    publish(f"m|{instance.user_id}")
-
-
-def _tenant_changed(sender, instance, **kwargs):
-    from sessions_mgr.fastpath import publish
-
-    publish("M")
-
-
 class SessionsConfig(AppConfig):
     name = "sessions_mgr"
     verbose_name = "Sessions"
@@ -42,7 +30,7 @@ class SessionsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save, pre_delete
 
         from sessions_mgr import schema  # noqa: F401  (registers the OpenAPI auth scheme)
-        from tenancy.models import Membership, Tenant, TenantSetting
+        from tenancy.models import TenantSetting
 
         pre_delete.connect(
             _end_sessions_of_deleted_user,
@@ -54,13 +42,4 @@ class SessionsConfig(AppConfig):
                 _session_setting_changed,
                 sender=TenantSetting,
                 dispatch_uid=f"sessions_mgr.setting_changed.{signal}",
-            )
-            # Token-authenticated requests resolve memberships from the session view.
-            signal.connect(
-                _membership_changed,
-                sender=Membership,
-                dispatch_uid=f"sessions_mgr.membership_changed.{signal}",
-            )
-            signal.connect(
-                _tenant_changed, sender=Tenant, dispatch_uid=f"sessions_mgr.tenant_changed.{signal}"
             )

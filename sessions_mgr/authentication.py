@@ -8,7 +8,6 @@ from __future__ import annotations
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from sessions_mgr.fastpath import get_view
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import ValidatedSession, validate
 from tenancy.resolution import TENANT_HEADER
@@ -36,22 +35,11 @@ def tenant_id_for_slug(slug: str) -> int:
 
 
 def memberships_for(user) -> list:
-    """The user's memberships for tenant resolution without a round trip: from the
-    session view while it is trusted (membership and tenant changes are published, see
-    apps.py); from the database while it is not, so that the API keeps working with
-    Redis down."""
-    from tenancy.models import Membership
+    """The user's memberships for tenant resolution: tenancy's per-process copy (kept
+    current over pub/sub), the shared cache or the database, as for any request."""
+    from tenancy.resolution import memberships_of
 
-    view = get_view()
-    if not view.healthy:
-        return list(Membership.objects.filter(user=user).select_related("tenant"))
-    cached = view.memberships.get(user.pk)
-    if cached is None:
-        epoch = view.membership_epoch
-        cached = list(Membership.objects.filter(user=user).select_related("tenant"))
-        if view.membership_epoch == epoch:  # no change published while we read
-            view.memberships[user.pk] = cached
-    return cached
+    return memberships_of(user)
 
 
 def client_ip(request) -> str | None:

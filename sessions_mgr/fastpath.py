@@ -75,10 +75,6 @@ class SessionView:
         self.min_generation: dict[str, int] = {}
         self.tenant_cutoff: dict[int, float] = {}
         self.live: dict[str, LiveEntry] = {}
-        # user id -> memberships (with tenants), for token-authenticated API requests;
-        # dropped on `m|user` / `M` (membership or tenant changed) and at every resync.
-        self.memberships: dict[int, list] = {}
-        self.membership_epoch = 0
         self.healthy = False
         self.counters = Counters()
         self.lock = threading.Lock()
@@ -106,12 +102,6 @@ class SessionView:
                     self.tenant_cutoff[tid] = cutoff
             elif kind == "d":
                 self.live.pop(parts[0], None)
-            elif kind == "m":
-                self.membership_epoch += 1
-                self.memberships.pop(int(parts[0]), None)
-            elif kind == "M":
-                self.membership_epoch += 1
-                self.memberships.clear()
             elif kind == "k":
                 from sessions_mgr import keys
 
@@ -171,8 +161,6 @@ class SessionView:
                 if cutoff > self.tenant_cutoff.get(tid, 0.0):
                     self.tenant_cutoff[tid] = cutoff
         self.prune(now.timestamp())
-        self.membership_epoch += 1  # a lost membership message cannot outlive a resync
-        self.memberships.clear()
         self.counters.resyncs += 1
 
     def prune(self, now: float) -> None:

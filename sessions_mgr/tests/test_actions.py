@@ -328,11 +328,18 @@ def test_validate_checks_stored_hash_on_first_load(make_session, tenant_a, view)
 
 
 def test_beat_schedule_names_registered_tasks():
+    import importlib
+    import importlib.util
+
     from celery import current_app
+    from django.apps import apps
     from django.conf import settings
 
-    import sessions_mgr.tasks  # noqa: F401  (what the worker's autodiscovery imports)
-    import tenancy.tasks  # noqa: F401
+    # What the worker's autodiscovery imports: every installed app's tasks module (not
+    # only this app's, or the test passes or fails with the order tests ran in).
+    for config in apps.get_app_configs():
+        if importlib.util.find_spec(f"{config.name}.tasks") is not None:
+            importlib.import_module(f"{config.name}.tasks")
 
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in current_app.tasks
