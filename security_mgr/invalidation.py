@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-
-from tenancy.pubsub import Listener, redis_client
+from tenancy.pubsub import Listener, configured_client
 
 log = logging.getLogger("dim.security")
 CHANNEL = "dim:security:keyrings"
@@ -30,10 +28,7 @@ stats = {"messages_applied": 0, "subscriptions": 0, "publish_errors": 0, "listen
 
 
 def _client():
-    url = getattr(settings, "REDIS_URL", "")
-    if not url or not getattr(settings, "SECURITY_KEY_LISTENER", True):
-        return None
-    return redis_client(url)
+    return configured_client("SECURITY_KEY_LISTENER")
 
 
 def message(tenant_id: int, subject: str | None) -> str:

@@ -185,41 +185,36 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         )
 
 
-def on_logged_in(sender, request, user, **kwargs):
-    """An interactive sign-in: the user proved themselves from this source (resets that
-    counter) and the sign-in is recorded in each of the user's tenants' audit logs."""
+def _audit_in_scopes(scopes, event: str, ip: str, actor: str) -> None:
+    """Into each tenant's log among `scopes`; the platform log for a user with none (a
+    platform operator)."""
     from security_mgr import audit
 
+    tenants = [scope for scope in scopes if scope is not None]
+    for tenant in tenants:
+        with tenant_context(tenant):
+            audit.append(event, {"source": ip}, actor=actor)
+    if not tenants:
+        audit.append(event, {"source": ip}, actor=actor, log=audit.platform_log())
+
+
+def on_logged_in(sender, request, user, **kwargs):
+    """An interactive sign-in: the user proved themselves from this source (resets that
+    counter in every scope) and the sign-in is recorded in the user's tenants' logs."""
     if request is None:
         return
     attempt = Attempt(user.get_username(), client_ip(request), scopes_for(request, user))
     for scope in attempt.scopes:
         with _in_scope(scope):
             threats.analyze_threat("login", username=attempt.username, ip=attempt.ip, success=True)
-            if scope is not None:
-                audit.append("auth.login", {"source": attempt.ip}, actor=attempt.username)
-    if len(attempt.scopes) == 1:  # no tenant: a platform operator
-        audit.append(
-            "auth.login", {"source": attempt.ip}, actor=attempt.username, log=audit.platform_log()
-        )
+    _audit_in_scopes(attempt.scopes, "auth.login", attempt.ip, attempt.username)
 
 
 def on_logged_out(sender, request, user, **kwargs):
-    from security_mgr import audit
-
     if request is None or user is None:
         return
     scopes = scopes_for(request, user)
-    for scope in scopes[1:]:
-        with tenant_context(scope):
-            audit.append("auth.logout", {"source": client_ip(request)}, actor=user.get_username())
-    if len(scopes) == 1:
-        audit.append(
-            "auth.logout",
-            {"source": client_ip(request)},
-            actor=user.get_username(),
-            log=audit.platform_log(),
-        )
+    _audit_in_scopes(scopes, "auth.logout", client_ip(request), user.get_username())
 
 
 # --- the console's form and DRF --------------------------------------------------------

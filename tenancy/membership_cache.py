@@ -19,10 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.conf import settings
 from django.db import transaction
 
-from tenancy.pubsub import Listener, redis_client
+from tenancy.pubsub import Listener, configured_client
 
 log = logging.getLogger("dim.tenancy")
 CHANNEL = "dim:tenancy:memberships"
@@ -36,10 +35,7 @@ stats = {"hits": 0, "messages_applied": 0, "subscriptions": 0, "publish_errors":
 
 
 def _client():
-    url = getattr(settings, "REDIS_URL", "")
-    if not url or not getattr(settings, "TENANT_MEMBERSHIP_LISTENER", True):
-        return None
-    return redis_client(url)
+    return configured_client("TENANT_MEMBERSHIP_LISTENER")
 
 
 def _drop_all() -> None:

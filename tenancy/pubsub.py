@@ -45,6 +45,17 @@ def redis_client(url: str):
     return client
 
 
+def configured_client(switch: str | None = None):
+    """The client of `REDIS_URL`, or None when Redis is not configured or the setting
+    named `switch` (a per-cache on/off, default on) is off."""
+    from django.conf import settings
+
+    url = getattr(settings, "REDIS_URL", "")
+    if not url or (switch and not getattr(settings, switch, True)):
+        return None
+    return redis_client(url)
+
+
 class Listener:
     def __init__(
         self,
