@@ -18,8 +18,13 @@ def _fresh_session_state():
 
 
 @pytest.fixture
-def view(_fresh_session_state):
-    """The view as a subscribed, resynced listener leaves it: trusted (fast path)."""
+def view(_fresh_session_state, monkeypatch):
+    """The view as a subscribed, resynced listener leaves it: trusted (fast path). So is
+    tenancy's membership copy, whose listener a Redis deployment runs alongside."""
+    from tenancy import membership_cache
+
+    monkeypatch.setattr(membership_cache.listener, "healthy", True)
+    monkeypatch.setattr(membership_cache.listener, "start", lambda: True)
     _fresh_session_state.healthy = True
     return _fresh_session_state
 
