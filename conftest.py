@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))
-pytest_plugins = ["tests.personas"]
+pytest_plugins = ["tests.personas", "tests.celery_worker"]
 
 
 def migrate_as_owner() -> None:

@@ -258,8 +258,11 @@ CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
     "schedule": env.float("SECURITY_VERIFY_INTERVAL", default=86400.0),
     "args": ("security_mgr.tasks.verify_audit_task",),
 }
-# Audit appends are sequenced when their transaction commits; this sweep sequences
+# `deferred`: an audited transaction only queues its entries and a worker numbers them
+# within about a second; `commit`: the committing process numbers them before it
+# returns (security_mgr/audit/sequencer.py). Either way the sweep below sequences
 # whatever a failed sequencer left pending (verify_audit and the dashboard show its age).
+SECURITY_AUDIT_SEQUENCING = env.str("SECURITY_AUDIT_SEQUENCING", default="deferred")
 CELERY_BEAT_SCHEDULE["security-sequence-audit-logs"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),

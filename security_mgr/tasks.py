@@ -18,9 +18,9 @@ def sign_platform_tree_head_task() -> dict:
 
 @shared_task
 def sequence_pending_audit_task() -> int:
-    """Per tenant (beat, through fan_out): the audit sequencer's safety net. Appends
-    are sequenced right after their transaction commits; this catches what a failed
-    or interrupted sequencer left pending."""
+    """Numbers the tenant's pending audit entries: asked by `audit.sequence_soon` after
+    audited commits, and per tenant from beat (through fan_out) as the safety net for
+    whatever a failed or interrupted sequencer left pending."""
     log = audit.tenant_log()
     if not log.pending().exists():
         return 0

@@ -7,12 +7,16 @@ log's sequencing lock, takes (deletes) the pending rows in id order, assigns the
 computes leaves, roots and the completed subtree nodes, inserts the entries and nodes
 and moves the head, all in one transaction per batch (statements in `store`).
 
-It runs (a) right after the appending transaction commits (`on_commit`, blocking on the
-lock, so transactions that commit while another sequencer works form the next batch),
-(b) from beat as a safety net (`tasks.sequence_pending_audit_task`), and (c) before every reader
-that must see the whole log (proofs of the current tree, signing a tree head,
-verification, the entries API). Called outside any transaction, `append()` inserts and
-sequences in one transaction and returns the entry itself.
+It runs (a) after the appending transaction commits: by default (`deferred`) in a
+worker, asked at most once a second per log and process (`sequence_soon`), so an audited
+transaction pays one INSERT and nothing after its commit; with
+`SECURITY_AUDIT_SEQUENCING=commit`, in the committing process before it returns
+(`on_commit`, blocking on the lock, so transactions that commit meanwhile form the next
+batch); (b) from beat as a safety net (`tasks.sequence_pending_audit_task`); and (c)
+before every reader that must see the whole log (proofs of the current tree, signing a
+tree head, verification, the entries API). Called outside any transaction, `append()`
+is one autocommit INSERT in deferred mode; in commit mode it inserts and sequences in
+one transaction and returns the entry itself.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from contextlib import nullcontext
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -117,33 +123,54 @@ def _context_for(audit_log: Log):
     return context.tenant_context(ref or context.TenantRef(audit_log.tenant_id, ""))
 
 
-class _SequenceAfterCommit:
-    """The on_commit callback: sequence one log, in that log's tenant context (the
-    commit may happen after the caller left it). Equal for the same log, so that a
-    transaction appending many entries registers it once; it carries the ids it
-    appended, so that when another committer's sequencer already took them (the usual
-    case under load: group commit) it finds out with one query, without the lock."""
+def sequencing_mode() -> str:
+    """`deferred` (default): an audited transaction only INSERTs; a worker numbers its
+    entries within about a second. `commit`: the committing process numbers them right
+    after its commit, before it returns (a smaller window before the entry is in the
+    tree, at about a millisecond per audited transaction)."""
+    return getattr(settings, "SECURITY_AUDIT_SEQUENCING", DEFERRED)
 
-    def __init__(self, audit_log: Log, ids):
+
+COMMIT, DEFERRED = "commit", "deferred"
+MODES = (COMMIT, DEFERRED)
+
+
+class _SequenceAfterCommit:
+    """The on_commit callback of one log: sequence it now, in that log's tenant context
+    (the commit may happen after the caller left it), or, deferred, ask a worker to.
+    Equal for the same log and mode, so that a transaction appending many entries
+    registers it once; it carries the ids it appended, so that when another
+    committer's sequencer already took them (the usual case under load: group commit)
+    it finds out with one query, without the lock."""
+
+    def __init__(self, audit_log: Log, ids, *, deferred: bool):
         self.log = audit_log
         self.ids = set(ids)
+        self.deferred = deferred
 
     def __eq__(self, other):
-        return isinstance(other, _SequenceAfterCommit) and other.log.label == self.log.label
+        return (
+            isinstance(other, _SequenceAfterCommit)
+            and other.log.label == self.log.label
+            and other.deferred == self.deferred
+        )
 
     def __hash__(self):
-        return hash(self.log.label)
+        return hash((self.log.label, self.deferred))
 
     def __call__(self):
         with _context_for(self.log):
+            if self.deferred:
+                _ask_worker(self.log)
+                return
             ids = sorted(self.ids)
             if 0 < len(ids) <= CHECK_IDS and not store.any_pending(self.log, ids):
                 return
             sequence_pending(self.log)
 
 
-def _sequence_on_commit(audit_log: Log, using: str, ids) -> None:
-    callback = _SequenceAfterCommit(audit_log, ids)
+def _sequence_on_commit(audit_log: Log, using: str, ids, *, deferred: bool) -> None:
+    callback = _SequenceAfterCommit(audit_log, ids, deferred=deferred)
     connection = connections[using]
     savepoints = set(connection.savepoint_ids)
     for sids, func, _robust in connection.run_on_commit:
@@ -157,57 +184,73 @@ def _sequence_on_commit(audit_log: Log, using: str, ids) -> None:
     transaction.on_commit(callback, using=using, robust=True)
 
 
-_soon: dict[int | None, float] = {}
+_asked: dict[int | None, float] = {}
 SOON_SECONDS = 1.0
 log = logging.getLogger("dim.audit")
 
 
-def sequence_soon(audit_log: Log) -> None:
-    """For hot paths that queue entries with their own SQL (session creation): have a
-    worker sequence the log about a second after the commit, asked at most once a second
-    per log and process, so the cost is shared by every entry of that second. The beat
+def _asked_recently(audit_log: Log) -> bool:
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
+        return False
+    return time.monotonic() - _asked.get(audit_log.tenant_id, float("-inf")) < SOON_SECONDS
+
+
+def _ask_worker(audit_log: Log) -> None:
+    """Have a worker sequence the log about a second from now, asked at most once a
+    second per log and process, so that one task serves every entry of that second.
+    (Eager Celery runs the task here and now, so it is asked every time.) The beat
     sweep and every reader remain the safety net."""
-    now = time.monotonic()
-    if now - _soon.get(audit_log.tenant_id, float("-inf")) < SOON_SECONDS:
+    from security_mgr.tasks import (
+        sequence_pending_audit_task,
+        sequence_platform_pending_audit_task,
+    )
+
+    if _asked_recently(audit_log):
         return
-    _soon[audit_log.tenant_id] = now
-    ref = context.get_current_tenant()
+    _asked[audit_log.tenant_id] = time.monotonic()
+    try:
+        if audit_log.tenant_id is None:
+            sequence_platform_pending_audit_task.apply_async(countdown=SOON_SECONDS)
+        else:
+            sequence_pending_audit_task.apply_async(countdown=SOON_SECONDS)
+    except Exception as exc:  # noqa: BLE001  (the beat sweep catches up)
+        _asked.pop(audit_log.tenant_id, None)
+        log.error("audit_sequence_soon_failed", extra={"error": repr(exc)})
 
-    def send():
-        from security_mgr.tasks import (
-            sequence_pending_audit_task,
-            sequence_platform_pending_audit_task,
-        )
 
-        try:
-            if audit_log.tenant_id is None:
-                sequence_platform_pending_audit_task.apply_async(countdown=SOON_SECONDS)
-                return
-            tenant = ref if ref is not None and ref.id == audit_log.tenant_id else None
-            with context.tenant_context(tenant or audit_log.tenant_id):
-                sequence_pending_audit_task.apply_async(countdown=SOON_SECONDS)
-        except Exception as exc:  # noqa: BLE001  (the beat sweep catches up)
-            _soon.pop(audit_log.tenant_id, None)
-            log.error("audit_sequence_soon_failed", extra={"error": repr(exc)})
-
-    transaction.on_commit(send, using=store.connection_for(audit_log).alias, robust=True)
+def sequence_soon(audit_log: Log) -> None:
+    """For hot paths that queue entries with their own SQL (session creation): once the
+    current transaction commits, have a worker sequence the log, whatever the mode."""
+    if _asked_recently(audit_log):
+        return  # before any on_commit bookkeeping: this runs once per session created
+    _sequence_on_commit(audit_log, store.connection_for(audit_log).alias, (), deferred=True)
 
 
 def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | None = None) -> list:
     """Append `(event, payload)` items, all with the same time and actor.
 
-    Inside a transaction: returns the pending rows (sequenced once it commits; use
-    `entry_of` for a seq now). Outside: inserts and sequences them in one transaction
-    and returns the entries."""
+    Inside a transaction, or in deferred mode: returns the pending rows (sequenced once
+    it commits; use `entry_of` for a seq now). Outside a transaction in commit mode:
+    inserts and sequences them in one transaction and returns the entries."""
     audit_log = log or tenant_log()
     at_us = micros(timezone.now())
     rows = [(event, actor, at_us, canonical_payload(payload or {})) for event, payload in items]
     if not rows:
         return []
     using = store.connection_for(audit_log).alias
+    deferred = sequencing_mode() != COMMIT
     if connections[using].in_atomic_block:
         ids = store.insert_pending(audit_log, rows)
-        _sequence_on_commit(audit_log, using, ids)
+        _sequence_on_commit(audit_log, using, ids, deferred=deferred)
+        return [_pending(audit_log, row_id, row) for row_id, row in zip(ids, rows, strict=True)]
+    if deferred:
+        # One row: one autocommit INSERT, its own durable transaction. More rows may
+        # take several statements (SQLite's parameter limit): one transaction for all.
+        with transaction.atomic(using=using) if len(rows) > 1 else nullcontext():
+            ids = store.insert_pending(audit_log, rows)
+        _sequence_on_commit(audit_log, using, ids, deferred=True)  # outside: runs now
         return [_pending(audit_log, row_id, row) for row_id, row in zip(ids, rows, strict=True)]
     with transaction.atomic(using=using):
         ids = store.insert_pending(audit_log, rows)

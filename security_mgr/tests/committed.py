@@ -82,3 +82,16 @@ def delete_as_owner(tenant, table):
     else:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+
+
+def committed_pending(tenant) -> list[int]:
+    """Ids of the tenant's pending audit rows as another connection sees them: only
+    what is committed."""
+    sql = "SELECT id FROM security_mgr_pendingauditentry WHERE tenant_id = %s ORDER BY id"
+    if POSTGRES:
+        with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            return [row[0] for row in conn.execute(sql, [tenant.pk])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant.pk])
+        return [row[0] for row in cursor.fetchall()]

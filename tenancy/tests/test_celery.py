@@ -3,7 +3,6 @@ an in-memory broker (a real Worker, consumer and message headers; only the trans
 in-process) for the header path."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from config.celery import app
 from tenancy.celery_support import TENANT_HEADER, fan_out
@@ -67,37 +66,6 @@ def test_heartbeat_fan_out_writes_per_tenant(tenant_a, tenant_b):
     for tenant in (tenant_a, tenant_b):
         with tenant_context(tenant):
             assert TenantSetting.objects.filter(key="platform.heartbeat").count() == 1
-
-
-def _forget_cached_connections():
-    # The app caches its result backend per thread and its broker pool: both were built
-    # for the eager configuration.
-    app._local.__dict__.pop("backend", None)
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def real_worker():
-    previous = dict(app.conf)
-    app.conf.update(
-        task_always_eager=False,
-        broker_url="memory://",
-        result_backend="cache+memory://",
-        broker_transport_options={},
-    )
-    _forget_cached_connections()
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.update(
-            task_always_eager=previous["task_always_eager"],
-            broker_url=previous["broker_url"],
-            result_backend=previous["result_backend"],
-            broker_transport_options=previous["broker_transport_options"],
-        )
-        _forget_cached_connections()
 
 
 @pytest.fixture

@@ -1,0 +1,98 @@
+"""Sequencing modes: `deferred` (default) leaves the numbering to a worker asked once a
+second per log and process; `commit` numbers in the committing process. Both with a real
+Celery worker thread (in-memory transport) and really committed rows."""
+
+import time
+
+import pytest
+from celery.signals import after_task_publish
+from django.core import checks
+from django.db import transaction
+
+from security_mgr import audit
+from security_mgr.audit import sequencer
+from security_mgr.models import AuditEntry, PendingAuditEntry
+from security_mgr.tests.committed import committed_tenant, needs_owner
+from tenancy.context import tenant_context
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Names of the tasks sent to the broker (Celery's own signal)."""
+    names = []
+
+    def record(sender=None, **kwargs):
+        names.append(sender)
+
+    monkeypatch.setattr(sequencer, "_asked", {})
+    after_task_publish.connect(record, weak=False)
+    yield names
+    after_task_publish.disconnect(record)
+
+
+def _wait_until_sequenced(count, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if AuditEntry.objects.count() == count and not PendingAuditEntry.objects.exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@needs_owner
+def test_deferred_appends_are_numbered_by_one_worker_task(
+    django_db_setup, django_db_blocker, real_worker, published, monkeypatch, settings
+):
+    settings.SECURITY_AUDIT_SEQUENCING = "deferred"
+    # Long enough that the assertions on the queue run before the worker does.
+    monkeypatch.setattr(sequencer, "SOON_SECONDS", 3.0)
+    with committed_tenant(django_db_blocker, "audit-deferred") as tenant:
+        with tenant_context(tenant):
+            for i in range(3):
+                with transaction.atomic():
+                    audit.append("test.deferred", {"i": i})
+            # The audited transactions only queued their entries...
+            assert PendingAuditEntry.objects.count() == 3
+            assert not AuditEntry.objects.exists()
+            # ...and asked for one sequencing task between them, not one each.
+            assert published == ["security_mgr.tasks.sequence_pending_audit_task"]
+            assert _wait_until_sequenced(3), "the worker never sequenced the entries"
+            assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == [
+                0,
+                1,
+                2,
+            ]
+            assert audit.verify_log(audit.tenant_log()).ok
+
+
+@needs_owner
+def test_commit_mode_numbers_before_the_action_returns(
+    django_db_setup, django_db_blocker, real_worker, published, settings
+):
+    settings.SECURITY_AUDIT_SEQUENCING = "commit"
+    with committed_tenant(django_db_blocker, "audit-commit-mode") as tenant:
+        with tenant_context(tenant):
+            with transaction.atomic():
+                audit.append("test.commit_mode")
+            assert list(AuditEntry.objects.values_list("seq", "event")) == [(0, "test.commit_mode")]
+            assert not PendingAuditEntry.objects.exists()
+            assert published == []  # nothing was left to a worker
+
+
+@needs_owner
+def test_sequence_soon_asks_once_a_second_whatever_the_mode(
+    django_db_setup, django_db_blocker, real_worker, published, settings
+):
+    settings.SECURITY_AUDIT_SEQUENCING = "commit"
+    with committed_tenant(django_db_blocker, "audit-soon") as tenant:
+        with tenant_context(tenant):
+            log = audit.tenant_log()
+            for _ in range(3):
+                audit.sequence_soon(log)
+            assert published == ["security_mgr.tasks.sequence_pending_audit_task"]
+
+
+def test_an_unknown_sequencing_mode_fails_the_system_check(settings):
+    settings.SECURITY_AUDIT_SEQUENCING = "later"
+    errors = [e for e in checks.run_checks() if e.id == "security_mgr.E004"]
+    assert errors and "'later'" in errors[0].msg

@@ -1,0 +1,59 @@
+"""A real Celery worker thread for tests (a real Worker, consumer and message headers;
+only the transport is in-process): the `real_worker` fixture."""
+
+import contextlib
+
+import pytest
+from celery._state import _set_task_join_will_block
+from celery.contrib.testing.worker import start_worker
+
+from config.celery import app
+
+
+def _forget_cached_connections():
+    # The app caches its result backend per thread and its broker pool: both were built
+    # for the eager configuration.
+    app._local.__dict__.pop("backend", None)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def tasks_to_memory_broker():
+    """Tasks are sent, not run inline: to an in-process broker that nobody consumes
+    unless a worker is started on it."""
+    changes = {
+        "task_always_eager": False,
+        "broker_url": "memory://",
+        "result_backend": "cache+memory://",
+        "broker_transport_options": {},
+    }
+    previous = {key: app.conf[key] for key in changes}
+    app.conf.update(changes)
+    _forget_cached_connections()
+    try:
+        yield app
+    finally:
+        app.conf.update(previous)
+        _forget_cached_connections()
+
+
+@pytest.fixture
+def real_worker():
+    with tasks_to_memory_broker():
+        try:
+            with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+                yield app
+        finally:
+            # A started worker marks the whole process as one where joining a result
+            # would block; later tests call `.get()` on eager results.
+            _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def _reset_join_will_block():
+    """Eager tasks run by concurrent threads (the tests' producers) can leave Celery's
+    process-wide "joining would block" flag set: `celery.result.denied_join_result`
+    saves and restores it without a lock. Later tests call `.get()` on eager results."""
+    yield
+    _set_task_join_will_block(False)
