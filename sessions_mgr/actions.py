@@ -8,18 +8,25 @@ session is merely dead earlier than needed (fail closed), never alive after revo
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from sessions_mgr import keys, policy, tokens
+from sessions_mgr import keys, policy, statements, tokens
 from sessions_mgr.fastpath import publish
 from sessions_mgr.models import SecurityEvent, SecurityLevel, Session, SessionType, new_session_id
 from sessions_mgr.policy import LIMIT_DENY, Policy, policy_for
-from tenancy.context import TenantRef, platform_access, require_tenant_id, tenant_context
+from tenancy.context import (
+    TenantRef,
+    current_var,
+    platform_access,
+    require_tenant_id,
+    tenant_context,
+)
 from tenancy.models import TenantSetting
 
 TENANT_CUTOFF_SETTING = "session.revoked_before"
@@ -57,50 +64,6 @@ def _enforce_limit(user_id: int, pol: Policy, now) -> None:
         _revoke(old, "concurrency_limit", now)
 
 
-_INSERT_COLUMNS = [
-    "tenant_id", "id", "user_id", "session_type", "security_level", "created_at",
-    "last_seen_at", "idle_expires_at", "absolute_expires_at", "ip", "user_agent",
-    "device_fingerprint", "token_hash", "token_generation", "key_version", "revoke_reason",
-    "risk_score", "step_up_required", "features",
-]  # fmt: skip
-_CASTS = {"ip": "CAST(%s AS inet)", "features": "CAST(%s AS jsonb)"}
-_INSERT_UNDER_LIMIT = (
-    f"INSERT INTO sessions_mgr_session ({', '.join(_INSERT_COLUMNS)}) "
-    f"SELECT {', '.join(_CASTS.get(c, '%s') for c in _INSERT_COLUMNS)} "
-    "WHERE {relax} (SELECT COUNT(*) FROM (SELECT 1 FROM sessions_mgr_session "
-    "WHERE tenant_id = %s AND user_id = %s AND revoked_at IS NULL AND absolute_expires_at > %s "
-    "LIMIT %s) AS live) < %s"
-)
-# A new session need not survive a database crash (its user logs in again), so when the
-# statement is its own transaction its commit does not wait for the WAL flush. Inside a
-# caller's transaction it would relax the caller's writes too: not done there.
-# Revocations always keep synchronous commits.
-_RELAX = "set_config('synchronous_commit', 'off', true) IS NOT NULL AND"
-_SQL_AUTOCOMMIT = _INSERT_UNDER_LIMIT.replace("{relax}", _RELAX)
-_SQL_IN_TRANSACTION = _INSERT_UNDER_LIMIT.replace("{relax} ", "")
-# The audit entry rides in the same statement: the session and its `session.created`
-# entry exist together or not at all, for one round trip. The pending row is numbered
-# by the audit sequencer shortly after (security_mgr.audit.sequence_soon).
-_AUDITED = (
-    "WITH created AS ({insert} RETURNING id) "
-    "INSERT INTO {pending} (tenant_id, event, actor, at_us, payload) "
-    "SELECT %s, %s, %s, %s, %s FROM created"
-)
-_audited_sql: dict[bool, str] = {}
-
-
-def _audited_insert_sql(autocommit: bool) -> str:
-    sql = _audited_sql.get(autocommit)
-    if sql is None:
-        from security_mgr.models import PendingAuditEntry
-
-        sql = _audited_sql[autocommit] = _AUDITED.format(
-            insert=_SQL_AUTOCOMMIT if autocommit else _SQL_IN_TRANSACTION,
-            pending=connection.ops.quote_name(PendingAuditEntry._meta.db_table),
-        )
-    return sql
-
-
 def _created_entry(session: Session) -> tuple[str, str, dict]:
     return (
         "session.created",
@@ -116,28 +79,56 @@ def _created_entry(session: Session) -> tuple[str, str, dict]:
     )
 
 
-def _insert_under_limit(session: Session, pol: Policy, now) -> bool:
-    """PostgreSQL fast path of creation: the limit check and the insert in one
-    statement: in autocommit, one round trip instead of five (BEGIN, read, INSERT,
-    COMMIT).
+def _insert_under_limit(db, session: Session, pol: Policy, now) -> bool:
+    """PostgreSQL fast path of creation: the limit check, the insert and the audit entry
+    in one prepared statement (statements.py): in autocommit, one round trip instead of
+    five (BEGIN, read, INSERT, INSERT, COMMIT).
     The explicit tenant is the context's (require_tenant_id) and RLS checks it again.
     False when the user is at the limit: the caller takes the slow path."""
     from security_mgr import audit
 
-    values = [getattr(session, column) for column in _INSERT_COLUMNS]
-    values[_INSERT_COLUMNS.index("features")] = "{}"
-    params = [*values, session.tenant_id, session.user_id, now, pol.max_sessions, pol.max_sessions]
     event, actor, payload = _created_entry(session)
-    params += [session.tenant_id, event, actor, audit.micros(now), audit.canonical_payload(payload)]
-    with connection.cursor() as cursor:
-        cursor.execute(_audited_insert_sql(connection.get_autocommit()), params)
-        inserted = cursor.rowcount == 1
-    if inserted:
-        audit.sequence_soon(audit.tenant_log(session.tenant_id))
-        session._state.adding = False
-        session._state.db = connection.alias
-        session._dim_loaded_tenant_id = session.tenant_id
-    return inserted
+    params = [  # in statements.PARAM_NAMES order
+        session.tenant_id,
+        session.id,
+        session.user_id,
+        session.session_type,
+        session.security_level,
+        now,
+        session.idle_expires_at,
+        session.absolute_expires_at,
+        session.ip,
+        session.user_agent,
+        session.device_fingerprint,
+        session.token_hash,
+        session.key_version,
+        session.step_up_required,
+        pol.max_sessions,
+        event,
+        actor,
+        audit.micros(now),
+        audit.canonical_payload(payload),
+    ]
+    if not statements.insert_session(db, params):
+        return False
+    audit.sequence_soon(audit.tenant_log(session.tenant_id))
+    session._state.adding = False
+    session._state.db = db.alias
+    session._dim_loaded_tenant_id = session.tenant_id
+    return True
+
+
+@functools.cache
+def _session_fields() -> tuple:
+    return tuple(Session._meta.concrete_fields)
+
+
+def _new_session(**values) -> Session:
+    """`Session(**values)` through the model's positional constructor, which costs half
+    as much as keywords; fields not given take their defaults."""
+    return Session(
+        *[values[f.attname] if f.attname in values else f.get_default() for f in _session_fields()]
+    )
 
 
 def do_create_session(
@@ -165,11 +156,15 @@ def do_create_session(
     except ValueError as exc:
         raise SessionError(400, "invalid", str(exc))
     pol = policy_for(security_level, tenant_id)
-    with tenant_context(TenantRef(tenant_id, "")):
+    # One tenant context for the whole creation; the caller's own when it is already
+    # this tenant's (a request, the facade).
+    current = current_var.get()
+    ref = current if isinstance(current, TenantRef) and current.id == tenant_id else None
+    context_token = current_var.set(ref or TenantRef(tenant_id, ""))
+    try:
         step_up = pol.mfa_required and not _second_factor_at_creation(user_id, mfa_code)
-    now = timezone.now()
-    with tenant_context(TenantRef(tenant_id, "")):
-        session = Session(
+        now = timezone.now()
+        session = _new_session(
             tenant_id=require_tenant_id("creating a session"),
             id=new_session_id(),
             user_id=user_id,
@@ -186,12 +181,19 @@ def do_create_session(
             step_up_required=step_up,
         )
         token = _mint(session, pol)
-        if connection.vendor == "postgresql" and _insert_under_limit(session, pol, now):
+        db = connections[DEFAULT_DB_ALIAS]
+        if (
+            db.vendor == "postgresql"
+            and hasattr(db, "ensure_tenant_setting")  # the tenancy backend (RLS setting)
+            and _insert_under_limit(db, session, pol, now)
+        ):
             return session, token
         with transaction.atomic():
             _enforce_limit(user_id, pol, now)
             session.save(force_insert=True)
             _audit(*_created_entry(session))
+    finally:
+        current_var.reset(context_token)
     return session, token
 
 

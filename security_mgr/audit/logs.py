@@ -7,6 +7,7 @@ entry: log label, seq, event, actor, time (µs since the epoch) and payload.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 
@@ -39,6 +40,12 @@ class Log:
 
 
 def tenant_log(tenant_id: int | None = None) -> Log:
+    return _tenant_log(tenant_id or require_tenant_id("the tenant audit log"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_log(tenant_id: int) -> Log:
+    # A Log is immutable: one per tenant, instead of a new one per audited call.
     from security_mgr.models import (
         AuditEntry,
         AuditLogHead,
@@ -47,7 +54,6 @@ def tenant_log(tenant_id: int | None = None) -> Log:
         SignedTreeHead,
     )
 
-    tenant_id = tenant_id or require_tenant_id("the tenant audit log")
     return Log(
         f"tenant:{tenant_id}",
         tenant_id,

@@ -300,10 +300,12 @@ def test_deleting_user_deletes_sessions(make_session, owner_a, tenant_a, view):
     reason="PostgreSQL only: the one-statement creation path is PostgreSQL SQL",
 )
 def test_create_session_one_statement_autocommit_variant(make_session, tenant_a, monkeypatch):
-    from sessions_mgr import actions
+    from sessions_mgr import statements
 
     # The test runs inside a transaction; run the autocommit variant of the statement.
-    monkeypatch.setattr(actions, "_SQL_IN_TRANSACTION", actions._SQL_AUTOCOMMIT)
+    variant = statements._variant
+    monkeypatch.setattr(statements, "_variant", lambda autocommit: variant(True))
+    assert "synchronous_commit" in statements._variant(False).sql
     session, token = make_session(ip="10.0.0.1")
     with tenant_context(tenant_a):
         row = Session.objects.get(pk=session.pk)

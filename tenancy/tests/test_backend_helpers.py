@@ -43,3 +43,15 @@ def test_get_tenant_setting_reads_current_tenant(settings_ab, tenant_a, tenant_b
         assert get_tenant_setting("missing.key", 7) == 7
     with tenant_context(tenant_b):
         assert get_tenant_setting("session.policy") == {"level": "critical"}
+
+
+def test_names_scoped_table_same_answer_when_remembered_or_too_long_to_remember():
+    from tenancy.db.postgresql import base
+
+    scoped = 'SELECT * FROM "tenancy_tenantsetting" WHERE id = %s'
+    plain = 'SELECT * FROM "auth_user" WHERE id = %s'
+    for _ in range(2):  # the second time from the cache
+        assert names_scoped_table(scoped) and not names_scoped_table(plain)
+    padding = " " * base.CACHED_SQL_CHARS
+    assert names_scoped_table(plain + padding + "JOIN tenancy_tenantsetting ON true")
+    assert not names_scoped_table(plain + padding)
