@@ -26,11 +26,10 @@ def main() -> int:
     django.setup()
     from django.db import connection, transaction
 
-    from config.celery import app
+    from bench.broker import tasks_to_unconsumed_broker
     from security_mgr import audit
     from tenancy.context import TenantRef, tenant_context
 
-    app.conf.update(task_always_eager=False, broker_url="memory://")
     job = json.loads(sys.stdin.readline())
     ref = TenantRef(job["tenant_id"], "bench")
     plain_sql = (
@@ -38,7 +37,7 @@ def main() -> int:
         "VALUES (%s, %s, %s, %s, %s) RETURNING id"
     )
     count = 0
-    with tenant_context(ref):
+    with tasks_to_unconsumed_broker(), tenant_context(ref):
         connection.ensure_connection()
         print("ready", flush=True)
         sys.stdin.readline()

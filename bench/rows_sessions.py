@@ -9,14 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import cycle
 from pathlib import Path
-from unittest import mock
 
 from django.contrib.auth import get_user_model
 
+from bench.broker import tasks_to_unconsumed_broker
 from bench.harness import Goal, Outcome, Stats, compare, measure, register
 from sessions_mgr.actions import do_create_session, do_revoke_session
 from sessions_mgr.fastpath import ensure_listener, get_view, stop_listener
@@ -69,25 +68,6 @@ def _trusted_view() -> None:
 # --- create -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _sequencing_sent_to_worker():
-    """In production `audit.sequence_soon` sends the sequencing task to a worker, at most
-    once a second, to run a second later in another process. The bench settings run
-    Celery eagerly, which would sequence a second's worth of entries inside the create
-    call that happens to send the task. Here the send is recorded instead (the call
-    still does everything up to the broker), and the row sequences the queue itself
-    after the measurement. Yields the list of recorded sends."""
-    from security_mgr import tasks
-
-    sent = []
-    with mock.patch.object(
-        tasks.sequence_pending_audit_task,
-        "apply_async",
-        lambda *args, **kwargs: sent.append(kwargs),
-    ):
-        yield sent
-
-
 @register(
     "sessions.create",
     title="Create a session with its durable record",
@@ -121,7 +101,7 @@ def create(ctx):
     with tenant_context(data.tenant):
         log = audit.tenant_log(tid)
         audit.sequence_pending(log)  # whatever earlier rows left queued
-        with _sequencing_sent_to_worker() as sent:
+        with tasks_to_unconsumed_broker() as sent:
             ours_s, peer_s = compare(ours, peer, ctx.iters(3000, 300), warmup=ctx.iters(200, 50))
         queued = audit.pending_status(log)["count"]
         started = time.perf_counter()
@@ -137,9 +117,10 @@ def create(ctx):
             f"ours p95 {ours_s.p95_us / 1000:.2f} ms (goal ≤ 1 ms); throughput ratio "
             f"ours/peer {ours_s.ops_per_s / peer_s.ops_per_s:.2f}× (goal ≥ 2×)",
             f"audit sequencing, not in the figures above: the create calls asked for it "
-            f"{len(sent)} times (`sequence_soon`: at most once a second; in production the "
-            f"task goes to a worker process, here the request is recorded, not run inside a "
-            f"measured call); the {sequenced} queued `session.created` entries were then "
+            f"{len(sent)} times (`sequence_soon`: at most once a second; the task is sent "
+            f"to a worker, here to an in-process broker that nobody consumes, instead of "
+            f"running inside a measured call); the {sequenced} queued `session.created` "
+            f"entries were then "
             f"sequenced in {sequencing_s * 1000:.0f} ms ({per_entry_us:.0f} µs per entry of a "
             "worker's time, in batches of up to 1000)",
         ),

@@ -49,13 +49,13 @@ SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
 CHECK_IDS = 1000  # a bigger transaction skips the "already sequenced?" check
 
 
-def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list:
+def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False):
     """Sequence up to `limit` pending rows, in id order, inside the current transaction;
-    returns the entries (model instances). Takes the log's lock unless the caller
-    holds it."""
+    returns the new entries' ids and rows (see `store.write_batch`). Takes the log's
+    lock unless the caller holds it."""
     pending, size, frontier = store.take_batch(audit_log, limit, locked=locked)
     if not pending:
-        return []  # nothing written: no transaction id, no WAL flush at commit
+        return [], []  # nothing written: no transaction id, no WAL flush at commit
     entries, nodes = [], []
     for pending_id, event, actor, at_us, payload in pending:
         data = data_from_parts(audit_log.label, size, event, actor, at_us, payload)
@@ -66,8 +66,7 @@ def _sequence_batch(audit_log: Log, limit: int, *, locked: bool = False) -> list
         root = merkle.frontier_root(frontier)
         entries.append((size, event, actor[:150], at, data, leaf, root, pending_id))
         size += 1
-    ids = store.write_batch(audit_log, entries, nodes, size, frontier)
-    return [_entry(audit_log, row_id, row) for row_id, row in zip(ids, entries, strict=True)]
+    return store.write_batch(audit_log, entries, nodes, size, frontier), entries
 
 
 def _loaded(audit_log: Log, model, values: dict):
@@ -91,9 +90,9 @@ def drain_locked(audit_log: Log, limit: int = SEQUENCE_BATCH) -> list:
     """Sequence every pending row visible now; the caller holds the log's lock."""
     done = []
     while True:
-        batch = _sequence_batch(audit_log, limit, locked=True)
-        done += batch
-        if len(batch) < limit:
+        ids, rows = _sequence_batch(audit_log, limit, locked=True)
+        done += [_entry(audit_log, row_id, row) for row_id, row in zip(ids, rows, strict=True)]
+        if len(rows) < limit:
             return done
 
 
@@ -106,9 +105,9 @@ def sequence_pending(audit_log: Log | None = None, *, limit: int = SEQUENCE_BATC
     total = 0
     while True:
         with transaction.atomic(using=store.connection_for(audit_log).alias):
-            batch = _sequence_batch(audit_log, limit)
-        total += len(batch)
-        if len(batch) < limit:
+            _ids, rows = _sequence_batch(audit_log, limit)  # a count is all we need
+        total += len(rows)
+        if len(rows) < limit:
             return total
 
 
@@ -159,6 +158,8 @@ class _SequenceAfterCommit:
         return hash((self.log.label, self.deferred))
 
     def __call__(self):
+        if self.deferred and _asked_recently(self.log):
+            return  # a task already on its way runs after this commit: it takes these rows
         with _context_for(self.log):
             if self.deferred:
                 _ask_worker(self.log)

@@ -163,40 +163,40 @@ def take_batch(audit_log: Log, limit: int, *, locked: bool) -> tuple[list, int, 
 UNNEST_FROM = 8  # rows; below, adapting the arrays costs more than the placeholders
 
 
-def _json_value(value):
+def _json_default(value):
+    """What the C encoder cannot write itself: binary columns as hex, times in ISO."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return value
+    raise TypeError(f"cannot send {type(value).__name__} in a JSON recordset")
 
 
 def _recordset_insert(connection, table, names, model, columns, rows, returning):
-    """One INSERT ... SELECT FROM json_to_recordset(one JSON parameter). psycopg adapts
-    a Python list for client-side binding in Python, element by element, with a regular
+    """One INSERT ... SELECT FROM json_array_elements(one JSON parameter): each row a
+    JSON array, each column taken by position and cast to its type. psycopg adapts a
+    Python list for client-side binding in Python, element by element, with a regular
     expression per text element (three quarters of a batch's time when the rows were
-    passed as arrays); one JSON string is escaped in C. Binary columns travel as hex."""
+    passed as arrays); one JSON string is written by the C encoder, which calls back
+    into Python only for binary columns (sent as hex) and times."""
     fields = [model._meta.get_field(c) for c in columns]
-    binary = [f.get_internal_type() == "BinaryField" for f in fields]
-    defs = ", ".join(
-        f"c{i} {'text' if b else f.cast_db_type(connection)}"
-        for i, (f, b) in enumerate(zip(fields, binary, strict=True))
+    exprs = ", ".join(
+        f"decode(x.r->>{i}, 'hex')"
+        if f.get_internal_type() == "BinaryField"
+        else f"(x.r->>{i})::{f.cast_db_type(connection)}"
+        for i, f in enumerate(fields)
     )
-    exprs = ", ".join(f"decode(x.c{i}, 'hex')" if b else f"x.c{i}" for i, b in enumerate(binary))
-    records = json.dumps(
-        [{f"c{i}": _json_value(v) for i, v in enumerate(row)} for row in rows],
-        separators=(",", ":"),
-    )
+    records = json.dumps(rows, separators=(",", ":"), default=_json_default)
     return (
         f"INSERT INTO {table} ({names}) SELECT {exprs} "
-        f"FROM json_to_recordset(%s::json) AS x({defs}){returning}",
+        f"FROM json_array_elements(%s::json) AS x(r){returning}",
         [records],
     )
 
 
 def _insert_sql(audit_log: Log, model, columns: list[str], rows: list[tuple], returning=""):
     """INSERT statements for many rows. PostgreSQL, more than a few rows: one `INSERT
-    ... SELECT FROM json_to_recordset(...)`, one parameter whatever the row count
+    ... SELECT FROM json_array_elements(...)`, one parameter whatever the row count
     (client-side binding parses every placeholder of a multi-row VALUES in Python).
     Otherwise multi-row VALUES, chunked under SQLite's 32,766-parameter limit."""
     if not rows:
