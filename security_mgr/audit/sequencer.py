@@ -224,9 +224,12 @@ def _ask_worker(audit_log: Log) -> None:
 def sequence_soon(audit_log: Log) -> None:
     """For hot paths that queue entries with their own SQL (session creation): once the
     current transaction commits, have a worker sequence the log, whatever the mode."""
-    if _asked_recently(audit_log):
-        return  # before any on_commit bookkeeping: this runs once per session created
-    _sequence_on_commit(audit_log, store.connection_for(audit_log).alias, (), deferred=True)
+    using = store.connection_for(audit_log).alias
+    if not connections[using].in_atomic_block and _asked_recently(audit_log):
+        # Committed already, and a task asked less than a second ago runs after this
+        # commit: nothing to register (this runs once per session created).
+        return
+    _sequence_on_commit(audit_log, using, (), deferred=True)
 
 
 def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | None = None) -> list:
