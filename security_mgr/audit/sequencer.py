@@ -22,6 +22,7 @@ one transaction and returns the entry itself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from contextlib import nullcontext
@@ -73,12 +74,15 @@ def _loaded(audit_log: Log, model, values: dict):
     """The model instance of a row just written, as the ORM would have loaded it."""
     if audit_log.tenant_id is not None:
         values["tenant_id"] = audit_log.tenant_id
-    fields = model._meta.concrete_fields
+    names = _attnames(model)
     return model.from_db(
-        store.connection_for(audit_log).alias,
-        [f.attname for f in fields],
-        [values[f.attname] for f in fields],
+        store.connection_for(audit_log).alias, names, [values[name] for name in names]
     )
+
+
+@functools.cache
+def _attnames(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
 
 
 def _entry(audit_log: Log, row_id: int, row: tuple):
@@ -191,11 +195,11 @@ log = logging.getLogger("dim.audit")
 
 
 def _asked_recently(audit_log: Log) -> bool:
+    if time.monotonic() - _asked.get(audit_log.tenant_id, float("-inf")) >= SOON_SECONDS:
+        return False
     from celery import current_app
 
-    if current_app.conf.task_always_eager:
-        return False
-    return time.monotonic() - _asked.get(audit_log.tenant_id, float("-inf")) < SOON_SECONDS
+    return not current_app.conf.task_always_eager
 
 
 def _ask_worker(audit_log: Log) -> None:

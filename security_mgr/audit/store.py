@@ -11,10 +11,12 @@ fences every statement again: the backend sends the context's tenant first.
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 
-from django.db import IntegrityError, connections, router, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from security_mgr.audit.logs import Log
@@ -25,6 +27,8 @@ LOCK_CLASS = zlib.crc32(b"dim.audit.sequencer") & 0x7FFFFFFF
 
 
 def connection_for(audit_log: Log):
+    if not settings.DATABASE_ROUTERS:
+        return connections[DEFAULT_DB_ALIAS]  # what the router would say, without asking
     return connections[router.db_for_write(audit_log.entry_model)]
 
 
@@ -221,12 +225,30 @@ def _insert_sql(audit_log: Log, model, columns: list[str], rows: list[tuple], re
         )
 
 
+PENDING_COLUMNS = ["event", "actor", "at_us", "payload"]
+
+
 def insert_pending(audit_log: Log, rows: list[tuple]) -> list[int]:
     """Queue rows (event, actor, at_us, payload); returns their ids, in order."""
     check_scope(audit_log)
-    columns = ["event", "actor", "at_us", "payload"]
-    statements = list(_insert_sql(audit_log, audit_log.pending_model, columns, rows, "id"))
+    if len(rows) == 1:  # the usual append: a statement built once per log and database
+        connection = connection_for(audit_log)
+        statement = _one_pending_row_sql(audit_log, connection.alias)
+        params = rows[0] if audit_log.tenant_id is None else (audit_log.tenant_id, *rows[0])
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return [cursor.fetchone()[0]]
+    model = audit_log.pending_model
+    statements = list(_insert_sql(audit_log, model, PENDING_COLUMNS, rows, "id"))
     return [row[0] for result in _run(audit_log, statements) for row in result]
+
+
+@functools.lru_cache(maxsize=256)
+def _one_pending_row_sql(audit_log: Log, alias: str) -> str:
+    ((statement, _params),) = _insert_sql(
+        audit_log, audit_log.pending_model, PENDING_COLUMNS, [(None,) * 4], "id"
+    )
+    return statement
 
 
 ENTRY_COLUMNS = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
