@@ -1,8 +1,9 @@
 """The security dashboard of the console, drawn with Plotly.
 
 Tenant staff see their tenant only (the page runs in their tenant context, so every
-query is scoped); platform operators without a chosen tenant see every tenant, through
-the audited escape hatch the console already opened for them."""
+query is scoped), and only with the role the security admin pages ask for; platform
+operators without a chosen tenant see every tenant, through the audited escape hatch
+the console already opened for them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncHour
 from django.http import FileResponse, Http404
@@ -30,11 +33,16 @@ from security_mgr.models import (
     SecurityEvent,
     SignedTreeHead,
 )
+from tenancy.admin_base import tenant_role_at_least
 from tenancy.context import get_current_tenant_id, in_platform_access
-from tenancy.models import Tenant
+from tenancy.models import Role, Tenant
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 DAYS = 7
+HOUR_MS = 3_600_000
+# The same data as the read-only security admin pages (events, audit log, key rings),
+# so the same role (`security_mgr.admin.ReadOnlyScopedAdmin.view_role`).
+VIEW_ROLE = Role.ADMIN
 
 
 def dashboard_data(now: dt.datetime | None = None) -> dict:
@@ -111,6 +119,8 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
         if name not in verified:
             verified[name] = json.loads(data)
     return {
+        "since": since,
+        "until": now,
         "events_by_type": {t: dict(c) for t, c in by_hour_type.items()},
         "severity": severity,
         "top_sources": sources,
@@ -120,16 +130,44 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
         "audit_pending": pending,
         "last_heads": {k: {"signed_at": v[0], "tree_size": v[1]} for k, v in heads.items()},
         "last_verification": {
-            k: {"at_us": v["at_us"], "ok": v["payload"].get("ok")} for k, v in verified.items()
+            k: {
+                "at_us": v["at_us"],
+                "at": dt.datetime.fromtimestamp(v["at_us"] / 1e6, tz=dt.UTC),
+                "ok": v["payload"].get("ok"),
+                "entries": v["payload"].get("entries"),
+            }
+            for k, v in verified.items()
         },
     }
 
 
+def _audit_rows(data: dict) -> list[dict]:
+    """One table row per log: its size, pending entries, last head and verification."""
+    return [
+        {
+            "log": name,
+            "size": size,
+            "pending": data["audit_pending"].get(name, {"count": 0, "oldest_age_s": 0.0}),
+            "head": data["last_heads"].get(name),
+            "verified": data["last_verification"].get(name),
+        }
+        for name, size in data["audit_sizes"].items()
+    ]
+
+
 def _figures(data: dict) -> list[tuple[str, go.Figure]]:
+    # Each bar covers its hour, on an axis spanning the whole window: left to itself,
+    # Plotly stretches a lone bar over the axis and labels it in fractions of a second.
     events = go.Figure(
-        [go.Bar(name=t, x=list(s), y=list(s.values())) for t, s in data["events_by_type"].items()]
+        [
+            go.Bar(name=t, x=list(s), y=list(s.values()), width=HOUR_MS, offset=0)
+            for t, s in data["events_by_type"].items()
+        ]
     )
     events.update_layout(barmode="stack", title=f"Security events per hour, last {DAYS} days")
+    first_hour = data["since"].replace(minute=0, second=0, microsecond=0)
+    end_of_hour = data["until"].replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    events.update_xaxes(type="date", range=[first_hour.isoformat(), end_of_hour.isoformat()])
     severity = go.Figure(go.Bar(x=list(data["severity"]), y=list(data["severity"].values())))
     severity.update_layout(title="Events by severity")
     sources = go.Figure(
@@ -166,10 +204,24 @@ def _figures(data: dict) -> list[tuple[str, go.Figure]]:
     ]
 
 
+def _console_header(request) -> dict:
+    """The admin's site header and user tools (log out) that `admin/base_site.html`
+    expects; not the model sidebar, which would squeeze the charts."""
+    site = admin.site
+    return {
+        "site_header": site.site_header,
+        "site_title": site.site_title,
+        "site_url": site.site_url,
+        "has_permission": site.has_permission(request),
+    }
+
+
 @staff_member_required
 def security_dashboard(request):
     if get_current_tenant_id() is None and not (request.user.is_superuser and in_platform_access()):
         raise Http404("choose a tenant first")
+    if not tenant_role_at_least(request, VIEW_ROLE):
+        raise PermissionDenied("the security dashboard needs the admin or owner role")
     data = dashboard_data()
     charts = [
         {
@@ -181,7 +233,13 @@ def security_dashboard(request):
     return render(
         request,
         "security/dashboard.html",
-        {"charts": charts, "data": data, "scope": getattr(request.tenant, "name", "all tenants")},
+        {
+            **_console_header(request),
+            "charts": charts,
+            "data": data,
+            "audit_rows": _audit_rows(data),
+            "scope": getattr(request.tenant, "name", "all tenants"),
+        },
     )
 
 
