@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from security_mgr import mfa, passkeys
 from security_mgr.middleware import mark_mfa_passed
 from security_mgr.models import PasskeyCredential
+from tenancy.console import console_header
 
 CHALLENGE_KEY = "dim_webauthn_console"
 
@@ -121,7 +122,7 @@ def passkey_page(request):
     rows = []
     if request.tenant is not None:
         rows = PasskeyCredential.objects.filter(user=request.user).order_by("created_at")
-    return render(request, "security/passkeys.html", {"passkeys": rows})
+    return render(request, "security/passkeys.html", {"passkeys": rows, **console_header(request)})
 
 
 def _enrolment_refusal(request):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
-from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min
@@ -34,6 +33,7 @@ from security_mgr.models import (
     SignedTreeHead,
 )
 from tenancy.admin_base import tenant_role_at_least
+from tenancy.console import console_header
 from tenancy.context import get_current_tenant_id, in_platform_access
 from tenancy.models import Role, Tenant
 
@@ -204,18 +204,6 @@ def _figures(data: dict) -> list[tuple[str, go.Figure]]:
     ]
 
 
-def _console_header(request) -> dict:
-    """The admin's site header and user tools (log out) that `admin/base_site.html`
-    expects; not the model sidebar, which would squeeze the charts."""
-    site = admin.site
-    return {
-        "site_header": site.site_header,
-        "site_title": site.site_title,
-        "site_url": site.site_url,
-        "has_permission": site.has_permission(request),
-    }
-
-
 @staff_member_required
 def security_dashboard(request):
     if get_current_tenant_id() is None and not (request.user.is_superuser and in_platform_access()):
@@ -234,7 +222,7 @@ def security_dashboard(request):
         request,
         "security/dashboard.html",
         {
-            **_console_header(request),
+            **console_header(request),
             "charts": charts,
             "data": data,
             "audit_rows": _audit_rows(data),

@@ -1,6 +1,7 @@
 """Console home: the tenants the user may see, with real member and row counts, and
 the tenant switcher for users who belong to several tenants."""
 
+from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -9,6 +10,19 @@ from django.views.decorators.http import require_POST
 from tenancy.middleware import SESSION_KEY
 from tenancy.resolution import TenantResolutionError, resolve
 from tenancy.selectors import tenant_overview, tenants_for_user
+
+
+def console_header(request) -> dict:
+    """The admin's site header and user tools (log out) that `admin/base_site.html`
+    expects, for console pages that are not admin views; not the model sidebar, which
+    would squeeze their content."""
+    site = admin.site
+    return {
+        "site_header": site.site_header,
+        "site_title": site.site_title,
+        "site_url": site.site_url,
+        "has_permission": site.has_permission(request),
+    }
 
 
 @login_required
@@ -25,6 +39,7 @@ def console_home(request):
             "overview": overview,
             "choices": list(choices),
             "chosen": request.session.get(SESSION_KEY),
+            **console_header(request),
         },
     )
 

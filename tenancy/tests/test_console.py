@@ -98,3 +98,14 @@ def test_admin_autocomplete_and_fk_choices_are_scoped(client, owner_a, tenant_a,
         {"folder": theirs.pk, "title": "Sneaky", "size": 1},
     )
     assert refused.status_code == 200 and "folder" in refused.context["adminform"].form.errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/console/passkeys/"])
+def test_console_pages_carry_the_console_header_and_log_out(client, owner_a, settings_ab, path):
+    client.force_login(owner_a)
+    response = client.get(path)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="logout-form"' in page and reverse("admin:logout") in page
+    assert "Django administration" not in page
