@@ -20,6 +20,7 @@ hole, because all SQL of a query goes through its compiler.
 
 from __future__ import annotations
 
+import functools
 from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
@@ -44,7 +45,9 @@ class InCurrentTenant(Lookup):
         return self.rhs
 
     def as_sql(self, compiler, connection):
-        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        # The lhs is always a resolved column: compiled as it is, without the copy that
+        # process_lhs()'s resolve_expression() makes (this runs for every scoped query).
+        lhs_sql, lhs_params = compiler.compile(self.lhs)
         state = current_state()
         if isinstance(state, TenantRef):
             return f"{lhs_sql} = %s", (*lhs_params, state.id)
@@ -222,9 +225,14 @@ class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
         # every queryset, and Django's filter() machinery costs tens of microseconds.
         queryset = super().get_queryset()
         query = queryset.query
-        column = self.model._meta.get_field("tenant").get_col(query.get_initial_alias())
+        column = _tenant_field(self.model).get_col(query.get_initial_alias())
         query.where.add(InCurrentTenant(column, True), AND)
         return queryset
+
+
+@functools.cache
+def _tenant_field(model):
+    return model._meta.get_field("tenant")
 
 
 class TenantScopedModel(models.Model):
