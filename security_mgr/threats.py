@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import transaction
 
 from security_mgr import audit
-from security_mgr.models import EventType, SecurityEvent, Severity
+from security_mgr.event_store import record_security_event
+from security_mgr.models import EventType, Severity
 from tenancy.context import get_current_tenant, no_tenant, require_tenant_id
 
 DEFAULT_POLICY = {
@@ -153,8 +153,13 @@ def _crossed(count: int, threshold: int) -> bool:
 
 
 def _block(key: str, seconds: float) -> None:
-    # Integer milliseconds: stored raw by django-redis, so a pipeline can read it too.
-    cache.set(key, int((time.time() + seconds) * 1000), max(1, int(seconds + 0.999)))
+    # Integer milliseconds: stored raw by django-redis, so a script can read it too.
+    until, ttl = int((time.time() + seconds) * 1000), max(1, int(seconds + 0.999))
+    redis = _redis()
+    if redis is not None:  # what cache.set writes for an int, without its Python layers
+        redis.set(cache.make_key(key), until, ex=ttl)
+    else:
+        cache.set(key, until, ttl)
 
 
 def _as_ms(value) -> int:
@@ -168,6 +173,35 @@ def _redis():
     return client.get_client(write=True) if hasattr(client, "get_client") else None
 
 
+# One observation's counters in one command (not ten in a pipeline: redis-py packs and
+# parses each command in Python, most of an observation's cost). Counters and the
+# source's set of users expire `window` seconds after they were created, as EXPIRE NX
+# would; a single Redis server (all keys in one slot space), as configured here.
+_FAILURE_SCRIPT = """
+local window = tonumber(ARGV[1])
+local out = {}
+for i = 1, 3 do
+  out[i] = redis.call('INCR', KEYS[i])
+  if redis.call('TTL', KEYS[i]) == -1 then redis.call('EXPIRE', KEYS[i], window) end
+end
+out[4] = redis.call('SADD', KEYS[4], ARGV[2])
+if redis.call('TTL', KEYS[4]) == -1 then redis.call('EXPIRE', KEYS[4], window) end
+out[5] = redis.call('SCARD', KEYS[4])
+local blocks = redis.call('MGET', KEYS[5], KEYS[6])
+out[6] = blocks[1] or ''
+out[7] = blocks[2] or ''
+return out
+"""
+_scripts: dict[int, object] = {}
+
+
+def _failure_script(redis):
+    script = _scripts.get(id(redis))
+    if script is None:
+        script = _scripts[id(redis)] = redis.register_script(_FAILURE_SCRIPT)
+    return script
+
+
 def _failure_counts(u: str, s: str, window: int):
     """-> (n_user_ip, n_ip, n_user, new_user_for_source, n_users_of_source, blocked_ms)"""
     counters = [f"thr:ui:{u}:{s}", f"thr:ip:{s}", f"thr:u:{u}"]
@@ -175,18 +209,10 @@ def _failure_counts(u: str, s: str, window: int):
     redis = _redis()
     if redis is not None:
         key = cache.make_key
-        users = key(f"thr:userset:{s}")  # a Redis set, not a counter
-        pipe = redis.pipeline(transaction=False)
-        for name in counters:
-            pipe.incr(key(name))
-            pipe.expire(key(name), window, nx=True)
-        pipe.sadd(users, u)
-        pipe.expire(users, window, nx=True)
-        pipe.scard(users)
-        pipe.mget([key(b) for b in blocks])
-        r = pipe.execute()
-        until = max((_as_ms(cache.client.decode(v)) for v in r[9] if v is not None), default=0)
-        return r[0], r[2], r[4], r[6] == 1, r[8], until
+        names = [*counters, f"thr:userset:{s}", *blocks]  # the set is a Redis set
+        r = _failure_script(redis)(keys=[key(name) for name in names], args=[window, u])
+        until = max((_as_ms(cache.client.decode(v)) for v in r[5:7] if v), default=0)
+        return r[0], r[1], r[2], r[3] == 1, r[4], until
     n_ui, n_ip, n_u = (_incr(name, window) for name in counters)
     new_user = cache.add(f"thr:seen:{s}:{u}", 1, window)
     n_users = _incr(f"thr:users:{s}", window) if new_user else 0
@@ -206,20 +232,9 @@ def _record(verdict, type_, severity, *, actor, source, details, action):
             log=audit.platform_log(),
         )
         return
-    with transaction.atomic():
-        SecurityEvent.objects.create(
-            type=type_,
-            severity=severity,
-            actor=actor[:150],
-            source=source[:64],
-            details=details,
-            action=action,
-        )
-        audit.append(
-            f"security.{type_}",
-            {"severity": severity, "source": source, "action": action, **details},
-            actor=actor,
-        )
+    record_security_event(
+        type_, severity, actor=actor, source=source, details=details, action=action
+    )
 
 
 def login_allowed(username: str, ip: str) -> Verdict:
