@@ -264,9 +264,8 @@ CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
 # whatever a failed sequencer left pending (verify_audit and the dashboard show its age).
 SECURITY_AUDIT_SEQUENCING = env.str("SECURITY_AUDIT_SEQUENCING", default="deferred")
 CELERY_BEAT_SCHEDULE["security-sequence-audit-logs"] = {
-    "task": "tenancy.tasks.fan_out_task",
+    "task": "security_mgr.tasks.sweep_pending_audit_task",  # every tenant, any state
     "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
-    "args": ("security_mgr.tasks.sequence_pending_audit_task",),
 }
 CELERY_BEAT_SCHEDULE["security-sequence-platform-audit-log"] = {
     "task": "security_mgr.tasks.sequence_platform_pending_audit_task",

@@ -199,8 +199,8 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
 
 def record_event(event: str, payload: dict | None = None, *, actor: str = ""):
     """Append an entry to the current tenant's audit log (any manager may call it).
-    Inside a transaction it returns the pending row, sequenced once that commits
-    (`audit.entry_of` gives its entry at once); outside, the entry."""
+    Returns the pending row, sequenced once its transaction commits (`audit.entry_of`
+    gives its entry at once); outside a transaction in commit mode, the entry."""
     return audit.append(event, payload or {}, actor=actor)
 
 

@@ -5,10 +5,13 @@ five round trips (BEGIN, two INSERTs, the commit setting, COMMIT) and most of a
 millisecond of Python; here, outside a caller's transaction on PostgreSQL, it is one
 statement: the event's INSERT and the audit queue's INSERT in one CTE, so the two rows
 exist together or not at all, committed without waiting for the WAL flush. The verdict
-already stands in Redis, and a database crash can lose at most the last
-wal_writer_delay (200 ms) of events, never corrupt them (PostgreSQL's asynchronous
-commit; session creation does the same). Inside a caller's transaction the ORM path
-runs, so the caller's commit keeps its durability.
+already stands in Redis, and a database crash can lose at most the last three
+wal_writer_delay (3 × 200 ms) of events, never corrupt them; nor does such a commit
+wait for a synchronous standby, so a failover can lose them too (PostgreSQL's
+asynchronous commit; session creation does the same). A later synchronous commit,
+such as the sequencer's, flushes them: an entry under a signed tree head is durable.
+Inside a caller's transaction the ORM path runs, so the caller's commit keeps its
+durability.
 """
 
 from __future__ import annotations

@@ -16,10 +16,25 @@ def sign_platform_tree_head_task() -> dict:
     return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
 
 
+@shared_task(tenant_scoped=False)
+def sweep_pending_audit_task() -> int:
+    """Beat: the sequencer's safety net, once per tenant whatever its state (a tenant
+    suspended right after its last audited commits must not keep them unnumbered)."""
+    from tenancy.context import tenant_context
+    from tenancy.models import Tenant
+
+    sent = 0
+    for tenant in Tenant.objects.only("id", "slug", "cache_generation"):
+        with tenant_context(tenant):
+            sequence_pending_audit_task.apply_async()
+        sent += 1
+    return sent
+
+
 @shared_task
 def sequence_pending_audit_task() -> int:
     """Numbers the tenant's pending audit entries: asked by `audit.sequence_soon` after
-    audited commits, and per tenant from beat (through fan_out) as the safety net for
+    audited commits, and per tenant by the beat sweep (`sweep_pending_audit_task`) for
     whatever a failed or interrupted sequencer left pending."""
     log = audit.tenant_log()
     if not log.pending().exists():

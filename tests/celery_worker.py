@@ -18,6 +18,20 @@ def _forget_cached_connections():
     app.amqp._producer_pool = None
 
 
+def _forget_sent_tasks():
+    """The in-memory transport's queues belong to the process: tasks sent and never
+    consumed would run in the next test's worker. Also forget when the audit sequencer
+    last asked for a task, which such a test set."""
+    from kombu.transport.memory import Channel
+
+    from security_mgr.audit import sequencer
+
+    for queue in Channel.queues.values():
+        while not queue.empty():
+            queue.get_nowait()
+    sequencer._asked.clear()
+
+
 @contextlib.contextmanager
 def tasks_to_memory_broker():
     """Tasks are sent, not run inline: to an in-process broker that nobody consumes
@@ -36,6 +50,7 @@ def tasks_to_memory_broker():
     finally:
         app.conf.update(previous)
         _forget_cached_connections()
+        _forget_sent_tasks()
 
 
 @pytest.fixture

@@ -189,13 +189,15 @@ def _sequence_on_commit(audit_log: Log, using: str, ids, *, deferred: bool) -> N
     transaction.on_commit(callback, using=using, robust=True)
 
 
+# Per log (tenant id): when this process may ask a worker again (time.monotonic()).
 _asked: dict[int | None, float] = {}
 SOON_SECONDS = 1.0
+BROKER_DOWN_SECONDS = 30.0  # after a failed send: the sweep and the readers catch up
 log = logging.getLogger("dim.audit")
 
 
 def _asked_recently(audit_log: Log) -> bool:
-    if time.monotonic() - _asked.get(audit_log.tenant_id, float("-inf")) >= SOON_SECONDS:
+    if time.monotonic() >= _asked.get(audit_log.tenant_id, float("-inf")):
         return False
     from celery import current_app
 
@@ -214,14 +216,16 @@ def _ask_worker(audit_log: Log) -> None:
 
     if _asked_recently(audit_log):
         return
-    _asked[audit_log.tenant_id] = time.monotonic()
+    _asked[audit_log.tenant_id] = time.monotonic() + SOON_SECONDS
+    task = sequence_pending_audit_task
+    if audit_log.tenant_id is None:
+        task = sequence_platform_pending_audit_task
     try:
-        if audit_log.tenant_id is None:
-            sequence_platform_pending_audit_task.apply_async(countdown=SOON_SECONDS)
-        else:
-            sequence_pending_audit_task.apply_async(countdown=SOON_SECONDS)
-    except Exception as exc:  # noqa: BLE001  (the beat sweep catches up)
-        _asked.pop(audit_log.tenant_id, None)
+        task.apply_async(countdown=SOON_SECONDS, retry=False)
+    except Exception as exc:  # noqa: BLE001  (the sweep and the readers catch up)
+        # A failed send takes the broker's connection timeout: with the broker down,
+        # audited commits must not each wait for it. Try again in a while.
+        _asked[audit_log.tenant_id] = time.monotonic() + BROKER_DOWN_SECONDS
         log.error("audit_sequence_soon_failed", extra={"error": repr(exc)})
 
 

@@ -176,6 +176,17 @@ def _json_default(value):
     raise TypeError(f"cannot send {type(value).__name__} in a JSON recordset")
 
 
+def _json_column(connection, position: int, field) -> str:
+    value = f"x.r->>{position}"
+    if field.get_internal_type() == "BinaryField":
+        return f"decode({value}, 'hex')"
+    if field.get_internal_type() == "CharField":
+        # An explicit cast to varchar(n) truncates; without the length, the column's
+        # own type refuses a value that is too long, as a plain INSERT would.
+        return f"({value})::varchar"
+    return f"({value})::{field.cast_db_type(connection)}"
+
+
 def _recordset_insert(connection, table, names, model, columns, rows, returning):
     """One INSERT ... SELECT FROM json_array_elements(one JSON parameter): each row a
     JSON array, each column taken by position and cast to its type. psycopg adapts a
@@ -184,12 +195,7 @@ def _recordset_insert(connection, table, names, model, columns, rows, returning)
     passed as arrays); one JSON string is written by the C encoder, which calls back
     into Python only for binary columns (sent as hex) and times."""
     fields = [model._meta.get_field(c) for c in columns]
-    exprs = ", ".join(
-        f"decode(x.r->>{i}, 'hex')"
-        if f.get_internal_type() == "BinaryField"
-        else f"(x.r->>{i})::{f.cast_db_type(connection)}"
-        for i, f in enumerate(fields)
-    )
+    exprs = ", ".join(_json_column(connection, i, f) for i, f in enumerate(fields))
     records = json.dumps(rows, separators=(",", ":"), default=_json_default)
     return (
         f"INSERT INTO {table} ({names}) SELECT {exprs} "

@@ -20,13 +20,11 @@ from security_mgr.models import AuditEntry, AuditLogHead, AuditNode, PendingAudi
 from security_mgr.tasks import sequence_pending_audit_task
 from security_mgr.tests.committed import (
     POSTGRES,
-    committed_pending,
     committed_tenant,
     delete_as_owner,
     needs_owner,
 )
 from tenancy.context import tenant_context
-from tests.celery_worker import tasks_to_memory_broker
 
 TEXT = st.text(max_size=12)
 FLOAT = st.floats(allow_nan=False, allow_infinity=False)
@@ -312,21 +310,3 @@ def test_concurrent_appenders_build_one_gapless_verifiable_log(django_db_setup, 
             report = audit.verify_log(audit.tenant_log())
             assert report.ok, report.problems
             assert report.nodes_checked == 100 - 3  # n - popcount(100)
-
-
-@needs_owner
-def test_deferred_append_outside_a_transaction_is_one_committed_insert(
-    django_db_setup, django_db_blocker, settings, django_assert_num_queries
-):
-    settings.SECURITY_AUDIT_SEQUENCING = "deferred"
-    with committed_tenant(django_db_blocker, "audit-autocommit") as tenant, tenant_context(tenant):
-        audit.append("test.warm")  # the head row exists
-        with django_assert_num_queries(1) as queries:
-            # Eager Celery would sequence right here: the worker's part is not counted.
-            with tasks_to_memory_broker():
-                pending = audit.append("test.event", {"i": 1}, actor="al")
-        assert isinstance(pending, PendingAuditEntry)
-        assert queries.captured_queries[0]["sql"].startswith("INSERT INTO")
-        # Committed on its own: another connection (the owner's) sees it.
-        assert committed_pending(tenant) == [pending.pk]
-        assert audit.entry_of(pending).seq == 1
