@@ -30,6 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from psycopg import sql
 
 from bench.datasets import owner_connection
@@ -63,24 +64,16 @@ def ensure_plain_audit_table() -> None:
 
 
 def append_statement(ref: TenantRef, *, plain: bool = False) -> str:
-    """The INSERT `audit.append()` sends for one entry, with its values inlined (as
-    psycopg's client-side binding sends it), built by the product's own code."""
+    """The INSERT `audit.append()` sends for one entry (the statement it caches per log),
+    with its values inlined as psycopg's client-side binding sends them."""
     with tenant_context(ref):
         log = audit.tenant_log()
-        row = ("bench.event", "bench", micros_now(), canonical_payload({"note": "x" * 40}))
-        statement, params = next(store._insert_sql(log, log.pending_model, COLUMNS, [row], "id"))
+        statement = store._one_pending_row_sql(log, connection.alias)
+        payload = canonical_payload({"note": "x" * 40})
+        params = (ref.id, "bench.event", "bench", micros(timezone.now()), payload)
     if plain:
         statement = statement.replace(log.pending_model._meta.db_table, PLAIN_AUDIT_TABLE)
     return connection.ops.compose_sql(statement, params)
-
-
-COLUMNS = ["event", "actor", "at_us", "payload"]
-
-
-def micros_now() -> int:
-    from django.utils import timezone
-
-    return micros(timezone.now())
 
 
 @dataclass

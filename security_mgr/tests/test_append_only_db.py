@@ -11,10 +11,9 @@ from security_mgr import actions, audit
 from security_mgr.models import AuditNode
 from tenancy import rls
 from tenancy.context import platform_access, tenant_context
+from tests.markers import postgres_only
 
-needs_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL: privileges exist only there"
-)
+needs_postgres = postgres_only("privileges exist only there")
 
 
 @needs_postgres

@@ -19,12 +19,12 @@ from security_mgr.dashboard import dashboard_data
 from security_mgr.models import AuditEntry, AuditLogHead, AuditNode, PendingAuditEntry
 from security_mgr.tasks import sequence_pending_audit_task
 from security_mgr.tests.committed import (
-    POSTGRES,
     committed_tenant,
     delete_as_owner,
     needs_owner,
 )
 from tenancy.context import tenant_context
+from tests.markers import postgres_only
 
 TEXT = st.text(max_size=12)
 FLOAT = st.floats(allow_nan=False, allow_infinity=False)
@@ -240,7 +240,7 @@ def test_outside_a_transaction_append_returns_the_sequenced_entry(
         assert audit.entry_of(pending).seq == 3
 
 
-@pytest.mark.skipif(not POSTGRES, reason="SQLite serialises whole write transactions")
+@postgres_only("SQLite serialises whole write transactions")
 @needs_owner
 def test_an_open_audited_transaction_blocks_no_other_append(django_db_setup, django_db_blocker):
     """The point of the queue: a transaction that appended and is still open (holding
@@ -280,7 +280,7 @@ def test_an_open_audited_transaction_blocks_no_other_append(django_db_setup, dja
             ]
 
 
-@pytest.mark.skipif(not POSTGRES, reason="needs concurrent writers (PostgreSQL)")
+@postgres_only("concurrent writers")
 @needs_owner
 def test_concurrent_appenders_build_one_gapless_verifiable_log(django_db_setup, django_db_blocker):
     with committed_tenant(django_db_blocker, "audit-concurrent") as tenant:

@@ -13,6 +13,7 @@ from security_mgr.models import AuditEntry, PendingAuditEntry, SecurityEvent
 from security_mgr.tests.committed import POSTGRES, committed_tenant, needs_owner
 from tenancy.context import tenant_context
 from tests.celery_worker import tasks_to_memory_broker
+from tests.markers import postgres_only
 
 EVENT = dict(
     actor="mallory",
@@ -22,7 +23,7 @@ EVENT = dict(
 )
 
 
-@pytest.mark.skipif(not POSTGRES, reason="the one-statement path is PostgreSQL's")
+@postgres_only("the one-statement path")
 @needs_owner
 def test_record_security_event_outside_a_transaction_is_one_statement(
     django_db_setup, django_db_blocker, django_assert_num_queries

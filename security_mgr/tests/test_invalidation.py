@@ -18,16 +18,15 @@ from security_mgr.exceptions import KeyShredded, KeyVersionBelowMinimum
 from security_mgr.models import DataKey, KeyRing
 from tenancy.context import tenant_context
 from tenancy.pubsub import Listener, redis_client
+from tests.markers import redis_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db
 
-needs_redis = pytest.mark.skipif(
-    not settings.REDIS_URL,
-    reason="invalidation travels over Redis pub/sub, which only the PostgreSQL + Redis "
-    "configuration has; without it the one-second bound applies "
-    "(test_invalidation_unhealthy_listener_bounds_stale_entries)",
+needs_redis = redis_only(
+    "invalidation travels over pub/sub; without it the one-second bound applies "
+    "(test_invalidation_unhealthy_listener_bounds_stale_entries)"
 )
 
 

@@ -21,6 +21,7 @@ from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
 from tenancy.context import platform_access, tenant_context
 from tenancy.exceptions import TenantContextMissing
+from tests.markers import postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -295,10 +296,7 @@ def test_deleting_user_deletes_sessions(make_session, owner_a, tenant_a, view):
     assert _reason(token) == "revoked"
 
 
-@pytest.mark.skipif(
-    not __import__("os").environ.get("DATABASE_URL"),
-    reason="PostgreSQL only: the one-statement creation path is PostgreSQL SQL",
-)
+@postgres_only("the one-statement creation path is PostgreSQL SQL")
 def test_create_session_one_statement_autocommit_variant(make_session, tenant_a, monkeypatch):
     from sessions_mgr import statements
 

@@ -4,13 +4,13 @@ log records every security-relevant event of every manager)."""
 import json
 
 import pytest
-from django.db import connection
 
 from security_mgr import audit
 from security_mgr.models import AuditEntry, PendingAuditEntry
 from sessions_mgr import actions
 from sessions_mgr.models import Session
 from tenancy.context import tenant_context
+from tests.markers import postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_session_refused_at_the_limit_leaves_no_entry(make_session, tenant_a):
     assert [e for e, _p in events(tenant_a)].count("session.created") == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement fast path")
+@postgres_only("the one-statement fast path")
 def test_session_and_its_entry_are_one_statement(make_session, tenant_a, django_assert_num_queries):
     make_session()  # warm: keys, policy
     with django_assert_num_queries(1):

@@ -12,9 +12,9 @@ from sessions_mgr import statements
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.models import Session
 from tenancy.context import tenant_context
+from tests.markers import postgres_only
 
-POSTGRES = connection.vendor == "postgresql"
-postgres_only = pytest.mark.skipif(not POSTGRES, reason="the prepared PostgreSQL statement")
+prepared_statement_only = postgres_only("the prepared statement")
 
 
 @pytest.mark.django_db
@@ -40,7 +40,7 @@ def _params(tenant, user, session_id="f" * 32) -> list:
     return [values[name] for name in statements.PARAM_NAMES]
 
 
-@postgres_only
+@prepared_statement_only
 @pytest.mark.django_db
 def test_prepared_create_is_fenced_by_rls(make_session, tenant_a, tenant_b, owner_a):
     make_session()  # prepared on this connection, in tenant A's context
@@ -73,7 +73,7 @@ def _plan(variant, tenant, user) -> str:
                 return "\n".join(lines)
 
 
-@postgres_only
+@prepared_statement_only
 @needs_owner
 @pytest.mark.django_db
 def test_prepared_create_checks_the_limit_through_the_user_index(make_session, tenant_a, owner_a):
@@ -92,7 +92,7 @@ def test_prepared_create_checks_the_limit_through_the_user_index(make_session, t
     assert "Seq Scan" not in plan, plan
 
 
-@postgres_only
+@prepared_statement_only
 @pytest.mark.django_db
 def test_create_session_in_a_transaction_fails_when_the_statement_was_lost(make_session, tenant_a):
     make_session()
@@ -106,7 +106,7 @@ def test_create_session_in_a_transaction_fails_when_the_statement_was_lost(make_
         assert Session.objects.filter(pk=session.pk).exists()
 
 
-@postgres_only
+@prepared_statement_only
 def test_create_session_in_autocommit_prepares_again_when_the_statement_was_lost(
     django_db_setup, django_db_blocker
 ):

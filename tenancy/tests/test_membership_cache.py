@@ -4,16 +4,14 @@ once in the writing process and over pub/sub in the others."""
 import time
 
 import pytest
-from django.conf import settings
 
 from tenancy import membership_cache
 from tenancy.models import Membership, Role
 from tenancy.resolution import memberships_of
+from tests.markers import redis_only
 
 pytestmark = pytest.mark.django_db
-needs_redis = pytest.mark.skipif(
-    not settings.REDIS_URL, reason="the copy exists only with Redis (pub/sub)"
-)
+needs_redis = redis_only("the copy exists only with Redis pub/sub")
 
 
 def _wait_healthy():
