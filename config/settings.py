@@ -96,9 +96,13 @@ if DATABASE_URL:
     if _db["ENGINE"] != "django.db.backends.postgresql":
         raise environ.ImproperlyConfigured("DATABASE_URL must be a postgres:// URL")
     _db["ENGINE"] = "tenancy.db.postgresql"
+    # Server-side binding: values travel apart from the statement text, so
+    # pg_stat_activity (readable by every session of the runtime role) never shows them.
+    _db["OPTIONS"] = {"server_side_binding": True}
     _pool = env.bool("DATABASE_POOL", default=True)
     if _pool:
         _db["OPTIONS"] = {
+            **_db["OPTIONS"],
             "pool": {
                 "min_size": env.int("POSTGRES_POOL_MIN_SIZE", default=2),
                 "max_size": env.int("POSTGRES_POOL_SIZE", default=20),
@@ -125,9 +129,10 @@ else:
         }
     }
 
-# The role the platform escape hatch switches to (NOLOGIN, granted to the runtime role,
-# which is NOINHERIT). Only its own RLS policy lets it see every tenant.
-DB_PLATFORM_ROLE = env.str("DB_PLATFORM_ROLE", default="dim_platform")
+# The key of the proof that the application chose the tenant a connection acts in
+# (tenancy/db/proof.py); derived from SECRET_KEY when unset. migrate stores it where only
+# the owner role can read it, so every process and migrate must share it.
+DB_CONTEXT_KEY = env.str("DB_CONTEXT_KEY", default="")
 # The runtime role that the owner grants table privileges to after each migrate.
 DB_RUNTIME_ROLE = env.str("DB_RUNTIME_ROLE", default="")
 

@@ -8,7 +8,9 @@ isolation design and a fresh test database:
 
     dim_owner     owns the tables, runs migrations                (LOGIN)
     dim_app       the runtime role: NOSUPERUSER NOBYPASSRLS NOINHERIT, not the owner
-    dim_platform  the escape hatch's role, NOLOGIN, granted to dim_app
+
+The runtime role is a member of no role: platform access is a proof the database
+verifies (tenancy/db/proof.py), not a role to switch to.
 
 and points DATABASE_URL at dim_app and DATABASE_OWNER_URL at dim_owner. Likewise
 REDIS_URL for a local Redis. With DIM_EMBEDDED=1 nothing is probed (the embedded default).
@@ -23,7 +25,8 @@ import socket
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
-OWNER, RUNTIME, PLATFORM = "dim_owner", "dim_app", "dim_platform"
+OWNER, RUNTIME = "dim_owner", "dim_app"
+LEGACY_PLATFORM = "dim_platform"  # granted to the runtime role by earlier versions
 
 
 def _answers(host: str, port: int) -> bool:
@@ -54,10 +57,15 @@ def prepare_postgres(admin_url: str, dbname: str) -> None:
 
         role(OWNER, "LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB")
         role(RUNTIME, "LOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT NOCREATEDB NOCREATEROLE")
-        role(PLATFORM, "NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        conn.execute(
-            sql.SQL("GRANT {} TO {}").format(sql.Identifier(PLATFORM), sql.Identifier(RUNTIME))
-        )
+        legacy = conn.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", [LEGACY_PLATFORM]
+        ).fetchone()
+        if legacy:
+            conn.execute(
+                sql.SQL("REVOKE {} FROM {}").format(
+                    sql.Identifier(LEGACY_PLATFORM), sql.Identifier(RUNTIME)
+                )
+            )
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [dbname]
         )
@@ -73,9 +81,7 @@ def prepare_postgres(admin_url: str, dbname: str) -> None:
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER)))
         conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
         conn.execute(
-            sql.SQL("GRANT USAGE ON SCHEMA public TO {}, {}").format(
-                sql.Identifier(RUNTIME), sql.Identifier(PLATFORM)
-            )
+            sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(RUNTIME))
         )
 
 

@@ -23,6 +23,8 @@ import zlib
 
 from django.db import ProgrammingError
 
+from tenancy.db.batch import run_statements
+
 # (column, type of its parameter). The $n of the statement follow this order.
 _PARAMS = [
     ("tenant_id", "bigint"),
@@ -97,10 +99,12 @@ class _Prepared:
         # the right path at any size: whichever execution (re)plans, it plans with
         # sequential scans disabled. SET LOCAL runs in the same round trip and ends
         # with the statement's transaction (inside a caller's, it is reset at once).
-        execute = f"EXECUTE {self.name} ({', '.join(['%s'] * len(_PARAMS))})"
-        self.execute = f"SET LOCAL enable_seqscan = off; {execute}"
+        # Typed placeholders: the values are bound on the server, which cannot infer
+        # the types of an EXECUTE's arguments.
+        execute = f"EXECUTE {self.name} ({', '.join(f'%s::{t}' for _n, t in _PARAMS)})"
+        self.execute = [("SET LOCAL enable_seqscan = off", None), (execute, None)]
         if not autocommit:
-            self.execute += "; SET LOCAL enable_seqscan TO DEFAULT"
+            self.execute.append(("SET LOCAL enable_seqscan TO DEFAULT", None))
 
 
 _variants: dict[bool, _Prepared] = {}
@@ -162,9 +166,8 @@ def insert_session(db, params: list) -> bool:
 
 
 def _execute(db, cursor, variant: _Prepared, params: list) -> bool:
-    # EXECUTE names no table, so the cursor would not send the tenant setting that the
-    # policies read: send it here (no round trip when the connection already has it).
-    db.ensure_tenant_setting()
-    cursor.execute(variant.execute, params)
-    cursor.nextset()  # the EXECUTE's result, after the SET's
-    return cursor.rowcount == 1
+    # One round trip (pipelined), the tenant's claim in front when it must change.
+    statements = list(variant.execute)
+    statements[1] = (statements[1][0], params)
+    _rows, count = run_statements(db, statements)[1]
+    return count == 1

@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, tra
 from django.utils import timezone
 
 from security_mgr.audit.logs import Log
+from tenancy.db.batch import run_statements
 from tenancy.models.scoped import _write_tenant_id
 
 # pg_advisory_xact_lock(class, key): one lock per log, released at commit or rollback.
@@ -71,24 +72,11 @@ def lock(audit_log: Log) -> None:
 
 
 def _run(audit_log: Log, statements: list[tuple[str, list]]) -> list[list[tuple]]:
-    """Run statements in order and return each one's rows. On PostgreSQL they go in
-    one round trip (client-side binding sends them as one simple query; each still
-    takes its own snapshot, so a read after the lock sees what committed before it)."""
-    connection = connection_for(audit_log)
-    results = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(statements) > 1:
-            cursor.execute(
-                "; ".join(sql for sql, _p in statements), [p for _s, ps in statements for p in ps]
-            )
-            while True:
-                results.append(cursor.fetchall() if cursor.description else [])
-                if not cursor.nextset():
-                    return results
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            results.append(cursor.fetchall() if cursor.description else [])
-    return results
+    """Run statements in order and return each one's rows, in one round trip on
+    PostgreSQL (pipelined; each takes its own snapshot, so a read after the lock sees
+    what committed before it)."""
+    results = run_statements(connection_for(audit_log), statements)
+    return [rows for rows, _count in results]
 
 
 def any_pending(audit_log: Log, ids) -> bool:

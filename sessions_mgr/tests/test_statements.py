@@ -12,6 +12,7 @@ from sessions_mgr import statements
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.models import Session
 from tenancy.context import tenant_context
+from tenancy.db.batch import run_statements
 from tests.markers import postgres_only
 
 prepared_statement_only = postgres_only("the prepared statement")
@@ -59,18 +60,15 @@ def test_prepared_create_is_fenced_by_rls(make_session, tenant_a, tenant_b, owne
 def _plan(variant, tenant, user) -> str:
     """EXPLAIN of the statement as it runs, with the plan PostgreSQL keeps and reuses (the
     generic one), while the test tables hold a handful of rows."""
-    sql = "SET LOCAL plan_cache_mode = force_generic_plan; " + variant.execute.replace(
-        "; EXECUTE ", "; EXPLAIN EXECUTE ", 1
-    )
-    lines = []
-    with connection.cursor() as cursor:
-        connection.ensure_tenant_setting()
-        cursor.execute(sql, _params(tenant, user))
-        while True:
-            if cursor.description:
-                lines += [row[0] for row in cursor.fetchall()]
-            if not cursor.nextset():
-                return "\n".join(lines)
+    setup, (execute, _none), *rest = variant.execute
+    statements = [
+        ("SET LOCAL plan_cache_mode = force_generic_plan", None),
+        setup,
+        ("EXPLAIN " + execute, _params(tenant, user)),
+        *rest,
+    ]
+    results = run_statements(connection, statements)
+    return "\n".join(row[0] for rows, _count in results for row in rows)
 
 
 @prepared_statement_only

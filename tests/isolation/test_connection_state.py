@@ -16,8 +16,8 @@ needs_postgres = pytest.mark.skipif(
 )
 
 
-# The backend sends the setting before statements that name a scoped table (others
-# cannot be affected by RLS), so the probes name one.
+# Every statement runs with the context's setting; the probes also count the rows they
+# can see.
 PROBE = (
     "SELECT current_setting('app.tenant_id', true), pg_backend_pid(), "
     "(SELECT count(*) FROM tenancy_tenantsetting)"
@@ -94,31 +94,36 @@ def test_savepoint_rollback_does_not_leave_stale_tenant(tenant_a, tenant_b, sett
 
 @needs_postgres
 @pytest.mark.django_db
-def test_request_costs_no_round_trip_when_connection_carries_its_tenant(owner_a, settings_ab):
+def test_request_costs_no_round_trip_for_its_context_switches(owner_a, settings_ab):
     client = api_as(owner_a)
     assert client.get("/api/v1/settings/").status_code == 200  # connection now carries A
-    before = connection.tenant_setting_round_trips
+    trips, sends = connection.tenant_setting_round_trips, connection.tenant_setting_sends
     assert client.get("/api/v1/settings/").json()["count"] == 1
-    assert connection.tenant_setting_round_trips == before  # auth queries did not reset it
+    # Authentication runs with no tenant (the setting is cleared), the view in A's: two
+    # switches, each riding in the same round trip as its statement.
+    assert connection.tenant_setting_sends == sends + 2
+    assert connection.tenant_setting_round_trips == trips
     with no_tenant():
-        assert _visible_settings_raw() == 0  # ...but scoped SQL without a tenant does
-    assert connection.tenant_setting_round_trips == before + 1
-    client.get("/api/v1/settings/")
-    assert connection.tenant_setting_round_trips == before + 2  # at most one per request
+        assert _visible_settings_raw() == 0
+    assert connection.tenant_setting_sends == sends + 3
+    assert connection.tenant_setting_round_trips == trips
 
 
 @needs_postgres
 @pytest.mark.django_db
-def test_round_trips_zero_when_connection_already_carries_tenant(tenant_a, settings_ab):
+def test_context_sends_nothing_when_connection_already_carries_it(tenant_a, settings_ab):
     with tenant_context(tenant_a):
         list(TenantSetting.objects.all())
-        before = connection.tenant_setting_round_trips
+        before = connection.tenant_setting_sends
         for _ in range(5):
             list(TenantSetting.objects.all())
-        assert connection.tenant_setting_round_trips == before
+        assert connection.tenant_setting_sends == before
     with no_tenant():
         _visible_settings_raw()
-        assert connection.tenant_setting_round_trips == before + 1
+        assert connection.tenant_setting_sends == before + 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # names no scoped table: still no tenant, no send
+        assert connection.tenant_setting_sends == before + 1
 
 
 @pytest.fixture
@@ -163,9 +168,9 @@ def test_pool_returns_connection_without_tenant_to_next_user(pooled_alias, djang
     with tenant_context(tenant):
         _pooled_setting(pooled_alias)
         pooled_alias.close()
-        before = pooled_alias.tenant_setting_round_trips
+        before = pooled_alias.tenant_setting_sends
         _pooled_setting(pooled_alias)
-        assert pooled_alias.tenant_setting_round_trips == before
+        assert pooled_alias.tenant_setting_sends == before
 
 
 @needs_postgres

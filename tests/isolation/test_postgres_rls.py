@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from tenancy import rls
+from tenancy import rls, rls_inspect
 from tenancy.context import no_tenant, tenant_context
 from tenancy.models import scoped_models
 from tests.isolation.checks import scoped_fks
@@ -219,14 +219,14 @@ def _owner_execute(sql):
         ),
         (
             "DROP POLICY dim_tenant_isolation ON {t}; CREATE POLICY dim_tenant_isolation ON {t} "
-            f"USING (tenant_id = {rls.TENANT_EXPR} OR true) "
-            f"WITH CHECK (tenant_id = {rls.TENANT_EXPR})",
+            f"USING ({rls.POLICY_EXPR} OR true) "
+            f"WITH CHECK ({rls.POLICY_EXPR})",
             None,
             "unexpected USING clause",
         ),
         (
             "DROP POLICY dim_tenant_isolation ON {t}; CREATE POLICY dim_tenant_isolation ON {t} "
-            f"USING (tenant_id = {rls.TENANT_EXPR})",
+            f"USING ({rls.POLICY_EXPR})",
             None,
             "unexpected WITH CHECK",
         ),
@@ -266,7 +266,7 @@ def _repair_policies():
 def test_check_isolation_flags_a_runtime_role_that_bypasses_rls():
     report = rls.inspect()
     assert report.ok and report.runtime_role == "dim_app"
-    problems = rls._runtime_role_problems  # the role check on its own, against `postgres`
+    problems = rls_inspect.role_problems  # the role check on its own, against `postgres`
     with connection.cursor() as cursor:
         found = problems(cursor, "postgres")
     assert any("superuser" in p for p in found)

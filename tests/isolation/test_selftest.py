@@ -21,11 +21,10 @@ def scoping_switched_off(monkeypatch):
 
     with monkeypatch.context() as patch:
         patch.setattr(InCurrentTenant, "as_sql", no_filter)
-        from django.conf import settings
 
         from tenancy.db.postgresql import base as pg
 
-        patch.setattr(pg, "desired_state", lambda: ("", settings.DB_PLATFORM_ROLE))
+        patch.setattr(pg, "desired_claim", lambda: "*")
         yield
 
 

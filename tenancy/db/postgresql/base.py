@@ -1,110 +1,157 @@
-"""PostgreSQL backend that keeps `app.tenant_id` (and the role) right on every query.
+"""PostgreSQL backend that makes every statement run with the tenant context's setting.
 
-RLS policies read `current_setting('app.tenant_id', true)`. The value must match the
-tenant context of the code that runs the query, on every query, whatever happened to the
-connection before: persistent connections, Django's pool, rollbacks and savepoint
-rollbacks (which silently revert a `set_config` made inside them), and requests and
-Celery tasks that reuse one connection.
+RLS policies accept a tenant only with a proof (see `tenancy/db/proof.py`): before each
+statement, whatever it names, the connection must carry exactly the context's claim —
+the tenant, platform access, or nothing — and its proof.
 
-Before each `execute()` of a statement that names a tenant-scoped table, the cursor
-compares what the context wants with what the physical connection is known to carry
-(remembered on the psycopg connection object, so a pooled connection carries its own
-state) and only then sends one `SELECT set_config(...)`. Rollbacks forget the
-remembered state, so the next such statement re-sends it.
+Knowing what the connection carries, exactly. The three settings (`app.tenant_id`,
+`app.tenant_proof` and `application_name`) are always set together by one statement,
+and `application_name` gets a fresh random token each time. PostgreSQL reports every
+change of `application_name` to the client (it is a GUC_REPORT parameter), including
+the silent ones: a rollback or savepoint rollback that reverts a `set_config`, the
+COMMIT of an aborted transaction, `RESET ALL`, `DISCARD ALL`, a pool's reset, raw SQL
+that changes it. So "the server still holds our token" is read from libpq's copy of the
+reported value (a C call, no round trip), and the claim that went with the token is
+remembered on the psycopg connection (so a pooled connection carries its own). When
+the token is not the one we set, the backend cannot know what the connection carries
+and sends the setting again. Cost: zero round trips when the connection already
+carries the context's claim, one otherwise (plus one per new physical connection to
+learn the pid and port the server sees).
 
-Statements that name no scoped table (sessions, users, memberships, tenants) cannot be
-affected by RLS policies, so they do not move the setting: a request that authenticates
-before its tenant is known does not reset the connection only to set it again. Cost:
-zero round trips when the connection already carries the right tenant, one otherwise.
-SQL that reaches scoped tables only through a view or function must call
-`connection.ensure_tenant_setting()` itself first.
+SQL that changes `app.tenant_id` or `app.tenant_proof` alone (an attacker's) cannot
+make a connection act for another tenant: without the key it cannot produce a valid
+proof, and a bad proof matches no row.
+
+Values travel separately from statement texts (server-side binding, set in settings),
+so `pg_stat_activity` never shows another session's values or proof.
 """
 
 from __future__ import annotations
 
-import functools
-import re
+import secrets
 
-from django.conf import settings
+import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base as pg_base
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from psycopg.pq import TransactionStatus
 
-from tenancy.context import PlatformAccess, TenantRef, current_state
+from tenancy.context import PlatformAccess, TenantRef, current_var
+from tenancy.db import proof
 
-_UNKNOWN = object()
-_STATE_ATTR = "_dim_tenant_state"
-_SET_SQL = "SELECT set_config('app.tenant_id', %s, false), set_config('role', %s, false)"
+_STATE_ATTR = "_dim_context_state"  # (claim, token bytes) last set on this connection
+_IDENT_ATTR = "_dim_context_ident"  # (pid, port) as the server sees the session
+_APP_NAME = b"application_name"
+_SET_SQL = (
+    "SELECT set_config('app.tenant_id', %s, false), set_config('app.tenant_proof', %s, false),"
+    " set_config('application_name', %s, false)"
+)
+_IDENT_SQL = "SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)"
 
 
-def desired_state() -> tuple[str, str]:
-    state = current_state()
+def desired_claim() -> str:
+    state = current_var.get()
     if isinstance(state, TenantRef):
-        return (str(state.id), "none")
+        return str(state.id)
     if isinstance(state, PlatformAccess):
-        return ("", settings.DB_PLATFORM_ROLE)
-    return ("", "none")
+        return proof.PLATFORM_CLAIM
+    return ""
 
 
-@functools.cache
-def _scoped_table_pattern() -> re.Pattern:
-    from tenancy.models.scoped import scoped_models
+class TenantBindingCursor(pg_base.ServerBindingCursor):
+    """Every psycopg cursor of our connections (Django's and `connection.connection`'s):
+    binds on the server, and runs each statement with the context's claim. When the
+    claim must change, it travels in the same round trip as the statement (pipeline
+    mode); COPY and streaming cannot be pipelined and pay one round trip."""
 
-    names = sorted((m._meta.db_table for m in scoped_models()), key=len, reverse=True)
-    if not names:
-        return re.compile(r"(?!x)x")  # matches nothing
-    return re.compile("|".join(re.escape(name) for name in names), re.IGNORECASE)
+    def execute(self, query, params=None, **kwargs):
+        conn = self.connection
+        claim = desired_claim()
+        if carried_claim(conn) == claim or not _can_send(conn):
+            return super().execute(query, params, **kwargs)
+        if getattr(conn, _IDENT_ATTR, None) is None:
+            send_claim(conn, claim)  # learning the pid and port takes its own trip
+            return super().execute(query, params, **kwargs)
+        if conn._pipeline is not None:  # the caller's pipeline: queue in front
+            send_claim(conn, claim, pipelined=True)
+            return super().execute(query, params, **kwargs)
+        with conn.pipeline():
+            send_claim(conn, claim, pipelined=True)
+            super().execute(query, params, **kwargs)
+        return self
+
+    def executemany(self, query, params_seq, **kwargs):
+        ensure_claim(self.connection)
+        return super().executemany(query, params_seq, **kwargs)
+
+    def copy(self, statement, *args, **kwargs):
+        ensure_claim(self.connection)
+        return super().copy(statement, *args, **kwargs)
+
+    def stream(self, query, params=None, **kwargs):
+        ensure_claim(self.connection)
+        return super().stream(query, params, **kwargs)
 
 
-CACHED_SQL_CHARS = 8192  # longer statements are searched every time, not remembered
+class _Counters:
+    round_trips = 0  # set_config statements that cost a round trip of their own
+    pipelined = 0  # ... and those that rode with the statement
 
 
-def names_scoped_table(sql) -> bool:
-    if not isinstance(sql, str):
-        sql = str(sql)  # psycopg sql.Composed and friends
-    if len(sql) > CACHED_SQL_CHARS:
-        return _search(sql)
-    return _search_cached(sql)
+counters = _Counters()
 
 
-def _search(sql: str) -> bool:
-    return _scoped_table_pattern().search(sql) is not None
+def _can_send(conn) -> bool:
+    # In a failed transaction only ROLLBACK (TO SAVEPOINT) can run and must not be
+    # blocked; the statement after it finds the token changed and re-sends.
+    return conn.info.transaction_status != TransactionStatus.INERROR
 
 
-# The search tries every table name at every position: 10-30 µs per statement, most of
-# it for statements that name no scoped table (the whole string is scanned). The ORM
-# sends the same few hundred SQL texts (values travel as parameters) again and again, so
-# the answer is remembered per text: the same answer, for a hash and a comparison.
-_search_cached = functools.lru_cache(maxsize=4096)(_search)
+def ensure_claim(conn) -> None:
+    claim = desired_claim()
+    if carried_claim(conn) != claim and _can_send(conn):
+        send_claim(conn, claim)
+
+
+def send_claim(conn, claim: str, *, pipelined: bool = False) -> None:
+    ident = getattr(conn, _IDENT_ATTR, None)
+    # A plain psycopg cursor (not ours: no recursion) that binds on the server: the
+    # proof never appears in any statement text (pg_stat_activity shows `$1`).
+    with psycopg.Cursor(conn) as cursor:
+        if ident is None:
+            cursor.execute(_IDENT_SQL)
+            ident = tuple(cursor.fetchone())
+            setattr(conn, _IDENT_ATTR, ident)
+        token = "dim:" + secrets.token_hex(8)
+        cursor.execute(_SET_SQL, (claim, proof.proof(claim, *ident), token), prepare=True)
+    setattr(conn, _STATE_ATTR, (claim, token.encode()))
+    if pipelined:
+        counters.pipelined += 1
+    else:
+        counters.round_trips += 1
 
 
 class _TenantSettingMixin:
+    """Django's wrapper: our cursor class sends the claim itself; named (server-side)
+    cursors, which psycopg makes from another class, get it here."""
+
     def execute(self, sql, params=None):
-        if names_scoped_table(sql):
+        if not isinstance(self.cursor, TenantBindingCursor):
             self.db.ensure_tenant_setting()
         return super().execute(sql, params)
 
     def executemany(self, sql, param_list):
-        if names_scoped_table(sql):
+        if not isinstance(self.cursor, TenantBindingCursor):
             self.db.ensure_tenant_setting()
         return super().executemany(sql, param_list)
 
-    def callproc(self, procname, params=None, kparams=None):
-        # A procedure may read anything: always send the setting.
-        self.db.ensure_tenant_setting()
-        return super().callproc(procname, params, kparams)
-
-    # psycopg 3 cursor methods that run SQL and would otherwise reach the driver through
-    # CursorWrapper.__getattr__ with whatever setting the connection carried last.
     def copy(self, statement, *args, **kwargs):
-        self.db.ensure_tenant_setting()
         parent = getattr(super(), "copy", None)  # CursorDebugWrapper logs copies
         if parent is not None:
             return parent(statement, *args, **kwargs)
         return self.cursor.copy(statement, *args, **kwargs)
 
     def stream(self, query, params=None, **kwargs):
-        self.db.ensure_tenant_setting()
         return self.cursor.stream(query, params, **kwargs)
 
 
@@ -116,52 +163,41 @@ class TenantCursorDebugWrapper(_TenantSettingMixin, CursorDebugWrapper):
     pass
 
 
+def carried_claim(raw) -> str | None:
+    """The claim the physical connection carries, or None when it cannot be known."""
+    state = getattr(raw, _STATE_ATTR, None)
+    if state is None or raw.pgconn.parameter_status(_APP_NAME) != state[1]:
+        return None
+    return state[0]
+
+
 class DatabaseWrapper(pg_base.DatabaseWrapper):
-    # Counts `set_config` round trips; bench/ and the isolation suite read it.
-    tenant_setting_round_trips = 0
+    @property
+    def tenant_setting_round_trips(self) -> int:
+        """set_config statements that cost a round trip of their own (this process)."""
+        return counters.round_trips
+
+    @property
+    def tenant_setting_sends(self) -> int:
+        """Every set_config, pipelined or not (this process)."""
+        return counters.round_trips + counters.pipelined
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if self.settings_dict["OPTIONS"].get("server_side_binding") is not True:
+            raise ImproperlyConfigured(
+                "tenancy.db.postgresql needs OPTIONS['server_side_binding'] = True: with "
+                "client-side binding pg_stat_activity shows other sessions' values"
+            )
+        params["cursor_factory"] = TenantBindingCursor
+        return params
 
     def ensure_tenant_setting(self) -> None:
-        raw = self.connection
-        if raw is None:
-            return
-        wanted = desired_state()
-        if getattr(raw, _STATE_ATTR, _UNKNOWN) == wanted:
-            return
-        if raw.info.transaction_status == TransactionStatus.INERROR:
-            # Only ROLLBACK (TO SAVEPOINT) can run now; it must not be blocked, and
-            # the rollback forgets the state so the next statement sets it.
-            return
-        with raw.cursor() as cursor:
-            cursor.execute(_SET_SQL, wanted)
-        setattr(raw, _STATE_ATTR, wanted)
-        self.tenant_setting_round_trips += 1
-
-    def forget_tenant_setting(self) -> None:
         if self.connection is not None:
-            setattr(self.connection, _STATE_ATTR, _UNKNOWN)
+            ensure_claim(self.connection)
 
     def make_cursor(self, cursor):
         return TenantCursorWrapper(cursor, self)
 
     def make_debug_cursor(self, cursor):
         return TenantCursorDebugWrapper(cursor, self)
-
-    def _rollback(self):
-        # A rollback reverts every set_config made in the transaction.
-        try:
-            return super()._rollback()
-        finally:
-            self.forget_tenant_setting()
-
-    def _savepoint_rollback(self, sid):
-        try:
-            return super()._savepoint_rollback(sid)
-        finally:
-            self.forget_tenant_setting()
-
-    def _close(self):
-        raw = self.connection
-        if raw is not None and raw.info.transaction_status != TransactionStatus.IDLE:
-            # The pool rolls such a connection back, which reverts what we set.
-            setattr(raw, _STATE_ATTR, _UNKNOWN)
-        return super()._close()
