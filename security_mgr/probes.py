@@ -1,12 +1,22 @@
-"""Cross-tenant probing: runs of API 404s on ids that exist in other tenants.
+"""Probing: runs of API 404s from one source, whatever the ids.
 
-Every 404 of a scoped detail route costs one counter increment per user and source,
-whatever the id. Past the policy's `probe_threshold`, each further 404 is handed to a
-Celery task that asks, under audited platform access, whether the id belongs to another
-tenant, and feeds the answer to `analyze_threat("not_found")`; when that reports a
-probe, the user's sessions in this tenant are revoked. The request never waits for the
-check, so an id that exists elsewhere is not answered any slower than a random one:
-the 404 stays indistinguishable, by body and by time.
+Every 404 of a scoped API detail route counts once against its source, the user and
+the client address, in the tenant the request acts in (`analyze_threat("not_found")`:
+one counter increment). Nothing asks whether the refused id exists anywhere: a random
+id and another tenant's id cost the same, are answered by the same 404 (body and
+timing), and draw the same reaction. So no reaction can tell a tenant which ids other
+tenants hold (issue 9, class 6: the reaction of an earlier version, which revoked only
+after 404s on ids that existed elsewhere, was such an oracle).
+
+Past the policy's `probe_threshold`, each further 404 asks `check_probe_task` (the
+request never waits for it) to apply the policy's `probe_action` to the user's sessions
+in this tenant: `revoke` (the default; reason `probing`), `step_up`, or `record`
+(nothing). When the threshold is crossed, and each time the excess doubles, a
+`security.cross_tenant_probe` entry is appended to the *platform* audit log, naming the
+tenant, the user, the source and the count. It is never a SecurityEvent of the tenant
+nor an entry of its audit log, so the tenant's admins (event list, dashboard, API) do
+not see it; what they see is their user's sessions ending with reason `probing`, the
+same for random and foreign ids.
 """
 
 from __future__ import annotations
@@ -14,52 +24,43 @@ from __future__ import annotations
 from security_mgr import threats
 from tenancy.context import get_current_tenant
 
-PREFILTER = "thr:404:{u}:{s}"
+#: The reason recorded on sessions the detector ends.
+REVOKE_REASON = "probing"
 
 
 def on_scoped_object_not_found(sender, request=None, lookup=None, **kwargs) -> None:
+    """Receiver of tenancy's `scoped_object_not_found`. `lookup` is ignored on purpose:
+    the reaction may depend on who asks and how often, never on what was asked for."""
     from security_mgr.login_guard import client_ip
     from security_mgr.tasks import check_probe_task
 
     if get_current_tenant() is None or request is None:
         return
     user = getattr(request, "user", None)
-    username = user.get_username() if user is not None and user.is_authenticated else ""
-    ip = client_ip(request)
-    policy = threats.threat_policy()
-    count = threats.count(
-        PREFILTER.format(u=threats.hashed(username), s=threats.hashed(ip)),
-        int(policy["window_seconds"]),
-    )
-    if count > policy["probe_threshold"]:
-        check_probe_task.delay(
-            sender._meta.label, str(lookup)[:200], username, getattr(user, "pk", None), ip
-        )
-
-
-def check_probe(model_label: str, lookup: str, username: str, user_id, ip: str) -> dict:
-    """In the tenant that answered 404: does `lookup` exist in another tenant?"""
-    from django.apps import apps
-    from django.core.exceptions import ValidationError
-
-    from tenancy.context import platform_access, require_tenant_id
-
-    tenant_id = require_tenant_id("check_probe")
-    model = apps.get_model(model_label)
-    with platform_access("threat detection: does a probed id belong to another tenant?"):
-        try:
-            elsewhere = model.objects.filter(pk=lookup).exclude(tenant_id=tenant_id).exists()
-        except (ValueError, TypeError, ValidationError):
-            elsewhere = False  # not even a valid id: nobody has it
+    authenticated = user is not None and user.is_authenticated
+    username = user.get_username() if authenticated else ""
     verdict = threats.analyze_threat(
-        "not_found",
-        username=username,
-        ip=ip,
-        details={"exists_elsewhere": elsewhere, "model": model_label},
+        "not_found", username=username, ip=client_ip(request), details={"model": sender._meta.label}
     )
-    revoked = 0
-    if "revoke_sessions" in verdict.actions and user_id is not None:
-        from sessions_mgr.actions import do_revoke_user_sessions
+    action = next((a for a in verdict.actions if a in ("revoke_sessions", "step_up")), None)
+    if action is not None and authenticated:
+        check_probe_task.delay(action, user.pk)
 
-        revoked = do_revoke_user_sessions(user_id, reason="cross_tenant_probe")
-    return {"exists_elsewhere": elsewhere, "actions": verdict.actions, "revoked": revoked}
+
+def check_probe(action: str, user_id) -> int:
+    """In the tenant that answered the 404s: apply `action` ("revoke_sessions" or
+    "step_up") to the user's live sessions there. Returns how many sessions changed."""
+    from sessions_mgr.actions import do_require_step_up, do_revoke_user_sessions
+    from sessions_mgr.models import Session
+
+    if action == "revoke_sessions":
+        return do_revoke_user_sessions(user_id, reason=REVOKE_REASON)
+    if action == "step_up":
+        live = Session.objects.filter(
+            user_id=user_id, revoked_at__isnull=True, step_up_required=False
+        ).values_list("pk", flat=True)
+        ids = list(live)
+        for session_id in ids:
+            do_require_step_up(session_id)
+        return len(ids)
+    raise ValueError(f"unknown probe action {action!r}")

@@ -1,5 +1,6 @@
 """Hooks into the foundation: every use of the platform escape hatch is appended to the
-platform audit log (it happens with no tenant, so it cannot go to a tenant's log)."""
+platform audit log (it happens with no tenant, so it cannot go to a tenant's log), and
+every admin action to the audit log of the tenant it concerns."""
 
 from __future__ import annotations
 
@@ -17,25 +18,42 @@ def record_platform_access(reason: str, actor: str | None) -> None:
     )
 
 
+def _admin_change(entry) -> tuple[dict, str]:
+    """The `admin.change` payload and actor of an admin log entry (stock or scoped)."""
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    payload = {
+        "action": {1: "added", 2: "changed", 3: "deleted"}.get(entry.action_flag, "?"),
+        "model": model._meta.label if model is not None else "",
+        "object_id": str(entry.object_id or ""),
+        "object": entry.object_repr[:200],
+    }
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=entry.user_id).first() if entry.user_id else None
+    return payload, user.get_username() if user is not None else ""
+
+
 def record_admin_change(sender, instance, created, **kwargs):
-    """Every change made in the console (Django's LogEntry) goes to the audit log of the
-    tenant it was made in, or to the platform log for platform operators."""
+    """Changes in the console to unscoped models (Django's LogEntry: tenants, members,
+    users) go to the audit log of the tenant the console acts in, or to the platform
+    log for platform operators. Scoped models never write LogEntry: see below."""
     if not created:
         return
     from security_mgr import audit
 
-    payload = {
-        "action": {1: "added", 2: "changed", 3: "deleted"}.get(instance.action_flag, "?"),
-        "model": instance.content_type.model_class()._meta.label
-        if instance.content_type_id and instance.content_type.model_class()
-        else "",
-        "object_id": str(instance.object_id or ""),
-        "object": instance.object_repr[:200],
-    }
-    actor = instance.user.get_username() if instance.user_id else ""
+    payload, actor = _admin_change(instance)
     tenant_id = context.get_current_tenant_id()
     log = audit.tenant_log(tenant_id) if tenant_id else audit.platform_log()
     audit.append("admin.change", payload, actor=actor, log=log)
+
+
+def record_scoped_admin_action(entry) -> None:
+    """A tenant-scoped admin action (tenancy.admin_history): appended to the audit log
+    of the tenant the row belongs to, in the admin's transaction."""
+    from security_mgr import audit
+
+    payload, actor = _admin_change(entry)
+    audit.append("admin.change", payload, actor=actor, log=audit.tenant_log(entry.tenant_id))
 
 
 def _forget_threat_policy(sender, instance, **kwargs):
@@ -61,6 +79,7 @@ def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from security_mgr import login_guard, probes
+    from tenancy import admin_history
     from tenancy.models import TenantSetting
     from tenancy.signals import scoped_object_not_found
 
@@ -71,6 +90,8 @@ def connect() -> None:
     scoped_object_not_found.connect(probes.on_scoped_object_not_found, dispatch_uid="sec-probe")
     if record_platform_access not in context.platform_access_listeners:
         context.platform_access_listeners.append(record_platform_access)
+    if record_scoped_admin_action not in admin_history.admin_action_listeners:
+        admin_history.admin_action_listeners.append(record_scoped_admin_action)
     for signal in (post_save, post_delete):
         signal.connect(
             _forget_threat_policy, sender=TenantSetting, dispatch_uid=f"sec-policy-{signal}"

@@ -92,8 +92,10 @@ def verify_audit_task() -> dict:
 
 
 @shared_task
-def check_probe_task(model_label: str, lookup: str, username: str, user_id, ip: str) -> dict:
-    """A 404 past the probe prefilter (security_mgr/probes.py), checked off the request."""
+def check_probe_task(action: str, user_id: int) -> dict:
+    """A run of 404s past the policy's threshold (security_mgr/probes.py): apply the
+    policy's action to the user's sessions in the task's tenant, off the request. It
+    gets no id and asks no other tenant anything: only the source's count led here."""
     from security_mgr.probes import check_probe
 
-    return check_probe(model_label, lookup, username, user_id, ip)
+    return {"action": action, "sessions": check_probe(action, user_id)}

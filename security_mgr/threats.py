@@ -1,5 +1,5 @@
-"""Threat detection: brute force, credential stuffing, forged-token bursts, cross-tenant
-probing and session anomalies, with exponential back-off under per-tenant policy.
+"""Threat detection: brute force, credential stuffing, forged-token bursts, probing
+(runs of 404s) and session anomalies, with exponential back-off under per-tenant policy.
 
 Counters live in the shared cache, whose keys are namespaced per tenant by the cache's
 key function, so tenants never share counters. Failed logins are counted per user+IP,
@@ -10,6 +10,11 @@ block the account: otherwise anyone could lock every user out by guessing badly.
 `analyze_threat()` returns a `Verdict`; a `SecurityEvent` (and an audit entry) is
 written when a threshold is crossed, and again each time the excess doubles, not for
 every failure, so an attack cannot flood the tables.
+
+Probing is counted by source alone (user + client address): whether a refused id exists
+in another tenant is never asked, so the reaction to a run of 404s cannot reveal which
+ids other tenants hold. Its events go to the platform audit log, not to the tenant's
+SecurityEvents or log (security_mgr/probes.py).
 """
 
 from __future__ import annotations
@@ -35,13 +40,18 @@ DEFAULT_POLICY = {
     "user_threshold": 10,  # failures of one user, any source: step-up only
     "stuffing_users": 8,  # distinct users failing from one source
     "forged_token_threshold": 10,
-    "probe_threshold": 5,  # 404s on ids that exist in other tenants
+    # 404s of scoped API detail routes from one user+source, whatever the ids: a random
+    # id and another tenant's id count alike (no existence oracle).
+    "probe_threshold": 20,
+    "probe_action": "revoke",  # past it: "revoke" the user's sessions, "step_up", "record"
     "base_backoff_seconds": 1.0,
     "max_backoff_seconds": 900.0,
 }
 
 KINDS = {"login", "token_invalid", "not_found", "session_anomaly"}
 SESSION_ACTIONS = {"revoke": "revoke_sessions", "step_up": "step_up", "record": "", "": ""}
+# Policy keys whose value is one of a few words rather than a positive number.
+POLICY_CHOICES = {"probe_action": ("revoke", "step_up", "record")}
 
 
 @dataclass
@@ -112,6 +122,10 @@ def _merged(configured) -> dict:
     if isinstance(configured, dict):
         for key, default in DEFAULT_POLICY.items():
             value = configured.get(key)
+            if key in POLICY_CHOICES:
+                if isinstance(value, str) and value in POLICY_CHOICES[key]:
+                    policy[key] = value
+                continue
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
                 policy[key] = type(default)(value)
     return policy
@@ -220,14 +234,19 @@ def _failure_counts(u: str, s: str, window: int):
     return n_ui, n_ip, n_u, new_user, n_users, until
 
 
-def _record(verdict, type_, severity, *, actor, source, details, action):
+def _record(verdict, type_, severity, *, actor, source, details, action, platform=False):
+    """The event and its audit entry: in the tenant's SecurityEvents and log, or, in the
+    platform scope or when `platform` is set, in the platform audit log only (naming
+    the tenant it was observed in, if any), where tenant staff never read it."""
     verdict.events.append(type_)
     if action and action not in verdict.actions:
         verdict.actions.append(action)
-    if get_current_tenant() is None:  # the platform scope
+    tenant = get_current_tenant()
+    if tenant is None or platform:
+        where = {} if tenant is None else {"tenant_id": tenant.id, "tenant": tenant.slug}
         audit.append(
             f"security.{type_}",
-            {"severity": severity, "source": source, "action": action, **details},
+            {"severity": severity, "source": source, "action": action, **where, **details},
             actor=actor,
             log=audit.platform_log(),
         )
@@ -292,8 +311,9 @@ def analyze_threat(
 ) -> Verdict:
     """Feed one observation; returns what to do now (the seed's "Threat Analysis").
 
-    kind: "login" (with success), "token_invalid", "not_found" (details
-    `exists_elsewhere`), "session_anomaly" (details `severity`, `reason`)."""
+    kind: "login" (with success), "token_invalid", "not_found" (a refused lookup; only
+    its source counts, details `model`), "session_anomaly" (details `severity`,
+    `reason`)."""
     if kind not in KINDS:
         raise ValueError(f"unknown observation {kind!r}; one of {sorted(KINDS)}")
     _scope_id("analyze_threat")
@@ -361,20 +381,25 @@ def analyze_threat(
         return verdict
 
     if kind == "not_found":
-        if not details.get("exists_elsewhere"):
-            return verdict
+        # By source alone. Nothing about the id itself (let alone whether another tenant
+        # has it) may change the count, the action or the event: that would be an oracle.
         n = _incr(f"thr:probe:{u}:{s}", window)
-        if n > policy["probe_threshold"]:
-            verdict.actions.append("revoke_sessions")
-            if _crossed(n, policy["probe_threshold"]):
+        threshold = policy["probe_threshold"]
+        if n > threshold:
+            action = SESSION_ACTIONS[policy["probe_action"]]
+            if action:
+                verdict.actions.append(action)
+            if _crossed(n, threshold):
+                model = details.get("model")
                 _record(
                     verdict,
                     EventType.CROSS_TENANT_PROBE,
                     Severity.HIGH,
                     actor=username,
                     source=ip,
-                    details={"count": n},
-                    action="revoke_sessions",
+                    details={"count": n, **({"model": model} if isinstance(model, str) else {})},
+                    action=action,
+                    platform=True,
                 )
         return verdict
 

@@ -43,6 +43,10 @@ def entries(tenant, event):
     return audit_entries(tenant, event)
 
 
+def entries_of(tenant):
+    return audit_entries(tenant)
+
+
 def test_console_login_backs_off_the_source_before_checking_the_password(owner_a, tenant_a):
     with tenant_context(tenant_a):
         TenantSetting.objects.create(
@@ -139,36 +143,108 @@ def test_logout_is_audited_in_the_users_tenants(shared_user, tenant_a, tenant_b)
         assert [e.actor for e in entries(tenant, "auth.logout")] == ["sam"]
 
 
-def test_cross_tenant_probing_is_detected_and_revokes_sessions(
-    owner_a, shared_user, tenant_a, tenant_b
+def prober(user, tenant, ip=ATTACKER):
+    from tests.personas import api_as
+
+    client = api_as(user, tenant)
+    client.defaults["REMOTE_ADDR"] = ip
+    return client
+
+
+def _probe_policy(tenant, **policy):
+    with tenant_context(tenant):
+        TenantSetting.objects.update_or_create(
+            key="security.threat_policy",
+            defaults={"value": {"base_backoff_seconds": 60, "probe_threshold": 5, **policy}},
+        )
+
+
+def test_probing_with_random_ids_revokes_the_users_sessions_in_the_tenant(
+    owner_a, tenant_a, tenant_b
 ):
+    """404s count by source: random ids alone cross the threshold (no other tenant's id
+    is needed), and the user's sessions in this tenant end with reason `probing`."""
     from sessions_mgr.actions import do_create_session
     from sessions_mgr.models import Session
-    from tests.personas import api_as
 
-    with tenant_context(tenant_b):
-        foreign = [TenantSetting.objects.create(key=f"probe.{i}", value=i).pk for i in range(8)]
+    _probe_policy(tenant_a)
     with tenant_context(tenant_a):
         session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
-    client = api_as(owner_a, tenant_a)
-    missing = max(foreign) + 1000
-    bodies = {client.get(f"/api/v1/settings/{missing + i}/").content for i in range(5)}
-    bodies |= {client.get(f"/api/v1/settings/{pk}/").content for pk in foreign}
-    assert len(bodies) == 1  # every 404 alike, whoever owns the id
-    with tenant_context(tenant_a):
-        events = SecurityEvent.objects.filter(type=EventType.CROSS_TENANT_PROBE)
-        # 8 ids of beta, threshold 5: recorded at the crossing and when the excess doubles.
-        assert [(e.actor, e.action) for e in events] == [("alice", "revoke_sessions")] * 2
-        assert Session.objects.get(pk=session.pk).revoke_reason == "cross_tenant_probe"
-    # Each check past the prefilter used the escape hatch, and the hatch is audited.
-    assert len(audit_entries(None, "platform.access")) >= 6
-
-
-def test_random_404s_are_not_a_probe(owner_a, tenant_a):
-    from tests.personas import api_as
-
-    client = api_as(owner_a, tenant_a)
-    for i in range(15):
+    client = prober(owner_a, tenant_a)
+    for i in range(5):  # up to the threshold: nothing happens
         assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
     with tenant_context(tenant_a):
-        assert not SecurityEvent.objects.filter(type=EventType.CROSS_TENANT_PROBE).exists()
+        assert Session.objects.get(pk=session.pk).revoked_at is None
+    assert client.get(f"/api/v1/settings/{10**9 + 5}/").status_code == 404
+    with tenant_context(tenant_a):
+        assert Session.objects.get(pk=session.pk).revoke_reason == "probing"
+    # The detector never asked whether an id exists elsewhere: no escape hatch used.
+    assert audit_entries(None, "platform.access") == []
+
+
+def test_probing_events_are_for_platform_operators_only(owner_a, tenant_a, tenant_b):
+    """The event lands in the platform audit log, naming the tenant, user and source; the
+    tenant's SecurityEvents, its audit log, the events API and the dashboard show none."""
+    _probe_policy(tenant_a)
+    client = prober(owner_a, tenant_a)
+    for i in range(8):
+        assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
+    entries = audit_entries(None, "security.cross_tenant_probe")
+    # Crossed at the 6th 404 and when the excess doubled (7th): two entries.
+    assert [e.actor for e in entries] == ["alice", "alice"]
+    assert all(f'"tenant":"{tenant_a.slug}"' in e.data and ATTACKER in e.data for e in entries)
+    with tenant_context(tenant_a):
+        assert not SecurityEvent.objects.exists()
+    assert [e.event for e in entries_of(tenant_a) if "probe" in e.event] == []
+    events = client.get("/api/v1/security/events/")
+    assert events.status_code == 200 and events.json()["count"] == 0
+    dashboard = Client(REMOTE_ADDR=OTHER)
+    dashboard.force_login(owner_a)
+    page = dashboard.get("/console/security/", HTTP_X_TENANT=tenant_a.slug)
+    assert page.status_code == 200
+    assert b"cross_tenant_probe" not in page.content and ATTACKER.encode() not in page.content
+
+
+def test_probing_reaction_follows_the_tenants_probe_action(owner_a, tenant_a):
+    from sessions_mgr.actions import do_create_session
+    from sessions_mgr.models import Session
+
+    _probe_policy(tenant_a, probe_action="step_up")
+    with tenant_context(tenant_a):
+        session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
+    client = prober(owner_a, tenant_a)
+    for i in range(6):
+        client.get(f"/api/v1/settings/{10**9 + i}/")
+    with tenant_context(tenant_a):
+        row = Session.objects.get(pk=session.pk)
+        assert row.step_up_required and row.revoked_at is None
+    _probe_policy(tenant_a, probe_action="record")
+    from security_mgr import threats
+
+    threats.forget_policies()
+    with tenant_context(tenant_a):
+        session2, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
+    for i in range(6):
+        client.get(f"/api/v1/settings/{10**9 + i}/")
+    with tenant_context(tenant_a):
+        row = Session.objects.get(pk=session2.pk)
+        assert not row.step_up_required and row.revoked_at is None
+    assert audit_entries(None, "security.cross_tenant_probe")  # recorded all the same
+
+
+def test_probing_counts_per_user_and_source(owner_a, shared_user, tenant_a):
+    """Another user, or the same user from another address, has its own count."""
+    from sessions_mgr.actions import do_create_session
+    from sessions_mgr.models import Session
+
+    _probe_policy(tenant_a)
+    with tenant_context(tenant_a):
+        session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
+    alice, sam = prober(owner_a, tenant_a), prober(shared_user, tenant_a)
+    alice_elsewhere = prober(owner_a, tenant_a, ip=OTHER)
+    for i in range(5):
+        for client in (alice, sam, alice_elsewhere):
+            assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
+    with tenant_context(tenant_a):
+        assert Session.objects.get(pk=session.pk).revoked_at is None
+    assert audit_entries(None, "security.cross_tenant_probe") == []

@@ -7,6 +7,7 @@ from security_mgr.models import AuditEntry, EventType, SecurityEvent
 from security_mgr.threats import analyze_threat, login_allowed
 from tenancy.context import tenant_context
 from tenancy.models import TenantSetting
+from tests.personas import audit_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -74,17 +75,55 @@ def test_forged_tokens_probing_and_session_anomalies(tenant_a):
         for _ in range(11):
             verdict = analyze_threat("token_invalid", ip="192.0.2.9")
         assert not verdict.allowed and EventType.FORGED_TOKENS in verdict.events
-        for _ in range(5):
-            analyze_threat("not_found", username="mallory", ip="192.0.2.9")  # plain 404s
+        for _ in range(20):  # up to the default probe threshold: nothing happens
+            verdict = analyze_threat("not_found", username="mallory", ip="192.0.2.9")
+        assert verdict.actions == [] and verdict.events == []
+        verdict = analyze_threat("not_found", username="mallory", ip="192.0.2.9")
+        assert verdict.actions == ["revoke_sessions"]
+        assert verdict.events == [EventType.CROSS_TENANT_PROBE]
+        # The probing event is the platform's: never a SecurityEvent of the tenant.
         assert not SecurityEvent.objects.filter(type=EventType.CROSS_TENANT_PROBE).exists()
-        for _ in range(6):
-            verdict = analyze_threat(
-                "not_found", username="mallory", ip="192.0.2.9", details={"exists_elsewhere": True}
-            )
-        assert "revoke_sessions" in verdict.actions
         verdict = analyze_threat(
             "session_anomaly", username="bob", details={"severity": "high", "reason": "ip jump"}
         )
         assert verdict.actions == ["revoke_sessions"]
         with pytest.raises(ValueError, match="unknown observation"):
             analyze_threat("guess")
+
+
+def test_not_found_counts_by_source_and_ignores_what_the_caller_says_of_the_id(tenant_a):
+    """Whatever details accompany a 404 (even a claim that the id exists elsewhere), only
+    the source's count decides: the same verdicts, step by step."""
+    policy = {"probe_threshold": 3}
+    with tenant_context(tenant_a):
+        TenantSetting.objects.create(key="security.threat_policy", value=policy)
+        plain = [analyze_threat("not_found", username="m", ip="192.0.2.1") for _ in range(6)]
+        claimed = [
+            analyze_threat(
+                "not_found", username="m", ip="192.0.2.2", details={"exists_elsewhere": True}
+            )
+            for _ in range(6)
+        ]
+    assert [(v.actions, v.events) for v in plain] == [(v.actions, v.events) for v in claimed]
+    assert [v.actions for v in plain] == [[]] * 3 + [["revoke_sessions"]] * 3
+    entries = audit_entries(None, "security.cross_tenant_probe")
+    assert all("exists_elsewhere" not in e.data for e in entries)
+    # Crossed at 4 and when the excess doubled (5), for each source.
+    assert sorted(e.data.count("192.0.2.1") for e in entries) == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "configured,expected",
+    [("step_up", ["step_up"]), ("record", []), ("revoke", ["revoke_sessions"]), ("off", None)],
+)
+def test_probe_action_follows_the_policy(tenant_a, configured, expected):
+    with tenant_context(tenant_a):
+        TenantSetting.objects.create(
+            key="security.threat_policy",
+            value={"probe_threshold": 1, "probe_action": configured},
+        )
+        analyze_threat("not_found", username="m", ip="192.0.2.1")
+        verdict = analyze_threat("not_found", username="m", ip="192.0.2.1")
+    # An unknown word is ignored like any bad policy value: the default (revoke) stays.
+    assert verdict.actions == (["revoke_sessions"] if expected is None else expected)
+    assert verdict.events == [EventType.CROSS_TENANT_PROBE]

@@ -1,3 +1,4 @@
+from tenancy.models.adminlog import AdminLogEntry
 from tenancy.models.scoped import (
     TenantForeignKey,
     TenantScopedManager,
@@ -19,6 +20,7 @@ from tenancy.models.tenant import (
 
 __all__ = [
     "ROLE_RANK",
+    "AdminLogEntry",
     "IsolationMode",
     "Membership",
     "Role",
