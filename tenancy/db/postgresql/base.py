@@ -69,8 +69,8 @@ class TenantBindingCursor(pg_base.ServerBindingCursor):
         claim = desired_claim()
         if carried_claim(conn) == claim or not _can_send(conn):
             return super().execute(query, params, **kwargs)
-        if getattr(conn, _IDENT_ATTR, None) is None:
-            send_claim(conn, claim)  # learning the pid and port takes its own trip
+        if getattr(conn, _IDENT_ATTR, None) is None or not _pipelinable(conn, query):
+            send_claim(conn, claim)  # a round trip of its own
             return super().execute(query, params, **kwargs)
         if conn._pipeline is not None:  # the caller's pipeline: queue in front
             send_claim(conn, claim, pipelined=True)
@@ -91,6 +91,18 @@ class TenantBindingCursor(pg_base.ServerBindingCursor):
     def stream(self, query, params=None, **kwargs):
         ensure_claim(self.connection)
         return super().stream(query, params, **kwargs)
+
+
+# Statements that may share an implicit transaction with the set_config in front of
+# them. Others (DISCARD ALL, VACUUM, CREATE DATABASE, ... refuse to run in a transaction
+# block) get the claim in a round trip of their own when outside a transaction.
+_PIPELINABLE = ("select", "insert", "update", "delete", "with", "values", "explain", "execute")
+
+
+def _pipelinable(conn, query) -> bool:
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        return True  # inside a transaction already: anything goes
+    return isinstance(query, str) and query.lstrip()[:7].lower().startswith(_PIPELINABLE)
 
 
 class _Counters:
