@@ -185,6 +185,13 @@ def binding_problems(connection) -> list[str]:
 
 def live_proof_problems(connection) -> list[str]:
     """Ask the server itself: the right proof names the tenant, anything else nothing."""
+    try:
+        return _live_proof_problems(connection)
+    except psycopg.Error as exc:
+        return [f"the context function fails ({exc.__class__.__name__}: {exc}): run migrate"]
+
+
+def _live_proof_problems(connection) -> list[str]:
     problems = []
     probe_tenant = "987654321"
     with transaction.atomic(using=connection.alias):

@@ -270,3 +270,61 @@ def test_check_isolation_flags_a_runtime_role_that_bypasses_rls():
     with connection.cursor() as cursor:
         found = problems(cursor, "postgres")
     assert any("superuser" in p for p in found)
+
+
+def _repair_grants():
+    _repair_policies()  # migrate re-applies functions, grants and revokes
+
+
+@needs_postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        ("GRANT SELECT ON dim_context_key TO dim_app", "may SELECT the context key table"),
+        ("GRANT TEMPORARY ON DATABASE {db} TO dim_app", "may create temporary objects"),
+        ("GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO dim_app", "may read sequences"),
+        (
+            "CREATE OR REPLACE FUNCTION public.dim_context_tenants() RETURNS bigint[] "
+            "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS "
+            "$$SELECT ARRAY[nullif(current_setting('app.tenant_id', true), '')::bigint]$$",
+            "unexpected body",
+        ),
+        (
+            "ALTER FUNCTION public.dim_context_tenants() SECURITY INVOKER",
+            "not SECURITY DEFINER",
+        ),
+        ("ALTER FUNCTION public.dim_context_tenants() VOLATILE", "not STABLE"),
+        ("UPDATE dim_context_key SET ipad = opad", "refuses the application's proofs"),
+    ],
+    ids=["key", "temp", "sequences", "trusting", "invoker", "volatile", "key_mismatch"],
+)
+def test_check_isolation_names_a_forgeable_context(breakage, expected):
+    assert rls.inspect().ok  # positive control
+    db = connection.settings_dict["NAME"]
+    _owner_execute(breakage.format(db=db))
+    try:
+        report = rls.inspect()
+        assert any(expected in p for p in report.problems), report.problems
+    finally:
+        _repair_grants()
+    assert rls.inspect().ok
+
+
+@needs_postgres
+@pytest.mark.django_db
+def test_check_isolation_names_a_runtime_role_member_of_another_role():
+    report = rls.inspect()
+    assert report.ok, report.problems
+    admin = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            "DO $$BEGIN CREATE ROLE dim_probe_role NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END$$"
+        )
+        conn.execute("GRANT dim_probe_role TO dim_app")
+        try:
+            problems = rls.inspect().problems
+        finally:
+            conn.execute("REVOKE dim_probe_role FROM dim_app")
+    assert any("member of 'dim_probe_role'" in p for p in problems), problems
