@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from bench.datasets import QUICK_ROWS, _marker, _set_marker, load_tenants, owner_connection
+from bench.proofs import prove
 from security_mgr import audit
 from security_mgr.audit.logs import micros
 from tenancy.context import TenantRef, tenant_context
@@ -103,7 +104,7 @@ def _reload(conn, tenant_id: int, size: int) -> None:
     as for the document set, FORCE is lifted inside this transaction only, under the
     exclusive lock ALTER TABLE holds until commit, and restored before committing."""
     _force(conn, False)
-    conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+    prove(conn, str(tenant_id), local=True)
     for table in (ENTRY, NODE, *OTHERS):
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE tenant_id = %s").format(sql.Identifier(table)),
@@ -143,7 +144,7 @@ def load_audit_log(ctx) -> AuditLogSet:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_marker (name text PRIMARY KEY, value bigint NOT NULL)"
         )
-        conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(ref.id)])
+        prove(conn, str(ref.id))
         head = conn.execute("SELECT size FROM security_mgr_auditloghead").fetchone()
         loaded_now = not (_marker(conn, "audit_log") == size and head and head[0] == size)
         if loaded_now:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from bench.datasets import owner_connection
+from bench.proofs import PGBENCH_PROLOGUE, pgbench_prover
 from security_mgr import audit
 from security_mgr.audit import store
 from security_mgr.audit.logs import canonical_payload, micros
@@ -125,10 +126,14 @@ class Sequencer:
             raise self.error
 
 
+def db_user() -> str:
+    return settings.DATABASES["default"]["USER"]
+
+
 def _libpq_env(ref: TenantRef) -> tuple[list[str], dict]:
     db = settings.DATABASES["default"]
     args = ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"]]
-    env = dict(os.environ, PGOPTIONS=f"-c app.tenant_id={ref.id}")
+    env = dict(os.environ)
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
     return [*args, db["NAME"]], env
@@ -139,29 +144,33 @@ def run_pgbench(ref: TenantRef, statement: str, seconds: float) -> dict:
     transactions done and pgbench's average latency (ms)."""
     target, env = _libpq_env(ref)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(f"BEGIN;\n{statement};\nCOMMIT;\n")
+        # Once per connection: the tenant claim and its proof, as our backend sets them.
+        script.write(f"{PGBENCH_PROLOGUE}BEGIN;\n{statement};\nCOMMIT;\n")
     try:
-        out = subprocess.run(
-            [
-                "pgbench",
-                "-n",
-                "-M",
-                "simple",
-                "-f",
-                script.name,
-                "-c",
-                str(PGBENCH_CLIENTS),
-                "-j",
-                "2",
-                "-T",
-                str(int(seconds)),
-                *target,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 120,
-        )
+        with owner_connection() as owner, pgbench_prover(owner, db_user()):
+            out = subprocess.run(
+                [
+                    "pgbench",
+                    "-n",
+                    "-M",
+                    "simple",
+                    "-f",
+                    script.name,
+                    "-c",
+                    str(PGBENCH_CLIENTS),
+                    "-j",
+                    "2",
+                    "-T",
+                    str(int(seconds)),
+                    "-D",
+                    f"tenant='{ref.id}'",
+                    *target,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 120,
+            )
     except FileNotFoundError:
         raise RuntimeError("pgbench not found (Debian: apt-get install postgresql-client)")
     finally:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from psycopg import sql
 
+from bench.proofs import prove
 from tenancy.context import tenant_context
 from tenancy.models import Membership, Role, Tenant, TenantSetting
 
@@ -250,7 +251,7 @@ def _copy_settings_to_twin(tenant_id: int) -> None:
         _create_twin(conn, PLAIN_SETTING_TABLE, SETTING_TABLE)
         conn.execute(f"TRUNCATE {PLAIN_SETTING_TABLE}")
         # The owner is fenced by FORCE too: it sees (and copies) this tenant's rows only.
-        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+        prove(conn, str(tenant_id), local=True)
         conn.execute(f"INSERT INTO {PLAIN_SETTING_TABLE} SELECT * FROM {SETTING_TABLE}")
         conn.commit()
         conn.autocommit = True

@@ -45,27 +45,38 @@ LEGACY_POLICIES = ("dim_platform_access",)
 
 # The claim's proof, recomputed by the server (see tenancy/db/proof.py). SECURITY DEFINER
 # so that it reads a key the runtime role cannot; STABLE so the policy evaluates it once
-# per statement; search_path pinned so no object the caller controls is ever resolved.
+# per statement; search_path pinned so no object the caller controls is ever resolved;
+# PL/pgSQL because it keeps its plans for the session (an SQL function's body would be
+# parsed and planned again for every statement: ~150 µs instead of ~10).
 # A missing, forged or replayed proof gives NULL: no row matches.
-_VERIFIED = (
-    "SELECT s.claim FROM (SELECT current_setting('app.tenant_id', true) AS claim,"
-    " current_setting('app.tenant_proof', true) AS proof) s"
-    f" JOIN public.{KEY_TABLE} k ON k.id = 1"
-    " WHERE s.proof = encode(sha256(k.opad || sha256(k.ipad || convert_to("
-    "s.claim || ':' || pg_backend_pid() || ':' || coalesce(inet_client_port(), 0),"
-    " 'UTF8'))), 'hex')"
-)
-
-
 def function_body() -> str:
     from tenancy.models import Tenant
 
-    return (
-        "SELECT CASE WHEN v.claim = '*' THEN (SELECT coalesce(array_agg(t.id), '{}')"
-        f" FROM public.{Tenant._meta.db_table} t)"
-        " WHEN v.claim ~ '^[1-9][0-9]{0,17}$' THEN ARRAY[v.claim::bigint] END"
-        f" FROM ({_VERIFIED}) v"
-    )
+    return f"""
+DECLARE
+    claim text := current_setting('app.tenant_id', true);
+    given text := current_setting('app.tenant_proof', true);
+    ipad bytea;
+    opad bytea;
+BEGIN
+    IF claim IS NULL OR claim = '' OR given IS NULL OR length(given) <> 64 THEN
+        RETURN NULL;
+    END IF;
+    SELECT k.ipad, k.opad INTO ipad, opad FROM public.{KEY_TABLE} k WHERE k.id = 1;
+    IF ipad IS NULL OR given <> encode(sha256(opad || sha256(ipad || convert_to(
+            claim || ':' || pg_backend_pid() || ':' || coalesce(inet_client_port(), 0),
+            'UTF8'))), 'hex') THEN
+        RETURN NULL;
+    END IF;
+    IF claim = '*' THEN
+        RETURN (SELECT coalesce(array_agg(t.id), '{{}}') FROM public.{Tenant._meta.db_table} t);
+    END IF;
+    IF claim ~ '^[1-9][0-9]{{0,17}}$' THEN
+        RETURN ARRAY[claim::bigint];
+    END IF;
+    RETURN NULL;
+END
+"""
 
 
 def function_statements():
@@ -73,7 +84,7 @@ def function_statements():
         yield f"DROP FUNCTION IF EXISTS public.{legacy}()"
     yield (
         f"CREATE OR REPLACE FUNCTION public.{CONTEXT_FUNCTION}() RETURNS bigint[] "
-        "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog "
+        "LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog "
         f"AS $dim${function_body()}$dim$"
     )
     yield f"REVOKE ALL ON FUNCTION public.{CONTEXT_FUNCTION}() FROM PUBLIC"
