@@ -33,6 +33,18 @@ def _admin_change(entry) -> tuple[dict, str]:
     return payload, user.get_username() if user is not None else ""
 
 
+def record_task_addressing(task_name: str, tenant_id: int, reason: str) -> None:
+    """A sender under platform access sent a task into a tenant (tenancy.celery_guard):
+    the platform log records which task, which tenant and why."""
+    from security_mgr import audit
+
+    audit.append(
+        "platform.task_addressed_tenant",
+        {"task": task_name, "tenant_id": tenant_id, "reason": reason},
+        log=audit.platform_log(),
+    )
+
+
 def record_admin_change(sender, instance, created, **kwargs):
     """Changes in the console to unscoped models (Django's LogEntry: tenants, members,
     users) go to the audit log of the tenant the console acts in, or to the platform
@@ -90,6 +102,10 @@ def connect() -> None:
     scoped_object_not_found.connect(probes.on_scoped_object_not_found, dispatch_uid="sec-probe")
     if record_platform_access not in context.platform_access_listeners:
         context.platform_access_listeners.append(record_platform_access)
+    from tenancy import celery_guard
+
+    if record_task_addressing not in celery_guard.task_addressing_listeners:
+        celery_guard.task_addressing_listeners.append(record_task_addressing)
     if record_scoped_admin_action not in admin_history.admin_action_listeners:
         admin_history.admin_action_listeners.append(record_scoped_admin_action)
     for signal in (post_save, post_delete):

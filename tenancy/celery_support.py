@@ -1,11 +1,12 @@
 """Tenant context across Celery.
 
-Sending: a task sent inside a tenant context carries the tenant id in the
-`dim_tenant_id` message header (added in `apply_async`, so eager mode and real brokers
-behave alike). Running: the worker enters that tenant's context around the task and
-leaves it afterwards. A task declared `tenant_scoped` (the default) that arrives with
-no tenant raises `TenantContextMissing` and never runs unscoped; platform tasks
-declare `tenant_scoped=False` and run with no tenant.
+Sending: every message takes its tenant from the sender's context, in the
+`dim_tenant_id` header, with a proof that our publish path stamped it (see
+`tenancy.celery_guard`: it covers apply_async, delay, send_task, canvas, callbacks,
+beat, and `apply` below). Running: the worker checks the proof, enters that tenant's
+context around the task and leaves it afterwards. A task declared `tenant_scoped` (the
+default) that arrives with no tenant raises `TenantContextMissing` and never runs
+unscoped; platform tasks declare `tenant_scoped=False` and run with no tenant.
 """
 
 from __future__ import annotations
@@ -13,60 +14,60 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from celery.utils import uuid
 
 from tenancy import context
-from tenancy.exceptions import TenantContextMissing, TenantMismatch
+from tenancy.celery_guard import (
+    PROOF_HEADER,
+    TENANT_HEADER,
+    guard_message,
+    install_publish_guard,
+    request_tenant,
+    sender_state,
+)
+from tenancy.exceptions import TenantContextMissing
 
-TENANT_HEADER = "dim_tenant_id"
+__all__ = ["PROOF_HEADER", "TENANT_HEADER", "TenantAwareTask", "fan_out"]
+
 log = logging.getLogger("dim.tasks")
 
 
-def _tenant_from_request(request) -> int | None:
-    value = getattr(request, TENANT_HEADER, None)
-    if value is None:
-        value = (getattr(request, "headers", None) or {}).get(TENANT_HEADER)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise TenantContextMissing(f"malformed {TENANT_HEADER} header: {value!r}") from None
+def _caller_tenant():
+    """For a task called like a function: the caller's tenant, or, for an errback
+    Celery calls after a failed task, that task's tenant."""
+    state = sender_state()
+    return state if isinstance(state, int | context.TenantRef) else None
 
 
 class TenantAwareTask(Task):
     tenant_scoped = True
 
-    def apply_async(
-        self,
-        args=None,
-        kwargs=None,
-        task_id=None,
-        producer=None,
-        link=None,
-        link_error=None,
-        shadow=None,
-        **options,
-    ):
-        headers = dict(options.pop("headers", None) or {})
-        tenant_id = context.get_current_tenant_id()
-        if tenant_id is not None:
-            named = headers.setdefault(TENANT_HEADER, tenant_id)
-            if str(named) != str(tenant_id):
-                # Like a write naming another tenant: only fan_out()/platform code,
-                # outside any tenant context, may address other tenants.
-                raise TenantMismatch(
-                    f"task {self.name} sent in tenant {tenant_id}'s context names tenant {named}"
-                )
-        return super().apply_async(
-            args, kwargs, task_id, producer, link, link_error, shadow, headers=headers, **options
-        )
+    @classmethod
+    def bind(cls, app):
+        # Every task of the app is bound before it can be sent: guard the app's sender.
+        install_publish_guard(app)
+        return super().bind(app)
+
+    def apply(self, args=None, kwargs=None, link=None, link_error=None, task_id=None, **options):
+        """Eager execution publishes nothing, so it is guarded here as a publish is;
+        the task then checks the proof like a worker. When platform access addressed a
+        tenant, Celery's follow-ups (callbacks, chain steps) are sent from that tenant,
+        as a worker sends them."""
+        task_id = task_id or uuid()
+        headers = options["headers"] = dict(options.get("headers") or {})
+        tenant_id = guard_message(self.name, task_id, headers, (link, link_error))
+        if tenant_id is None or tenant_id == context.get_current_tenant_id():
+            return super().apply(args, kwargs, link, link_error, task_id, **options)
+        with context.tenant_context(tenant_id):
+            return super().apply(args, kwargs, link, link_error, task_id, **options)
 
     def __call__(self, *args, **kwargs):
-        tenant_id = _tenant_from_request(self.request)
-        if tenant_id is None and self.request.id is None:
-            # Called in-process like a function: it runs in the caller's context.
-            tenant_id = context.get_current_tenant_id()
-        if tenant_id is None:
+        request = self.request
+        if request.called_directly:
+            tenant = _caller_tenant()
+        else:
+            tenant = request_tenant(self.name, request)
+        if tenant is None:
             if self.tenant_scoped:
                 raise TenantContextMissing(
                     f"task {self.name} is tenant-scoped but arrived without a tenant; "
@@ -74,7 +75,7 @@ class TenantAwareTask(Task):
                 )
             with context.no_tenant():
                 return super().__call__(*args, **kwargs)
-        with context.tenant_context(tenant_id):
+        with context.tenant_context(tenant):
             return super().__call__(*args, **kwargs)
 
 
