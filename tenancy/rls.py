@@ -236,9 +236,10 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
             )
             for private in (KEY_TABLE, REFERENCE_TABLE):
                 cursor.execute(f"REVOKE ALL ON {private} FROM {role}")
-            # Sequences: nextval() only. SELECT would show every tenant's insert count.
-            cursor.execute(f"REVOKE SELECT ON ALL SEQUENCES IN SCHEMA public FROM {role}")
-            cursor.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+            # Sequences: nextval() only, which UPDATE allows. SELECT or USAGE would show
+            # every tenant's insert count (pg_sequences.last_value admits either).
+            cursor.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}")
+            cursor.execute(f"GRANT UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
             # The blanket grant above covers append-only tables too: take it back.
             for model in append_only_models():
                 cursor.execute(

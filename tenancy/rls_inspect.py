@@ -49,10 +49,12 @@ class IsolationReport:
 
 
 OBSERVABLE_NOTE = (
-    "observable by any tenant with SQL: row-count estimates of shared tables "
-    "(pg_class.reltuples, pg_stat_user_tables), the global id sequences through the ids "
-    "of its own new rows (nextval), and which connections are active (pg_stat_activity "
-    "shows statement texts with $n placeholders, never values)"
+    "observable by any tenant with SQL: sizes and row counts of shared tables "
+    "(pg_class.reltuples, pg_stat_user_tables, pg_relation_size), the global id sequences "
+    "through the ids of its own new rows (nextval), the planner's estimates in EXPLAIN "
+    "(built from every tenant's values: how common a value is across tenants), global "
+    "write volume (txid_current, pg_stat_database), and which connections are active "
+    "(pg_stat_activity shows statement texts with $n placeholders, never values)"
 )
 
 
@@ -125,7 +127,8 @@ def role_problems(cursor, role: str) -> list[str]:
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind = 'S' AND n.nspname = 'public' "
-        "AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(%s, c.oid, 'SELECT') END "
+        "AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(%s, c.oid, 'SELECT,USAGE') "
+        "END "
         "ORDER BY 1 LIMIT 3",
         [role],
     )
