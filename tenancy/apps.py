@@ -35,9 +35,13 @@ class TenancyConfig(AppConfig):
         post_migrate.connect(_apply_rls, sender=self, dispatch_uid="tenancy.apply_rls")
         checks.register(tenancy_checks.check_scoped_managers, checks.Tags.models)
 
-        from tenancy import joins
+        from tenancy import joins, sqlguard
 
         joins.install()
+        joins.keep_scoped_joins()
+        # Every compiled statement that reaches a scoped table is scoped or refused,
+        # however its queryset was built (tenancy/sqlguard.py).
+        sqlguard.install()
 
         from django.db.models.signals import post_delete, post_save
 

@@ -15,7 +15,15 @@ of the request that runs it.
 
 django-scopes checks the scope when the queryset is *created*; that is why its querysets
 leak through `aiterator()` and friends. Checking at compile time closes that class of
-hole, because all SQL of a query goes through its compiler.
+hole, because all SQL of a query goes through its compiler. Querysets this manager
+did not build (`QuerySet(model=…)`, `qs | QuerySet(…)`, Django's collector) get the same
+leaf from tenancy/sqlguard.py when they are compiled.
+
+New rows never take a primary key from the caller outside `platform_access()`
+(`ExplicitPrimaryKey`, see `explicit_pk()`): otherwise a create with another tenant's
+key fails with a duplicate-key error where a free key succeeds, an existence oracle.
+save() and bulk_create() refuse it with a clear message; the SQL guard refuses it again
+for every INSERT, whichever queryset built it.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from django.db.models.lookups import Lookup
 from django.db.models.sql.where import AND
 
 from tenancy.context import PlatformAccess, TenantRef, current_state, require_tenant_id
-from tenancy.exceptions import TenantContextMissing, TenantMismatch
+from tenancy.exceptions import ExplicitPrimaryKey, TenantContextMissing, TenantMismatch
 
 
 class InCurrentTenant(Lookup):
@@ -79,6 +87,12 @@ def _scoped_fk_fields(model):
             yield field
 
 
+@functools.cache
+def scoped_fks(model) -> tuple:
+    """The foreign keys of `model` that point at scoped rows (remembered per model)."""
+    return tuple(_scoped_fk_fields(model))
+
+
 def _check_links(model, tenant_id: int, values: dict) -> None:
     """Every foreign key to a scoped model must point at a row of the same tenant."""
     for field in _scoped_fk_fields(model):
@@ -112,6 +126,93 @@ def _check_links(model, tenant_id: int, values: dict) -> None:
             )
 
 
+def _link_tuple(obj) -> tuple:
+    return tuple(getattr(obj, f.attname) for f in scoped_fks(type(obj)))
+
+
+def _links_verified(obj, tenant_id: int) -> bool:
+    return obj.__dict__.get("_dim_links_checked") == (tenant_id, _link_tuple(obj))
+
+
+def _record_links(obj, tenant_id: int) -> None:
+    obj._dim_links_checked = (tenant_id, _link_tuple(obj))
+
+
+def verify_links(obj, tenant_id: int) -> None:
+    """Check the scoped foreign keys of a row about to be inserted, unless save() or
+    bulk_create() has checked these very values for this tenant already (the SQL guard
+    calls this for every INSERT, so bare querysets are checked too)."""
+    if not _links_verified(obj, tenant_id):
+        _check_links(type(obj), tenant_id, _link_values(obj))
+        _record_links(obj, tenant_id)
+
+
+def verify_link_value(model, tenant_id: int, field, value) -> None:
+    """Check one scoped foreign key an UPDATE sets, unless `update()`/`bulk_update()`
+    or the save() running this UPDATE has checked it already."""
+    if _links_prechecked.get():
+        return
+    saving = _saving.get()
+    if (
+        saving is not None
+        and saving._meta.concrete_model is model
+        and getattr(saving, field.attname) == value
+        and _links_verified(saving, tenant_id)
+    ):
+        return
+    key = field.name if isinstance(value, models.Model) else field.attname
+    _check_links(model, tenant_id, {key: value})
+
+
+# --- explicit primary keys -----------------------------------------------------------------
+
+
+@functools.cache
+def _pk_shape(model) -> tuple:
+    """(attname, position among the positional arguments, keyword names, has a default)"""
+    pk = model._meta.pk
+    index = next(i for i, f in enumerate(model._meta.concrete_fields) if f is pk)
+    return pk.attname, index, frozenset({"pk", pk.name, pk.attname}), pk.has_default()
+
+
+def explicit_pk(obj) -> bool:
+    """Was the primary key of this (new) row chosen by the caller?
+
+    Not explicit: no key yet, or the key the field's default produced when the
+    instance was built. Explicit: a key passed by keyword (`Model(pk=…)`,
+    `create(id=…)`, `get_or_create(pk=…)`), assigned afterwards, or carried by an
+    instance loaded from the database. A key passed *positionally* counts as the
+    default when the field has one: Django's own `from_db()` and hot paths such as
+    session creation build rows positionally from the field defaults (a positional key
+    of an auto-increment field is explicit: no default could have produced it).
+    """
+    pk = obj.pk
+    return pk is not None and pk != obj.__dict__.get("_dim_default_pk")
+
+
+def explicit_pk_message(model) -> str:
+    return (
+        f"explicit primary key on a new tenant-scoped {model._meta.label} row: leave it "
+        "to the field's default or the database (restores and fixtures: "
+        "platform_access(reason))"
+    )
+
+
+def _refuse_explicit_pk(obj) -> None:
+    if isinstance(current_state(), PlatformAccess):
+        return
+    if obj.pk is None:
+        field = obj._meta.pk
+        if field.has_default():
+            # Django would take the default while saving; take it now, so that the
+            # INSERT check knows the key was not the caller's.
+            obj.pk = field.get_default()
+            obj._dim_default_pk = obj.pk
+        return
+    if explicit_pk(obj):
+        raise ExplicitPrimaryKey(explicit_pk_message(type(obj)))
+
+
 def _write_tenant_id(explicit: int | None) -> int:
     """The tenant a write belongs to: the context's, which an explicit value may not
     contradict. Under platform access the write must name its tenant itself."""
@@ -130,12 +231,33 @@ def _write_tenant_id(explicit: int | None) -> int:
 
 
 _links_prechecked: ContextVar[bool] = ContextVar("dim_links_prechecked", default=False)
+# The instance whose save() is running: its UPDATE need not check the links again.
+_saving: ContextVar = ContextVar("dim_saving", default=None)
+
+# What raw() wraps around a scoped model's raw SQL (the SQL guard recognises it).
+_RAW_HEAD = "SELECT * FROM ("
+_RAW_TAIL = ") AS dim_scoped_raw WHERE dim_scoped_raw.tenant_id = "
+
+
+def is_scoped_raw(sql: str, params, state) -> bool:
+    """Is this the tenant filter raw() puts around SQL, for the tenant in context?"""
+    if not isinstance(state, TenantRef) or not sql.startswith(_RAW_HEAD):
+        return False
+    if isinstance(params, dict):
+        return sql.endswith(_RAW_TAIL + "%(dim_tenant_id)s") and (
+            params.get("dim_tenant_id") == state.id
+        )
+    return sql.endswith(_RAW_TAIL + "%s") and bool(params) and params[-1] == state.id
 
 
 class TenantScopedQuerySet(models.QuerySet):
     def update(self, **kwargs):
         self._check_update(kwargs)
-        return super().update(**kwargs)
+        token = _links_prechecked.set(True)  # checked: the SQL guard need not again
+        try:
+            return super().update(**kwargs)
+        finally:
+            _links_prechecked.reset(token)
 
     update.alters_data = True
 
@@ -172,7 +294,9 @@ class TenantScopedQuerySet(models.QuerySet):
         objs = list(objs)
         for obj in objs:
             obj.tenant_id = _write_tenant_id(obj.tenant_id)
+            _refuse_explicit_pk(obj)
             _check_links(self.model, obj.tenant_id, _link_values(obj))
+            _record_links(obj, obj.tenant_id)
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs):
@@ -203,10 +327,7 @@ class TenantScopedQuerySet(models.QuerySet):
             else:
                 params = (*(params or ()), state.id)
                 marker = "%s"
-            raw_query = (
-                f"SELECT * FROM ({raw_query}) AS dim_scoped_raw "
-                f"WHERE dim_scoped_raw.tenant_id = {marker}"
-            )
+            raw_query = f"{_RAW_HEAD}{raw_query}{_RAW_TAIL}{marker}"
         return super().raw(raw_query, params, translations, using)
 
 
@@ -250,9 +371,29 @@ class TenantScopedModel(models.Model):
         base_manager_name = "objects"
         default_manager_name = "objects"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Remember the key the field's default produced (see explicit_pk()).
+        attname, index, keywords, has_default = _pk_shape(self.__class__)
+        if kwargs and not keywords.isdisjoint(kwargs):
+            return
+        if len(args) > index and not has_default:
+            return
+        self._dim_default_pk = self.__dict__.get(attname)
+
     def save(self, *args, **kwargs):
         self._enforce_tenant_on_write()
-        super().save(*args, **kwargs)
+        if (
+            self._state.adding
+            and not kwargs.get("force_update")
+            and kwargs.get("update_fields") is None
+        ):
+            _refuse_explicit_pk(self)  # an UPDATE-only save cannot create a row
+        token = _saving.set(self)
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            _saving.reset(token)
         self._dim_loaded_tenant_id = self.tenant_id
 
     save.alters_data = True
@@ -267,6 +408,7 @@ class TenantScopedModel(models.Model):
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._dim_loaded_tenant_id = instance.__dict__.get("tenant_id")
+        instance.__dict__.pop("_dim_default_pk", None)  # a stored key is no default
         return instance
 
     def _enforce_tenant_on_write(self):
@@ -275,6 +417,7 @@ class TenantScopedModel(models.Model):
             raise TenantMismatch("the tenant of a row cannot be changed")
         self.tenant_id = _write_tenant_id(self.tenant_id)
         _check_links(type(self), self.tenant_id, _link_values(self))
+        _record_links(self, self.tenant_id)
 
     def _fill_tenant_for_validation(self, exclude):
         # Forms exclude the non-editable tenant column, which would silently skip every

@@ -6,13 +6,15 @@ as not run. In CI the PostgreSQL run sets DIM_REQUIRE_POSTGRES=1, and then
 """
 
 import os
+from unittest import mock
 
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models.sql.query import Query
 
-from tenancy import rls, rls_inspect
+from tenancy import rls, rls_inspect, sqlguard
 from tenancy.context import no_tenant, tenant_context
 from tenancy.models import scoped_models
 from tests.isolation.checks import scoped_fks
@@ -101,7 +103,7 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s", [row_b.pk])
             assert cursor.rowcount == 0  # B's row is not even visible to UPDATE
-        # INSERT naming B: an ORM-built INSERT bypasses every ORM check, only RLS is left.
+        # INSERT naming B, past every ORM check (the SQL guard too): only RLS is left.
         clone = model(
             **{
                 f.attname: getattr(row_a, f.attname)
@@ -112,9 +114,16 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
         clone.tenant_id = world.tenant_b.pk
         with pytest.raises(DatabaseError, match="row-level security"):
             with transaction.atomic():
-                model._base_manager._insert(
-                    [clone], fields=[f for f in model._meta.concrete_fields if not f.primary_key]
-                )
+                _insert_past_the_orm(model, clone)
+
+
+def _insert_past_the_orm(model, obj):
+    """An ORM-built INSERT compiled without tenancy.sqlguard, which would refuse it."""
+    unguarded = sqlguard.ORIGINALS["Query.get_compiler"]
+    with mock.patch.object(Query, "get_compiler", unguarded):
+        model._base_manager._insert(
+            [obj], fields=[f for f in model._meta.concrete_fields if not f.primary_key]
+        )
 
 
 def _append_only_refused_by_database(model, world):
@@ -149,9 +158,7 @@ def _append_only_refused_by_database(model, world):
         clone.tenant_id = world.tenant_b.pk
         with pytest.raises(DatabaseError, match="row-level security"):
             with transaction.atomic():
-                model._base_manager._insert(
-                    [clone], fields=[f for f in model._meta.concrete_fields if not f.primary_key]
-                )
+                _insert_past_the_orm(model, clone)
 
 
 @needs_postgres
