@@ -107,7 +107,7 @@ if DATABASE_URL:
                 "min_size": env.int("POSTGRES_POOL_MIN_SIZE", default=2),
                 "max_size": env.int("POSTGRES_POOL_SIZE", default=20),
                 "timeout": env.float("POSTGRES_POOL_TIMEOUT", default=10.0),
-            }
+            },
         }
         _db["CONN_MAX_AGE"] = 0
     else:

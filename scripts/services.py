@@ -80,9 +80,7 @@ def prepare_postgres(admin_url: str, dbname: str) -> None:
         # PostgreSQL 15 no longer lets everyone create in `public`; the owner needs it.
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER)))
         conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
-        conn.execute(
-            sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(RUNTIME))
-        )
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(RUNTIME)))
 
 
 def main() -> int:

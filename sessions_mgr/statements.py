@@ -1,31 +1,26 @@
-"""The PostgreSQL statement that creates a session, prepared once per connection.
+"""The PostgreSQL statement that creates a session.
 
 One statement checks the concurrency limit, inserts the session and queues its
 `session.created` audit entry: the two rows exist together or not at all, in one round
-trip. PostgreSQL spends more time parsing, rewriting (the RLS policies of both tables)
-and planning this statement than executing it, so it is prepared (`PREPARE`) once per
-database connection and then run as `EXECUTE name(values)`: the parse/plan work is paid
-once per connection instead of once per login. Row-level security still applies to
-every execution: the policies read the connection's `app.tenant_id` when the statement
-runs, and PostgreSQL re-plans a prepared statement when the role changes.
+trip (pipelined with the planner option it runs under, and the tenant's claim when the
+connection must change it). The values are bound on the server, never in the statement
+text (pg_stat_activity, readable by every session of the runtime role, shows `$n`).
 
-SQL-level prepared statements live in the server session; a transaction-pooling proxy
-(PgBouncer in transaction mode) would hand the EXECUTE to another session. The project
-pools with psycopg inside the process, where the connection and its statements stay
-together. If the statement disappears anyway (`DEALLOCATE ALL`, `DISCARD ALL`), the next
-creation prepares it again (in autocommit at once; inside a caller's transaction that
-transaction fails, as any statement error would fail it).
+It is not prepared. An SQL-level `PREPARE`/`EXECUTE` cannot take bind parameters
+(PostgreSQL passes none into a utility statement: "there is no parameter $1"), and
+psycopg's protocol-level preparation drops its cache on every ROLLBACK, savepoint
+rollbacks included, which in pipeline mode left it executing a statement it had just
+deallocated ("prepared statement _pg3_1 does not exist"). Parsing and planning are paid
+per creation; `make bench` (sessions.create) measures what that costs.
 """
 
 from __future__ import annotations
 
-import zlib
-
-from django.db import ProgrammingError
+import re
 
 from tenancy.db.batch import run_statements
 
-# (column, type of its parameter). The $n of the statement follow this order.
+# (column, type of its parameter). The $n of the statement text follow this order.
 _PARAMS = [
     ("tenant_id", "bigint"),
     ("id", "varchar"),
@@ -74,7 +69,7 @@ _AUDITED = (
 
 
 def statement_sql(autocommit: bool) -> str:
-    """The statement's text with $n parameters (what PREPARE gets)."""
+    """The statement's text with $n parameters (what a psql `PREPARE` would take)."""
     from security_mgr.models import PendingAuditEntry
 
     return _AUDITED.format(
@@ -83,91 +78,56 @@ def statement_sql(autocommit: bool) -> str:
     )
 
 
-class _Prepared:
-    """Name and SQL of one variant. The name carries a checksum of the SQL, so a
-    connection never runs a statement prepared from another version of the text."""
+def _named(sql: str) -> str:
+    """$n -> %(name)s::type: psycopg binds a repeated name to one server parameter, and
+    the cast gives each its type wherever the server cannot infer one. (The $n text is
+    what a psql PREPARE takes: the tests EXPLAIN the generic plan through one.)"""
+
+    def placeholder(match: re.Match) -> str:
+        name, type_ = _PARAMS[int(match.group(1)) - 1]
+        return f"%({name})s::{type_}"
+
+    return re.sub(r"\$(\d+)", placeholder, sql.replace("%", "%%"))
+
+
+class _Variant:
+    """One variant's SQL and the statements sent with it. A plan made while the table is
+    near empty (a new installation, stale statistics) is a sequential scan for the limit
+    check, which scans every session once the table has grown until an ANALYZE. The
+    index (tenant, user, revoked_at) is the right path at any size, so the statement is
+    planned with sequential scans disabled. SET LOCAL runs in the same round trip and
+    ends with the statement's transaction (inside a caller's, it is reset at once)."""
 
     def __init__(self, autocommit: bool):
         self.sql = statement_sql(autocommit)
-        self.name = f"dim_session_create_{zlib.crc32(self.sql.encode()):08x}"
-        types = ", ".join(type_ for _name, type_ in _PARAMS)
-        self.prepare = f"PREPARE {self.name} ({types}) AS {self.sql}"
-        # The plan PostgreSQL keeps for the statement is made once, from the table's
-        # size at that moment: on a new (near empty) table that is a sequential scan
-        # for the limit check, and it would stay one, scanning every session, while
-        # the table grows until an ANALYZE. The index (tenant, user, revoked_at) is
-        # the right path at any size: whichever execution (re)plans, it plans with
-        # sequential scans disabled. SET LOCAL runs in the same round trip and ends
-        # with the statement's transaction (inside a caller's, it is reset at once).
-        # Typed placeholders: the values are bound on the server, which cannot infer
-        # the types of an EXECUTE's arguments.
-        execute = f"EXECUTE {self.name} ({', '.join(f'%s::{t}' for _n, t in _PARAMS)})"
-        self.execute = [("SET LOCAL enable_seqscan = off", None), (execute, None)]
-        if not autocommit:
-            self.execute.append(("SET LOCAL enable_seqscan TO DEFAULT", None))
+        self.query = _named(self.sql)
+        self.before = [("SET LOCAL enable_seqscan = off", None)]
+        self.after = [] if autocommit else [("SET LOCAL enable_seqscan TO DEFAULT", None)]
 
 
-_variants: dict[bool, _Prepared] = {}
-_MARK = "_dim_prepared_statements"  # on the driver's connection: what it has prepared
+_variants: dict[bool, _Variant] = {}
 
 
-def _variant(autocommit: bool) -> _Prepared:
+def _variant(autocommit: bool) -> _Variant:
     variant = _variants.get(autocommit)
     if variant is None:
-        variant = _variants[autocommit] = _Prepared(autocommit)
+        variant = _variants[autocommit] = _Variant(autocommit)
     return variant
 
 
-def _ensure_prepared(db, cursor, variant: _Prepared) -> None:
-    """PREPARE the variant on this physical connection unless it already is. The
-    check asks the server once per connection (a connection may come back from the
-    pool, or a caller may have prepared it), so a duplicate PREPARE never fails."""
-    raw = db.connection
-    prepared = getattr(raw, _MARK, None)
-    if prepared is None:
-        prepared = set()
-        setattr(raw, _MARK, prepared)
-    if variant.name in prepared:
-        return
-    cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [variant.name])
-    if cursor.fetchone() is None:
-        cursor.execute(variant.prepare)  # names the tables: the backend sends the tenant
-    prepared.add(variant.name)
-
-
-def _forget(db, variant: _Prepared) -> None:
-    prepared = getattr(db.connection, _MARK, None) if db.connection is not None else None
-    if prepared is not None:
-        prepared.discard(variant.name)
-
-
-def _missing_statement(exc: Exception) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) == "26000"  # invalid_sql_statement_name
+def statements_for(variant: _Variant, params: list, *, explain: bool = False) -> list:
+    """The statements of one creation, for run_statements (tests EXPLAIN the middle one)."""
+    values = dict(zip(PARAM_NAMES, params, strict=True))
+    query = ("EXPLAIN " if explain else "") + variant.query
+    return [*variant.before, (query, values), *variant.after]
 
 
 def insert_session(db, params: list) -> bool:
     """Run the statement on `db` (the tenancy PostgreSQL backend) with values in
     PARAM_NAMES order. True when the session was inserted (with its audit entry); False
-    when the user is at the limit (nothing written)."""
-    autocommit = db.get_autocommit()
-    variant = _variant(autocommit)
-    with db.cursor() as cursor:
-        _ensure_prepared(db, cursor, variant)
-        try:
-            return _execute(db, cursor, variant, params)
-        except ProgrammingError as exc:
-            if not _missing_statement(exc):
-                raise
-            _forget(db, variant)
-            if not autocommit:
-                raise  # the failed statement aborted the caller's transaction
-        _ensure_prepared(db, cursor, variant)
-        return _execute(db, cursor, variant, params)
-
-
-def _execute(db, cursor, variant: _Prepared, params: list) -> bool:
-    # One round trip (pipelined), the tenant's claim in front when it must change.
-    statements = list(variant.execute)
-    statements[1] = (statements[1][0], params)
-    _rows, count = run_statements(db, statements)[1]
+    when the user is at the limit (nothing written). One round trip (pipelined), the
+    tenant's claim in front when it must change."""
+    variant = _variant(db.get_autocommit())
+    results = run_statements(db, statements_for(variant, params))
+    _rows, count = results[len(variant.before)]
     return count == 1

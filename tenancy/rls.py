@@ -43,6 +43,7 @@ POLICY_EXPR = f"tenant_id = ANY (({TENANT_EXPR}))"
 POLICY = "dim_tenant_isolation"
 LEGACY_POLICIES = ("dim_platform_access",)
 
+
 # The claim's proof, recomputed by the server (see tenancy/db/proof.py). SECURITY DEFINER
 # so that it reads a key the runtime role cannot; STABLE so the policy evaluates it once
 # per statement; search_path pinned so no object the caller controls is ever resolved;

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from tenancy.db.proof import claim_on
 from tenancy.models import Tenant
 
 POSTGRES = connection.vendor == "postgresql"
@@ -52,7 +53,7 @@ def _purge(tenant):
         # As the owner (the runtime role may not delete audit entries), inside the
         # tenant (FORCEd row-level security applies to the owner too).
         with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            claim_on(conn, str(tenant.pk))
             for table in TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
     else:
@@ -66,7 +67,7 @@ def edit_as_owner(tenant, sql, params):
     (it owns the table, so the runtime role's missing UPDATE right does not stop it)."""
     if POSTGRES:
         with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            claim_on(conn, str(tenant.pk))
             assert conn.execute(sql, params).rowcount == 1
     else:
         with connection.cursor() as cursor:
@@ -78,7 +79,7 @@ def delete_as_owner(tenant, table):
     """Delete every row of the tenant in `table`, as someone with database access."""
     if POSTGRES:
         with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            claim_on(conn, str(tenant.pk))
             conn.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
     else:
         with connection.cursor() as cursor:
@@ -91,7 +92,7 @@ def committed_pending(tenant) -> list[int]:
     sql = "SELECT id FROM security_mgr_pendingauditentry WHERE tenant_id = %s ORDER BY id"
     if POSTGRES:
         with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.pk)])
+            claim_on(conn, str(tenant.pk))
             return [row[0] for row in conn.execute(sql, [tenant.pk])]
     with connection.cursor() as cursor:
         cursor.execute(sql, [tenant.pk])

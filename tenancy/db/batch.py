@@ -10,7 +10,7 @@ values into the statement texts that pg_stat_activity shows.
 from __future__ import annotations
 
 
-def run_statements(connection, statements: list[tuple[str, list | None]]) -> list[tuple]:
+def run_statements(connection, statements: list[tuple[str, list | dict | None]]) -> list[tuple]:
     if connection.vendor != "postgresql" or len(statements) == 1:
         results = []
         with connection.cursor() as cursor:

@@ -60,3 +60,14 @@ def proof(claim: str, pid: int, port: int, key: bytes | None = None) -> str:
         return ""
     message = f"{claim}:{pid}:{port}".encode()
     return hmac.new(context_key() if key is None else key, message, hashlib.sha256).hexdigest()
+
+
+def claim_on(conn, claim: str) -> None:
+    """Set `claim` with its proof on a plain psycopg connection that is not one of the
+    application's (a maintenance script's, a test's owner connection): FORCEd row-level
+    security holds for the tables' owner too, so it also needs a verified claim."""
+    pid, port = conn.execute("SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)").fetchone()
+    conn.execute(
+        "SELECT set_config('app.tenant_id', %s, false), set_config('app.tenant_proof', %s, false)",
+        [claim, proof(claim, pid, port)],
+    )

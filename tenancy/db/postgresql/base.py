@@ -135,7 +135,7 @@ def send_claim(conn, claim: str, *, pipelined: bool = False) -> None:
             ident = tuple(cursor.fetchone())
             setattr(conn, _IDENT_ATTR, ident)
         token = "dim:" + secrets.token_hex(8)
-        cursor.execute(_SET_SQL, (claim, proof.proof(claim, *ident), token), prepare=True)
+        cursor.execute(_SET_SQL, (claim, proof.proof(claim, *ident), token))
     setattr(conn, _STATE_ATTR, (claim, token.encode()))
     if pipelined:
         counters.pipelined += 1
