@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every error under API_PATH_PREFIXES answers in the API's JSON format.
+    "tenancy.api.middleware.APIErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -312,11 +314,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "tenancy.api.pagination.TenantPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "tenancy.api.errors.api_exception_handler",
+    # Bodies beyond DATA_UPLOAD_MAX_MEMORY_SIZE, deeper than API_JSON_MAX_DEPTH, or with
+    # NUL characters or lone surrogates are a 4xx (tenancy/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "tenancy.api.parsers.StrictJSONParser",
+        "tenancy.api.parsers.CheckedFormParser",
+        "tenancy.api.parsers.CheckedMultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
 }
+# Paths that answer errors in the API's JSON format (tenancy/api/middleware.py): the API
+# and the seed's aliases at the site root (POST /sessions/create, ...).
+API_PATH_PREFIXES = ["/api/", "/sessions/"]
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=2_621_440)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Data Isolation Managers API",
     "DESCRIPTION": (

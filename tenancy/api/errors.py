@@ -2,31 +2,39 @@
 
     {"error": {"code": "<machine-readable>", "message": "<for humans>", "fields": {...}}}
 
-`fields` appears only for validation errors. Another tenant's object and a missing one
-produce the same 404 body, byte for byte.
+`fields` appears only for validation errors, `path` (the JSON path, or the form field)
+only for bad bodies. Another tenant's object and a missing one produce the same 404 body,
+byte for byte. Errors raised outside DRF (unknown URLs, bodies refused before a view,
+server errors) get the same format from `tenancy.api.middleware.APIErrorMiddleware`.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
+import logging
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from tenancy.api.error_types import BadBody, BodyTooLarge, PageNotFound, TenantAPIError
 from tenancy.exceptions import TenantContextMissing, TenantMismatch
 from tenancy.models import is_tenant_scoped
 from tenancy.resolution import TenantResolutionError
 from tenancy.signals import scoped_object_not_found
 
+log = logging.getLogger("dim.api")
+
 NOT_FOUND_BODY = {"error": {"code": "not_found", "message": "Not found."}}
-
-
-class TenantAPIError(exceptions.APIException):
-    def __init__(self, status_code: int, code: str, message: str):
-        self.status_code = status_code
-        super().__init__(detail=message, code=code)
+__all__ = ["BadBody", "BodyTooLarge", "PageNotFound", "TenantAPIError", "api_exception_handler"]
 
 
 def _first_code(detail) -> str:
@@ -68,10 +76,23 @@ def api_exception_handler(exc, context):
         exc = TenantAPIError(409, "conflict", "The change conflicts with existing data.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        from django.conf import settings
+
+        exc = BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = TenantAPIError(400, "too_many_fields", str(exc))
+    elif isinstance(exc, SuspiciousOperation):
+        exc = TenantAPIError(400, "bad_request", "The request is malformed.")
+    elif isinstance(exc, DataError):
+        # A value the database refuses (out of range, a character it cannot store) that
+        # no validator caught: the client's input, so a 400; logged to find the gap.
+        log.warning("api_data_error", extra={"event": "api_data_error", "error": str(exc)})
+        exc = TenantAPIError(400, "invalid_value", "A value in the request cannot be stored.")
     response = exception_handler(exc, context)
     if response is None:
-        return None  # a real 5xx: let Django report it
-    if response.status_code == 404:
+        return None  # a real 5xx: Django reports it, the middleware answers JSON
+    if response.status_code == 404 and not isinstance(exc, PageNotFound):
         response.data = NOT_FOUND_BODY
         return response
     detail = response.data if isinstance(exc, exceptions.ValidationError) else exc.detail
@@ -83,6 +104,8 @@ def api_exception_handler(exc, context):
             if isinstance(response.data, dict)
             else {"non_field_errors": response.data}
         )
+    if getattr(exc, "path", None) is not None:
+        body["path"] = exc.path
     response.data = {"error": body}
     return response
 
