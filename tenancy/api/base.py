@@ -10,14 +10,23 @@ from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
 from tenancy import context
-from tenancy.resolution import effective_role, requested_slug, resolve, resolve_bound
+from tenancy.resolution import (
+    effective_role,
+    memberships_of,
+    requested_slug,
+    resolve,
+    resolve_bound,
+)
 
 
 class TenantAPIMixin:
     """Mix into any APIView. `tenant_required = False` for views that also serve users
-    outside a tenant (e.g. `/me/`)."""
+    outside a tenant (e.g. `/me/`); such a view with `single_tenant_default = True` still
+    acts in the tenant of a user who belongs to exactly one (active) tenant, the tenant
+    every other endpoint would choose for them."""
 
     tenant_required = True
+    single_tenant_default = False
 
     def perform_authentication(self, request):
         super().perform_authentication(request)
@@ -36,7 +45,9 @@ class TenantAPIMixin:
         else:
             slug = requested_slug(request)
             if slug is None and not self.tenant_required:
-                return
+                slug = self._only_tenant_slug(user)
+                if slug is None:
+                    return
             resolution = resolve(user, slug)
         request.tenant = resolution.tenant
         request.membership = resolution.membership
@@ -48,6 +59,14 @@ class TenantAPIMixin:
                 resolution.tenant.pk, resolution.tenant.slug, resolution.tenant.cache_generation
             )
         )
+
+    def _only_tenant_slug(self, user) -> str | None:
+        if not self.single_tenant_default:
+            return None
+        memberships = memberships_of(user)
+        if len(memberships) == 1 and memberships[0].tenant.is_active:
+            return memberships[0].tenant.slug
+        return None
 
     def dispatch(self, request, *args, **kwargs):
         self._tenant_token = None

@@ -21,6 +21,7 @@ TENANT_HEADER_PARAM = OpenApiParameter(
 
 class MeView(TenantAPIView):
     tenant_required = False
+    single_tenant_default = True  # a member of one tenant sees it as current_tenant
 
     @extend_schema(parameters=[TENANT_HEADER_PARAM], responses=None)
     def get(self, request, *args, **kwargs):
