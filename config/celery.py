@@ -3,10 +3,15 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init
 
+from tenancy.celery_guard import install_publish_guard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dim", task_cls="tenancy.celery_support:TenantAwareTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Every publish takes its tenant from the sender's context, from the first one on (not
+# only once a TenantAwareTask is bound): see tenancy/celery_guard.py.
+install_publish_guard(app)
 app.autodiscover_tasks()
 
 
