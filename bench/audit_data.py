@@ -122,10 +122,18 @@ def _reload(conn, tenant_id: int, size: int) -> None:
                 break
             with cursor.copy(copies[table]) as copy:
                 copy.write(chunk)
+    from security_mgr.audit.seal import head_seal
+
     conn.execute(
-        "INSERT INTO security_mgr_auditloghead (tenant_id, size, frontier, root_hash, updated_at) "
-        "VALUES (%s, %s, %s, %s, now())",
-        [tenant_id, size, json.dumps([h.hex() for h in frontier]), root],
+        "INSERT INTO security_mgr_auditloghead (tenant_id, size, frontier, root_hash, seal, "
+        "updated_at) VALUES (%s, %s, %s, %s, %s, now())",
+        [
+            tenant_id,
+            size,
+            json.dumps([h.hex() for h in frontier]),
+            root,
+            head_seal(f"tenant:{tenant_id}", size, root),  # as the sequencer seals it
+        ],
     )
     # The tenant foreign keys are DEFERRABLE INITIALLY DEFERRED, and ALTER TABLE refuses
     # a table with pending trigger events: check them now, before FORCE comes back.

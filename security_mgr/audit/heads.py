@@ -27,9 +27,12 @@ def tree_head_message(log_label: str, size: int, root: bytes, signed_at: dt.date
     )
 
 
-def sign_tree_head(log: Log | None = None):
+def sign_tree_head(log: Log | None = None, *, only_if_moved: bool = False):
     """Sequence what is pending, then sign the log's root (Ed25519 and ML-DSA-65) and
-    store the head, under one hold of the log's sequencing lock."""
+    store the head, under one hold of the log's sequencing lock. The head row must carry
+    the sequencer's seal (`store.read_head` refuses it otherwise), so a row appended by
+    hand is never signed. `only_if_moved` (beat, every minute): when the latest signed
+    head already covers the log, return it instead of signing the same size again."""
     log = log or tenant_log()
     keys = signing_keys(get_master_key_provider())
     store.check_scope(log)
@@ -38,6 +41,10 @@ def sign_tree_head(log: Log | None = None):
         drain_locked(log)
         size, frontier = store.read_head(log)
         root = merkle.frontier_root(frontier)
+        if only_if_moved:
+            latest = log.heads().order_by("-tree_size", "-id").first()
+            if latest is not None and latest.tree_size == size:
+                return latest
         now = timezone.now()
         sig_ed, sig_ml = keys.sign(tree_head_message(log.label, size, root, now))
         return log.sth_model.objects.create(

@@ -20,6 +20,9 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, tra
 from django.utils import timezone
 
 from security_mgr.audit.logs import Log
+from security_mgr.audit.seal import head_seal, seal_matches
+from security_mgr.exceptions import AuditStoreInconsistent
+from security_mgr.merkle import EMPTY_ROOT, frontier_root
 from tenancy.db.batch import run_statements
 from tenancy.models.scoped import _write_tenant_id
 
@@ -102,20 +105,32 @@ def _take_sql(audit_log: Log, limit: int) -> tuple[str, list]:
 
 def _head_sql(audit_log: Log) -> tuple[str, list]:
     scope, params = _scope(audit_log)
-    return f"SELECT size, frontier FROM {_table(audit_log, audit_log.head_model)} {scope}", params
+    table = _table(audit_log, audit_log.head_model)
+    return f"SELECT size, frontier, seal FROM {table} {scope}", params
 
 
 def _as_head(audit_log: Log, rows) -> tuple[int, list[bytes]]:
+    """(size, frontier) of a head row, refusing one the sequencer did not write: a head
+    moved by hand would otherwise be extended, sealed and signed (see `seal`)."""
     if not rows:
         with transaction.atomic(using=connection_for(audit_log).alias):
             try:
-                audit_log.head_model.objects.create()
+                audit_log.head_model.objects.create(
+                    root_hash=EMPTY_ROOT, seal=head_seal(audit_log.label, 0, EMPTY_ROOT)
+                )
             except IntegrityError:  # created in the meantime (a lock from before a crash)
                 pass
         return read_head(audit_log)
-    size, frontier = rows[0]
+    size, frontier, seal = rows[0]
     frontier = json.loads(frontier) if isinstance(frontier, str) else frontier
-    return size, [bytes.fromhex(h) for h in frontier]
+    frontier = [bytes.fromhex(h) for h in frontier]
+    if not seal_matches(audit_log.label, size, frontier_root(frontier), seal):
+        raise AuditStoreInconsistent(
+            f"the head row of {audit_log.label} (size {size}) does not carry the sequencer's "
+            "seal: it was written outside the application. Nothing is sequenced or signed "
+            "until it is repaired; run verify_audit to see what changed"
+        )
+    return size, frontier
 
 
 def read_head(audit_log: Log) -> tuple[int, list[bytes]]:
@@ -252,10 +267,8 @@ def write_batch(
     audit_log: Log, entries: list[tuple], nodes: list[tuple], size: int, frontier
 ) -> list[int]:
     """Insert the entries (seq, event, actor, created_at, data, leaf_hash, root_hash,
-    pending_id) and nodes (level, index, hash), and move the head: one round trip on
-    PostgreSQL. Returns the entries' row ids, in order."""
-    from security_mgr.merkle import frontier_root
-
+    pending_id) and nodes (level, index, hash), and move and seal the head: one round
+    trip on PostgreSQL. Returns the entries' row ids, in order."""
     connection = connection_for(audit_log)
     adapt = connection.ops.adapt_datetimefield_value
     rows = [(s, e, a, adapt(at), d, lf, rt, p) for s, e, a, at, d, lf, rt, p in entries]
@@ -264,14 +277,16 @@ def write_batch(
     inserts = len(statements)
     statements += _insert_sql(audit_log, audit_log.node_model, ["level", "index", "hash"], nodes)
     scope, params = _scope(audit_log)
+    root = frontier_root(frontier)
     statements.append(
         (
             f"UPDATE {_table(audit_log, audit_log.head_model)} SET size = %s, frontier = %s, "
-            f"root_hash = %s, updated_at = %s {scope}",
+            f"root_hash = %s, seal = %s, updated_at = %s {scope}",
             [
                 size,
                 json.dumps([h.hex() for h in frontier]),
-                frontier_root(frontier),
+                root,
+                head_seal(audit_log.label, size, root),
                 adapt(timezone.now()),
                 *params,
             ],

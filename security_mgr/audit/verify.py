@@ -1,11 +1,18 @@
 """Verification: recompute the whole tree from the entries' data alone, name the first
-entry altered, inserted or removed, check the stored subtree nodes against the
-recomputed tree, and check every signed tree head.
+entry altered, inserted or removed, and check the entries, the stored subtree nodes, the
+head row and every signed tree head against each other.
 
 An edit made with database access is caught even when the editor recomputed the stored
 hashes: the signatures need the master key. Nodes are checked too, although a proof
 built from a bad node could never verify against a signed head: a bad node would make
 proofs fail for every client, so verification names it (level, index and row id).
+
+No blind tail: every entry beyond the head row's sealed size is named (the sequencer
+moves and seals the head with every batch, so such an entry was written by someone
+else, however carefully its hashes were computed), and so is a head row without the
+sequencer's seal or disagreeing with the entries. The entries after the latest signed
+head are reported as the unsigned tail (`unsigned`): the seal vouches for them until
+the next signed head does (beat signs every minute; README, audit log).
 """
 
 from __future__ import annotations
@@ -18,9 +25,12 @@ from django.utils import timezone
 from security_mgr import merkle
 from security_mgr.audit.heads import verify_tree_head_signature
 from security_mgr.audit.logs import Log
+from security_mgr.audit.seal import seal_matches
 from security_mgr.audit.sequencer import pending_status, sequence_pending
+from security_mgr.exceptions import AuditStoreInconsistent
 
 MAX_NODE_PROBLEMS = 5  # a wholesale rewrite of the node table needs no thousand lines
+MAX_NAMED_ENTRIES = 10  # entries beyond the head named one by one, then counted
 
 
 @dataclass
@@ -33,6 +43,10 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
     root_hash: str = ""
+    recorded_size: int | None = None  # the head row's size (None: no head row)
+    signed_size: int = 0  # the latest signed tree head whose signature verifies
+    unsigned: dict = field(default_factory=dict)  # entries after it: count, from, to
+    head_sealed: bool = True
 
     @property
     def ok(self) -> bool:
@@ -52,34 +66,110 @@ class Verification:
             "pending_before": self.pending,
             "root_hash": self.root_hash,
             "first_bad_seq": self.first_bad_seq,
+            "recorded_size": self.recorded_size,
+            "signed_size": self.signed_size,
+            "unsigned": self.unsigned,
             "problems": self.problems,
         }
 
 
 def verify_log(log: Log) -> Verification:
     """Sequence what is pending, then recompute the whole tree from the entries' data;
-    check the nodes and every signed tree head against it."""
+    check the head row, the nodes and every signed tree head against it."""
     report = Verification(log.label, pending=pending_status(log, timezone.now()))
     if report.pending["count"]:
-        sequence_pending(log)
+        try:
+            sequence_pending(log)
+        except AuditStoreInconsistent:
+            # The sequencer refuses a head row it did not seal; the check below names it.
+            report.pending["left_pending"] = True
     heads = list(log.heads().order_by("tree_size", "id"))
-    wanted_roots = {sth.tree_size for sth in heads}
-    leaves, roots = _verify_entries(log, report, wanted_roots)
     head = log.head_model.objects.first()
-    if not report.problems and head is not None and head.size > len(leaves):
-        report.fail(
-            len(leaves),
-            f"entries #{len(leaves)}..#{head.size - 1} were removed (the head says {head.size})",
-        )
-    _verify_nodes(log, leaves, report, complete=not report.problems)
+    wanted_roots = {sth.tree_size for sth in heads} | {head.size if head else 0}
+    leaves, roots, row_ids, complete = _verify_entries(log, report, wanted_roots)
+    recorded = _verify_head_row(log, head, leaves, roots, row_ids, report, complete)
+    _verify_nodes(log, leaves[:recorded], report, complete=complete)
     _verify_heads(log, heads, leaves, roots, report)
+    _report_unsigned(log, report, recorded, row_ids)
     return report
+
+
+def _verify_head_row(log, head, leaves, roots, row_ids, report, complete: bool) -> int:
+    """Check the head row against the entries; returns the size up to which the entries
+    are the sequencer's (the head row's size when it holds, else what the entries show)."""
+    size = len(leaves)
+    report.recorded_size = head.size if head is not None else None
+    if head is None:
+        if size:
+            report.head_sealed = False
+            report.fail(0, f"the head row is missing, although the log holds {size} entries")
+        return size
+    frontier = [bytes.fromhex(h) for h in head.frontier or []]
+    report.head_sealed = seal_matches(
+        log.label, head.size, merkle.frontier_root(frontier), head.seal
+    )
+    if not report.head_sealed:
+        report.fail(
+            None,
+            f"the head row (size {head.size}) does not carry the sequencer's seal: it was "
+            "written outside the application",
+        )
+    if not complete:
+        return min(size, head.size)
+    if head.size > size:
+        report.fail(
+            size, f"entries #{size}..#{head.size - 1} were removed (the head says {head.size})"
+        )
+        return size
+    for seq in range(head.size, min(size, head.size + MAX_NAMED_ENTRIES)):
+        report.fail(
+            seq,
+            f"entry #{seq} (row id {row_ids[seq]}) is beyond the head row's size "
+            f"{head.size}: it was not written by the sequencer",
+        )
+    if size - head.size > MAX_NAMED_ENTRIES:
+        report.fail(None, f"... {size - head.size - MAX_NAMED_ENTRIES} more entries beyond it")
+    root = roots.get(head.size, merkle.EMPTY_ROOT)
+    if root != bytes(head.root_hash) or root != merkle.frontier_root(frontier):
+        report.fail(
+            None,
+            f"the head row (size {head.size}) disagrees with the entries: its root or "
+            f"frontier is not the tree of entries #0..#{head.size - 1}",
+        )
+    return head.size
+
+
+def _report_unsigned(log: Log, report: Verification, recorded: int, row_ids) -> None:
+    """The entries after the latest signed head: vouched for by the head row's seal
+    only, until the next signing (README: what an attacker with the owner role can do).
+    Without a valid seal nothing vouches for them: each is named."""
+    count = max(recorded - report.signed_size, 0)
+    report.unsigned = {"count": count}
+    if not report.head_sealed:
+        last = min(recorded, len(row_ids), report.signed_size + MAX_NAMED_ENTRIES)
+        for seq in range(report.signed_size, last):
+            report.fail(
+                seq,
+                f"entry #{seq} (row id {row_ids[seq]}) is covered by no signed head and by "
+                "no sealed head row: it cannot be told from a forgery",
+            )
+    if count:
+        first = log.entries().filter(seq=report.signed_size).values_list("created_at").first()
+        report.unsigned.update(
+            {
+                "from": report.signed_size,
+                "to": recorded - 1,
+                "oldest_at": first[0].isoformat() if first else None,
+            }
+        )
 
 
 def _verify_entries(log: Log, report: Verification, wanted_roots: set[int]):
     leaves: list[bytes] = []
+    row_ids: list[int] = []
     frontier: list[bytes] = []
     roots: dict[int, bytes] = {}
+    complete = True
     previous_id = None
     rows = (
         log.entries()
@@ -88,6 +178,7 @@ def _verify_entries(log: Log, report: Verification, wanted_roots: set[int]):
     )
     for row_id, seq, event, data, stored_leaf, stored_root in rows.iterator(chunk_size=5000):
         expected = len(leaves)
+        complete = False  # until this entry checks out
         if seq > expected:
             report.fail(expected, f"entry #{expected} was removed (the next entry is #{seq})")
             break
@@ -126,11 +217,13 @@ def _verify_entries(log: Log, report: Verification, wanted_roots: set[int]):
             )
             break
         leaves.append(leaf)
+        row_ids.append(row_id)
+        complete = True
         if expected + 1 in wanted_roots:
             roots[expected + 1] = root
     report.entries = len(leaves)
     report.root_hash = merkle.frontier_root(frontier).hex()
-    return leaves, roots
+    return leaves, roots, row_ids, complete
 
 
 class _NodeCheck:
@@ -138,6 +231,7 @@ class _NodeCheck:
 
     def __init__(self, leaves: list[bytes], report: Verification, complete: bool):
         self.levels = merkle.tree_levels(leaves)
+        self.size = len(leaves)
         self.level, self.expected, self.next_index = 0, leaves, 0
         self.report, self.complete, self.count = report, complete, 0
 
@@ -172,7 +266,7 @@ class _NodeCheck:
             if self.complete:
                 self.problem(
                     f"node (level {level}, index {index}, row id {row_id}) was inserted: "
-                    f"the tree of {self.report.entries} entries has no such node"
+                    f"the tree of {self.size} entries has no such node"
                 )
             return
         if index > self.next_index:
@@ -210,6 +304,7 @@ def _verify_heads(log, heads, leaves, roots, report: Verification) -> None:
             report.fail(None, f"signed tree head {sth.pk} (size {sth.tree_size}): bad signature")
             continue
         size = sth.tree_size
+        report.signed_size = max(report.signed_size, size)
         if size == 0:
             continue
         if size > len(leaves):

@@ -170,11 +170,15 @@ class AbstractNode(models.Model):
 
 class AbstractHead(models.Model):
     """Cached state of a log (size, frontier, root): what the sequencer extends, under
-    the log's sequencing lock (not taken by appends). Never trusted by verification."""
+    the log's sequencing lock (not taken by appends). Sealed with an HMAC under a key
+    derived from the master key (security_mgr/audit/seal.py): the sequencer and the
+    signer refuse a head without its seal, and verification checks the entries against
+    it (size, root, frontier) instead of trusting it."""
 
     size = models.BigIntegerField(default=0)
     frontier = models.JSONField(default=list, blank=True)  # hex hashes, largest first
     root_hash = models.BinaryField(max_length=32, default=b"")
+    seal = models.BinaryField(max_length=32, default=b"", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -19,12 +19,26 @@ def _pending_note(report) -> str:
     )
 
 
+def _unsigned_note(report) -> str:
+    unsigned = report.unsigned or {}
+    if not unsigned.get("count"):
+        return ""
+    # Not a failure: the head row's seal vouches for them until the next signed head
+    # (beat, every SECURITY_TREE_HEAD_INTERVAL seconds). Named so the tail is never blind.
+    return (
+        f"; {unsigned['count']} entries after the last signed head "
+        f"(#{unsigned['from']}..#{unsigned['to']}, oldest at {unsigned['oldest_at']}) "
+        "are sealed but not signed yet"
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Sequence pending entries, recompute the audit log's Merkle tree from the entries' "
-        "data and check the stored subtree nodes and every signed tree head. Names the "
-        "first entry (or node) that was altered, inserted or removed and exits non-zero. "
-        "Without --tenant: every tenant and the platform log."
+        "data and check the stored subtree nodes, the sealed head row and every signed "
+        "tree head against it. Names the first entry (or node) that was altered, inserted "
+        "or removed, every entry beyond the head row, and exits non-zero; lists the entries "
+        "not yet covered by a signed head. Without --tenant: every tenant and the platform log."
     )
 
     def add_arguments(self, parser):
@@ -77,6 +91,7 @@ class Command(BaseCommand):
                             f"{report.nodes_checked} nodes, "
                             f"{report.heads_checked} signed heads, root {report.root_hash}"
                             + _pending_note(report)
+                            + _unsigned_note(report)
                         )
                     )
                 continue
