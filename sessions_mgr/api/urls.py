@@ -26,9 +26,16 @@ urlpatterns = [
     ),
 ]
 
-# The seed's paths, served at the site root as documented aliases.
+# The seed's paths, served at the site root as documented aliases; also with a trailing
+# slash (a POST cannot be redirected to it), left out of the schema (`schema=None`).
 seed_aliases = [
     path("sessions/create", views.SessionListCreateView.as_view(http_method_names=["post"])),
     path(f"sessions/{SID}/validate", views.SessionValidateView.as_view()),
     path(f"sessions/{SID}/analytics", views.SessionAnalyticsView.as_view()),
+    path(
+        "sessions/create/",
+        views.SessionListCreateView.as_view(http_method_names=["post"], schema=None),
+    ),
+    path(f"sessions/{SID}/validate/", views.SessionValidateView.as_view(schema=None)),
+    path(f"sessions/{SID}/analytics/", views.SessionAnalyticsView.as_view(schema=None)),
 ]

@@ -48,6 +48,7 @@ def _own_or_admin(request, session_id: str):
 
 class SessionListCreateView(TenantAPIView):
     write_role = Role.VIEWER  # logging in is open to every member
+    body_tenant_field = "tenant_id"  # the seed's body may name the tenant
 
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request, *args, **kwargs):
@@ -74,7 +75,7 @@ class SessionListCreateView(TenantAPIView):
 
     @extend_schema(request=CreateSessionSerializer, responses={201: None})
     def post(self, request, *args, **kwargs):
-        data = CreateSessionSerializer(data=request.data)
+        data = CreateSessionSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         user_id = data.validated_data.get("user_id", request.user.pk)
         if user_id != request.user.pk:
@@ -185,7 +186,7 @@ class SessionRevokeAllView(TenantAPIView):
 
     @extend_schema(request=RevokeAllSerializer, responses=None)
     def post(self, request, *args, **kwargs):
-        data = RevokeAllSerializer(data=request.data)
+        data = RevokeAllSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         user_id = data.validated_data.get("user_id", request.user.pk)
         wants_tenant = data.validated_data["tenant"]

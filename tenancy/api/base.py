@@ -27,6 +27,9 @@ class TenantAPIMixin:
 
     tenant_required = True
     single_tenant_default = False
+    # A body field that may name the tenant (id or slug, tenancy/api/references.py) when
+    # neither a token nor X-Tenant does: the seed's `{"tenant_id": ...}`.
+    body_tenant_field: str | None = None
 
     def perform_authentication(self, request):
         super().perform_authentication(request)
@@ -44,6 +47,8 @@ class TenantAPIMixin:
             )
         else:
             slug = requested_slug(request)
+            if slug is None and self.body_tenant_field:
+                slug = self._body_tenant_slug(request)
             if slug is None and not self.tenant_required:
                 slug = self._only_tenant_slug(user)
                 if slug is None:
@@ -59,6 +64,17 @@ class TenantAPIMixin:
                 resolution.tenant.pk, resolution.tenant.slug, resolution.tenant.cache_generation
             )
         )
+
+    def _body_tenant_slug(self, request) -> str | None:
+        from tenancy.api import references
+
+        data = request.data
+        if not isinstance(data, dict) or data.get(self.body_tenant_field) is None:
+            return None
+        slug = references.slug_for(request.user, data[self.body_tenant_field])
+        if slug is None:
+            raise references.not_accessible()
+        return slug
 
     def _only_tenant_slug(self, user) -> str | None:
         if not self.single_tenant_default:
