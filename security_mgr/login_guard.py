@@ -54,6 +54,12 @@ def client_ip(request) -> str:
     return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
 
 
+def storable(username) -> bool:
+    """False for a name no account can have: PostgreSQL cannot even compare a text with a
+    NUL character (a DataError, so a 500). Such a sign-in fails like a wrong password."""
+    return "\x00" not in str(username)
+
+
 def _ref(tenant) -> TenantRef:
     return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
 
@@ -147,6 +153,8 @@ class ThrottledModelBackend(ModelBackend):
         User = get_user_model()
         if username is None:
             username = kwargs.get(User.USERNAME_FIELD)
+        if username is not None and not storable(username):
+            return None
         if request is None or username is None or password is None:
             # No source to attribute (programmatic use by trusted code): plain checks.
             return super().authenticate(request, username, password, **kwargs)
@@ -172,7 +180,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     found = getattr(request, ATTEMPT_ATTR, None)
     if found is None:
         username = str(credentials.get(get_user_model().USERNAME_FIELD) or "")[:150]
-        if not username:
+        if not username or not storable(username):
             return
         user = get_user_model()._default_manager.filter(username=username).first()
         found = (Attempt(username, client_ip(request), scopes_for(request, user)), bool(user))
@@ -238,6 +246,8 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
 
 class ThrottledBasicAuthentication(BasicAuthentication):
     def authenticate_credentials(self, userid, password, request=None):
+        if not storable(userid):
+            raise exceptions.AuthenticationFailed("Invalid username/password.")
         try:
             return super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:
