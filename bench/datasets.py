@@ -268,7 +268,10 @@ def load_api(ctx) -> ApiSet:
     user, _ = get_user_model().objects.get_or_create(username=API_USER)
     user.set_password(API_PASSWORD)
     user.save()
-    Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": Role.VIEWER})
+    with tenant_context(tenant):  # memberships are written in their tenant's context
+        Membership.objects.update_or_create(
+            user=user, tenant=tenant, defaults={"role": Role.VIEWER}
+        )
     return ApiSet(
         tenant=tenant,
         other_tenant=Tenant.objects.get(pk=tenants.ids[1]),

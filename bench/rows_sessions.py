@@ -41,14 +41,15 @@ def load_sessions(ctx) -> SessionSet:
     tenant, _ = Tenant.objects.get_or_create(slug=SLUG, defaults={"name": "Bench sessions"})
     User = get_user_model()
     user, _ = User.objects.get_or_create(username=USERNAME)
-    Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.OWNER})
     names = [f"{USERNAME}-{n:05d}" for n in range(USERS)]
     User.objects.bulk_create([User(username=n) for n in names], ignore_conflicts=True)
     user_ids = list(User.objects.filter(username__in=names).values_list("pk", flat=True))
-    Membership.objects.bulk_create(
-        [Membership(user_id=uid, tenant=tenant, role=Role.MEMBER) for uid in user_ids],
-        ignore_conflicts=True,
-    )
+    with tenant_context(tenant):  # memberships are written in their tenant's context
+        Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.OWNER})
+        Membership.objects.bulk_create(
+            [Membership(user_id=uid, tenant=tenant, role=Role.MEMBER) for uid in user_ids],
+            ignore_conflicts=True,
+        )
     return SessionSet(tenant, user, user_ids)
 
 

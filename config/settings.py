@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Console (Django) sessions: django_session keeps a digest of each cookie and data bound
+# to it, so SQL that reads or rewrites the table logs nobody in (tenancy/session_store.py).
+SESSION_ENGINE = "tenancy.session_store"
+
 # --- Sessions (sessions_mgr) --------------------------------------------------------------
 # Master secret of the per-tenant session keys (HKDF); SECRET_KEY when unset.
 SESSION_MASTER_KEY = env.str("SESSION_MASTER_KEY", default="")

@@ -17,15 +17,18 @@ def do_create_tenant(*, slug: str, name: str, tier: str = "free", owner=None) ->
     tenant.full_clean()
     tenant.save()
     if owner is not None:
-        Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
+        do_add_member(tenant, owner, Role.OWNER)
     return tenant
 
 
 @transaction.atomic
 def do_add_member(tenant: Tenant, user, role: str = Role.MEMBER) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
-        user=user, tenant=tenant, defaults={"role": Role(role)}
-    )
+    # On PostgreSQL the database accepts a membership of `tenant` only with a proven
+    # claim for it (tenancy/rls_platform.py): the write runs in the tenant's context.
+    with tenant_context(tenant):
+        membership, _ = Membership.objects.update_or_create(
+            user=user, tenant=tenant, defaults={"role": Role(role)}
+        )
     return membership
 
 

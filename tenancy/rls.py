@@ -227,6 +227,10 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
         cursor.execute("SELECT current_database()")
         database = _ident(cursor.fetchone()[0])
         cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC")
+        # Memberships, superusers and permissions: written only with a verified claim.
+        from tenancy import rls_platform
+
+        rls_platform.apply(cursor, runtime_role)
         if runtime_role:
             role = _ident(runtime_role)
             cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM {role}")

@@ -177,7 +177,8 @@ def test_browser_dashboard_draws_only_the_tenants_figures(
 def _staff(username, tenant=None, role=None):
     user = get_user_model().objects.create_user(username, password=PASSWORD, is_staff=True)
     if tenant is not None:
-        Membership.objects.create(user=user, tenant=tenant, role=role)
+        with tenant_context(tenant):  # memberships are written in their tenant's context
+            Membership.objects.create(user=user, tenant=tenant, role=role)
     return user
 
 

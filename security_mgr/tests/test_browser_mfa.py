@@ -191,7 +191,7 @@ def test_browser_passkey_counts_only_while_the_user_belongs_to_its_tenant(
 ):
     console.add_authenticator(credentials=[passkey_in(shared_user, tenant_a)])
     app = totp_in(shared_user, tenant_b)
-    with console.lock:
+    with console.lock, tenant_context(tenant_a):  # memberships: in their tenant's context
         Membership.objects.filter(user=shared_user, tenant=tenant_a).delete()
     console.login("sam", PASSWORD)
     console.wait_for_path("/console/mfa/")  # beta's authenticator still asks

@@ -82,7 +82,8 @@ def test_factors_count_only_in_the_users_tenants(client, shared_user, tenant_a, 
 
     _passkey(shared_user, tenant_a)
     assert mfa.enrolled_tenants(shared_user) == [tenant_a.pk]
-    Membership.objects.filter(user=shared_user, tenant=tenant_a).delete()
+    with tenant_context(tenant_a):  # memberships are written in their tenant's context
+        Membership.objects.filter(user=shared_user, tenant=tenant_a).delete()
     assert mfa.enrolled_tenants(shared_user) == []
     client.force_login(shared_user)
     assert client.get("/admin/").status_code == 200

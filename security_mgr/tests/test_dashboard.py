@@ -62,7 +62,8 @@ def test_dashboard_needs_the_admin_role_in_a_tenant(
 ):
     user = get_user_model().objects.create_user("nora", password="x", is_staff=True)
     if role is not None:
-        Membership.objects.create(user=user, tenant=tenant_a, role=role)
+        with tenant_context(tenant_a):  # memberships are written in their tenant's context
+            Membership.objects.create(user=user, tenant=tenant_a, role=role)
     client.force_login(user)
     page = client.get("/console/security/")
     assert page.status_code == status

@@ -186,7 +186,8 @@ def test_api_removed_member_token_refused(owner_a, viewer_a, tenant_a, view):
     from tenancy.models import Membership
 
     body = login(viewer_a, tenant_a)
-    Membership.objects.filter(user=viewer_a).delete()
+    with tenant_context(tenant_a):  # memberships are written in their tenant's context
+        Membership.objects.filter(user=viewer_a).delete()
     response = bearer(body["token"]).get("/api/v1/tenant/")
     assert response.status_code == 403
 

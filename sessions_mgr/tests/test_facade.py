@@ -3,6 +3,7 @@
 import pytest
 
 from sessions_mgr.actions import SessionError
+from tenancy.context import tenant_context
 from tenancy.models import Membership, Role, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -12,7 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=False)
 def enterprise(db, django_user_model):
     tenant = Tenant.objects.create(slug="enterprise-tenant", name="Enterprise")
     user = django_user_model.objects.create_user(username="admin_user", password="x" * 12)
-    Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
+    with tenant_context(tenant):  # memberships are written in their tenant's context
+        Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
     return tenant, user
 
 

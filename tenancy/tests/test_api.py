@@ -159,7 +159,8 @@ def test_membership_changes_take_effect_at_once(owner_a, tenant_a, settings, set
     tenant_a.state = TenantState.ACTIVE
     tenant_a.save(update_fields=["state"])
     assert client.get("/api/v1/settings/").status_code == 200
-    Membership.objects.filter(user=owner_a).delete()
+    with tenant_context(tenant_a):  # memberships are written in their tenant's context
+        Membership.objects.filter(user=owner_a).delete()
     response = client.get("/api/v1/settings/")
     assert response.status_code == 403 and _error(response)["code"] == "no_tenant_membership"
 

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from tenancy import membership_cache
+from tenancy.context import tenant_context
 from tenancy.models import Membership, Role
 from tenancy.resolution import memberships_of
 from tests.markers import redis_only
@@ -37,9 +38,11 @@ def test_membership_cache_serves_repeats_from_memory(owner_a, tenant_a, django_a
 def test_membership_cache_drops_a_changed_membership_at_once(owner_a, tenant_a, tenant_b):
     _wait_healthy()
     assert [m.tenant.slug for m in memberships_of(owner_a)] == ["alpha"]
-    Membership.objects.create(user=owner_a, tenant=tenant_b, role=Role.VIEWER)
+    with tenant_context(tenant_b):  # memberships are written in their tenant's context
+        Membership.objects.create(user=owner_a, tenant=tenant_b, role=Role.VIEWER)
     assert [m.tenant.slug for m in memberships_of(owner_a)] == ["alpha", "beta"]
-    Membership.objects.filter(user=owner_a, tenant=tenant_b).get().delete()
+    with tenant_context(tenant_b):
+        Membership.objects.filter(user=owner_a, tenant=tenant_b).get().delete()
     assert [m.tenant.slug for m in memberships_of(owner_a)] == ["alpha"]
 
 

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from tenancy.actions import do_add_member, do_set_tenant_setting, get_or_create_user
+from tenancy.context import platform_access
 from tenancy.models import Role, Tenant
 
 DEMO_PASSWORD = "demo-password-123"
@@ -17,13 +18,15 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        admin, _ = get_or_create_user(
-            "admin",
-            password=DEMO_PASSWORD,
-            email="admin@example.com",
-            is_staff=True,
-            is_superuser=True,
-        )
+        # Only platform access may make a superuser (the database checks the claim).
+        with platform_access("seed_demo: create the demo platform operator", actor="seed"):
+            admin, _ = get_or_create_user(
+                "admin",
+                password=DEMO_PASSWORD,
+                email="admin@example.com",
+                is_staff=True,
+                is_superuser=True,
+            )
         shared, _ = get_or_create_user("shared", password=DEMO_PASSWORD, is_staff=True)
         for slug, name, tier in TENANTS:
             tenant, _ = Tenant.objects.get_or_create(

@@ -1,0 +1,162 @@
+"""Guards on the platform tables that decide who may act for which tenant.
+
+Memberships, users and Django's permissions are not tenant-scoped: login and tenant
+resolution read them before any tenant is in context, so the runtime role keeps its
+privileges on them. Without a guard, SQL injection in tenant A could write them and
+switch tenant through the front door: `INSERT INTO tenancy_membership` (A's attacker
+becomes a member of B), `UPDATE auth_user SET is_superuser = true` (the console's
+platform escape hatch), a superuser's password, or a Django permission on the stock
+user admin. The database now asks for the same verified claim as on scoped rows:
+
+- `tenancy_membership`: everyone reads; writing a membership of tenant T needs a
+  proven claim for T (or platform access), i.e. `tenant_context(T)` in Python;
+- `auth_user`: making a superuser, or changing a superuser's password, username, email,
+  id or re-activating one, needs the platform claim (a trigger: the check compares
+  the old and new rows); the superuser's own `last_login` update needs nothing;
+- `auth_user_user_permissions`, `auth_user_groups`, `auth_group_permissions`,
+  `auth_permission`: writes need the platform claim.
+
+ENABLE without FORCE: the owner (migrations, `create_permissions`) is not fenced.
+Still open (README threat model): an ordinary user's password hash is writable and
+readable by the runtime role.
+"""
+
+from __future__ import annotations
+
+from tenancy.rls import TENANT_EXPR, _ident
+
+PLATFORM_FUNCTION = "dim_context_is_platform"
+PLATFORM_EXPR = f"(SELECT public.{PLATFORM_FUNCTION}())"
+USER_TRIGGER = "dim_guard_superuser"
+MEMBERSHIP_POLICIES = ("dim_membership_read", "dim_membership_write")
+PLATFORM_WRITE_TABLES = (
+    "auth_user_user_permissions",
+    "auth_user_groups",
+    "auth_group_permissions",
+    "auth_permission",
+)
+
+_PLATFORM_BODY = (
+    "SELECT coalesce(current_setting('app.tenant_id', true) = '*' "
+    "AND public.dim_context_tenants() IS NOT NULL, false)"
+)
+
+_USER_GUARD_BODY = """
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.is_superuser AND NOT public.dim_context_is_platform() THEN
+            RAISE EXCEPTION 'only platform access may create a superuser'
+                USING ERRCODE = '42501';
+        END IF;
+    ELSIF (NEW.is_superuser AND NOT OLD.is_superuser)
+        OR (OLD.is_superuser AND (
+            NEW.id IS DISTINCT FROM OLD.id
+            OR NEW.password IS DISTINCT FROM OLD.password
+            OR NEW.username IS DISTINCT FROM OLD.username
+            OR NEW.email IS DISTINCT FROM OLD.email
+            OR (NEW.is_active AND NOT OLD.is_active))) THEN
+        IF NOT public.dim_context_is_platform() THEN
+            RAISE EXCEPTION 'only platform access may make or change a superuser'
+                USING ERRCODE = '42501';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+"""
+
+
+def statements(user_table: str, membership_table: str, runtime_role: str | None):
+    yield (
+        f"CREATE OR REPLACE FUNCTION public.{PLATFORM_FUNCTION}() RETURNS boolean "
+        "LANGUAGE sql STABLE SET search_path = pg_catalog "
+        f"AS $dim${_PLATFORM_BODY}$dim$"
+    )
+    yield f"REVOKE ALL ON FUNCTION public.{PLATFORM_FUNCTION}() FROM PUBLIC"
+    if runtime_role:
+        yield f"GRANT EXECUTE ON FUNCTION public.{PLATFORM_FUNCTION}() TO {_ident(runtime_role)}"
+    yield (
+        f"CREATE OR REPLACE FUNCTION public.{USER_TRIGGER}() RETURNS trigger "
+        "LANGUAGE plpgsql SET search_path = pg_catalog "
+        f"AS $dim${_USER_GUARD_BODY}$dim$"
+    )
+    user = _ident(user_table)
+    yield f"DROP TRIGGER IF EXISTS {USER_TRIGGER} ON {user}"
+    yield (
+        f"CREATE TRIGGER {USER_TRIGGER} BEFORE INSERT OR UPDATE ON {user} "
+        f"FOR EACH ROW EXECUTE FUNCTION public.{USER_TRIGGER}()"
+    )
+    members = _ident(membership_table)
+    in_claim = f"tenant_id = ANY (({TENANT_EXPR}))"
+    yield f"ALTER TABLE {members} ENABLE ROW LEVEL SECURITY"
+    for name in MEMBERSHIP_POLICIES:
+        yield f"DROP POLICY IF EXISTS {name} ON {members}"
+    # Permissive policies combine with OR per command: SELECT sees every row, while
+    # INSERT, UPDATE and DELETE only ever match the write policy.
+    yield f"CREATE POLICY dim_membership_read ON {members} FOR SELECT USING (true)"
+    for command, clause in (
+        ("INSERT", f"WITH CHECK ({in_claim})"),
+        ("UPDATE", f"USING ({in_claim}) WITH CHECK ({in_claim})"),
+        ("DELETE", f"USING ({in_claim})"),
+    ):
+        name = f"dim_membership_{command.lower()}"
+        yield f"DROP POLICY IF EXISTS {name} ON {members}"
+        yield f"CREATE POLICY {name} ON {members} FOR {command} {clause}"
+    for table in PLATFORM_WRITE_TABLES:
+        ident = _ident(table)
+        yield f"ALTER TABLE {ident} ENABLE ROW LEVEL SECURITY"
+        yield f"DROP POLICY IF EXISTS dim_platform_read ON {ident}"
+        yield f"CREATE POLICY dim_platform_read ON {ident} FOR SELECT USING (true)"
+        for command, clause in (
+            ("INSERT", f"WITH CHECK ({PLATFORM_EXPR})"),
+            ("UPDATE", f"USING ({PLATFORM_EXPR}) WITH CHECK ({PLATFORM_EXPR})"),
+            ("DELETE", f"USING ({PLATFORM_EXPR})"),
+        ):
+            name = f"dim_platform_{command.lower()}"
+            yield f"DROP POLICY IF EXISTS {name} ON {ident}"
+            yield f"CREATE POLICY {name} ON {ident} FOR {command} {clause}"
+
+
+def apply(cursor, runtime_role: str | None) -> None:
+    from django.contrib.auth import get_user_model
+
+    from tenancy.models import Membership
+
+    user_table = get_user_model()._meta.db_table
+    for sql in statements(user_table, Membership._meta.db_table, runtime_role):
+        cursor.execute(sql)
+
+
+def problems(cursor) -> list[str]:
+    """What check_isolation reports when a guard is missing."""
+    from django.contrib.auth import get_user_model
+
+    from tenancy.models import Membership
+
+    found = []
+    cursor.execute(
+        "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE c.relname = %s AND t.tgname = %s AND t.tgenabled <> 'D'",
+        [get_user_model()._meta.db_table, USER_TRIGGER],
+    )
+    if cursor.fetchone() is None:
+        found.append(
+            f"trigger {USER_TRIGGER} on the user table is missing or disabled: SQL could make "
+            "a superuser (run migrate as the owner)"
+        )
+    for table, policy in [(Membership._meta.db_table, "dim_membership_insert")] + [
+        (t, "dim_platform_insert") for t in PLATFORM_WRITE_TABLES
+    ]:
+        cursor.execute(
+            "SELECT c.relrowsecurity, EXISTS (SELECT 1 FROM pg_policies p "
+            "WHERE p.tablename = c.relname AND p.policyname = %s) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND n.nspname = current_schema()",
+            [policy, table],
+        )
+        row = cursor.fetchone()
+        if row is not None and not all(row):
+            found.append(
+                f"table {table}: its write guard (RLS, {policy}) is missing: SQL could "
+                "grant access to another tenant (run migrate as the owner)"
+            )
+    return found
