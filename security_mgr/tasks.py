@@ -18,7 +18,7 @@ def sign_platform_tree_head_task() -> dict:
     return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
 
 
-@shared_task(tenant_scoped=False)
+@shared_task(tenant_scoped=False, reaches_every_tenant=True)
 def sweep_pending_audit_task() -> int:
     """Beat: the sequencer's safety net, once per tenant whatever its state (a tenant
     suspended right after its last audited commits must not keep them unnumbered)."""

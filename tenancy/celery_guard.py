@@ -158,10 +158,25 @@ def _refuse(exc: Exception, task_name: str) -> Exception:
     return exc
 
 
+def reaches_every_tenant(task_name: str) -> bool:
+    """Tasks that enter every tenant's context themselves (`fan_out_task`, the audit
+    sweep) declare `reaches_every_tenant=True`: sent from one tenant's context they
+    would carry that tenant's work into all the others."""
+    from celery import current_app
+
+    task = current_app.tasks.get(task_name)
+    return bool(getattr(task, "reaches_every_tenant", False))
+
+
 def approve(task_name: str, named: set[int]) -> int | None:
     """The tenant a message may carry, or raise. `named`: tenants its headers name."""
     state = sender_state()
     sender = state if isinstance(state, int) else getattr(state, "id", None)
+    if sender is not None and reaches_every_tenant(task_name):
+        raise TenantMismatch(
+            f"task {task_name} reaches every tenant: it is sent with no tenant in context "
+            f"(beat, platform code), never from tenant {sender}'s"
+        )
     if len(named) > 1:
         raise TenantMismatch(
             f"task {task_name} names several tenants {sorted(named)}: a message runs in one"

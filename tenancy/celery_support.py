@@ -25,7 +25,7 @@ from tenancy.celery_guard import (
     request_tenant,
     sender_state,
 )
-from tenancy.exceptions import TenantContextMissing
+from tenancy.exceptions import TenantContextMissing, TenantMismatch
 
 __all__ = ["PROOF_HEADER", "TENANT_HEADER", "TenantAwareTask", "fan_out"]
 
@@ -41,6 +41,7 @@ def _caller_tenant():
 
 class TenantAwareTask(Task):
     tenant_scoped = True
+    reaches_every_tenant = False  # see celery_guard.reaches_every_tenant
 
     @classmethod
     def bind(cls, app):
@@ -80,8 +81,15 @@ class TenantAwareTask(Task):
 
 
 def fan_out(task, *args, **kwargs) -> int:
-    """Send `task` once per active tenant, each inside that tenant's context."""
+    """Send `task` once per active tenant, each inside that tenant's context. Only from
+    no tenant (beat, platform code): inside one tenant this would act for all of them."""
     from tenancy.models import Tenant
+
+    if context.get_current_tenant_id() is not None:
+        raise TenantMismatch(
+            f"fan_out({task.name}) sends to every tenant: call it with no tenant in "
+            "context, never from inside one tenant's"
+        )
 
     sent = 0
     for tenant in Tenant.objects.active().only("id", "slug", "cache_generation"):

@@ -6,7 +6,7 @@ from tenancy.context import require_tenant_id
 from tenancy.models import TenantSetting
 
 
-@shared_task(tenant_scoped=False)
+@shared_task(tenant_scoped=False, reaches_every_tenant=True)
 def fan_out_task(task_name: str, *args) -> int:
     """Beat entry point: run `task_name` once per active tenant."""
     return fan_out(current_app.tasks[task_name], *args)
