@@ -56,6 +56,8 @@ MIDDLEWARE = [
     # First: every error under API_PATH_PREFIXES answers in the API's JSON format.
     "tenancy.api.middleware.APIErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Database (or Redis where nothing falls back) unreachable: a JSON 503, Retry-After.
+    "tenancy.health.DependencyUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,7 +102,15 @@ if DATABASE_URL:
     _db["ENGINE"] = "tenancy.db.postgresql"
     # Server-side binding: values travel apart from the statement text, so
     # pg_stat_activity (readable by every session of the runtime role) never shows them.
-    _db["OPTIONS"] = {"server_side_binding": True}
+    # PostgreSQL down must be a quick JSON 503 (tenancy/health.py), not a long wait: a
+    # connection attempt gives up after connect_timeout (libpq's minimum is 2 s), a
+    # request waits for a pooled connection at most POSTGRES_POOL_TIMEOUT, and the pool
+    # stops backing off after POSTGRES_POOL_RECONNECT_TIMEOUT (then it reconnects on the
+    # next request), so it notices a database that is back within seconds.
+    _db["OPTIONS"] = {
+        "server_side_binding": True,
+        "connect_timeout": env.int("POSTGRES_CONNECT_TIMEOUT", default=2),
+    }
     _pool = env.bool("DATABASE_POOL", default=True)
     if _pool:
         _db["OPTIONS"] = {
@@ -108,7 +118,8 @@ if DATABASE_URL:
             "pool": {
                 "min_size": env.int("POSTGRES_POOL_MIN_SIZE", default=2),
                 "max_size": env.int("POSTGRES_POOL_SIZE", default=20),
-                "timeout": env.float("POSTGRES_POOL_TIMEOUT", default=10.0),
+                "timeout": env.float("POSTGRES_POOL_TIMEOUT", default=2.0),
+                "reconnect_timeout": env.float("POSTGRES_POOL_RECONNECT_TIMEOUT", default=10.0),
             },
         }
         _db["CONN_MAX_AGE"] = 0
@@ -144,15 +155,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Keys are namespaced per tenant (and per-tenant generation) by the key function itself,
 # so no caller can forget it.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_FUNCTION": "tenancy.cache.make_tenant_key",
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
+# Redis down must cost a request at most this long (a stopped server refuses at once; a
+# hung one or a lost network would otherwise block for minutes), see tenancy/degraded.py.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+
+
+def redis_cache(url: str) -> dict:
+    """The cache configuration for a Redis URL (the tests point it at their own server)."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_FUNCTION": "tenancy.cache.make_tenant_key",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+        },
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {
         "default": {

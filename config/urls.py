@@ -9,6 +9,7 @@ from security_mgr.login_guard import ThrottledAdminAuthenticationForm
 from sessions_mgr.api.urls import seed_aliases
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
+from tenancy.health import health
 
 admin.site.site_header = "Data Isolation Managers"
 admin.site.site_title = "Data Isolation Managers"
@@ -25,6 +26,7 @@ v1_patterns = [
 
 urlpatterns = [
     path("", console_home, name="console-home"),
+    path("health/", health, name="health"),  # which dependency is down (issue 10)
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
     path("console/mfa/", security_console.mfa_step, name="console-mfa"),
     path(

@@ -120,10 +120,14 @@ def _enrolment_key(user_id) -> str:
 def forget_enrolment(user_id) -> None:
     from django.core.cache import cache
 
+    from tenancy import degraded
     from tenancy.context import no_tenant
 
+    key = _enrolment_key(user_id)
     with no_tenant():  # platform data: the same key whatever the caller's context
-        cache.delete(_enrolment_key(user_id))
+        # Redis down: nothing to drop now; a copy cached before the outage lives at most
+        # ENROLMENT_CACHE_SECONDS (tenancy/degraded.py).
+        degraded.shared_cache("mfa_enrolment_drop", lambda: cache.delete(key))
 
 
 def enrolled_tenants(user) -> list[int]:
@@ -136,16 +140,19 @@ def enrolled_tenants(user) -> list[int]:
     tenant, so theirs are read through the audited escape hatch."""
     from django.core.cache import cache
 
+    from tenancy import degraded
     from tenancy.context import no_tenant
 
     key = _enrolment_key(user.pk)
-    with no_tenant():
-        cached = cache.get(key)
+    with no_tenant():  # Redis down: read from the database (tenancy/degraded.py)
+        cached = degraded.shared_cache("mfa_enrolment", lambda: cache.get(key))
     if cached is not None:
         return list(cached)
     tenants = _read_enrolled_tenants(user)
     with no_tenant():
-        cache.set(key, tenants, ENROLMENT_CACHE_SECONDS)
+        degraded.shared_cache(
+            "mfa_enrolment_store", lambda: cache.set(key, tenants, ENROLMENT_CACHE_SECONDS)
+        )
     return tenants
 
 

@@ -195,17 +195,19 @@ def get_view() -> SessionView:
 # --- publishing ---------------------------------------------------------------------------
 
 _redis = None
+_redis_url = ""
 
 
 def _client():
-    global _redis
+    global _redis, _redis_url
     url = getattr(settings, "REDIS_URL", "")
     if not url:
         return None
-    if _redis is None:
+    if _redis is None or url != _redis_url:  # a changed setting (tests) gets its own
         import redis
 
         _redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        _redis_url = url
     return _redis
 
 

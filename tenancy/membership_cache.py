@@ -8,6 +8,9 @@ transaction commits, and each process drops what it names. The writing process d
 its own copy at once, before the commit. Messages lost while the listener was away
 cannot matter: the copy is emptied at every (re)subscription and every
 `RESYNC_SECONDS`. Without Redis (the embedded default) nothing is kept here.
+A change made while this process could not reach Redis (its shared copy not dropped, its
+message not published) is redelivered as soon as Redis answers again: before the next
+lookup uses the shared cache, and when the listener resubscribes.
 
 A revoked membership therefore stops resolving in every process within the pub/sub
 delay (milliseconds; `bench` row `sessions.propagation` measures the same channel
@@ -32,6 +35,9 @@ _local: dict[int, list] = {}
 _epoch = 0
 _lock = threading.Lock()
 stats = {"hits": 0, "messages_applied": 0, "subscriptions": 0, "publish_errors": 0}
+# Users whose shared copy could not be dropped, or whose change could not be published,
+# while Redis was down: redelivered once it answers (tenancy.resolution.redeliver_drops).
+undelivered: set[int] = set()
 
 
 def _client():
@@ -68,6 +74,22 @@ def apply(text: str) -> bool:
 def _on_subscribed() -> None:
     _drop_all()
     stats["subscriptions"] += 1
+    if undelivered:
+        from tenancy.resolution import redeliver_drops  # resolution imports this module
+
+        redeliver_drops()
+
+
+def note_undelivered(user_ids) -> None:
+    with _lock:
+        undelivered.update(int(uid) for uid in user_ids)
+
+
+def take_undelivered() -> list[int]:
+    with _lock:
+        user_ids = sorted(undelivered)
+        undelivered.clear()
+    return user_ids
 
 
 listener = Listener(
@@ -117,15 +139,21 @@ def forget(user_ids) -> None:
     transaction.on_commit(lambda: _publish([f"m|{uid}" for uid in ids]), robust=True)
 
 
-def _publish(messages: list[str]) -> None:
+def _publish(messages: list[str]) -> bool:
     client = _client()
     if client is None:
-        return
+        return True
     try:
         pipe = client.pipeline(transaction=False)
         for message in messages:
             pipe.publish(CHANNEL, message)
         pipe.execute()
-    except Exception as exc:  # noqa: BLE001  (the commit happened; the resync bounds it)
+    except Exception as exc:  # noqa: BLE001  (the commit happened; redelivered later)
         stats["publish_errors"] += 1
         log.error("membership_publish_failed", extra={"error": repr(exc)})
+        note_undelivered(m[2:] for m in messages if m.startswith("m|"))
+        return False
+    return True
+
+
+publish_now = _publish

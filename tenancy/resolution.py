@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from tenancy import membership_cache
+from tenancy import degraded, membership_cache
 from tenancy.context import no_tenant
 from tenancy.models import Membership, Role, Tenant, TenantState
 
@@ -76,7 +76,8 @@ def _membership_cache_key(user_id) -> str:
 def memberships_of(user) -> list[Membership]:
     """The user's memberships with their tenants. Every API request needs them, so with
     a shared cache (Redis) they are cached per user; saving or deleting a membership or
-    a tenant drops the affected entries at once (see `forget_memberships`)."""
+    a tenant drops the affected entries at once (see `forget_memberships`). With Redis
+    down they come from the database (tenancy/degraded.py)."""
     local = membership_cache.lookup(user.pk)
     if local is not None:
         return local
@@ -84,10 +85,12 @@ def memberships_of(user) -> list[Membership]:
     ttl = settings.TENANT_RESOLUTION_CACHE_SECONDS
     key = _membership_cache_key(user.pk)
     if ttl:
+        if membership_cache.undelivered:
+            redeliver_drops()  # before trusting the shared copy again
         # Platform data: its keys must not depend on the tenant context of the caller
         # (the cache's key function namespaces by context).
         with no_tenant():
-            cached = cache.get(key)
+            cached = degraded.shared_cache("memberships", lambda: cache.get(key))
         if cached is not None:
             membership_cache.remember(user.pk, cached, loaded_at_epoch)
             return cached
@@ -96,25 +99,41 @@ def memberships_of(user) -> list[Membership]:
     )
     if ttl:
         with no_tenant():
-            cache.set(key, memberships, ttl)
+            degraded.shared_cache("memberships_store", lambda: cache.set(key, memberships, ttl))
     membership_cache.remember(user.pk, memberships, loaded_at_epoch)
     return memberships
+
+
+def _drop_shared(user_ids) -> bool:
+    """Delete the users' shared copies; False (and remembered for `redeliver_drops`)
+    when Redis cannot be reached: a copy that outlived a change must not be served once
+    Redis is back."""
+    keys = [_membership_cache_key(uid) for uid in user_ids]
+    with no_tenant():
+        done = degraded.shared_cache("memberships_drop", lambda: cache.delete_many(keys) or True)
+    if not done:
+        membership_cache.note_undelivered(user_ids)
+    return bool(done)
+
+
+def redeliver_drops() -> None:
+    """Drops and publications that failed while Redis was down, once it answers again
+    (called by the next lookup, and by the membership listener when it resubscribes)."""
+    if not degraded.redis.usable():
+        return
+    user_ids = membership_cache.take_undelivered()
+    if user_ids and _drop_shared(user_ids):
+        membership_cache.publish_now([f"m|{uid}" for uid in user_ids])
 
 
 def forget_memberships(user_ids) -> None:
     user_ids = list(user_ids)
     if settings.TENANT_RESOLUTION_CACHE_SECONDS and user_ids:
-        keys = [_membership_cache_key(uid) for uid in user_ids]
-
-        def drop_shared():
-            with no_tenant():
-                cache.delete_many(keys)
-
-        drop_shared()
+        _drop_shared(user_ids)
         # Again once committed: a reader in another process may have cached the old
         # rows between the first delete and the commit. Before the publication below
         # (callbacks run in order), so processes told to reload find no stale copy.
-        transaction.on_commit(drop_shared, robust=True)
+        transaction.on_commit(lambda: _drop_shared(user_ids), robust=True)
     membership_cache.forget(user_ids)
 
 
