@@ -118,6 +118,7 @@ class Dependency:
 redis = Dependency("redis", REDIS_RETRY_SECONDS)
 # Never skipped (every request tries, so recovery is seen at once): state for /health/.
 database = Dependency("database", 0.0)
+broker = Dependency("broker", 0.0)  # Celery's, when a request could not send a task
 
 
 def origin(exc: BaseException) -> str:
@@ -182,7 +183,7 @@ def reset() -> None:
     """Forget state and counts (tests)."""
     with _counts_lock:
         _counts.clear()
-    for dependency in (redis, database):
+    for dependency in (redis, database, broker):
         dependency.down_since = None
         dependency._skip_until = 0.0
         dependency._reminded_at = 0.0

@@ -1,7 +1,7 @@
 """Answers while a dependency is down (issue 10, degraded modes).
 
 - `DependencyUnavailableMiddleware`: a request that fails because the database cannot
-  be reached (or because Redis failed where nothing falls back) gets a JSON 503 with
+  be reached (or Redis, or Celery's broker, where nothing falls back) gets a JSON 503 with
   `Retry-After`, never an HTML 500 or a traceback, whatever `DEBUG` is. How fast is
   the settings' job: `connect_timeout` and the pool's timeout (config/settings.py).
   Exceptions raised by views reach `process_exception`; those raised by other
@@ -34,15 +34,29 @@ _FAILURE_ATTR = "_dim_unavailable"
 _MESSAGES = {
     "database": "The database cannot be reached right now; try again shortly.",
     "redis": "A service this request needs (Redis) cannot be reached; try again shortly.",
+    "broker": "The task queue cannot be reached right now; try again shortly.",
 }
 
 
+def _broker_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from kombu.exceptions import OperationalError as BrokerConnectionError
+    except ImportError:
+        return ()
+    return (BrokerConnectionError,)
+
+
+_BROKER_ERRORS = _broker_errors()
+
+
 def unavailable_kind(exc: BaseException | None) -> str | None:
-    """The dependency whose outage `exc` is ("database", "redis"), or None."""
+    """The dependency whose outage `exc` is ("database", "redis", "broker"), or None."""
     if degraded.is_database_unavailable(exc):
         return "database"
     if degraded.REDIS_ERRORS and isinstance(exc, degraded.REDIS_ERRORS):
         return "redis"
+    if _BROKER_ERRORS and isinstance(exc, _BROKER_ERRORS):
+        return "broker"  # Celery could not send a task (kombu's connection error)
     return None
 
 
@@ -61,6 +75,8 @@ def response_for(exc: BaseException) -> JsonResponse | None:
     if kind is None:
         return None
     dependency = degraded.database if kind == "database" else degraded.redis
+    if kind == "broker":
+        dependency = degraded.broker
     where = degraded.origin(exc)
     dependency.failed(f"request at {where}", exc)
     degraded.count(f"{kind}.unavailable_responses")

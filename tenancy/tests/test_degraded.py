@@ -100,8 +100,16 @@ def _redis_outage_view(request):
     redis.Redis(port=free_port(), socket_connect_timeout=1).get("x")  # nothing listens
 
 
+def _broker_outage_view(request):
+    import kombu
+
+    broker = kombu.Connection(f"redis://127.0.0.1:{free_port()}/0", connect_timeout=1)
+    broker.ensure_connection(max_retries=0)  # what a task's publish meets with no broker
+
+
 urlpatterns = [
     path("outage/", _outage_view),
+    path("broker-outage/", _broker_outage_view),
     path("redis-outage/", _redis_outage_view),
     path("bug/", _bug_view),
     path("fine/", lambda request: HttpResponse("fine")),
@@ -139,10 +147,11 @@ def test_degraded_database_outage_answers_json_503(outage_urls, settings, debug,
     assert degraded.counters()["database.unavailable_responses"] == 1
 
 
-def test_degraded_redis_failure_with_no_fallback_answers_json_503(outage_urls, caplog):
-    response = Client(raise_request_exception=False).get("/redis-outage/")
+@pytest.mark.parametrize("kind", ["redis", "broker"])
+def test_degraded_redis_failure_with_no_fallback_answers_json_503(outage_urls, caplog, kind):
+    response = Client(raise_request_exception=False).get(f"/{kind}-outage/")
     assert response.status_code == 503
-    assert response.json()["error"]["code"] == "redis_unavailable"
+    assert response.json()["error"]["code"] == f"{kind}_unavailable"
     assert int(response["Retry-After"]) > 0
     # The log line names where a fallback is missing.
     where = {getattr(r, "raised_at", "") for r in caplog.records}
