@@ -57,6 +57,7 @@ import functools
 import re
 
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.query import Query, RawQuery
 from django.db.models.sql.subqueries import AggregateQuery, InsertQuery, UpdateQuery
@@ -276,6 +277,23 @@ def _extra_where_as_sql(self, compiler=None, connection=None):
     return ORIGINALS["ExtraWhere.as_sql"](self, compiler, connection)
 
 
+# Expressions that take SQL text as arguments: `Func(template=…, function=…)` and every
+# expression that keeps its keyword arguments in `extra` (Subquery, Case, OrderBy,
+# aggregates). Text given per instance is checked like RawSQL; a class's own template
+# is code, not data, and stays unchecked.
+_TEXT_KEYS = ("template", "function", "arg_joiner")
+
+
+def _compile(self, node):
+    extra = getattr(node, "extra", None)
+    if extra and isinstance(extra, dict) and current_var.get().__class__ is not PlatformAccess:
+        for key in _TEXT_KEYS:
+            text = extra.get(key)
+            if isinstance(text, str):
+                _refuse_text(text, f"{type(node).__name__}({key}=…)")
+    return ORIGINALS["SQLCompiler.compile"](self, node)
+
+
 def _raw_query_execute(self):
     state = current_var.get()
     if state.__class__ is not PlatformAccess and not _scoped.is_scoped_raw(
@@ -290,11 +308,12 @@ PATCHES = {
     "RawSQL.as_sql": (RawSQL, "as_sql", _raw_sql_as_sql),
     "ExtraWhere.as_sql": (ExtraWhere, "as_sql", _extra_where_as_sql),
     "RawQuery._execute_query": (RawQuery, "_execute_query", _raw_query_execute),
+    "SQLCompiler.compile": (SQLCompiler, "compile", _compile),
 }
 
 
 def install() -> None:
-    """Wrap the four entry points once (idempotent)."""
+    """Wrap the entry points once (idempotent)."""
     for key, (cls, name, wrapper) in PATCHES.items():
         current = cls.__dict__[name]
         if current is wrapper:
