@@ -1,7 +1,11 @@
 from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from security_mgr import console as security_console
 from security_mgr.dashboard import plotly_js, security_dashboard
@@ -51,6 +55,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include((v1_patterns, "tenancy"), namespace="v1")),
     *seed_aliases,  # the seed's POST /sessions/create, GET /sessions/{id}/validate|analytics
 ]

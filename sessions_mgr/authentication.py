@@ -10,7 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import ValidatedSession, validate
-from tenancy.resolution import TENANT_HEADER
+from tenancy.resolution import TENANT_HEADER, requested_slug
 
 _slug_ids: dict[str, int] = {}
 UNKNOWN_TENANT = -1
@@ -75,8 +75,10 @@ class SessionTokenAuthentication(BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise TokenRefused("malformed", "The token is not a session token.")
-        slug = request.META.get(TENANT_HEADER)
-        expected = tenant_id_for_slug(slug.strip()) if slug else None
+        # An X-Tenant is checked as without a token (empty or malformed: 400
+        # invalid_tenant); one naming another tenant is this token's refusal below.
+        slug = requested_slug(request) if TENANT_HEADER in request.META else None
+        expected = tenant_id_for_slug(slug) if slug else None
         try:
             session: ValidatedSession = validate(
                 token,

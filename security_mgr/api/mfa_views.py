@@ -6,10 +6,12 @@ password alone would enrol a new factor and then pass the console's step with it
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 
+from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
 from security_mgr.api.views import SecurityView, _valid
 from tenancy.api.errors import TenantAPIError
@@ -63,7 +65,7 @@ class MFAView(SecurityView):
 class EnrollTOTPView(MFAView):
     adds_factor = True
 
-    @extend_schema(request=s.EnrollTOTPSerializer, responses=None)
+    @extend_schema(request=s.EnrollTOTPSerializer, responses={201: r.TOTPEnrolledSerializer})
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
@@ -73,7 +75,7 @@ class EnrollTOTPView(MFAView):
 
 
 class ConfirmTOTPView(MFAView):
-    @extend_schema(request=s.ConfirmTOTPSerializer, responses=None)
+    @extend_schema(request=s.ConfirmTOTPSerializer, responses=r.ConfirmedSerializer)
     def post(self, request, *args, **kwargs):
         from django.http import Http404
 
@@ -90,7 +92,7 @@ class ConfirmTOTPView(MFAView):
 
 
 class VerifyTOTPView(MFAView):
-    @extend_schema(request=s.CodeSerializer, responses=None)
+    @extend_schema(request=s.CodeSerializer, responses=r.VerifiedSerializer)
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
@@ -101,7 +103,7 @@ class VerifyTOTPView(MFAView):
 class BackupCodesView(MFAView):
     adds_factor = True
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses={201: r.BackupCodesSerializer})
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
@@ -109,7 +111,7 @@ class BackupCodesView(MFAView):
 
 
 class UseBackupCodeView(MFAView):
-    @extend_schema(request=s.CodeSerializer, responses=None)
+    @extend_schema(request=s.CodeSerializer, responses=r.VerifiedSerializer)
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
@@ -129,7 +131,7 @@ class PasskeyView(MFAView):
 class PasskeyRegisterOptionsView(PasskeyView):
     adds_factor = True
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)  # WebAuthn creation options
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa, passkeys
 
@@ -146,7 +148,7 @@ class PasskeyRegisterOptionsView(PasskeyView):
 class PasskeyRegisterView(PasskeyView):
     adds_factor = True
 
-    @extend_schema(request=s.PasskeyRegisterSerializer, responses=None)
+    @extend_schema(request=s.PasskeyRegisterSerializer, responses={201: r.PasskeyCreatedSerializer})
     def post(self, request, *args, **kwargs):
         from security_mgr import passkeys
 
@@ -160,7 +162,7 @@ class PasskeyRegisterView(PasskeyView):
 
 
 class PasskeyAuthenticateOptionsView(PasskeyView):
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)  # WebAuthn request options
     def post(self, request, *args, **kwargs):
         from security_mgr import passkeys
 
@@ -169,7 +171,7 @@ class PasskeyAuthenticateOptionsView(PasskeyView):
 
 
 class PasskeyAuthenticateView(PasskeyView):
-    @extend_schema(request=s.PasskeyAuthenticateSerializer, responses=None)
+    @extend_schema(request=s.PasskeyAuthenticateSerializer, responses=r.PasskeyVerifiedSerializer)
     def post(self, request, *args, **kwargs):
         from security_mgr import passkeys
 

@@ -12,6 +12,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from security_mgr import actions, audit, crypto, keyring, selectors
+from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
 from security_mgr.exceptions import AuditStoreInconsistent, SecurityError
 from security_mgr.models import AuditEntry, KeyRing, RewrapJob, SecurityEvent, SignedTreeHead
@@ -98,7 +99,7 @@ class ShredKeysView(SecurityView):
 
     write_role = Role.OWNER
 
-    @extend_schema(request=s.ShredSerializer, responses=None)
+    @extend_schema(request=s.ShredSerializer, responses=r.ShredResultSerializer)
     def post(self, request, *args, **kwargs):
         data = _valid(s.ShredSerializer, request.data)
         if data["confirm"] != request.tenant.slug:
@@ -115,7 +116,7 @@ class PublicKeysView(SecurityView):
 
     read_role = Role.VIEWER
 
-    @extend_schema(responses=None)
+    @extend_schema(responses=r.PublicKeysSerializer)
     def get(self, request, *args, **kwargs):
         return Response(selectors.public_keys(request.tenant.pk))
 
@@ -123,7 +124,7 @@ class PublicKeysView(SecurityView):
 class TransitEncryptView(SecurityView):
     write_role = Role.MEMBER
 
-    @extend_schema(request=s.TransitEncryptSerializer, responses=None)
+    @extend_schema(request=s.TransitEncryptSerializer, responses=r.CiphertextSerializer)
     def post(self, request, *args, **kwargs):
         data = _valid(s.TransitEncryptSerializer, request.data)
         aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
@@ -133,7 +134,7 @@ class TransitEncryptView(SecurityView):
 class TransitDecryptView(SecurityView):
     write_role = Role.MEMBER
 
-    @extend_schema(request=s.TransitDecryptSerializer, responses=None)
+    @extend_schema(request=s.TransitDecryptSerializer, responses=r.PlaintextSerializer)
     def post(self, request, *args, **kwargs):
         data = _valid(s.TransitDecryptSerializer, request.data)
         aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
@@ -184,7 +185,7 @@ class InclusionProofView(SecurityView):
             OpenApiParameter("index", int, required=True),
             OpenApiParameter("tree_size", int, required=False),
         ],
-        responses=None,
+        responses=r.InclusionProofSerializer,
     )
     def get(self, request, *args, **kwargs):
         data = _valid(s.InclusionQuerySerializer, request.query_params)
@@ -199,7 +200,7 @@ class ConsistencyProofView(SecurityView):
             OpenApiParameter("first", int, required=True),
             OpenApiParameter("second", int, required=False),
         ],
-        responses=None,
+        responses=r.ConsistencyProofSerializer,
     )
     def get(self, request, *args, **kwargs):
         data = _valid(s.ConsistencyQuerySerializer, request.query_params)
@@ -209,7 +210,7 @@ class ConsistencyProofView(SecurityView):
 
 
 class VerifyAuditView(SecurityView):
-    @extend_schema(responses=None)
+    @extend_schema(responses=r.AuditVerificationSerializer)
     def get(self, request, *args, **kwargs):
         return Response(audit.verify_log(audit.tenant_log()).as_dict())
 
@@ -234,7 +235,7 @@ class RewrapJobViewSet(
     def get_queryset(self):
         return RewrapJob.objects.order_by("-created_at", "-id")
 
-    @extend_schema(request=s.StartRewrapSerializer, responses=s.RewrapJobSerializer)
+    @extend_schema(request=s.StartRewrapSerializer, responses={202: s.RewrapJobSerializer})
     def create(self, request, *args, **kwargs):
         from security_mgr import rewrap
         from security_mgr.tasks import rewrap_task

@@ -6,7 +6,7 @@ user's sessions needs the admin role in the tenant."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from sessions_mgr import actions, keys, selectors
 from sessions_mgr.analytics import do_evaluate_session
+from sessions_mgr.api import responses as r
 from sessions_mgr.api.serializers import (
     CreateSessionSerializer,
     RevokeAllSerializer,
@@ -25,6 +26,7 @@ from sessions_mgr.fastpath import get_view
 from sessions_mgr.validation import ValidatedSession
 from tenancy.api.base import TenantAPIView
 from tenancy.api.errors import TenantAPIError
+from tenancy.api.pagination import TenantPagination
 from tenancy.api.permissions import IsPlatformOperator
 from tenancy.models import ROLE_RANK, Membership, Role, Tenant
 
@@ -49,8 +51,21 @@ def _own_or_admin(request, session_id: str):
 class SessionListCreateView(TenantAPIView):
     write_role = Role.VIEWER  # logging in is open to every member
     body_tenant_field = "tenant_id"  # the seed's body may name the tenant
+    pagination_class = TenantPagination
 
-    @extend_schema(responses=SessionSerializer(many=True))
+    @extend_schema(
+        responses=SessionSerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                "user",
+                {"type": "string", "pattern": r"^[0-9]{1,18}$"},
+                description="Admins: only this user's sessions (a user id).",
+            ),
+            OpenApiParameter(
+                "active", str, description="`0` or `false`: ended sessions too (default: 1)."
+            ),
+        ],
+    )
     def get(self, request, *args, **kwargs):
         active_only = request.query_params.get("active", "1") not in ("0", "false")
         if _is_admin(request):
@@ -68,12 +83,10 @@ class SessionListCreateView(TenantAPIView):
     @property
     def paginator(self):
         if not hasattr(self, "_paginator"):
-            from tenancy.api.pagination import TenantPagination
-
-            self._paginator = TenantPagination()
+            self._paginator = self.pagination_class()
         return self._paginator
 
-    @extend_schema(request=CreateSessionSerializer, responses={201: None})
+    @extend_schema(request=CreateSessionSerializer, responses={201: r.SessionWithTokenSerializer})
     def post(self, request, *args, **kwargs):
         data = CreateSessionSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -111,7 +124,7 @@ class SessionValidateView(TenantAPIView):
     """`Authorization: Bearer <token>`: 200 with the session when the token is valid
     and belongs to this session; 401 with a reason code otherwise."""
 
-    @extend_schema(responses=None)
+    @extend_schema(responses=r.SessionValidationSerializer)
     def get(self, request, session_id, *args, **kwargs):
         auth = request.auth
         if not isinstance(auth, ValidatedSession):
@@ -134,7 +147,7 @@ class SessionValidateView(TenantAPIView):
 class SessionRefreshView(TenantAPIView):
     write_role = Role.VIEWER
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses=r.SessionWithTokenSerializer)
     def post(self, request, session_id, *args, **kwargs):
         _own_or_admin(request, session_id)
         try:
@@ -155,7 +168,7 @@ class SessionStepUpView(TenantAPIView):
     authentication_classes = [StepUpTokenAuthentication]
     write_role = Role.VIEWER
 
-    @extend_schema(request=StepUpSerializer, responses=None)
+    @extend_schema(request=StepUpSerializer, responses=r.StepUpDoneSerializer)
     def post(self, request, session_id, *args, **kwargs):
         auth = request.auth
         if not isinstance(auth, ValidatedSession):
@@ -174,7 +187,7 @@ class SessionStepUpView(TenantAPIView):
 class SessionRevokeView(TenantAPIView):
     write_role = Role.VIEWER
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses=r.SessionRevokedSerializer)
     def post(self, request, session_id, *args, **kwargs):
         _own_or_admin(request, session_id)
         actions.do_revoke_session(session_id, reason="revoked_by_api")
@@ -184,7 +197,7 @@ class SessionRevokeView(TenantAPIView):
 class SessionRevokeAllView(TenantAPIView):
     write_role = Role.VIEWER
 
-    @extend_schema(request=RevokeAllSerializer, responses=None)
+    @extend_schema(request=RevokeAllSerializer, responses=r.SessionsRevokedSerializer)
     def post(self, request, *args, **kwargs):
         data = RevokeAllSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -200,7 +213,7 @@ class SessionRevokeAllView(TenantAPIView):
 
 
 class SessionAnalyticsView(TenantAPIView):
-    @extend_schema(responses=None)
+    @extend_schema(responses=r.SessionAnalyticsSerializer)
     def get(self, request, session_id, *args, **kwargs):
         session = _own_or_admin(request, session_id)
         return Response(do_evaluate_session(session))
@@ -209,7 +222,7 @@ class SessionAnalyticsView(TenantAPIView):
 class RotateKeyView(TenantAPIView):
     write_role = Role.ADMIN
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses=r.SessionKeyStateSerializer)
     def post(self, request, *args, **kwargs):
         state = actions.do_rotate_session_key()
         return Response(state.as_value())
@@ -223,7 +236,7 @@ class TenantPublicKeysView(TenantAPIView):
     permission_classes = [AllowAny]
     tenant_required = False
 
-    @extend_schema(responses=None)
+    @extend_schema(responses=r.TenantPublicKeysSerializer)
     def get(self, request, slug, *args, **kwargs):
         import base64
 
@@ -258,7 +271,7 @@ class SessionViewHealthView(TenantAPIView):
     tenant_required = False
     permission_classes = [IsPlatformOperator]
 
-    @extend_schema(responses=None)
+    @extend_schema(responses=r.SessionViewHealthSerializer)
     def get(self, request, *args, **kwargs):
         view = get_view()
         return Response(

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tenancy.api.base import TenantScopedModelSerializer
@@ -20,7 +21,25 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Any JSON value but null (the column is NOT NULL): what the schema says too.
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "object", "additionalProperties": True},
+            {"type": "array", "items": {}},
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "boolean"},
+        ]
+    }
+)
+class SettingValueField(serializers.JSONField):
+    pass
+
+
 class TenantSettingSerializer(TenantScopedModelSerializer):
+    value = SettingValueField(required=False)
+
     class Meta:
         model = TenantSetting
         fields = ["id", "key", "value", "description", "updated_at"]

@@ -1,9 +1,10 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import filters
 from rest_framework.response import Response
 
 from tenancy.api.base import TenantAPIView, TenantScopedModelViewSet
 from tenancy.api.permissions import IsPlatformOperator
+from tenancy.api.responses import IsolationReportSerializer, MeSerializer
 from tenancy.api.serializers import (
     MembershipSerializer,
     TenantSerializer,
@@ -11,19 +12,12 @@ from tenancy.api.serializers import (
 )
 from tenancy.models import Membership, Role, TenantSetting
 
-TENANT_HEADER_PARAM = OpenApiParameter(
-    name="X-Tenant",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Slug of the tenant to act in; required when the user belongs to several.",
-)
-
 
 class MeView(TenantAPIView):
     tenant_required = False
     single_tenant_default = True  # a member of one tenant sees it as current_tenant
 
-    @extend_schema(parameters=[TENANT_HEADER_PARAM], responses=None)
+    @extend_schema(responses=MeSerializer)
     def get(self, request, *args, **kwargs):
         memberships = Membership.objects.filter(user=request.user).select_related("tenant")
         return Response(
@@ -38,12 +32,11 @@ class MeView(TenantAPIView):
 
 
 class CurrentTenantView(TenantAPIView):
-    @extend_schema(parameters=[TENANT_HEADER_PARAM], responses=TenantSerializer)
+    @extend_schema(responses=TenantSerializer)
     def get(self, request, *args, **kwargs):
         return Response(TenantSerializer(request.tenant).data)
 
 
-@extend_schema(parameters=[TENANT_HEADER_PARAM])
 class TenantSettingViewSet(TenantScopedModelViewSet):
     """Per-tenant configuration. Viewers read, admins write."""
 
@@ -62,7 +55,7 @@ class IsolationReportView(TenantAPIView):
     tenant_required = False
     permission_classes = [IsPlatformOperator]
 
-    @extend_schema(responses=None)
+    @extend_schema(responses=IsolationReportSerializer)
     def get(self, request, *args, **kwargs):
         from tenancy import rls
 
