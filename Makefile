@@ -22,15 +22,14 @@ install: $(STAMP)
 
 # Embedded default unless DATABASE_URL / REDIS_URL / CELERY_BROKER_URL say otherwise:
 # SQLite, local-memory cache, Celery worker and beat on kombu's filesystem transport.
+# Ctrl-C stops the server, beat and the worker (warm shutdown, then cold after
+# STOP_TIMEOUT seconds): scripts/run_dev.sh.
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --host $(HOST) --port $(PORT)
 	$(PY) manage.py collectstatic --no-input -v 0
 	@echo "Console: http://$(CONSOLE_HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
-	@trap 'kill 0' EXIT INT TERM; \
-	  $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 --hostname=worker@%h & \
-	  $(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	  $(PY) manage.py runserver $(HOST):$(PORT)
+	@VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) bash scripts/run_dev.sh
 
 # Against PostgreSQL (as the non-owner runtime role) and Redis when DATABASE_URL/REDIS_URL
 # are set or the local services answer; otherwise on the embedded default.

@@ -35,3 +35,16 @@ def test_managers_entry_points():
     assert info["migrated"] is True and "tenancy.TenantSetting" in info["scoped_models"]
     report = managers.validate_module_integrity()
     assert report["ok"] is True and report["system_check_errors"] == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_the_port_it_is_given(monkeypatch):
+    out = io.StringIO()
+    call_command("seed_demo", "--port", "8123", stdout=out)
+    assert "http://localhost:8123/admin/" in out.getvalue()
+    assert "http://127.0.0.1:8123/api/v1/settings/" in out.getvalue()
+    assert ":8000" not in out.getvalue()
+    monkeypatch.setenv("PORT", "9031")
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "http://localhost:9031/admin/" in out.getvalue() and ":8000" not in out.getvalue()

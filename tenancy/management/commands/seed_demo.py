@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -15,6 +17,11 @@ TENANTS = [
 
 class Command(BaseCommand):
     help = "Create three demo tenants with members and some rows (idempotent)."
+
+    def add_arguments(self, parser):
+        # Where the server listens, for the addresses printed (`make run` passes its own).
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=os.environ.get("PORT") or "8000")
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -44,12 +51,16 @@ class Command(BaseCommand):
                 tenant, "quota.max_users", {"value": 10 if tier == "free" else 1000}
             )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        host, port = options["host"], options["port"]
+        # Passkeys need a name, not an IP address: the console is opened as localhost
+        # (as the Makefile's CONSOLE_HOST).
+        console = "localhost" if host == "127.0.0.1" else host
         self.stdout.write(
-            "Log in at http://localhost:8000/admin/ with any of these (password "
+            f"Log in at http://{console}:{port}/admin/ with any of these (password "
             f"{DEMO_PASSWORD!r}):\n"
             "  admin          platform operator (superuser, sees every tenant)\n"
             "  acme-owner     owner of tenant acme (likewise globex-owner, initech-owner)\n"
             "  acme-viewer    read-only member of acme\n"
             "  shared         admin in all three tenants (pick one in the console)\n"
-            "API: curl -u acme-owner:" + DEMO_PASSWORD + " http://127.0.0.1:8000/api/v1/settings/"
+            f"API: curl -u acme-owner:{DEMO_PASSWORD} http://{host}:{port}/api/v1/settings/"
         )
