@@ -32,6 +32,7 @@ from security_mgr.models import (
     SecurityEvent,
     SignedTreeHead,
 )
+from security_mgr.threats import BACKOFF_ACTIONS
 from tenancy.admin_base import tenant_role_at_least
 from tenancy.console import console_header
 from tenancy.context import get_current_tenant_id, in_platform_access
@@ -65,7 +66,9 @@ def dashboard_data(now: dt.datetime | None = None) -> dict:
         .annotate(n=Count("pk"))
         .order_by("-n", "source")[:10]
     )
-    lockouts = events.filter(action="temporary_block").count()
+    # Every back-off: an account refused from one source, a source's failed sign-ins
+    # or refused tokens slowed down (security_mgr/threats.py ACTIONS).
+    lockouts = events.filter(action__in=BACKOFF_ACTIONS).count()
     names = dict(Tenant.objects.values_list("pk", "slug"))
     keys = []
     for ring in KeyRing.objects.filter(subject="").order_by("tenant_id"):

@@ -10,6 +10,12 @@ Where an attempt counts (its *scopes*):
 Each scope keeps its own counters and blocks under its own policy: one tenant's strict
 policy never blocks sign-ins to another tenant.
 
+Who is refused (security_mgr/threats.py has the budgets): a sign-in is refused before its
+password is checked only when *that user from that source* is backing off. A source
+backing off for other users' failures only has its failed attempts answered 429; a
+correct password from it gets in. Refused bearer tokens spend a budget of their own, per
+source, which no sign-in reads.
+
 Entry points: `ThrottledModelBackend` (AUTHENTICATION_BACKENDS; the console's login form
 and DRF's Basic authentication both reach it), the `user_login_failed` and
 `user_logged_in` receivers, `ThrottledBasicAuthentication` (answers 429 with
@@ -37,7 +43,8 @@ log = logging.getLogger("dim.security")
 
 MAX_SCOPES = 16
 ATTEMPT_ATTR = "_dim_login_attempt"
-BLOCKED_ATTR = "_dim_login_blocked"
+BLOCKED_ATTR = "_dim_login_blocked"  # refused before the password check
+SLOWED_ATTR = "_dim_login_slowed"  # the source backs off: a failure here gets 429
 # Refusals that say someone holds a token they should not: made up, tampered with, or
 # presented to the wrong tenant. Expired or revoked tokens are ordinary client mistakes.
 FORGED_REASONS = frozenset({"malformed", "bad_signature", "wrong_tenant", "unsigned"})
@@ -105,14 +112,12 @@ def _in_scope(scope: TenantRef | None):
 
 
 def check(attempt: Attempt) -> threats.Verdict:
-    """Refused when any scope has this user+source or this source backing off."""
+    """Refused when any scope has this user+source backing off; `throttled` (allowed)
+    when a scope has this source backing off for its failures."""
     verdict = threats.Verdict()
     for scope in attempt.scopes:
         with _in_scope(scope):
-            found = threats.login_allowed(attempt.username, attempt.ip)
-        if not found.allowed:
-            verdict.allowed = False
-            verdict.retry_after = max(verdict.retry_after, found.retry_after)
+            verdict.merge(threats.login_allowed(attempt.username, attempt.ip))
     return verdict
 
 
@@ -130,10 +135,7 @@ def observe_failure(attempt: Attempt, *, existing_user: bool, via: str) -> threa
                 audit.append(
                     "auth.login_failed", {"source": attempt.ip, "via": via}, actor=attempt.username
                 )
-        verdict.allowed &= found.allowed
-        verdict.retry_after = max(verdict.retry_after, found.retry_after)
-        verdict.events += found.events
-        verdict.actions += [a for a in found.actions if a not in verdict.actions]
+        verdict.merge(found)
     return verdict
 
 
@@ -169,6 +171,8 @@ class ThrottledModelBackend(ModelBackend):
         if not verdict.allowed:
             setattr(request, BLOCKED_ATTR, verdict)
             raise PermissionDenied("sign-in backing off")
+        if verdict.throttled:
+            setattr(request, SLOWED_ATTR, verdict)
         if user is not None and user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
@@ -232,14 +236,26 @@ def _retry_text(verdict: threats.Verdict) -> int:
     return max(1, math.ceil(verdict.retry_after))
 
 
+def throttled_sign_in(request) -> threats.Verdict | None:
+    """Why a failed sign-in of this request is answered 429, if it is: the user+source
+    was refused before the password check, or the source backs off for its failures."""
+    if request is None:
+        return None
+    for attr in (BLOCKED_ATTR, SLOWED_ATTR):
+        verdict = getattr(request, attr, None)
+        if verdict is not None and verdict.throttled:
+            return verdict
+    return None
+
+
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
     def get_invalid_login_error(self):
-        verdict = getattr(self.request, BLOCKED_ATTR, None) if self.request else None
+        verdict = throttled_sign_in(self.request)
         if verdict is not None:
             return ValidationError(
-                "Too many failed sign-ins from your address: try again in %(seconds)s s.",
+                "%(what)s: try again in %(seconds)s s.",
                 code="throttled",
-                params={"seconds": _retry_text(verdict)},
+                params={"what": verdict.message, "seconds": _retry_text(verdict)},
             )
         return super().get_invalid_login_error()
 
@@ -251,11 +267,10 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         try:
             return super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:
-            verdict = getattr(request, BLOCKED_ATTR, None) if request is not None else None
+            verdict = throttled_sign_in(request)
             if verdict is not None:
                 raise exceptions.Throttled(
-                    wait=_retry_text(verdict),
-                    detail="Too many failed sign-ins from your address.",
+                    wait=_retry_text(verdict), detail=f"{verdict.message}."
                 ) from None
             raise
 
@@ -264,19 +279,20 @@ class ThrottledBasicAuthentication(BasicAuthentication):
 
 
 def observe_refused_token(request, reason: str, claimed_tenant_id: int | None) -> None:
-    """Forged, tampered or other-tenant tokens count against their source in the tenant
-    they claim (the platform scope when that tenant does not exist). Raises Throttled
-    when the source is now backing off, so a burst gets 429 rather than more 401s.
-    Only refusals pay for this: a valid token never reaches it."""
+    """Forged, tampered or other-tenant tokens count against their source in the
+    platform scope (a spray over many claimed tenants) and in the tenant they claim, if
+    it exists. Raises Throttled when the source is now backing off, so a burst gets 429
+    rather than more 401s. Only refusals pay for this: a valid token never reaches it,
+    and no sign-in budget is touched. Tokens refused as expired, revoked or signed with
+    a key retired by rotation (`key_retired`) are ordinary client mistakes: not counted."""
     if reason not in FORGED_REASONS:
         return
     ip = client_ip(request)
-    scope = tenant_ref_by_id(claimed_tenant_id) if claimed_tenant_id else None
-    with _in_scope(scope):
-        verdict = threats.analyze_threat(
-            "token_invalid", ip=ip, details={"reason": reason, "path": request.path[:200]}
-        )
+    details = {"reason": reason, "path": request.path[:200]}
+    tenant = tenant_ref_by_id(claimed_tenant_id) if claimed_tenant_id else None
+    verdict = threats.Verdict()
+    for scope in (None, tenant) if tenant is not None else (None,):
+        with _in_scope(scope):
+            verdict.merge(threats.analyze_threat("token_invalid", ip=ip, details=details))
     if not verdict.allowed:
-        raise exceptions.Throttled(
-            wait=_retry_text(verdict), detail="Too many refused tokens from your address."
-        )
+        raise exceptions.Throttled(wait=_retry_text(verdict), detail=f"{verdict.message}.")

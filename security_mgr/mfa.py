@@ -43,7 +43,9 @@ def enroll_totp(user, *, name: str = "authenticator", issuer: str = "DIM") -> tu
 def _check(device: TOTPDevice, code: str, now: dt.datetime) -> bool:
     if device.locked_until and device.locked_until > now:
         seconds = int((device.locked_until - now).total_seconds()) + 1
-        raise MFALocked(f"too many wrong codes: try again in {seconds} s")
+        raise MFALocked(
+            f"too many wrong MFA codes for this authenticator: try again in {seconds} s"
+        )
     step = totp.match(device.secret, code, now=now.timestamp())
     if step is not None and step > device.last_step:
         device.last_step, device.failures, device.locked_until = step, 0, None

@@ -1,11 +1,23 @@
 """Threat detection: brute force, credential stuffing, forged-token bursts, probing
-(runs of 404s) and session anomalies, with exponential back-off under per-tenant policy.
+(runs of 404s) and session anomalies, with capped exponential back-off under per-tenant
+policy.
+
+Separate budgets, so that one kind of failure never throttles another:
+- *password sign-ins*, counted per user+source (django-axes' key), per source and per
+  user. Only the user+source budget refuses anything: that user, from that source, is
+  refused before the password is checked. A source over its own budget (many failures,
+  or many users: credential stuffing) only has its *failures* answered 429; a correct
+  password from it still gets in. Failures of one user from many sources ask for
+  step-up authentication (an event), never a block. So nobody is refused because of
+  other people's failures.
+- *bearer tokens*, counted per source: past the threshold the source's refused tokens
+  are answered 429. A valid token never pays for this, and a token flood touches no
+  sign-in budget.
+- *MFA codes*: per authenticator, in the database (security_mgr/mfa.py).
 
 Counters live in the shared cache, whose keys are namespaced per tenant by the cache's
-key function, so tenants never share counters. Failed logins are counted per user+IP,
-per IP and per user. Blocks apply to a user *from one source* and to a source; failures
-against a user from many sources only ask for step-up authentication (MFA), never
-block the account: otherwise anyone could lock every user out by guessing badly.
+key function, so tenants never share counters; with the shared cache unreachable they
+fall back to process memory (security_mgr/throttle_store.py), never to an error.
 
 `analyze_threat()` returns a `Verdict`; a `SecurityEvent` (and an audit entry) is
 written when a threshold is crossed, and again each time the excess doubles, not for
@@ -21,14 +33,13 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
-
-from security_mgr import audit
+from security_mgr import audit, throttle_store
 from security_mgr.event_store import record_security_event
 from security_mgr.models import EventType, Severity
 from tenancy.context import get_current_tenant, no_tenant, require_tenant_id
@@ -36,10 +47,10 @@ from tenancy.context import get_current_tenant, no_tenant, require_tenant_id
 DEFAULT_POLICY = {
     "window_seconds": 900,
     "user_ip_threshold": 5,  # failures of one user from one source before back-off
-    "ip_threshold": 20,  # failures from one source, any user
+    "ip_threshold": 20,  # failures from one source, any user: its failures get 429
     "user_threshold": 10,  # failures of one user, any source: step-up only
     "stuffing_users": 8,  # distinct users failing from one source
-    "forged_token_threshold": 10,
+    "forged_token_threshold": 10,  # refused tokens from one source before 429s
     # 404s of scoped API detail routes from one user+source, whatever the ids: a random
     # id and another tenant's id count alike (no existence oracle).
     "probe_threshold": 20,
@@ -47,19 +58,67 @@ DEFAULT_POLICY = {
     "base_backoff_seconds": 1.0,
     "max_backoff_seconds": 900.0,
 }
+# A setting may make a tenant stricter or laxer, never push a number past these (a
+# Redis TTL must stay an integer it accepts; an infinite back-off is a lock-out).
+POLICY_LIMITS = {
+    "window_seconds": 7 * 86400,
+    "base_backoff_seconds": 86400.0,
+    "max_backoff_seconds": 86400.0,
+}
+MAX_THRESHOLD = 1_000_000
 
 KINDS = {"login", "token_invalid", "not_found", "session_anomaly"}
 SESSION_ACTIONS = {"revoke": "revoke_sessions", "step_up": "step_up", "record": "", "": ""}
 # Policy keys whose value is one of a few words rather than a positive number.
 POLICY_CHOICES = {"probe_action": ("revoke", "step_up", "record")}
 
+# What a verdict says is backing off (`Verdict.throttled`), and the action recorded.
+ACCOUNT_FROM_SOURCE = "sign_ins_account_source"
+SOURCE_SIGN_INS = "sign_ins_source"
+SOURCE_TOKENS = "tokens_source"
+MESSAGES = {
+    ACCOUNT_FROM_SOURCE: "Too many failed sign-ins for this account from your address",
+    SOURCE_SIGN_INS: "Too many failed sign-ins from your address (several accounts): "
+    "failed attempts from it are slowed down",
+    SOURCE_TOKENS: "Too many refused session tokens from your address: token attempts "
+    "from it are slowed down",
+}
+ACTIONS = {
+    ACCOUNT_FROM_SOURCE: "temporary_block",  # the account, from that source only
+    SOURCE_SIGN_INS: "slow_failures",
+    SOURCE_TOKENS: "slow_tokens",
+}
+BACKOFF_ACTIONS = tuple(ACTIONS.values())
+
 
 @dataclass
 class Verdict:
+    """`allowed` False: the next attempt of this kind from this source is refused before
+    it is checked (`retry_after` seconds). `throttled` names the budget that is backing
+    off; for the source's sign-in budget `allowed` stays True (a correct password still
+    gets in) and `retry_after` says how long failures from it are answered 429."""
+
     allowed: bool = True
     retry_after: float = 0.0
     actions: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    throttled: str = ""
+
+    @property
+    def message(self) -> str:
+        return MESSAGES.get(self.throttled, "")
+
+    def merge(self, other: Verdict) -> None:
+        """Several scopes answered: a refusal wins over a slow-down, which wins over
+        nothing; the winner's message and the longest wait for it."""
+        if not other.allowed and self.allowed:
+            self.allowed, self.throttled = False, other.throttled
+            self.retry_after = other.retry_after
+        elif other.allowed == self.allowed and other.throttled:
+            self.throttled = self.throttled or other.throttled
+            self.retry_after = max(self.retry_after, other.retry_after)
+        self.events += other.events
+        self.actions += [a for a in other.actions if a not in self.actions]
 
 
 _policies: dict[int, tuple[float, dict]] = {}
@@ -118,6 +177,8 @@ def _load_policy() -> dict:
 
 
 def _merged(configured) -> dict:
+    """Known keys with sane values over the defaults; positive numbers are capped
+    (POLICY_LIMITS, MAX_THRESHOLD), anything else is ignored."""
     policy = dict(DEFAULT_POLICY)
     if isinstance(configured, dict):
         for key, default in DEFAULT_POLICY.items():
@@ -127,7 +188,9 @@ def _merged(configured) -> dict:
                     policy[key] = value
                 continue
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                policy[key] = type(default)(value)
+                limit = POLICY_LIMITS.get(key, MAX_THRESHOLD)
+                value = limit if not math.isfinite(value) else min(value, limit)
+                policy[key] = type(default)(max(value, 1) if isinstance(default, int) else value)
     return policy
 
 
@@ -143,11 +206,12 @@ def _h(value: str) -> str:
 
 
 def _incr(key: str, window: int) -> int:
-    cache.add(key, 0, window)
+    store = throttle_store.store()
+    store.add(key, 0, window)
     try:
-        return cache.incr(key)
+        return store.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
+        store.set(key, 1, window)
         return 1
 
 
@@ -155,9 +219,17 @@ def _incr(key: str, window: int) -> int:
 hashed = _h
 count = _incr
 
+# 2 ** 64 times the smallest base worth configuring exceeds every allowed maximum: the
+# exponent stops there, so a long flood never builds a huge integer (or overflows the
+# float conversion, which `2 ** (excess - 1)` did past ~1,000 failures).
+MAX_EXPONENT = 64
+
 
 def _backoff(excess: int, policy: dict) -> float:
-    return min(policy["max_backoff_seconds"], policy["base_backoff_seconds"] * 2 ** (excess - 1))
+    if excess <= 0:
+        return 0.0
+    base, cap = policy["base_backoff_seconds"], policy["max_backoff_seconds"]
+    return min(cap, base * float(1 << min(excess - 1, MAX_EXPONENT)))
 
 
 def _crossed(count: int, threshold: int) -> bool:
@@ -168,23 +240,16 @@ def _crossed(count: int, threshold: int) -> bool:
 
 def _block(key: str, seconds: float) -> None:
     # Integer milliseconds: stored raw by django-redis, so a script can read it too.
-    until, ttl = int((time.time() + seconds) * 1000), max(1, int(seconds + 0.999))
-    redis = _redis()
+    until, ttl = int((time.time() + seconds) * 1000), max(1, math.ceil(seconds))
+    redis = throttle_store.redis()
     if redis is not None:  # what cache.set writes for an int, without its Python layers
-        redis.set(cache.make_key(key), until, ex=ttl)
+        redis.set(throttle_store.store().make_key(key), until, ex=ttl)
     else:
-        cache.set(key, until, ttl)
+        throttle_store.store().set(key, until, ttl)
 
 
 def _as_ms(value) -> int:
     return int(value) if isinstance(value, int | float) else 0
-
-
-def _redis():
-    """The raw Redis client when the cache is django-redis (one round trip per
-    observation through a pipeline), else None (any other cache: one call per key)."""
-    client = getattr(cache, "client", None)
-    return client.get_client(write=True) if hasattr(client, "get_client") else None
 
 
 # One observation's counters in one command (not ten in a pipeline: redis-py packs and
@@ -216,22 +281,30 @@ def _failure_script(redis):
     return script
 
 
+def _pw_blocks(u: str, s: str) -> list[str]:
+    """The sign-in blocks: this user from this source, and this source's failures."""
+    return [f"thr:blk:pw:ui:{u}:{s}", f"thr:blk:pw:ip:{s}"]
+
+
 def _failure_counts(u: str, s: str, window: int):
-    """-> (n_user_ip, n_ip, n_user, new_user_for_source, n_users_of_source, blocked_ms)"""
-    counters = [f"thr:ui:{u}:{s}", f"thr:ip:{s}", f"thr:u:{u}"]
-    blocks = [f"thr:blk:ui:{u}:{s}", f"thr:blk:ip:{s}"]
-    redis = _redis()
+    """-> (n_user_ip, n_ip, n_user, new_user_for_source, n_users_of_source,
+    account_blocked_ms, source_blocked_ms)"""
+    counters = [f"thr:pw:ui:{u}:{s}", f"thr:pw:ip:{s}", f"thr:pw:u:{u}"]
+    blocks = _pw_blocks(u, s)
+    redis = throttle_store.redis()
     if redis is not None:
-        key = cache.make_key
-        names = [*counters, f"thr:userset:{s}", *blocks]  # the set is a Redis set
+        key = throttle_store.store().make_key
+        names = [*counters, f"thr:pw:userset:{s}", *blocks]  # the set is a Redis set
         r = _failure_script(redis)(keys=[key(name) for name in names], args=[window, u])
-        until = max((_as_ms(cache.client.decode(v)) for v in r[5:7] if v), default=0)
-        return r[0], r[1], r[2], r[3] == 1, r[4], until
+        ui, ip = (_as_ms(throttle_store.decode(v)) if v else 0 for v in r[5:7])
+        return r[0], r[1], r[2], r[3] == 1, r[4], ui, ip
+    store = throttle_store.store()
     n_ui, n_ip, n_u = (_incr(name, window) for name in counters)
-    new_user = cache.add(f"thr:seen:{s}:{u}", 1, window)
-    n_users = _incr(f"thr:users:{s}", window) if new_user else 0
-    until = max((v for v in cache.get_many(blocks).values() if v), default=0)
-    return n_ui, n_ip, n_u, new_user, n_users, until
+    new_user = store.add(f"thr:pw:seen:{s}:{u}", 1, window)
+    n_users = _incr(f"thr:pw:users:{s}", window) if new_user else 0
+    found = store.get_many(blocks)
+    ui, ip = (_as_ms(found.get(name)) for name in blocks)
+    return n_ui, n_ip, n_u, new_user, n_users, ui, ip
 
 
 def _record(verdict, type_, severity, *, actor, source, details, action, platform=False):
@@ -256,39 +329,42 @@ def _record(verdict, type_, severity, *, actor, source, details, action, platfor
     )
 
 
-def login_allowed(username: str, ip: str) -> Verdict:
-    """Ask before checking a password: is this user, from this source, backing off?"""
-    _scope_id("login_allowed")
-    keys = [f"thr:blk:ui:{_h(username)}:{_h(ip)}", f"thr:blk:ip:{_h(ip)}"]
-    return _verdict_for_block(max((v for v in cache.get_many(keys).values() if v), default=0))
+def _left(until_ms: int) -> float:
+    return until_ms / 1000 - time.time()
 
 
-def _verdict_for_block(until_ms: int) -> Verdict:
-    left = until_ms / 1000 - time.time()
-    if left > 0:
-        return Verdict(False, left, ["temporary_block"])
+def _sign_in_verdict(account_until_ms: int, source_until_ms: int) -> Verdict:
+    account, source = _left(account_until_ms), _left(source_until_ms)
+    if account > 0:
+        return Verdict(False, account, ["temporary_block"], throttled=ACCOUNT_FROM_SOURCE)
+    if source > 0:
+        return Verdict(True, source, [], throttled=SOURCE_SIGN_INS)
     return Verdict()
 
 
-def _back_off_source(
-    verdict,
-    policy,
-    count,
-    threshold,
-    key,
-    severity,
-    username,
-    ip,
-    facts,
-    event_type=EventType.BRUTE_FORCE,
-):
-    """Over `threshold` failures: block `key` with exponential back-off, and record an
-    event (brute force unless told otherwise) the first time the threshold is crossed."""
+def login_allowed(username: str, ip: str) -> Verdict:
+    """Ask before checking a password: is this user, from this source, backing off?
+    (Refused only for this user's own failures from this source; a source backing off
+    is reported in `throttled`, for its failures alone.)"""
+    _scope_id("login_allowed")
+    return throttle_store.run(_login_allowed, _h(username), _h(ip))
+
+
+def _login_allowed(u: str, s: str) -> Verdict:
+    blocks = _pw_blocks(u, s)
+    found = throttle_store.store().get_many(blocks)
+    return _sign_in_verdict(*(_as_ms(found.get(name)) for name in blocks))
+
+
+def _back_off(verdict, policy, count, threshold, key, severity, throttled, username, ip, facts,
+              event_type=EventType.BRUTE_FORCE):  # fmt: skip
+    """Over `threshold` failures: back off `key` exponentially (capped), and record an
+    event the first time the threshold is crossed and each time the excess doubles."""
     if count <= threshold:
         return
     delay = _backoff(count - threshold, policy)
     _block(key, delay)
-    verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
+    _note(verdict, throttled, delay)
     if _crossed(count, threshold):
         _record(
             verdict,
@@ -297,8 +373,14 @@ def _back_off_source(
             actor=username,
             source=ip,
             details={**facts, "backoff_seconds": delay},
-            action="temporary_block",
+            action=ACTIONS[throttled],
         )
+
+
+def _note(verdict: Verdict, throttled: str, delay: float) -> None:
+    """Say in `verdict` that `throttled` backs off for `delay` seconds; only the
+    source's sign-in budget lets the next attempt through (its failures get 429)."""
+    verdict.merge(Verdict(throttled == SOURCE_SIGN_INS, delay, throttled=throttled))
 
 
 def analyze_threat(
@@ -318,92 +400,116 @@ def analyze_threat(
         raise ValueError(f"unknown observation {kind!r}; one of {sorted(KINDS)}")
     _scope_id("analyze_threat")
     policy = threat_policy()
-    window = int(policy["window_seconds"])
     details = dict(details or {})
-    verdict = Verdict()
-    u, s = _h(username), _h(ip)
+    if kind == "session_anomaly":  # no counters: nothing to fall back for
+        return _session_anomaly(username, ip, details)
+    return throttle_store.run(_observe, kind, username, ip, success, details, policy)
 
+
+def _observe(kind, username, ip, success, details, policy) -> Verdict:
+    window = int(policy["window_seconds"])
+    u, s = _h(username), _h(ip)
     if kind == "login":
         if success:
-            cache.delete(f"thr:ui:{u}:{s}")  # the user proved themselves from here
-            return login_allowed(username, ip)
-        # A user counts once per source: re-trying one user is brute force, not stuffing.
-        n_ui, n_ip, n_u, new_user, n_users, blocked = _failure_counts(u, s, window)
-        verdict = _verdict_for_block(blocked)
-        facts = {"failures_user_ip": n_ui, "failures_ip": n_ip, "failures_user": n_u}
-        for count, threshold, key, severity in (
-            (n_ui, policy["user_ip_threshold"], f"thr:blk:ui:{u}:{s}", Severity.MEDIUM),
-            (n_ip, policy["ip_threshold"], f"thr:blk:ip:{s}", Severity.HIGH),
-        ):
-            _back_off_source(verdict, policy, count, threshold, key, severity, username, ip, facts)
-        if new_user and _crossed(n_users + 1, policy["stuffing_users"]):
-            delay = policy["max_backoff_seconds"]
-            _block(f"thr:blk:ip:{s}", delay)
-            verdict.allowed, verdict.retry_after = False, max(verdict.retry_after, delay)
+            throttle_store.store().delete(f"thr:pw:ui:{u}:{s}")  # proved themselves here
+            return _login_allowed(u, s)
+        return _login_failure(u, s, username, ip, window, policy)
+    if kind == "token_invalid":
+        return _token_refused(s, ip, window, policy, details)
+    return _not_found(u, s, username, ip, window, policy, details)
+
+
+def _login_failure(u, s, username, ip, window, policy) -> Verdict:
+    # A user counts once per source: re-trying one user is brute force, not stuffing.
+    n_ui, n_ip, n_u, new_user, n_users, account, source = _failure_counts(u, s, window)
+    verdict = _sign_in_verdict(account, source)
+    facts = {"failures_user_ip": n_ui, "failures_ip": n_ip, "failures_user": n_u}
+    account_key, source_key = _pw_blocks(u, s)
+    for count, threshold, key, severity, throttled in (
+        (n_ui, policy["user_ip_threshold"], account_key, Severity.MEDIUM, ACCOUNT_FROM_SOURCE),
+        (n_ip, policy["ip_threshold"], source_key, Severity.HIGH, SOURCE_SIGN_INS),
+    ):
+        _back_off(verdict, policy, count, threshold, key, severity, throttled, username, ip, facts)
+    if new_user and _crossed(n_users + 1, policy["stuffing_users"]):
+        delay = policy["max_backoff_seconds"]
+        _block(source_key, delay)
+        _note(verdict, SOURCE_SIGN_INS, delay)
+        _record(
+            verdict,
+            EventType.CREDENTIAL_STUFFING,
+            Severity.CRITICAL,
+            actor=username,
+            source=ip,
+            details={**facts, "distinct_users": n_users},
+            action=ACTIONS[SOURCE_SIGN_INS],
+        )
+    if n_u > policy["user_threshold"]:
+        if "step_up" not in verdict.actions:
+            verdict.actions.append("step_up")
+        if _crossed(n_u, policy["user_threshold"]):
             _record(
                 verdict,
-                EventType.CREDENTIAL_STUFFING,
-                Severity.CRITICAL,
+                EventType.BRUTE_FORCE,
+                Severity.HIGH,
                 actor=username,
                 source=ip,
-                details={**facts, "distinct_users": n_users},
-                action="temporary_block",
+                details=facts,
+                action="step_up",
             )
-        if n_u > policy["user_threshold"]:
-            if "step_up" not in verdict.actions:
-                verdict.actions.append("step_up")
-            if _crossed(n_u, policy["user_threshold"]):
-                _record(
-                    verdict,
-                    EventType.BRUTE_FORCE,
-                    Severity.HIGH,
-                    actor=username,
-                    source=ip,
-                    details=facts,
-                    action="step_up",
-                )
-        return verdict
+    return verdict
 
-    if kind == "token_invalid":
-        n = _incr(f"thr:tok:{s}", window)
-        _back_off_source(
+
+def _token_refused(s, ip, window, policy, details) -> Verdict:
+    """A forged or tampered token from `ip`. Only this source's token attempts back off
+    (its refused tokens are answered 429); sign-ins and valid tokens are untouched."""
+    verdict = Verdict()
+    n = _incr(f"thr:tok:{s}", window)
+    threshold = policy["forged_token_threshold"]
+    if n <= threshold:
+        return verdict
+    delay = _backoff(n - threshold, policy)
+    _note(verdict, SOURCE_TOKENS, delay)
+    if _crossed(n, threshold):
+        _record(
             verdict,
-            policy,
-            n,
-            policy["forged_token_threshold"],
-            f"thr:blk:ip:{s}",
+            EventType.FORGED_TOKENS,
             Severity.HIGH,
-            username,
-            ip,
-            {**details, "count": n},
-            event_type=EventType.FORGED_TOKENS,
+            actor="",
+            source=ip,
+            details={**details, "count": n, "backoff_seconds": delay},
+            action=ACTIONS[SOURCE_TOKENS],
         )
-        return verdict
+    return verdict
 
-    if kind == "not_found":
-        # By source alone. Nothing about the id itself (let alone whether another tenant
-        # has it) may change the count, the action or the event: that would be an oracle.
-        n = _incr(f"thr:probe:{u}:{s}", window)
-        threshold = policy["probe_threshold"]
-        if n > threshold:
-            action = SESSION_ACTIONS[policy["probe_action"]]
-            if action:
-                verdict.actions.append(action)
-            if _crossed(n, threshold):
-                model = details.get("model")
-                _record(
-                    verdict,
-                    EventType.CROSS_TENANT_PROBE,
-                    Severity.HIGH,
-                    actor=username,
-                    source=ip,
-                    details={"count": n, **({"model": model} if isinstance(model, str) else {})},
-                    action=action,
-                    platform=True,
-                )
-        return verdict
 
-    # session_anomaly: reported by the session manager, acted on at once.
+def _not_found(u, s, username, ip, window, policy, details) -> Verdict:
+    # By source alone. Nothing about the id itself (let alone whether another tenant
+    # has it) may change the count, the action or the event: that would be an oracle.
+    verdict = Verdict()
+    n = _incr(f"thr:probe:{u}:{s}", window)
+    threshold = policy["probe_threshold"]
+    if n > threshold:
+        action = SESSION_ACTIONS[policy["probe_action"]]
+        if action:
+            verdict.actions.append(action)
+        if _crossed(n, threshold):
+            model = details.get("model")
+            _record(
+                verdict,
+                EventType.CROSS_TENANT_PROBE,
+                Severity.HIGH,
+                actor=username,
+                source=ip,
+                details={"count": n, **({"model": model} if isinstance(model, str) else {})},
+                action=action,
+                platform=True,
+            )
+    return verdict
+
+
+def _session_anomaly(username, ip, details) -> Verdict:
+    # Reported by the session manager, acted on at once.
+    verdict = Verdict()
     severity = details.get("severity") if details.get("severity") in Severity.values else "medium"
     action = "revoke_sessions" if severity in ("high", "critical") else "step_up"
     # The session manager acts under its own policy and says what it did.

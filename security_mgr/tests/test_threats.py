@@ -40,13 +40,17 @@ def test_an_attacker_cannot_lock_a_user_out(tenant_a):
 
 
 def test_credential_stuffing_from_one_source(tenant_a):
+    """Recorded, and the source's failures are slowed down for the maximum back-off;
+    a user with no failures of their own from there is not refused (issue 10)."""
     with tenant_context(tenant_a):
         for i in range(8):
             verdict = fail(f"user{i}", "192.0.2.66")
-        assert not verdict.allowed and verdict.retry_after == 900
+        assert verdict.throttled == "sign_ins_source" and verdict.retry_after == 900
         event = SecurityEvent.objects.get(type=EventType.CREDENTIAL_STUFFING)
         assert event.severity == "critical" and event.details["distinct_users"] == 8
-        assert not login_allowed("someone-else", "192.0.2.66").allowed
+        assert event.action == "slow_failures"
+        someone_else = login_allowed("someone-else", "192.0.2.66")
+        assert someone_else.allowed and someone_else.throttled == "sign_ins_source"
 
 
 def test_success_resets_the_user_source_counter(tenant_a):
