@@ -54,9 +54,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every error under API_PATH_PREFIXES answers in the API's JSON format.
-    "tenancy.api.middleware.APIErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Right after: every error under API_PATH_PREFIXES answers in the API's JSON format
+    # (with the security headers), whatever raised it below.
+    "tenancy.api.middleware.APIErrorMiddleware",
     # Database (or Redis where nothing falls back) unreachable: a JSON 503, Retry-After.
     "tenancy.health.DependencyUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

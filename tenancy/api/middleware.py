@@ -1,7 +1,7 @@
 """The API's error format for what happens outside DRF.
 
 For paths under `API_PATH_PREFIXES` (`/api/` and the seed's aliases), this middleware,
-first in the chain:
+right after SecurityMiddleware:
 - refuses before anything reads them: a declared body larger than
   `DATA_UPLOAD_MAX_MEMORY_SIZE` (413), a NUL character in the path or the query string
   (400; PostgreSQL cannot store it and no view expects it);
