@@ -55,6 +55,9 @@ class LiveEntry:
     ips: set = field(default_factory=set)
     agents: set = field(default_factory=set)
     first_request: float = 0.0
+    # SHA-256 of the signed (quantum-level) token the entry was loaded with: its
+    # signature is not under the MAC, so validation compares the whole token.
+    signed_digest: str = ""
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The session token: versioned, opaque to clients, MAC'd with the tenant's key.
 
     dst1.<tenant>.<session>.<generation>.<key version>.<level>.<issued ms>.<expires s>
-        .<secret>.<mac>[.<sig>]          (one line, no spaces)
+        .<secret>.<mac>[.<sig>]          (one line, no spaces; <sig> at the quantum
+                                          level only, and required there)
 
 - `dst1`: format version; a future format gets a new prefix and both parse during a
   migration.
@@ -28,15 +29,25 @@ from dataclasses import dataclass
 from sessions_mgr import keys
 
 PREFIX = "dst1"
-MAX_LENGTH = 4600
 _LEVEL_CODES = {"standard": "s", "high": "h", "critical": "c", "quantum": "q"}
 _CODE_LEVELS = {v: k for k, v in _LEVEL_CODES.items()}
 SIG_CHARS = 4412  # ML-DSA-65 signatures are 3309 bytes, base64url without padding
-_TOKEN_RE = re.compile(
+# One spelling per token: numbers without leading zeros, lowercase hex, base64url
+# without padding whose spare bits are zero (the secret is 16 bytes in 22 characters,
+# 4 spare bits; the MAC 32 bytes in 43, 2 spare bits), and the signature on the quantum
+# level only, where it is required. Anything else is `malformed`.
+_FIELDS = (
     r"dst1\.([1-9][0-9]{0,11})\.([0-9a-f]{32})\.(0|[1-9][0-9]{0,8})\.([1-9][0-9]{0,5})"
-    r"\.([shcq])\.([0-9]{1,13})\.([0-9]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})"
+    r"\.([shcq])\.(0|[1-9][0-9]{0,12})\.(0|[1-9][0-9]{0,11})"
+    r"\.([A-Za-z0-9_-]{21}[AQgw])\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])"
     rf"(?:\.([A-Za-z0-9_-]{{{SIG_CHARS}}}))?"
 )
+_TOKEN_RE = re.compile(_FIELDS)
+# dst1 + tenant 12 + session 32 + generation 9 + key version 6 + level 1 + issued 13
+# + expires 12 + secret 22 + mac 43, and 9 dots; the quantum level adds "." + signature.
+MAX_LENGTH_UNSIGNED = 4 + 12 + 32 + 9 + 6 + 1 + 13 + 12 + 22 + 43 + 9
+MAX_LENGTH = MAX_LENGTH_UNSIGNED + 1 + SIG_CHARS
+SIGNED_CODE = _LEVEL_CODES["quantum"]
 
 
 class TokenError(Exception):
@@ -113,13 +124,18 @@ def mint(
 
 
 def parse(token) -> ParsedToken:
-    """Syntax only (no key needed). Raises TokenError('malformed')."""
+    """Syntax only (no key needed): exactly the fields of the token's level, each in its
+    one canonical spelling. Raises TokenError('malformed')."""
     if not isinstance(token, str) or len(token) > MAX_LENGTH:
         raise TokenError("malformed", "The token is not a session token.")
     match = _TOKEN_RE.fullmatch(token)
     if match is None:
         raise TokenError("malformed", "The token is not a session token.")
     tid, sid, gen, kv, lvl, iat, exp, _secret, mac, sig = match.groups()
+    if (lvl == SIGNED_CODE) != (sig is not None):
+        # A signature belongs to the quantum level and only there: appended to another
+        # level it is not "ignored", the token is not ours.
+        raise TokenError("malformed", "The token is not a session token.")
     payload_end = match.start(9) - 1
     return ParsedToken(
         int(tid),

@@ -71,7 +71,10 @@ def _load_entry(parsed: tokens.ParsedToken, token: str, now: float) -> LiveEntry
         raise TokenError("revoked", "The token was replaced by a refresh.")
     if row["token_hash"] != tokens.hash_token(token):
         # MAC'd by us yet not the session's current token: never issued as this
-        # generation (or the row was tampered with). Refuse; do not cache.
+        # generation, or the row was tampered with. Refuse; do not cache. On a signed
+        # token only the signature (outside the MAC) can differ: someone replaced it.
+        if parsed.signature is not None:
+            raise TokenError("bad_signature", "The token's signature is not the one issued.")
         raise TokenError("revoked", "The token is not the session's current token.")
     user = get_user_model().objects.filter(pk=row["user_id"], is_active=True).first()
     if user is None:
@@ -92,6 +95,7 @@ def _load_entry(parsed: tokens.ParsedToken, token: str, now: float) -> LiveEntry
         last_written=seen,
         step_up_required=row["step_up_required"],
         first_request=now,
+        signed_digest=tokens.hash_token(token) if parsed.signature is not None else "",
     )
 
 
@@ -168,7 +172,11 @@ def validate(
         raise TokenError("revoked", "The session was revoked.")
     trusted = ensure_listener()
     entry = view.live.get(parsed.session_id)
-    if entry is None:
+    if entry is None or (
+        # The signature is outside the MAC: a signed token must be the very one this
+        # entry was loaded with; another (a refresh, or a replaced signature) reloads.
+        parsed.signature is not None and entry.signed_digest != tokens.hash_token(token)
+    ):
         entry = _load_entry(parsed, token, now)
         view.live[parsed.session_id] = entry
     elif not trusted:
