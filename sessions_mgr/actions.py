@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from sessions_mgr import keys, policy, statements, tokens
 from sessions_mgr.fastpath import publish
-from sessions_mgr.models import SecurityEvent, SecurityLevel, Session, SessionType, new_session_id
+from sessions_mgr.models import (
+    SecurityEvent,
+    SecurityLevel,
+    Session,
+    SessionKeyVersion,
+    SessionType,
+    TenantSessionCutoff,
+    new_session_id,
+)
 from sessions_mgr.policy import LIMIT_DENY, Policy, policy_for
 from tenancy.context import (
     TenantRef,
@@ -28,8 +36,6 @@ from tenancy.context import (
     tenant_context,
 )
 from tenancy.models import TenantSetting
-
-TENANT_CUTOFF_SETTING = "session.revoked_before"
 
 
 class SessionError(Exception):
@@ -341,10 +347,7 @@ def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
     # call (same second) must survive it.
     cutoff = int(time.time() * 1000) + 1
     with transaction.atomic():
-        TenantSetting.objects.update_or_create(
-            key=TENANT_CUTOFF_SETTING,
-            defaults={"value": {"at": cutoff}, "description": "Sessions issued before are dead"},
-        )
+        TenantSessionCutoff.objects.update_or_create(defaults={"revoked_before_ms": cutoff})
         count = Session.objects.filter(revoked_at__isnull=True).update(
             revoked_at=now, revoke_reason=reason[:40]
         )
@@ -354,20 +357,41 @@ def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
 
 
 def do_rotate_session_key(grace_seconds: int | None = None) -> keys.KeyState:
-    """New key version for the current tenant; the previous one stays accepted for the
-    grace period (default: the longest absolute timeout, so no live session dies)."""
+    """New key version for the current tenant. The version it retires stays accepted
+    for the grace period (default: the longest absolute timeout, so no live session
+    dies); versions retired earlier keep their own grace period, so any number of
+    rotations inside one grace period logs nobody out. Every process learns the change
+    when it commits (apps.py)."""
     tenant_id = require_tenant_id("do_rotate_session_key")
     if grace_seconds is None:
         grace_seconds = max(policy_for(lvl, tenant_id).absolute_seconds for lvl in SecurityLevel)
+    now = timezone.now()
+    until = now + timedelta(seconds=max(0, grace_seconds))
     with transaction.atomic():
-        setting = TenantSetting.objects.select_for_update().filter(key=keys.KEYS_SETTING).first()
-        old = keys.KeyState.from_value(setting.value if setting else None)
-        new = keys.KeyState(old.current + 1, old.current, time.time() + grace_seconds)
-        TenantSetting.objects.update_or_create(
-            key=keys.KEYS_SETTING,
-            defaults={"value": new.as_value(), "description": "Session key versions"},
-        )  # saving the setting tells every process (apps.py)
-    return new
+        # The current version's row is the lock; a tenant that never rotated has none
+        # (version 1): two first rotations racing each other meet the unique constraint.
+        current = (
+            SessionKeyVersion.objects.select_for_update()
+            .filter(accepted_until__isnull=True)
+            .order_by("-version")
+            .first()
+        )
+        if current is None:
+            SessionKeyVersion.objects.create(version=1, created_at=now, accepted_until=until)
+            retiring = 1
+        else:
+            SessionKeyVersion.objects.filter(accepted_until__isnull=True).update(
+                accepted_until=until
+            )
+            retiring = current.version
+        SessionKeyVersion.objects.create(version=retiring + 1, created_at=now)
+        _audit(
+            "session.key_rotated",
+            "",
+            {"version": retiring + 1, "retired": retiring, "accepted_until": until.isoformat()},
+        )
+    keys.forget_state(tenant_id)
+    return keys.key_state(tenant_id)
 
 
 def do_set_session_policy(level: str, overrides: dict) -> policy.Policy:

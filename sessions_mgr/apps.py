@@ -10,14 +10,23 @@ def _end_sessions_of_deleted_user(sender, instance, **kwargs):
 
 
 def _session_setting_changed(sender, instance, **kwargs):
-    # Policies and key versions are cached per process (and policies inside cached
-    # sessions): however the setting was changed (API, admin, shell), tell every process.
+    # Policies are cached per process (and inside cached sessions): however the setting
+    # was changed (API, admin, shell), tell every process.
     from sessions_mgr.fastpath import publish
 
     if instance.key.startswith("session.policy."):
         publish(f"p|{instance.tenant_id}")
-    elif instance.key == "session.keys":
-        publish(f"k|{instance.tenant_id}")
+
+
+def _key_versions_changed(sender, instance, **kwargs):
+    # Key versions are cached per process: once the change is committed (a process that
+    # reloaded before would cache the old versions), tell every process.
+    from django.db import transaction
+
+    from sessions_mgr.fastpath import publish
+
+    tenant_id = instance.tenant_id
+    transaction.on_commit(lambda: publish(f"k|{tenant_id}"))
 
 
 class SessionsConfig(AppConfig):
@@ -30,6 +39,7 @@ class SessionsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save, pre_delete
 
         from sessions_mgr import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from sessions_mgr.models import SessionKeyVersion
         from tenancy.models import TenantSetting
 
         pre_delete.connect(
@@ -42,4 +52,9 @@ class SessionsConfig(AppConfig):
                 _session_setting_changed,
                 sender=TenantSetting,
                 dispatch_uid=f"sessions_mgr.setting_changed.{signal}",
+            )
+            signal.connect(
+                _key_versions_changed,
+                sender=SessionKeyVersion,
+                dispatch_uid=f"sessions_mgr.key_versions_changed.{signal}",
             )

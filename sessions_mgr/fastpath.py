@@ -138,9 +138,8 @@ class SessionView:
         from django.db.models import Q
         from django.utils import timezone
 
-        from sessions_mgr.models import Session
+        from sessions_mgr.models import Session, TenantSessionCutoff
         from tenancy.context import platform_access
-        from tenancy.models import TenantSetting
 
         now = timezone.now()
         with platform_access("session view resync (revocations of every tenant)"):
@@ -157,10 +156,9 @@ class SessionView:
                     self.live.pop(sid, None)
                 if gen > self.min_generation.get(sid, 0):
                     self.min_generation[sid] = gen
-            for tid, value in TenantSetting.objects.filter(
-                key="session.revoked_before"
-            ).values_list("tenant_id", "value"):
-                cutoff = float((value or {}).get("at", 0.0))
+            for tid, cutoff in TenantSessionCutoff.objects.values_list(
+                "tenant_id", "revoked_before_ms"
+            ):
                 if cutoff > self.tenant_cutoff.get(tid, 0.0):
                     self.tenant_cutoff[tid] = cutoff
         self.prune(now.timestamp())

@@ -4,10 +4,11 @@
     ML-DSA-65 seed (tenant t, version v) = HKDF-SHA256(master, info="dim-session mldsa65 t v")
 
 The master secret is `SESSION_MASTER_KEY` (environment) or, failing that, SECRET_KEY.
-A tenant's key *version* lives in its TenantSetting `session.keys`:
-`{"current": 2, "previous": 1, "previous_until": <unix seconds>}`. Rotating bumps
-`current`; tokens made with `previous` keep working until `previous_until` (the grace
-period), so a rotation logs nobody out.
+Which *versions* a tenant has is internal state in its own model,
+`sessions_mgr.models.SessionKeyVersion` (not a setting anyone could edit or delete): the
+highest is current; each older one is accepted until the end of the grace period its
+rotation gave it, so a rotation logs nobody out, however many rotations fall inside one
+grace period. A tenant that never rotated has version 1 and no row.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-KEYS_SETTING = "session.keys"
 STATE_TTL = 60.0  # seconds a process trusts its copy of a tenant's key versions
 RELOAD_BACKOFF = 5.0  # an unknown version reloads at most this often (forged tokens)
 
@@ -44,6 +44,12 @@ def _derive(label: str, tenant_id: int, version: int) -> bytes:
 
 @functools.lru_cache(maxsize=4096)
 def mac_key(tenant_id: int, version: int) -> bytes:
+    return _derive("mac", tenant_id, version)
+
+
+def mac_key_uncached(tenant_id: int, version: int) -> bytes:
+    """For versions that are not accepted (retired, or claimed by a forged token): not
+    kept, so made-up versions cannot push the tenants' live keys out of the cache."""
     return _derive("mac", tenant_id, version)
 
 
@@ -69,30 +75,38 @@ def forget_derived() -> None:
 @dataclass(frozen=True)
 class KeyState:
     current: int = 1
-    previous: int | None = None
-    previous_until: float = 0.0
+    # Older versions and the end of their grace period (unix seconds), newest first;
+    # only those not yet over when the state was loaded.
+    retired: tuple[tuple[int, float], ...] = ()
 
     def accepts(self, version: int, now: float) -> bool:
-        return version == self.current or (version == self.previous and now < self.previous_until)
+        if version == self.current:
+            return True
+        return any(v == version and now < until for v, until in self.retired)
 
-    @classmethod
-    def from_value(cls, value) -> KeyState:
-        if not isinstance(value, dict):
-            return cls()
-        try:
-            return cls(
-                int(value.get("current", 1)),
-                int(value["previous"]) if value.get("previous") is not None else None,
-                float(value.get("previous_until", 0.0)),
-            )
-        except (TypeError, ValueError):
-            return cls()
+    def existed(self, version: int) -> bool:
+        """A version this tenant has had (versions are numbered from 1, one by one)."""
+        return 1 <= version <= self.current
+
+    def accepted_versions(self, now: float | None = None) -> list[int]:
+        now = time.time() if now is None else now
+        return [self.current] + [v for v, until in self.retired if now < until]
+
+    @property
+    def previous(self) -> int | None:
+        return self.retired[0][0] if self.retired else None
+
+    @property
+    def previous_until(self) -> float:
+        return self.retired[0][1] if self.retired else 0.0
 
     def as_value(self) -> dict:
         return {
             "current": self.current,
             "previous": self.previous,
             "previous_until": self.previous_until,
+            "accepted": [{"version": self.current, "accepted_until": None}]
+            + [{"version": v, "accepted_until": until} for v, until in self.retired],
         }
 
 
@@ -100,23 +114,34 @@ _states: dict[int, tuple[float, KeyState]] = {}
 
 
 def _load(tenant_id: int) -> KeyState:
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from sessions_mgr.models import SessionKeyVersion
     from tenancy.context import TenantRef, tenant_context
-    from tenancy.models import TenantSetting
 
     with tenant_context(TenantRef(tenant_id, "")):
-        row = TenantSetting.objects.filter(key=KEYS_SETTING).first()
-    state = KeyState.from_value(row.value if row else None)
+        rows = list(
+            SessionKeyVersion.objects.filter(
+                Q(accepted_until__isnull=True) | Q(accepted_until__gt=timezone.now())
+            )
+            .order_by("-version")
+            .values_list("version", "accepted_until")
+        )
+    current = max((v for v, until in rows if until is None), default=1)
+    retired = tuple((v, until.timestamp()) for v, until in rows if until is not None)
+    state = KeyState(current, tuple(r for r in retired if r[0] < current))
     _states[tenant_id] = (time.monotonic(), state)
     return state
 
 
-def key_state(tenant_id: int, wanted: int | None = None) -> KeyState:
+def key_state(tenant_id: int, wanted: int | None = None, *, fresh: bool = False) -> KeyState:
     """The tenant's key versions. A version this process does not know yet (another
     process rotated) triggers a reload, rate-limited so forged tokens cannot hammer the
-    database."""
+    database; `fresh` reloads at once (for a token whose MAC verified: genuine)."""
     hit = _states.get(tenant_id)
     now = time.monotonic()
-    if hit is None or now - hit[0] > STATE_TTL:
+    if fresh or hit is None or now - hit[0] > STATE_TTL:
         return _load(tenant_id)
     state = hit[1]
     if wanted is not None and wanted > state.current and now - hit[0] > RELOAD_BACKOFF:

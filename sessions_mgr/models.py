@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from tenancy.models import TenantScopedModel
 
@@ -124,3 +125,44 @@ class AnomalyModel(TenantScopedModel):
 
     def __str__(self):
         return f"v{self.version}"
+
+
+class SessionKeyVersion(TenantScopedModel):
+    """A version of the tenant's session keys. The keys themselves are derived, never
+    stored (keys.py); this is which versions exist and which are accepted. The current
+    version has no `accepted_until`; a rotation gives the version it retires one (the
+    end of its grace period) and leaves older ones as they were, so every token of a
+    grace period stays valid however many rotations fall inside it.
+
+    Internal state, not configuration: written by `do_rotate_session_key` only, not a
+    TenantSetting (the settings API could delete those)."""
+
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "version"], name="uniq_session_key_version")
+        ]
+        ordering = ["-version"]
+
+    def __str__(self):
+        return f"v{self.version}"
+
+
+class TenantSessionCutoff(TenantScopedModel):
+    """ "Revoke every session of the tenant": tokens issued before `revoked_before_ms`
+    (milliseconds, like a token's issue time) are dead. Internal state, written by
+    `do_revoke_tenant_sessions` only."""
+
+    revoked_before_ms = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="uniq_session_cutoff_tenant")
+        ]
+
+    def __str__(self):
+        return str(self.revoked_before_ms)

@@ -159,8 +159,9 @@ def validate(
     every other refusal stays."""
     parsed = tokens.parse(token)
     now = time.time()
-    if not keys.key_state(parsed.tenant_id, parsed.key_version).accepts(parsed.key_version, now):
-        raise TokenError("bad_signature", "The token's key version is not accepted.")
+    state = keys.key_state(parsed.tenant_id, parsed.key_version)
+    if not state.accepts(parsed.key_version, now):
+        _check_unaccepted_version(parsed, state, now)
     tokens.check_mac(parsed)
     if tenant_id is not None and parsed.tenant_id != tenant_id:
         _report_wrong_tenant(parsed, tenant_id, ip)
@@ -208,6 +209,24 @@ def validate(
         entry.session_type,
         parsed.expires_at,
     )
+
+
+def _check_unaccepted_version(parsed: tokens.ParsedToken, state: keys.KeyState, now: float):
+    """The token names a key version this process does not accept. Returns when it is
+    a newer version another process just rotated to (genuine: its MAC verifies);
+    otherwise raises: `key_retired` for a genuine token of a version whose grace period
+    is over (a client mistake like `expired`, never counted as forged), `bad_signature`
+    for anything whose MAC does not verify."""
+    tokens.check_mac(parsed, accepted_version=False)  # forged: bad_signature
+    if state.existed(parsed.key_version):
+        raise TokenError(
+            "key_retired",
+            "The token's key was retired by a key rotation and its grace period is over: "
+            "sign in again.",
+        )
+    if keys.key_state(parsed.tenant_id, fresh=True).accepts(parsed.key_version, now):
+        return
+    raise TokenError("bad_signature", "The token's key version is not known.")
 
 
 def _touch(parsed, entry: LiveEntry, now: float, ip, user_agent) -> None:

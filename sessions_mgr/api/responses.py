@@ -59,8 +59,24 @@ class SessionAnalyticsSerializer(serializers.Serializer):
     drivers = AnalyticsDriverSerializer(many=True)
 
 
+class AcceptedKeyVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    accepted_until = serializers.FloatField(
+        allow_null=True, help_text="End of its grace period (unix seconds); null: current."
+    )
+
+
 class SessionKeyStateSerializer(serializers.Serializer):
     current = serializers.IntegerField(help_text="The key version new tokens are signed with.")
+    previous = serializers.IntegerField(
+        allow_null=True, help_text="The version this rotation retired (null: none yet)."
+    )
+    previous_until = serializers.FloatField(
+        help_text="End of the previous version's grace period (unix seconds; 0: none)."
+    )
+    accepted = AcceptedKeyVersionSerializer(
+        many=True, help_text="Every accepted version, newest first: tokens of each stay valid."
+    )
 
 
 class TenantPublicKeySerializer(serializers.Serializer):

@@ -244,7 +244,7 @@ class TenantPublicKeysView(TenantAPIView):
         if tenant is None:
             raise NotFound()
         state = keys.key_state(tenant.pk)
-        versions = [state.current] + ([state.previous] if state.previous else [])
+        versions = state.accepted_versions()  # current first, then the grace period's
         return Response(
             {
                 "tenant": tenant.slug,
