@@ -27,6 +27,13 @@ class MFALocked(MFAError):
     code = "mfa_locked"
 
 
+class MFAReplayed(MFAError):
+    """The code is right but its time step was already accepted (at enrolment, or an
+    earlier sign-in): it is refused like a wrong one, and said so when asked."""
+
+    code = "mfa_replayed"
+
+
 def _name(user) -> str:
     return user.get_username()
 
@@ -40,7 +47,16 @@ def enroll_totp(user, *, name: str = "authenticator", issuer: str = "DIM") -> tu
     return device, totp.provisioning_uri(secret, account=_name(user), issuer=issuer)
 
 
+OK, REPLAYED, WRONG = "ok", "replayed", "wrong"
+
+
 def _check(device: TOTPDevice, code: str, now: dt.datetime) -> bool:
+    return _outcome(device, code, now) == OK
+
+
+def _outcome(device: TOTPDevice, code: str, now: dt.datetime) -> str:
+    """OK, REPLAYED (a right code of a step already used) or WRONG; both refusals count
+    as failures towards the lock-out."""
     if device.locked_until and device.locked_until > now:
         seconds = int((device.locked_until - now).total_seconds()) + 1
         raise MFALocked(
@@ -50,14 +66,14 @@ def _check(device: TOTPDevice, code: str, now: dt.datetime) -> bool:
     if step is not None and step > device.last_step:
         device.last_step, device.failures, device.locked_until = step, 0, None
         device.save(update_fields=["last_step", "failures", "locked_until", "confirmed"])
-        return True
+        return OK
     device.failures += 1
     if device.failures >= MAX_FAILURES:
         # 30 s, 60 s, 120 s ... capped at an hour.
         delay = min(3600, 30 * 2 ** (device.failures - MAX_FAILURES))
         device.locked_until = now + dt.timedelta(seconds=delay)
     device.save(update_fields=["failures", "locked_until"])
-    return False
+    return REPLAYED if step is not None else WRONG
 
 
 def confirm_totp(device_id, code: str, *, now: dt.datetime | None = None) -> bool:
@@ -79,19 +95,30 @@ def confirm_totp(device_id, code: str, *, now: dt.datetime | None = None) -> boo
     return ok
 
 
-def verify_totp(user, code: str, *, now: dt.datetime | None = None) -> bool:
-    """True once per code (a replayed code is refused), throttled per device."""
+def verify_totp(
+    user, code: str, *, now: dt.datetime | None = None, say_replayed: bool = False
+) -> bool:
+    """True once per code (a replayed code is refused), throttled per device. With
+    `say_replayed`, a refused code that was right but already used raises MFAReplayed
+    (after its failure is counted) instead of returning False."""
     code = totp.normalize(code)
     now = now or timezone.now()
     with transaction.atomic():
         devices = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
         if not devices:
             raise MFAError("no confirmed authenticator")
+        outcomes = []
         for device in devices:
-            if _check(device, code, now):
+            outcomes.append(_outcome(device, code, now))
+            if outcomes[-1] == OK:
                 audit.append("mfa.verified", {"device": str(device.pk)}, actor=_name(user))
                 return True
-        audit.append("mfa.totp_failed", {"devices": len(devices)}, actor=_name(user))
+        replayed = REPLAYED in outcomes
+        audit.append(
+            "mfa.totp_failed", {"devices": len(devices), "replayed": replayed}, actor=_name(user)
+        )
+    if replayed and say_replayed:
+        raise MFAReplayed("this code was already used: wait for the next one")
     return False
 
 

@@ -153,9 +153,10 @@ def do_create_session(
 
     At a level whose policy requires MFA the user must have an authenticator in the
     tenant (else `mfa_enrollment_required`, nothing written). A valid `mfa_code` (TOTP
-    or backup code) gives a usable session; without one (or with a wrong one) the
-    session is created under step-up: its token is refused with `step_up_required`
-    until `do_complete_step_up`."""
+    or backup code) gives a usable session; a TOTP code already used (say, to confirm
+    the authenticator) is refused at once (`401 mfa_replayed`, nothing written);
+    without a code (or with a wrong one) the session is created under step-up: its
+    token is refused with `step_up_required` until `do_complete_step_up`."""
     try:
         session_type = SessionType(session_type)
         security_level = SecurityLevel(security_level)
@@ -215,7 +216,7 @@ def _verify_second_factor(user, code) -> bool:
     """A TOTP code or a backup code of `user` in the tenant in context. TOTP-shaped
     codes go through `verify_totp` (replay guard, failure count, lock-out with back-off);
     anything else is tried as a backup code (single use). Raises MFALocked while the
-    user's authenticator is locked."""
+    user's authenticator is locked, MFAReplayed for a right TOTP code already used."""
     from security_mgr import mfa, totp
 
     if not isinstance(code, str) or not code.strip() or len(code) > 64:
@@ -228,12 +229,15 @@ def _verify_second_factor(user, code) -> bool:
         is_totp = True
     try:
         if is_totp:
-            return mfa.verify_totp(user, code)
+            return mfa.verify_totp(user, code, say_replayed=True)
         return mfa.use_backup_code(user, code)
-    except mfa.MFALocked:
+    except (mfa.MFALocked, mfa.MFAReplayed):
         raise
     except ValueError:  # MFAError: no confirmed authenticator, or not a backup code
         return False
+
+
+_REPLAYED = "This code was already used (each code works once): wait for the next one."
 
 
 def _second_factor_at_creation(user_id: int, code) -> bool:
@@ -255,6 +259,10 @@ def _second_factor_at_creation(user_id: int, code) -> bool:
         return _verify_second_factor(user, code)
     except mfa.MFALocked:
         return False  # the session waits under step-up until the lock has passed
+    except mfa.MFAReplayed:
+        # Typically the code just used to confirm the authenticator: a session under
+        # step-up would wait for a code the user thinks they gave. Refuse at once.
+        raise SessionError(401, "mfa_replayed", _REPLAYED)
 
 
 def _mint(session: Session, pol: Policy) -> str:
@@ -434,6 +442,8 @@ def do_complete_step_up(session_id: str, code: str) -> Session:
         ok = _verify_second_factor(user, code)
     except mfa.MFALocked as exc:
         raise SessionError(429, "mfa_locked", str(exc))
+    except mfa.MFAReplayed:
+        raise SessionError(401, "mfa_replayed", _REPLAYED)
     if not ok:
         raise SessionError(401, "mfa_invalid", "The code is not valid (or already used).")
     with transaction.atomic():

@@ -327,3 +327,59 @@ def test_facade_not_enrolled_is_4xx(owner_a, tenant_a):
     with pytest.raises(SessionError) as exc:
         SessionManager().create_session_sync(tenant_a.pk, owner_a.pk, security_level="critical")
     assert (exc.value.status, exc.value.code) == (403, "mfa_enrollment_required")
+
+
+# --- a code already used (issue 10, point 12) ------------------------------------------------
+
+
+def _enrol_with_current_code(user, tenant):
+    """What a user does: scan the QR code, type the code the app shows now."""
+    from sessions_mgr.tests.conftest import totp_code
+
+    with tenant_context(tenant):
+        device, _uri = mfa.enroll_totp(user)
+        device = TOTPDevice.objects.get(pk=device.pk)
+        code = totp_code(device)
+        assert mfa.confirm_totp(device.pk, code)
+    return code
+
+
+def test_code_just_used_for_enrolment_is_refused_at_creation_as_replayed(
+    make_session, owner_a, tenant_a, view
+):
+    """It used to give a session under step-up whose token the same code could never
+    lift: refused at once, nothing written."""
+    code = _enrol_with_current_code(owner_a, tenant_a)
+    with pytest.raises(SessionError) as exc:
+        make_session(security_level="critical", mfa_code=code)
+    assert (exc.value.status, exc.value.code) == (401, "mfa_replayed")
+    assert "already used" in exc.value.message
+    assert all_sessions() == 0
+
+
+def test_replayed_code_through_the_api_is_401_mfa_replayed(owner_a, tenant_a, view):
+    code = _enrol_with_current_code(owner_a, tenant_a)
+    response = login(owner_a, tenant_a, security_level="critical", mfa_code=code)
+    assert response.status_code == 401, response.content
+    assert error_code(response) == "mfa_replayed"
+    assert "token" not in response.json()
+    assert all_sessions() == 0
+
+
+def test_code_used_at_one_login_is_refused_at_the_next(make_session, mfa_a, view):
+    code = mfa_a.totp()
+    session, _token = make_session(security_level="critical", mfa_code=code)
+    assert session.step_up_required is False
+    with pytest.raises(SessionError) as exc:
+        make_session(security_level="critical", mfa_code=code)
+    assert exc.value.code == "mfa_replayed"
+
+
+def test_replayed_code_at_step_up_says_so(owner_a, tenant_a, mfa_a, view):
+    body = login(owner_a, tenant_a, security_level="critical").json()
+    code = mfa_a.totp()
+    assert step_up(body["token"], body["id"], code).status_code == 200
+    with tenant_context(tenant_a):
+        do_require_step_up(body["id"])
+    again = step_up(body["token"], body["id"], code)
+    assert again.status_code == 401 and error_code(again) == "mfa_replayed"
