@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally (no CDN)
     "tenancy",
+    "jobs_mgr",
     "sessions_mgr",
     "security_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
@@ -249,6 +250,16 @@ CELERY_BEAT_SCHEDULE = {
 # Console (Django) sessions: django_session keeps a digest of each cookie and data bound
 # to it, so SQL that reads or rewrites the table logs nobody in (tenancy/session_store.py).
 SESSION_ENGINE = "tenancy.session_store"
+
+# --- Long jobs (jobs_mgr) ------------------------------------------------------------------
+# A worker holds a job's lease this long past its last step; the sweep requeues a running
+# job whose lease expired (its worker died), at most JOBS_MAX_ATTEMPTS times in a row.
+JOBS_LEASE_SECONDS = env.float("JOBS_LEASE_SECONDS", default=60.0)
+JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=5)
+CELERY_BEAT_SCHEDULE["jobs-resume-stale"] = {
+    "task": "jobs_mgr.tasks.resume_stale_jobs_task",
+    "schedule": env.float("JOBS_SWEEP_INTERVAL", default=30.0),
+}
 
 # --- Sessions (sessions_mgr) --------------------------------------------------------------
 # Master secret of the per-tenant session keys (HKDF); SECRET_KEY when unset.

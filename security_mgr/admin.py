@@ -1,12 +1,12 @@
-"""Console pages: read-only views of key rings, the audit log, tree heads, events and
-rewrap jobs. Nothing here edits key material or the log (the log cannot be edited)."""
+"""Console pages: read-only views of key rings, the audit log, tree heads and events
+(rewrap jobs are under Jobs, with their progress, resume and cancel). Nothing here edits
+key material or the log (the log cannot be edited)."""
 
 from django.contrib import admin
 
 from security_mgr.models import (
     AuditEntry,
     KeyRing,
-    RewrapJob,
     SecurityEvent,
     SignedTreeHead,
 )
@@ -58,8 +58,3 @@ class SignedTreeHeadAdmin(ReadOnlyScopedAdmin):
 class SecurityEventAdmin(ReadOnlyScopedAdmin):
     list_display = ["created_at", "type", "severity", "actor", "source", "action"]
     list_filter = ["type", "severity"]
-
-
-@admin.register(RewrapJob)
-class RewrapJobAdmin(ReadOnlyScopedAdmin):
-    list_display = ["created_at", "target_version", "status", "rows_scanned", "rows_total"]

@@ -8,6 +8,7 @@ class SecurityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from security_mgr import checks, schema, signals  # noqa: F401  (they register themselves)
+        # They register themselves (checks, schema extensions, the rewrap job kind).
+        from security_mgr import checks, rewrap, schema, signals  # noqa: F401
 
         signals.connect()

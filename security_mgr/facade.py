@@ -71,11 +71,9 @@ class SecurityManager:
     @_in_tenant
     def start_rewrap(self, *, target_version: int | None = None) -> int:
         from security_mgr import rewrap
-        from security_mgr.tasks import rewrap_task
 
-        job = rewrap.start_rewrap(target_version=target_version)
-        rewrap_task.delay(job.pk)
-        return job.pk
+        # Queued; a worker starts it once the current transaction (if any) commits.
+        return rewrap.start_rewrap(target_version=target_version).pk
 
     @_in_tenant
     def key_rings(self) -> list[dict]:

@@ -1,6 +1,12 @@
 """Rewrap: move every encrypted value of a tenant to a key version (normally the
 current one after a rotation), so older versions can then be trimmed.
 
+A rewrap is a job of kind `security.rewrap` (jobs_mgr): each batch is one step, so the
+re-sealed values of a batch and the cursor after it (model, last primary key, counts)
+commit together. A worker killed mid-batch leaves the previous cursor; the sweep
+requeues the job and the next worker redoes that batch only: every value is rewrapped
+once, and counted once.
+
 Plaintext exists only inside `_rewrap_batch`, for one value at a time; what is
 written back is the new envelope, set through an UPDATE ... CASE statement per batch
 (never through attribute access, which would hand the plaintext to the ORM).
@@ -9,14 +15,18 @@ written back is the new envelope, set through an UPDATE ... CASE statement per b
 from __future__ import annotations
 
 from django.apps import apps
-from django.db import transaction
 from django.db.models import Case, Value, When
-from django.utils import timezone
 
+from jobs_mgr import registry
+from jobs_mgr.actions import enqueue_job
+from jobs_mgr.engine import JobContext, run_job
+from jobs_mgr.models import Job
 from security_mgr import crypto, keyring
 from security_mgr.fields import EncryptedTextField, Sealed
-from security_mgr.models import RewrapJob, RewrapStatus
 from tenancy.models import is_tenant_scoped
+
+REWRAP = "security.rewrap"
+DEFAULT_BATCH = 500
 
 
 def encrypted_columns() -> list[tuple[type, list[EncryptedTextField]]]:
@@ -63,75 +73,94 @@ def _rewrap_batch(model, fields, rows, target: int) -> int:
     return sum(len(w) for w in updates.values())
 
 
-def start_rewrap(*, target_version: int | None = None) -> RewrapJob:
-    """Create a job for the current tenant (the task runs it)."""
+def start_rewrap(
+    *,
+    target_version: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    actor: str = "",
+    send: bool = True,
+) -> Job:
+    """Queue a rewrap job for the current tenant; a worker starts it after the commit
+    (`send=False`: the caller runs it with `run_rewrap`)."""
     from security_mgr.models import KeyRing
 
     ring = KeyRing.objects.filter(subject="").first()
     target = target_version or (ring.current_version if ring else 1)
     total = sum(model.objects.count() for model, _fields in encrypted_columns())
-    return RewrapJob.objects.create(target_version=target, rows_total=total)
+    params = {"target_version": target, "batch_size": batch_size}
+    return enqueue_job(REWRAP, params, total=total, actor=actor, send=send)
 
 
-def run_rewrap(job_id: int, *, batch_size: int = 500, max_batches: int | None = None) -> RewrapJob:
-    """Advance the job batch by batch from its saved cursor. `max_batches` stops early
-    (the job stays running and a later call resumes it)."""
-    job = RewrapJob.objects.get(pk=job_id)
-    if job.status == RewrapStatus.DONE:
-        return job
-    job.status = RewrapStatus.RUNNING
-    job.save(update_fields=["status", "updated_at"])
-    batches = 0
-    try:
-        for model, fields in encrypted_columns():
-            label = model._meta.label
-            if label in job.models_done:
-                continue
-            if job.current_model != label:
-                job.current_model, job.last_pk = label, ""
-            while max_batches is None or batches < max_batches:
+def rewrap_jobs():
+    """The tenant's rewrap jobs, newest first."""
+    return Job.objects.filter(kind=REWRAP).order_by("-created_at", "-id")
+
+
+def run_rewrap(
+    job_id: int, *, batch_size: int | None = None, max_batches: int | None = None
+) -> Job:
+    """Run (or continue) the job here and now. `max_batches` stops after that many
+    steps as a killed worker would: the job stays `running` until its lease expires."""
+    options = {"batch_size": batch_size} if batch_size else None
+    return run_job(job_id, max_steps=max_batches, options=options)
+
+
+def _cursor(ctx: JobContext) -> dict:
+    return {
+        "models_done": [],
+        "model": "",
+        "last_pk": "",
+        "rows_scanned": 0,
+        "values_rewrapped": 0,
+        **ctx.checkpoint,
+    }
+
+
+def _run(ctx: JobContext) -> dict:
+    """The runner: one step per batch, from the saved cursor."""
+    target = int(ctx.params["target_version"])
+    batch_size = int(ctx.options.get("batch_size") or ctx.params.get("batch_size", DEFAULT_BATCH))
+    cursor = _cursor(ctx)
+    for model, fields in encrypted_columns():
+        label = model._meta.label
+        if label in cursor["models_done"]:
+            continue
+        if cursor["model"] != label:
+            cursor = {**cursor, "model": label, "last_pk": ""}
+        rows = True
+        while rows:
+            with ctx.step():
                 queryset = model.objects.order_by("pk")
-                if job.last_pk:
-                    queryset = queryset.filter(pk__gt=model._meta.pk.to_python(job.last_pk))
+                if cursor["last_pk"]:
+                    queryset = queryset.filter(pk__gt=model._meta.pk.to_python(cursor["last_pk"]))
                 rows = list(queryset[:batch_size])
-                if not rows:
-                    break
-                with transaction.atomic():
-                    changed = _rewrap_batch(model, fields, rows, job.target_version)
-                    job.last_pk = str(rows[-1].pk)
-                    job.rows_scanned += len(rows)
-                    job.values_rewrapped += changed
-                    job.save(
-                        update_fields=[
-                            "current_model",
-                            "last_pk",
-                            "rows_scanned",
-                            "values_rewrapped",
-                            "updated_at",
-                        ]
-                    )
-                batches += 1
-            else:
-                return job  # stopped early: resumable
-            job.models_done = [*job.models_done, label]
-            job.current_model, job.last_pk = "", ""
-            job.save(update_fields=["models_done", "current_model", "last_pk", "updated_at"])
-    except Exception as exc:
-        job.status = RewrapStatus.FAILED
-        job.error = f"{type(exc).__name__}: {exc}"
-        job.save(update_fields=["status", "error", "updated_at"])
-        raise
-    job.status = RewrapStatus.DONE
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "finished_at", "updated_at"])
-    from security_mgr import audit
+                if rows:
+                    changed = _rewrap_batch(model, fields, rows, target)
+                    cursor = {
+                        **cursor,
+                        "last_pk": str(rows[-1].pk),
+                        "rows_scanned": cursor["rows_scanned"] + len(rows),
+                        "values_rewrapped": cursor["values_rewrapped"] + changed,
+                    }
+                else:
+                    done = [*cursor["models_done"], label]
+                    cursor = {**cursor, "models_done": done, "model": "", "last_pk": ""}
+                scanned = cursor["rows_scanned"]
+                ctx.save(cursor, done=scanned, total=max(ctx.total, scanned))
+    outcome = {
+        "target_version": target,
+        "rows_scanned": cursor["rows_scanned"],
+        "values_rewrapped": cursor["values_rewrapped"],
+    }
+    if not cursor.get("audited"):
+        with ctx.step():
+            from security_mgr import audit
 
-    audit.append(
-        "key.rewrapped",
-        {
-            "target_version": job.target_version,
-            "rows_scanned": job.rows_scanned,
-            "values_rewrapped": job.values_rewrapped,
-        },
-    )
-    return job
+            # With the last cursor, in one transaction: appended once, however often
+            # the job is resumed after this point.
+            audit.append("key.rewrapped", outcome)
+            ctx.save({**cursor, "audited": True})
+    return outcome
+
+
+registry.register(REWRAP, _run, title="Key rewrap")

@@ -1,6 +1,6 @@
 """Hooks into the foundation: every use of the platform escape hatch is appended to the
 platform audit log (it happens with no tenant, so it cannot go to a tenant's log), and
-every admin action to the audit log of the tenant it concerns."""
+every admin action and long-job event to the audit log of the tenant it concerns."""
 
 from __future__ import annotations
 
@@ -68,6 +68,25 @@ def record_scoped_admin_action(entry) -> None:
     audit.append("admin.change", payload, actor=actor, log=audit.tenant_log(entry.tenant_id))
 
 
+def record_job_event(sender, job, event: str, actor: str = "", **kwargs) -> None:
+    """A long job (jobs_mgr) was requested, cancelled, resumed, requeued after its
+    worker died, or ended: appended to its tenant's audit log, in the same transaction."""
+    from security_mgr import audit
+
+    audit.append(
+        f"job.{event}",
+        {
+            "job": job.pk,
+            "kind": job.kind,
+            "state": job.state,
+            "done": job.progress_done,
+            "total": job.progress_total,
+        },
+        actor=actor or "",
+        log=audit.tenant_log(job.tenant_id),
+    )
+
+
 def _forget_threat_policy(sender, instance, **kwargs):
     if instance.key == "security.threat_policy":
         from security_mgr import threats
@@ -100,6 +119,9 @@ def connect() -> None:
     user_logged_in.connect(login_guard.on_logged_in, dispatch_uid="sec-logged-in")
     user_logged_out.connect(login_guard.on_logged_out, dispatch_uid="sec-logged-out")
     scoped_object_not_found.connect(probes.on_scoped_object_not_found, dispatch_uid="sec-probe")
+    from jobs_mgr.signals import job_event
+
+    job_event.connect(record_job_event, dispatch_uid="sec-job-event")
     if record_platform_access not in context.platform_access_listeners:
         context.platform_access_listeners.append(record_platform_access)
     from tenancy import celery_guard

@@ -60,15 +60,17 @@ def rotate_due_keys_task() -> list[str]:
 
 @shared_task(bind=True)
 def rewrap_task(self, job_id: int, batch_size: int = 500) -> dict:
-    """Run (or resume) a rewrap job. Progress is on the job row (and the task state)."""
+    """Run (or continue) a rewrap job here, with this batch size. New rewraps are sent
+    as `jobs_mgr.tasks.run_job_task`; this stays for messages sent before that and for
+    callers that choose the batch size. Progress is on the job (jobs_mgr)."""
     from security_mgr.rewrap import run_rewrap
 
     job = run_rewrap(job_id, batch_size=batch_size)
     return {
         "job": job.pk,
-        "status": job.status,
-        "rows_scanned": job.rows_scanned,
-        "values_rewrapped": job.values_rewrapped,
+        "state": job.state,
+        "rows_scanned": job.checkpoint.get("rows_scanned", 0),
+        "values_rewrapped": job.checkpoint.get("values_rewrapped", 0),
     }
 
 

@@ -6,7 +6,6 @@ from security_mgr.models import (
     AuditEntry,
     DataKey,
     KeyRing,
-    RewrapJob,
     SecurityEvent,
     SignedTreeHead,
 )
@@ -130,25 +129,35 @@ class SecurityEventSerializer(serializers.ModelSerializer):
         fields = ["id", "type", "severity", "actor", "source", "details", "action", "created_at"]
 
 
-class RewrapJobSerializer(serializers.ModelSerializer):
-    progress = serializers.FloatField(read_only=True)
+class RewrapJobSerializer(serializers.Serializer):
+    """A rewrap job (a `security.rewrap` job of jobs_mgr) in its domain's words; the
+    generic view, with resume and cancel, is `/api/v1/jobs/<id>/`."""
 
-    class Meta:
-        model = RewrapJob
-        fields = [
-            "id",
-            "target_version",
-            "status",
-            "progress",
-            "rows_total",
-            "rows_scanned",
-            "values_rewrapped",
-            "current_model",
-            "error",
-            "created_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
+    id = serializers.IntegerField()
+    target_version = serializers.SerializerMethodField()
+    status = serializers.CharField(source="state", help_text="The job's state (jobs_mgr).")
+    progress = serializers.FloatField()
+    rows_total = serializers.IntegerField(source="progress_total")
+    rows_scanned = serializers.SerializerMethodField()
+    values_rewrapped = serializers.SerializerMethodField()
+    current_model = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField()
+    cancel_requested = serializers.BooleanField()
+    error = serializers.CharField(source="last_error")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_target_version(self, job) -> int:
+        return int(job.params.get("target_version", 0))
+
+    def get_rows_scanned(self, job) -> int:
+        return int(job.checkpoint.get("rows_scanned", 0))
+
+    def get_values_rewrapped(self, job) -> int:
+        return int(job.checkpoint.get("values_rewrapped", 0))
+
+    def get_current_model(self, job) -> str:
+        return job.checkpoint.get("model", "")
 
 
 class StartRewrapSerializer(serializers.Serializer):

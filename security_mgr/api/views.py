@@ -11,11 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
+from jobs_mgr.models import Job
 from security_mgr import actions, audit, crypto, keyring, selectors
 from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
 from security_mgr.exceptions import AuditStoreInconsistent, SecurityError
-from security_mgr.models import AuditEntry, KeyRing, RewrapJob, SecurityEvent, SignedTreeHead
+from security_mgr.models import AuditEntry, KeyRing, SecurityEvent, SignedTreeHead
 from tenancy.api.base import TenantAPIMixin, TenantAPIView
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role
@@ -226,25 +227,29 @@ class SecurityEventViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOn
 class RewrapJobViewSet(
     SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 ):
-    """Rewrap jobs and their progress; POST starts one (a Celery task runs it)."""
+    """Rewrap jobs and their progress; POST starts one (a Celery task runs it). Resume
+    and cancel: `/api/v1/jobs/<id>/resume/` and `.../cancel/` (jobs_mgr)."""
 
     serializer_class = s.RewrapJobSerializer
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
+    model = Job  # another tenant's job answers the same 404 as a missing one
+
     def get_queryset(self):
-        return RewrapJob.objects.order_by("-created_at", "-id")
+        from security_mgr import rewrap
+
+        return rewrap.rewrap_jobs()
 
     @extend_schema(request=s.StartRewrapSerializer, responses={202: s.RewrapJobSerializer})
     def create(self, request, *args, **kwargs):
         from security_mgr import rewrap
-        from security_mgr.tasks import rewrap_task
 
         data = _valid(s.StartRewrapSerializer, request.data)
         ring = KeyRing.objects.filter(subject="").first()
         target = data.get("target_version")
         if target is not None and (ring is None or target > ring.current_version):
             raise TenantAPIError(400, "key_version_unknown", f"no key version {target}")
-        job = rewrap.start_rewrap(target_version=target)
-        transaction.on_commit(lambda: rewrap_task.delay(job.pk))
+        # Queued; jobs_mgr sends it to a worker once this request's transaction commits.
+        job = rewrap.start_rewrap(target_version=target, actor=_actor(request))
         return Response(s.RewrapJobSerializer(job).data, status=202)

@@ -14,7 +14,6 @@ from security_mgr.models.events import EventType, SecurityEvent, Severity
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
 from security_mgr.models.mfa import BackupCode, TOTPDevice
 from security_mgr.models.passkey import PasskeyCredential
-from security_mgr.models.rewrap import RewrapJob, RewrapStatus
 
 __all__ = [
     "AuditEntry",
@@ -35,8 +34,6 @@ __all__ = [
     "PlatformLogHead",
     "PlatformPendingEntry",
     "PlatformTreeHead",
-    "RewrapJob",
-    "RewrapStatus",
     "SignedTreeHead",
     "WrapAlgorithm",
 ]

@@ -36,6 +36,7 @@ def committed_tenant(django_db_blocker, slug):
 
 
 TABLES = [
+    "jobs_mgr_job",
     "security_mgr_pendingauditentry",
     "security_mgr_securityevent",
     "security_mgr_auditnode",

@@ -168,7 +168,7 @@ def test_rewrap_and_events_over_the_api(owner_a, tenant_a):
     started = api.post(f"{BASE}/keys/rewrap/", {}, format="json")
     assert started.status_code == 202 and started.json()["target_version"] == 2
     # Eager Celery in tests: on_commit does not fire inside the test transaction.
-    assert api.get(f"{BASE}/keys/rewrap/").json()["results"][0]["status"] == "pending"
+    assert api.get(f"{BASE}/keys/rewrap/").json()["results"][0]["status"] == "queued"
     bad = api.post(f"{BASE}/keys/rewrap/", {"target_version": 9}, format="json")
     assert bad.status_code == 400
     with tenant_context(tenant_a):

@@ -1,0 +1,96 @@
+"""The jobs API: list and detail with progress, resume and cancel, roles, conflicts as
+409 JSON, and another tenant's job exactly like a missing one."""
+
+import pytest
+
+from jobs_mgr import actions, engine
+from jobs_mgr.models import Job, JobState
+from jobs_mgr.tests.conftest import COUNT, steps_done
+from tenancy.context import tenant_context
+from tests.personas import api_as
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/v1/jobs"
+
+
+def _job(tenant, *, n=3, steps=None, **params):
+    with tenant_context(tenant):
+        job = actions.enqueue_job(COUNT, {"n": n, **params})
+        if steps is not None:
+            engine.run_job(job.pk, max_steps=steps)
+        job.refresh_from_db()
+        return job
+
+
+def test_jobs_list_and_detail_show_progress(owner_a, tenant_a):
+    job = _job(tenant_a, n=4, steps=1)
+    api = api_as(owner_a, tenant_a)
+    listed = api.get(f"{BASE}/")
+    assert listed.status_code == 200
+    (row,) = listed.json()["results"]
+    assert row["id"] == job.pk and row["kind"] == COUNT and row["state"] == "running"
+    assert (row["progress_done"], row["progress_total"], row["progress"]) == (1, 4, 0.25)
+    assert row["heartbeat_at"] and row["lease_expires_at"] and row["attempts"] == 1
+    assert "lease_token" not in row
+    detail = api.get(f"{BASE}/{job.pk}/").json()
+    assert detail["checkpoint"] == {"i": 1} and detail["params"]["n"] == 4
+    assert api.get(f"{BASE}/?state=queued").json()["results"] == []
+    assert len(api.get(f"{BASE}/?state=running&kind={COUNT}").json()["results"]) == 1
+    bad = api.get(f"{BASE}/?state=sleeping")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_jobs_need_the_admin_role(viewer_a, tenant_a):
+    job = _job(tenant_a)
+    api = api_as(viewer_a, tenant_a)
+    for response in (
+        api.get(f"{BASE}/"),
+        api.get(f"{BASE}/{job.pk}/"),
+        api.post(f"{BASE}/{job.pk}/cancel/"),
+    ):
+        assert response.status_code == 403 and response.json()["error"]["code"]
+    with tenant_context(tenant_a):
+        assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
+
+
+def test_cancel_and_resume_over_the_api(owner_a, tenant_a, django_capture_on_commit_callbacks):
+    api = api_as(owner_a, tenant_a)
+    running = _job(tenant_a, n=3, steps=1)
+    asked = api.post(f"{BASE}/{running.pk}/cancel/")
+    # A worker holds it: honoured at its next step.
+    assert asked.status_code == 202
+    assert asked.json()["state"] == "running" and asked.json()["cancel_requested"] is True
+    busy = api.post(f"{BASE}/{running.pk}/resume/")
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "job_running"
+
+    queued = _job(tenant_a, n=2)
+    cancelled = api.post(f"{BASE}/{queued.pk}/cancel/")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    again = api.post(f"{BASE}/{queued.pk}/cancel/")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "job_finished"
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = api.post(f"{BASE}/{queued.pk}/resume/")
+    assert resumed.status_code == 202 and resumed.json()["state"] == "queued"
+    # The worker (eager in tests) ran it after the commit.
+    finished = api.get(f"{BASE}/{queued.pk}/").json()
+    assert finished["state"] == "succeeded" and finished["progress"] == 1.0
+    with tenant_context(tenant_a):
+        assert len(steps_done(queued)) == 2
+
+
+def test_another_tenants_job_answers_like_a_missing_one(owner_a, tenant_a, tenant_b):
+    theirs = _job(tenant_b, n=3)
+    api = api_as(owner_a, tenant_a)
+    for method, path in (
+        ("get", f"{BASE}/{{}}/"),
+        ("post", f"{BASE}/{{}}/cancel/"),
+        ("post", f"{BASE}/{{}}/resume/"),
+    ):
+        foreign = getattr(api, method)(path.format(theirs.pk))
+        missing = getattr(api, method)(path.format(987654321))
+        malformed = getattr(api, method)(path.format("x1"))
+        assert foreign.status_code == missing.status_code == malformed.status_code == 404
+        assert foreign.content == missing.content == malformed.content
+    assert api.get(f"{BASE}/").json()["results"] == []
+    with tenant_context(tenant_b):
+        assert Job.objects.get(pk=theirs.pk).state == JobState.QUEUED  # untouched
