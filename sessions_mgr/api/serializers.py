@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sessions_mgr.models import SecurityLevel, Session, SessionType
@@ -58,6 +59,18 @@ def member_id(request, ref: str) -> int:
     return found
 
 
+def text_or_id(max_length: int) -> dict:
+    """The schema of a reference given as text or as a number (DRF's CharField takes
+    both), so that the OpenAPI schema accepts what the API accepts."""
+    return {
+        "oneOf": [
+            {"type": "string", "minLength": 1, "maxLength": max_length},
+            {"type": "integer", "minimum": 1},
+        ]
+    }
+
+
+@extend_schema_field(text_or_id(150))
 class MemberReferenceField(serializers.CharField):
     """A user id (number or digits) or a username; resolved by the serializer."""
 
@@ -65,11 +78,16 @@ class MemberReferenceField(serializers.CharField):
         super().__init__(max_length=150, required=False, allow_blank=False, **kwargs)
 
 
+@extend_schema_field(text_or_id(64))
+class TenantReferenceField(serializers.CharField):
+    """A tenant id (number or digits) or slug; checked by the serializer."""
+
+
 class TenantReferenceMixin(serializers.Serializer):
     """`tenant_id`: optional; when given, an id or slug that must name the tenant the
     request acts in (tenancy/api/references.py)."""
 
-    tenant_id = serializers.CharField(required=False, max_length=64)
+    tenant_id = TenantReferenceField(required=False, max_length=64)
 
     def validate_tenant_id(self, value):
         return references.check(self.context["request"], value)

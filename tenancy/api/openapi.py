@@ -113,13 +113,15 @@ def _error_response(status: str) -> dict:
     return response
 
 
-def _bound_pagination(operation: dict, max_page_size: int) -> None:
+def _bound_pagination(operation: dict, max_page_size: int, max_page: int | None) -> None:
     for parameter in operation.get("parameters", []):
         if parameter.get("in") != "query":
             continue
         schema = parameter.setdefault("schema", {})
         if parameter.get("name") == "page" and schema.get("type") == "integer":
             schema["minimum"] = 1
+            if max_page is not None:
+                schema["maximum"] = max_page
         elif parameter.get("name") == "page_size" and schema.get("type") == "integer":
             schema["minimum"] = 1
             schema["maximum"] = max_page_size
@@ -176,10 +178,11 @@ def link_to_objects(result: dict) -> None:
 
 def document_errors(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
-    from tenancy.api.pagination import TenantPagination
+    from tenancy.api import pagination
 
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    max_page_size = TenantPagination.max_page_size
+    max_page_size = pagination.TenantPagination.max_page_size
+    max_page = getattr(pagination, "MAX_PAGE_NUMBER", None)
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in HTTP_METHODS:
@@ -191,7 +194,7 @@ def document_errors(result, generator, request, public):
                 if status in BODY_ONLY_STATUSES and "requestBody" not in operation:
                     continue
                 responses.setdefault(status, _error_response(status))
-            _bound_pagination(operation, max_page_size)
+            _bound_pagination(operation, max_page_size, max_page)
     link_to_objects(result)
     return result
 
