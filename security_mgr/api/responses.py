@@ -85,6 +85,14 @@ class AuditVerificationSerializer(serializers.Serializer):
 
     ok = serializers.BooleanField()
     entries = serializers.IntegerField()
+    recorded_size = serializers.IntegerField(
+        allow_null=True, help_text="The head row's size (null: no head row)."
+    )
+    signed_size = serializers.IntegerField(help_text="The latest signed tree head's size.")
+    unsigned = FreeFormField(
+        help_text="The entries after the latest signed head: count, and when there are "
+        "any, from, to (seq) and oldest_at."
+    )
     problems = serializers.ListField(child=serializers.CharField())
 
 
