@@ -253,7 +253,7 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         verdict = throttled_sign_in(self.request)
         if verdict is not None:
             return ValidationError(
-                "%(what)s: try again in %(seconds)s s.",
+                "%(what)s. Try again in %(seconds)s s.",
                 code="throttled",
                 params={"what": verdict.message, "seconds": _retry_text(verdict)},
             )

@@ -217,6 +217,10 @@ def test_failures_from_a_source_over_budget_answer_429_naming_the_source(owner_a
     assert slowed.status_code == 429 and int(slowed["Retry-After"]) >= 1
     assert "failed sign-ins from your address" in error(slowed)["message"]
     assert basic("alice", PASSWORD).status_code == 200  # the right password still works
+    _client, page = console_login("nobody-else", "guess")
+    assert b"failed sign-ins from your address (several accounts)" in page.content
+    _client, page = console_login("alice", PASSWORD)
+    assert page.status_code == 302
     with tenant_context(tenant_a):
         verdict = threats.login_allowed("alice", SHARED)
     assert verdict.allowed
