@@ -41,6 +41,8 @@ ARTIFACTS = ROOT / "var" / "schemathesis"
 PASSWORD = "demo-password-123"  # tenancy/management/commands/seed_demo.py
 PEERS = ("acme-owner", "globex-owner")
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
+# Stateful scenarios (chains of linked calls); each is several requests.
+STATEFUL_EXAMPLES = int(os.environ.get("SCHEMATHESIS_STATEFUL_EXAMPLES", "30"))
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261010")
 SERVER_START_SECONDS = 90
 RUN_TIMEOUT_SECONDS = 900  # a hang fails the test; the run itself takes a few minutes
@@ -81,6 +83,9 @@ def _config(wfc_path: Path) -> str:
         "enabled = false",
         "[generation]",
         'database = "none"',
+        f"max-examples = {MAX_EXAMPLES}",
+        "[phases.stateful]",
+        f"generation.max-examples = {STATEFUL_EXAMPLES}",
         "[auth.wfc]",
         f"path = {json.dumps(str(wfc_path))}",
         f"peers = {json.dumps(list(PEERS))}",
@@ -222,8 +227,6 @@ def test_api_schemathesis_every_check_passes_on_a_live_server(api_server, artifa
         "all",
         "--phases",
         "examples,coverage,fuzzing,stateful",
-        "--max-examples",
-        str(MAX_EXAMPLES),
         "--seed",
         SEED,
         "--workers",
