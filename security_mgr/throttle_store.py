@@ -148,7 +148,7 @@ def run(fn, *args, **kwargs):
     global _errors
     if _errors is None:
         _errors = _shared_errors()
-    if time.monotonic() >= health.degraded_until:
+    if time.monotonic() >= health.degraded_until and _shared_usable():
         try:
             result = fn(*args, **kwargs)
         except _errors as exc:
@@ -169,6 +169,13 @@ def _note_recovery() -> None:
         "threat_throttling_recovered",
         extra={"event": "threat_throttling_recovered", "shared_errors": health.shared_errors},
     )
+
+
+def _shared_usable() -> bool:
+    """False while tenancy already knows Redis failed a moment ago (another fallback saw
+    it): do not spend a timeout finding out again."""
+    shared = _process_health()
+    return shared is None or shared.redis.usable()
 
 
 def _run_locally(fn, *args, **kwargs):

@@ -278,7 +278,11 @@ def redis_down(settings):
         }
     }
     throttle_store.reset()
-    return settings
+    yield settings
+    from tenancy import degraded
+
+    degraded.reset()  # this process "saw" Redis fail: later tests must not skip it
+    throttle_store.reset()
 
 
 def test_redis_down_throttling_falls_back_to_a_local_limit(redis_down, tenant_a, caplog):
