@@ -17,7 +17,7 @@ schemathesis' output and a JUnit report stay in var/schemathesis/.
 Where the API refuses a request that the schema cannot describe as invalid (a code that
 must be the right TOTP, a ciphertext that must decrypt, an index inside the current
 tree), schemathesis.toml's per-operation `expected-statuses` admit that 400; each entry
-says why (SCHEMATHESIS_CONFIG below).
+says why (SEMANTIC_400 below).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "var" / "schemathesis"
 PASSWORD = "demo-password-123"  # tenancy/management/commands/seed_demo.py
 PEERS = ("acme-owner", "globex-owner")
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15"))
 # Stateful scenarios (chains of linked calls); each is several requests.
 STATEFUL_EXAMPLES = int(os.environ.get("SCHEMATHESIS_STATEFUL_EXAMPLES", "30"))
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261010")
@@ -91,7 +91,7 @@ def _config(wfc_path: Path) -> str:
         f"peers = {json.dumps(list(PEERS))}",
         # Re-sign in often: a run revokes sessions (revoke-all, rotate, refresh), and a
         # revoked token would turn the rest of it into 401s.
-        "refresh_interval = 5",
+        "refresh_interval = 2",
     ]
     positive = '["2xx", "3xx", "400", "401", "403", "404", "409", "429"]'
     for name, why in SEMANTIC_400.items():
