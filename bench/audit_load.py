@@ -34,7 +34,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from bench.datasets import owner_connection
-from bench.proofs import PGBENCH_PROLOGUE, pgbench_prover
+from bench.proofs import PGBENCH_DEFINES, PGBENCH_PROLOGUE, pgbench_prover
 from security_mgr import audit
 from security_mgr.audit import store
 from security_mgr.audit.logs import canonical_payload, micros
@@ -164,6 +164,7 @@ def run_pgbench(ref: TenantRef, statement: str, seconds: float) -> dict:
                     str(int(seconds)),
                     "-D",
                     f"tenant='{ref.id}'",
+                    *PGBENCH_DEFINES,
                     *target,
                 ],
                 env=env,

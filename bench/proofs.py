@@ -29,9 +29,14 @@ def prove(conn, claim: str, *, local: bool = False) -> None:
     )
 
 
+# Once per pgbench client (its variables live as long as its connection): pgbench has no
+# "is this variable set" test, so the caller passes `-D proved=0` (PGBENCH_DEFINES).
 PGBENCH_PROLOGUE = (
-    f"\\if :{{?proved}}\n\\else\nSELECT public.{PROVER}(:tenant) AS proved \\gset\n\\endif\n"
+    "\\if :proved = 0\n"
+    f"SELECT 1 AS proved FROM (SELECT public.{PROVER}(:tenant)) AS claim \\gset\n"
+    "\\endif\n"
 )
+PGBENCH_DEFINES = ["-D", "proved=0"]
 
 
 @contextlib.contextmanager

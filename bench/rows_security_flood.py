@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from bench.flood import ATTACKER_IP, USER_IP, basic_header, forged_tokens, legit_requests, run_flood
 from bench.harness import Goal, Outcome, Stats, register
 from sessions_mgr.actions import do_create_session
+from tenancy.context import tenant_context
 from tenancy.models import Membership, Role, Tenant
 
 SLUG, USERNAME, PASSWORD = "bench-flood", "bench-flood-user", "bench-flood-password-1"
@@ -34,7 +35,9 @@ def _member():
     user, _ = get_user_model().objects.get_or_create(username=USERNAME)
     user.set_password(PASSWORD)
     user.save(update_fields=["password"])
-    Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.OWNER})
+    # Memberships are written only with the tenant's proven claim (tenancy/rls_platform.py).
+    with tenant_context(tenant):
+        Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.OWNER})
     return tenant, user
 
 
