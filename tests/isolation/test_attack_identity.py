@@ -202,7 +202,7 @@ def test_members_are_still_managed_by_the_actions(tenant_a, tenant_b, viewer_a):
     strict=True,
     reason="open: the runtime role may still overwrite an ordinary user's password hash "
     "(Django rehashes passwords on login with no tenant in context, so the database cannot "
-    "yet tell the application's write from an injected one); see attack-log",
+    "yet tell the application's write from an injected one); see docs/red-team-issue-9.md",
 )
 def test_sql_cannot_take_over_a_user_of_another_tenant(tenant_a, tenant_b, owner_a, owner_b):
     with tenant_context(tenant_a):

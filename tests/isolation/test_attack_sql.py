@@ -1,6 +1,6 @@
 """Red team, raw SQL as the runtime role across context switches on one connection.
 
-What held is listed in /work/helpers/attack-log.md (COPY TO is filtered by RLS, COPY
+What held is listed in docs/red-team-issue-9.md (COPY TO is filtered by RLS, COPY
 FROM is refused, LISTEN channels do not survive, ...). What is still open is kept here
 as a strict xfail, so that the day it is fixed the suite says so.
 """
