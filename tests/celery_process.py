@@ -18,8 +18,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from config.celery import app
-from tests.celery_worker import _forget_cached_connections
+from tests.celery_worker import app_configured
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,21 +28,11 @@ def tasks_to_broker(broker_url: str):
     """Sends from this process go to `broker_url`, on a queue of their own (so that no
     other test's worker takes them); yields the queue's name."""
     queue = f"dim-test-{uuid.uuid4().hex[:12]}"
-    changes = {
-        "task_always_eager": False,
-        "broker_url": broker_url,
-        "result_backend": broker_url,
-        "task_default_queue": queue,
-        "broker_transport_options": {},
-    }
-    previous = {key: app.conf[key] for key in changes}
-    app.conf.update(changes)
-    _forget_cached_connections()
+    changes = {"broker_url": broker_url, "result_backend": broker_url, "task_default_queue": queue}
     try:
-        yield queue
+        with app_configured(changes):
+            yield queue
     finally:
-        app.conf.update(previous)
-        _forget_cached_connections()
         import redis
 
         redis.Redis.from_url(broker_url).delete(queue)  # what nobody consumed

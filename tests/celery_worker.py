@@ -36,21 +36,27 @@ def _forget_sent_tasks():
 def tasks_to_memory_broker():
     """Tasks are sent, not run inline: to an in-process broker that nobody consumes
     unless a worker is started on it."""
-    changes = {
-        "task_always_eager": False,
-        "broker_url": "memory://",
-        "result_backend": "cache+memory://",
-        "broker_transport_options": {},
-    }
+    changes = {"broker_url": "memory://", "result_backend": "cache+memory://"}
+    try:
+        with app_configured(changes):
+            yield app
+    finally:
+        _forget_sent_tasks()
+
+
+@contextlib.contextmanager
+def app_configured(changes: dict):
+    """The app sends tasks (not eager) with `changes` to its configuration, restored
+    afterwards; cached broker and backend connections are rebuilt both ways."""
+    changes = {"task_always_eager": False, "broker_transport_options": {}, **changes}
     previous = {key: app.conf[key] for key in changes}
     app.conf.update(changes)
     _forget_cached_connections()
     try:
-        yield app
+        yield
     finally:
         app.conf.update(previous)
         _forget_cached_connections()
-        _forget_sent_tasks()
 
 
 @pytest.fixture
