@@ -90,30 +90,27 @@ def statements(user_table: str, membership_table: str, runtime_role: str | None)
     yield f"ALTER TABLE {members} ENABLE ROW LEVEL SECURITY"
     for name in MEMBERSHIP_POLICIES:
         yield f"DROP POLICY IF EXISTS {name} ON {members}"
-    # Permissive policies combine with OR per command: SELECT sees every row, while
-    # INSERT, UPDATE and DELETE only ever match the write policy.
-    yield f"CREATE POLICY dim_membership_read ON {members} FOR SELECT USING (true)"
-    for command, clause in (
-        ("INSERT", f"WITH CHECK ({in_claim})"),
-        ("UPDATE", f"USING ({in_claim}) WITH CHECK ({in_claim})"),
-        ("DELETE", f"USING ({in_claim})"),
-    ):
-        name = f"dim_membership_{command.lower()}"
-        yield f"DROP POLICY IF EXISTS {name} ON {members}"
-        yield f"CREATE POLICY {name} ON {members} FOR {command} {clause}"
+    yield from _read_all_write_if(members, "dim_membership", in_claim)
     for table in PLATFORM_WRITE_TABLES:
         ident = _ident(table)
         yield f"ALTER TABLE {ident} ENABLE ROW LEVEL SECURITY"
         yield f"DROP POLICY IF EXISTS dim_platform_read ON {ident}"
-        yield f"CREATE POLICY dim_platform_read ON {ident} FOR SELECT USING (true)"
-        for command, clause in (
-            ("INSERT", f"WITH CHECK ({PLATFORM_EXPR})"),
-            ("UPDATE", f"USING ({PLATFORM_EXPR}) WITH CHECK ({PLATFORM_EXPR})"),
-            ("DELETE", f"USING ({PLATFORM_EXPR})"),
-        ):
-            name = f"dim_platform_{command.lower()}"
-            yield f"DROP POLICY IF EXISTS {name} ON {ident}"
-            yield f"CREATE POLICY {name} ON {ident} FOR {command} {clause}"
+        yield from _read_all_write_if(ident, "dim_platform", PLATFORM_EXPR)
+
+
+def _read_all_write_if(table: str, prefix: str, allowed: str):
+    """Policies on `table`: every row readable; INSERT, UPDATE and DELETE only where
+    `allowed` holds (permissive policies combine with OR per command, so writes only ever
+    match their own policy)."""
+    yield f"CREATE POLICY {prefix}_read ON {table} FOR SELECT USING (true)"
+    for command, clause in (
+        ("INSERT", f"WITH CHECK ({allowed})"),
+        ("UPDATE", f"USING ({allowed}) WITH CHECK ({allowed})"),
+        ("DELETE", f"USING ({allowed})"),
+    ):
+        name = f"{prefix}_{command.lower()}"
+        yield f"DROP POLICY IF EXISTS {name} ON {table}"
+        yield f"CREATE POLICY {name} ON {table} FOR {command} {clause}"
 
 
 def apply(cursor, runtime_role: str | None) -> None:

@@ -28,3 +28,17 @@ def redis_only(why: str):
         not settings.REDIS_URL and not _SERVICES_REQUIRED,
         reason=f"Redis only: {why} (runs in the PostgreSQL + Redis pass of `make test`)",
     )
+
+
+def require_program(name: str, why: str, install: str) -> None:
+    """Inside a test or fixture: a program the test drives for real (redis-server to
+    kill, make). In CI (CI, DIM_REQUIRE_SERVICES) a missing one fails the test; elsewhere
+    it skips, saying what to install."""
+    import shutil
+
+    if shutil.which(name) is not None:
+        return
+    message = f"{name} is not installed ({install}): {why}"
+    if _SERVICES_REQUIRED or os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -22,9 +22,10 @@ from tests.outages import ServerProcess, TcpProxy, http, wait_until
 
 pytestmark = postgres_only("a real PostgreSQL behind a forwarder the test controls")
 
-# "Does not hang": far above the configured 2 s + 2 s, far below the 10 s of the issue.
-# A bound on behaviour, not a benchmark (bench/ measures speed).
-ANSWER_WITHIN_SECONDS = 5.0
+# "Does not hang": the client gives up (TimeoutError, the test fails) if no answer comes
+# within this, far above the configured 2 s + 2 s and below the 10 s of the issue. Nothing
+# is measured: the 503 itself is the behaviour, the timeouts are asserted as settings.
+HANG_GUARD_SECONDS = 5.0
 KEYS = "/api/v1/tenants/no-such-tenant/session-keys/"  # public, read-only, reads the DB
 
 
@@ -72,18 +73,16 @@ def _assert_unavailable(answer):
     assert answer.headers["Content-Type"] == "application/json", answer.headers
     assert answer.json()["error"]["code"] == "database_unavailable"
     assert int(answer.headers["Retry-After"]) > 0
-    assert answer.seconds < ANSWER_WITHIN_SECONDS, f"took {answer.seconds:.1f} s"
 
 
 def _outage(url: str, proxy: TcpProxy, how: str) -> None:
     proxy.cut(how)
-    _assert_unavailable(http("GET", url + KEYS))
-    health = http("GET", f"{url}/health/")
+    _assert_unavailable(http("GET", url + KEYS, timeout=HANG_GUARD_SECONDS))
+    health = http("GET", f"{url}/health/", timeout=HANG_GUARD_SECONDS)
     assert health.status == 503, health
     assert health.json()["status"] == "down"
     assert health.json()["dependencies"]["database"] == "down"
     assert int(health.headers["Retry-After"]) > 0
-    assert health.seconds < ANSWER_WITHIN_SECONDS, f"took {health.seconds:.1f} s"
 
 
 def _recovers(url: str, proxy: TcpProxy) -> None:

@@ -11,10 +11,10 @@ kills with SIGKILL and starts again. The shared Redis is never touched."""
 from __future__ import annotations
 
 import logging
-import shutil
 
 import pytest
 
+from tests.markers import require_program
 from tests.outages import PrivateRedis, basic, http, wait_until
 from tests.personas import PASSWORD
 
@@ -23,10 +23,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def private_redis():
-    if shutil.which("redis-server") is None:
-        if __import__("os").environ.get("CI"):
-            pytest.fail("redis-server is missing (apt-get install redis-server)")
-        pytest.skip("needs redis-server")
+    require_program(
+        "redis-server", "a Redis of the test's own, killed under a live server",
+        "apt-get install redis-server",
+    )  # fmt: skip
     server = PrivateRedis().start()
     yield server
     server.kill()

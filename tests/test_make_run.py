@@ -8,7 +8,6 @@ that log the signals they get) instead of the virtualenv's: no server, no broker
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -16,8 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.markers import require_program
+
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+
+@pytest.fixture(autouse=True)
+def _make_installed():
+    require_program("make", "the README's `make run` is what is tested", "apt-get install make")
+
 
 CELERY_STUB = r"""#!/bin/bash
 role=$3  # celery -A config worker|beat ...

@@ -6,7 +6,6 @@ the test cuts (tests/outages.py). The running-server tests are tests/test_degrad
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 import pytest
@@ -16,6 +15,7 @@ from django.test import Client
 from django.urls import path
 
 from tenancy import degraded, membership_cache
+from tests.markers import require_program
 from tests.outages import PrivateRedis, TcpProxy, free_port
 
 pytestmark = pytest.mark.django_db
@@ -194,8 +194,10 @@ def redis_behind_proxy(settings, monkeypatch):
     it makes Redis unreachable while Redis keeps its data (a partition, not a restart)."""
     from config.settings import redis_cache
 
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server")
+    require_program(
+        "redis-server", "a Redis of the test's own, cut off behind a forwarder",
+        "apt-get install redis-server",
+    )  # fmt: skip
     server = PrivateRedis().start()
     proxy = TcpProxy(server.port).start()
     url = f"redis://127.0.0.1:{proxy.port}/0"
