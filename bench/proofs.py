@@ -21,12 +21,7 @@ from tenancy.db import proof
 PROVER = "dim_bench_prove"
 
 
-def prove(conn, claim: str, *, local: bool = False) -> None:
-    pid, port = conn.execute("SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)").fetchone()
-    conn.execute(
-        "SELECT set_config('app.tenant_id', %s, %s), set_config('app.tenant_proof', %s, %s)",
-        [claim, local, proof.proof(claim, pid, port), local],
-    )
+prove = proof.claim_on  # the bench's bare connections set their claim like any script
 
 
 # Once per pgbench client (its variables live as long as its connection): pgbench has no

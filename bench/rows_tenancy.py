@@ -167,13 +167,7 @@ def raw_rls_lookup(ctx):
     )
 
 
-def _claim(conn, claim: str) -> None:
-    """What the backend sends: the claim and its proof for this connection."""
-    pid, port = conn.execute("SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)").fetchone()
-    conn.execute(
-        "SELECT set_config('app.tenant_id', %s, false), set_config('app.tenant_proof', %s, false)",
-        [claim, proof.proof(claim, pid, port)],
-    )
+_claim = proof.claim_on  # what the backend sends: the claim and its proof
 
 
 # --- d. API list through the tenant stack -----------------------------------------------
@@ -330,9 +324,7 @@ def context_switch(ctx):
 
     peer_flip = cycle([0, 1]).__next__
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        pid, port = conn.execute(
-            "SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)"
-        ).fetchone()
+        pid, port = conn.execute(proof.IDENT_SQL).fetchone()
         proofs = [proof.proof(str(t), pid, port) for t in tenants]
 
         def peer():

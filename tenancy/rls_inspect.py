@@ -203,7 +203,7 @@ def _live_proof_problems(connection) -> list[str]:
         raw = connection.connection
         # A plain psycopg cursor: ours would send the context's own claim in between.
         with psycopg.Cursor(raw) as cursor:
-            cursor.execute("SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)")
+            cursor.execute(proof.IDENT_SQL)
             pid, port = cursor.fetchone()
 
             def verdict(claim: str, mac: str):

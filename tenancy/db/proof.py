@@ -62,12 +62,17 @@ def proof(claim: str, pid: int, port: int, key: bytes | None = None) -> str:
     return hmac.new(context_key() if key is None else key, message, hashlib.sha256).hexdigest()
 
 
-def claim_on(conn, claim: str) -> None:
+# The session as the server sees it, which SQL cannot change: what a proof is bound to.
+IDENT_SQL = "SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)"
+
+
+def claim_on(conn, claim: str, *, local: bool = False) -> None:
     """Set `claim` with its proof on a plain psycopg connection that is not one of the
-    application's (a maintenance script's, a test's owner connection): FORCEd row-level
-    security holds for the tables' owner too, so it also needs a verified claim."""
-    pid, port = conn.execute("SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)").fetchone()
+    application's (a maintenance script's, a test's or the bench's owner connection):
+    FORCEd row-level security holds for the tables' owner too, so it also needs a
+    verified claim. `local`: for the current transaction only."""
+    pid, port = conn.execute(IDENT_SQL).fetchone()
     conn.execute(
-        "SELECT set_config('app.tenant_id', %s, false), set_config('app.tenant_proof', %s, false)",
-        [claim, proof(claim, pid, port)],
+        "SELECT set_config('app.tenant_id', %s, %s), set_config('app.tenant_proof', %s, %s)",
+        [claim, local, proof(claim, pid, port), local],
     )

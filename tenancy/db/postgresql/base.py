@@ -46,7 +46,7 @@ _SET_SQL = (
     "SELECT set_config('app.tenant_id', %s, false), set_config('app.tenant_proof', %s, false),"
     " set_config('application_name', %s, false)"
 )
-_IDENT_SQL = "SELECT pg_backend_pid(), coalesce(inet_client_port(), 0)"
+_IDENT_SQL = proof.IDENT_SQL
 
 
 def desired_claim() -> str:
