@@ -1,7 +1,7 @@
 """Security levels as policy. Defaults below; a tenant overrides any field of a level with
 the TenantSetting `session.policy.<level>` (a JSON object of the fields to change).
 
-The table in README.md ("Sessions") is generated from DEFAULTS by `policy_table()`.
+The table in docs/sessions.md ("Security levels") is generated from DEFAULTS by `policy_table()`.
 """
 
 from __future__ import annotations

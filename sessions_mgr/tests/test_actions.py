@@ -316,8 +316,8 @@ def test_readme_policy_table_matches_defaults():
 
     from sessions_mgr.policy import policy_table
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert policy_table() in readme
+    page = (Path(__file__).resolve().parents[2] / "docs" / "sessions.md").read_text()
+    assert policy_table() in page
 
 
 def test_validate_checks_stored_hash_on_first_load(make_session, tenant_a, view):
