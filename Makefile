@@ -10,7 +10,7 @@ CONSOLE_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | cksum | cut -d' ' -f1)
 
-.PHONY: install run serve test bench lint format migrate check-isolation clean
+.PHONY: install run serve test bench lint layers format migrate check-isolation clean
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,14 @@ test: install
 bench: install
 	bash bench/run.sh
 
-lint: install
+lint: install layers
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The layer, independence and no-cycle contracts of docs/architecture.md.
+layers: install
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_cycles.py
 
 format: install
 	$(VENV)/bin/ruff check --fix .
