@@ -19,8 +19,8 @@ def check_master_key(app_configs=None, **kwargs):
                 id="security_mgr.E002",
             )
         ]
-    from security_mgr.exceptions import MasterKeyError
-    from security_mgr.keys.provider import provider_from_settings
+    from kms.exceptions import MasterKeyError
+    from kms.provider import provider_from_settings
 
     try:
         provider_from_settings()

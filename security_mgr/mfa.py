@@ -11,8 +11,8 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from kms import get_master_key_provider
 from security_mgr import audit, totp
-from security_mgr.keys import get_master_key_provider
 from security_mgr.models import BackupCode, TOTPDevice
 
 MAX_FAILURES = 5

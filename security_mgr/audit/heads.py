@@ -9,12 +9,12 @@ import struct
 from django.db import transaction
 from django.utils import timezone
 
+from kms import get_master_key_provider
+from kms.signing import signing_keys
 from security_mgr import merkle
 from security_mgr.audit import store
 from security_mgr.audit.logs import Log, micros, tenant_log
 from security_mgr.audit.sequencer import drain_locked
-from security_mgr.crypto import signing_keys
-from security_mgr.keys import get_master_key_provider
 
 
 def tree_head_message(log_label: str, size: int, root: bytes, signed_at: dt.datetime) -> bytes:

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import struct
 
-from security_mgr.keys import get_master_key_provider
+from kms import get_master_key_provider
 
 
 @functools.lru_cache(maxsize=8)

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from security_mgr.exceptions import DecryptionFailed, MalformedCiphertext, MasterKeyError
+from kms.exceptions import DecryptionFailed, MalformedCiphertext, MasterKeyError
 
 NONCE = 12
 
