@@ -1,6 +1,7 @@
-"""Every way a decryption or a proof can fail has its own exception naming the reason,
+"""Every way a decryption can fail has its own exception naming the reason,
 so callers (and the API, which answers 400) never see garbage or a bare InvalidTag.
-The root and the errors of the master key live in `kms.exceptions` (re-exported here)."""
+The root and the errors of the master key live in `kms.exceptions` (re-exported here);
+the audit log's in `audit_mgr.exceptions`."""
 
 from kms.exceptions import (  # noqa: F401  (re-exported: callers catch them from here)
     CryptoError,
@@ -9,7 +10,6 @@ from kms.exceptions import (  # noqa: F401  (re-exported: callers catch them fro
     MasterKeyError,
     SecurityError,
 )
-from tenancy.exceptions import AppendOnlyViolation as _FoundationAppendOnly
 
 
 class KeyVersionTrimmed(CryptoError):
@@ -26,22 +26,3 @@ class KeyVersionUnknown(CryptoError):
 
 class KeyShredded(CryptoError):
     code = "key_shredded"
-
-
-class AuditError(SecurityError):
-    code = "audit_error"
-
-
-class InvalidProof(AuditError):
-    code = "invalid_proof"
-
-
-class AppendOnlyViolation(AuditError, _FoundationAppendOnly):
-    code = "append_only"
-
-
-class AuditStoreInconsistent(AuditError):
-    """The stored entries or subtree nodes disagree with each other: the tables were
-    changed behind the application's back. `verify_audit` names what."""
-
-    code = "audit_store_inconsistent"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 
+import audit_mgr as audit
 from kms import get_master_key_provider
 from kms.signing import signing_keys
-from security_mgr import audit, crypto, keyring
+from security_mgr import crypto, keyring
 from security_mgr.models import KeyRing
 
 

@@ -1,5 +1,6 @@
 """Security API: key rings (metadata only, never key material), transit encryption,
-the audit log with its proofs and signed heads. Every failure of the security domain
+security events and rewrap jobs (the audit log's endpoints, under the same prefix, are
+audit_mgr's). Every failure of the security domain
 (tampered ciphertext, trimmed version, impossible proof) is a 400 naming the reason."""
 
 from __future__ import annotations
@@ -7,31 +8,19 @@ from __future__ import annotations
 import base64
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
+from audit_mgr.api.errors import SecurityErrorsAre400
 from jobs_mgr.models import Job
-from security_mgr import actions, audit, crypto, keyring, selectors
+from security_mgr import actions, crypto, keyring, selectors
 from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
-from security_mgr.exceptions import AuditStoreInconsistent, SecurityError
-from security_mgr.models import AuditEntry, KeyRing, SecurityEvent, SignedTreeHead
+from security_mgr.models import KeyRing, SecurityEvent
 from tenancy.api.base import TenantAPIMixin, TenantAPIView
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role
-
-
-class SecurityErrorsAre400:
-    def handle_exception(self, exc):
-        if isinstance(exc, AuditStoreInconsistent):
-            # Not the client's fault: the stored tree was changed behind our back.
-            exc = TenantAPIError(409, exc.code, str(exc))
-        elif isinstance(exc, SecurityError):
-            exc = TenantAPIError(400, exc.code, str(exc))
-        elif isinstance(exc, ValueError) and not isinstance(exc, TenantAPIError):
-            exc = TenantAPIError(400, "invalid", str(exc))
-        return super().handle_exception(exc)
 
 
 class SecurityView(SecurityErrorsAre400, TenantAPIView):
@@ -144,76 +133,6 @@ class TransitDecryptView(SecurityView):
             return Response({"plaintext": plain.decode()})
         except UnicodeDecodeError:
             return Response({"plaintext_b64": base64.b64encode(plain).decode()})
-
-
-class AuditEntryViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.AuditEntrySerializer
-    read_role = Role.ADMIN
-    lookup_field = "seq"
-    lookup_value_regex = r"[0-9]{1,18}"
-
-    def get_queryset(self):
-        return AuditEntry.objects.order_by("seq")
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # After authentication and permissions: a listing shows every committed entry,
-        # so what is still pending gets its seq first.
-        audit.sequence_pending(audit.tenant_log())
-
-
-class TreeHeadViewSet(
-    SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
-):
-    """Signed tree heads; POST signs the current head now."""
-
-    serializer_class = s.SignedTreeHeadSerializer
-    read_role = Role.ADMIN
-    write_role = Role.ADMIN
-
-    def get_queryset(self):
-        return SignedTreeHead.objects.order_by("tree_size", "id")
-
-    @extend_schema(request=None, responses=s.SignedTreeHeadSerializer)
-    def create(self, request, *args, **kwargs):
-        head = actions.sign_tree_head()
-        return Response(s.SignedTreeHeadSerializer(head).data, status=201)
-
-
-class InclusionProofView(SecurityView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("index", int, required=True),
-            OpenApiParameter("tree_size", int, required=False),
-        ],
-        responses=r.InclusionProofSerializer,
-    )
-    def get(self, request, *args, **kwargs):
-        data = _valid(s.InclusionQuerySerializer, request.query_params)
-        return Response(
-            audit.prove_inclusion(audit.tenant_log(), data["index"], data.get("tree_size"))
-        )
-
-
-class ConsistencyProofView(SecurityView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("first", int, required=True),
-            OpenApiParameter("second", int, required=False),
-        ],
-        responses=r.ConsistencyProofSerializer,
-    )
-    def get(self, request, *args, **kwargs):
-        data = _valid(s.ConsistencyQuerySerializer, request.query_params)
-        return Response(
-            audit.prove_consistency(audit.tenant_log(), data["first"], data.get("second"))
-        )
-
-
-class VerifyAuditView(SecurityView):
-    @extend_schema(responses=r.AuditVerificationSerializer)
-    def get(self, request, *args, **kwargs):
-        return Response(audit.verify_log(audit.tenant_log()).as_dict())
 
 
 class SecurityEventViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):

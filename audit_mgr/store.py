@@ -19,15 +19,17 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
 from django.utils import timezone
 
-from security_mgr.audit.logs import Log
-from security_mgr.audit.seal import head_seal, seal_matches
-from security_mgr.exceptions import AuditStoreInconsistent
-from security_mgr.merkle import EMPTY_ROOT, frontier_root
+from audit_mgr.exceptions import AuditStoreInconsistent
+from audit_mgr.logs import Log
+from audit_mgr.merkle import EMPTY_ROOT, frontier_root
+from audit_mgr.queued import COLUMN_NAMES
+from audit_mgr.seal import head_seal, seal_matches
 from tenancy.db.batch import run_statements
 from tenancy.models.scoped import _write_tenant_id
 
 # pg_advisory_xact_lock(class, key): one lock per log, released at commit or rollback.
 LOCK_CLASS = zlib.crc32(b"dim.audit.sequencer") & 0x7FFFFFFF
+PENDING_COLUMNS = COLUMN_NAMES  # the queue's columns, spelled once (queued.py)
 
 
 def connection_for(audit_log: Log):
@@ -98,7 +100,7 @@ def _take_sql(audit_log: Log, limit: int) -> tuple[str, list]:
     scope, params = _scope(audit_log)
     return (
         f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} {scope}ORDER BY id LIMIT %s) "
-        "RETURNING id, event, actor, at_us, payload",
+        f"RETURNING id, {', '.join(PENDING_COLUMNS)}",
         [*params, limit],
     )
 
@@ -234,9 +236,6 @@ def _insert_sql(audit_log: Log, model, columns: list[str], rows: list[tuple], re
         )
 
 
-PENDING_COLUMNS = ["event", "actor", "at_us", "payload"]
-
-
 def insert_pending(audit_log: Log, rows: list[tuple]) -> list[int]:
     """Queue rows (event, actor, at_us, payload); returns their ids, in order."""
     check_scope(audit_log)
@@ -255,7 +254,7 @@ def insert_pending(audit_log: Log, rows: list[tuple]) -> list[int]:
 @functools.lru_cache(maxsize=256)
 def _one_pending_row_sql(audit_log: Log, alias: str) -> str:
     ((statement, _params),) = _insert_sql(
-        audit_log, audit_log.pending_model, PENDING_COLUMNS, [(None,) * 4], "id"
+        audit_log, audit_log.pending_model, PENDING_COLUMNS, [(None,) * len(PENDING_COLUMNS)], "id"
     )
     return statement
 

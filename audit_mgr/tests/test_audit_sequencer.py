@@ -13,17 +13,19 @@ from django.db import connection, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security_mgr import actions, audit, merkle
-from security_mgr.audit.logs import micros
+import audit_mgr as audit
+from audit_mgr import actions as audit_actions
+from audit_mgr import merkle
+from audit_mgr.logs import micros
+from audit_mgr.models import AuditEntry, AuditLogHead, AuditNode, PendingAuditEntry
+from audit_mgr.tasks import sequence_pending_audit_task
 from security_mgr.dashboard import dashboard_data
-from security_mgr.models import AuditEntry, AuditLogHead, AuditNode, PendingAuditEntry
-from security_mgr.tasks import sequence_pending_audit_task
-from security_mgr.tests.committed import (
+from tenancy.context import tenant_context
+from tests.committed import (
     committed_tenant,
     delete_as_owner,
     needs_owner,
 )
-from tenancy.context import tenant_context
 from tests.markers import postgres_only
 
 TEXT = st.text(max_size=12)
@@ -54,7 +56,7 @@ def test_an_append_waits_for_its_commit_then_is_sequenced(
     with tenant_context(tenant_a):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             with transaction.atomic():
-                pending = [actions.record_event("test.event", {"i": i}) for i in range(3)]
+                pending = [audit_actions.record_event("test.event", {"i": i}) for i in range(3)]
                 assert all(isinstance(p, PendingAuditEntry) for p in pending)
                 stored = PendingAuditEntry.objects.get(pk=pending[1].pk)
                 assert (stored.tenant_id, stored.event, stored.payload, stored.at_us) == (
@@ -80,11 +82,11 @@ def test_a_rolled_back_action_leaves_no_entry(tenant_a, django_capture_on_commit
         with django_capture_on_commit_callbacks(execute=True):
             with transaction.atomic():
                 with transaction.atomic():
-                    actions.record_event("test.rolled_back")
+                    audit_actions.record_event("test.rolled_back")
                     transaction.set_rollback(True)
                 # The first registration was rolled back with its savepoint: this append
                 # needs (and gets) a callback of its own.
-                kept = actions.record_event("test.kept")
+                kept = audit_actions.record_event("test.kept")
         assert list(AuditEntry.objects.values_list("event", "pending_id")) == [
             ("test.kept", kept.pk)
         ]
@@ -119,9 +121,15 @@ def test_the_migration_backfills_the_nodes_of_an_older_log(django_db_setup, djan
     (on PostgreSQL through row-level security, in each tenant's context)."""
     import importlib
 
-    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
 
     backfill = importlib.import_module("security_mgr.migrations.0009_backfill_audit_nodes")
+    # The models as that migration sees them (they lived in security_mgr then).
+    apps = (
+        MigrationLoader(None, ignore_no_migrations=True)
+        .project_state(("security_mgr", backfill.__name__.rsplit(".", 1)[1]))
+        .apps
+    )
     with committed_tenant(django_db_blocker, "audit-backfill") as tenant:
         with tenant_context(tenant):
             audit.append_many([("test.event", {"i": i}) for i in range(13)])
@@ -144,7 +152,7 @@ def test_the_migration_backfills_the_nodes_of_an_older_log(django_db_setup, djan
 def test_entry_of_gives_the_seq_inside_the_transaction(tenant_a):
     with tenant_context(tenant_a):
         audit.append("test.first")
-        second = actions.record_event("test.second")
+        second = audit_actions.record_event("test.second")
         entry = audit.entry_of(second)
         assert (entry.seq, entry.event) == (1, "test.second")
         assert audit.entry_of(entry) is entry

@@ -9,12 +9,11 @@ import struct
 from django.db import transaction
 from django.utils import timezone
 
+from audit_mgr import merkle, store
+from audit_mgr.logs import Log, micros, tenant_log
+from audit_mgr.sequencer import drain_locked
 from kms import get_master_key_provider
 from kms.signing import signing_keys
-from security_mgr import merkle
-from security_mgr.audit import store
-from security_mgr.audit.logs import Log, micros, tenant_log
-from security_mgr.audit.sequencer import drain_locked
 
 
 def tree_head_message(log_label: str, size: int, root: bytes, signed_at: dt.datetime) -> bytes:

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from security_mgr import audit
+import audit_mgr as audit
 from tenancy.context import tenant_context
 from tenancy.models import Tenant
 

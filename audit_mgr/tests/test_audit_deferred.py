@@ -9,12 +9,12 @@ from celery.signals import after_task_publish, before_task_publish
 from django.core import checks
 from django.db import transaction
 
-from security_mgr import audit
-from security_mgr.audit import sequencer
-from security_mgr.models import AuditEntry, PendingAuditEntry
-from security_mgr.tests.committed import committed_pending, committed_tenant, needs_owner
+import audit_mgr as audit
+from audit_mgr import sequencer
+from audit_mgr.models import AuditEntry, PendingAuditEntry
 from tenancy.context import tenant_context
 from tests.celery_worker import tasks_to_memory_broker
+from tests.committed import committed_pending, committed_tenant, needs_owner
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_deferred_appends_are_numbered_by_one_worker_task(
             assert PendingAuditEntry.objects.count() == 3
             assert not AuditEntry.objects.exists()
             # ...and asked for one sequencing task between them, not one each.
-            assert published == ["security_mgr.tasks.sequence_pending_audit_task"]
+            assert published == ["audit_mgr.tasks.sequence_pending_audit_task"]
             assert _wait_until_sequenced(3), "the worker never sequenced the entries"
             assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == [
                 0,
@@ -90,12 +90,12 @@ def test_sequence_soon_asks_once_a_second_whatever_the_mode(
             log = audit.tenant_log()
             for _ in range(3):
                 audit.sequence_soon(log)
-            assert published == ["security_mgr.tasks.sequence_pending_audit_task"]
+            assert published == ["audit_mgr.tasks.sequence_pending_audit_task"]
 
 
 def test_an_unknown_sequencing_mode_fails_the_system_check(settings):
     settings.SECURITY_AUDIT_SEQUENCING = "later"
-    errors = [e for e in checks.run_checks() if e.id == "security_mgr.E004"]
+    errors = [e for e in checks.run_checks() if e.id == "audit_mgr.E001"]
     assert errors and "'later'" in errors[0].msg
 
 
@@ -109,7 +109,7 @@ def test_deferred_append_outside_a_transaction_is_one_committed_insert(
         sequencer._asked.clear()
         with tasks_to_memory_broker(), django_assert_num_queries(1) as queries:
             pending = audit.append("test.event", {"i": 1}, actor="al")
-            assert published == ["security_mgr.tasks.sequence_pending_audit_task"]
+            assert published == ["audit_mgr.tasks.sequence_pending_audit_task"]
         assert isinstance(pending, PendingAuditEntry)
         assert queries.captured_queries[0]["sql"].startswith("INSERT INTO")
         # Committed on its own: another connection (the owner's) sees it.
@@ -137,7 +137,7 @@ def test_a_broker_that_is_down_is_asked_once_a_second_not_at_every_commit(
                         audit.append("test.no_broker", {"i": i})
             finally:
                 before_task_publish.disconnect(count)
-        assert attempts == ["security_mgr.tasks.sequence_pending_audit_task"]
+        assert attempts == ["audit_mgr.tasks.sequence_pending_audit_task"]
         assert "audit_sequence_soon_failed" in caplog.text
         # The audited actions committed; their entries wait for the sweep or a reader.
         assert PendingAuditEntry.objects.count() == 3
@@ -146,7 +146,7 @@ def test_a_broker_that_is_down_is_asked_once_a_second_not_at_every_commit(
 
 @pytest.mark.django_db
 def test_the_beat_sweep_reaches_tenants_in_every_state(tenant_a, tenant_b):
-    from security_mgr.tasks import sweep_pending_audit_task
+    from audit_mgr.tasks import sweep_pending_audit_task
     from tenancy.models import TenantState
 
     tenant_b.state = TenantState.SUSPENDED

@@ -12,7 +12,7 @@ worker, asked at most once a second per log and process (`sequence_soon`), so an
 transaction pays one INSERT and nothing after its commit; with
 `SECURITY_AUDIT_SEQUENCING=commit`, in the committing process before it returns
 (`on_commit`, blocking on the lock, so transactions that commit meanwhile form the next
-batch); (b) from beat as a safety net (`tasks.sequence_pending_audit_task`); and (c)
+batch); (b) from beat as a safety net (`tasks.sweep_pending_audit_task`); and (c)
 before every reader that must see the whole log (proofs of the current tree, signing a
 tree head, verification, the entries API). Called outside any transaction, `append()`
 is one autocommit INSERT in deferred mode; in commit mode it inserts and sequences in
@@ -32,9 +32,9 @@ from django.db import connections, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from security_mgr import merkle
-from security_mgr.audit import store
-from security_mgr.audit.logs import (
+from audit_mgr import merkle, store
+from audit_mgr.exceptions import AuditError
+from audit_mgr.logs import (
     EPOCH,
     Log,
     canonical_payload,
@@ -43,7 +43,6 @@ from security_mgr.audit.logs import (
     micros,
     tenant_log,
 )
-from security_mgr.exceptions import AuditError
 from tenancy import context
 
 SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
@@ -204,24 +203,28 @@ def _asked_recently(audit_log: Log) -> bool:
     return not current_app.conf.task_always_eager
 
 
+# The tasks a worker runs for `_ask_worker` (audit_mgr/tasks.py declares them under
+# these names). Looked up by name, so that this module never imports the tasks module,
+# which imports this one.
+SEQUENCE_TASK = "audit_mgr.tasks.sequence_pending_audit_task"
+SEQUENCE_PLATFORM_TASK = "audit_mgr.tasks.sequence_platform_pending_audit_task"
+
+
 def _ask_worker(audit_log: Log) -> None:
     """Have a worker sequence the log about a second from now, asked at most once a
     second per log and process, so that one task serves every entry of that second.
     (Eager Celery runs the task here and now, so it is asked every time.) The beat
     sweep and every reader remain the safety net."""
-    from security_mgr.tasks import (
-        sequence_pending_audit_task,
-        sequence_platform_pending_audit_task,
-    )
+    from celery import current_app
 
     if _asked_recently(audit_log):
         return
     _asked[audit_log.tenant_id] = time.monotonic() + SOON_SECONDS
-    task = sequence_pending_audit_task
-    if audit_log.tenant_id is None:
-        task = sequence_platform_pending_audit_task
+    name = SEQUENCE_TASK if audit_log.tenant_id is not None else SEQUENCE_PLATFORM_TASK
     try:
-        task.apply_async(countdown=SOON_SECONDS, retry=False)
+        # The registered task (not send_task): eager Celery then runs it here, and the
+        # tenant is stamped by the publish guard either way.
+        current_app.tasks[name].apply_async(countdown=SOON_SECONDS, retry=False)
     except Exception as exc:  # noqa: BLE001  (the sweep and the readers catch up)
         # A failed send takes the broker's connection timeout: with the broker down,
         # audited commits must not each wait for it. Try again in a while.
@@ -272,7 +275,7 @@ def append_many(items: list[tuple[str, dict]], *, actor: str = "", log: Log | No
 
 
 def _pending(audit_log: Log, row_id: int, row: tuple):
-    names = ["id", "event", "actor", "at_us", "payload"]
+    names = ["id", *store.PENDING_COLUMNS]
     return _loaded(
         audit_log, audit_log.pending_model, dict(zip(names, (row_id, *row), strict=True))
     )

@@ -47,7 +47,7 @@ def tenant_log(tenant_id: int | None = None) -> Log:
 @functools.lru_cache(maxsize=4096)
 def _tenant_log(tenant_id: int) -> Log:
     # A Log is immutable: one per tenant, instead of a new one per audited call.
-    from security_mgr.models import (
+    from audit_mgr.models import (
         AuditEntry,
         AuditLogHead,
         AuditNode,
@@ -67,7 +67,7 @@ def _tenant_log(tenant_id: int) -> Log:
 
 
 def platform_log() -> Log:
-    from security_mgr.models import (
+    from audit_mgr.models import (
         PlatformAuditEntry,
         PlatformAuditNode,
         PlatformLogHead,

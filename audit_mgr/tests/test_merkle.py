@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from security_mgr import merkle
+from audit_mgr import merkle
 
 LEAVES = st.lists(st.binary(max_size=8), min_size=1, max_size=70)
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from security_mgr import merkle
-from security_mgr.audit.heads import verify_tree_head_signature
-from security_mgr.audit.logs import Log
-from security_mgr.audit.seal import seal_matches
-from security_mgr.audit.sequencer import pending_status, sequence_pending
-from security_mgr.exceptions import AuditStoreInconsistent
+from audit_mgr import merkle
+from audit_mgr.exceptions import AuditStoreInconsistent
+from audit_mgr.heads import verify_tree_head_signature
+from audit_mgr.logs import Log
+from audit_mgr.seal import seal_matches
+from audit_mgr.sequencer import pending_status, sequence_pending
 
 MAX_NODE_PROBLEMS = 5  # a wholesale rewrite of the node table needs no thousand lines
 MAX_NAMED_ENTRIES = 10  # entries beyond the head named one by one, then counted

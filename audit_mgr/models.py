@@ -16,11 +16,15 @@ Four tables per log (the platform has unscoped twins of each):
 SELECT and INSERT on the table, and the ORM refuses update() and delete() too; the
 pending tables are `consumable` as well: the database lets those roles DELETE rows
 (the sequencer consumes them), never UPDATE them.
+
+The tables keep the names they had when the log lived in security_mgr (`db_table`):
+moving the models to this app changed Django's state only (migrations/0001_initial.py),
+not one row, policy, trigger or grant.
 """
 
 from django.db import models
 
-from security_mgr.exceptions import AppendOnlyViolation
+from audit_mgr.exceptions import AppendOnlyViolation
 from tenancy.context import current_state, require_tenant_id
 from tenancy.models import TenantScopedModel, is_tenant_scoped
 from tenancy.models.scoped import (
@@ -171,7 +175,7 @@ class AbstractNode(models.Model):
 class AbstractHead(models.Model):
     """Cached state of a log (size, frontier, root): what the sequencer extends, under
     the log's sequencing lock (not taken by appends). Sealed with an HMAC under a key
-    derived from the master key (security_mgr/audit/seal.py): the sequencer and the
+    derived from the master key (audit_mgr/seal.py): the sequencer and the
     signer refuse a head without its seal, and verification checks the entries against
     it (size, root, frontier) instead of trusting it."""
 
@@ -229,6 +233,7 @@ class AuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractEntry):
     objects = ScopedAppendOnlyManager()
 
     class Meta(TenantScopedModel.Meta):
+        db_table = "security_mgr_auditentry"
         constraints = [models.UniqueConstraint(fields=["tenant", "seq"], name="uniq_audit_seq")]
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
@@ -244,6 +249,7 @@ class PendingAuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractPending
     objects = ScopedAppendOnlyManager()
 
     class Meta(TenantScopedModel.Meta):
+        db_table = "security_mgr_pendingauditentry"
         ordering = ["id"]
         verbose_name_plural = "pending audit entries"
 
@@ -253,6 +259,7 @@ class AuditNode(AppendOnlyModelMixin, TenantScopedModel, AbstractNode):
     objects = ScopedAppendOnlyManager()
 
     class Meta(TenantScopedModel.Meta):
+        db_table = "security_mgr_auditnode"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "level", "index"], name="uniq_audit_node")
         ]
@@ -260,6 +267,7 @@ class AuditNode(AppendOnlyModelMixin, TenantScopedModel, AbstractNode):
 
 class AuditLogHead(TenantScopedModel, AbstractHead):
     class Meta(TenantScopedModel.Meta):
+        db_table = "security_mgr_auditloghead"
         constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_audit_head")]
 
 
@@ -267,6 +275,7 @@ class SignedTreeHead(AppendOnlyModelMixin, TenantScopedModel, AbstractTreeHead):
     objects = ScopedAppendOnlyManager()
 
     class Meta(TenantScopedModel.Meta):
+        db_table = "security_mgr_signedtreehead"
         ordering = ["tree_size", "id"]
 
 
@@ -274,6 +283,7 @@ class PlatformAuditEntry(AppendOnlyModelMixin, AbstractEntry):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        db_table = "security_mgr_platformauditentry"
         constraints = [models.UniqueConstraint(fields=["seq"], name="uniq_platform_audit_seq")]
         ordering = ["seq"]
         verbose_name_plural = "platform audit entries"
@@ -283,6 +293,7 @@ class PlatformPendingEntry(AppendOnlyModelMixin, AbstractPending):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        db_table = "security_mgr_platformpendingentry"
         ordering = ["id"]
         verbose_name_plural = "platform pending entries"
 
@@ -291,6 +302,7 @@ class PlatformAuditNode(AppendOnlyModelMixin, AbstractNode):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        db_table = "security_mgr_platformauditnode"
         constraints = [
             models.UniqueConstraint(fields=["level", "index"], name="uniq_platform_audit_node")
         ]
@@ -299,9 +311,13 @@ class PlatformAuditNode(AppendOnlyModelMixin, AbstractNode):
 class PlatformLogHead(AbstractHead):
     singleton = models.BooleanField(default=True, unique=True)
 
+    class Meta:
+        db_table = "security_mgr_platformloghead"
+
 
 class PlatformTreeHead(AppendOnlyModelMixin, AbstractTreeHead):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        db_table = "security_mgr_platformtreehead"
         ordering = ["tree_size", "id"]

@@ -7,8 +7,9 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from security_mgr import actions, audit
-from security_mgr.models import AuditNode
+import audit_mgr as audit
+from audit_mgr import actions as audit_actions
+from audit_mgr.models import AuditNode
 from tenancy import rls
 from tenancy.context import platform_access, tenant_context
 from tests.markers import postgres_only
@@ -21,9 +22,9 @@ needs_postgres = postgres_only("privileges exist only there")
 def test_runtime_and_platform_roles_cannot_update_or_delete_entries(tenant_a):
     with tenant_context(tenant_a):
         audit.append_many([("test.event", {})] * 2)
-        entry = audit.entry_of(actions.record_event("test.event"))
+        entry = audit.entry_of(audit_actions.record_event("test.event"))
         node = AuditNode.objects.first()
-        pending = actions.record_event("test.pending")
+        pending = audit_actions.record_event("test.pending")
         for sql, pk in (
             ("UPDATE security_mgr_auditentry SET event = 'x' WHERE id = %s", entry.pk),
             ("DELETE FROM security_mgr_auditentry WHERE id = %s", entry.pk),

@@ -10,13 +10,15 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from security_mgr import actions, audit, merkle
-from security_mgr.exceptions import AuditStoreInconsistent
-from security_mgr.models import AuditEntry, PendingAuditEntry, SignedTreeHead
-from security_mgr.tasks import sign_tree_head_task
-from security_mgr.tests.committed import committed_tenant, edit_as_owner, needs_owner
-from security_mgr.tests.test_audit import _fill, run_verify
+import audit_mgr as audit
+from audit_mgr import actions as audit_actions
+from audit_mgr import merkle
+from audit_mgr.exceptions import AuditStoreInconsistent
+from audit_mgr.models import AuditEntry, PendingAuditEntry, SignedTreeHead
+from audit_mgr.tasks import sign_tree_head_task
+from audit_mgr.tests.test_audit import _fill, run_verify
 from tenancy.context import tenant_context
+from tests.committed import committed_tenant, edit_as_owner, needs_owner
 
 POSTGRES = connection.vendor == "postgresql"
 
@@ -97,11 +99,11 @@ def test_a_forged_entry_with_the_head_row_moved_too_is_named_and_never_signed(
         with tenant_context(tenant):
             # Neither the sequencer nor the signer builds on the forged head: new
             # entries wait in the queue, and nothing signs the forgery.
-            actions.record_event("test.after", {"i": 1})
+            audit_actions.record_event("test.after", {"i": 1})
             with pytest.raises(AuditStoreInconsistent, match="seal"):
                 audit.flush()
             with pytest.raises(AuditStoreInconsistent, match="seal"):
-                actions.sign_tree_head()
+                audit_actions.sign_tree_head()
             assert PendingAuditEntry.objects.count() == 1
             assert SignedTreeHead.objects.order_by("-tree_size").first().tree_size == 8
 
@@ -110,16 +112,16 @@ def test_a_forged_entry_with_the_head_row_moved_too_is_named_and_never_signed(
 def test_verify_log_reports_the_unsigned_tail_without_failing(tenant_a):
     with tenant_context(tenant_a):
         for i in range(5):
-            actions.record_event("test.event", {"i": i})
-        actions.sign_tree_head()
+            audit_actions.record_event("test.event", {"i": i})
+        audit_actions.sign_tree_head()
         for i in range(3):
-            actions.record_event("test.event", {"i": i})
+            audit_actions.record_event("test.event", {"i": i})
         report = audit.verify_log(audit.tenant_log())
         assert report.ok, report.problems
         assert (report.entries, report.recorded_size, report.signed_size) == (8, 8, 5)
         assert report.unsigned["count"] == 3
         assert (report.unsigned["from"], report.unsigned["to"]) == (5, 7)
-        actions.sign_tree_head()
+        audit_actions.sign_tree_head()
         assert audit.verify_log(audit.tenant_log()).unsigned == {"count": 0}
 
 
@@ -130,10 +132,10 @@ def test_sign_tree_head_task_signs_a_moved_log_every_minute_and_an_idle_one_neve
     assert settings.CELERY_BEAT_SCHEDULE["security-sign-tree-heads"]["schedule"] <= 60
     assert settings.CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"]["schedule"] <= 60
     with tenant_context(tenant_a):
-        actions.record_event("test.event")
+        audit_actions.record_event("test.event")
         first = sign_tree_head_task.delay().get()
         assert sign_tree_head_task.delay().get() == first  # idle: the same head
         assert SignedTreeHead.objects.count() == 1
-        actions.record_event("test.event")
+        audit_actions.record_event("test.event")
         assert sign_tree_head_task.delay().get()["tree_size"] == 2
         assert SignedTreeHead.objects.count() == 2

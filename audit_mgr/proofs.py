@@ -12,11 +12,10 @@ verified against those roots: a store changed behind the application's back yiel
 
 from __future__ import annotations
 
-from security_mgr import merkle
-from security_mgr.audit import store
-from security_mgr.audit.logs import Log
-from security_mgr.audit.sequencer import sequence_pending
-from security_mgr.exceptions import AuditError, AuditStoreInconsistent
+from audit_mgr import merkle, store
+from audit_mgr.exceptions import AuditError, AuditStoreInconsistent
+from audit_mgr.logs import Log
+from audit_mgr.sequencer import sequence_pending
 
 
 def current_size(log: Log) -> int:
