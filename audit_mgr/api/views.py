@@ -12,21 +12,10 @@ import audit_mgr as audit
 from audit_mgr import actions
 from audit_mgr.api import responses as r
 from audit_mgr.api import serializers as s
-from audit_mgr.api.errors import SecurityErrorsAre400
+from audit_mgr.api.base import SecurityErrorsAre400, SecurityView, validated
 from audit_mgr.models import AuditEntry, SignedTreeHead
-from tenancy.api.base import TenantAPIMixin, TenantAPIView
+from tenancy.api.base import TenantAPIMixin
 from tenancy.models import Role
-
-
-class AuditView(SecurityErrorsAre400, TenantAPIView):
-    read_role = Role.ADMIN
-    write_role = Role.ADMIN
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class AuditEntryViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
@@ -63,7 +52,7 @@ class TreeHeadViewSet(
         return Response(s.SignedTreeHeadSerializer(head).data, status=201)
 
 
-class InclusionProofView(AuditView):
+class InclusionProofView(SecurityView):
     @extend_schema(
         parameters=[
             OpenApiParameter("index", int, required=True),
@@ -72,13 +61,13 @@ class InclusionProofView(AuditView):
         responses=r.InclusionProofSerializer,
     )
     def get(self, request, *args, **kwargs):
-        data = _valid(s.InclusionQuerySerializer, request.query_params)
+        data = validated(s.InclusionQuerySerializer, request.query_params)
         return Response(
             audit.prove_inclusion(audit.tenant_log(), data["index"], data.get("tree_size"))
         )
 
 
-class ConsistencyProofView(AuditView):
+class ConsistencyProofView(SecurityView):
     @extend_schema(
         parameters=[
             OpenApiParameter("first", int, required=True),
@@ -87,13 +76,13 @@ class ConsistencyProofView(AuditView):
         responses=r.ConsistencyProofSerializer,
     )
     def get(self, request, *args, **kwargs):
-        data = _valid(s.ConsistencyQuerySerializer, request.query_params)
+        data = validated(s.ConsistencyQuerySerializer, request.query_params)
         return Response(
             audit.prove_consistency(audit.tenant_log(), data["first"], data.get("second"))
         )
 
 
-class VerifyAuditView(AuditView):
+class VerifyAuditView(SecurityView):
     @extend_schema(responses=r.AuditVerificationSerializer)
     def get(self, request, *args, **kwargs):
         return Response(audit.verify_log(audit.tenant_log()).as_dict())

@@ -12,26 +12,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from audit_mgr.api.errors import SecurityErrorsAre400
+from audit_mgr.api.base import SecurityErrorsAre400, SecurityView, validated
 from jobs_mgr.models import Job
 from security_mgr import actions, crypto, keyring, selectors
 from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
 from security_mgr.models import KeyRing, SecurityEvent
-from tenancy.api.base import TenantAPIMixin, TenantAPIView
+from tenancy.api.base import TenantAPIMixin
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role
-
-
-class SecurityView(SecurityErrorsAre400, TenantAPIView):
-    read_role = Role.ADMIN
-    write_role = Role.ADMIN
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _actor(request) -> str:
@@ -53,7 +42,7 @@ class KeyRingViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyMode
 class RotateKeyView(SecurityView):
     @extend_schema(request=s.RotateSerializer, responses=s.KeyRingSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.RotateSerializer, request.data)
+        data = validated(s.RotateSerializer, request.data)
         ring = actions.rotate_key(
             subject=data["subject"], actor=_actor(request), reason=data["reason"]
         )
@@ -65,7 +54,7 @@ class KeyConfigView(SecurityView):
 
     @extend_schema(request=s.KeyConfigSerializer, responses=s.KeyRingSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.KeyConfigSerializer, request.data)
+        data = validated(s.KeyConfigSerializer, request.data)
         subject, actor = data["subject"], _actor(request)
         with transaction.atomic():
             if "rotation_period_days" in data:
@@ -91,7 +80,7 @@ class ShredKeysView(SecurityView):
 
     @extend_schema(request=s.ShredSerializer, responses=r.ShredResultSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.ShredSerializer, request.data)
+        data = validated(s.ShredSerializer, request.data)
         if data["confirm"] != request.tenant.slug:
             raise TenantAPIError(400, "confirmation_mismatch", "confirm must be the tenant slug")
         result = actions.shred_keys(
@@ -116,7 +105,7 @@ class TransitEncryptView(SecurityView):
 
     @extend_schema(request=s.TransitEncryptSerializer, responses=r.CiphertextSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.TransitEncryptSerializer, request.data)
+        data = validated(s.TransitEncryptSerializer, request.data)
         aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
         return Response({"ciphertext": keyring.encrypt(data["plaintext"].encode(), aad)})
 
@@ -126,7 +115,7 @@ class TransitDecryptView(SecurityView):
 
     @extend_schema(request=s.TransitDecryptSerializer, responses=r.PlaintextSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.TransitDecryptSerializer, request.data)
+        data = validated(s.TransitDecryptSerializer, request.data)
         aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
         plain = keyring.decrypt(data["ciphertext"], aad)
         try:
@@ -164,7 +153,7 @@ class RewrapJobViewSet(
     def create(self, request, *args, **kwargs):
         from security_mgr import rewrap
 
-        data = _valid(s.StartRewrapSerializer, request.data)
+        data = validated(s.StartRewrapSerializer, request.data)
         ring = KeyRing.objects.filter(subject="").first()
         target = data.get("target_version")
         if target is not None and (ring is None or target > ring.current_version):
