@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+import audit_mgr as audit
+from audit_mgr.logs import micros
 from bench.datasets import QUICK_ROWS, _marker, _set_marker, load_tenants, owner_connection
 from bench.proofs import prove
-from security_mgr import audit
-from security_mgr.audit.logs import micros
 from tenancy.context import TenantRef, tenant_context
 
 FULL_SIZE = 1 << 20
@@ -122,7 +122,7 @@ def _reload(conn, tenant_id: int, size: int) -> None:
                 break
             with cursor.copy(copies[table]) as copy:
                 copy.write(chunk)
-    from security_mgr.audit.seal import head_seal
+    from audit_mgr.seal import head_seal
 
     conn.execute(
         "INSERT INTO security_mgr_auditloghead (tenant_id, size, frontier, root_hash, seal, "

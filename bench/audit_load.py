@@ -33,11 +33,11 @@ from django.db import connection
 from django.utils import timezone
 from psycopg import sql
 
+import audit_mgr as audit
+from audit_mgr import store
+from audit_mgr.logs import canonical_payload, micros
 from bench.datasets import owner_connection
 from bench.proofs import PGBENCH_DEFINES, PGBENCH_PROLOGUE, pgbench_prover
-from security_mgr import audit
-from security_mgr.audit import store
-from security_mgr.audit.logs import canonical_payload, micros
 from tenancy.context import TenantRef, tenant_context
 
 PLAIN_AUDIT_TABLE = "bench_plain_audit"  # the peer: an append-only table, nothing more

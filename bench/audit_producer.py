@@ -26,8 +26,8 @@ def main() -> int:
     django.setup()
     from django.db import connection, transaction
 
+    import audit_mgr as audit
     from bench.broker import tasks_to_unconsumed_broker
-    from security_mgr import audit
     from tenancy.context import TenantRef, tenant_context
 
     job = json.loads(sys.stdin.readline())

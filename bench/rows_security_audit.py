@@ -6,6 +6,9 @@ from __future__ import annotations
 import random
 import time
 
+import audit_mgr as audit
+from audit_mgr import merkle
+from audit_mgr.models import AuditEntry, PendingAuditEntry
 from bench.audit_data import load_audit_log
 from bench.audit_load import (
     Sequencer,
@@ -16,8 +19,6 @@ from bench.audit_load import (
 )
 from bench.datasets import load_tenants
 from bench.harness import Goal, Outcome, Stats, measure, register
-from security_mgr import audit, merkle
-from security_mgr.models import AuditEntry, PendingAuditEntry
 from tenancy.context import TenantRef, tenant_context
 
 

@@ -83,7 +83,7 @@ def _trusted_view() -> None:
 def create(ctx):
     from django.contrib.sessions.backends.db import SessionStore
 
-    from security_mgr import audit
+    import audit_mgr as audit
 
     data = ctx.once(load_sessions)
     tid = data.tenant.pk

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally (no CDN)
     "tenancy",
     "jobs_mgr",
+    "audit_mgr",
     "sessions_mgr",
     "security_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
@@ -298,28 +299,28 @@ SECURITY_TREE_HEAD_INTERVAL = env.float("SECURITY_TREE_HEAD_INTERVAL", default=6
 CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,
-    "args": ("security_mgr.tasks.sign_tree_head_task",),
+    "args": ("audit_mgr.tasks.sign_tree_head_task",),
 }
 CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"] = {
-    "task": "security_mgr.tasks.sign_platform_tree_head_task",
+    "task": "audit_mgr.tasks.sign_platform_tree_head_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,
 }
 CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_VERIFY_INTERVAL", default=86400.0),
-    "args": ("security_mgr.tasks.verify_audit_task",),
+    "args": ("audit_mgr.tasks.verify_audit_task",),
 }
 # `deferred`: an audited transaction only queues its entries and a worker numbers them
 # within about a second; `commit`: the committing process numbers them before it
-# returns (security_mgr/audit/sequencer.py). Either way the sweep below sequences
+# returns (audit_mgr/sequencer.py). Either way the sweep below sequences
 # whatever a failed sequencer left pending (verify_audit and the dashboard show its age).
 SECURITY_AUDIT_SEQUENCING = env.str("SECURITY_AUDIT_SEQUENCING", default="deferred")
 CELERY_BEAT_SCHEDULE["security-sequence-audit-logs"] = {
-    "task": "security_mgr.tasks.sweep_pending_audit_task",  # every tenant, any state
+    "task": "audit_mgr.tasks.sweep_pending_audit_task",  # every tenant, any state
     "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
 }
 CELERY_BEAT_SCHEDULE["security-sequence-platform-audit-log"] = {
-    "task": "security_mgr.tasks.sequence_platform_pending_audit_task",
+    "task": "audit_mgr.tasks.sequence_platform_pending_audit_task",
     "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
 }
 CELERY_BEAT_SCHEDULE["security-rotate-due-keys"] = {

@@ -26,6 +26,7 @@ v1_patterns = [
     path("", include("tenancy.api.urls")),
     path("", include(("sessions_mgr.api.urls", "sessions"))),
     path("security/", include("security_mgr.api.urls")),
+    path("security/", include("audit_mgr.api.urls")),  # the audit log, where it always was
     path("", include("jobs_mgr.api.urls")),
 ]
 

@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from security_mgr import audit, crypto, keyring
+import audit_mgr as audit
+from security_mgr import crypto, keyring
 from security_mgr.exceptions import KeyShredded, KeyVersionUnknown
 from security_mgr.models import DataKey, KeyRing, KeyState, WrapAlgorithm
 from tenancy.context import require_tenant_id
@@ -197,30 +198,12 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
     }
 
 
-def record_event(event: str, payload: dict | None = None, *, actor: str = ""):
-    """Append an entry to the current tenant's audit log (any manager may call it).
-    Returns the pending row, sequenced once its transaction commits (`audit.entry_of`
-    gives its entry at once); outside a transaction in commit mode, the entry."""
-    return audit.append(event, payload or {}, actor=actor)
-
-
-def record_platform_event(event: str, payload: dict | None = None, *, actor: str = ""):
-    return audit.append(event, payload or {}, actor=actor, log=audit.platform_log())
-
-
-def sign_tree_head(*, platform: bool = False):
-    return audit.sign_tree_head(audit.platform_log() if platform else audit.tenant_log())
-
-
 __all__ = [
     "crypto",
-    "record_event",
-    "record_platform_event",
     "rotate_due_keys",
     "rotate_key",
     "set_min_decryption_version",
     "set_rotation_period",
     "shred_keys",
-    "sign_tree_head",
     "trim_key",
 ]

@@ -19,27 +19,11 @@ def check_master_key(app_configs=None, **kwargs):
                 id="security_mgr.E002",
             )
         ]
-    from security_mgr.exceptions import MasterKeyError
-    from security_mgr.keys.provider import provider_from_settings
+    from kms.exceptions import MasterKeyError
+    from kms.provider import provider_from_settings
 
     try:
         provider_from_settings()
     except MasterKeyError as exc:
         return [checks.Error(str(exc), id="security_mgr.E003")]
     return []
-
-
-@checks.register(checks.Tags.security)
-def check_audit_sequencing(app_configs=None, **kwargs):
-    from security_mgr.audit.sequencer import MODES
-
-    mode = getattr(settings, "SECURITY_AUDIT_SEQUENCING", "deferred")
-    if mode in MODES:
-        return []
-    return [
-        checks.Error(
-            f"SECURITY_AUDIT_SEQUENCING is {mode!r}",
-            hint=f"one of: {', '.join(MODES)}",
-            id="security_mgr.E004",
-        )
-    ]

@@ -1,5 +1,6 @@
 """Primitives: data-key wrapping (classical and hybrid post-quantum), the ciphertext
-envelope, AES-256-GCM with bound associated data, and tree-head signing keys.
+envelope and AES-256-GCM with bound associated data. (The tree-head signing keys are
+derived from the master key in `kms.signing`.)
 
 Hybrid wrapping follows the TLS `X25519MLKEM768` construction: an ML-KEM-768
 encapsulation and an ephemeral X25519 exchange against the tenant's static key pair,
@@ -24,12 +25,12 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from kms import MasterKeyProvider
 from security_mgr.exceptions import DecryptionFailed, MalformedCiphertext
-from security_mgr.keys import MasterKeyProvider
 
 NONCE = 12
 TAG = 16
@@ -279,45 +280,3 @@ def associated_data(
     parts = [b"dim/aad/v1", str(tenant_id).encode(), model.encode(), field.encode()]
     parts += [str(row).encode(), subject.encode()]
     return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
-
-
-# --- signing keys for tree heads and receipts ----------------------------------------
-
-
-@dataclass(frozen=True)
-class SigningKeys:
-    ed25519: ed25519.Ed25519PrivateKey
-    mldsa65: mldsa.MLDSA65PrivateKey
-    key_id: str
-
-    def public(self) -> dict:
-        return {
-            "key_id": self.key_id,
-            "ed25519": base64.b64encode(self.ed25519.public_key().public_bytes_raw()).decode(),
-            "ml_dsa_65": base64.b64encode(self.mldsa65.public_key().public_bytes_raw()).decode(),
-        }
-
-    def sign(self, message: bytes) -> tuple[bytes, bytes]:
-        return self.ed25519.sign(message), self.mldsa65.sign(message)
-
-    def verify(self, message: bytes, sig_ed25519: bytes, sig_mldsa: bytes) -> bool:
-        from cryptography.exceptions import InvalidSignature
-
-        try:
-            self.ed25519.public_key().verify(bytes(sig_ed25519), message)
-            self.mldsa65.public_key().verify(bytes(sig_mldsa), message)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
-
-@lru_cache(maxsize=8)
-def signing_keys(provider: MasterKeyProvider) -> SigningKeys:
-    import hashlib
-
-    ed = ed25519.Ed25519PrivateKey.from_private_bytes(provider.derive(b"sign/ed25519", 32))
-    ml = mldsa.MLDSA65PrivateKey.from_seed_bytes(provider.derive(b"sign/mldsa65", 32))
-    key_id = hashlib.sha256(
-        ed.public_key().public_bytes_raw() + ml.public_key().public_bytes_raw()
-    ).hexdigest()[:16]
-    return SigningKeys(ed, ml, key_id)

@@ -22,16 +22,9 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
 
-from security_mgr.audit.logs import micros
-from security_mgr.models import (
-    AuditEntry,
-    AuditLogHead,
-    DataKey,
-    KeyRing,
-    PendingAuditEntry,
-    SecurityEvent,
-    SignedTreeHead,
-)
+from audit_mgr.logs import micros
+from audit_mgr.models import AuditEntry, AuditLogHead, PendingAuditEntry, SignedTreeHead
+from security_mgr.models import DataKey, KeyRing, SecurityEvent
 from security_mgr.threats import BACKOFF_ACTIONS
 from tenancy.admin_base import tenant_role_at_least
 from tenancy.console import console_header

@@ -16,26 +16,29 @@ durability.
 
 from __future__ import annotations
 
+import functools
 import json
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from security_mgr import audit
-from security_mgr.audit.logs import canonical_payload, micros
-from security_mgr.models import PendingAuditEntry, SecurityEvent
+import audit_mgr as audit
+from security_mgr.models import SecurityEvent
 from tenancy.context import require_tenant_id
 
 
+@functools.cache
 def _statement() -> str:
-    quote = connection.ops.quote_name
-    events, pending = (quote(m._meta.db_table) for m in (SecurityEvent, PendingAuditEntry))
+    events = connection.ops.quote_name(SecurityEvent._meta.db_table)
+    queue = audit.queue_insert_sql(
+        "event",
+        ["%s"] * len(audit.QUEUE_COLUMNS),
+        where="set_config('synchronous_commit', 'off', true) IS NOT NULL",
+    )
     return (
         f"WITH event AS (INSERT INTO {events} (tenant_id, type, severity, actor, source, "
         "details, action, created_at) VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s) "
-        f"RETURNING id) INSERT INTO {pending} (tenant_id, event, actor, at_us, payload) "
-        "SELECT %s, %s, %s, %s, %s FROM event "
-        "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
+        f"RETURNING id) {queue}"
     )
 
 
@@ -58,8 +61,8 @@ def record_security_event(type_, severity, *, actor, source, details, action) ->
     now = timezone.now()
     params = [
         *(tenant_id, str(type_), str(severity), actor[:150], source[:64], json.dumps(details)),
-        *(action, now, tenant_id, f"security.{type_}", actor, micros(now)),
-        canonical_payload(payload),
+        *(action, now, tenant_id),
+        *audit.queued_values(f"security.{type_}", payload, actor=actor, at=now),
     ]
     with connection.cursor() as cursor:
         cursor.execute(_statement(), params)

@@ -1,26 +1,15 @@
-"""Every way a decryption or a proof can fail has its own exception naming the reason,
-so callers (and the API, which answers 400) never see garbage or a bare InvalidTag."""
+"""Every way a decryption can fail has its own exception naming the reason,
+so callers (and the API, which answers 400) never see garbage or a bare InvalidTag.
+The root and the errors of the master key live in `kms.exceptions` (re-exported here);
+the audit log's in `audit_mgr.exceptions`."""
 
-from tenancy.exceptions import AppendOnlyViolation as _FoundationAppendOnly
-
-
-class SecurityError(Exception):
-    code = "security_error"
-
-
-class CryptoError(SecurityError):
-    code = "crypto_error"
-
-
-class MalformedCiphertext(CryptoError):
-    code = "malformed_ciphertext"
-
-
-class DecryptionFailed(CryptoError):
-    """Authentication failed: the ciphertext was altered or the associated data (tenant,
-    model, field, row) is not the one it was sealed with."""
-
-    code = "decryption_failed"
+from kms.exceptions import (  # noqa: F401  (re-exported: callers catch them from here)
+    CryptoError,
+    DecryptionFailed,
+    MalformedCiphertext,
+    MasterKeyError,
+    SecurityError,
+)
 
 
 class KeyVersionTrimmed(CryptoError):
@@ -37,26 +26,3 @@ class KeyVersionUnknown(CryptoError):
 
 class KeyShredded(CryptoError):
     code = "key_shredded"
-
-
-class MasterKeyError(SecurityError):
-    code = "master_key_error"
-
-
-class AuditError(SecurityError):
-    code = "audit_error"
-
-
-class InvalidProof(AuditError):
-    code = "invalid_proof"
-
-
-class AppendOnlyViolation(AuditError, _FoundationAppendOnly):
-    code = "append_only"
-
-
-class AuditStoreInconsistent(AuditError):
-    """The stored entries or subtree nodes disagree with each other: the tables were
-    changed behind the application's back. `verify_audit` names what."""
-
-    code = "audit_store_inconsistent"

@@ -91,32 +91,33 @@ class SecurityManager:
     # --- audit log ---
     @_in_tenant
     def record_event(self, event: str, payload: dict | None = None, *, actor: str = "") -> int:
-        from security_mgr import actions, audit
+        import audit_mgr as audit
+        from audit_mgr import actions as audit_actions
 
-        return audit.entry_of(actions.record_event(event, payload, actor=actor)).seq
+        return audit.entry_of(audit_actions.record_event(event, payload, actor=actor)).seq
 
     @_in_tenant
     def sign_tree_head(self) -> dict:
-        from security_mgr import actions
+        from audit_mgr import actions as audit_actions
 
-        head = actions.sign_tree_head()
+        head = audit_actions.sign_tree_head()
         return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
 
     @_in_tenant
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> dict:
-        from security_mgr import audit
+        import audit_mgr as audit
 
         return audit.prove_inclusion(audit.tenant_log(), index, tree_size)
 
     @_in_tenant
     def consistency_proof(self, first: int, second: int | None = None) -> dict:
-        from security_mgr import audit
+        import audit_mgr as audit
 
         return audit.prove_consistency(audit.tenant_log(), first, second)
 
     @_in_tenant
     def verify_audit(self) -> dict:
-        from security_mgr import audit
+        import audit_mgr as audit
 
         report = audit.verify_log(audit.tenant_log())
         return {

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.test.signals import setting_changed
 
+from kms import get_master_key_provider
 from security_mgr import crypto, invalidation
 from security_mgr.exceptions import (
     DecryptionFailed,
@@ -45,7 +46,6 @@ from security_mgr.exceptions import (
     KeyVersionTrimmed,
     KeyVersionUnknown,
 )
-from security_mgr.keys import get_master_key_provider
 from tenancy.context import TenantRef, require_tenant_id
 from tenancy.context import current_var as _current
 

@@ -122,7 +122,7 @@ def check(attempt: Attempt) -> threats.Verdict:
 
 
 def observe_failure(attempt: Attempt, *, existing_user: bool, via: str) -> threats.Verdict:
-    from security_mgr import audit
+    import audit_mgr as audit
 
     verdict = threats.Verdict()
     for scope in attempt.scopes:
@@ -200,7 +200,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 def _audit_in_scopes(scopes, event: str, ip: str, actor: str) -> None:
     """Into each tenant's log among `scopes`; the platform log for a user with none (a
     platform operator)."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     tenants = [scope for scope in scopes if scope is not None]
     for tenant in tenants:

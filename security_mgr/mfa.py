@@ -11,8 +11,9 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from security_mgr import audit, totp
-from security_mgr.keys import get_master_key_provider
+import audit_mgr as audit
+from kms import get_master_key_provider
+from security_mgr import totp
 from security_mgr.models import BackupCode, TOTPDevice
 
 MAX_FAILURES = 5

@@ -32,7 +32,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from security_mgr import audit
+import audit_mgr as audit
 from security_mgr.models import PasskeyCredential
 from tenancy.context import tenant_context
 

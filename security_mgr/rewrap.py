@@ -154,7 +154,7 @@ def _run(ctx: JobContext) -> dict:
     }
     if not cursor.get("audited"):
         with ctx.step():
-            from security_mgr import audit
+            import audit_mgr as audit
 
             # With the last cursor, in one transaction: appended once, however often
             # the job is resumed after this point.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 
-from security_mgr import audit, crypto, keyring
-from security_mgr.keys import get_master_key_provider
+import audit_mgr as audit
+from kms import get_master_key_provider
+from kms.signing import signing_keys
+from security_mgr import crypto, keyring
 from security_mgr.models import KeyRing
 
 
@@ -18,7 +20,7 @@ def public_keys(tenant_id: int) -> dict:
             "x25519": base64.b64encode(x_pub).decode(),
             "ml_kem_768": base64.b64encode(k_pub).decode(),
         },
-        "tree_head_signing": crypto.signing_keys(provider).public(),
+        "tree_head_signing": signing_keys(provider).public(),
     }
 
 

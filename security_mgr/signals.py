@@ -8,7 +8,7 @@ from tenancy import context
 
 
 def record_platform_access(reason: str, actor: str | None) -> None:
-    from security_mgr import audit
+    import audit_mgr as audit
 
     audit.append(
         "platform.access",
@@ -36,7 +36,7 @@ def _admin_change(entry) -> tuple[dict, str]:
 def record_task_addressing(task_name: str, tenant_id: int, reason: str) -> None:
     """A sender under platform access sent a task into a tenant (tenancy.celery_guard):
     the platform log records which task, which tenant and why."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     audit.append(
         "platform.task_addressed_tenant",
@@ -51,7 +51,7 @@ def record_admin_change(sender, instance, created, **kwargs):
     log for platform operators. Scoped models never write LogEntry: see below."""
     if not created:
         return
-    from security_mgr import audit
+    import audit_mgr as audit
 
     payload, actor = _admin_change(instance)
     tenant_id = context.get_current_tenant_id()
@@ -62,7 +62,7 @@ def record_admin_change(sender, instance, created, **kwargs):
 def record_scoped_admin_action(entry) -> None:
     """A tenant-scoped admin action (tenancy.admin_history): appended to the audit log
     of the tenant the row belongs to, in the admin's transaction."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     payload, actor = _admin_change(entry)
     audit.append("admin.change", payload, actor=actor, log=audit.tenant_log(entry.tenant_id))
@@ -71,7 +71,7 @@ def record_scoped_admin_action(entry) -> None:
 def record_job_event(sender, job, event: str, actor: str = "", **kwargs) -> None:
     """A long job (jobs_mgr) was requested, cancelled, resumed, requeued after its
     worker died, or ended: appended to its tenant's audit log, in the same transaction."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     audit.append(
         f"job.{event}",

@@ -1,55 +1,6 @@
 from celery import shared_task
 
-from security_mgr import actions, audit
-
-
-@shared_task
-def sign_tree_head_task() -> dict:
-    """Per tenant (beat sends it through fan_out, every minute by default): sign the
-    audit log's current head if it moved since the last one, so the entries that only
-    the head row's seal vouches for are at most a minute's worth."""
-    head = audit.sign_tree_head(audit.tenant_log(), only_if_moved=True)
-    return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
-
-
-@shared_task(tenant_scoped=False)
-def sign_platform_tree_head_task() -> dict:
-    head = audit.sign_tree_head(audit.platform_log(), only_if_moved=True)
-    return {"tree_size": head.tree_size, "root_hash": bytes(head.root_hash).hex()}
-
-
-@shared_task(tenant_scoped=False, reaches_every_tenant=True)
-def sweep_pending_audit_task() -> int:
-    """Beat: the sequencer's safety net, once per tenant whatever its state (a tenant
-    suspended right after its last audited commits must not keep them unnumbered)."""
-    from tenancy.context import tenant_context
-    from tenancy.models import Tenant
-
-    sent = 0
-    for tenant in Tenant.objects.only("id", "slug", "cache_generation"):
-        with tenant_context(tenant):
-            sequence_pending_audit_task.apply_async()
-        sent += 1
-    return sent
-
-
-@shared_task
-def sequence_pending_audit_task() -> int:
-    """Numbers the tenant's pending audit entries: asked by `audit.sequence_soon` after
-    audited commits, and per tenant by the beat sweep (`sweep_pending_audit_task`) for
-    whatever a failed or interrupted sequencer left pending."""
-    log = audit.tenant_log()
-    if not log.pending().exists():
-        return 0
-    return audit.sequence_pending(log)
-
-
-@shared_task(tenant_scoped=False)
-def sequence_platform_pending_audit_task() -> int:
-    log = audit.platform_log()
-    if not log.pending().exists():
-        return 0
-    return audit.sequence_pending(log)
+from security_mgr import actions
 
 
 @shared_task
@@ -72,27 +23,6 @@ def rewrap_task(self, job_id: int, batch_size: int = 500) -> dict:
         "rows_scanned": job.checkpoint.get("rows_scanned", 0),
         "values_rewrapped": job.checkpoint.get("values_rewrapped", 0),
     }
-
-
-@shared_task
-def verify_audit_task() -> dict:
-    """Per tenant (beat, through fan_out): verify the log and record the outcome, which
-    the dashboard shows as the last verification. A failure is also logged loudly."""
-    import logging
-
-    log = audit.tenant_log()
-    report = audit.verify_log(log)
-    recorded = audit.append(
-        "audit.verified",
-        {"ok": report.ok, "entries": report.entries, "root": report.root_hash},
-        actor="scheduler",
-    )
-    audit.entry_of(recorded)  # in the log now, for the dashboard, even inside a transaction
-    if not report.ok:
-        logging.getLogger("dim.audit").error(
-            "audit_verification_failed", extra={"log": log.label, "problems": report.problems}
-        )
-    return {"ok": report.ok, "entries": report.entries, "problems": report.problems}
 
 
 @shared_task

@@ -39,7 +39,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from security_mgr import audit, throttle_store
+import audit_mgr as audit
+from security_mgr import throttle_store
 from security_mgr.event_store import record_security_event
 from security_mgr.models import EventType, Severity
 from tenancy.context import get_current_tenant, no_tenant, require_tenant_id

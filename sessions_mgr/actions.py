@@ -91,7 +91,7 @@ def _insert_under_limit(db, session: Session, pol: Policy, now) -> bool:
     five (BEGIN, read, INSERT, INSERT, COMMIT).
     The explicit tenant is the context's (require_tenant_id) and RLS checks it again.
     False when the user is at the limit: the caller takes the slow path."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     event, actor, payload = _created_entry(session)
     params = [  # in statements.PARAM_NAMES order
@@ -110,10 +110,7 @@ def _insert_under_limit(db, session: Session, pol: Policy, now) -> bool:
         session.key_version,
         session.step_up_required,
         pol.max_sessions,
-        event,
-        actor,
-        audit.micros(now),
-        audit.canonical_payload(payload),
+        *audit.queued_values(event, payload, actor=actor, at=now),
     ]
     if not statements.insert_session(db, params):
         return False
@@ -207,7 +204,7 @@ def do_create_session(
 def _audit(event: str, actor: str, payload: dict, tenant_id: int | None = None) -> None:
     """Into the tenant's log: the context's, or the session's own (`tenant_id`) when a
     platform operator acts across tenants."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     audit.append(event, payload, actor=actor, log=audit.tenant_log(tenant_id))
 

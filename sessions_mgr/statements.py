@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 
+from audit_mgr.queued import QUEUE_COLUMNS, queue_insert_sql
 from tenancy.db.batch import run_statements
 
 # (column, type of its parameter). The $n of the statement text follow this order.
-_PARAMS = [
+_SESSION_PARAMS = [
     ("tenant_id", "bigint"),
     ("id", "varchar"),
     ("user_id", "integer"),
@@ -37,11 +38,10 @@ _PARAMS = [
     ("key_version", "integer"),
     ("step_up_required", "boolean"),
     ("max_sessions", "integer"),
-    ("event", "varchar"),
-    ("actor", "text"),
-    ("at_us", "bigint"),
-    ("payload", "text"),
 ]
+# Then the `session.created` entry's values, one per column of the audit queue (the
+# audit log owns the list: audit_mgr.queued).
+_PARAMS = [*_SESSION_PARAMS, *((f"audit_{name}", type_) for name, type_ in QUEUE_COLUMNS)]
 PARAM_NAMES = [name for name, _type in _PARAMS]
 # Columns of a new session that are always the model's defaults (Session's fields):
 # token_generation 0, revoke_reason '', risk_score 0, features {} (revoked_at NULL).
@@ -61,21 +61,17 @@ _INSERT = (
 # caller's transaction it would relax the caller's writes too: not done there.
 # Revocations always keep synchronous commits.
 _RELAX = "set_config('synchronous_commit', 'off', true) IS NOT NULL AND "
-_AUDITED = (
-    "WITH created AS ({insert} RETURNING tenant_id) "
-    "INSERT INTO {pending} (tenant_id, event, actor, at_us, payload) "
-    "SELECT tenant_id, $16, $17, $18, $19 FROM created"
-)
 
 
 def statement_sql(autocommit: bool) -> str:
-    """The statement's text with $n parameters (what a psql `PREPARE` would take)."""
-    from security_mgr.models import PendingAuditEntry
-
-    return _AUDITED.format(
-        insert=_INSERT.format(relax=_RELAX if autocommit else ""),
-        pending=f'"{PendingAuditEntry._meta.db_table}"',
-    )
+    """The statement's text with $n parameters (what a psql `PREPARE` would take): the
+    session's INSERT, and the audit queue's INSERT of its entry (from audit_mgr, which
+    owns the queue's table and columns) in the same statement."""
+    first = len(_SESSION_PARAMS) + 1
+    audit_values = [f"${n}" for n in range(first, first + len(QUEUE_COLUMNS))]
+    insert = _INSERT.format(relax=_RELAX if autocommit else "")
+    queue = queue_insert_sql("created", audit_values, tenant="tenant_id")
+    return f"WITH created AS ({insert} RETURNING tenant_id) {queue}"
 
 
 def _named(sql: str) -> str:

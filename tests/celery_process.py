@@ -36,7 +36,7 @@ def tasks_to_broker(broker_url: str):
         import redis
 
         redis.Redis.from_url(broker_url).delete(queue)  # what nobody consumed
-        from security_mgr.audit import sequencer
+        from audit_mgr import sequencer
 
         sequencer._asked.clear()
 

@@ -24,7 +24,7 @@ def _forget_sent_tasks():
     last asked for a task, which such a test set."""
     from kombu.transport.memory import Channel
 
-    from security_mgr.audit import sequencer
+    from audit_mgr import sequencer
 
     for queue in Channel.queues.values():
         while not queue.empty():

@@ -124,7 +124,7 @@ def audit_entries(tenant=None, event=None) -> list:
     """The audit entries of `tenant`'s log (the platform log when None), after sequencing
     what is pending: inside a test's transaction nothing commits, so appends stay queued
     until a reader flushes them, as the API's readers do."""
-    from security_mgr import audit
+    import audit_mgr as audit
 
     if tenant is None:
         log = audit.platform_log()

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from audit_mgr.models import AuditEntry
 from jobs_mgr import actions, engine
 from jobs_mgr.models import Job, JobState
 from jobs_mgr.tests.conftest import COUNT, steps_done
-from security_mgr.models import AuditEntry
 from tenancy.context import tenant_context
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_sweep_requeues_only_jobs_whose_lease_expired(tenant_a, tenant_b, settin
 
 
 def test_job_events_are_appended_to_the_tenant_audit_log(tenant_a):
-    from security_mgr import audit
+    import audit_mgr as audit
 
     with tenant_context(tenant_a):
         job = actions.enqueue_job(COUNT, {"n": 1}, actor="alice")

@@ -11,9 +11,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 
+from audit_mgr.api.base import SecurityView, validated
 from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
-from security_mgr.api.views import SecurityView, _valid
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role
 
@@ -69,7 +69,7 @@ class EnrollTOTPView(MFAView):
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
-        data = _valid(s.EnrollTOTPSerializer, request.data)
+        data = validated(s.EnrollTOTPSerializer, request.data)
         device, uri = mfa.enroll_totp(request.user, name=data["name"], issuer="DIM")
         return Response({"device": str(device.pk), "otpauth_uri": uri}, status=201)
 
@@ -82,7 +82,7 @@ class ConfirmTOTPView(MFAView):
         from security_mgr import mfa
         from security_mgr.models import TOTPDevice
 
-        data = _valid(s.ConfirmTOTPSerializer, request.data)
+        data = validated(s.ConfirmTOTPSerializer, request.data)
         if not TOTPDevice.objects.filter(pk=data["device"], user=request.user).exists():
             raise Http404
         confirmed = mfa.confirm_totp(data["device"], data["code"])
@@ -96,7 +96,7 @@ class VerifyTOTPView(MFAView):
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
-        data = _valid(s.CodeSerializer, request.data)
+        data = validated(s.CodeSerializer, request.data)
         return Response({"verified": mfa.verify_totp(request.user, data["code"])})
 
 
@@ -115,7 +115,7 @@ class UseBackupCodeView(MFAView):
     def post(self, request, *args, **kwargs):
         from security_mgr import mfa
 
-        data = _valid(s.CodeSerializer, request.data)
+        data = validated(s.CodeSerializer, request.data)
         return Response({"verified": mfa.use_backup_code(request.user, data["code"])})
 
 
@@ -152,7 +152,7 @@ class PasskeyRegisterView(PasskeyView):
     def post(self, request, *args, **kwargs):
         from security_mgr import passkeys
 
-        data = _valid(s.PasskeyRegisterSerializer, request.data)
+        data = validated(s.PasskeyRegisterSerializer, request.data)
         rp_id, origin = passkeys.relying_party(request)
         passkey = passkeys.register(
             request.user, data["credential"], rp_id=rp_id, origin=origin, name=data["name"]
@@ -175,7 +175,7 @@ class PasskeyAuthenticateView(PasskeyView):
     def post(self, request, *args, **kwargs):
         from security_mgr import passkeys
 
-        data = _valid(s.PasskeyAuthenticateSerializer, request.data)
+        data = validated(s.PasskeyAuthenticateSerializer, request.data)
         rp_id, origin = passkeys.relying_party(request)
         passkey = passkeys.authenticate(
             request.user, data["credential"], rp_id=rp_id, origin=origin

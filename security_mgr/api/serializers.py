@@ -1,24 +1,9 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from security_mgr.models import (
-    AuditEntry,
-    DataKey,
-    KeyRing,
-    SecurityEvent,
-    SignedTreeHead,
-)
+from security_mgr.models import DataKey, KeyRing, SecurityEvent
 
 MAX_VERSION = 999_999_999  # the envelope's version has at most nine digits
-MAX_SIZE = 2**62
 SUBJECT = serializers.RegexField(r"^[A-Za-z0-9_.:=@-]{0,120}$", required=False, default="")
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class HexField(serializers.Field):
-    def to_representation(self, value):
-        return bytes(value).hex()
 
 
 class DataKeySerializer(serializers.ModelSerializer):
@@ -84,43 +69,6 @@ class TransitEncryptSerializer(serializers.Serializer):
 class TransitDecryptSerializer(serializers.Serializer):
     ciphertext = serializers.CharField(max_length=200000)
     context = serializers.CharField(max_length=200)
-
-
-class AuditEntrySerializer(serializers.ModelSerializer):
-    leaf_hash = HexField()
-    root_hash = HexField()
-
-    class Meta:
-        model = AuditEntry
-        fields = ["seq", "event", "actor", "created_at", "data", "leaf_hash", "root_hash"]
-
-
-class SignedTreeHeadSerializer(serializers.ModelSerializer):
-    root_hash = HexField()
-    sig_ed25519 = HexField()
-    sig_mldsa65 = HexField()
-
-    class Meta:
-        model = SignedTreeHead
-        fields = [
-            "id",
-            "tree_size",
-            "root_hash",
-            "signed_at",
-            "key_id",
-            "sig_ed25519",
-            "sig_mldsa65",
-        ]
-
-
-class InclusionQuerySerializer(serializers.Serializer):
-    index = serializers.IntegerField(min_value=0, max_value=MAX_SIZE)
-    tree_size = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
-
-
-class ConsistencyQuerySerializer(serializers.Serializer):
-    first = serializers.IntegerField(min_value=1, max_value=MAX_SIZE)
-    second = serializers.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):

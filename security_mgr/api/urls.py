@@ -5,8 +5,6 @@ from security_mgr.api import mfa_views, views
 
 router = SimpleRouter()
 router.register("keys/rings", views.KeyRingViewSet, basename="security-keyring")
-router.register("audit/entries", views.AuditEntryViewSet, basename="security-audit-entry")
-router.register("audit/heads", views.TreeHeadViewSet, basename="security-tree-head")
 router.register("events", views.SecurityEventViewSet, basename="security-event")
 router.register("keys/rewrap", views.RewrapJobViewSet, basename="security-rewrap")
 
@@ -17,13 +15,6 @@ urlpatterns = [
     path("keys/public/", views.PublicKeysView.as_view(), name="security-public-keys"),
     path("transit/encrypt/", views.TransitEncryptView.as_view(), name="security-encrypt"),
     path("transit/decrypt/", views.TransitDecryptView.as_view(), name="security-decrypt"),
-    path("audit/proofs/inclusion/", views.InclusionProofView.as_view(), name="security-inclusion"),
-    path(
-        "audit/proofs/consistency/",
-        views.ConsistencyProofView.as_view(),
-        name="security-consistency",
-    ),
-    path("audit/verify/", views.VerifyAuditView.as_view(), name="security-verify"),
     path("mfa/totp/", mfa_views.EnrollTOTPView.as_view(), name="security-mfa-enroll"),
     path(
         "mfa/passkeys/register/options/",

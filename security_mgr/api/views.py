@@ -1,5 +1,6 @@
 """Security API: key rings (metadata only, never key material), transit encryption,
-the audit log with its proofs and signed heads. Every failure of the security domain
+security events and rewrap jobs (the audit log's endpoints, under the same prefix, are
+audit_mgr's). Every failure of the security domain
 (tampered ciphertext, trimmed version, impossible proof) is a 400 naming the reason."""
 
 from __future__ import annotations
@@ -7,42 +8,19 @@ from __future__ import annotations
 import base64
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
+from audit_mgr.api.base import SecurityErrorsAre400, SecurityView, validated
 from jobs_mgr.models import Job
-from security_mgr import actions, audit, crypto, keyring, selectors
+from security_mgr import actions, crypto, keyring, selectors
 from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
-from security_mgr.exceptions import AuditStoreInconsistent, SecurityError
-from security_mgr.models import AuditEntry, KeyRing, SecurityEvent, SignedTreeHead
-from tenancy.api.base import TenantAPIMixin, TenantAPIView
+from security_mgr.models import KeyRing, SecurityEvent
+from tenancy.api.base import TenantAPIMixin
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role
-
-
-class SecurityErrorsAre400:
-    def handle_exception(self, exc):
-        if isinstance(exc, AuditStoreInconsistent):
-            # Not the client's fault: the stored tree was changed behind our back.
-            exc = TenantAPIError(409, exc.code, str(exc))
-        elif isinstance(exc, SecurityError):
-            exc = TenantAPIError(400, exc.code, str(exc))
-        elif isinstance(exc, ValueError) and not isinstance(exc, TenantAPIError):
-            exc = TenantAPIError(400, "invalid", str(exc))
-        return super().handle_exception(exc)
-
-
-class SecurityView(SecurityErrorsAre400, TenantAPIView):
-    read_role = Role.ADMIN
-    write_role = Role.ADMIN
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _actor(request) -> str:
@@ -64,7 +42,7 @@ class KeyRingViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyMode
 class RotateKeyView(SecurityView):
     @extend_schema(request=s.RotateSerializer, responses=s.KeyRingSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.RotateSerializer, request.data)
+        data = validated(s.RotateSerializer, request.data)
         ring = actions.rotate_key(
             subject=data["subject"], actor=_actor(request), reason=data["reason"]
         )
@@ -76,7 +54,7 @@ class KeyConfigView(SecurityView):
 
     @extend_schema(request=s.KeyConfigSerializer, responses=s.KeyRingSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.KeyConfigSerializer, request.data)
+        data = validated(s.KeyConfigSerializer, request.data)
         subject, actor = data["subject"], _actor(request)
         with transaction.atomic():
             if "rotation_period_days" in data:
@@ -102,7 +80,7 @@ class ShredKeysView(SecurityView):
 
     @extend_schema(request=s.ShredSerializer, responses=r.ShredResultSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.ShredSerializer, request.data)
+        data = validated(s.ShredSerializer, request.data)
         if data["confirm"] != request.tenant.slug:
             raise TenantAPIError(400, "confirmation_mismatch", "confirm must be the tenant slug")
         result = actions.shred_keys(
@@ -127,7 +105,7 @@ class TransitEncryptView(SecurityView):
 
     @extend_schema(request=s.TransitEncryptSerializer, responses=r.CiphertextSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.TransitEncryptSerializer, request.data)
+        data = validated(s.TransitEncryptSerializer, request.data)
         aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
         return Response({"ciphertext": keyring.encrypt(data["plaintext"].encode(), aad)})
 
@@ -137,83 +115,13 @@ class TransitDecryptView(SecurityView):
 
     @extend_schema(request=s.TransitDecryptSerializer, responses=r.PlaintextSerializer)
     def post(self, request, *args, **kwargs):
-        data = _valid(s.TransitDecryptSerializer, request.data)
+        data = validated(s.TransitDecryptSerializer, request.data)
         aad = crypto.associated_data(request.tenant.pk, "api.transit", "", data["context"])
         plain = keyring.decrypt(data["ciphertext"], aad)
         try:
             return Response({"plaintext": plain.decode()})
         except UnicodeDecodeError:
             return Response({"plaintext_b64": base64.b64encode(plain).decode()})
-
-
-class AuditEntryViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.AuditEntrySerializer
-    read_role = Role.ADMIN
-    lookup_field = "seq"
-    lookup_value_regex = r"[0-9]{1,18}"
-
-    def get_queryset(self):
-        return AuditEntry.objects.order_by("seq")
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # After authentication and permissions: a listing shows every committed entry,
-        # so what is still pending gets its seq first.
-        audit.sequence_pending(audit.tenant_log())
-
-
-class TreeHeadViewSet(
-    SecurityErrorsAre400, TenantAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
-):
-    """Signed tree heads; POST signs the current head now."""
-
-    serializer_class = s.SignedTreeHeadSerializer
-    read_role = Role.ADMIN
-    write_role = Role.ADMIN
-
-    def get_queryset(self):
-        return SignedTreeHead.objects.order_by("tree_size", "id")
-
-    @extend_schema(request=None, responses=s.SignedTreeHeadSerializer)
-    def create(self, request, *args, **kwargs):
-        head = actions.sign_tree_head()
-        return Response(s.SignedTreeHeadSerializer(head).data, status=201)
-
-
-class InclusionProofView(SecurityView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("index", int, required=True),
-            OpenApiParameter("tree_size", int, required=False),
-        ],
-        responses=r.InclusionProofSerializer,
-    )
-    def get(self, request, *args, **kwargs):
-        data = _valid(s.InclusionQuerySerializer, request.query_params)
-        return Response(
-            audit.prove_inclusion(audit.tenant_log(), data["index"], data.get("tree_size"))
-        )
-
-
-class ConsistencyProofView(SecurityView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("first", int, required=True),
-            OpenApiParameter("second", int, required=False),
-        ],
-        responses=r.ConsistencyProofSerializer,
-    )
-    def get(self, request, *args, **kwargs):
-        data = _valid(s.ConsistencyQuerySerializer, request.query_params)
-        return Response(
-            audit.prove_consistency(audit.tenant_log(), data["first"], data.get("second"))
-        )
-
-
-class VerifyAuditView(SecurityView):
-    @extend_schema(responses=r.AuditVerificationSerializer)
-    def get(self, request, *args, **kwargs):
-        return Response(audit.verify_log(audit.tenant_log()).as_dict())
 
 
 class SecurityEventViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
@@ -245,7 +153,7 @@ class RewrapJobViewSet(
     def create(self, request, *args, **kwargs):
         from security_mgr import rewrap
 
-        data = _valid(s.StartRewrapSerializer, request.data)
+        data = validated(s.StartRewrapSerializer, request.data)
         ring = KeyRing.objects.filter(subject="").first()
         target = data.get("target_version")
         if target is not None and (ring is None or target > ring.current_version):

@@ -10,7 +10,7 @@ BATCH = 5000
 
 
 def _backfill(entry_model, node_model, **scope):
-    from security_mgr import merkle
+    from audit_mgr import merkle
 
     if node_model.objects.filter(**scope).exists():
         return

@@ -1,4 +1,4 @@
-"""Seal every log's head row (security_mgr/audit/seal.py): the sequencer and the signer
+"""Seal every log's head row (audit_mgr/seal.py): the sequencer and the signer
 refuse a head row without its seal from now on.
 
 The heads that exist are sealed as they are, after checking that their root is the
@@ -13,8 +13,8 @@ from django.db import migrations, models
 
 
 def _seal_heads(head_model, label, **scope):
-    from security_mgr import merkle
-    from security_mgr.audit.seal import head_seal
+    from audit_mgr import merkle
+    from audit_mgr.seal import head_seal
 
     for head in head_model.objects.filter(**scope):
         frontier = head.frontier if isinstance(head.frontier, list) else json.loads(head.frontier)

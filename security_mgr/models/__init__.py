@@ -1,24 +1,9 @@
-from security_mgr.models.audit import (
-    AuditEntry,
-    AuditLogHead,
-    AuditNode,
-    PendingAuditEntry,
-    PlatformAuditEntry,
-    PlatformAuditNode,
-    PlatformLogHead,
-    PlatformPendingEntry,
-    PlatformTreeHead,
-    SignedTreeHead,
-)
 from security_mgr.models.events import EventType, SecurityEvent, Severity
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
 from security_mgr.models.mfa import BackupCode, TOTPDevice
 from security_mgr.models.passkey import PasskeyCredential
 
 __all__ = [
-    "AuditEntry",
-    "AuditLogHead",
-    "AuditNode",
     "BackupCode",
     "TOTPDevice",
     "DataKey",
@@ -28,12 +13,5 @@ __all__ = [
     "KeyRing",
     "KeyState",
     "PasskeyCredential",
-    "PendingAuditEntry",
-    "PlatformAuditEntry",
-    "PlatformAuditNode",
-    "PlatformLogHead",
-    "PlatformPendingEntry",
-    "PlatformTreeHead",
-    "SignedTreeHead",
     "WrapAlgorithm",
 ]

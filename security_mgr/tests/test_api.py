@@ -2,7 +2,7 @@
 
 import pytest
 
-from security_mgr import merkle
+from audit_mgr import merkle
 from tests.personas import api_as
 
 pytestmark = pytest.mark.django_db
@@ -112,19 +112,19 @@ def test_audit_entries_heads_and_proofs_over_the_api(owner_a, tenant_a):
 
 
 def test_the_entries_api_and_proofs_include_what_is_pending(owner_a, tenant_a):
-    from security_mgr import actions
+    from audit_mgr import actions as audit_actions
     from tenancy.context import tenant_context
 
     api = api_as(owner_a, tenant_a)
     with tenant_context(tenant_a):
         # Appended in a transaction that has not committed yet (the test's own): the
         # readers that must be complete sequence it first.
-        actions.record_event("export.created", {"rows": 3}, actor="alice")
+        audit_actions.record_event("export.created", {"rows": 3}, actor="alice")
     entries = api.get(f"{BASE}/audit/entries/").json()["results"]
     # The sign-in (auth.login) is the first entry.
     assert [(e["seq"], e["event"]) for e in entries] == [(0, "auth.login"), (1, "export.created")]
     with tenant_context(tenant_a):
-        actions.record_event("export.downloaded", {}, actor="alice")
+        audit_actions.record_event("export.downloaded", {}, actor="alice")
     proof = api.get(f"{BASE}/audit/proofs/inclusion/", {"index": 2}).json()
     assert proof["tree_size"] == 3
     report = api.get(f"{BASE}/audit/verify/").json()

@@ -8,6 +8,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kms.provider import EnvMasterKeyProvider, parse_master_key
+from kms.signing import signing_keys
 from security_mgr import crypto
 from security_mgr.exceptions import (
     CryptoError,
@@ -15,7 +17,6 @@ from security_mgr.exceptions import (
     MalformedCiphertext,
     MasterKeyError,
 )
-from security_mgr.keys.provider import EnvMasterKeyProvider, parse_master_key
 
 PROVIDER = EnvMasterKeyProvider(bytes(range(32)))
 
@@ -73,7 +74,7 @@ def test_hybrid_key_pair_is_derived_from_the_master_key():
 
 
 def test_signing_keys_sign_with_both_algorithms():
-    keys = crypto.signing_keys(PROVIDER)
+    keys = signing_keys(PROVIDER)
     sig_ed, sig_ml = keys.sign(b"head")
     assert keys.verify(b"head", sig_ed, sig_ml)
     assert not keys.verify(b"head!", sig_ed, sig_ml)

@@ -5,7 +5,9 @@ test_browser_dashboard.py."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from security_mgr import actions, audit, threats
+import audit_mgr as audit
+from audit_mgr import actions as audit_actions
+from security_mgr import actions, threats
 from security_mgr.dashboard import dashboard_data
 from tenancy.context import platform_access, tenant_context
 from tenancy.models import Membership, Role
@@ -20,7 +22,7 @@ def security_activity(tenant_a, tenant_b):
             actions.rotate_key(reason="dashboard")
             for i in range(8):
                 threats.analyze_threat("login", username=f"u{i}", ip=source)
-            actions.sign_tree_head()
+            audit_actions.sign_tree_head()
 
 
 def test_tenant_staff_see_only_their_tenant(security_activity, tenant_a):
@@ -81,7 +83,7 @@ def test_dashboard_of_the_chosen_tenant(security_activity, shared_user, client):
 
 def test_dashboard_table_says_never_before_a_head_or_verification(tenant_a, owner_a, client):
     with tenant_context(tenant_a):
-        actions.record_event("dashboard.test")
+        audit_actions.record_event("dashboard.test")
         audit.sequence_pending(audit.tenant_log(tenant_a.pk))
     client.force_login(owner_a)
     page = client.get("/console/security/")
@@ -92,7 +94,7 @@ def test_dashboard_table_says_never_before_a_head_or_verification(tenant_a, owne
 
 
 def test_scheduled_verification_shows_on_the_dashboard(security_activity, tenant_a):
-    from security_mgr.tasks import verify_audit_task
+    from audit_mgr.tasks import verify_audit_task
 
     with tenant_context(tenant_a):
         result = verify_audit_task.delay().get()

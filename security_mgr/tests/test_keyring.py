@@ -1,10 +1,15 @@
 """Key rings, transit operations and encrypted fields, in a real tenant context."""
 
+import json
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 
-from security_mgr import actions, audit, crypto, keyring
+import audit_mgr as audit
+from audit_mgr import actions as audit_actions
+from audit_mgr.models import AuditEntry, SignedTreeHead
+from security_mgr import actions, crypto, keyring
 from security_mgr.exceptions import (
     DecryptionFailed,
     KeyShredded,
@@ -13,7 +18,7 @@ from security_mgr.exceptions import (
     KeyVersionUnknown,
     MalformedCiphertext,
 )
-from security_mgr.models import AuditEntry, DataKey, KeyRing, KeyState, WrapAlgorithm
+from security_mgr.models import DataKey, KeyRing, KeyState, WrapAlgorithm
 from tenancy.context import tenant_context
 from tenancy.exceptions import TenantContextMissing
 from tenancy.models import TenantSetting
@@ -195,3 +200,45 @@ def test_subject_key_shredding_leaves_other_data_readable(tenant_a):
         assert SecretNote.objects.get(pk=dave.pk).private == "dave's"
         with pytest.raises(KeyShredded):
             actions.rotate_key(subject="owner=carol")
+
+
+# --- crypto-shredding ------------------------------------------------------------------
+
+
+def test_shredding_a_tenant_makes_its_data_unreadable_and_the_log_still_verifies(
+    tenant_a, tenant_b
+):
+    with tenant_context(tenant_b):
+        b_note = SecretNote.objects.create(body="b keeps this")
+    with tenant_context(tenant_a):
+        note = SecretNote.objects.create(body="top secret", private="mine", owner="carol")
+        actions.rotate_key(reason="before shredding")
+        audit_actions.sign_tree_head()
+        result = actions.shred_keys(actor="alice", reason="tenant offboarding")
+
+        keyring.forget()  # a fresh process: nothing cached
+        fresh = SecretNote.objects.get(pk=note.pk)
+        with pytest.raises(KeyShredded):
+            fresh.body
+        with pytest.raises(KeyShredded):
+            fresh.private
+        with pytest.raises(KeyShredded), transaction.atomic():
+            SecretNote.objects.create(body="new data")
+        assert set(DataKey.objects.values_list("state", flat=True)) == {KeyState.SHREDDED}
+        assert all(bytes(k) == b"" for k in DataKey.objects.values_list("wrapped_key", flat=True))
+
+        # The receipt is in the log, signed, and the log verifies after the shredding.
+        assert result["entry_seq"] == SignedTreeHead.objects.last().tree_size - 1
+        entry = AuditEntry.objects.get(event="key.shredded")
+        payload = json.loads(entry.data)["payload"]
+        assert payload["receipt"] == result["receipt"]
+        assert audit.verify_receipt(payload["receipt"], payload["signature"])
+        forged = {**payload["receipt"], "scope": "subject:nobody"}
+        assert not audit.verify_receipt(forged, payload["signature"])
+        assert {d["version"] for d in payload["receipt"]["destroyed"]} >= {1, 2}
+        report = audit.verify_log(audit.tenant_log())
+        assert report.ok, report.problems
+        assert report.heads_checked == 2
+        assert SignedTreeHead.objects.last().tree_size == entry.seq + 1
+    with tenant_context(tenant_b):
+        assert SecretNote.objects.get(pk=b_note.pk).body == "b keeps this"

@@ -8,8 +8,10 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security_mgr import audit, mfa, totp
-from security_mgr.models import AuditEntry, BackupCode, TOTPDevice
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry
+from security_mgr import mfa, totp
+from security_mgr.models import BackupCode, TOTPDevice
 from tenancy.context import tenant_context
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # "12345678901234567890"

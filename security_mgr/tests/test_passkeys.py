@@ -3,8 +3,10 @@ challenges single use, sign counter, malformed payloads refused with a reason.""
 
 import pytest
 
-from security_mgr import audit, passkeys
-from security_mgr.models import AuditEntry, PasskeyCredential
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry
+from security_mgr import passkeys
+from security_mgr.models import PasskeyCredential
 from security_mgr.tests.soft_authenticator import AT, UP, SoftAuthenticator
 from tenancy.context import tenant_context
 

@@ -7,10 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry
 from jobs_mgr.models import Job, JobState
 from jobs_mgr.tasks import resume_stale_jobs_task
-from security_mgr import actions, audit, keyring, rewrap
-from security_mgr.models import AuditEntry
+from security_mgr import actions, keyring, rewrap
 from security_mgr.tasks import rewrap_task
 from tenancy.context import tenant_context
 from tests.security_app.models import SecretNote

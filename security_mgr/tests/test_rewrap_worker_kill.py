@@ -14,14 +14,15 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry
 from jobs_mgr.models import Job, JobState
 from jobs_mgr.tasks import resume_stale_jobs_task
-from security_mgr import actions, audit, keyring, rewrap
-from security_mgr.models import AuditEntry
-from security_mgr.tests.committed import committed_tenant, needs_owner
+from security_mgr import actions, keyring, rewrap
 from tenancy.context import tenant_context
 from tenancy.db.proof import claim_on
 from tests.celery_process import start_worker_process, tasks_to_broker
+from tests.committed import committed_tenant, needs_owner
 from tests.markers import postgres_only, redis_only
 from tests.security_app.models import SecretNote
 

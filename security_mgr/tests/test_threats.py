@@ -2,8 +2,9 @@
 
 import pytest
 
-from security_mgr import audit
-from security_mgr.models import AuditEntry, EventType, SecurityEvent
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry
+from security_mgr.models import EventType, SecurityEvent
 from security_mgr.threats import analyze_threat, login_allowed
 from tenancy.context import tenant_context
 from tenancy.models import TenantSetting

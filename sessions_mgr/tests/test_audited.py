@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from security_mgr import audit
-from security_mgr.models import AuditEntry, PendingAuditEntry
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry, PendingAuditEntry
 from sessions_mgr import actions
 from sessions_mgr.models import Session
 from tenancy.context import tenant_context

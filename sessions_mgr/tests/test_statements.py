@@ -7,12 +7,12 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from security_mgr.models import PendingAuditEntry
-from security_mgr.tests.committed import needs_owner
+from audit_mgr.models import PendingAuditEntry
 from sessions_mgr import statements
 from sessions_mgr.models import Session
 from tenancy.context import tenant_context
 from tenancy.db.batch import run_statements
+from tests.committed import needs_owner
 from tests.markers import postgres_only
 
 one_statement_only = postgres_only("the one-statement creation")
@@ -35,8 +35,8 @@ def _params(tenant, user, session_id="f" * 32) -> list:
         "security_level": "standard", "created_at": now, "idle_expires_at": now,
         "absolute_expires_at": now + timezone.timedelta(hours=1), "ip": None, "user_agent": "",
         "device_fingerprint": "", "token_hash": "0" * 64, "key_version": 1,
-        "step_up_required": False, "max_sessions": 20, "event": "session.created",
-        "actor": f"user:{user.pk}", "at_us": 1, "payload": "{}",
+        "step_up_required": False, "max_sessions": 20, "audit_event": "session.created",
+        "audit_actor": f"user:{user.pk}", "audit_at_us": 1, "audit_payload": "{}",
     }  # fmt: skip
     return [values[name] for name in statements.PARAM_NAMES]
 

@@ -8,8 +8,9 @@ B as well. And tasks that take ids must look them up in the task's own tenant.
 
 import pytest
 
+from audit_mgr.tasks import sweep_pending_audit_task
 from config.celery import app
-from security_mgr.tasks import check_probe_task, sweep_pending_audit_task
+from security_mgr.tasks import check_probe_task
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.models import Session
 from sessions_mgr.tasks import evaluate_session_task

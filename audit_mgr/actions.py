@@ -1,0 +1,22 @@
+"""The audit log's writes that callers name as actions (the facade, the API, tests):
+appending an event to the tenant's or the platform's log, and signing a tree head.
+`append()` joins the caller's transaction; signing owns its own (see `heads`)."""
+
+from audit_mgr.heads import sign_tree_head as _sign
+from audit_mgr.logs import platform_log, tenant_log
+from audit_mgr.sequencer import append
+
+
+def record_event(event: str, payload: dict | None = None, *, actor: str = ""):
+    """Append an entry to the current tenant's audit log (any manager may call it).
+    Returns the pending row, sequenced once its transaction commits (`entry_of` gives
+    its entry at once); outside a transaction in commit mode, the entry."""
+    return append(event, payload or {}, actor=actor)
+
+
+def record_platform_event(event: str, payload: dict | None = None, *, actor: str = ""):
+    return append(event, payload or {}, actor=actor, log=platform_log())
+
+
+def sign_tree_head(*, platform: bool = False):
+    return _sign(platform_log() if platform else tenant_log())
