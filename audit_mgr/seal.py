@@ -8,8 +8,8 @@ from the sequencer's work until a signed tree head covered it: and the next sign
 would have covered it. The seal needs the master key, which the database never holds,
 so the sequencer and the signer refuse to extend or sign a head row they did not write,
 and verification names every entry beyond the sealed size. Signed tree heads remain
-what outsiders check; the seal only closes the gap between two of them (README, audit
-log: what an attacker with the owner role can still do).
+what outsiders check; the seal only closes the gap between two of them (docs/audit.md:
+what an attacker with the owner role can still do).
 """
 
 from __future__ import annotations

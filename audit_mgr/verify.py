@@ -12,7 +12,7 @@ moves and seals the head with every batch, so such an entry was written by someo
 else, however carefully its hashes were computed), and so is a head row without the
 sequencer's seal or disagreeing with the entries. The entries after the latest signed
 head are reported as the unsigned tail (`unsigned`): the seal vouches for them until
-the next signed head does (beat signs every minute; README, audit log).
+the next signed head does (beat signs every minute; docs/audit.md).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _verify_head_row(log, head, leaves, roots, row_ids, report, complete: bool) 
 
 def _report_unsigned(log: Log, report: Verification, recorded: int, row_ids) -> None:
     """The entries after the latest signed head: vouched for by the head row's seal
-    only, until the next signing (README: what an attacker with the owner role can do).
+    only, until the next signing (docs/audit.md: what an attacker with the owner role can do).
     Without a valid seal nothing vouches for them: each is named."""
     count = max(recorded - report.signed_size, 0)
     report.unsigned = {"count": count}

@@ -73,8 +73,8 @@ def _trusted_view() -> None:
     "sessions.create",
     title="Create a session with its durable record",
     ours="`do_create_session()`: concurrency-limit check, INSERT of the session and of its "
-    "`session.created` audit entry in one prepared statement under RLS, commit without "
-    "waiting for the WAL flush (see README), on PostgreSQL; the entry's sequencing, a "
+    "`session.created` audit entry in one statement under RLS, commit without "
+    "waiting for the WAL flush (docs/sessions.md), on PostgreSQL; the entry's sequencing, a "
     "worker's job, is measured apart (notes); Django's session store writes no audit "
     "record",
     peer="Django's database `SessionStore().create()` (django_session table), same database",

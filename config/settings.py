@@ -292,8 +292,8 @@ SECURITY_KEY_LISTENER = env.bool("SECURITY_KEY_LISTENER", default=True)
 # tenants set theirs in the `security.threat_policy` setting. Keys as in
 # security_mgr.threats.DEFAULT_POLICY.
 SECURITY_THREAT_POLICY = env.json("SECURITY_THREAT_POLICY", default={})
-# Signed tree heads bound the tail that only the head row's seal vouches for (README,
-# audit log): a log whose head moved is signed every minute; an idle one is not signed
+# Signed tree heads bound the tail that only the head row's seal vouches for
+# (docs/audit.md): a log whose head moved is signed every minute; an idle one is not signed
 # again.
 SECURITY_TREE_HEAD_INTERVAL = env.float("SECURITY_TREE_HEAD_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {

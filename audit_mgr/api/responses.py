@@ -28,7 +28,7 @@ class ConsistencyProofSerializer(serializers.Serializer):
 
 
 class AuditVerificationSerializer(serializers.Serializer):
-    """The verification report; see README (audit log) for every member."""
+    """The verification report; see docs/audit.md for every member."""
 
     ok = serializers.BooleanField()
     entries = serializers.IntegerField()

@@ -12,7 +12,7 @@ def _pending_note(report) -> str:
     if not pending.get("count"):
         return ""
     # Entries waiting for the sequencer are the window in which a row could vanish
-    # unseen (README, audit log); an old one means the sequencer is not running.
+    # unseen (docs/audit.md); an old one means the sequencer is not running.
     return (
         f"; {pending['count']} pending entries (oldest {pending['oldest_age_s']:.1f} s) "
         "were sequenced first"
