@@ -8,6 +8,7 @@ from security_mgr import mfa
 from security_mgr.models import TOTPDevice
 from sessions_mgr import actions
 from sessions_mgr.actions import SessionError, do_complete_step_up, do_require_step_up
+from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import Session
 from sessions_mgr.tests.conftest import Enrolment
 from sessions_mgr.tokens import TokenError
@@ -256,7 +257,7 @@ def test_completion_is_published_to_every_process(make_session, tenant_a, mfa_a,
     )
     with tenant_context(tenant_a):
         do_complete_step_up(session.pk, mfa_a.totp())
-    assert published == [f"d|{session.pk}"]  # the others drop their entry and reload
+    assert published == [SessionMessage.drop(session.pk)]  # the others drop their entry and reload
     assert session.pk not in view.live
     assert validate(token).session_id == session.pk
 
