@@ -68,7 +68,7 @@ def storable(username) -> bool:
 
 
 def _ref(tenant) -> TenantRef:
-    return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
+    return TenantRef.of(tenant)
 
 
 def _requested_slug(request) -> str | None:

@@ -164,7 +164,7 @@ def do_create_session(
     # this tenant's (a request, the facade).
     current = current_var.get()
     ref = current if isinstance(current, TenantRef) and current.id == tenant_id else None
-    context_token = current_var.set(ref or TenantRef(tenant_id, ""))
+    context_token = current_var.set(ref or TenantRef.for_id(tenant_id))
     try:
         step_up = pol.mfa_required and not _second_factor_at_creation(user_id, mfa_code)
         now = timezone.now()
@@ -482,7 +482,7 @@ def do_record_security_event(
     action: str = "",
     details: dict | None = None,
 ) -> SecurityEvent:
-    with tenant_context(TenantRef(tenant_id, "")):
+    with tenant_context(TenantRef.for_id(tenant_id)):
         return SecurityEvent.objects.create(
             kind=kind,
             session_id_ref=session_id,
@@ -498,6 +498,6 @@ def do_delete_sessions_of_user(user_id: int) -> int:
         ids = list(Session.objects.filter(user_id=user_id).values_list("id", "tenant_id"))
     for sid, tenant_id in ids:
         publish(SessionMessage.revoked(sid, time.time() + 86400))
-        with tenant_context(TenantRef(tenant_id, "")):
+        with tenant_context(TenantRef.for_id(tenant_id)):
             Session.objects.filter(pk=sid).delete()
     return len(ids)

@@ -120,7 +120,7 @@ def _load(tenant_id: int) -> KeyState:
     from sessions_mgr.models import SessionKeyVersion
     from tenancy.context import TenantRef, tenant_context
 
-    with tenant_context(TenantRef(tenant_id, "")):
+    with tenant_context(TenantRef.for_id(tenant_id)):
         rows = list(
             SessionKeyVersion.objects.filter(
                 Q(accepted_until__isnull=True) | Q(accepted_until__gt=timezone.now())

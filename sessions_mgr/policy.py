@@ -109,7 +109,7 @@ def policy_for(level: str, tenant_id: int | None = None) -> Policy:
     from tenancy.context import TenantRef, tenant_context
     from tenancy.models import TenantSetting
 
-    with tenant_context(TenantRef(tenant_id, "")):
+    with tenant_context(TenantRef.for_id(tenant_id)):
         row = TenantSetting.objects.filter(key=setting_key(base.level)).first()
     policy = apply_overrides(base, row.value if row else None)
     _cache[key] = (now, policy)

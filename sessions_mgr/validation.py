@@ -47,7 +47,7 @@ def write_interval() -> float:
 
 
 def _scope(tenant_id: int):
-    return tenant_context(TenantRef(tenant_id, ""))
+    return tenant_context(TenantRef.for_id(tenant_id))
 
 
 def _load_entry(parsed: tokens.ParsedToken, token: str, now: float) -> LiveEntry:
