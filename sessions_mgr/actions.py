@@ -361,7 +361,7 @@ def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
     return count
 
 
-def do_rotate_session_key(grace_seconds: int | None = None) -> keys.KeyState:
+def do_rotate_session_key(grace_seconds: int | None = None) -> keys.SessionKeyVersions:
     """New key version for the current tenant. The version it retires stays accepted
     for the grace period (default: the longest absolute timeout, so no live session
     dies); versions retired earlier keep their own grace period, so any number of

@@ -73,7 +73,10 @@ def forget_derived() -> None:
 
 
 @dataclass(frozen=True)
-class KeyState:
+class SessionKeyVersions:
+    """The session-key versions a tenant's tokens may carry (not to be confused with
+    `security_mgr`'s data-key lifecycle, `DataKey.state`)."""
+
     current: int = 1
     # Older versions and the end of their grace period (unix seconds), newest first;
     # only those not yet over when the state was loaded.
@@ -110,10 +113,10 @@ class KeyState:
         }
 
 
-_states: dict[int, tuple[float, KeyState]] = {}
+_states: dict[int, tuple[float, SessionKeyVersions]] = {}
 
 
-def _load(tenant_id: int) -> KeyState:
+def _load(tenant_id: int) -> SessionKeyVersions:
     from django.db.models import Q
     from django.utils import timezone
 
@@ -130,12 +133,14 @@ def _load(tenant_id: int) -> KeyState:
         )
     current = max((v for v, until in rows if until is None), default=1)
     retired = tuple((v, until.timestamp()) for v, until in rows if until is not None)
-    state = KeyState(current, tuple(r for r in retired if r[0] < current))
+    state = SessionKeyVersions(current, tuple(r for r in retired if r[0] < current))
     _states[tenant_id] = (time.monotonic(), state)
     return state
 
 
-def key_state(tenant_id: int, wanted: int | None = None, *, fresh: bool = False) -> KeyState:
+def key_state(
+    tenant_id: int, wanted: int | None = None, *, fresh: bool = False
+) -> SessionKeyVersions:
     """The tenant's key versions. A version this process does not know yet (another
     process rotated) triggers a reload, rate-limited so forged tokens cannot hammer the
     database; `fresh` reloads at once (for a token whose MAC verified: genuine)."""

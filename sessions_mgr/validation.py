@@ -212,7 +212,9 @@ def validate(
     )
 
 
-def _check_unaccepted_version(parsed: tokens.ParsedToken, state: keys.KeyState, now: float):
+def _check_unaccepted_version(
+    parsed: tokens.ParsedToken, state: keys.SessionKeyVersions, now: float
+):
     """The token names a key version this process does not accept. Returns when it is
     a newer version another process just rotated to (genuine: its MAC verifies);
     otherwise raises: `key_retired` for a genuine token of a version whose grace period

@@ -92,7 +92,7 @@ def test_a_newer_version_rotated_by_another_process_is_accepted_at_once(
     rotate(tenant_a)
     _s, new = make_session()
     # Another process rotated: this one still holds the old state, freshly loaded.
-    keys._states[tenant_a.pk] = (time.monotonic(), keys.KeyState())
+    keys._states[tenant_a.pk] = (time.monotonic(), keys.SessionKeyVersions())
     validate(new)
 
 
