@@ -52,7 +52,7 @@ def passkey_in(console):
     def enrol(user, tenant):
         device = SoftAuthenticator("localhost", console.url)
         with tenant_context(tenant):
-            options = passkeys.registration_options(user, rp_id="localhost", rp_name="DIM")
+            options = passkeys.registration_options(user, rp_id="localhost")
             passkeys.register(user, device.create(options), rp_id="localhost", origin=console.url)
         key = device.key.private_bytes(
             serialization.Encoding.DER,

@@ -33,7 +33,7 @@ def _app(user, tenant):
 def _passkey(user, tenant, host="testserver"):
     device = SoftAuthenticator(host, f"http://{host}")
     with tenant_context(tenant):
-        options = passkeys.registration_options(user, rp_id=host, rp_name="DIM")
+        options = passkeys.registration_options(user, rp_id=host)
         passkeys.register(user, device.create(options), rp_id=host, origin=f"http://{host}")
     return device
 
@@ -217,3 +217,13 @@ def _basic(username):
     import base64
 
     return "Basic " + base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+
+
+def test_registration_options_console_and_api_name_the_same_relying_party(
+    client, owner_a, tenant_a, settings
+):
+    settings.WEBAUTHN_RP_NAME = "Example Corp"
+    client.force_login(owner_a)
+    console = client.post("/console/passkeys/options/").json()
+    api = api_as(owner_a, tenant_a).post(f"{MFA}/passkeys/register/options/").json()
+    assert console["rp"] == api["rp"] == {"id": "testserver", "name": "Example Corp"}

@@ -13,7 +13,7 @@ RP, ORIGIN = "localhost", "http://localhost:8000"
 
 
 def _register(user, authenticator, **flags):
-    options = passkeys.registration_options(user, rp_id=RP, rp_name="DIM")
+    options = passkeys.registration_options(user, rp_id=RP)
     assert options["authenticatorSelection"]["userVerification"] == "required"
     return passkeys.register(user, authenticator.create(options, **flags), rp_id=RP, origin=ORIGIN)
 
@@ -66,7 +66,7 @@ def test_challenges_are_single_use_and_bound_to_origin(tenant_a, owner_a):
 def test_malformed_payloads_are_refused_with_a_reason(tenant_a, owner_a, payload):
     device = SoftAuthenticator(RP, ORIGIN)
     with tenant_context(tenant_a):
-        passkeys.registration_options(owner_a, rp_id=RP, rp_name="DIM")
+        passkeys.registration_options(owner_a, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError):
             passkeys.register(owner_a, payload, rp_id=RP, origin=ORIGIN)
         _register(owner_a, device)
@@ -101,7 +101,7 @@ def test_passkey_users_pass_a_second_factor_before_the_console(tenant_a, owner_a
 
     device = SoftAuthenticator("testserver", "http://testserver")
     with tenant_context(tenant_a):
-        _options = passkeys.registration_options(owner_a, rp_id="testserver", rp_name="DIM")
+        _options = passkeys.registration_options(owner_a, rp_id="testserver")
         passkeys.register(
             owner_a, device.create(_options), rp_id="testserver", origin="http://testserver"
         )
