@@ -64,26 +64,3 @@ def passkey_in(console):
         )
 
     return enrol
-
-
-@pytest.fixture
-def totp_in():
-    """enrol(user, tenant) -> a pyotp.TOTP built from the provisioning URI, as an
-    authenticator app would; the device is confirmed with the previous step's code."""
-    import datetime as dt
-
-    import pyotp
-    from django.utils import timezone
-
-    from security_mgr import mfa
-    from tenancy.context import tenant_context
-
-    def enrol(user, tenant):
-        with tenant_context(tenant):
-            device, uri = mfa.enroll_totp(user, name="phone")
-            app = pyotp.parse_uri(uri)
-            earlier = timezone.now() - dt.timedelta(seconds=30)
-            assert mfa.confirm_totp(device.pk, app.at(earlier))
-        return app
-
-    return enrol

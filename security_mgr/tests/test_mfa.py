@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from security_mgr import audit, mfa, totp
 from security_mgr.models import AuditEntry, BackupCode, TOTPDevice
 from tenancy.context import tenant_context
+from tests.authenticator import totp_code
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # "12345678901234567890"
 
@@ -30,10 +31,6 @@ def test_malformed_codes_raise_value_error_only(junk):
         pass
 
 
-def _code(device, moment):
-    return totp.hotp(totp._key(device.secret), int(moment.timestamp()) // 30)
-
-
 @pytest.mark.django_db
 def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
     now = timezone.now()
@@ -49,10 +46,10 @@ def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
         assert stored.startswith(b"DIM\x01") and device.secret.encode() not in stored
         assert not mfa.has_mfa(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
-        assert mfa.confirm_totp(device.pk, _code(device, now), now=now)
+        assert mfa.confirm_totp(device.pk, totp_code(device, now), now=now)
         assert mfa.has_mfa(owner_a)
         later = now + dt.timedelta(seconds=30)
-        code = _code(device, later)
+        code = totp_code(device, later)
         assert mfa.verify_totp(owner_a, code, now=later)
         assert not mfa.verify_totp(owner_a, code, now=later)  # replayed: refused
         with pytest.raises(ValueError):
@@ -68,14 +65,14 @@ def test_wrong_codes_lock_the_device_with_back_off(tenant_a, owner_a):
     with tenant_context(tenant_a):
         device, _ = mfa.enroll_totp(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
-        mfa.confirm_totp(device.pk, _code(device, now), now=now)
-        wrong = "000000" if _code(device, now) != "000000" else "111111"
+        mfa.confirm_totp(device.pk, totp_code(device, now), now=now)
+        wrong = "000000" if totp_code(device, now) != "000000" else "111111"
         for _ in range(mfa.MAX_FAILURES):
             assert not mfa.verify_totp(owner_a, wrong, now=now)
         with pytest.raises(mfa.MFALocked, match="try again"):
-            mfa.verify_totp(owner_a, _code(device, now + dt.timedelta(seconds=30)), now=now)
+            mfa.verify_totp(owner_a, totp_code(device, now + dt.timedelta(seconds=30)), now=now)
         after = now + dt.timedelta(seconds=61)
-        assert mfa.verify_totp(owner_a, _code(device, after), now=after)
+        assert mfa.verify_totp(owner_a, totp_code(device, after), now=after)
 
 
 @pytest.mark.django_db
@@ -117,18 +114,18 @@ def test_enrolled_users_pass_mfa_before_the_admin_console(tenant_a, owner_a, own
     with tenant_context(tenant_a):
         device, _ = mfa.enroll_totp(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
-        mfa.confirm_totp(device.pk, _code(device, now - dt.timedelta(seconds=30)), now=now)
+        mfa.confirm_totp(device.pk, totp_code(device, now - dt.timedelta(seconds=30)), now=now)
         backup = mfa.generate_backup_codes(owner_a)
     client.force_login(owner_a)
     response = client.get("/admin/tenancy/tenantsetting/")
     assert response.status_code == 302
     assert response["Location"] == "/console/mfa/?next=%2Fadmin%2Ftenancy%2Ftenantsetting%2F"
     assert client.post("/console/mfa/", {"code": "12ab"}).status_code == 400  # malformed
-    wrong = "000000" if _code(device, now) != "000000" else "111111"
+    wrong = "000000" if totp_code(device, now) != "000000" else "111111"
     assert client.post("/console/mfa/", {"code": wrong}).status_code == 200
     assert client.get("/admin/").status_code == 302  # still not passed
     passed = client.post(
-        "/console/mfa/", {"code": _code(device, timezone.now()), "next": "/admin/"}
+        "/console/mfa/", {"code": totp_code(device, timezone.now()), "next": "/admin/"}
     )
     assert passed.status_code == 302 and passed["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200

@@ -3,6 +3,7 @@ import pytest
 from sessions_mgr import authentication, keys, policy
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.fastpath import reset_view
+from tests.authenticator import Enrolment
 from tests.personas import PASSWORD  # noqa: F401  (re-exported for tests)
 
 
@@ -45,49 +46,7 @@ def make_session(tenant_a, owner_a):
     return make
 
 
-def totp_code(device, moment=None) -> str:
-    """The code `device` shows at `moment` (default: now), as an authenticator app would."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from security_mgr import totp
-
-    moment = moment or timezone.now()
-    assert isinstance(moment, dt.datetime)
-    return totp.hotp(totp._key(device.secret), int(moment.timestamp()) // totp.STEP)
-
-
-class Enrolment:
-    """A user's confirmed authenticator and backup codes in one tenant."""
-
-    def __init__(self, user, tenant):
-        import datetime as dt
-
-        from django.utils import timezone
-
-        from security_mgr import mfa
-        from security_mgr.models import TOTPDevice
-        from tenancy.context import tenant_context
-
-        self.user, self.tenant = user, tenant
-        with tenant_context(tenant):
-            device, _ = mfa.enroll_totp(user)
-            self.device = TOTPDevice.objects.get(pk=device.pk)
-            # Confirmed with the previous step's code, so the current one is still unused.
-            earlier = timezone.now() - dt.timedelta(seconds=30)
-            assert mfa.confirm_totp(self.device.pk, totp_code(self.device, earlier), now=earlier)
-            self.backup_codes = mfa.generate_backup_codes(user)
-
-    def totp(self) -> str:
-        return totp_code(self.device)
-
-    def backup(self) -> str:
-        """A fresh backup code (each is good once)."""
-        return self.backup_codes.pop()
-
-
 @pytest.fixture
 def mfa_a(owner_a, tenant_a):
     """owner_a enrolled in MFA in tenant_a (critical and quantum sessions need it)."""
-    return Enrolment(owner_a, tenant_a)
+    return Enrolment(owner_a, tenant_a, backup_codes=True)

@@ -54,7 +54,7 @@ def test_facade_seed_example_runs_as_written(enterprise):
     # connection, which cannot see the uncommitted fixtures).
     from asgiref.sync import async_to_sync
 
-    from sessions_mgr.tests.conftest import Enrolment
+    from tests.authenticator import Enrolment
 
     async_to_sync(seed_example)(Enrolment(enterprise[1], enterprise[0]))
 

@@ -10,10 +10,10 @@ from sessions_mgr import actions
 from sessions_mgr.actions import SessionError, do_complete_step_up, do_require_step_up
 from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import Session
-from sessions_mgr.tests.conftest import Enrolment
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
 from tenancy.context import platform_access, tenant_context
+from tests.authenticator import Enrolment, totp_code
 from tests.personas import api_as
 
 pytestmark = pytest.mark.django_db
@@ -46,11 +46,6 @@ def reason(token, **kwargs):
     with pytest.raises(TokenError) as exc:
         validate(token, **kwargs)
     return exc.value.reason
-
-
-def wrong_totp(enrolment):
-    current = enrolment.totp()
-    return "000000" if current != "000000" else "111111"
 
 
 def all_sessions():
@@ -148,7 +143,7 @@ def test_enrolled_without_code_needs_step_up_then_totp_lifts_it(owner_a, tenant_
 def test_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
     body = login(owner_a, tenant_a, security_level="quantum").json()
     token, sid = body["token"], body["id"]
-    response = step_up(token, sid, wrong_totp(mfa_a))
+    response = step_up(token, sid, mfa_a.wrong_totp())
     assert response.status_code == 401 and error_code(response) == "mfa_invalid"
     for junk in ("not-a-code", "12345", "x" * 10):
         response = step_up(token, sid, junk)
@@ -164,14 +159,14 @@ def test_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
 
     # Past MAX_FAILURES the authenticator locks: even the right code waits.
     for _ in range(mfa.MAX_FAILURES - 1):
-        step_up(token, sid, wrong_totp(mfa_a))
+        step_up(token, sid, mfa_a.wrong_totp())
     locked = step_up(token, sid, mfa_a.totp())
     assert locked.status_code == 429 and error_code(locked) == "mfa_locked"
     assert error_code(bearer(token).get(validate_url(sid))) == "step_up_required"
 
 
 def test_wrong_code_at_login_is_counted_and_leaves_step_up(make_session, tenant_a, mfa_a, view):
-    session, token = make_session(security_level="critical", mfa_code=wrong_totp(mfa_a))
+    session, token = make_session(security_level="critical", mfa_code=mfa_a.wrong_totp())
     assert session.step_up_required is True
     assert reason(token) == "step_up_required"
     with tenant_context(tenant_a):
@@ -240,7 +235,7 @@ def test_anomaly_step_up_lifted_by_the_same_action(make_session, tenant_a, mfa_a
     assert reason(token) == "step_up_required"
     with tenant_context(tenant_a):
         with pytest.raises(SessionError) as exc:
-            do_complete_step_up(session.pk, wrong_totp(mfa_a))
+            do_complete_step_up(session.pk, mfa_a.wrong_totp())
         assert (exc.value.status, exc.value.code) == (401, "mfa_invalid")
         do_complete_step_up(session.pk, mfa_a.totp())
     assert validate(token).session_id == session.pk
@@ -298,7 +293,7 @@ def test_facade_create_with_code_and_complete_step_up(owner_a, tenant_a, mfa_a, 
         manager.validate_session_sync(token2)
     assert exc.value.reason == "step_up_required"
     with pytest.raises(SessionError) as refused:
-        manager.complete_step_up_sync(sid2, wrong_totp(mfa_a))
+        manager.complete_step_up_sync(sid2, mfa_a.wrong_totp())
     assert refused.value.code == "mfa_invalid"
     assert manager.complete_step_up_sync(sid2, mfa_a.totp()) is True
     assert manager.validate_session_sync(token2).session_id == sid2
@@ -335,8 +330,6 @@ def test_facade_not_enrolled_is_4xx(owner_a, tenant_a):
 
 def _enrol_with_current_code(user, tenant):
     """What a user does: scan the QR code, type the code the app shows now."""
-    from sessions_mgr.tests.conftest import totp_code
-
     with tenant_context(tenant):
         device, _uri = mfa.enroll_totp(user)
         device = TOTPDevice.objects.get(pk=device.pk)
