@@ -10,10 +10,12 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import ValidatedSession, validate
+from tenancy import resettable
 from tenancy.http import client_ip
 from tenancy.resolution import TENANT_HEADER, requested_slug
 
 _slug_ids: dict[str, int] = {}
+resettable.register(_slug_ids.clear, name="sessions_mgr.authentication._slug_ids")
 UNKNOWN_TENANT = -1
 
 

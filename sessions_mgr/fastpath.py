@@ -32,6 +32,7 @@ from django.conf import settings
 
 from sessions_mgr import messages
 from sessions_mgr.messages import MalformedMessage, SessionMessage
+from tenancy import resettable
 from tenancy.pubsub import Listener
 
 log = logging.getLogger("dim.sessions")
@@ -287,6 +288,7 @@ def stop_listener() -> None:
     _view.healthy = False
 
 
+@resettable.register
 def reset_view() -> SessionView:
     """Forget everything (tests: tenant and session ids repeat across test databases)."""
     _view.__init__()

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from tenancy import resettable
+
 STATE_TTL = 60.0  # seconds a process trusts its copy of a tenant's key versions
 RELOAD_BACKOFF = 5.0  # an unknown version reloads at most this often (forged tokens)
 
@@ -154,6 +156,7 @@ def key_state(
     return state
 
 
+@resettable.register
 def forget_state(tenant_id: int | None = None) -> None:
     if tenant_id is None:
         _states.clear()

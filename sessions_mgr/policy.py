@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 
 from sessions_mgr.models import SecurityLevel
+from tenancy import resettable
 
 # Binding of a session to the client that created it.
 BIND_NONE, BIND_NETWORK, BIND_EXACT = "none", "network", "exact"
@@ -116,6 +117,7 @@ def policy_for(level: str, tenant_id: int | None = None) -> Policy:
     return policy
 
 
+@resettable.register
 def forget(tenant_id: int | None = None) -> None:
     for key in [k for k in _cache if tenant_id is None or k[0] == tenant_id]:
         _cache.pop(key, None)

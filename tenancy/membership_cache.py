@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from tenancy import resettable
 from tenancy.pubsub import Listener, MalformedMessage, configured_client, decode, encode, integer
 
 log = logging.getLogger("dim.tenancy")
@@ -101,6 +102,14 @@ def _on_subscribed() -> None:
         from tenancy.resolution import redeliver_drops  # resolution imports this module
 
         redeliver_drops()
+
+
+@resettable.register
+def reset() -> None:
+    """Forget every copy and every undelivered drop (tests: user ids repeat)."""
+    _drop_all()
+    with _lock:
+        undelivered.clear()
 
 
 def note_undelivered(user_ids) -> None:

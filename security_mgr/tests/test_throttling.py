@@ -27,21 +27,14 @@ SHARED, OTHER = "203.0.113.50", "198.51.100.50"  # an office NAT shared with an 
 def minute_back_off(settings):
     """A minute of back-off everywhere: no test races a one-second block."""
     settings.SECURITY_THREAT_POLICY = {"base_backoff_seconds": 60}
-    throttle_store.reset()
-    yield
-    throttle_store.reset()
 
 
 @pytest.fixture(autouse=True)
 def _trusted_session_view():
-    from sessions_mgr import keys
-    from sessions_mgr.fastpath import reset_view
+    """The session view as a subscribed listener leaves it (emptied before each test)."""
+    from sessions_mgr.fastpath import get_view
 
-    view = reset_view()
-    view.healthy = True
-    keys.forget_state()
-    yield
-    reset_view()
+    get_view().healthy = True
 
 
 def _tenant_policy(tenant, **policy):
