@@ -43,4 +43,3 @@ def test_resettable_process_caches_of_every_app_are_registered():
         "tenancy.degraded.reset",
         "tenancy.membership_cache.reset",
     } <= set(resettable.registered())
-
