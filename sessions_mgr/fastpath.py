@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from sessions_mgr import messages
-from sessions_mgr.messages import MalformedMessage, SessionMessage
+from sessions_mgr.messages import SessionMessage
 from tenancy import resettable
-from tenancy.pubsub import Listener
+from tenancy.pubsub import Listener, receive
 
 log = logging.getLogger("dim.sessions")
 CHANNEL = "dim:sessions:events"
@@ -120,12 +120,8 @@ class SessionView:
     def apply_wire(self, text: str) -> bool:
         """Apply a message received from another process; False (logged, nothing
         applied) for a malformed one."""
-        try:
-            message = SessionMessage.from_wire(text)
-        except MalformedMessage as exc:
-            log.warning(
-                "session_event_malformed", extra={"event_message": text[:200], "error": str(exc)}
-            )
+        message = receive(text, SessionMessage.from_wire, malformed="session_event_malformed")
+        if message is None:
             return False
         self.apply(message)
         return True

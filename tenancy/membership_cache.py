@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from tenancy import resettable
-from tenancy.pubsub import Listener, MalformedMessage, configured_client, decode, encode, integer
+from tenancy.pubsub import Listener, configured_client, decode, encode, integer, receive
 
 log = logging.getLogger("dim.tenancy")
 CHANNEL = "dim:tenancy:memberships"
@@ -80,12 +80,8 @@ def _drop(user_id: int) -> None:
 
 def apply(text: str) -> bool:
     """Drop what a message names; False for a malformed message (nothing dropped)."""
-    try:
-        message = MembershipMessage.from_wire(text)
-    except MalformedMessage as exc:
-        log.warning(
-            "membership_message_malformed", extra={"event_message": text[:200], "error": str(exc)}
-        )
+    message = receive(text, MembershipMessage.from_wire, malformed="membership_message_malformed")
+    if message is None:
         return False
     if message.user_id is None:
         _drop_all()

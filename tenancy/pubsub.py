@@ -29,12 +29,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 log = logging.getLogger("dim.pubsub")
 
 PING_SECONDS = 5.0
 _LIVENESS = "dim-liveness"
 
+T = TypeVar("T")
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -94,6 +96,16 @@ def decode(text: str, layouts: Layouts, *, channel: str) -> tuple[str, tuple]:
                 f"{channel}: bad <{name}> in {text[:80]!r} (form {expected(kind)}): {exc}"
             ) from None
     return kind, tuple(values)
+
+
+def receive(text: str, parse: Callable[[str], T], *, malformed: str) -> T | None:
+    """`parse(text)` (a message type's `from_wire`), or None for a malformed message,
+    logged as `malformed` with the reason: a listener never applies half a message."""
+    try:
+        return parse(text)
+    except MalformedMessage as exc:
+        log.warning(malformed, extra={"event_message": text[:200], "error": str(exc)})
+        return None
 
 
 _clients: dict[str, object] = {}
