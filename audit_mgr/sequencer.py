@@ -43,7 +43,7 @@ from audit_mgr.logs import (
     micros,
     tenant_log,
 )
-from tenancy import context
+from tenancy import context, resettable
 
 SEQUENCE_BATCH = 1000  # pending rows per sequencing transaction
 CHECK_IDS = 1000  # a bigger transaction skips the "already sequenced?" check
@@ -122,7 +122,7 @@ def _context_for(audit_log: Log):
         return context.no_tenant()  # platform tables are unscoped
     current = context.get_current_tenant()
     ref = current if current and current.id == audit_log.tenant_id else None
-    return context.tenant_context(ref or context.TenantRef(audit_log.tenant_id, ""))
+    return context.tenant_context(ref or context.TenantRef.for_id(audit_log.tenant_id))
 
 
 def sequencing_mode() -> str:
@@ -190,6 +190,7 @@ def _sequence_on_commit(audit_log: Log, using: str, ids, *, deferred: bool) -> N
 
 # Per log (tenant id): when this process may ask a worker again (time.monotonic()).
 _asked: dict[int | None, float] = {}
+resettable.register(_asked.clear, name="audit_mgr.sequencer._asked")
 SOON_SECONDS = 1.0
 BROKER_DOWN_SECONDS = 30.0  # after a failed send: the sweep and the readers catch up
 log = logging.getLogger("dim.audit")

@@ -281,6 +281,8 @@ QUANTUM_CRYPTO_ENABLED = env.bool("QUANTUM_CRYPTO_ENABLED", default=False)
 # WebAuthn relying party; empty: the request's host (and scheme://host as the origin).
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
 WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="")
+# The name authenticators show for the relying party when a passkey is registered.
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Data Isolation Managers")
 # Key-ring cache: trusted this long while the Redis invalidation listener is healthy,
 # only SECURITY_KEY_CACHE_UNCONFIRMED_SECONDS otherwise (see security_mgr/keyring.py).
 SECURITY_KEY_CACHE_SECONDS = env.float("SECURITY_KEY_CACHE_SECONDS", default=30.0)

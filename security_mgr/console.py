@@ -142,16 +142,9 @@ def passkey_register_options(request):
     if refusal is not None:
         return refusal
     try:
-        rp_id, _origin = passkeys.relying_party(request)
+        return JsonResponse(passkeys.registration_options_for(request))
     except passkeys.PasskeyError as exc:
         return _json_error(400, exc.code, str(exc))
-    options = passkeys.registration_options(
-        request.user,
-        rp_id=rp_id,
-        rp_name="Data Isolation Managers",
-        exclude_tenant_ids=mfa.enrolled_tenants(request.user),
-    )
-    return JsonResponse(options)
 
 
 @login_required

@@ -48,6 +48,7 @@ from security_mgr.exceptions import (
 )
 from tenancy.context import TenantRef, require_tenant_id
 from tenancy.context import current_var as _current
+from tenancy.resettable import register as _resettable
 
 _feed = invalidation.listener
 _unpack_head = crypto._HEAD.unpack_from
@@ -187,6 +188,7 @@ _held: dict[tuple[int, str | None], float] = {}
 HOLD_SECONDS = 600.0
 
 
+@_resettable
 def reset() -> None:
     """Forget everything, holds included (tests: tenant ids repeat across tests)."""
     with _lock:

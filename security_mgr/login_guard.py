@@ -38,6 +38,7 @@ from rest_framework.authentication import BasicAuthentication
 
 from security_mgr import threats
 from tenancy.context import TenantRef, tenant_context
+from tenancy.http import client_ip
 
 log = logging.getLogger("dim.security")
 
@@ -57,8 +58,11 @@ class Attempt:
     scopes: tuple[TenantRef | None, ...]  # None: the platform scope
 
 
-def client_ip(request) -> str:
-    return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
+def source_of(request) -> str:
+    """The source that threat detection counts and records: the client address, or ""
+    when it is unknown (all such requests then share one budget, as they share one
+    unknown address)."""
+    return client_ip(request) or ""
 
 
 def storable(username) -> bool:
@@ -68,7 +72,7 @@ def storable(username) -> bool:
 
 
 def _ref(tenant) -> TenantRef:
-    return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
+    return TenantRef.of(tenant)
 
 
 def _requested_slug(request) -> str | None:
@@ -165,7 +169,7 @@ class ThrottledModelBackend(ModelBackend):
         except User.DoesNotExist:
             User().set_password(password)  # same cost as a real check (ModelBackend does)
             user = None
-        attempt = Attempt(str(username)[:150], client_ip(request), scopes_for(request, user))
+        attempt = Attempt(str(username)[:150], source_of(request), scopes_for(request, user))
         setattr(request, ATTEMPT_ATTR, (attempt, user is not None))
         verdict = check(attempt)
         if not verdict.allowed:
@@ -187,7 +191,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         if not username or not storable(username):
             return
         user = get_user_model()._default_manager.filter(username=username).first()
-        found = (Attempt(username, client_ip(request), scopes_for(request, user)), bool(user))
+        found = (Attempt(username, source_of(request), scopes_for(request, user)), bool(user))
     attempt, existing = found
     verdict = observe_failure(attempt, existing_user=existing, via=_via(request))
     if not verdict.allowed:
@@ -215,7 +219,7 @@ def on_logged_in(sender, request, user, **kwargs):
     counter in every scope) and the sign-in is recorded in the user's tenants' logs."""
     if request is None:
         return
-    attempt = Attempt(user.get_username(), client_ip(request), scopes_for(request, user))
+    attempt = Attempt(user.get_username(), source_of(request), scopes_for(request, user))
     for scope in attempt.scopes:
         with _in_scope(scope):
             threats.analyze_threat("login", username=attempt.username, ip=attempt.ip, success=True)
@@ -226,7 +230,7 @@ def on_logged_out(sender, request, user, **kwargs):
     if request is None or user is None:
         return
     scopes = scopes_for(request, user)
-    _audit_in_scopes(scopes, "auth.logout", client_ip(request), user.get_username())
+    _audit_in_scopes(scopes, "auth.logout", source_of(request), user.get_username())
 
 
 # --- the console's form and DRF --------------------------------------------------------
@@ -287,7 +291,7 @@ def observe_refused_token(request, reason: str, claimed_tenant_id: int | None) -
     a key retired by rotation (`key_retired`) are ordinary client mistakes: not counted."""
     if reason not in FORGED_REASONS:
         return
-    ip = client_ip(request)
+    ip = source_of(request)
     details = {"reason": reason, "path": request.path[:200]}
     tenant = tenant_ref_by_id(claimed_tenant_id) if claimed_tenant_id else None
     verdict = threats.Verdict()

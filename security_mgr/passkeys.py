@@ -33,6 +33,7 @@ from webauthn.helpers.structs import (
 )
 
 import audit_mgr as audit
+from security_mgr import mfa
 from security_mgr.models import PasskeyCredential
 from tenancy.context import tenant_context
 
@@ -117,14 +118,25 @@ def credential_ids(user, tenant_ids=None) -> list[bytes]:
     return ids
 
 
-def registration_options(user, *, rp_id: str, rp_name: str, exclude_tenant_ids=None) -> dict:
+def registration_options_for(request) -> dict:
+    """The options with which the signed-in user of `request` registers a passkey in the
+    tenant in context: the one builder for the console and the API. Excludes the
+    credentials the user holds in any tenant where they have a factor."""
+    rp_id, _origin = relying_party(request)
+    return registration_options(
+        request.user, rp_id=rp_id, exclude_tenant_ids=mfa.enrolled_tenants(request.user)
+    )
+
+
+def registration_options(user, *, rp_id: str, exclude_tenant_ids=None) -> dict:
     """Registers in the tenant in context; `exclude_tenant_ids` widens the list of
     credentials the authenticator must not duplicate (a device that already holds one of
-    the user's passkeys would otherwise replace it with a new one)."""
+    the user's passkeys would otherwise replace it with a new one). The relying party's
+    display name is `WEBAUTHN_RP_NAME`."""
     challenge = os.urandom(32)
     options = generate_registration_options(
         rp_id=rp_id,
-        rp_name=rp_name,
+        rp_name=settings.WEBAUTHN_RP_NAME,
         user_name=user.get_username(),
         user_id=str(user.pk).encode(),
         challenge=challenge,

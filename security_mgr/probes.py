@@ -31,7 +31,7 @@ REVOKE_REASON = "probing"
 def on_scoped_object_not_found(sender, request=None, lookup=None, **kwargs) -> None:
     """Receiver of tenancy's `scoped_object_not_found`. `lookup` is ignored on purpose:
     the reaction may depend on who asks and how often, never on what was asked for."""
-    from security_mgr.login_guard import client_ip
+    from security_mgr.login_guard import source_of
     from security_mgr.tasks import check_probe_task
 
     if get_current_tenant() is None or request is None:
@@ -40,7 +40,7 @@ def on_scoped_object_not_found(sender, request=None, lookup=None, **kwargs) -> N
     authenticated = user is not None and user.is_authenticated
     username = user.get_username() if authenticated else ""
     verdict = threats.analyze_threat(
-        "not_found", username=username, ip=client_ip(request), details={"model": sender._meta.label}
+        "not_found", username=username, ip=source_of(request), details={"model": sender._meta.label}
     )
     action = next((a for a in verdict.actions if a in ("revoke_sessions", "step_up")), None)
     if action is not None and authenticated:

@@ -44,6 +44,7 @@ from security_mgr import throttle_store
 from security_mgr.event_store import record_security_event
 from security_mgr.models import EventType, Severity
 from tenancy.context import get_current_tenant, no_tenant, require_tenant_id
+from tenancy.resettable import register as _resettable
 
 DEFAULT_POLICY = {
     "window_seconds": 900,
@@ -155,6 +156,7 @@ def _scope_id(operation: str) -> int:
     return require_tenant_id(operation)  # raises: no tenant and no platform scope
 
 
+@_resettable
 def forget_policies() -> None:
     _policies.clear()
 

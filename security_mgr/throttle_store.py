@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from tenancy import resettable
+
 log = logging.getLogger("dim.security")
 
 RETRY_SHARED_SECONDS = 5.0
@@ -62,6 +64,7 @@ def status() -> dict:
     return health.as_dict()
 
 
+@resettable.register
 def reset() -> None:
     """Tests: back to the shared cache, counters and local state dropped."""
     global health

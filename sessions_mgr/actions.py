@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from sessions_mgr import keys, policy, statements, tokens
 from sessions_mgr.fastpath import publish
+from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import (
     SecurityEvent,
     SecurityLevel,
@@ -44,10 +45,6 @@ class SessionError(Exception):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
-
-
-def _revoke_message(session: Session) -> str:
-    return f"r|{session.pk}|{session.absolute_expires_at.timestamp()}"
 
 
 def _enforce_limit(user_id: int, pol: Policy, now) -> None:
@@ -164,7 +161,7 @@ def do_create_session(
     # this tenant's (a request, the facade).
     current = current_var.get()
     ref = current if isinstance(current, TenantRef) and current.id == tenant_id else None
-    context_token = current_var.set(ref or TenantRef(tenant_id, ""))
+    context_token = current_var.set(ref or TenantRef.for_id(tenant_id))
     try:
         step_up = pol.mfa_required and not _second_factor_at_creation(user_id, mfa_code)
         now = timezone.now()
@@ -299,7 +296,7 @@ def do_refresh_session(session_id: str) -> tuple[Session, str]:
                 "idle_expires_at",
             ]
         )  # fmt: skip
-    publish(f"g|{session.pk}|{session.token_generation}")
+    publish(SessionMessage.refreshed(session.pk, session.token_generation))
     return session, token
 
 
@@ -313,7 +310,7 @@ def _revoke(session: Session, reason: str, now) -> None:
         {"session": session.pk, "user_id": session.user_id, "reason": session.revoke_reason},
         tenant_id=session.tenant_id,
     )
-    publish(_revoke_message(session))
+    publish(SessionMessage.revoked(session.pk, session.absolute_expires_at.timestamp()))
 
 
 def do_revoke_session(session_id: str, reason: str = "revoked") -> bool:
@@ -357,11 +354,11 @@ def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
             revoked_at=now, revoke_reason=reason[:40]
         )
         _audit("sessions.ended_all", "", {"sessions": count, "reason": reason[:40]})
-    publish(f"t|{tenant_id}|{cutoff}")
+    publish(SessionMessage.tenant_cutoff(tenant_id, cutoff))
     return count
 
 
-def do_rotate_session_key(grace_seconds: int | None = None) -> keys.KeyState:
+def do_rotate_session_key(grace_seconds: int | None = None) -> keys.SessionKeyVersions:
     """New key version for the current tenant. The version it retires stays accepted
     for the grace period (default: the longest absolute timeout, so no live session
     dies); versions retired earlier keep their own grace period, so any number of
@@ -415,7 +412,7 @@ def do_require_step_up(session_id: str) -> None:
     rollback then only makes processes reload the row (fail closed)."""
     with transaction.atomic():
         Session.objects.filter(pk=session_id).update(step_up_required=True)
-        publish(f"d|{session_id}")
+        publish(SessionMessage.drop(session_id))
 
 
 def do_complete_step_up(session_id: str, code: str) -> Session:
@@ -452,7 +449,7 @@ def do_complete_step_up(session_id: str, code: str) -> Session:
     # Unlike revocations, published after the commit: this change makes the session
     # usable again, and a process reloading the row before the commit would cache the
     # old state (and keep refusing it).
-    publish(f"d|{session_id}")
+    publish(SessionMessage.drop(session_id))
     session.step_up_required = False
     return session
 
@@ -482,7 +479,7 @@ def do_record_security_event(
     action: str = "",
     details: dict | None = None,
 ) -> SecurityEvent:
-    with tenant_context(TenantRef(tenant_id, "")):
+    with tenant_context(TenantRef.for_id(tenant_id)):
         return SecurityEvent.objects.create(
             kind=kind,
             session_id_ref=session_id,
@@ -497,7 +494,7 @@ def do_delete_sessions_of_user(user_id: int) -> int:
     with platform_access("deleting a deleted user's sessions in every tenant"):
         ids = list(Session.objects.filter(user_id=user_id).values_list("id", "tenant_id"))
     for sid, tenant_id in ids:
-        publish(f"r|{sid}|{time.time() + 86400}")
-        with tenant_context(TenantRef(tenant_id, "")):
+        publish(SessionMessage.revoked(sid, time.time() + 86400))
+        with tenant_context(TenantRef.for_id(tenant_id)):
             Session.objects.filter(pk=sid).delete()
     return len(ids)

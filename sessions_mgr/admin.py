@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from sessions_mgr.actions import do_revoke_session, do_revoke_user_sessions
 from sessions_mgr.fastpath import publish
+from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
 from tenancy.admin_base import TenantScopedAdmin
 from tenancy.context import platform_access
@@ -115,12 +116,12 @@ class SessionAdmin(TenantScopedAdmin):
         self.message_user(request, f"{count} session(s) of {len(users)} user(s) revoked.")
 
     def delete_model(self, request, obj):
-        publish(f"r|{obj.pk}|{obj.absolute_expires_at.timestamp()}")
+        publish(SessionMessage.revoked(obj.pk, obj.absolute_expires_at.timestamp()))
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for pk, expires in queryset.values_list("pk", "absolute_expires_at"):
-            publish(f"r|{pk}|{expires.timestamp()}")
+            publish(SessionMessage.revoked(pk, expires.timestamp()))
         super().delete_queryset(request, queryset)
 
 

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_mgr.models import AnomalyModel, Session
+from tenancy import resettable
 
 log = logging.getLogger("dim.sessions")
 FEATURES = ["rate_per_min", "ips", "agents", "networks", "failures", "hour_sin", "hour_cos"]
@@ -130,6 +131,7 @@ def robust_score(z: dict[str, float]) -> float:
 
 
 _models: dict[int, tuple[int, object]] = {}
+resettable.register(_models.clear, name="sessions_mgr.analytics._models")
 
 
 def latest_model():

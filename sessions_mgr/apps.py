@@ -13,9 +13,10 @@ def _session_setting_changed(sender, instance, **kwargs):
     # Policies are cached per process (and inside cached sessions): however the setting
     # was changed (API, admin, shell), tell every process.
     from sessions_mgr.fastpath import publish
+    from sessions_mgr.messages import SessionMessage
 
     if instance.key.startswith("session.policy."):
-        publish(f"p|{instance.tenant_id}")
+        publish(SessionMessage.policy_changed(instance.tenant_id))
 
 
 def _key_versions_changed(sender, instance, **kwargs):
@@ -24,9 +25,10 @@ def _key_versions_changed(sender, instance, **kwargs):
     from django.db import transaction
 
     from sessions_mgr.fastpath import publish
+    from sessions_mgr.messages import SessionMessage
 
     tenant_id = instance.tenant_id
-    transaction.on_commit(lambda: publish(f"k|{tenant_id}"))
+    transaction.on_commit(lambda: publish(SessionMessage.keys_changed(tenant_id)))
 
 
 class SessionsConfig(AppConfig):

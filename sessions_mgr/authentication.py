@@ -10,9 +10,12 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import ValidatedSession, validate
+from tenancy import resettable
+from tenancy.http import client_ip
 from tenancy.resolution import TENANT_HEADER, requested_slug
 
 _slug_ids: dict[str, int] = {}
+resettable.register(_slug_ids.clear, name="sessions_mgr.authentication._slug_ids")
 UNKNOWN_TENANT = -1
 
 
@@ -40,10 +43,6 @@ def memberships_for(user) -> list:
     from tenancy.resolution import memberships_of
 
     return memberships_of(user)
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _observe_refusal(request, token: str, reason: str, expected: int | None) -> None:

@@ -30,7 +30,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from tenancy.pubsub import Listener
+from sessions_mgr import messages
+from sessions_mgr.messages import SessionMessage
+from tenancy import resettable
+from tenancy.pubsub import Listener, receive
 
 log = logging.getLogger("dim.sessions")
 CHANNEL = "dim:sessions:events"
@@ -85,46 +88,43 @@ class SessionView:
 
     # --- applying changes (idempotent, monotonic) ---------------------------------------
 
-    def apply(self, message: str) -> None:
-        """`r|sid|expires`, `g|sid|generation`, `t|tenant|cutoff`, `d|sid` (drop the
-        cached entry), `k|tenant` (key versions changed), `p|tenant` (policy changed),
-        `m|user` (a membership of the user changed), `M` (a tenant changed)."""
-        kind, _, rest = message.partition("|")
-        parts = rest.split("|")
-        try:
-            if kind == "r":
-                self.revoked[parts[0]] = float(parts[1])
-                self.live.pop(parts[0], None)
-            elif kind == "g":
-                sid, gen = parts[0], int(parts[1])
-                if gen > self.min_generation.get(sid, 0):
-                    self.min_generation[sid] = gen
-            elif kind == "t":
-                tid, cutoff = int(parts[0]), float(parts[1])
-                if cutoff > self.tenant_cutoff.get(tid, 0.0):
-                    self.tenant_cutoff[tid] = cutoff
-            elif kind == "d":
-                self.live.pop(parts[0], None)
-            elif kind == "k":
-                from sessions_mgr import keys
+    def apply(self, message: SessionMessage) -> None:
+        """Apply one message (see `sessions_mgr.messages` for what each kind means)."""
+        kind, subject, value = message.kind, message.subject, message.value
+        if kind == messages.REVOKED:
+            self.revoked[subject] = value
+            self.live.pop(subject, None)
+        elif kind == messages.REFRESHED:
+            if value > self.min_generation.get(subject, 0):
+                self.min_generation[subject] = value
+        elif kind == messages.TENANT_CUTOFF:
+            if value > self.tenant_cutoff.get(subject, 0.0):
+                self.tenant_cutoff[subject] = value
+        elif kind == messages.DROP:
+            self.live.pop(subject, None)
+        elif kind == messages.KEYS_CHANGED:
+            from sessions_mgr import keys
 
-                keys.forget_state(int(parts[0]))
-            elif kind == "p":
-                from sessions_mgr import policy
+            keys.forget_state(subject)
+        elif kind == messages.POLICY_CHANGED:
+            from sessions_mgr import policy
 
-                tenant_id = int(parts[0])
-                policy.forget(tenant_id)
-                # Cached entries carry the policy's timeouts and binding: reload them.
-                # list(): one C-level copy, so request threads adding entries meanwhile
-                # cannot break the iteration ("dict changed size").
-                for sid in [s for s, e in list(self.live.items()) if e.tenant_id == tenant_id]:
-                    self.live.pop(sid, None)
-            else:
-                return
-        except (IndexError, ValueError):
-            log.warning("session_event_malformed", extra={"event_message": message[:200]})
-            return
+            policy.forget(subject)
+            # Cached entries carry the policy's timeouts and binding: reload them.
+            # list(): one C-level copy, so request threads adding entries meanwhile
+            # cannot break the iteration ("dict changed size").
+            for sid in [s for s, e in list(self.live.items()) if e.tenant_id == subject]:
+                self.live.pop(sid, None)
         self.counters.messages_applied += 1
+
+    def apply_wire(self, text: str) -> bool:
+        """Apply a message received from another process; False (logged, nothing
+        applied) for a malformed one."""
+        message = receive(text, SessionMessage.from_wire, malformed="session_event_malformed")
+        if message is None:
+            return False
+        self.apply(message)
+        return True
 
     def is_dead(self, session_id: str, generation: int, tenant_id: int, issued_at: int) -> bool:
         return (
@@ -212,7 +212,7 @@ def _client():
     return _redis
 
 
-def publish(message: str) -> None:
+def publish(message: SessionMessage) -> None:
     """Apply locally now, then tell the other processes. Redis being down does not fail
     the write: the durable row is what resync and the database fallback read."""
     _view.apply(message)
@@ -220,7 +220,7 @@ def publish(message: str) -> None:
     if client is None:
         return
     try:
-        client.publish(CHANNEL, message)
+        client.publish(CHANNEL, message.to_wire())
     except Exception as exc:  # noqa: BLE001  (any Redis failure: degrade, never fail)
         _view.counters.redis_errors += 1
         _view.healthy = False
@@ -261,7 +261,7 @@ _listener = Listener(
     CHANNEL,
     name="dim-session-view",
     client=lambda: _client(),  # late-bound: tests swap the client
-    on_message=_view.apply,
+    on_message=_view.apply_wire,
     on_subscribed=_on_subscribed,
     on_error=_on_error,
     on_tick=_on_tick,
@@ -284,6 +284,7 @@ def stop_listener() -> None:
     _view.healthy = False
 
 
+@resettable.register
 def reset_view() -> SessionView:
     """Forget everything (tests: tenant and session ids repeat across test databases)."""
     _view.__init__()

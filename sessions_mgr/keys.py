@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from tenancy import resettable
+
 STATE_TTL = 60.0  # seconds a process trusts its copy of a tenant's key versions
 RELOAD_BACKOFF = 5.0  # an unknown version reloads at most this often (forged tokens)
 
@@ -73,7 +75,10 @@ def forget_derived() -> None:
 
 
 @dataclass(frozen=True)
-class KeyState:
+class SessionKeyVersions:
+    """The session-key versions a tenant's tokens may carry (not to be confused with
+    `security_mgr`'s data-key lifecycle, `DataKey.state`)."""
+
     current: int = 1
     # Older versions and the end of their grace period (unix seconds), newest first;
     # only those not yet over when the state was loaded.
@@ -110,17 +115,17 @@ class KeyState:
         }
 
 
-_states: dict[int, tuple[float, KeyState]] = {}
+_states: dict[int, tuple[float, SessionKeyVersions]] = {}
 
 
-def _load(tenant_id: int) -> KeyState:
+def _load(tenant_id: int) -> SessionKeyVersions:
     from django.db.models import Q
     from django.utils import timezone
 
     from sessions_mgr.models import SessionKeyVersion
     from tenancy.context import TenantRef, tenant_context
 
-    with tenant_context(TenantRef(tenant_id, "")):
+    with tenant_context(TenantRef.for_id(tenant_id)):
         rows = list(
             SessionKeyVersion.objects.filter(
                 Q(accepted_until__isnull=True) | Q(accepted_until__gt=timezone.now())
@@ -130,12 +135,14 @@ def _load(tenant_id: int) -> KeyState:
         )
     current = max((v for v, until in rows if until is None), default=1)
     retired = tuple((v, until.timestamp()) for v, until in rows if until is not None)
-    state = KeyState(current, tuple(r for r in retired if r[0] < current))
+    state = SessionKeyVersions(current, tuple(r for r in retired if r[0] < current))
     _states[tenant_id] = (time.monotonic(), state)
     return state
 
 
-def key_state(tenant_id: int, wanted: int | None = None, *, fresh: bool = False) -> KeyState:
+def key_state(
+    tenant_id: int, wanted: int | None = None, *, fresh: bool = False
+) -> SessionKeyVersions:
     """The tenant's key versions. A version this process does not know yet (another
     process rotated) triggers a reload, rate-limited so forged tokens cannot hammer the
     database; `fresh` reloads at once (for a token whose MAC verified: genuine)."""
@@ -149,6 +156,7 @@ def key_state(tenant_id: int, wanted: int | None = None, *, fresh: bool = False)
     return state
 
 
+@resettable.register
 def forget_state(tenant_id: int | None = None) -> None:
     if tenant_id is None:
         _states.clear()

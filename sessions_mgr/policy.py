@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 
 from sessions_mgr.models import SecurityLevel
+from tenancy import resettable
 
 # Binding of a session to the client that created it.
 BIND_NONE, BIND_NETWORK, BIND_EXACT = "none", "network", "exact"
@@ -109,13 +110,14 @@ def policy_for(level: str, tenant_id: int | None = None) -> Policy:
     from tenancy.context import TenantRef, tenant_context
     from tenancy.models import TenantSetting
 
-    with tenant_context(TenantRef(tenant_id, "")):
+    with tenant_context(TenantRef.for_id(tenant_id)):
         row = TenantSetting.objects.filter(key=setting_key(base.level)).first()
     policy = apply_overrides(base, row.value if row else None)
     _cache[key] = (now, policy)
     return policy
 
 
+@resettable.register
 def forget(tenant_id: int | None = None) -> None:
     for key in [k for k in _cache if tenant_id is None or k[0] == tenant_id]:
         _cache.pop(key, None)

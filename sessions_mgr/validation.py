@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 
 from sessions_mgr import keys, tokens
 from sessions_mgr.fastpath import LiveEntry, ensure_listener, get_view
+from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import Session
 from sessions_mgr.policy import BIND_EXACT, BIND_NETWORK, policy_for
 from sessions_mgr.tokens import TokenError
@@ -46,7 +47,7 @@ def write_interval() -> float:
 
 
 def _scope(tenant_id: int):
-    return tenant_context(TenantRef(tenant_id, ""))
+    return tenant_context(TenantRef.for_id(tenant_id))
 
 
 def _load_entry(parsed: tokens.ParsedToken, token: str, now: float) -> LiveEntry:
@@ -64,10 +65,10 @@ def _load_entry(parsed: tokens.ParsedToken, token: str, now: float) -> LiveEntry
     if row is None:
         raise TokenError("revoked", "The session does not exist (any more).")
     if row["revoked_at"] is not None:
-        view.apply(f"r|{parsed.session_id}|{parsed.expires_at}")
+        view.apply(SessionMessage.revoked(parsed.session_id, parsed.expires_at))
         raise TokenError("revoked", "The session was revoked.")
     if row["token_generation"] > parsed.generation:
-        view.apply(f"g|{parsed.session_id}|{row['token_generation']}")
+        view.apply(SessionMessage.refreshed(parsed.session_id, row["token_generation"]))
         raise TokenError("revoked", "The token was replaced by a refresh.")
     if row["token_hash"] != tokens.hash_token(token):
         # MAC'd by us yet not the session's current token: never issued as this
@@ -109,10 +110,10 @@ def _refresh_from_db(parsed: tokens.ParsedToken, entry: LiveEntry) -> None:
         )
     view = get_view()
     if row is None or row["revoked_at"] is not None:
-        view.apply(f"r|{parsed.session_id}|{parsed.expires_at}")
+        view.apply(SessionMessage.revoked(parsed.session_id, parsed.expires_at))
         raise TokenError("revoked", "The session was revoked.")
     if row["token_generation"] > parsed.generation:
-        view.apply(f"g|{parsed.session_id}|{row['token_generation']}")
+        view.apply(SessionMessage.refreshed(parsed.session_id, row["token_generation"]))
         raise TokenError("revoked", "The token was replaced by a refresh.")
     entry.last_seen = max(entry.last_seen, row["last_seen_at"].timestamp())
     entry.step_up_required = row["step_up_required"]
@@ -211,7 +212,9 @@ def validate(
     )
 
 
-def _check_unaccepted_version(parsed: tokens.ParsedToken, state: keys.KeyState, now: float):
+def _check_unaccepted_version(
+    parsed: tokens.ParsedToken, state: keys.SessionKeyVersions, now: float
+):
     """The token names a key version this process does not accept. Returns when it is
     a newer version another process just rotated to (genuine: its MAC verifies);
     otherwise raises: `key_retired` for a genuine token of a version whose grace period

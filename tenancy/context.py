@@ -36,6 +36,18 @@ class TenantRef:
     slug: str
     cache_generation: int = 0
 
+    @classmethod
+    def for_id(cls, tenant_id: int) -> TenantRef:
+        """A reference by id alone, without a query: for internal work that has only the
+        id (tasks, migrations, the session hot path). Scoping and RLS use the id; the
+        slug stays empty, so nothing may rely on it (URLs and logs use the id)."""
+        return cls(int(tenant_id), "")
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantRef:
+        """The reference of a loaded tenant (its slug and cache generation included)."""
+        return cls(tenant.pk, tenant.slug, tenant.cache_generation)
+
 
 @dataclass(frozen=True, slots=True)
 class PlatformAccess:
@@ -56,7 +68,7 @@ def _as_ref(tenant: Tenant | TenantRef | int) -> TenantRef:
         tenant = Tenant.objects.get(pk=tenant)
     if getattr(tenant, "pk", None) is None:
         raise ValueError("tenant_context() needs a saved Tenant, a TenantRef or a tenant id")
-    return TenantRef(tenant.pk, tenant.slug, tenant.cache_generation)
+    return TenantRef.of(tenant)
 
 
 #: The context variable itself, for per-call hot paths (`current_var.get()` saves a

@@ -22,6 +22,8 @@ import threading
 import time
 from collections import Counter
 
+from tenancy import resettable
+
 log = logging.getLogger("dim.degraded")
 
 REDIS_RETRY_SECONDS = 5.0
@@ -179,6 +181,7 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return name in _SQLITE_UNAVAILABLE or name.startswith("SQLITE_IOERR")
 
 
+@resettable.register
 def reset() -> None:
     """Forget state and counts (tests)."""
     with _counts_lock:

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from django.db import transaction
 
-from tenancy.pubsub import Listener, configured_client
+from tenancy import resettable
+from tenancy.pubsub import Listener, configured_client, decode, encode, integer, receive
 
 log = logging.getLogger("dim.tenancy")
 CHANNEL = "dim:tenancy:memberships"
@@ -38,6 +40,24 @@ stats = {"hits": 0, "messages_applied": 0, "subscriptions": 0, "publish_errors":
 # Users whose shared copy could not be dropped, or whose change could not be published,
 # while Redis was down: redelivered once it answers (tenancy.resolution.redeliver_drops).
 undelivered: set[int] = set()
+
+
+_LAYOUTS = {"m": (("user id", integer),), "M": ()}
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipMessage:
+    """`m|<user id>`: drop that user's memberships; `M` (user_id None): drop everyone's."""
+
+    user_id: int | None
+
+    def to_wire(self) -> str:
+        return encode("M") if self.user_id is None else encode("m", int(self.user_id))
+
+    @classmethod
+    def from_wire(cls, text: str) -> MembershipMessage:
+        kind, fields = decode(text, _LAYOUTS, channel="membership")
+        return cls(fields[0] if kind == "m" else None)
 
 
 def _client():
@@ -60,13 +80,13 @@ def _drop(user_id: int) -> None:
 
 def apply(text: str) -> bool:
     """Drop what a message names; False for a malformed message (nothing dropped)."""
-    if text == "M":
-        _drop_all()
-    elif text.startswith("m|") and text[2:].isdigit():
-        _drop(int(text[2:]))
-    else:
-        log.warning("membership_message_malformed", extra={"event_message": text[:200]})
+    message = receive(text, MembershipMessage.from_wire, malformed="membership_message_malformed")
+    if message is None:
         return False
+    if message.user_id is None:
+        _drop_all()
+    else:
+        _drop(message.user_id)
     stats["messages_applied"] += 1
     return True
 
@@ -78,6 +98,14 @@ def _on_subscribed() -> None:
         from tenancy.resolution import redeliver_drops  # resolution imports this module
 
         redeliver_drops()
+
+
+@resettable.register
+def reset() -> None:
+    """Forget every copy and every undelivered drop (tests: user ids repeat)."""
+    _drop_all()
+    with _lock:
+        undelivered.clear()
 
 
 def note_undelivered(user_ids) -> None:
@@ -136,22 +164,23 @@ def forget(user_ids) -> None:
         _drop(uid)
     if not ids or _client() is None:
         return
-    transaction.on_commit(lambda: _publish([f"m|{uid}" for uid in ids]), robust=True)
+    transaction.on_commit(lambda: _publish(ids), robust=True)
 
 
-def _publish(messages: list[str]) -> bool:
+def _publish(user_ids: list[int]) -> bool:
+    """Tell every process to drop these users' memberships."""
     client = _client()
     if client is None:
         return True
     try:
         pipe = client.pipeline(transaction=False)
-        for message in messages:
-            pipe.publish(CHANNEL, message)
+        for uid in user_ids:
+            pipe.publish(CHANNEL, MembershipMessage(uid).to_wire())
         pipe.execute()
     except Exception as exc:  # noqa: BLE001  (the commit happened; redelivered later)
         stats["publish_errors"] += 1
         log.error("membership_publish_failed", extra={"error": repr(exc)})
-        note_undelivered(m[2:] for m in messages if m.startswith("m|"))
+        note_undelivered(user_ids)
         return False
     return True
 

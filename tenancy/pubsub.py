@@ -12,19 +12,101 @@ A `Listener` subscribes in a daemon thread and calls back:
 cache may trust "no message means no change" only then. A server that stops answering
 without closing the connection (no RST) is caught by a liveness PING every
 `PING_SECONDS`: no PONG within three periods counts as a lost connection.
+
+Messages are text, `kind|field|field`: `encode` writes them and `decode` reads them
+against a layout (the fields each kind carries, with a strict parser each), so that a
+channel's message type (`sessions_mgr.messages.SessionMessage`,
+`tenancy.membership_cache.MembershipMessage`) is the only place its format is spelled
+out, and a malformed or unknown message is refused with `MalformedMessage` (naming the
+expected form) instead of being half-applied.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 log = logging.getLogger("dim.pubsub")
 
 PING_SECONDS = 5.0
 _LIVENESS = "dim-liveness"
+
+T = TypeVar("T")
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class MalformedMessage(ValueError):
+    """A pub/sub message that does not parse; its receiver logs it and applies nothing."""
+
+
+def integer(text: str) -> int:
+    """An integer in its plain spelling (no sign but "-", no spaces, no underscores)."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"{text!r} is not an integer")
+    return int(text)
+
+
+def finite(text: str) -> float:
+    """A finite number (an epoch timestamp, in seconds or milliseconds)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def identifier(text: str) -> str:
+    """A non-empty printable id (a session id): never contains the separator."""
+    if not text or not text.isprintable():
+        raise ValueError(f"{text!r} is not an identifier")
+    return text
+
+
+#: kind -> ((field name, parser), ...)
+Layouts = Mapping[str, tuple[tuple[str, Callable[[str], object]], ...]]
+
+
+def encode(kind: str, *fields: object) -> str:
+    return "|".join([kind, *(str(f) for f in fields)])
+
+
+def decode(text: str, layouts: Layouts, *, channel: str) -> tuple[str, tuple]:
+    """(kind, parsed fields) of `text`, or MalformedMessage saying what was expected."""
+
+    def expected(kind: str) -> str:
+        return "|".join([kind, *(f"<{name}>" for name, _ in layouts[kind])])
+
+    kind, *raw = text.split("|")
+    if kind not in layouts:
+        forms = ", ".join(expected(k) for k in layouts)
+        raise MalformedMessage(f"{channel}: unknown message {text[:80]!r}; expected {forms}")
+    layout = layouts[kind]
+    if len(raw) != len(layout):
+        raise MalformedMessage(f"{channel}: {text[:80]!r} is not of the form {expected(kind)}")
+    values = []
+    for (name, parse), value in zip(layout, raw, strict=True):
+        try:
+            values.append(parse(value))
+        except ValueError as exc:
+            raise MalformedMessage(
+                f"{channel}: bad <{name}> in {text[:80]!r} (form {expected(kind)}): {exc}"
+            ) from None
+    return kind, tuple(values)
+
+
+def receive(text: str, parse: Callable[[str], T], *, malformed: str) -> T | None:
+    """`parse(text)` (a message type's `from_wire`), or None for a malformed message,
+    logged as `malformed` with the reason: a listener never applies half a message."""
+    try:
+        return parse(text)
+    except MalformedMessage as exc:
+        log.warning(malformed, extra={"event_message": text[:200], "error": str(exc)})
+        return None
+
 
 _clients: dict[str, object] = {}
 _clients_lock = threading.Lock()

@@ -123,7 +123,7 @@ def redeliver_drops() -> None:
         return
     user_ids = membership_cache.take_undelivered()
     if user_ids and _drop_shared(user_ids):
-        membership_cache.publish_now([f"m|{uid}" for uid in user_ids])
+        membership_cache.publish_now(user_ids)
 
 
 def forget_memberships(user_ids) -> None:

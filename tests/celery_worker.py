@@ -8,6 +8,7 @@ from celery._state import _set_task_join_will_block
 from celery.contrib.testing.worker import start_worker
 
 from config.celery import app
+from tenancy import resettable
 
 
 def _forget_cached_connections():
@@ -71,10 +72,9 @@ def real_worker():
             _set_task_join_will_block(False)
 
 
-@pytest.fixture(autouse=True)
-def _reset_join_will_block():
-    """Eager tasks run by concurrent threads (the tests' producers) can leave Celery's
-    process-wide "joining would block" flag set: `celery.result.denied_join_result`
-    saves and restores it without a lock. Later tests call `.get()` on eager results."""
-    yield
-    _set_task_join_will_block(False)
+# Eager tasks run by concurrent threads (the tests' producers) can leave Celery's
+# process-wide "joining would block" flag set: `celery.result.denied_join_result` saves
+# and restores it without a lock. Later tests call `.get()` on eager results.
+resettable.register(
+    lambda: _set_task_join_will_block(False), name="celery._state.task_join_will_block"
+)

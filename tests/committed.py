@@ -6,20 +6,15 @@ import contextlib
 import os
 
 import psycopg
-import pytest
 from django.db import connection
 
 from tenancy.db.proof import claim_on
 from tenancy.models import Tenant
+from tests.markers import database_owner_only
 
 POSTGRES = connection.vendor == "postgresql"
 
-needs_owner = pytest.mark.skipif(
-    POSTGRES
-    and not os.environ.get("DATABASE_OWNER_URL")
-    and os.environ.get("DIM_REQUIRE_POSTGRES") != "1",  # CI must run it
-    reason="needs DATABASE_OWNER_URL to edit the table as its owner (make test sets it)",
-)
+needs_owner = database_owner_only("to edit the table as its owner")
 
 
 @contextlib.contextmanager

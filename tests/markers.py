@@ -1,7 +1,8 @@
 """Skip markers for checks that exist only with a real service. They skip only on the
 embedded default; where CI requires the service (DIM_REQUIRE_POSTGRES /
 DIM_REQUIRE_SERVICES, set by the PostgreSQL + Redis pass of `.ci/run`), they never skip,
-so a missing service fails the test instead of hiding it."""
+so a missing service fails the test instead of hiding it. The one place tests decide
+whether to skip: no test module defines its own `skipif` for a service."""
 
 import os
 
@@ -19,6 +20,23 @@ def postgres_only(why: str):
     return pytest.mark.skipif(
         not ON_POSTGRES and not _POSTGRES_REQUIRED,
         reason=f"PostgreSQL only: {why} (runs in the PostgreSQL pass of `make test`)",
+    )
+
+
+def embedded_only(why: str):
+    """For a check that only the embedded default can fail: on PostgreSQL a second layer
+    (RLS) hides what it looks for. It runs in the embedded pass of `make test`."""
+    return pytest.mark.skipif(
+        ON_POSTGRES, reason=f"embedded only: {why} (runs in the embedded pass of `make test`)"
+    )
+
+
+def database_owner_only(why: str):
+    """For what needs the owner role's own connection on PostgreSQL (DATABASE_OWNER_URL,
+    which `make test` and `scripts/services.py` set); nothing to skip on SQLite."""
+    return pytest.mark.skipif(
+        ON_POSTGRES and not os.environ.get("DATABASE_OWNER_URL") and not _POSTGRES_REQUIRED,
+        reason=f"needs DATABASE_OWNER_URL: {why} (`make test` sets it)",
     )
 
 

@@ -105,19 +105,19 @@ def api_as(user, tenant=None):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Tenant ids repeat across runs (the test database is recreated), and the Redis test
-    database outlives them: every test starts from an empty cache. Likewise the key-ring
-    cache: on SQLite tenant ids repeat across tests (rolled-back sequences), and a ring
-    cached by an earlier test must not stand in for this test's."""
+def _fresh_process_state():
+    """Every test starts from an empty shared cache and empty process state. Tenant ids
+    repeat across runs (the test database is recreated) and the Redis test database
+    outlives them; on SQLite tenant and user ids repeat across tests (rolled-back
+    sequences). So a key ring, session, policy or membership cached by an earlier test
+    must not stand in for this test's: every module registers its process state in
+    `tenancy.resettable`, emptied here (the one fixture that does)."""
     from django.core.cache import cache
 
-    from security_mgr import keyring
-    from tenancy import membership_cache
+    from tenancy import resettable
 
     cache.clear()
-    keyring.reset()
-    membership_cache.apply("M")  # user ids repeat on SQLite, as tenant ids do
+    resettable.reset_all()
 
 
 def audit_entries(tenant=None, event=None) -> list:

@@ -1,13 +1,13 @@
 """A job kind for the tests: `tests.count` creates one Folder per step (its work) and
 checkpoints how far it got, so "every step done exactly once" is visible as rows."""
 
-import pytest
-
 from jobs_mgr import actions, registry
+from tenancy import resettable
 from tests.scoping_app.models import Folder
 
 COUNT = "tests.count"
 FAIL_ONCE: set[int] = set()  # job ids whose `fail_at` step already failed once
+resettable.register(FAIL_ONCE.clear, name="jobs_mgr.tests.conftest.FAIL_ONCE")
 
 
 def count_runner(ctx):
@@ -35,10 +35,3 @@ def steps_done(job) -> list[str]:
     return sorted(
         Folder.objects.filter(name__startswith=f"job-{job.pk}-").values_list("name", flat=True)
     )
-
-
-@pytest.fixture(autouse=True)
-def _forget_failures():
-    FAIL_ONCE.clear()
-    yield
-    FAIL_ONCE.clear()

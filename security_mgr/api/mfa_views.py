@@ -133,16 +133,9 @@ class PasskeyRegisterOptionsView(PasskeyView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)  # WebAuthn creation options
     def post(self, request, *args, **kwargs):
-        from security_mgr import mfa, passkeys
+        from security_mgr import passkeys
 
-        rp_id, _origin = passkeys.relying_party(request)
-        options = passkeys.registration_options(
-            request.user,
-            rp_id=rp_id,
-            rp_name="DIM",
-            exclude_tenant_ids=mfa.enrolled_tenants(request.user),
-        )
-        return Response(options)
+        return Response(passkeys.registration_options_for(request))
 
 
 class PasskeyRegisterView(PasskeyView):

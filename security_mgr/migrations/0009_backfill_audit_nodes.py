@@ -33,7 +33,7 @@ def backfill_nodes(apps, schema_editor):
 
     Tenant = apps.get_model("tenancy", "Tenant")
     for tenant_id in Tenant.objects.values_list("id", flat=True):
-        with tenant_context(TenantRef(tenant_id, "")):
+        with tenant_context(TenantRef.for_id(tenant_id)):
             _backfill(
                 apps.get_model("security_mgr", "AuditEntry"),
                 apps.get_model("security_mgr", "AuditNode"),

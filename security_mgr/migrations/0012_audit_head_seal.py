@@ -31,7 +31,7 @@ def seal_heads(apps, schema_editor):
 
     Tenant = apps.get_model("tenancy", "Tenant")
     for tenant_id in Tenant.objects.values_list("id", flat=True):
-        with tenant_context(TenantRef(tenant_id, "")):
+        with tenant_context(TenantRef.for_id(tenant_id)):
             _seal_heads(
                 apps.get_model("security_mgr", "AuditLogHead"),
                 f"tenant:{tenant_id}",

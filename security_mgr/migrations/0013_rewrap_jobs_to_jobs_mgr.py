@@ -46,7 +46,7 @@ def copy_rewrap_jobs(apps, schema_editor):
     RewrapJob = apps.get_model("security_mgr", "RewrapJob")
     Job = apps.get_model("jobs_mgr", "Job")
     for tenant_id in Tenant.objects.values_list("id", flat=True):
-        with tenant_context(TenantRef(tenant_id, "")):
+        with tenant_context(TenantRef.for_id(tenant_id)):
             _copy(RewrapJob, Job, tenant_id)
 
 

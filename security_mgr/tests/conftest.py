@@ -1,17 +1,5 @@
 import pytest
 
-from security_mgr import keyring, threats
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_cache():
-    """Tenant ids repeat across tests on SQLite (rolled-back sequences): start clean."""
-    keyring.reset()
-    threats.forget_policies()
-    yield
-    keyring.reset()
-    threats.forget_policies()
-
 
 @pytest.fixture(scope="module")
 def browser_driver():
@@ -52,7 +40,7 @@ def passkey_in(console):
     def enrol(user, tenant):
         device = SoftAuthenticator("localhost", console.url)
         with tenant_context(tenant):
-            options = passkeys.registration_options(user, rp_id="localhost", rp_name="DIM")
+            options = passkeys.registration_options(user, rp_id="localhost")
             passkeys.register(user, device.create(options), rp_id="localhost", origin=console.url)
         key = device.key.private_bytes(
             serialization.Encoding.DER,
@@ -62,28 +50,5 @@ def passkey_in(console):
         return Credential.create_resident_credential(
             device.credential_id, "localhost", str(user.pk).encode(), key, 0
         )
-
-    return enrol
-
-
-@pytest.fixture
-def totp_in():
-    """enrol(user, tenant) -> a pyotp.TOTP built from the provisioning URI, as an
-    authenticator app would; the device is confirmed with the previous step's code."""
-    import datetime as dt
-
-    import pyotp
-    from django.utils import timezone
-
-    from security_mgr import mfa
-    from tenancy.context import tenant_context
-
-    def enrol(user, tenant):
-        with tenant_context(tenant):
-            device, uri = mfa.enroll_totp(user, name="phone")
-            app = pyotp.parse_uri(uri)
-            earlier = timezone.now() - dt.timedelta(seconds=30)
-            assert mfa.confirm_totp(device.pk, app.at(earlier))
-        return app
 
     return enrol

@@ -8,6 +8,7 @@ import pytest
 from security_mgr.models import BackupCode, PasskeyCredential
 from tenancy.context import tenant_context
 from tenancy.models import Membership
+from tests.authenticator import Enrolment
 from tests.personas import PASSWORD, audit_entries
 
 pytestmark = pytest.mark.django_db
@@ -100,13 +101,12 @@ def test_browser_passkey_refused_stays_on_the_step(console, passkey_in, owner_a,
     console.assert_no_js_errors()
 
 
-def test_browser_totp_code_at_the_step(console, totp_in, owner_a, tenant_a):
-    app = totp_in(owner_a, tenant_a)
+def test_browser_totp_code_at_the_step(console, owner_a, tenant_a):
+    app = Enrolment(owner_a, tenant_a)
     console.login("alice", PASSWORD, next_path="/admin/tenancy/tenantsetting/")
     console.wait_for_path("/console/mfa/")
 
-    current = app.now()
-    console.find("#code").send_keys("000000" if current != "000000" else "111111")
+    console.find("#code").send_keys(app.wrong_totp())
     console.find("#code-form [type=submit]").click()
     assert "not valid" in console.visible_text("#code-error")
     _on_the_step(console)
@@ -115,7 +115,7 @@ def test_browser_totp_code_at_the_step(console, totp_in, owner_a, tenant_a):
     console.find("#code-form [type=submit]").click()
     assert console.visible_text("#code-error").startswith("Invalid code:")
 
-    console.find("#code").send_keys(app.now())
+    console.find("#code").send_keys(app.totp())
     console.find("#code-form [type=submit]").click()
     console.wait_for_path("/admin/tenancy/tenantsetting/")
     assert "tenant setting" in console.text().lower()
@@ -187,10 +187,10 @@ def test_browser_another_users_passkey_from_another_tenant_is_refused(
 
 
 def test_browser_passkey_counts_only_while_the_user_belongs_to_its_tenant(
-    console, passkey_in, totp_in, shared_user, tenant_a, tenant_b
+    console, passkey_in, shared_user, tenant_a, tenant_b
 ):
     console.add_authenticator(credentials=[passkey_in(shared_user, tenant_a)])
-    app = totp_in(shared_user, tenant_b)
+    app = Enrolment(shared_user, tenant_b)
     with console.lock, tenant_context(tenant_a):  # memberships: in their tenant's context
         Membership.objects.filter(user=shared_user, tenant=tenant_a).delete()
     console.login("sam", PASSWORD)
@@ -200,7 +200,7 @@ def test_browser_passkey_counts_only_while_the_user_belongs_to_its_tenant(
     message = console.visible_text("#passkey-error")
     assert message.startswith("You have no passkey"), message  # alpha's no longer counts
     _on_the_step(console)
-    console.find("#code").send_keys(app.now())
+    console.find("#code").send_keys(app.totp())
     console.find("#code-form [type=submit]").click()
     console.wait_for_path("/admin/")
     with console.lock:
@@ -226,10 +226,10 @@ def test_browser_passkey_needs_a_host_name(console, passkey_in, owner_a, tenant_
     console.assert_no_js_errors(allow=EXPECTED_400)
 
 
-def test_browser_password_alone_cannot_add_a_factor(console, totp_in, owner_a, tenant_a):
+def test_browser_password_alone_cannot_add_a_factor(console, owner_a, tenant_a):
     """Regression: at the step (password only) the page could enrol a new passkey or
     fetch fresh backup codes through the API, then pass the step with them."""
-    totp_in(owner_a, tenant_a)
+    Enrolment(owner_a, tenant_a)
     console.add_authenticator()
     console.login("alice", PASSWORD)
     console.wait_for_path("/console/mfa/")

@@ -11,44 +11,34 @@ from security_mgr import mfa, passkeys
 from security_mgr.models import PasskeyCredential
 from security_mgr.tests.soft_authenticator import SoftAuthenticator
 from tenancy.context import tenant_context
+from tests.authenticator import Enrolment
 from tests.personas import PASSWORD, api_as, audit_entries
 
 pytestmark = pytest.mark.django_db
 MFA = "/api/v1/security/mfa"
 
 
-def _app(user, tenant):
-    import datetime as dt
-
-    import pyotp
-    from django.utils import timezone
-
-    with tenant_context(tenant):
-        device, uri = mfa.enroll_totp(user)
-        app = pyotp.parse_uri(uri)
-        assert mfa.confirm_totp(device.pk, app.at(timezone.now() - dt.timedelta(seconds=30)))
-    return app
-
-
 def _passkey(user, tenant, host="testserver"):
     device = SoftAuthenticator(host, f"http://{host}")
     with tenant_context(tenant):
-        options = passkeys.registration_options(user, rp_id=host, rp_name="DIM")
+        options = passkeys.registration_options(user, rp_id=host)
         passkeys.register(user, device.create(options), rp_id=host, origin=f"http://{host}")
     return device
 
 
 @pytest.mark.parametrize("path", ["/", "/console/security/", "/console/passkeys/", "/admin/"])
-def test_guard_covers_every_console_page(client, owner_a, tenant_a, path):
-    _app(owner_a, tenant_a)
+def test_console_mfa_guard_covers_every_console_page(client, owner_a, tenant_a, path):
+    Enrolment(owner_a, tenant_a)
     client.force_login(owner_a)
     response = client.get(path)
     assert response.status_code == 302 and response["Location"].startswith("/console/mfa/")
     assert client.get("/console/mfa/").status_code == 200  # the step itself is open
 
 
-def test_guard_asks_whatever_tenant_the_console_acts_in(client, shared_user, tenant_a, tenant_b):
-    app = _app(shared_user, tenant_a)
+def test_console_mfa_guard_asks_whatever_tenant_the_console_acts_in(
+    client, shared_user, tenant_a, tenant_b
+):
+    app = Enrolment(shared_user, tenant_a)
     client.force_login(shared_user)
     for path in ("/admin/?tenant=beta", "/?tenant=beta"):
         response = client.get(path)
@@ -56,16 +46,18 @@ def test_guard_asks_whatever_tenant_the_console_acts_in(client, shared_user, ten
     assert response["Location"] == "/console/mfa/?next=%2F%3Ftenant%3Dbeta"
     client.post("/console/switch-tenant/", {"tenant": "beta"})  # guarded too
     assert client.get("/admin/").status_code == 302
-    passed = client.post("/console/mfa/", {"code": app.now(), "next": "/admin/?tenant=beta"})
+    passed = client.post("/console/mfa/", {"code": app.totp(), "next": "/admin/?tenant=beta"})
     assert passed.status_code == 302 and passed["Location"] == "/admin/?tenant=beta"
     assert client.get("/admin/?tenant=beta").status_code == 200
     assert len(audit_entries(tenant_a, "mfa.verified")) == 1
 
 
-def test_backup_code_of_the_second_tenant_passes(client, shared_user, tenant_a, tenant_b):
+def test_console_mfa_backup_code_of_the_second_tenant_passes(
+    client, shared_user, tenant_a, tenant_b
+):
     """Regression: the step tried backup codes in the first tenant only."""
-    _app(shared_user, tenant_a)
-    _app(shared_user, tenant_b)
+    Enrolment(shared_user, tenant_a)
+    Enrolment(shared_user, tenant_b)
     with tenant_context(tenant_b):
         codes = mfa.generate_backup_codes(shared_user)
     client.force_login(shared_user)
@@ -77,7 +69,9 @@ def test_backup_code_of_the_second_tenant_passes(client, shared_user, tenant_a, 
     assert again.status_code == 200 and b"not valid" in again.content
 
 
-def test_factors_count_only_in_the_users_tenants(client, shared_user, tenant_a, tenant_b):
+def test_console_mfa_factors_count_only_in_the_users_tenants(
+    client, shared_user, tenant_a, tenant_b
+):
     from tenancy.models import Membership
 
     _passkey(shared_user, tenant_a)
@@ -89,29 +83,29 @@ def test_factors_count_only_in_the_users_tenants(client, shared_user, tenant_a, 
     assert client.get("/admin/").status_code == 200
 
 
-def test_superusers_factors_are_found_in_any_tenant(client, superuser, tenant_b):
-    _app(superuser, tenant_b)  # not a member: a superuser may act (and enrol) anywhere
+def test_console_mfa_superusers_factors_are_found_in_any_tenant(client, superuser, tenant_b):
+    Enrolment(superuser, tenant_b)  # not a member: a superuser may act (and enrol) anywhere
     assert mfa.enrolled_tenants(superuser) == [tenant_b.pk]
     client.force_login(superuser)
     assert client.get("/admin/").status_code == 302
 
 
-def test_operator_pages_do_not_each_open_the_escape_hatch(client, superuser, tenant_a):
+def test_console_mfa_operator_pages_do_not_each_open_the_escape_hatch(client, superuser, tenant_a):
     client.force_login(superuser)
     for _ in range(3):
         assert client.get("/admin/?tenant=alpha").status_code == 200  # not enrolled
     asked = [e for e in audit_entries(None, "platform.access") if "second factor" in e.data]
     assert len(asked) == 1
-    _app(superuser, tenant_a)  # enrolling drops the kept answer at once
+    Enrolment(superuser, tenant_a)  # enrolling drops the kept answer at once
     assert client.get("/admin/?tenant=alpha").status_code == 302
 
 
-def test_adding_a_factor_needs_the_existing_one(client, viewer_a, tenant_a):
+def test_console_mfa_adding_a_factor_needs_the_existing_one(client, viewer_a, tenant_a):
     basic = APIClient()
     basic.credentials(HTTP_AUTHORIZATION=_basic("victor"), HTTP_X_TENANT="alpha")
     first = basic.post(f"{MFA}/totp/", {"name": "phone"}, format="json")
     assert first.status_code == 201  # nothing to prove yet
-    _app(viewer_a, tenant_a)
+    Enrolment(viewer_a, tenant_a)
     for path, body in (
         (f"{MFA}/totp/", {"name": "second"}),
         (f"{MFA}/backup-codes/", None),
@@ -127,14 +121,14 @@ def test_adding_a_factor_needs_the_existing_one(client, viewer_a, tenant_a):
     assert passed.status_code == 200  # checking a code is not passing the step
 
 
-def test_a_session_that_passed_may_add_a_factor(client, viewer_a, tenant_a):
-    app = _app(viewer_a, tenant_a)
+def test_console_mfa_session_that_passed_may_add_a_factor(client, viewer_a, tenant_a):
+    app = Enrolment(viewer_a, tenant_a)
     session = api_as(viewer_a, tenant_a)
-    assert session.post("/console/mfa/", {"code": app.now()}).status_code == 302
+    assert session.post("/console/mfa/", {"code": app.totp()}).status_code == 302
     assert session.post(f"{MFA}/backup-codes/").status_code == 201
 
 
-def test_confirming_the_first_factor_passes_the_console_session(viewer_a, tenant_a):
+def test_console_mfa_confirming_the_first_factor_passes_the_console_session(viewer_a, tenant_a):
     import pyotp
 
     session = api_as(viewer_a, tenant_a)
@@ -147,7 +141,7 @@ def test_confirming_the_first_factor_passes_the_console_session(viewer_a, tenant
     assert session.post(f"{MFA}/backup-codes/").status_code == 201
 
 
-def test_an_ip_address_is_no_relying_party(client, owner_a, tenant_a):
+def test_console_mfa_ip_address_is_no_relying_party(client, owner_a, tenant_a):
     api = api_as(owner_a, tenant_a)
     refused = api.post(f"{MFA}/passkeys/register/options/", HTTP_HOST="127.0.0.1:8000")
     assert refused.status_code == 400
@@ -217,3 +211,13 @@ def _basic(username):
     import base64
 
     return "Basic " + base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+
+
+def test_passkey_registration_options_console_and_api_name_the_same_relying_party(
+    client, owner_a, tenant_a, settings
+):
+    settings.WEBAUTHN_RP_NAME = "Example Corp"
+    client.force_login(owner_a)
+    console = client.post("/console/passkeys/options/").json()
+    api = api_as(owner_a, tenant_a).post(f"{MFA}/passkeys/register/options/").json()
+    assert console["rp"] == api["rp"] == {"id": "testserver", "name": "Example Corp"}

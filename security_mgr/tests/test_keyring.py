@@ -33,7 +33,7 @@ def _aad(tenant, row="row-1"):
     return crypto.associated_data(tenant.pk, "tests.thing", "field", row)
 
 
-def test_round_trip_and_the_key_is_stored_only_wrapped(tenant_a):
+def test_keyring_round_trip_and_the_key_is_stored_only_wrapped(tenant_a):
     with tenant_context(tenant_a):
         text = keyring.encrypt(b"hello", _aad(tenant_a))
         assert text.startswith("dim:v1:")
@@ -45,13 +45,13 @@ def test_round_trip_and_the_key_is_stored_only_wrapped(tenant_a):
         assert secret not in bytes(key.wrapped_key)
 
 
-def test_no_tenant_no_crypto(tenant_a):
+def test_keyring_no_tenant_no_crypto(tenant_a):
     with pytest.raises(TenantContextMissing):
         keyring.encrypt(b"x", AAD)
 
 
 @pytest.mark.parametrize("how", ["setting", "env"])
-def test_quantum_level_wraps_with_hybrid_x25519_mlkem768(tenant_a, how):
+def test_keyring_quantum_level_wraps_with_hybrid_x25519_mlkem768(tenant_a, how):
     with tenant_context(tenant_a), override_settings(QUANTUM_CRYPTO_ENABLED=how == "env"):
         if how == "setting":
             TenantSetting.objects.create(key="security.level", value="quantum")
@@ -63,7 +63,7 @@ def test_quantum_level_wraps_with_hybrid_x25519_mlkem768(tenant_a, how):
         assert keyring.decrypt(text, _aad(tenant_a)) == b"pq"
 
 
-def test_tampered_ciphertext_and_wrong_associated_data_are_named(tenant_a):
+def test_keyring_tampered_ciphertext_and_wrong_associated_data_are_named(tenant_a):
     with tenant_context(tenant_a):
         text = keyring.encrypt(b"hello", _aad(tenant_a))
         body = text.split(":", 2)[2]
@@ -78,7 +78,7 @@ def test_tampered_ciphertext_and_wrong_associated_data_are_named(tenant_a):
             keyring.decrypt(text.replace("dim:v1:", "dim:v7:"), _aad(tenant_a))
 
 
-def test_rotation_min_decryption_version_and_trim(tenant_a):
+def test_keyring_rotation_min_decryption_version_and_trim(tenant_a):
     with tenant_context(tenant_a):
         v1 = keyring.encrypt(b"one", _aad(tenant_a))
         actions.rotate_key(reason="test")
@@ -110,7 +110,7 @@ def test_rotation_min_decryption_version_and_trim(tenant_a):
         ]
 
 
-def test_automatic_rotation_period(tenant_a):
+def test_keyring_automatic_rotation_period(tenant_a):
     import datetime as dt
 
     from django.utils import timezone
@@ -123,7 +123,7 @@ def test_automatic_rotation_period(tenant_a):
         assert KeyRing.objects.get().current_version == 2
 
 
-def test_tenant_b_cannot_decrypt_tenant_a(tenant_a, tenant_b):
+def test_keyring_tenant_b_cannot_decrypt_tenant_a(tenant_a, tenant_b):
     with tenant_context(tenant_a):
         text = keyring.encrypt(b"a's secret", _aad(tenant_a))
         a_key = DataKey.objects.get()
@@ -168,7 +168,7 @@ def test_encrypted_fields_round_trip_and_store_only_ciphertext(tenant_a):
         assert SecretNote.objects.filter(private__isnull=True).count() == 1
 
 
-def test_ciphertext_moved_to_another_row_or_field_does_not_decrypt(tenant_a):
+def test_encrypted_fields_ciphertext_moved_to_another_row_or_field_does_not_decrypt(tenant_a):
     with tenant_context(tenant_a):
         one = SecretNote.objects.create(body="one", extra='"one"')
         two = SecretNote.objects.create(body="two")
@@ -188,7 +188,7 @@ def test_encrypted_fields_refuse_equality_lookups(tenant_a):
         list(SecretNote.objects.filter(body="x"))
 
 
-def test_subject_key_shredding_leaves_other_data_readable(tenant_a):
+def test_keyring_subject_key_shredding_leaves_other_data_readable(tenant_a):
     with tenant_context(tenant_a):
         carol = SecretNote.objects.create(owner="carol", body="shared", private="carol's")
         dave = SecretNote.objects.create(owner="dave", body="shared", private="dave's")

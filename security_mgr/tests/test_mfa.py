@@ -13,6 +13,7 @@ from audit_mgr.models import AuditEntry
 from security_mgr import mfa, totp
 from security_mgr.models import BackupCode, TOTPDevice
 from tenancy.context import tenant_context
+from tests.authenticator import totp_code
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # "12345678901234567890"
 
@@ -20,24 +21,22 @@ RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # "12345678901234567890"
 @pytest.mark.parametrize(
     "at, code", [(59, "94287082"), (1111111109, "07081804"), (2000000000, "69279037")]
 )
-def test_rfc6238_sha1_vectors(at, code):
+def test_totp_rfc6238_sha1_vectors(at, code):
     assert totp.match(RFC_SECRET, code, now=at, window=0) == at // 30
 
 
 @given(st.one_of(st.text(max_size=12), st.integers(), st.none(), st.binary(max_size=8)))
-def test_malformed_codes_raise_value_error_only(junk):
+def test_totp_normalize_refuses_anything_but_codes_with_value_error(junk):
     try:
-        totp.normalize(junk)
-    except ValueError:
-        pass
-
-
-def _code(device, moment):
-    return totp.hotp(totp._key(device.secret), int(moment.timestamp()) // 30)
+        code = totp.normalize(junk)
+    except ValueError as exc:
+        assert str(exc).startswith("the code must be")  # it says what to send
+        return
+    assert code.isascii() and code.isdigit() and len(code) in (6, 8), code
 
 
 @pytest.mark.django_db
-def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
+def test_totp_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
     now = timezone.now()
     with tenant_context(tenant_a):
         device, uri = mfa.enroll_totp(owner_a)
@@ -51,10 +50,10 @@ def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
         assert stored.startswith(b"DIM\x01") and device.secret.encode() not in stored
         assert not mfa.has_mfa(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
-        assert mfa.confirm_totp(device.pk, _code(device, now), now=now)
+        assert mfa.confirm_totp(device.pk, totp_code(device, now), now=now)
         assert mfa.has_mfa(owner_a)
         later = now + dt.timedelta(seconds=30)
-        code = _code(device, later)
+        code = totp_code(device, later)
         assert mfa.verify_totp(owner_a, code, now=later)
         assert not mfa.verify_totp(owner_a, code, now=later)  # replayed: refused
         with pytest.raises(ValueError):
@@ -65,19 +64,19 @@ def test_enrol_confirm_verify_and_replay_guard(tenant_a, owner_a):
 
 
 @pytest.mark.django_db
-def test_wrong_codes_lock_the_device_with_back_off(tenant_a, owner_a):
+def test_totp_wrong_codes_lock_the_device_with_back_off(tenant_a, owner_a):
     now = timezone.now()
     with tenant_context(tenant_a):
         device, _ = mfa.enroll_totp(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
-        mfa.confirm_totp(device.pk, _code(device, now), now=now)
-        wrong = "000000" if _code(device, now) != "000000" else "111111"
+        mfa.confirm_totp(device.pk, totp_code(device, now), now=now)
+        wrong = "000000" if totp_code(device, now) != "000000" else "111111"
         for _ in range(mfa.MAX_FAILURES):
             assert not mfa.verify_totp(owner_a, wrong, now=now)
         with pytest.raises(mfa.MFALocked, match="try again"):
-            mfa.verify_totp(owner_a, _code(device, now + dt.timedelta(seconds=30)), now=now)
+            mfa.verify_totp(owner_a, totp_code(device, now + dt.timedelta(seconds=30)), now=now)
         after = now + dt.timedelta(seconds=61)
-        assert mfa.verify_totp(owner_a, _code(device, after), now=after)
+        assert mfa.verify_totp(owner_a, totp_code(device, after), now=after)
 
 
 @pytest.mark.django_db
@@ -97,7 +96,7 @@ def test_backup_codes_are_hashed_and_single_use(tenant_a, owner_a):
 
 
 @pytest.mark.django_db
-def test_seed_is_shredded_with_the_tenant(tenant_a, owner_a):
+def test_totp_seed_is_shredded_with_the_tenant(tenant_a, owner_a):
     from security_mgr import actions, keyring
     from security_mgr.exceptions import KeyShredded
 
@@ -110,7 +109,7 @@ def test_seed_is_shredded_with_the_tenant(tenant_a, owner_a):
 
 
 @pytest.mark.django_db
-def test_enrolled_users_pass_mfa_before_the_admin_console(tenant_a, owner_a, owner_b, client):
+def test_mfa_enrolled_users_pass_before_the_admin_console(tenant_a, owner_a, owner_b, client):
     client.force_login(owner_b)  # not enrolled: straight in
     assert client.get("/admin/").status_code == 200
     client.logout()
@@ -119,18 +118,18 @@ def test_enrolled_users_pass_mfa_before_the_admin_console(tenant_a, owner_a, own
     with tenant_context(tenant_a):
         device, _ = mfa.enroll_totp(owner_a)
         device = TOTPDevice.objects.get(pk=device.pk)
-        mfa.confirm_totp(device.pk, _code(device, now - dt.timedelta(seconds=30)), now=now)
+        mfa.confirm_totp(device.pk, totp_code(device, now - dt.timedelta(seconds=30)), now=now)
         backup = mfa.generate_backup_codes(owner_a)
     client.force_login(owner_a)
     response = client.get("/admin/tenancy/tenantsetting/")
     assert response.status_code == 302
     assert response["Location"] == "/console/mfa/?next=%2Fadmin%2Ftenancy%2Ftenantsetting%2F"
     assert client.post("/console/mfa/", {"code": "12ab"}).status_code == 400  # malformed
-    wrong = "000000" if _code(device, now) != "000000" else "111111"
+    wrong = "000000" if totp_code(device, now) != "000000" else "111111"
     assert client.post("/console/mfa/", {"code": wrong}).status_code == 200
     assert client.get("/admin/").status_code == 302  # still not passed
     passed = client.post(
-        "/console/mfa/", {"code": _code(device, timezone.now()), "next": "/admin/"}
+        "/console/mfa/", {"code": totp_code(device, timezone.now()), "next": "/admin/"}
     )
     assert passed.status_code == 302 and passed["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200

@@ -15,12 +15,12 @@ RP, ORIGIN = "localhost", "http://localhost:8000"
 
 
 def _register(user, authenticator, **flags):
-    options = passkeys.registration_options(user, rp_id=RP, rp_name="DIM")
+    options = passkeys.registration_options(user, rp_id=RP)
     assert options["authenticatorSelection"]["userVerification"] == "required"
     return passkeys.register(user, authenticator.create(options, **flags), rp_id=RP, origin=ORIGIN)
 
 
-def test_register_and_authenticate_with_user_verification(tenant_a, owner_a):
+def test_passkeys_register_and_authenticate_with_user_verification(tenant_a, owner_a):
     device = SoftAuthenticator(RP, ORIGIN)
     with tenant_context(tenant_a):
         passkey = _register(owner_a, device)
@@ -33,7 +33,7 @@ def test_register_and_authenticate_with_user_verification(tenant_a, owner_a):
         assert events.count("mfa.passkey_verified") == 2
 
 
-def test_without_user_verification_it_is_refused(tenant_a, owner_a):
+def test_passkeys_without_user_verification_it_is_refused(tenant_a, owner_a):
     device = SoftAuthenticator(RP, ORIGIN)
     with tenant_context(tenant_a):
         with pytest.raises(passkeys.PasskeyError, match="registration refused"):
@@ -46,7 +46,7 @@ def test_without_user_verification_it_is_refused(tenant_a, owner_a):
         assert AuditEntry.objects.filter(event="mfa.passkey_failed").count() == 1
 
 
-def test_challenges_are_single_use_and_bound_to_origin(tenant_a, owner_a):
+def test_passkeys_challenges_are_single_use_and_bound_to_origin(tenant_a, owner_a):
     device = SoftAuthenticator(RP, ORIGIN)
     with tenant_context(tenant_a):
         _register(owner_a, device)
@@ -65,10 +65,10 @@ def test_challenges_are_single_use_and_bound_to_origin(tenant_a, owner_a):
 @pytest.mark.parametrize(
     "payload", ["not json", "[]", {}, {"id": "!!", "response": {}}, {"rawId": "AAAA"}]
 )
-def test_malformed_payloads_are_refused_with_a_reason(tenant_a, owner_a, payload):
+def test_passkeys_malformed_payloads_are_refused_with_a_reason(tenant_a, owner_a, payload):
     device = SoftAuthenticator(RP, ORIGIN)
     with tenant_context(tenant_a):
-        passkeys.registration_options(owner_a, rp_id=RP, rp_name="DIM")
+        passkeys.registration_options(owner_a, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError):
             passkeys.register(owner_a, payload, rp_id=RP, origin=ORIGIN)
         _register(owner_a, device)
@@ -98,12 +98,12 @@ def test_passkeys_over_the_api(tenant_a, viewer_a):
         assert response.status_code == 400 and response.json()["error"]["code"] == "passkey_invalid"
 
 
-def test_passkey_users_pass_a_second_factor_before_the_console(tenant_a, owner_a, client):
+def test_passkeys_users_pass_a_second_factor_before_the_console(tenant_a, owner_a, client):
     import json
 
     device = SoftAuthenticator("testserver", "http://testserver")
     with tenant_context(tenant_a):
-        _options = passkeys.registration_options(owner_a, rp_id="testserver", rp_name="DIM")
+        _options = passkeys.registration_options(owner_a, rp_id="testserver")
         passkeys.register(
             owner_a, device.create(_options), rp_id="testserver", origin="http://testserver"
         )

@@ -15,8 +15,8 @@ from security_mgr import mfa, threats, throttle_store
 from security_mgr.models import EventType, SecurityEvent
 from sessions_mgr import tokens
 from sessions_mgr.actions import do_create_session
-from sessions_mgr.tests.conftest import Enrolment
 from tenancy.context import tenant_context
+from tests.authenticator import Enrolment
 from tests.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -27,21 +27,14 @@ SHARED, OTHER = "203.0.113.50", "198.51.100.50"  # an office NAT shared with an 
 def minute_back_off(settings):
     """A minute of back-off everywhere: no test races a one-second block."""
     settings.SECURITY_THREAT_POLICY = {"base_backoff_seconds": 60}
-    throttle_store.reset()
-    yield
-    throttle_store.reset()
 
 
 @pytest.fixture(autouse=True)
 def _trusted_session_view():
-    from sessions_mgr import keys
-    from sessions_mgr.fastpath import reset_view
+    """The session view as a subscribed listener leaves it (emptied before each test)."""
+    from sessions_mgr.fastpath import get_view
 
-    view = reset_view()
-    view.healthy = True
-    keys.forget_state()
-    yield
-    reset_view()
+    get_view().healthy = True
 
 
 def _tenant_policy(tenant, **policy):
@@ -245,16 +238,14 @@ def test_threats_login_allowed_refuses_only_the_users_own_source(tenant_a):
 def test_mfa_budget_is_separate_from_sign_ins_and_tokens(owner_a, tenant_a):
     """Token floods and failed sign-ins from the user's address do not lock the second
     factor; wrong codes lock the authenticator (its own budget) and no sign-in."""
-    from sessions_mgr.tests.conftest import totp_code
-
     enrolment = Enrolment(owner_a, tenant_a)
     for n in range(30):
         bearer(unsigned_token(tenant_a.pk, n))
         basic(f"nobody{n}", "guess")
     with tenant_context(tenant_a):
-        assert mfa.verify_totp(owner_a, totp_code(enrolment.device))
+        assert mfa.verify_totp(owner_a, enrolment.totp())
         for _ in range(mfa.MAX_FAILURES):
-            mfa.verify_totp(owner_a, "000000" if enrolment.totp() != "000000" else "111111")
+            mfa.verify_totp(owner_a, enrolment.wrong_totp())
         with pytest.raises(mfa.MFALocked) as locked:
             mfa.verify_totp(owner_a, enrolment.totp())
     assert "MFA code" in str(locked.value)

@@ -28,6 +28,7 @@ from tenancy.api.base import TenantAPIView
 from tenancy.api.errors import TenantAPIError
 from tenancy.api.pagination import TenantPagination
 from tenancy.api.permissions import IsPlatformOperator
+from tenancy.http import client_ip
 from tenancy.models import ROLE_RANK, Membership, Role, Tenant
 
 
@@ -102,7 +103,7 @@ class SessionListCreateView(TenantAPIView):
                 user_id=user_id,
                 session_type=data.validated_data["session_type"],
                 security_level=data.validated_data["security_level"],
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 device_fingerprint=data.validated_data["device_fingerprint"],
                 mfa_code=data.validated_data["mfa_code"] or None,
@@ -219,7 +220,7 @@ class SessionAnalyticsView(TenantAPIView):
         return Response(do_evaluate_session(session))
 
 
-class RotateKeyView(TenantAPIView):
+class RotateSessionKeyView(TenantAPIView):
     write_role = Role.ADMIN
 
     @extend_schema(request=None, responses=r.SessionKeyStateSerializer)

@@ -52,7 +52,7 @@ def move_state_out_of_settings(apps, schema_editor):
     KeyVersion = apps.get_model("sessions_mgr", "SessionKeyVersion")
     Cutoff = apps.get_model("sessions_mgr", "TenantSessionCutoff")
     for tenant_id in Tenant.objects.values_list("id", flat=True):
-        with tenant_context(TenantRef(tenant_id, "")):
+        with tenant_context(TenantRef.for_id(tenant_id)):
             legacy = Setting.objects.filter(
                 tenant_id=tenant_id, key__in=[KEYS_SETTING, CUTOFF_SETTING]
             )

@@ -1,38 +1,29 @@
 import pytest
 
-from sessions_mgr import authentication, keys, policy
 from sessions_mgr.actions import do_create_session
-from sessions_mgr.fastpath import reset_view
+from sessions_mgr.fastpath import get_view
+from tests.authenticator import Enrolment
 from tests.personas import PASSWORD  # noqa: F401  (re-exported for tests)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_session_state():
-    """Ids repeat across test databases: every test starts from empty process caches."""
-    view = reset_view()
-    policy.forget()
-    keys.forget_state()
-    authentication._slug_ids.clear()
-    yield view
-    reset_view()
-
-
 @pytest.fixture
-def view(_fresh_session_state, monkeypatch):
+def view(monkeypatch):
     """The view as a subscribed, resynced listener leaves it: trusted (fast path). So is
     tenancy's membership copy, whose listener a Redis deployment runs alongside."""
     from tenancy import membership_cache
 
     monkeypatch.setattr(membership_cache.listener, "healthy", True)
     monkeypatch.setattr(membership_cache.listener, "start", lambda: True)
-    _fresh_session_state.healthy = True
-    return _fresh_session_state
+    view = get_view()  # emptied before each test (tests/personas.py)
+    view.healthy = True
+    return view
 
 
 @pytest.fixture
-def degraded_view(_fresh_session_state):
-    _fresh_session_state.healthy = False
-    return _fresh_session_state
+def degraded_view():
+    view = get_view()
+    view.healthy = False
+    return view
 
 
 @pytest.fixture
@@ -45,49 +36,7 @@ def make_session(tenant_a, owner_a):
     return make
 
 
-def totp_code(device, moment=None) -> str:
-    """The code `device` shows at `moment` (default: now), as an authenticator app would."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from security_mgr import totp
-
-    moment = moment or timezone.now()
-    assert isinstance(moment, dt.datetime)
-    return totp.hotp(totp._key(device.secret), int(moment.timestamp()) // totp.STEP)
-
-
-class Enrolment:
-    """A user's confirmed authenticator and backup codes in one tenant."""
-
-    def __init__(self, user, tenant):
-        import datetime as dt
-
-        from django.utils import timezone
-
-        from security_mgr import mfa
-        from security_mgr.models import TOTPDevice
-        from tenancy.context import tenant_context
-
-        self.user, self.tenant = user, tenant
-        with tenant_context(tenant):
-            device, _ = mfa.enroll_totp(user)
-            self.device = TOTPDevice.objects.get(pk=device.pk)
-            # Confirmed with the previous step's code, so the current one is still unused.
-            earlier = timezone.now() - dt.timedelta(seconds=30)
-            assert mfa.confirm_totp(self.device.pk, totp_code(self.device, earlier), now=earlier)
-            self.backup_codes = mfa.generate_backup_codes(user)
-
-    def totp(self) -> str:
-        return totp_code(self.device)
-
-    def backup(self) -> str:
-        """A fresh backup code (each is good once)."""
-        return self.backup_codes.pop()
-
-
 @pytest.fixture
 def mfa_a(owner_a, tenant_a):
     """owner_a enrolled in MFA in tenant_a (critical and quantum sessions need it)."""
-    return Enrolment(owner_a, tenant_a)
+    return Enrolment(owner_a, tenant_a, backup_codes=True)

@@ -30,7 +30,7 @@ def main() -> int:
 
     job = json.loads(sys.stdin.readline())
     parsed = parse(job["token"])
-    keys._states[parsed.tenant_id] = (time.monotonic() + 1e9, keys.KeyState())
+    keys._states[parsed.tenant_id] = (time.monotonic() + 1e9, keys.SessionKeyVersions())
     view = fastpath.get_view()
     view.resync = lambda: None  # the test database's rows are not visible from here
     fastpath.ensure_listener()

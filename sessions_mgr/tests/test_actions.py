@@ -182,7 +182,7 @@ def test_validate_idle_uses_other_process_last_seen(make_session, tenant_a, view
             last_seen_at=timezone.now() + timezone.timedelta(minutes=30)
         )
     monkeypatch.setattr(validation.time, "time", lambda: later)
-    validate(token)
+    assert validate(token).session_id == session.pk  # idle here, not idle there
 
 
 def test_validate_binding_high_network(make_session, view):

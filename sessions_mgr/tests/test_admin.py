@@ -75,10 +75,14 @@ def test_admin_sign_out_everywhere_on_user(
         assert Session.objects.get().revoke_reason == "sign_out_everywhere"
 
 
-def test_admin_viewer_cannot_revoke(client, viewer_a, make_session, view):
+def test_admin_viewer_cannot_revoke(client, viewer_a, tenant_a, make_session, view):
     session, token = make_session(user=viewer_a)
     client.force_login(viewer_a)
-    client.post(
+    response = client.post(
         reverse(CHANGELIST), {"action": "revoke_selected", "_selected_action": [session.pk]}
     )
-    validate(token)
+    # A viewer is not admitted to the admin: sent to its login, nothing done.
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert validate(token).session_id == session.pk  # still accepted
+    with tenant_context(tenant_a):
+        assert Session.objects.get(pk=session.pk).revoked_at is None

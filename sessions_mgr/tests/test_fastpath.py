@@ -3,6 +3,7 @@ import time
 import pytest
 
 from sessions_mgr import fastpath
+from sessions_mgr.messages import MalformedMessage, SessionMessage
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
 from tests.personas import api_as
@@ -45,23 +46,54 @@ def test_fastpath_redis_down_validation_falls_back_to_database(
 
 
 def test_fastpath_apply_is_idempotent_and_monotonic(view):
-    view.apply("g|abc|3")
-    view.apply("g|abc|2")  # an older message arriving late changes nothing
+    view.apply(SessionMessage.refreshed("abc", 3))
+    view.apply(SessionMessage.refreshed("abc", 2))  # an older message arriving late: no-op
     assert view.min_generation["abc"] == 3
-    view.apply("t|5|1000")
-    view.apply("t|5|500")
+    view.apply(SessionMessage.tenant_cutoff(5, 1000))
+    view.apply(SessionMessage.tenant_cutoff(5, 500))
     assert view.tenant_cutoff[5] == 1000
-    view.apply("r|abc|9999999999")
-    view.apply("r|abc|9999999999")
+    view.apply(SessionMessage.revoked("abc", 9999999999))
+    view.apply(SessionMessage.revoked("abc", 9999999999))
     assert view.is_dead("abc", 9, 1, 0)
-    view.apply("garbage")
-    view.apply("r|only-one-part")
     assert view.counters.messages_applied == 6
 
 
+def test_fastpath_apply_wire_refuses_malformed_messages(view, caplog):
+    for text in ("garbage", "r|only-one-part", "r|abc|soon", "g|abc|1.5", "t|x|1", "d|", "k|1|2"):
+        assert view.apply_wire(text) is False, text
+    assert view.revoked == {} and view.counters.messages_applied == 0
+    assert {r.message for r in caplog.records} == {"session_event_malformed"}
+    assert view.apply_wire("r|abc|9999999999") is True
+    assert "abc" in view.revoked
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        SessionMessage.revoked("abc", 1700000000.25),
+        SessionMessage.refreshed("abc", 4),
+        SessionMessage.tenant_cutoff(7, 1700000000123),
+        SessionMessage.drop("abc"),
+        SessionMessage.keys_changed(7),
+        SessionMessage.policy_changed(7),
+    ],
+)
+def test_session_message_round_trips_through_the_wire(message):
+    assert SessionMessage.from_wire(message.to_wire()) == message
+
+
+def test_session_message_from_wire_names_the_expected_form():
+    with pytest.raises(MalformedMessage, match=r"r\|<session id>\|<expires at>"):
+        SessionMessage.from_wire("r|abc")
+    with pytest.raises(MalformedMessage, match="unknown message"):
+        SessionMessage.from_wire("x|abc")
+    with pytest.raises(MalformedMessage, match="is not of the form"):
+        SessionMessage.refreshed("abc|def", 1)  # an id containing the separator
+
+
 def test_fastpath_prune_forgets_expired_revocations(view):
-    view.apply("r|old|10")
-    view.apply("r|new|9999999999")
+    view.apply(SessionMessage.revoked("old", 10))
+    view.apply(SessionMessage.revoked("new", 9999999999))
     view.prune(now=100)
     assert "old" not in view.revoked and "new" in view.revoked
 

@@ -47,7 +47,9 @@ def bearer(token, ip="192.0.2.44"):
     return APIClient(REMOTE_ADDR=ip).get("/api/v1/tenant/", HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
-def test_every_token_of_the_grace_period_survives_several_rotations(make_session, tenant_a, view):
+def test_key_versions_every_token_of_the_grace_period_survives_several_rotations(
+    make_session, tenant_a, view
+):
     """The issue: two rotations made tokens from two versions back fail."""
     minted = []
     for _ in range(4):
@@ -61,7 +63,9 @@ def test_every_token_of_the_grace_period_survives_several_rotations(make_session
     assert sorted(state.accepted_versions()) == [1, 2, 3, 4, 5]
 
 
-def test_a_retired_version_after_its_grace_is_key_retired_not_forged(make_session, tenant_a, view):
+def test_key_versions_retired_version_after_its_grace_is_key_retired_not_forged(
+    make_session, tenant_a, view
+):
     _s, old = make_session()
     rotate(tenant_a)
     _s, new = make_session()
@@ -73,7 +77,9 @@ def test_a_retired_version_after_its_grace_is_key_retired_not_forged(make_sessio
     assert reason(forged) == "bad_signature"
 
 
-def test_retired_tokens_through_the_api_are_never_throttled_as_forged(make_session, tenant_a, view):
+def test_key_versions_retired_tokens_through_the_api_are_never_throttled_as_forged(
+    make_session, tenant_a, view
+):
     _s, old = make_session()
     rotate(tenant_a)
     end_grace(tenant_a, 1)
@@ -85,18 +91,19 @@ def test_retired_tokens_through_the_api_are_never_throttled_as_forged(make_sessi
         assert not SecurityEvent.objects.filter(type=EventType.FORGED_TOKENS).exists()
 
 
-def test_a_newer_version_rotated_by_another_process_is_accepted_at_once(
+def test_key_versions_newer_version_rotated_by_another_process_is_accepted_at_once(
     make_session, tenant_a, view
 ):
     keys.key_state(tenant_a.pk)  # this process caches version 1
     rotate(tenant_a)
-    _s, new = make_session()
+    session, new = make_session()
     # Another process rotated: this one still holds the old state, freshly loaded.
-    keys._states[tenant_a.pk] = (time.monotonic(), keys.KeyState())
-    validate(new)
+    keys._states[tenant_a.pk] = (time.monotonic(), keys.SessionKeyVersions())
+    assert validate(new).session_id == session.pk
+    assert keys.key_state(tenant_a.pk).current == 2  # reloaded for the genuine token
 
 
-def test_a_made_up_newer_version_is_forged(make_session, tenant_a, view):
+def test_key_versions_made_up_newer_version_is_forged(make_session, tenant_a, view):
     _s, token = make_session()
     parts = token.split(".")
     parts[4] = "9"
@@ -128,7 +135,7 @@ def test_key_versions_are_not_settings(make_session, owner_a, tenant_a, view):
         assert not TenantSetting.objects.filter(key__startswith="session.").exists()
 
 
-def test_tenant_wide_revocation_is_not_a_setting(make_session, tenant_a, view):
+def test_tenant_cutoff_is_not_a_setting(make_session, tenant_a, view):
     _s, token = make_session()
     with tenant_context(tenant_a):
         do_revoke_tenant_sessions()
@@ -143,7 +150,9 @@ def test_tenant_wide_revocation_is_not_a_setting(make_session, tenant_a, view):
     assert fresh.tenant_cutoff[tenant_a.pk] > 0
 
 
-def test_rotation_answer_and_public_keys_list_every_accepted_version(owner_a, tenant_a, api, view):
+def test_key_versions_rotation_answer_and_public_keys_list_every_accepted_version(
+    owner_a, tenant_a, api, view
+):
     client = api_as(owner_a, tenant_a)
     client.post("/api/v1/sessions/rotate-key/")
     answer = client.post("/api/v1/sessions/rotate-key/").json()
@@ -154,7 +163,7 @@ def test_rotation_answer_and_public_keys_list_every_accepted_version(owner_a, te
     assert [k["current"] for k in published["keys"]] == [True, False, False]
 
 
-def test_legacy_setting_is_migrated_into_the_model(tenant_a, tenant_b):
+def test_key_versions_legacy_setting_is_migrated_into_the_model(tenant_a, tenant_b):
     """The data migration moves `session.keys` and `session.revoked_before` out of the
     settings (run here on the live models, as the migration runs on historical ones)."""
     import importlib

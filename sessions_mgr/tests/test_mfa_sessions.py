@@ -8,11 +8,12 @@ from security_mgr import mfa
 from security_mgr.models import TOTPDevice
 from sessions_mgr import actions
 from sessions_mgr.actions import SessionError, do_complete_step_up, do_require_step_up
+from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import Session
-from sessions_mgr.tests.conftest import Enrolment
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
 from tenancy.context import platform_access, tenant_context
+from tests.authenticator import Enrolment, totp_code
 from tests.personas import api_as
 
 pytestmark = pytest.mark.django_db
@@ -47,11 +48,6 @@ def reason(token, **kwargs):
     return exc.value.reason
 
 
-def wrong_totp(enrolment):
-    current = enrolment.totp()
-    return "000000" if current != "000000" else "111111"
-
-
 def all_sessions():
     with platform_access("test: every session"):
         return Session.objects.count()
@@ -61,7 +57,7 @@ def all_sessions():
 
 
 @pytest.mark.parametrize("level", ["critical", "quantum"])
-def test_not_enrolled_is_refused_and_nothing_written(make_session, level, view):
+def test_session_mfa_not_enrolled_is_refused_and_nothing_written(make_session, level, view):
     with pytest.raises(SessionError) as exc:
         make_session(security_level=level)
     assert (exc.value.status, exc.value.code) == (403, "mfa_enrollment_required")
@@ -70,7 +66,7 @@ def test_not_enrolled_is_refused_and_nothing_written(make_session, level, view):
     assert all_sessions() == 0
 
 
-def test_not_enrolled_api_is_403_with_reason(owner_a, tenant_a, view):
+def test_session_mfa_not_enrolled_api_is_403_with_reason(owner_a, tenant_a, view):
     response = login(owner_a, tenant_a, security_level="critical", mfa_code="123456")
     assert response.status_code == 403
     assert error_code(response) == "mfa_enrollment_required"
@@ -78,14 +74,18 @@ def test_not_enrolled_api_is_403_with_reason(owner_a, tenant_a, view):
     assert all_sessions() == 0
 
 
-def test_enrolled_in_another_tenant_only_is_refused(shared_user, tenant_a, tenant_b, view):
+def test_session_mfa_enrolled_in_another_tenant_only_is_refused(
+    shared_user, tenant_a, tenant_b, view
+):
     Enrolment(shared_user, tenant_b)
     response = login(shared_user, tenant_a, security_level="critical")
     assert response.status_code == 403 and error_code(response) == "mfa_enrollment_required"
     assert login(shared_user, tenant_b, security_level="critical").status_code == 201
 
 
-def test_unconfirmed_authenticator_is_not_enrolment(make_session, owner_a, tenant_a, view):
+def test_session_mfa_unconfirmed_authenticator_is_not_enrolment(
+    make_session, owner_a, tenant_a, view
+):
     with tenant_context(tenant_a):
         mfa.enroll_totp(owner_a)  # never confirmed
     with pytest.raises(SessionError) as exc:
@@ -93,14 +93,14 @@ def test_unconfirmed_authenticator_is_not_enrolment(make_session, owner_a, tenan
     assert exc.value.code == "mfa_enrollment_required"
 
 
-def test_valid_totp_at_login_gives_a_usable_session(make_session, mfa_a, view):
+def test_session_mfa_valid_totp_at_login_gives_a_usable_session(make_session, mfa_a, view):
     session, token = make_session(security_level="critical", mfa_code=mfa_a.totp())
     assert session.step_up_required is False
     assert validate(token).session_id == session.pk
 
 
 @pytest.mark.parametrize("level", ["standard", "high"])
-def test_levels_without_mfa_unaffected(make_session, owner_a, tenant_a, level, view):
+def test_session_mfa_levels_without_mfa_unaffected(make_session, owner_a, tenant_a, level, view):
     session, token = make_session(security_level=level)  # not enrolled, no code
     assert session.step_up_required is False
     assert validate(token).session_id == session.pk
@@ -109,7 +109,7 @@ def test_levels_without_mfa_unaffected(make_session, owner_a, tenant_a, level, v
     assert bearer(body["token"]).get(validate_url(body["id"])).status_code == 200
 
 
-def test_tenant_policy_decides_where_mfa_is_required(make_session, tenant_a, view):
+def test_session_mfa_tenant_policy_decides_where_mfa_is_required(make_session, tenant_a, view):
     """`mfa_required` is a policy field like the others: a tenant may demand it at the
     standard level, or waive it at critical."""
     with tenant_context(tenant_a):
@@ -125,7 +125,9 @@ def test_tenant_policy_decides_where_mfa_is_required(make_session, tenant_a, vie
 # --- step-up through the API ----------------------------------------------------------------
 
 
-def test_enrolled_without_code_needs_step_up_then_totp_lifts_it(owner_a, tenant_a, mfa_a, view):
+def test_session_mfa_enrolled_without_code_needs_step_up_then_totp_lifts_it(
+    owner_a, tenant_a, mfa_a, view
+):
     response = login(owner_a, tenant_a, security_level="critical")
     assert response.status_code == 201
     body = response.json()
@@ -144,10 +146,10 @@ def test_enrolled_without_code_needs_step_up_then_totp_lifts_it(owner_a, tenant_
         assert Session.objects.get(pk=sid).step_up_required is False
 
 
-def test_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
+def test_session_mfa_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
     body = login(owner_a, tenant_a, security_level="quantum").json()
     token, sid = body["token"], body["id"]
-    response = step_up(token, sid, wrong_totp(mfa_a))
+    response = step_up(token, sid, mfa_a.wrong_totp())
     assert response.status_code == 401 and error_code(response) == "mfa_invalid"
     for junk in ("not-a-code", "12345", "x" * 10):
         response = step_up(token, sid, junk)
@@ -163,21 +165,23 @@ def test_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
 
     # Past MAX_FAILURES the authenticator locks: even the right code waits.
     for _ in range(mfa.MAX_FAILURES - 1):
-        step_up(token, sid, wrong_totp(mfa_a))
+        step_up(token, sid, mfa_a.wrong_totp())
     locked = step_up(token, sid, mfa_a.totp())
     assert locked.status_code == 429 and error_code(locked) == "mfa_locked"
     assert error_code(bearer(token).get(validate_url(sid))) == "step_up_required"
 
 
-def test_wrong_code_at_login_is_counted_and_leaves_step_up(make_session, tenant_a, mfa_a, view):
-    session, token = make_session(security_level="critical", mfa_code=wrong_totp(mfa_a))
+def test_session_mfa_wrong_code_at_login_is_counted_and_leaves_step_up(
+    make_session, tenant_a, mfa_a, view
+):
+    session, token = make_session(security_level="critical", mfa_code=mfa_a.wrong_totp())
     assert session.step_up_required is True
     assert reason(token) == "step_up_required"
     with tenant_context(tenant_a):
         assert TOTPDevice.objects.get(pk=mfa_a.device.pk).failures == 1
 
 
-def test_backup_code_works_once(owner_a, tenant_a, mfa_a, view):
+def test_session_mfa_backup_code_works_once(owner_a, tenant_a, mfa_a, view):
     code = mfa_a.backup()
     first = login(owner_a, tenant_a, security_level="critical", mfa_code=code).json()
     assert first["step_up_required"] is False
@@ -231,7 +235,7 @@ def test_step_up_only_for_the_tokens_own_session(owner_a, owner_b, tenant_a, ten
 # --- the action, the anomaly path, the fast path -------------------------------------------------
 
 
-def test_anomaly_step_up_lifted_by_the_same_action(make_session, tenant_a, mfa_a, view):
+def test_session_mfa_anomaly_step_up_lifted_by_the_same_action(make_session, tenant_a, mfa_a, view):
     session, token = make_session()  # standard level, usable
     validate(token)
     with tenant_context(tenant_a):
@@ -239,13 +243,15 @@ def test_anomaly_step_up_lifted_by_the_same_action(make_session, tenant_a, mfa_a
     assert reason(token) == "step_up_required"
     with tenant_context(tenant_a):
         with pytest.raises(SessionError) as exc:
-            do_complete_step_up(session.pk, wrong_totp(mfa_a))
+            do_complete_step_up(session.pk, mfa_a.wrong_totp())
         assert (exc.value.status, exc.value.code) == (401, "mfa_invalid")
         do_complete_step_up(session.pk, mfa_a.totp())
     assert validate(token).session_id == session.pk
 
 
-def test_completion_is_published_to_every_process(make_session, tenant_a, mfa_a, view, monkeypatch):
+def test_session_mfa_completion_is_published_to_every_process(
+    make_session, tenant_a, mfa_a, view, monkeypatch
+):
     session, token = make_session(security_level="critical")
     assert reason(token) == "step_up_required"
     assert session.pk in view.live  # cached, refusing, in this process
@@ -256,7 +262,7 @@ def test_completion_is_published_to_every_process(make_session, tenant_a, mfa_a,
     )
     with tenant_context(tenant_a):
         do_complete_step_up(session.pk, mfa_a.totp())
-    assert published == [f"d|{session.pk}"]  # the others drop their entry and reload
+    assert published == [SessionMessage.drop(session.pk)]  # the others drop their entry and reload
     assert session.pk not in view.live
     assert validate(token).session_id == session.pk
 
@@ -273,7 +279,7 @@ def test_step_up_of_missing_or_other_tenants_session_is_not_found(
             assert (exc.value.status, exc.value.code) == (404, "not_found")
 
 
-def test_works_in_degraded_mode(make_session, tenant_a, mfa_a, degraded_view):
+def test_session_mfa_works_in_degraded_mode(make_session, tenant_a, mfa_a, degraded_view):
     session, token = make_session(security_level="critical")
     assert reason(token) == "step_up_required"
     with tenant_context(tenant_a):
@@ -297,7 +303,7 @@ def test_facade_create_with_code_and_complete_step_up(owner_a, tenant_a, mfa_a, 
         manager.validate_session_sync(token2)
     assert exc.value.reason == "step_up_required"
     with pytest.raises(SessionError) as refused:
-        manager.complete_step_up_sync(sid2, wrong_totp(mfa_a))
+        manager.complete_step_up_sync(sid2, mfa_a.wrong_totp())
     assert refused.value.code == "mfa_invalid"
     assert manager.complete_step_up_sync(sid2, mfa_a.totp()) is True
     assert manager.validate_session_sync(token2).session_id == sid2
@@ -334,8 +340,6 @@ def test_facade_not_enrolled_is_4xx(owner_a, tenant_a):
 
 def _enrol_with_current_code(user, tenant):
     """What a user does: scan the QR code, type the code the app shows now."""
-    from sessions_mgr.tests.conftest import totp_code
-
     with tenant_context(tenant):
         device, _uri = mfa.enroll_totp(user)
         device = TOTPDevice.objects.get(pk=device.pk)
@@ -344,7 +348,7 @@ def _enrol_with_current_code(user, tenant):
     return code
 
 
-def test_code_just_used_for_enrolment_is_refused_at_creation_as_replayed(
+def test_session_mfa_code_just_used_for_enrolment_is_refused_at_creation_as_replayed(
     make_session, owner_a, tenant_a, view
 ):
     """It used to give a session under step-up whose token the same code could never
@@ -357,7 +361,7 @@ def test_code_just_used_for_enrolment_is_refused_at_creation_as_replayed(
     assert all_sessions() == 0
 
 
-def test_replayed_code_through_the_api_is_401_mfa_replayed(owner_a, tenant_a, view):
+def test_session_mfa_replayed_code_through_the_api_is_401_mfa_replayed(owner_a, tenant_a, view):
     code = _enrol_with_current_code(owner_a, tenant_a)
     response = login(owner_a, tenant_a, security_level="critical", mfa_code=code)
     assert response.status_code == 401, response.content
@@ -366,7 +370,7 @@ def test_replayed_code_through_the_api_is_401_mfa_replayed(owner_a, tenant_a, vi
     assert all_sessions() == 0
 
 
-def test_code_used_at_one_login_is_refused_at_the_next(make_session, mfa_a, view):
+def test_session_mfa_code_used_at_one_login_is_refused_at_the_next(make_session, mfa_a, view):
     code = mfa_a.totp()
     session, _token = make_session(security_level="critical", mfa_code=code)
     assert session.step_up_required is False
@@ -375,7 +379,7 @@ def test_code_used_at_one_login_is_refused_at_the_next(make_session, mfa_a, view
     assert exc.value.code == "mfa_replayed"
 
 
-def test_replayed_code_at_step_up_says_so(owner_a, tenant_a, mfa_a, view):
+def test_session_mfa_replayed_code_at_step_up_says_so(owner_a, tenant_a, mfa_a, view):
     body = login(owner_a, tenant_a, security_level="critical").json()
     code = mfa_a.totp()
     assert step_up(body["token"], body["id"], code).status_code == 200

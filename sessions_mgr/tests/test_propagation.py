@@ -5,20 +5,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from sessions_mgr.actions import do_revoke_session
 from tenancy.context import tenant_context
+from tests.markers import redis_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(
-        not settings.REDIS_URL,
-        reason="cross-process revocation travels over Redis pub/sub, which only the "
-        "PostgreSQL + Redis configuration has; the embedded default validates against "
-        "the database instead (test_validate_degraded_reads_database)",
+    redis_only(
+        "cross-process revocation travels over Redis pub/sub; the embedded default "
+        "validates against the database instead (test_validate_degraded_reads_database)"
     ),
 ]
 

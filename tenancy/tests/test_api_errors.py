@@ -131,7 +131,8 @@ def test_form_body_too_large_is_413_json(owner_a, tenant_a, debug):
     response = _post_raw(
         _raw_client(owner_a), body, content_type="application/x-www-form-urlencoded"
     )
-    _error(response, 413)
+    assert _error(response, 413)["code"] == "body_too_large"
+    assert _setting_count(tenant_a) == 0
 
 
 def test_form_body_with_nul_is_400(owner_a, tenant_a, debug):
@@ -146,7 +147,8 @@ def test_form_body_with_nul_is_400(owner_a, tenant_a, debug):
 
 
 def test_unsupported_media_type_is_415_json(owner_a, debug):
-    _error(_post_raw(_raw_client(owner_a), b"<x/>", content_type="application/xml"), 415)
+    response = _post_raw(_raw_client(owner_a), b"<x/>", content_type="application/xml")
+    assert _error(response, 415)["code"] == "unsupported_media_type"
 
 
 # --- paths, query strings, methods ------------------------------------------------------
@@ -161,7 +163,8 @@ def test_unknown_api_path_is_json_404(owner_a, debug, path):
 
 
 def test_unknown_api_path_anonymous_is_json_404(debug):
-    _error(Client(raise_request_exception=False).get("/api/v1/nope/"), 404)
+    error = _error(Client(raise_request_exception=False).get("/api/v1/nope/"), 404)
+    assert error["code"] == "not_found"
 
 
 def test_unknown_console_path_stays_html(debug):

@@ -21,13 +21,6 @@ from tests.outages import PrivateRedis, TcpProxy, free_port
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_state():
-    degraded.reset()
-    yield
-    degraded.reset()
-
-
 def _as_django(exc: Exception) -> OperationalError:
     """What Django's DatabaseErrorWrapper makes of a driver's error."""
     wrapped = OperationalError(*exc.args)

@@ -7,6 +7,7 @@ import pytest
 
 from tenancy import membership_cache
 from tenancy.context import tenant_context
+from tenancy.membership_cache import MembershipMessage
 from tenancy.models import Membership, Role
 from tenancy.resolution import memberships_of
 from tests.markers import redis_only
@@ -52,7 +53,7 @@ def test_membership_cache_message_from_another_process_drops_the_user(owner_a, t
     memberships_of(owner_a)
     assert membership_cache._local.get(owner_a.pk) is not None
     # What another process publishes after its commit: this process's listener applies it.
-    membership_cache._publish([f"m|{owner_a.pk}"])
+    membership_cache._publish([owner_a.pk])
     deadline = time.monotonic() + 10
     while membership_cache._local.get(owner_a.pk) is not None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -70,12 +71,15 @@ def test_membership_cache_is_not_trusted_without_a_healthy_listener(owner_a, mon
 def test_membership_cache_rejects_malformed_messages():
     assert not membership_cache.apply("m|x")
     assert not membership_cache.apply("nonsense")
+    assert not membership_cache.apply("m|1|2")
+    assert not membership_cache.apply("M|1")
     assert membership_cache.apply("m|12") and membership_cache.apply("M")
 
 
 def test_membership_cache_load_that_raced_a_drop_is_not_kept(owner_a, monkeypatch):
     monkeypatch.setattr(membership_cache.listener, "healthy", True)
     before = membership_cache.epoch()
-    membership_cache.apply(f"m|{owner_a.pk}")  # a change lands while we were loading
+    # A change lands while we were loading:
+    membership_cache.apply(MembershipMessage(owner_a.pk).to_wire())
     membership_cache.remember(owner_a.pk, ["stale"], before)
     assert owner_a.pk not in membership_cache._local

@@ -14,6 +14,7 @@ from security_mgr.tasks import check_probe_task
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.models import Session
 from sessions_mgr.tasks import evaluate_session_task
+from tenancy import resettable
 from tenancy.celery_support import fan_out
 from tenancy.context import get_current_tenant_id, tenant_context
 from tenancy.exceptions import TenantMismatch
@@ -21,18 +22,12 @@ from tenancy.tasks import fan_out_task
 
 pytestmark = pytest.mark.django_db
 RAN: list = []
+resettable.register(RAN.clear, name="tests.isolation.test_attack_celery.RAN")
 
 
 @app.task(name="tests.isolation.attack_record_tenant")
 def attack_record_tenant_task():
     RAN.append(get_current_tenant_id())
-
-
-@pytest.fixture(autouse=True)
-def _forget_runs():
-    RAN.clear()
-    yield
-    RAN.clear()
 
 
 def test_fan_out_from_inside_a_tenant_is_refused(tenant_a, tenant_b):

@@ -20,7 +20,7 @@ from celery.beat import ScheduleEntry, Scheduler, SchedulingError
 from celery.utils import uuid
 
 from config.celery import app
-from tenancy import celery_guard, context
+from tenancy import celery_guard, context, resettable
 from tenancy.celery_guard import PROOF_HEADER, TENANT_HEADER, tenant_proof
 from tenancy.celery_support import fan_out
 from tenancy.context import TenantRef, get_current_tenant_id, platform_access, tenant_context
@@ -30,6 +30,7 @@ from tests.personas import audit_entries
 
 #: The tenant every run of `record_tenant_task` found in its context.
 RAN: list = []
+resettable.register(RAN.clear, name="tests.isolation.test_celery_guard.RAN")
 
 
 @app.task(name="tests.isolation.record_tenant")
@@ -41,13 +42,6 @@ def record_tenant_task(previous=None):
 @app.task(name="tests.isolation.fail")
 def fail_task():
     raise RuntimeError("this task fails, so that its link_error runs")
-
-
-@pytest.fixture(autouse=True)
-def _forget_runs():
-    RAN.clear()
-    yield
-    RAN.clear()
 
 
 @dataclass

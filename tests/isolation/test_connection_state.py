@@ -8,12 +8,10 @@ from django.db.utils import ConnectionHandler
 
 from tenancy.context import get_current_tenant_id, no_tenant, tenant_context
 from tenancy.models import TenantSetting
+from tests.markers import ON_POSTGRES, postgres_only
 from tests.personas import api_as
 
-ON_POSTGRES = connection.vendor == "postgresql"
-needs_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs PostgreSQL: the session setting exists only there"
-)
+needs_postgres = postgres_only("the session setting exists only there")
 
 
 # Every statement runs with the context's setting; the probes also count the rows they
@@ -129,8 +127,7 @@ def test_context_sends_nothing_when_connection_already_carries_it(tenant_a, sett
 @pytest.fixture
 def pooled_alias(django_db_blocker):
     """A second alias on the same database with Django's pool (one connection)."""
-    if not ON_POSTGRES:
-        pytest.skip("needs PostgreSQL: Django's pool is a psycopg 3 feature")
+    assert ON_POSTGRES, "Django's pool is a psycopg 3 feature: mark the test postgres_only"
     cfg = {**connections.settings["default"]}
     cfg["OPTIONS"] = {**cfg.get("OPTIONS", {}), "pool": {"min_size": 1, "max_size": 1}}
     cfg["CONN_MAX_AGE"] = 0

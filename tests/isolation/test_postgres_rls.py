@@ -1,8 +1,9 @@
 """The database layer on its own: RLS fences raw SQL run as the runtime role.
 
 These need PostgreSQL; on the embedded default (SQLite has no RLS) they are reported
-as not run. In CI the PostgreSQL run sets DIM_REQUIRE_POSTGRES=1, and then
-`test_suite_runs_on_postgres_as_runtime_role` fails instead of letting them skip.
+as not run. In CI the PostgreSQL run sets DIM_REQUIRE_POSTGRES=1: then they never skip
+(`tests.markers.postgres_only`), and `test_suite_runs_on_postgres_as_runtime_role` fails
+if the suite is not on PostgreSQL after all.
 """
 
 import os
@@ -18,14 +19,12 @@ from tenancy import rls, rls_inspect, sqlguard
 from tenancy.context import no_tenant, tenant_context
 from tenancy.models import scoped_models
 from tests.isolation.checks import scoped_fks
+from tests.markers import ON_POSTGRES, postgres_only
 
 MODELS = scoped_models()
 IDS = [m._meta.label for m in MODELS]
 LINKED = [m for m in MODELS if scoped_fks(m)]
-ON_POSTGRES = connection.vendor == "postgresql"
-needs_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs PostgreSQL: SQLite has no row-level security"
-)
+needs_postgres = postgres_only("SQLite has no row-level security")
 
 
 def _scalar(sql, params=()):
@@ -38,12 +37,10 @@ def _table(model):
     return connection.ops.quote_name(model._meta.db_table)
 
 
+@needs_postgres
 @pytest.mark.django_db
 def test_suite_runs_on_postgres_as_runtime_role():
-    if os.environ.get("DIM_REQUIRE_POSTGRES") == "1":
-        assert ON_POSTGRES, "CI asked for PostgreSQL but the suite runs on " + connection.vendor
-    if not ON_POSTGRES:
-        pytest.skip("embedded default: SQLite")
+    assert ON_POSTGRES, "CI asked for PostgreSQL but the suite runs on " + connection.vendor
     user = _scalar("SELECT current_user")
     assert _scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
     assert _scalar("SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user") is False

@@ -10,7 +10,7 @@ from django.db.models.sql.query import Query
 from tenancy import joins, sqlguard
 from tenancy.models import scoped, scoped_models
 from tests.isolation import checks_orm
-from tests.markers import ON_POSTGRES
+from tests.markers import embedded_only
 
 
 @contextlib.contextmanager
@@ -28,9 +28,7 @@ MODELS = scoped_models()
 IDS = [m._meta.label for m in MODELS]
 # On PostgreSQL, RLS hides the other tenant's rows and refuses their inserts even with
 # the ORM defences off; the "A's context" checks can only fail where it is absent.
-sqlite_only = pytest.mark.skipif(
-    ON_POSTGRES, reason="RLS is a second layer on PostgreSQL: only SQLite shows the leak"
-)
+sqlite_only = embedded_only("RLS is a second layer on PostgreSQL: only SQLite shows the leak")
 
 
 @pytest.mark.django_db
