@@ -14,7 +14,8 @@ from django.utils import timezone
 from security_mgr import audit, crypto, keyring
 from security_mgr.exceptions import KeyShredded, KeyVersionUnknown
 from security_mgr.models import DataKey, KeyRing, KeyState, WrapAlgorithm
-from tenancy.context import require_tenant_id
+from tenancy import hooks
+from tenancy.context import require_tenant_id, tenant_context
 
 
 def _ring_for_update(subject: str, *, create: bool = True) -> KeyRing:
@@ -44,36 +45,71 @@ def _forget_on_commit(tenant_id: int, subject: str | None) -> None:
     transaction.on_commit(committed)
 
 
-def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
-    """Add a new version to the ring and make it current. The algorithm follows the
-    tenant's level at this moment (hybrid X25519+ML-KEM-768 when quantum)."""
-    tenant_id = require_tenant_id("rotate_key")
+def _add_version(ring: KeyRing, tenant_id: int, subject: str) -> tuple[int, str]:
+    """A new data key version on the (locked) ring, made current: (version, algorithm).
+    The algorithm follows the tenant's level at this moment (hybrid X25519+ML-KEM-768
+    when quantum)."""
+    if ring.shredded_at is not None:
+        raise KeyShredded("a shredded key ring cannot be rotated")
     algorithm = WrapAlgorithm.HYBRID if keyring.wants_hybrid() else WrapAlgorithm.CLASSICAL
+    # Never reuse a version number, even one a failed rotation left behind.
+    highest = DataKey.objects.filter(ring=ring).aggregate(v=Max("version"))["v"] or 0
+    version = max(ring.current_version, highest) + 1
+    secret = keyring.new_data_key()
+    DataKey.objects.create(
+        ring=ring,
+        version=version,
+        wrapped_key=keyring.wrap_data_key(tenant_id, subject, version, secret, algorithm),
+        algorithm=algorithm,
+        kek_id=keyring.get_master_key_provider().key_id,
+    )
+    del secret
+    ring.current_version = version
+    ring.rotated_at = timezone.now()
+    ring.save(update_fields=["current_version", "rotated_at"])
+    _forget_on_commit(tenant_id, subject)
+    return version, algorithm
+
+
+def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
+    """Add a new version to the ring and make it current."""
+    tenant_id = require_tenant_id("rotate_key")
     with transaction.atomic():
         ring = _ring_for_update(subject)
-        if ring.shredded_at is not None:
-            raise KeyShredded("a shredded key ring cannot be rotated")
-        # Never reuse a version number, even one a failed rotation left behind.
-        highest = DataKey.objects.filter(ring=ring).aggregate(v=Max("version"))["v"] or 0
-        version = max(ring.current_version, highest) + 1
-        secret = keyring.new_data_key()
-        DataKey.objects.create(
-            ring=ring,
-            version=version,
-            wrapped_key=keyring.wrap_data_key(tenant_id, subject, version, secret, algorithm),
-            algorithm=algorithm,
-            kek_id=keyring.get_master_key_provider().key_id,
-        )
-        del secret
-        ring.current_version = version
-        ring.rotated_at = timezone.now()
-        ring.save(update_fields=["current_version", "rotated_at"])
+        version, algorithm = _add_version(ring, tenant_id, subject)
         audit.append(
             "key.rotated",
             {"subject": subject, "version": version, "algorithm": algorithm, "reason": reason},
             actor=actor,
         )
-        _forget_on_commit(tenant_id, subject)
+    return ring
+
+
+def do_create_key_ring(
+    tenant, *, subject: str = "", actor: str = "", reason: str = "created"
+) -> KeyRing:
+    """A usable key ring (version 1) for `tenant`: its own (`subject` ""), or a
+    subject's. Encryption needs one and reading never makes one, so this runs when the
+    tenant is created (tenancy.hooks.tenant_created, in the creating transaction), for
+    older tenants in migration 0014, and for subject rings at the first save under the
+    subject (providers.create_subject_rings). Idempotent: a ring that already has a
+    version (or was shredded) is returned unchanged.
+
+    Recorded as `key.ring_created`: a tenant's own ring in the platform audit log (the
+    platform creates it with the tenant, whose log starts with the tenant's own first
+    action), a subject's ring in the tenant's log (the tenant's save made it)."""
+    with tenant_context(tenant) as ref, transaction.atomic():
+        ring = _ring_for_update(subject)
+        if ring.current_version or ring.shredded_at is not None:
+            return ring
+        version, algorithm = _add_version(ring, ref.id, subject)
+        payload = {"tenant": ref.id, "subject": subject, "version": version}
+        audit.append(
+            "key.ring_created",
+            {**payload, "algorithm": algorithm, "reason": reason},
+            actor=actor,
+            log=audit.tenant_log() if subject else audit.platform_log(),
+        )
     return ring
 
 
@@ -197,6 +233,21 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
     }
 
 
+#: The reason recorded on sessions that threat detection ends for probing.
+PROBE_REVOKE_REASON = "probing"
+
+
+def do_react_to_probe(action: str, user_id: int) -> int:
+    """In the tenant that answered the 404s (security_mgr/probes.py): apply `action`
+    ("revoke_sessions" or "step_up") to the user's live sessions there, through the
+    sessions feature's hooks (each owns its transaction). Returns how many changed."""
+    if action == "revoke_sessions":
+        return hooks.revoke_user_sessions.call(user_id, PROBE_REVOKE_REASON)
+    if action == "step_up":
+        return hooks.require_user_step_up.call(user_id)
+    raise ValueError(f"unknown probe action {action!r}")
+
+
 def record_event(event: str, payload: dict | None = None, *, actor: str = ""):
     """Append an entry to the current tenant's audit log (any manager may call it).
     Returns the pending row, sequenced once its transaction commits (`audit.entry_of`
@@ -214,6 +265,8 @@ def sign_tree_head(*, platform: bool = False):
 
 __all__ = [
     "crypto",
+    "do_create_key_ring",
+    "do_react_to_probe",
     "record_event",
     "record_platform_event",
     "rotate_due_keys",

@@ -159,14 +159,14 @@ class SessionManager:
 
     def get_session_analytics_sync(self, session_id: str, tenant_id=None) -> dict:
         from sessions_mgr.actions import SessionError
-        from sessions_mgr.analytics import do_evaluate_session
+        from sessions_mgr.analytics import session_analytics
         from sessions_mgr.selectors import get_session
 
         with self._scope(session_id, tenant_id):
             session = get_session(session_id)
             if session is None:
                 raise SessionError(404, "not_found", "No such session.")
-            return do_evaluate_session(session)
+            return session_analytics(session)
 
     def _scope(self, session_id: str, tenant_id):
         """The tenant of a session: the one given, or the one it was created in by this

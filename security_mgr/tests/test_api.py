@@ -13,16 +13,17 @@ def test_rotate_list_and_config(owner_a, tenant_a):
     api = api_as(owner_a, tenant_a)
     assert api.post(f"{BASE}/keys/rotate/", {"reason": "test"}, format="json").status_code == 200
     ring = api.post(f"{BASE}/keys/rotate/", {}, format="json").json()
-    assert ring["current_version"] == 2 and len(ring["versions"]) == 2
+    # Version 1 came with the tenant; each rotation adds one.
+    assert ring["current_version"] == 3 and len(ring["versions"]) == 3
     assert "wrapped_key" not in str(ring)
     listed = api.get(f"{BASE}/keys/rings/").json()
-    assert listed["results"][0]["current_version"] == 2
+    assert listed["results"][0]["current_version"] == 3
     config = api.post(
         f"{BASE}/keys/config/",
-        {"min_decryption_version": 2, "trim_below": 2, "rotation_period_days": 30},
+        {"min_decryption_version": 3, "trim_below": 3, "rotation_period_days": 30},
         format="json",
     ).json()
-    assert config["min_available_version"] == 2 and config["rotation_period_days"] == 30
+    assert config["min_available_version"] == 3 and config["rotation_period_days"] == 30
     bad = api.post(f"{BASE}/keys/config/", {"trim_below": 5}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
 

@@ -88,13 +88,16 @@ def test_analytics_model_trained_per_tenant_and_versioned(
     assert 0 <= a["anomaly_score"] <= 1 and 0 <= b["anomaly_score"] <= 1
 
 
-def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, view, mfa_a):
+def test_analytics_threshold_revokes_critical(
+    make_session, tenant_a, owner_a, view, mfa_a, django_capture_on_commit_callbacks
+):
     _history(tenant_a, owner_a, 50)
     wild, token = _with_features(
         make_session, tenant_a, WILD, security_level="critical", mfa_code=mfa_a.backup()
     )
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         assert evaluate_session_task.delay(wild.pk).get() > 0.7
+    with tenant_context(tenant_a):
         event = SecurityEvent.objects.get(kind="anomaly")
         assert event.action == "revoke" and event.session_id_ref == wild.pk
         assert Session.objects.get(pk=wild.pk).revoke_reason == "anomaly"
@@ -108,11 +111,16 @@ def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, v
     assert exc.value.reason == "revoked"
 
 
-def test_analytics_threshold_step_up_high(make_session, tenant_a, owner_a, view):
+def test_analytics_threshold_step_up_high(
+    make_session, tenant_a, owner_a, view, django_capture_on_commit_callbacks
+):
     _history(tenant_a, owner_a, 50)
     wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         result = analytics.do_evaluate_session(wild)
+        # Threat detection hears of it only once the evaluation committed.
+        assert not ThreatEvent.objects.filter(type="session_anomaly").exists()
+    with tenant_context(tenant_a):
         threat = ThreatEvent.objects.get(type="session_anomaly")
     assert result["action"] == "step_up"
     assert (threat.severity, threat.action) == ("medium", "step_up")
