@@ -45,9 +45,9 @@ def validate_module_integrity() -> dict:
     _setup_django()
     from django.core import checks
 
-    from tenancy import rls
+    from tenancy import rls_inspect
 
-    report = rls.inspect().as_dict()
+    report = rls_inspect.inspect().as_dict()
     errors = [str(e) for e in checks.run_checks() if e.level >= checks.ERROR]
     report["system_check_errors"] = errors
     report["ok"] = report["ok"] and not errors
