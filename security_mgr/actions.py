@@ -167,6 +167,30 @@ def set_rotation_period(days: int | None, *, subject: str = "", actor: str = "")
     return ring
 
 
+def do_configure_key_ring(
+    *,
+    subject: str = "",
+    rotation_period_days: int | None | object = ...,
+    min_decryption_version: int | None = None,
+    trim_below: int | None = None,
+    actor: str = "",
+) -> KeyRing:
+    """Change a ring's settings in one transaction, in this order: automatic rotation
+    period (`...`: unchanged; None: none), minimum decryption version, trim. Any refusal
+    leaves the ring as it was. The ring must exist (KeyRingMissing names the fix)."""
+    tenant_id = require_tenant_id("do_configure_key_ring")
+    with transaction.atomic():
+        if not KeyRing.objects.filter(subject=subject).exists():
+            raise keyring.missing(tenant_id, subject)
+        if rotation_period_days is not ...:
+            set_rotation_period(rotation_period_days, subject=subject, actor=actor)
+        if min_decryption_version is not None:
+            set_min_decryption_version(min_decryption_version, subject=subject, actor=actor)
+        if trim_below is not None:
+            trim_key(trim_below, subject=subject, actor=actor)
+        return KeyRing.objects.get(subject=subject)
+
+
 def rotate_due_keys(*, now: dt.datetime | None = None) -> list[str]:
     """Rotate every ring of the current tenant whose rotation period has elapsed."""
     now = now or timezone.now()
@@ -265,6 +289,7 @@ def sign_tree_head(*, platform: bool = False):
 
 __all__ = [
     "crypto",
+    "do_configure_key_ring",
     "do_create_key_ring",
     "do_react_to_probe",
     "record_event",

@@ -225,8 +225,9 @@ def test_invalidation_min_version_refused_in_other_process(tenant_a, commits):
         line = peer.stdout.readline().strip()
         # There: refused after the message dropped its entry (one subscription, so not
         # a reconnection; an hour's TTL, so not expiry). Its reload cannot see this
-        # test's uncommitted rows, hence "unknown" rather than "below minimum".
-        assert line.startswith("refused KeyVersionUnknown applied="), line
+        # test's uncommitted rows (not even the tenant's ring), hence "missing" rather
+        # than "below minimum".
+        assert line.startswith("refused KeyRingMissing applied="), line
         assert "subscriptions=1" in line and "applied=0" not in line, line
         assert peer.wait(timeout=10) == 0
     finally:

@@ -71,12 +71,13 @@ def test_heartbeat_fan_out_writes_per_tenant(tenant_a, tenant_b):
 @pytest.fixture
 def committed_tenant(django_db_setup, django_db_blocker):
     """A tenant the worker thread (its own database connection) can see."""
+    from security_mgr.tests.committed import delete_committed_tenant
     from tenancy.models import Tenant
 
     with django_db_blocker.unblock():
         tenant = Tenant.objects.create(slug="worker-probe", name="Worker probe")
         yield TenantRef(tenant.pk, tenant.slug)
-        Tenant.objects.filter(pk=tenant.pk).delete()
+        delete_committed_tenant(tenant.pk)  # with the key ring it was created with
 
 
 def test_real_worker_runs_task_in_header_tenant_then_clears(real_worker, committed_tenant):
