@@ -97,6 +97,12 @@ def load_tenants(ctx) -> BenchTenants:
         [Tenant(slug=slug, name=f"Bench {slug}") for slug in slugs], ignore_conflicts=True
     )
     by_slug = dict(Tenant.objects.filter(slug__in=slugs).values_list("slug", "id"))
+    # bulk_create() sends no post_save, so tenancy.hooks.tenant_created did not run:
+    # give each tenant the key ring it would have been created with (idempotent).
+    from security_mgr.actions import do_create_key_ring
+
+    for tenant_id in by_slug.values():
+        do_create_key_ring(tenant_id, reason="bench")
     return BenchTenants([by_slug[s] for s in slugs], slugs)
 
 

@@ -269,7 +269,7 @@ def rewrap_rows(ctx):
             )
         create_s = time.perf_counter() - start
         actions.rotate_key(reason="bench")
-        job = rewrap.start_rewrap(send=False)  # run here, not by a worker
+        job = rewrap.do_start_rewrap(send=False)  # run here, not by a worker
         start = time.perf_counter()
         job = rewrap.run_rewrap(job.pk, batch_size=1000)
         rewrap_s = time.perf_counter() - start

@@ -62,11 +62,11 @@ def check_database() -> tuple[str, str, str]:
     """Refuse to bench anything but the real, fenced configuration."""
     from django.db import connection
 
-    from tenancy import rls
+    from tenancy import rls_inspect
 
     if connection.vendor != "postgresql":
         sys.exit("bench: the database is not PostgreSQL")
-    report = rls.inspect()
+    report = rls_inspect.inspect()
     if not report.ok:
         sys.exit(
             "bench: isolation problems, run migrate as the owner:\n" + "\n".join(report.problems)

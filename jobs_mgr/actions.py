@@ -3,6 +3,7 @@ died. Each owns its transaction; messages to the workers leave after the commit.
 
 from __future__ import annotations
 
+from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,10 @@ from jobs_mgr.signals import job_event
 from tenancy import context
 from tenancy.exceptions import TenantContextMissing
 
+#: Sent by name: the task module calls these actions, so they do not import it back
+#: (jobs_mgr/apps.py imports it, so the name resolves to the task in every process).
+RUN_JOB_TASK = "jobs_mgr.tasks.run_job_task"
+
 
 class JobConflict(Exception):
     """The job's state does not allow this (a finished job, a running one)."""
@@ -24,8 +29,6 @@ class JobConflict(Exception):
 
 
 def _send_after_commit(job_id: int) -> None:
-    from jobs_mgr.tasks import run_job_task
-
     # The message carries the sender's tenant (tenancy.celery_guard); the commit may
     # come after the caller left the tenant's context, so the callback re-enters it.
     tenant = context.get_current_tenant()
@@ -34,7 +37,7 @@ def _send_after_commit(job_id: int) -> None:
 
     def send() -> None:
         with context.tenant_context(tenant):
-            run_job_task.delay(job_id)
+            signature(RUN_JOB_TASK, args=(job_id,)).delay()
 
     transaction.on_commit(send)
 

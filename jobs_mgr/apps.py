@@ -6,3 +6,7 @@ class JobsConfig(AppConfig):
     label = "jobs_mgr"
     verbose_name = "Jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers run_job_task in every process: the actions send it by name.
+        from jobs_mgr import tasks  # noqa: F401

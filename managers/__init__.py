@@ -1,70 +1,29 @@
-"""The seed's import path: `from managers import initialize_managers, ...`.
+"""The seed's import path: `from managers import initialize_managers, SessionManager, ...`.
 
-Each manager class (SessionManager, SecurityManager, ...) is added here by the issue that
-builds it, as a thin facade over its app's actions.
+This package holds only the facades (one module per manager, each a thin layer over
+its app's actions and selectors) and the bootstrap. It is the top layer: it may import
+every app; no app imports it (docs/architecture.md). Every facade follows one
+convention, `managers.twins`: sync methods `<name>_sync`, async twins `<name>`.
 """
 
 from __future__ import annotations
 
-import os
+from managers.bootstrap import initialize_managers, setup_django, validate_module_integrity
 
-
-def _setup_django() -> None:
-    import django
-    from django.apps import apps
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if not apps.ready:
-        django.setup()
-
-
-def initialize_managers() -> dict:
-    """Set Django up and check that the database is migrated. Raises RuntimeError
-    naming the pending migrations otherwise."""
-    _setup_django()
-    from django.db import connections
-    from django.db.migrations.executor import MigrationExecutor
-
-    connection = connections["default"]
-    executor = MigrationExecutor(connection)
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if plan:
-        pending = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in plan)
-        raise RuntimeError(f"database is not migrated; run `manage.py migrate` ({pending})")
-    from tenancy.models import scoped_models
-
-    return {
-        "database": connection.vendor,
-        "migrated": True,
-        "scoped_models": [m._meta.label for m in scoped_models()],
-    }
-
-
-def validate_module_integrity() -> dict:
-    """The isolation checks of `manage.py check_isolation`, as a structured report."""
-    _setup_django()
-    from django.core import checks
-
-    from tenancy import rls
-
-    report = rls.inspect().as_dict()
-    errors = [str(e) for e in checks.run_checks() if e.level >= checks.ERROR]
-    report["system_check_errors"] = errors
-    report["ok"] = report["ok"] and not errors
-    return report
+_SESSIONS = {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}
 
 
 def __getattr__(name: str):
-    # The manager classes import Django models: load them on first use, after the
-    # caller (or initialize_managers) had a chance to configure Django.
-    if name in {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}:
-        _setup_django()
-        from sessions_mgr import facade
+    # The facades import Django models: load them on first use, after the caller (or
+    # initialize_managers) had a chance to configure Django.
+    if name in _SESSIONS:
+        setup_django()
+        from managers import sessions
 
-        return getattr(facade, name)
+        return getattr(sessions, name)
     if name == "SecurityManager":
-        _setup_django()
-        from security_mgr.facade import SecurityManager
+        setup_django()
+        from managers.security import SecurityManager
 
         return SecurityManager
     raise AttributeError(f"module 'managers' has no attribute {name!r}")

@@ -15,7 +15,8 @@ import audit_mgr as audit
 from security_mgr import crypto, keyring
 from security_mgr.exceptions import KeyShredded, KeyVersionUnknown
 from security_mgr.models import DataKey, KeyRing, KeyState, WrapAlgorithm
-from tenancy.context import require_tenant_id
+from tenancy import hooks
+from tenancy.context import require_tenant_id, tenant_context
 
 
 def _ring_for_update(subject: str, *, create: bool = True) -> KeyRing:
@@ -45,36 +46,71 @@ def _forget_on_commit(tenant_id: int, subject: str | None) -> None:
     transaction.on_commit(committed)
 
 
-def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
-    """Add a new version to the ring and make it current. The algorithm follows the
-    tenant's level at this moment (hybrid X25519+ML-KEM-768 when quantum)."""
-    tenant_id = require_tenant_id("rotate_key")
+def _add_version(ring: KeyRing, tenant_id: int, subject: str) -> tuple[int, str]:
+    """A new data key version on the (locked) ring, made current: (version, algorithm).
+    The algorithm follows the tenant's level at this moment (hybrid X25519+ML-KEM-768
+    when quantum)."""
+    if ring.shredded_at is not None:
+        raise KeyShredded("a shredded key ring cannot be rotated")
     algorithm = WrapAlgorithm.HYBRID if keyring.wants_hybrid() else WrapAlgorithm.CLASSICAL
+    # Never reuse a version number, even one a failed rotation left behind.
+    highest = DataKey.objects.filter(ring=ring).aggregate(v=Max("version"))["v"] or 0
+    version = max(ring.current_version, highest) + 1
+    secret = keyring.new_data_key()
+    DataKey.objects.create(
+        ring=ring,
+        version=version,
+        wrapped_key=keyring.wrap_data_key(tenant_id, subject, version, secret, algorithm),
+        algorithm=algorithm,
+        kek_id=keyring.get_master_key_provider().key_id,
+    )
+    del secret
+    ring.current_version = version
+    ring.rotated_at = timezone.now()
+    ring.save(update_fields=["current_version", "rotated_at"])
+    _forget_on_commit(tenant_id, subject)
+    return version, algorithm
+
+
+def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
+    """Add a new version to the ring and make it current."""
+    tenant_id = require_tenant_id("rotate_key")
     with transaction.atomic():
         ring = _ring_for_update(subject)
-        if ring.shredded_at is not None:
-            raise KeyShredded("a shredded key ring cannot be rotated")
-        # Never reuse a version number, even one a failed rotation left behind.
-        highest = DataKey.objects.filter(ring=ring).aggregate(v=Max("version"))["v"] or 0
-        version = max(ring.current_version, highest) + 1
-        secret = keyring.new_data_key()
-        DataKey.objects.create(
-            ring=ring,
-            version=version,
-            wrapped_key=keyring.wrap_data_key(tenant_id, subject, version, secret, algorithm),
-            algorithm=algorithm,
-            kek_id=keyring.get_master_key_provider().key_id,
-        )
-        del secret
-        ring.current_version = version
-        ring.rotated_at = timezone.now()
-        ring.save(update_fields=["current_version", "rotated_at"])
+        version, algorithm = _add_version(ring, tenant_id, subject)
         audit.append(
             "key.rotated",
             {"subject": subject, "version": version, "algorithm": algorithm, "reason": reason},
             actor=actor,
         )
-        _forget_on_commit(tenant_id, subject)
+    return ring
+
+
+def do_create_key_ring(
+    tenant, *, subject: str = "", actor: str = "", reason: str = "created"
+) -> KeyRing:
+    """A usable key ring (version 1) for `tenant`: its own (`subject` ""), or a
+    subject's. Encryption needs one and reading never makes one, so this runs when the
+    tenant is created (tenancy.hooks.tenant_created, in the creating transaction), for
+    older tenants in migration 0015, and for subject rings at the first save under the
+    subject (providers.create_subject_rings). Idempotent: a ring that already has a
+    version (or was shredded) is returned unchanged.
+
+    Recorded as `key.ring_created`: a tenant's own ring in the platform audit log (the
+    platform creates it with the tenant, whose log starts with the tenant's own first
+    action), a subject's ring in the tenant's log (the tenant's save made it)."""
+    with tenant_context(tenant) as ref, transaction.atomic():
+        ring = _ring_for_update(subject)
+        if ring.current_version or ring.shredded_at is not None:
+            return ring
+        version, algorithm = _add_version(ring, ref.id, subject)
+        payload = {"tenant": ref.id, "subject": subject, "version": version}
+        audit.append(
+            "key.ring_created",
+            {**payload, "algorithm": algorithm, "reason": reason},
+            actor=actor,
+            log=audit.tenant_log() if subject else audit.platform_log(),
+        )
     return ring
 
 
@@ -130,6 +166,30 @@ def set_rotation_period(days: int | None, *, subject: str = "", actor: str = "")
         audit.append("key.rotation_period", {"subject": subject, "days": days}, actor=actor)
         _forget_on_commit(tenant_id, subject)
     return ring
+
+
+def do_configure_key_ring(
+    *,
+    subject: str = "",
+    rotation_period_days: int | None | object = ...,
+    min_decryption_version: int | None = None,
+    trim_below: int | None = None,
+    actor: str = "",
+) -> KeyRing:
+    """Change a ring's settings in one transaction, in this order: automatic rotation
+    period (`...`: unchanged; None: none), minimum decryption version, trim. Any refusal
+    leaves the ring as it was. The ring must exist (KeyRingMissing names the fix)."""
+    tenant_id = require_tenant_id("do_configure_key_ring")
+    with transaction.atomic():
+        if not KeyRing.objects.filter(subject=subject).exists():
+            raise keyring.missing(tenant_id, subject)
+        if rotation_period_days is not ...:
+            set_rotation_period(rotation_period_days, subject=subject, actor=actor)
+        if min_decryption_version is not None:
+            set_min_decryption_version(min_decryption_version, subject=subject, actor=actor)
+        if trim_below is not None:
+            trim_key(trim_below, subject=subject, actor=actor)
+        return KeyRing.objects.get(subject=subject)
 
 
 def rotate_due_keys(*, now: dt.datetime | None = None) -> list[str]:
@@ -198,8 +258,26 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
     }
 
 
+#: The reason recorded on sessions that threat detection ends for probing.
+PROBE_REVOKE_REASON = "probing"
+
+
+def do_react_to_probe(action: str, user_id: int) -> int:
+    """In the tenant that answered the 404s (security_mgr/probes.py): apply `action`
+    ("revoke_sessions" or "step_up") to the user's live sessions there, through the
+    sessions feature's hooks (each owns its transaction). Returns how many changed."""
+    if action == "revoke_sessions":
+        return hooks.revoke_user_sessions.call(user_id, PROBE_REVOKE_REASON)
+    if action == "step_up":
+        return hooks.require_user_step_up.call(user_id)
+    raise ValueError(f"unknown probe action {action!r}")
+
+
 __all__ = [
     "crypto",
+    "do_configure_key_ring",
+    "do_create_key_ring",
+    "do_react_to_probe",
     "rotate_due_keys",
     "rotate_key",
     "set_min_decryption_version",

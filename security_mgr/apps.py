@@ -9,6 +9,7 @@ class SecurityConfig(AppConfig):
 
     def ready(self):
         # They register themselves (checks, schema extensions, the rewrap job kind).
-        from security_mgr import checks, rewrap, schema, signals  # noqa: F401
+        from security_mgr import checks, providers, rewrap, schema, signals  # noqa: F401
 
         signals.connect()
+        providers.register()  # what other apps ask of security (tenancy/hooks.py)

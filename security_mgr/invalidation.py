@@ -12,11 +12,15 @@ cache, since messages published meanwhile are lost. `keyring` trusts its cache f
 long TTL only while `listener.healthy`; otherwise for one second (see keyring's
 docstring). Pub/sub channels are global to a Redis server, not per database number:
 a message about a tenant id of another deployment only costs a reload here.
+
+This module knows nothing of the cache it empties: `keyring` hands it its `forget`
+(`connect()`, at import), so the two do not import each other.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from tenancy.pubsub import Listener, configured_client
 
@@ -25,6 +29,20 @@ CHANNEL = "dim:security:keyrings"
 
 #: Counters for operators and tests: messages applied, (re)subscriptions, failures.
 stats = {"messages_applied": 0, "subscriptions": 0, "publish_errors": 0, "listener_errors": 0}
+
+
+def _forget_nothing(tenant_id: int | None = None, subject: str | None = None) -> None:
+    pass
+
+
+#: `keyring.forget(tenant_id=None, subject=None)`, once keyring is imported.
+_forget: Callable[..., None] = _forget_nothing
+
+
+def connect(forget: Callable[..., None]) -> None:
+    """The cache whose entries the messages drop (keyring calls it at import)."""
+    global _forget
+    _forget = forget
 
 
 def _client():
@@ -37,8 +55,6 @@ def message(tenant_id: int, subject: str | None) -> str:
 
 def apply(text: str) -> bool:
     """Drop what a message names. False (and nothing dropped) for a malformed one."""
-    from security_mgr import keyring
-
     kind, _, rest = text.partition("|")
     tenant, _, subject = rest.partition("|")
     try:
@@ -47,9 +63,9 @@ def apply(text: str) -> bool:
         log.warning("keyring_invalidation_malformed", extra={"event_message": text[:200]})
         return False
     if kind == "t":
-        keyring.forget(tenant_id)
+        _forget(tenant_id)
     elif kind == "r":
-        keyring.forget(tenant_id, subject)
+        _forget(tenant_id, subject)
     else:
         log.warning("keyring_invalidation_malformed", extra={"event_message": text[:200]})
         return False
@@ -58,9 +74,7 @@ def apply(text: str) -> bool:
 
 
 def _on_subscribed() -> None:
-    from security_mgr import keyring
-
-    keyring.forget()
+    _forget()
     stats["subscriptions"] += 1
 
 

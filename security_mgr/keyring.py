@@ -24,6 +24,10 @@ A load never caches what it read if a drop happened while it was reading (`_gene
 so a message arriving during a load cannot be overtaken by the stale row; nor a ring
 changed (or created on first use) by a transaction of this process that has not
 committed (`hold`): after a rollback it would be a key that exists nowhere else.
+
+Reading never writes: a tenant (or subject) without a ring raises `KeyRingMissing`
+naming the action that creates one (`actions.do_create_key_ring`, run for every new
+tenant in its creating transaction).
 """
 
 from __future__ import annotations
@@ -41,16 +45,17 @@ from kms import get_master_key_provider
 from security_mgr import crypto, invalidation
 from security_mgr.exceptions import (
     DecryptionFailed,
+    KeyRingMissing,
     KeyShredded,
     KeyVersionBelowMinimum,
     KeyVersionTrimmed,
     KeyVersionUnknown,
 )
+from security_mgr.models.keyring import DataKey, KeyRing, KeyState
 from tenancy.context import TenantRef, require_tenant_id
 from tenancy.context import current_var as _current
 from tenancy.resettable import register as _resettable
 
-_feed = invalidation.listener
 _unpack_head = crypto._HEAD.unpack_from
 _MAGIC_FORMAT, _MAX_VERSION = crypto._MAGIC_FORMAT, crypto.MAX_VERSION
 _HEADER, _MIN_BINARY = crypto.HEADER, crypto.MIN_BINARY
@@ -163,6 +168,9 @@ def forget(tenant_id: int | None = None, subject: str | None = None) -> None:
 
 
 _load_settings()
+invalidation.connect(forget)
+_feed = invalidation.listener
+ensure_listener = invalidation.ensure_listener
 
 
 def invalidate(tenant_id: int, subject: str | None = None) -> None:
@@ -171,12 +179,12 @@ def invalidate(tenant_id: int, subject: str | None = None) -> None:
     invalidation.publish(tenant_id, subject)
 
 
-def _ring(tenant_id: int, subject: str, create: bool) -> _Ring:
+def _ring(tenant_id: int, subject: str) -> _Ring:
     entry = _cache.get((tenant_id, subject) if subject else tenant_id)
     if entry is None or _monotonic() >= (
         entry.trusted_until if _feed.healthy else entry.unconfirmed_until
     ):
-        entry = _load(tenant_id, subject, create)
+        entry = _load(tenant_id, subject)
     return entry
 
 
@@ -217,19 +225,22 @@ def _is_held(tenant_id: int, subject: str) -> bool:
     return False
 
 
-def _load(tenant_id: int, subject: str, create: bool) -> _Ring:
-    from security_mgr.models import KeyRing
+def missing(tenant_id: int, subject: str) -> KeyRingMissing:
+    call = "do_create_key_ring(tenant" + (f", subject={subject!r})" if subject else ")")
+    return KeyRingMissing(
+        f"tenant {tenant_id} has no key ring {subject!r}: create it with "
+        f"security_mgr.actions.{call} (new tenants get theirs when created; "
+        "`manage.py migrate` creates those of older tenants)"
+    )
 
-    invalidation.ensure_listener()
+
+def _load(tenant_id: int, subject: str) -> _Ring:
+    ensure_listener()
     generation = _generation
     loaded_at = _monotonic()
     ring = KeyRing.objects.filter(subject=subject).first()
     if ring is None or (ring.current_version == 0 and ring.shredded_at is None):
-        if not create:
-            raise KeyVersionUnknown(f"tenant {tenant_id} has no key ring {subject!r}")
-        from security_mgr.actions import rotate_key
-
-        ring = rotate_key(subject=subject, reason="first use")
+        raise missing(tenant_id, subject)
     entry = _Ring(
         ring.current_version,
         ring.min_decryption_version,
@@ -246,8 +257,6 @@ def _load(tenant_id: int, subject: str, create: bool) -> _Ring:
 def _key(tenant_id: int, subject: str, entry: _Ring, version: int) -> AESGCM:
     aead = entry.keys.get(version)
     if aead is None:
-        from security_mgr.models import DataKey, KeyState
-
         row = DataKey.objects.filter(ring__subject=subject, version=version).first()
         if row is None or row.state == KeyState.TRIMMED:
             raise KeyVersionTrimmed(f"key version {version} was trimmed: the data is lost")
@@ -293,7 +302,7 @@ def encrypt_binary(plaintext: bytes, aad: bytes, subject: str = "") -> bytes:
     if entry is None or _monotonic() >= (
         entry.trusted_until if _feed.healthy else entry.unconfirmed_until
     ):
-        entry = _load(tenant_id, subject, True)
+        entry = _load(tenant_id, subject)
     sealer = entry.sealer or _sealer(tenant_id, subject, entry)
     nonce = _urandom(12)
     return sealer[1] + nonce + sealer[0].encrypt(nonce, plaintext, aad)
@@ -306,13 +315,13 @@ def encrypt(plaintext: bytes, aad: bytes, *, subject: str = "") -> str:
 
 def current_version(subject: str = "") -> int:
     tenant_id = require_tenant_id("current_version")
-    return _ring(tenant_id, subject, True).current
+    return _ring(tenant_id, subject).current
 
 
 def encrypt_with_version(plaintext: bytes, aad: bytes, version: int, *, subject: str = "") -> bytes:
     """Seal under a given (usable) version, as a binary envelope: the rewrap job's target."""
     tenant_id = require_tenant_id("encryption")
-    entry = _ring(tenant_id, subject, True)
+    entry = _ring(tenant_id, subject)
     _check_version(entry, version, tenant_id, subject)
     return crypto.seal_binary(_key(tenant_id, subject, entry, version), version, plaintext, aad)
 
@@ -334,7 +343,7 @@ def decrypt(ciphertext, aad: bytes, subject: str = "") -> bytes:
     if entry is None or _monotonic() >= (
         entry.trusted_until if _feed.healthy else entry.unconfirmed_until
     ):
-        entry = _load(tenant_id, subject, False)
+        entry = _load(tenant_id, subject)
     aead = entry.keys.get(version)
     if aead is None:
         _check_version(entry, version, tenant_id, subject)

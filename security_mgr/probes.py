@@ -24,9 +24,6 @@ from __future__ import annotations
 from security_mgr import threats
 from tenancy.context import get_current_tenant
 
-#: The reason recorded on sessions the detector ends.
-REVOKE_REASON = "probing"
-
 
 def on_scoped_object_not_found(sender, request=None, lookup=None, **kwargs) -> None:
     """Receiver of tenancy's `scoped_object_not_found`. `lookup` is ignored on purpose:
@@ -45,22 +42,3 @@ def on_scoped_object_not_found(sender, request=None, lookup=None, **kwargs) -> N
     action = next((a for a in verdict.actions if a in ("revoke_sessions", "step_up")), None)
     if action is not None and authenticated:
         check_probe_task.delay(action, user.pk)
-
-
-def check_probe(action: str, user_id) -> int:
-    """In the tenant that answered the 404s: apply `action` ("revoke_sessions" or
-    "step_up") to the user's live sessions there. Returns how many sessions changed."""
-    from sessions_mgr.actions import do_require_step_up, do_revoke_user_sessions
-    from sessions_mgr.models import Session
-
-    if action == "revoke_sessions":
-        return do_revoke_user_sessions(user_id, reason=REVOKE_REASON)
-    if action == "step_up":
-        live = Session.objects.filter(
-            user_id=user_id, revoked_at__isnull=True, step_up_required=False
-        ).values_list("pk", flat=True)
-        ids = list(live)
-        for session_id in ids:
-            do_require_step_up(session_id)
-        return len(ids)
-    raise ValueError(f"unknown probe action {action!r}")

@@ -15,6 +15,7 @@ written back is the new envelope, set through an UPDATE ... CASE statement per b
 from __future__ import annotations
 
 from django.apps import apps
+from django.db import transaction
 from django.db.models import Case, Value, When
 
 from jobs_mgr import registry
@@ -22,7 +23,10 @@ from jobs_mgr.actions import enqueue_job
 from jobs_mgr.engine import JobContext, run_job
 from jobs_mgr.models import Job
 from security_mgr import crypto, keyring
+from security_mgr.exceptions import KeyVersionUnknown
 from security_mgr.fields import EncryptedTextField, Sealed
+from security_mgr.models.keyring import KeyRing
+from tenancy.context import require_tenant_id
 from tenancy.models import is_tenant_scoped
 
 REWRAP = "security.rewrap"
@@ -73,22 +77,32 @@ def _rewrap_batch(model, fields, rows, target: int) -> int:
     return sum(len(w) for w in updates.values())
 
 
-def start_rewrap(
+def do_start_rewrap(
     *,
     target_version: int | None = None,
     batch_size: int = DEFAULT_BATCH,
     actor: str = "",
     send: bool = True,
 ) -> Job:
-    """Queue a rewrap job for the current tenant; a worker starts it after the commit
+    """Queue a rewrap job for the current tenant: the one way to start one (API, facade,
+    benchmarks). A target above the ring's current version is refused
+    (KeyVersionUnknown, a 400 in the API); none means the current one. The job and its
+    audit entry commit together and a worker is sent the job once they have committed
     (`send=False`: the caller runs it with `run_rewrap`)."""
-    from security_mgr.models import KeyRing
-
-    ring = KeyRing.objects.filter(subject="").first()
-    target = target_version or (ring.current_version if ring else 1)
-    total = sum(model.objects.count() for model, _fields in encrypted_columns())
-    params = {"target_version": target, "batch_size": batch_size}
-    return enqueue_job(REWRAP, params, total=total, actor=actor, send=send)
+    with transaction.atomic():
+        ring = KeyRing.objects.filter(subject="").first()
+        if ring is None or not ring.current_version:
+            raise keyring.missing(require_tenant_id("do_start_rewrap"), "")
+        if target_version is not None and not 1 <= target_version <= ring.current_version:
+            raise KeyVersionUnknown(
+                f"no key version {target_version} (current {ring.current_version})"
+            )
+        total = sum(model.objects.count() for model, _fields in encrypted_columns())
+        params = {
+            "target_version": target_version or ring.current_version,
+            "batch_size": batch_size,
+        }
+        return enqueue_job(REWRAP, params, total=total, actor=actor, send=send)
 
 
 def rewrap_jobs():

@@ -30,6 +30,4 @@ def check_probe_task(action: str, user_id: int) -> dict:
     """A run of 404s past the policy's threshold (security_mgr/probes.py): apply the
     policy's action to the user's sessions in the task's tenant, off the request. It
     gets no id and asks no other tenant anything: only the source's count led here."""
-    from security_mgr.probes import check_probe
-
-    return {"action": action, "sessions": check_probe(action, user_id)}
+    return {"action": action, "sessions": actions.do_react_to_probe(action, user_id)}

@@ -29,6 +29,7 @@ from sessions_mgr.models import (
     new_session_id,
 )
 from sessions_mgr.policy import LIMIT_DENY, Policy, policy_for
+from tenancy import hooks
 from tenancy.context import (
     TenantRef,
     current_var,
@@ -36,6 +37,7 @@ from tenancy.context import (
     require_tenant_id,
     tenant_context,
 )
+from tenancy.hooks import SecondFactor
 from tenancy.models import TenantSetting
 
 
@@ -206,29 +208,11 @@ def _audit(event: str, actor: str, payload: dict, tenant_id: int | None = None) 
     audit.append(event, payload, actor=actor, log=audit.tenant_log(tenant_id))
 
 
-def _verify_second_factor(user, code) -> bool:
-    """A TOTP code or a backup code of `user` in the tenant in context. TOTP-shaped
-    codes go through `verify_totp` (replay guard, failure count, lock-out with back-off);
-    anything else is tried as a backup code (single use). Raises MFALocked while the
-    user's authenticator is locked, MFAReplayed for a right TOTP code already used."""
-    from security_mgr import mfa, totp
-
-    if not isinstance(code, str) or not code.strip() or len(code) > 64:
-        return False
-    try:
-        totp.normalize(code)
-    except ValueError:
-        is_totp = False
-    else:
-        is_totp = True
-    try:
-        if is_totp:
-            return mfa.verify_totp(user, code, say_replayed=True)
-        return mfa.use_backup_code(user, code)
-    except (mfa.MFALocked, mfa.MFAReplayed):
-        raise
-    except ValueError:  # MFAError: no confirmed authenticator, or not a backup code
-        return False
+def _verify_second_factor(user, code) -> SecondFactor:
+    """A TOTP code or a backup code of `user` in the tenant in context, checked by the
+    provider of `tenancy.hooks.verify_second_factor` (the security feature), which
+    commits its own bookkeeping (replay guard, failure count, lock-out)."""
+    return hooks.verify_second_factor.call(user, code)
 
 
 _REPLAYED = "This code was already used (each code works once): wait for the next one."
@@ -238,10 +222,8 @@ def _second_factor_at_creation(user_id: int, code) -> bool:
     """True when the login carried a valid second factor; False: create under step-up.
     Verified before the session is written: a wrong code's failure count must persist
     (the throttling depends on it) whatever happens to the session."""
-    from security_mgr import mfa
-
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not mfa.has_mfa(user):
+    if user is None or not hooks.has_second_factor.call(user):
         raise SessionError(
             403,
             "mfa_enrollment_required",
@@ -249,14 +231,13 @@ def _second_factor_at_creation(user_id: int, code) -> bool:
         )
     if code is None or code == "":
         return False
-    try:
-        return _verify_second_factor(user, code)
-    except mfa.MFALocked:
-        return False  # the session waits under step-up until the lock has passed
-    except mfa.MFAReplayed:
+    checked = _verify_second_factor(user, code)
+    if checked.outcome == SecondFactor.REPLAYED:
         # Typically the code just used to confirm the authenticator: a session under
         # step-up would wait for a code the user thinks they gave. Refuse at once.
         raise SessionError(401, "mfa_replayed", _REPLAYED)
+    # LOCKED: the session waits under step-up until the lock has passed.
+    return checked.ok
 
 
 def _mint(session: Session, pol: Policy) -> str:
@@ -415,14 +396,27 @@ def do_require_step_up(session_id: str) -> None:
         publish(SessionMessage.drop(session_id))
 
 
+def do_require_user_step_up(user_id: int) -> int:
+    """Every live session of the user in the current tenant that is not already waiting
+    for a second factor must step up (threat detection's `step_up` reaction to
+    probing). Returns how many sessions changed."""
+    with transaction.atomic():
+        ids = list(
+            Session.objects.select_for_update()
+            .filter(user_id=user_id, revoked_at__isnull=True, step_up_required=False)
+            .values_list("pk", flat=True)
+        )
+        for session_id in ids:
+            do_require_step_up(session_id)
+    return len(ids)
+
+
 def do_complete_step_up(session_id: str, code: str) -> Session:
     """A valid second factor (TOTP or backup code) of the session's user clears the
     session's step-up, whether demanded at creation (MFA level) or by the anomaly
     policy. Acts on a live session of the current tenant; another tenant's id is
     `not_found` like a missing one. A wrong code is `mfa_invalid` (counted by the
     security manager's throttling), a locked authenticator `mfa_locked`."""
-    from security_mgr import mfa
-
     now = timezone.now()
     session = Session.objects.filter(pk=session_id, revoked_at__isnull=True).first()
     if session is None or session.absolute_expires_at <= now:
@@ -432,13 +426,12 @@ def do_complete_step_up(session_id: str, code: str) -> Session:
         raise SessionError(404, "not_found", "No such live session.")
     # Verified outside our transaction: the failure count of a wrong code must commit
     # although we refuse.
-    try:
-        ok = _verify_second_factor(user, code)
-    except mfa.MFALocked as exc:
-        raise SessionError(429, "mfa_locked", str(exc))
-    except mfa.MFAReplayed:
+    checked = _verify_second_factor(user, code)
+    if checked.outcome == SecondFactor.LOCKED:
+        raise SessionError(429, "mfa_locked", checked.message)
+    if checked.outcome == SecondFactor.REPLAYED:
         raise SessionError(401, "mfa_replayed", _REPLAYED)
-    if not ok:
+    if not checked.ok:
         raise SessionError(401, "mfa_invalid", "The code is not valid (or already used).")
     with transaction.atomic():
         cleared = Session.objects.filter(pk=session_id, revoked_at__isnull=True).update(

@@ -30,7 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_mgr.models import AnomalyModel, Session
-from tenancy import resettable
+from tenancy import hooks, resettable
+from tenancy.context import get_current_tenant, tenant_context
 
 log = logging.getLogger("dim.sessions")
 FEATURES = ["rate_per_min", "ips", "agents", "networks", "failures", "hour_sin", "hour_cos"]
@@ -206,53 +207,69 @@ def do_train_anomaly_model() -> AnomalyModel | None:
     )
 
 
-def _report_to_threat_detection(session: Session, score: float, action: str, result) -> None:
-    """The security manager keeps one record of threats for every manager: a
-    SecurityEvent and an audit entry, with the action this manager took."""
-    from security_mgr import threats
+def session_analytics(session: Session) -> dict:
+    """Read only (the API's GET, the facade, the admin): the score computed now, with
+    its drivers, and `risk_score`, the score of the last evaluation, which is what the
+    policy acted on. Evaluation (storing the score, acting on it) is
+    `do_evaluate_session`, run by the tasks."""
+    result = analyse(session)
+    result["risk_score"] = round(session.risk_score, 4)
+    return result
 
+
+def _anomaly_details(session: Session, score: float, action: str, result) -> dict:
     severity = "high" if action == "revoke" else "medium" if action == "step_up" else "low"
-    threats.analyze_threat(
-        "session_anomaly",
-        username=session.user.get_username() if session.user_id else "",
-        ip=session.ip or "",
-        details={
-            "severity": severity,
-            "session": str(session.pk),
-            "score": round(score, 4),
-            "drivers": result["drivers"],
-            "action_taken": action,
-        },
-    )
+    return {
+        "severity": severity,
+        "session": str(session.pk),
+        "score": round(score, 4),
+        "drivers": result["drivers"],
+        "action_taken": action,
+    }
 
 
 def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> dict:
     """Score a session, store the score, and act when it crosses the tenant's threshold:
-    record a security event, then revoke or demand step-up as the policy says."""
+    record a security event, then revoke or demand step-up as the policy says. One
+    transaction holding the session's row; threat detection hears of a crossing
+    (`tenancy.hooks.session_anomaly`) once it committed."""
     from sessions_mgr.actions import do_record_security_event, do_require_step_up, do_revoke_session
     from sessions_mgr.policy import ANOMALY_REVOKE, ANOMALY_STEP_UP, policy_for
 
-    result = analyse(session, baseline)
-    score = result["anomaly_score"]
-    pol = policy_for(session.security_level, session.tenant_id)
-    crossed = score >= pol.anomaly_threshold and session.risk_score < pol.anomaly_threshold
-    session.risk_score = score
-    session.save(update_fields=["risk_score"])
+    result = analyse(session, baseline)  # the history query stays outside the lock
     result["action"] = None
-    if crossed and session.revoked_at is None:
+    score = result["anomaly_score"]
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().filter(pk=session.pk).first()
+        if locked is None:  # deleted meanwhile
+            return result
+        pol = policy_for(locked.security_level, locked.tenant_id)
+        crossed = score >= pol.anomaly_threshold and locked.risk_score < pol.anomaly_threshold
+        locked.risk_score = session.risk_score = score
+        locked.save(update_fields=["risk_score"])
+        if not crossed or locked.revoked_at is not None:
+            return result
         do_record_security_event(
-            session.tenant_id,
+            locked.tenant_id,
             kind="anomaly",
-            session_id=session.pk,
-            user_id=session.user_id,
+            session_id=locked.pk,
+            user_id=locked.user_id,
             score=score,
             action=pol.anomaly_action,
             details={"drivers": result["drivers"], "model_version": result["model_version"]},
         )
-        _report_to_threat_detection(session, score, pol.anomaly_action, result)
         if pol.anomaly_action == ANOMALY_REVOKE:
-            do_revoke_session(session.pk, reason="anomaly")
+            do_revoke_session(locked.pk, reason="anomaly")
         elif pol.anomaly_action == ANOMALY_STEP_UP:
-            do_require_step_up(session.pk)
+            do_require_step_up(locked.pk)
         result["action"] = pol.anomaly_action
+        username = locked.user.get_username() if locked.user_id else ""
+        details = _anomaly_details(locked, score, pol.anomaly_action, result)
+        ip, tenant = locked.ip or "", get_current_tenant()
+
+        def report() -> None:  # the commit may come after the caller left the tenant
+            with tenant_context(tenant):
+                hooks.session_anomaly.call(username, ip, details)
+
+        transaction.on_commit(report, robust=True)
     return result

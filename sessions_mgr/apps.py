@@ -40,7 +40,12 @@ class SessionsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save, pre_delete
 
-        from sessions_mgr import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from sessions_mgr import actions, schema  # noqa: F401  (schema: the OpenAPI auth scheme)
+        from tenancy import hooks
+
+        # What other features may ask of sessions (tenancy/hooks.py).
+        hooks.revoke_user_sessions.register(actions.do_revoke_user_sessions)
+        hooks.require_user_step_up.register(actions.do_require_user_step_up)
         from sessions_mgr.models import SessionKeyVersion
         from tenancy.models import TenantSetting
 

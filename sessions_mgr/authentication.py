@@ -10,7 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import ValidatedSession, validate
-from tenancy import resettable
+from tenancy import hooks, resettable
 from tenancy.http import client_ip
 from tenancy.resolution import TENANT_HEADER, requested_slug
 
@@ -46,8 +46,8 @@ def memberships_for(user) -> list:
 
 
 def _observe_refusal(request, token: str, reason: str, expected: int | None) -> None:
-    """Threat detection hears of forged and other-tenant tokens (and may answer 429)."""
-    from security_mgr.login_guard import observe_refused_token
+    """Threat detection hears of forged and other-tenant tokens (and may answer 429)
+    through `tenancy.hooks.session_token_refused`."""
     from sessions_mgr import tokens
 
     if reason == "wrong_tenant":
@@ -57,7 +57,7 @@ def _observe_refusal(request, token: str, reason: str, expected: int | None) -> 
             claimed = tokens.parse(token).tenant_id
         except TokenError:
             claimed = None
-    observe_refused_token(request, reason, claimed)
+    hooks.session_token_refused.call(request, reason, claimed)
 
 
 class SessionTokenAuthentication(BaseAuthentication):

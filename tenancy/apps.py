@@ -16,6 +16,15 @@ def _forget_tenant_members(sender, instance, **kwargs):
     forget_memberships(Membership.objects.filter(tenant=instance).values_list("user_id", flat=True))
 
 
+def _tenant_saved(sender, instance, created, raw=False, **kwargs):
+    # In the inserting transaction: what features attach to a new tenant (its key
+    # ring) commits or rolls back with it (tenancy/hooks.py).
+    if created and not raw:
+        from tenancy import hooks
+
+        hooks.tenant_created.call(instance)
+
+
 def _apply_rls(sender, using="default", verbosity=1, **kwargs):
     from tenancy import rls
 
@@ -51,3 +60,4 @@ class TenancyConfig(AppConfig):
         for signal in (post_save, post_delete):
             signal.connect(_forget_membership, sender=Membership, dispatch_uid=f"m{signal}")
             signal.connect(_forget_tenant_members, sender=Tenant, dispatch_uid=f"t{signal}")
+        post_save.connect(_tenant_saved, sender=Tenant, dispatch_uid="tenancy.tenant_created")

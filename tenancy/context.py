@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tenancy.exceptions import TenantContextMissing
 
 if TYPE_CHECKING:
-    from tenancy.models import Tenant
+    from tenancy.models.tenant import Tenant
 
 audit_log = logging.getLogger("dim.audit")
 
@@ -63,7 +63,7 @@ def _as_ref(tenant: Tenant | TenantRef | int) -> TenantRef:
     if isinstance(tenant, TenantRef):
         return tenant
     if isinstance(tenant, int) and not isinstance(tenant, bool):
-        from tenancy.models import Tenant
+        from tenancy.models.tenant import Tenant  # the module (the package imports us)
 
         tenant = Tenant.objects.get(pk=tenant)
     if getattr(tenant, "pk", None) is None:

@@ -23,9 +23,11 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 
-from tenancy import resettable
+from tenancy import degraded, resettable
+from tenancy.context import no_tenant
 from tenancy.pubsub import Listener, configured_client, decode, encode, integer, receive
 
 log = logging.getLogger("dim.tenancy")
@@ -38,7 +40,7 @@ _epoch = 0
 _lock = threading.Lock()
 stats = {"hits": 0, "messages_applied": 0, "subscriptions": 0, "publish_errors": 0}
 # Users whose shared copy could not be dropped, or whose change could not be published,
-# while Redis was down: redelivered once it answers (tenancy.resolution.redeliver_drops).
+# while Redis was down: redelivered once it answers (`redeliver_drops`).
 undelivered: set[int] = set()
 
 
@@ -58,6 +60,11 @@ class MembershipMessage:
     def from_wire(cls, text: str) -> MembershipMessage:
         kind, fields = decode(text, _LAYOUTS, channel="membership")
         return cls(fields[0] if kind == "m" else None)
+
+
+def shared_key(user_id) -> str:
+    """The user's memberships in the shared cache (tenancy.resolution.memberships_of)."""
+    return f"dim:memberships:{user_id}"
 
 
 def _client():
@@ -95,8 +102,6 @@ def _on_subscribed() -> None:
     _drop_all()
     stats["subscriptions"] += 1
     if undelivered:
-        from tenancy.resolution import redeliver_drops  # resolution imports this module
-
         redeliver_drops()
 
 
@@ -186,3 +191,25 @@ def _publish(user_ids: list[int]) -> bool:
 
 
 publish_now = _publish
+
+
+def drop_shared(user_ids) -> bool:
+    """Delete the users' shared copies; False (and remembered for `redeliver_drops`)
+    when Redis cannot be reached: a copy that outlived a change must not be served once
+    Redis is back."""
+    keys = [shared_key(uid) for uid in user_ids]
+    with no_tenant():
+        done = degraded.shared_cache("memberships_drop", lambda: cache.delete_many(keys) or True)
+    if not done:
+        note_undelivered(user_ids)
+    return bool(done)
+
+
+def redeliver_drops() -> None:
+    """Drops and publications that failed while Redis was down, once it answers again
+    (called by the next lookup, and by the membership listener when it resubscribes)."""
+    if not degraded.redis.usable():
+        return
+    user_ids = take_undelivered()
+    if user_ids and drop_shared(user_ids):
+        publish_now(user_ids)

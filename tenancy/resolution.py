@@ -69,10 +69,6 @@ def _require_active(tenant: Tenant) -> None:
         )
 
 
-def _membership_cache_key(user_id) -> str:
-    return f"dim:memberships:{user_id}"
-
-
 def memberships_of(user) -> list[Membership]:
     """The user's memberships with their tenants. Every API request needs them, so with
     a shared cache (Redis) they are cached per user; saving or deleting a membership or
@@ -83,10 +79,10 @@ def memberships_of(user) -> list[Membership]:
         return local
     loaded_at_epoch = membership_cache.epoch()
     ttl = settings.TENANT_RESOLUTION_CACHE_SECONDS
-    key = _membership_cache_key(user.pk)
+    key = membership_cache.shared_key(user.pk)
     if ttl:
         if membership_cache.undelivered:
-            redeliver_drops()  # before trusting the shared copy again
+            membership_cache.redeliver_drops()  # before trusting the shared copy again
         # Platform data: its keys must not depend on the tenant context of the caller
         # (the cache's key function namespaces by context).
         with no_tenant():
@@ -104,36 +100,14 @@ def memberships_of(user) -> list[Membership]:
     return memberships
 
 
-def _drop_shared(user_ids) -> bool:
-    """Delete the users' shared copies; False (and remembered for `redeliver_drops`)
-    when Redis cannot be reached: a copy that outlived a change must not be served once
-    Redis is back."""
-    keys = [_membership_cache_key(uid) for uid in user_ids]
-    with no_tenant():
-        done = degraded.shared_cache("memberships_drop", lambda: cache.delete_many(keys) or True)
-    if not done:
-        membership_cache.note_undelivered(user_ids)
-    return bool(done)
-
-
-def redeliver_drops() -> None:
-    """Drops and publications that failed while Redis was down, once it answers again
-    (called by the next lookup, and by the membership listener when it resubscribes)."""
-    if not degraded.redis.usable():
-        return
-    user_ids = membership_cache.take_undelivered()
-    if user_ids and _drop_shared(user_ids):
-        membership_cache.publish_now(user_ids)
-
-
 def forget_memberships(user_ids) -> None:
     user_ids = list(user_ids)
     if settings.TENANT_RESOLUTION_CACHE_SECONDS and user_ids:
-        _drop_shared(user_ids)
+        membership_cache.drop_shared(user_ids)
         # Again once committed: a reader in another process may have cached the old
         # rows between the first delete and the commit. Before the publication below
         # (callbacks run in order), so processes told to reload find no stale copy.
-        transaction.on_commit(lambda: _drop_shared(user_ids), robust=True)
+        transaction.on_commit(lambda: membership_cache.drop_shared(user_ids), robust=True)
     membership_cache.forget(user_ids)
 
 

@@ -21,27 +21,28 @@ For each scoped table, idempotently:
   (a queue, e.g. the audit log's pending entries) gets DELETE too: its rows are inserted
   and later consumed whole, never changed.
 
-`inspect()` reads the live catalog and returns the problems `check_isolation` reports.
+`tenancy.rls_inspect.inspect()` reads the live catalog and returns the problems
+`check_isolation` reports.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import connections
 
+from tenancy import rls_platform
 from tenancy.models.scoped import scoped_models
-
-KEY_TABLE = "dim_context_key"
-REFERENCE_TABLE = "dim_policy_reference"
-CONTEXT_FUNCTION = "dim_context_tenants"
-# One InitPlan per statement; `= ANY(array)` lets the `(tenant_id, ...)` indexes drive
-# the scan for one tenant (an array of one id) and for platform access (every id).
-TENANT_EXPR = f"(SELECT public.{CONTEXT_FUNCTION}())::bigint[]"
-POLICY_EXPR = f"tenant_id = ANY (({TENANT_EXPR}))"
-POLICY = "dim_tenant_isolation"
-LEGACY_POLICIES = ("dim_platform_access",)
+from tenancy.rls_names import (  # noqa: F401  (KEY_TABLE ... POLICY: this module's vocabulary)
+    CONTEXT_FUNCTION,
+    KEY_TABLE,
+    LEGACY_POLICIES,
+    POLICY,
+    POLICY_EXPR,
+    REFERENCE_TABLE,
+    TENANT_EXPR,
+)
+from tenancy.rls_names import ident as _ident
+from tenancy.rls_names import short as _short
 
 
 # The claim's proof, recomputed by the server (see tenancy/db/proof.py). SECURITY DEFINER
@@ -51,7 +52,7 @@ LEGACY_POLICIES = ("dim_platform_access",)
 # parsed and planned again for every statement: ~150 µs instead of ~10).
 # A missing, forged or replayed proof gives NULL: no row matches.
 def function_body() -> str:
-    from tenancy.models import Tenant
+    from tenancy.models.tenant import Tenant
 
     return f"""
 DECLARE
@@ -89,15 +90,6 @@ def function_statements():
         f"AS $dim${function_body()}$dim$"
     )
     yield f"REVOKE ALL ON FUNCTION public.{CONTEXT_FUNCTION}() FROM PUBLIC"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _short(prefix: str, *parts: str) -> str:
-    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
-    return f"{prefix}_{digest}"
 
 
 def scoped_links(model):
@@ -228,8 +220,6 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
         database = _ident(cursor.fetchone()[0])
         cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC")
         # Memberships, superusers and permissions: written only with a verified claim.
-        from tenancy import rls_platform
-
         rls_platform.apply(cursor, runtime_role)
         if runtime_role:
             role = _ident(runtime_role)
@@ -254,10 +244,3 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
     if verbosity:
         print(f"  Row-level security applied to {len(models)} tenant-scoped tables.")
     return len(models)
-
-
-def inspect(using: str = "default"):
-    """The live isolation report (see tenancy/rls_inspect.py)."""
-    from tenancy.rls_inspect import inspect as run
-
-    return run(using)

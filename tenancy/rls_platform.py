@@ -23,7 +23,8 @@ readable by the runtime role.
 
 from __future__ import annotations
 
-from tenancy.rls import TENANT_EXPR, _ident
+from tenancy.rls_names import TENANT_EXPR
+from tenancy.rls_names import ident as _ident
 
 PLATFORM_FUNCTION = "dim_context_is_platform"
 PLATFORM_EXPR = f"(SELECT public.{PLATFORM_FUNCTION}())"
@@ -116,7 +117,7 @@ def _read_all_write_if(table: str, prefix: str, allowed: str):
 def apply(cursor, runtime_role: str | None) -> None:
     from django.contrib.auth import get_user_model
 
-    from tenancy.models import Membership
+    from tenancy.models.tenant import Membership
 
     user_table = get_user_model()._meta.db_table
     for sql in statements(user_table, Membership._meta.db_table, runtime_role):
@@ -127,7 +128,7 @@ def problems(cursor) -> list[str]:
     """What check_isolation reports when a guard is missing."""
     from django.contrib.auth import get_user_model
 
-    from tenancy.models import Membership
+    from tenancy.models.tenant import Membership
 
     found = []
     cursor.execute(

@@ -93,3 +93,11 @@ def committed_pending(tenant) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [tenant.pk])
         return [row[0] for row in cursor.fetchall()]
+
+
+def delete_committed_tenant(tenant_id: int) -> None:
+    """Remove a committed tenant and what it holds from its creation on (its key ring),
+    for fixtures that commit tenants for a worker to see."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    _purge(tenant)
+    Tenant.objects.filter(pk=tenant_id).delete()

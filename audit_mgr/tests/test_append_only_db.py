@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 import audit_mgr as audit
 from audit_mgr import actions as audit_actions
 from audit_mgr.models import AuditNode
-from tenancy import rls
+from tenancy import rls_inspect
 from tenancy.context import platform_access, tenant_context
 from tests.markers import postgres_only
 
@@ -54,7 +54,7 @@ def test_check_isolation_flags_an_append_only_table_that_became_writable():
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         role = cursor.fetchone()[0]
-    assert rls.inspect().ok
+    assert rls_inspect.inspect().ok
     owner = os.environ["DATABASE_OWNER_URL"]
     # The queue may be deleted from (consumed), never updated; the nodes neither.
     grants = [
@@ -66,11 +66,11 @@ def test_check_isolation_flags_an_append_only_table_that_became_writable():
         with psycopg.connect(owner, autocommit=True) as conn:
             conn.execute(f'GRANT {privilege} ON {table} TO "{role}"')
         try:
-            report = rls.inspect()
+            report = rls_inspect.inspect()
             assert any(
                 table in p and "append-only" in p and privilege in p for p in report.problems
             ), report.problems
         finally:
             with psycopg.connect(owner, autocommit=True) as conn:
                 conn.execute(f'REVOKE {privilege} ON {table} FROM "{role}"')
-    assert rls.inspect().ok
+    assert rls_inspect.inspect().ok

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
@@ -55,21 +54,12 @@ class KeyConfigView(SecurityView):
     @extend_schema(request=s.KeyConfigSerializer, responses=s.KeyRingSerializer)
     def post(self, request, *args, **kwargs):
         data = validated(s.KeyConfigSerializer, request.data)
-        subject, actor = data["subject"], _actor(request)
-        with transaction.atomic():
-            if "rotation_period_days" in data:
-                actions.set_rotation_period(
-                    data["rotation_period_days"], subject=subject, actor=actor
-                )
-            if "min_decryption_version" in data:
-                actions.set_min_decryption_version(
-                    data["min_decryption_version"], subject=subject, actor=actor
-                )
-            if "trim_below" in data:
-                actions.trim_key(data["trim_below"], subject=subject, actor=actor)
-        ring = KeyRing.objects.filter(subject=subject).first()
-        if ring is None:
-            raise TenantAPIError(400, "invalid", f"no key ring {subject!r}")
+        options = {k: data[k] for k in ("min_decryption_version", "trim_below") if k in data}
+        if "rotation_period_days" in data:
+            options["rotation_period_days"] = data["rotation_period_days"]
+        ring = actions.do_configure_key_ring(
+            subject=data["subject"], actor=_actor(request), **options
+        )
         return Response(s.KeyRingSerializer(ring).data)
 
 
@@ -154,10 +144,7 @@ class RewrapJobViewSet(
         from security_mgr import rewrap
 
         data = validated(s.StartRewrapSerializer, request.data)
-        ring = KeyRing.objects.filter(subject="").first()
-        target = data.get("target_version")
-        if target is not None and (ring is None or target > ring.current_version):
-            raise TenantAPIError(400, "key_version_unknown", f"no key version {target}")
-        # Queued; jobs_mgr sends it to a worker once this request's transaction commits.
-        job = rewrap.start_rewrap(target_version=target, actor=_actor(request))
+        job = rewrap.do_start_rewrap(
+            target_version=data.get("target_version"), actor=_actor(request)
+        )
         return Response(s.RewrapJobSerializer(job).data, status=202)

@@ -13,16 +13,17 @@ def test_rotate_list_and_config(owner_a, tenant_a):
     api = api_as(owner_a, tenant_a)
     assert api.post(f"{BASE}/keys/rotate/", {"reason": "test"}, format="json").status_code == 200
     ring = api.post(f"{BASE}/keys/rotate/", {}, format="json").json()
-    assert ring["current_version"] == 2 and len(ring["versions"]) == 2
+    # Version 1 came with the tenant; each rotation adds one.
+    assert ring["current_version"] == 3 and len(ring["versions"]) == 3
     assert "wrapped_key" not in str(ring)
     listed = api.get(f"{BASE}/keys/rings/").json()
-    assert listed["results"][0]["current_version"] == 2
+    assert listed["results"][0]["current_version"] == 3
     config = api.post(
         f"{BASE}/keys/config/",
-        {"min_decryption_version": 2, "trim_below": 2, "rotation_period_days": 30},
+        {"min_decryption_version": 3, "trim_below": 3, "rotation_period_days": 30},
         format="json",
     ).json()
-    assert config["min_available_version"] == 2 and config["rotation_period_days"] == 30
+    assert config["min_available_version"] == 3 and config["rotation_period_days"] == 30
     bad = api.post(f"{BASE}/keys/config/", {"trim_below": 5}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
 
@@ -205,3 +206,26 @@ def test_mfa_over_the_api_and_malformed_codes_are_4xx(viewer_a, tenant_a):
     codes = api.post(f"{BASE}/mfa/backup-codes/").json()["codes"]
     used = api.post(f"{BASE}/mfa/backup-codes/use/", {"code": codes[0]}, format="json")
     assert used.json() == {"verified": True}
+
+
+def test_key_config_refused_in_part_changes_nothing(owner_a, tenant_a):
+    api = api_as(owner_a, tenant_a)
+    bad = api.post(
+        f"{BASE}/keys/config/", {"rotation_period_days": 30, "trim_below": 5}, format="json"
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    ring = api.get(f"{BASE}/keys/rings/").json()["results"][0]
+    assert ring["rotation_period_days"] is None  # one transaction: the period went too
+    missing = api.post(
+        f"{BASE}/keys/config/", {"subject": "nobody", "rotation_period_days": 3}, format="json"
+    )
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "key_ring_missing"
+    assert [r["subject"] for r in api.get(f"{BASE}/keys/rings/").json()["results"]] == [""]
+
+
+def test_rewrap_api_refuses_an_unknown_target_and_queues_the_job(owner_a, tenant_a):
+    api = api_as(owner_a, tenant_a)
+    bad = api.post(f"{BASE}/keys/rewrap/", {"target_version": 9}, format="json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "key_version_unknown"
+    started = api.post(f"{BASE}/keys/rewrap/", {}, format="json")
+    assert started.status_code == 202 and started.json()["target_version"] == 1

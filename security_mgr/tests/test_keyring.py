@@ -55,8 +55,9 @@ def test_keyring_quantum_level_wraps_with_hybrid_x25519_mlkem768(tenant_a, how):
     with tenant_context(tenant_a), override_settings(QUANTUM_CRYPTO_ENABLED=how == "env"):
         if how == "setting":
             TenantSetting.objects.create(key="security.level", value="quantum")
+        actions.rotate_key(reason="quantum")  # the level applies to keys made after it
         text = keyring.encrypt(b"pq", _aad(tenant_a))
-        key = DataKey.objects.get()
+        key = DataKey.objects.get(version=2)
         assert key.algorithm == WrapAlgorithm.HYBRID
         assert len(bytes(key.wrapped_key)) == 1088 + 32 + 12 + 32 + 16
         keyring.forget()  # force the unwrap path
@@ -103,7 +104,6 @@ def test_keyring_rotation_min_decryption_version_and_trim(tenant_a):
         audit.flush()  # the test transaction never commits: sequence now
         events = list(AuditEntry.objects.values_list("event", flat=True))
         assert events == [
-            "key.rotated",
             "key.rotated",
             "key.min_decryption_version",
             "key.trimmed",
@@ -242,3 +242,65 @@ def test_shredding_a_tenant_makes_its_data_unreadable_and_the_log_still_verifies
         assert SignedTreeHead.objects.last().tree_size == entry.seq + 1
     with tenant_context(tenant_b):
         assert SecretNote.objects.get(pk=b_note.pk).body == "b keeps this"
+
+
+# --- key-ring creation is an action, never a side effect of a read --------------------
+
+
+def test_key_ring_created_with_the_tenant_in_its_transaction(db):
+    from django.db import transaction
+
+    from tenancy.actions import do_create_tenant
+    from tenancy.models import Tenant
+    from tests.personas import audit_entries
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        do_create_tenant(slug="gamma", name="Gamma")
+        raise RuntimeError("the creation rolls back")
+    assert not Tenant.objects.filter(slug="gamma").exists()
+    gamma = do_create_tenant(slug="gamma", name="Gamma")
+    with tenant_context(gamma):
+        ring = KeyRing.objects.get(subject="")
+        assert ring.current_version == 1
+        assert list(DataKey.objects.values_list("version", flat=True)) == [1]
+    created = audit_entries(None, "key.ring_created")  # the platform made it
+    assert [json.loads(e.data)["payload"]["tenant"] for e in created] == [gamma.pk]
+    assert audit_entries(gamma) == []  # the tenant's own log starts with its own acts
+
+
+def test_key_ring_read_without_a_ring_fails_naming_the_fix_and_writes_nothing(tenant_a):
+    with tenant_context(tenant_a):
+        sealed = keyring.encrypt(b"x", _aad(tenant_a))
+        KeyRing.objects.all().delete()  # a tenant left without a ring
+        keyring.forget()
+        pending = audit.tenant_log().pending().count()
+        for read in (
+            lambda: keyring.encrypt(b"x", _aad(tenant_a)),
+            lambda: keyring.current_version(),
+            lambda: keyring.decrypt(sealed, _aad(tenant_a)),
+        ):
+            with pytest.raises(KeyVersionUnknown, match=r"do_create_key_ring\(tenant\)"):
+                read()
+        assert not KeyRing.objects.exists() and not DataKey.objects.exists()
+        assert audit.tenant_log().pending().count() == pending
+        actions.do_create_key_ring(tenant_a)  # the fix the error names
+        assert keyring.decrypt(keyring.encrypt(b"x", _aad(tenant_a)), _aad(tenant_a)) == b"x"
+
+
+def test_key_ring_migration_gives_older_tenants_their_ring(tenant_a, tenant_b):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "security_mgr.migrations.0015_key_rings_for_existing_tenants"
+    )
+    with tenant_context(tenant_a):
+        KeyRing.objects.all().delete()  # created before rings came with tenants
+    with tenant_context(tenant_b):
+        actions.rotate_key(reason="in use")
+    migration.create_missing_rings(apps, None)
+    with tenant_context(tenant_a):
+        assert KeyRing.objects.get(subject="").current_version == 1
+    with tenant_context(tenant_b):
+        assert KeyRing.objects.get(subject="").current_version == 2  # left as it was

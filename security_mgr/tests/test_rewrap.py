@@ -35,7 +35,7 @@ def test_rewrap_moves_every_value_resumably_then_trim_is_safe(
     with tenant_context(tenant_a):
         notes = [SecretNote.objects.create(body=f"note {i}", extra={"i": i}) for i in range(7)]
         actions.rotate_key(reason="yearly")
-        job = rewrap.start_rewrap()
+        job = rewrap.do_start_rewrap()
         assert job.kind == rewrap.REWRAP and job.state == JobState.QUEUED
         assert job.params["target_version"] == 2 and job.progress_total == 7
         assert _versions(tenant_a) == {1}

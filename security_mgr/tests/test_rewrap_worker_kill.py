@@ -83,7 +83,7 @@ def test_rewrap_resumes_after_its_worker_is_killed_and_rewraps_every_value_once(
             with tasks_to_broker(settings.REDIS_URL) as queue:
                 with start_worker_process(queue, JOBS_LEASE_SECONDS=LEASE) as first:
                     with tenant_context(tenant):
-                        job = rewrap.start_rewrap(batch_size=BATCH, actor="alice")
+                        job = rewrap.do_start_rewrap(batch_size=BATCH, actor="alice")
 
                     def blocked():
                         # Asked on a connection of its own: inside the locker's transaction

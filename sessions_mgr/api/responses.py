@@ -57,6 +57,9 @@ class SessionAnalyticsSerializer(serializers.Serializer):
     )
     features = serializers.DictField(child=serializers.FloatField())
     drivers = AnalyticsDriverSerializer(many=True)
+    risk_score = serializers.FloatField(
+        help_text="The score stored by the last evaluation (a task), which the policy acted on."
+    )
 
 
 class AcceptedKeyVersionSerializer(serializers.Serializer):

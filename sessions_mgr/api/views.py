@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from sessions_mgr import actions, keys, selectors
-from sessions_mgr.analytics import do_evaluate_session
+from sessions_mgr.analytics import session_analytics
 from sessions_mgr.api import responses as r
 from sessions_mgr.api.serializers import (
     CreateSessionSerializer,
@@ -214,10 +214,12 @@ class SessionRevokeAllView(TenantAPIView):
 
 
 class SessionAnalyticsView(TenantAPIView):
+    """Read only: the score now and the last evaluation's (the tasks evaluate and act)."""
+
     @extend_schema(responses=r.SessionAnalyticsSerializer)
     def get(self, request, session_id, *args, **kwargs):
         session = _own_or_admin(request, session_id)
-        return Response(do_evaluate_session(session))
+        return Response(session_analytics(session))
 
 
 class RotateSessionKeyView(TenantAPIView):

@@ -88,13 +88,16 @@ def test_analytics_model_trained_per_tenant_and_versioned(
     assert 0 <= a["anomaly_score"] <= 1 and 0 <= b["anomaly_score"] <= 1
 
 
-def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, view, mfa_a):
+def test_analytics_threshold_revokes_critical(
+    make_session, tenant_a, owner_a, view, mfa_a, django_capture_on_commit_callbacks
+):
     _history(tenant_a, owner_a, 50)
     wild, token = _with_features(
         make_session, tenant_a, WILD, security_level="critical", mfa_code=mfa_a.backup()
     )
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         assert evaluate_session_task.delay(wild.pk).get() > 0.7
+    with tenant_context(tenant_a):
         event = SecurityEvent.objects.get(kind="anomaly")
         assert event.action == "revoke" and event.session_id_ref == wild.pk
         assert Session.objects.get(pk=wild.pk).revoke_reason == "anomaly"
@@ -108,11 +111,16 @@ def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, v
     assert exc.value.reason == "revoked"
 
 
-def test_analytics_threshold_step_up_high(make_session, tenant_a, owner_a, view):
+def test_analytics_threshold_step_up_high(
+    make_session, tenant_a, owner_a, view, django_capture_on_commit_callbacks
+):
     _history(tenant_a, owner_a, 50)
     wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         result = analytics.do_evaluate_session(wild)
+        # Threat detection hears of it only once the evaluation committed.
+        assert not ThreatEvent.objects.filter(type="session_anomaly").exists()
+    with tenant_context(tenant_a):
         threat = ThreatEvent.objects.get(type="session_anomaly")
     assert result["action"] == "step_up"
     assert (threat.severity, threat.action) == ("medium", "step_up")
@@ -140,3 +148,45 @@ def test_analytics_live_counters_feed_features(make_session, tenant_a, view):
     with tenant_context(tenant_a):
         result = analytics.analyse(Session.objects.get(pk=session.pk))
     assert result["features"]["ips"] == 5 and result["features"]["networks"] == 5
+
+
+def _counts(tenant):
+    with tenant_context(tenant):
+        return (
+            SecurityEvent.objects.count(),
+            ThreatEvent.objects.count(),
+            len(audit_entries(tenant)),
+            list(Session.objects.order_by("pk").values_list("risk_score", "revoked_at")),
+        )
+
+
+def test_analytics_get_reads_and_never_writes(make_session, tenant_a, owner_a, view):
+    from tests.personas import api_as
+
+    _history(tenant_a, owner_a, 50)
+    wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
+    client = api_as(owner_a, tenant_a)  # signing in is audited: before counting
+    before = _counts(tenant_a)
+    response = client.get(f"/api/v1/sessions/{wild.pk}/analytics/")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    # The score now is past the threshold, but a GET neither stores it nor acts on it.
+    assert body["anomaly_score"] > 0.9 and body["risk_score"] == 0.0
+    assert _counts(tenant_a) == before
+    assert validate(token).session_id == wild.pk  # no step-up demanded
+
+
+def test_analytics_evaluation_rolled_back_has_no_effects(
+    make_session, tenant_a, owner_a, view, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    _history(tenant_a, owner_a, 50)
+    wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
+    before = _counts(tenant_a)
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert analytics.do_evaluate_session(wild)["action"] == "step_up"
+            raise RuntimeError("the caller's transaction fails")
+    # Threat detection never heard of it; the score and the events went with the rollback.
+    assert _counts(tenant_a) == before

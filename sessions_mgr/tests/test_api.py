@@ -223,7 +223,7 @@ def test_api_authorization_header_fuzz_never_500(owner_a, tenant_a, view):
 
 
 def test_api_superuser_token_acts_in_its_tenant(superuser, tenant_b, view):
-    from sessions_mgr.facade import SessionManager
+    from managers import SessionManager
 
     _sid, token = SessionManager().create_session_sync(tenant_b.slug, superuser.username)
     response = bearer(token).get("/api/v1/tenant/")

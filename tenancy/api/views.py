@@ -57,6 +57,6 @@ class IsolationReportView(TenantAPIView):
 
     @extend_schema(responses=IsolationReportSerializer)
     def get(self, request, *args, **kwargs):
-        from tenancy import rls
+        from tenancy import rls_inspect
 
-        return Response(rls.inspect().as_dict())
+        return Response(rls_inspect.inspect().as_dict())

@@ -72,11 +72,12 @@ def test_heartbeat_fan_out_writes_per_tenant(tenant_a, tenant_b):
 def committed_tenant(django_db_setup, django_db_blocker):
     """A tenant the worker thread (its own database connection) can see."""
     from tenancy.models import Tenant
+    from tests.committed import delete_committed_tenant
 
     with django_db_blocker.unblock():
         tenant = Tenant.objects.create(slug="worker-probe", name="Worker probe")
         yield TenantRef(tenant.pk, tenant.slug)
-        Tenant.objects.filter(pk=tenant.pk).delete()
+        delete_committed_tenant(tenant.pk)  # with the key ring it was created with
 
 
 def test_real_worker_runs_task_in_header_tenant_then_clears(real_worker, committed_tenant):

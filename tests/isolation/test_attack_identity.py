@@ -239,13 +239,13 @@ def _owner_execute(*statements):
 def test_check_isolation_names_a_missing_platform_guard(breakage, expected):
     from django.conf import settings
 
-    from tenancy import rls, rls_platform
+    from tenancy import rls_inspect, rls_platform
     from tenancy.models import Membership
 
-    assert rls.inspect().ok, rls.inspect().problems  # positive control
+    assert rls_inspect.inspect().ok, rls_inspect.inspect().problems  # positive control
     _owner_execute(breakage)
     try:
-        problems = rls.inspect().problems
+        problems = rls_inspect.inspect().problems
         assert any(expected in p for p in problems), problems
     finally:
         _owner_execute(
@@ -254,4 +254,4 @@ def test_check_isolation_names_a_missing_platform_guard(breakage, expected):
                 User._meta.db_table, Membership._meta.db_table, settings.DB_RUNTIME_ROLE
             ),
         )
-    assert rls.inspect().ok
+    assert rls_inspect.inspect().ok

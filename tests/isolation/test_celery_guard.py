@@ -335,13 +335,15 @@ def test_stamp_binds_task_tenant_and_id():
 def committed_pair(django_db_setup, django_db_blocker):
     """Two tenants the worker thread (its own database connection) can see."""
     from tenancy.models import Tenant
+    from tests.committed import delete_committed_tenant
 
     suffix = uuid()[:8]
     with django_db_blocker.unblock():
         a = Tenant.objects.create(slug=f"guard-a-{suffix}", name="Guard alpha")
         b = Tenant.objects.create(slug=f"guard-b-{suffix}", name="Guard beta")
         yield Pair(TenantRef(a.pk, a.slug), TenantRef(b.pk, b.slug))
-        Tenant.objects.filter(pk__in=[a.pk, b.pk]).delete()
+        for tenant in (a, b):  # with the key rings they were created with
+            delete_committed_tenant(tenant.pk)
 
 
 def publish_raw(headers: dict, task_id: str):

@@ -238,10 +238,10 @@ def _owner_execute(sql):
 )
 def test_check_isolation_names_the_broken_table(breakage, repair, expected):
     table = MODELS[0]._meta.db_table
-    assert rls.inspect().ok  # positive control
+    assert rls_inspect.inspect().ok  # positive control
     _owner_execute(breakage.format(t=table))
     try:
-        report = rls.inspect()
+        report = rls_inspect.inspect()
         assert not report.ok
         assert any(table in p and expected in p for p in report.problems), report.problems
     finally:
@@ -249,7 +249,7 @@ def test_check_isolation_names_the_broken_table(breakage, repair, expected):
             _owner_execute(repair.format(t=table))
         else:
             _repair_policies()
-    assert rls.inspect().ok
+    assert rls_inspect.inspect().ok
 
 
 def _repair_policies():
@@ -268,7 +268,7 @@ def _repair_policies():
 @needs_postgres
 @pytest.mark.django_db
 def test_check_isolation_flags_a_runtime_role_that_bypasses_rls():
-    report = rls.inspect()
+    report = rls_inspect.inspect()
     assert report.ok and report.runtime_role == "dim_app"
     problems = rls_inspect.role_problems  # the role check on its own, against `postgres`
     with connection.cursor() as cursor:
@@ -304,21 +304,21 @@ def _repair_grants():
     ids=["key", "temp", "sequences", "trusting", "invoker", "volatile", "key_mismatch"],
 )
 def test_check_isolation_names_a_forgeable_context(breakage, expected):
-    assert rls.inspect().ok  # positive control
+    assert rls_inspect.inspect().ok  # positive control
     db = connection.settings_dict["NAME"]
     _owner_execute(breakage.format(db=db))
     try:
-        report = rls.inspect()
+        report = rls_inspect.inspect()
         assert any(expected in p for p in report.problems), report.problems
     finally:
         _repair_grants()
-    assert rls.inspect().ok
+    assert rls_inspect.inspect().ok
 
 
 @needs_postgres
 @pytest.mark.django_db
 def test_check_isolation_names_a_runtime_role_member_of_another_role():
-    report = rls.inspect()
+    report = rls_inspect.inspect()
     assert report.ok, report.problems
     admin = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -328,7 +328,7 @@ def test_check_isolation_names_a_runtime_role_member_of_another_role():
         )
         conn.execute("GRANT dim_probe_role TO dim_app")
         try:
-            problems = rls.inspect().problems
+            problems = rls_inspect.inspect().problems
         finally:
             conn.execute("REVOKE dim_probe_role FROM dim_app")
     assert any("member of 'dim_probe_role'" in p for p in problems), problems

@@ -1,7 +1,8 @@
 """The seed's Python API: `from managers import SessionManager, SessionType, SecurityLevel`.
 
 Every method has an async form with the seed's name (`await manager.create_session(...)`)
-and a sync twin suffixed `_sync`. Tenants are given as ids or slugs (the seed's
+and a sync twin suffixed `_sync` (managers/twins.py: the sync one is written, the async
+one generated). Tenants are given as ids or slugs (the seed's
 "enterprise_tenant": underscores read as hyphens, since slugs cannot hold them), users
 as ids or usernames. Unknown tenants or users, and users who are not members, raise
 SessionError with a 4xx status and a reason code.
@@ -9,8 +10,7 @@ SessionError with a 4xx status and a reason code.
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
-
+from managers.twins import async_twins
 from sessions_mgr.models import SecurityLevel, SessionType
 
 __all__ = ["SecurityLevel", "SessionManager", "SessionManagerFactory", "SessionType"]
@@ -57,16 +57,15 @@ def _user(ref):
     return user
 
 
+@async_twins
 class SessionManager:
     def __init__(self, config: str = "default"):
         self.config = config
         self.initialized = False
         self._tenant_of: dict[str, int] = {}  # sessions this manager created
 
-    # --- sync -------------------------------------------------------------------------
-
     def initialize_sync(self) -> dict:
-        from managers import initialize_managers
+        from managers.bootstrap import initialize_managers
 
         report = initialize_managers()
         self.initialized = True
@@ -159,14 +158,14 @@ class SessionManager:
 
     def get_session_analytics_sync(self, session_id: str, tenant_id=None) -> dict:
         from sessions_mgr.actions import SessionError
-        from sessions_mgr.analytics import do_evaluate_session
+        from sessions_mgr.analytics import session_analytics
         from sessions_mgr.selectors import get_session
 
         with self._scope(session_id, tenant_id):
             session = get_session(session_id)
             if session is None:
                 raise SessionError(404, "not_found", "No such session.")
-            return do_evaluate_session(session)
+            return session_analytics(session)
 
     def _scope(self, session_id: str, tenant_id):
         """The tenant of a session: the one given, or the one it was created in by this
@@ -181,48 +180,6 @@ class SessionManager:
         if known is not None:
             return tenant_context(known)
         return contextlib.nullcontext()
-
-    # --- async twins (the seed's names) -------------------------------------------------
-
-    async def initialize(self) -> dict:
-        return await sync_to_async(self.initialize_sync)()
-
-    async def create_session(
-        self,
-        tenant_id,
-        user_id,
-        session_type=SessionType.USER,
-        security_level=SecurityLevel.STANDARD,
-        mfa_code: str | None = None,
-        **kwargs,
-    ) -> tuple[str, str]:
-        return await sync_to_async(self.create_session_sync)(
-            tenant_id, user_id, session_type, security_level, mfa_code=mfa_code, **kwargs
-        )
-
-    async def validate_session(self, token: str, **kwargs):
-        return await sync_to_async(self.validate_session_sync)(token, **kwargs)
-
-    async def refresh_session(self, session_id: str, tenant_id=None) -> str:
-        return await sync_to_async(self.refresh_session_sync)(session_id, tenant_id)
-
-    async def complete_step_up(self, session_id: str, code: str, tenant_id=None) -> bool:
-        return await sync_to_async(self.complete_step_up_sync)(session_id, code, tenant_id)
-
-    async def revoke_session(self, session_id: str, tenant_id=None, reason="revoked") -> bool:
-        return await sync_to_async(self.revoke_session_sync)(session_id, tenant_id, reason)
-
-    async def revoke_user_sessions(self, tenant_id, user_id) -> int:
-        return await sync_to_async(self.revoke_user_sessions_sync)(tenant_id, user_id)
-
-    async def revoke_tenant_sessions(self, tenant_id) -> int:
-        return await sync_to_async(self.revoke_tenant_sessions_sync)(tenant_id)
-
-    async def list_sessions(self, tenant_id, user_id=None, active_only=True) -> list[dict]:
-        return await sync_to_async(self.list_sessions_sync)(tenant_id, user_id, active_only)
-
-    async def get_session_analytics(self, session_id: str, tenant_id=None) -> dict:
-        return await sync_to_async(self.get_session_analytics_sync)(session_id, tenant_id)
 
 
 class SessionManagerFactory:

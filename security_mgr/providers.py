@@ -1,0 +1,114 @@
+"""What the security feature provides to the others through `tenancy.hooks`: the
+second factor for sessions, threat detection's ears (anomalous sessions, refused
+tokens), and a key ring for every new tenant. Registered by `SecurityConfig.ready()`;
+the asking apps never import this feature."""
+
+from __future__ import annotations
+
+from tenancy import hooks
+from tenancy.hooks import SecondFactor
+
+
+def has_second_factor(user) -> bool:
+    from security_mgr import mfa
+
+    return mfa.has_mfa(user)
+
+
+def verify_second_factor(user, code) -> SecondFactor:
+    """TOTP-shaped codes go through `verify_totp` (replay guard, failure count,
+    lock-out with back-off); anything else is tried as a backup code (single use)."""
+    from security_mgr import mfa, totp
+
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        return SecondFactor(SecondFactor.INVALID)
+    try:
+        totp.normalize(code)
+    except ValueError:
+        is_totp = False
+    else:
+        is_totp = True
+    try:
+        if is_totp:
+            ok = mfa.verify_totp(user, code, say_replayed=True)
+        else:
+            ok = mfa.use_backup_code(user, code)
+    except mfa.MFALocked as exc:
+        return SecondFactor(SecondFactor.LOCKED, str(exc))
+    except mfa.MFAReplayed as exc:
+        return SecondFactor(SecondFactor.REPLAYED, str(exc))
+    except ValueError:  # MFAError: no confirmed authenticator, or not a backup code
+        return SecondFactor(SecondFactor.INVALID)
+    return SecondFactor(SecondFactor.OK if ok else SecondFactor.INVALID)
+
+
+def report_session_anomaly(username: str, ip: str, details: dict) -> None:
+    """The sessions feature acted on an anomalous session: one record of threats for
+    every manager (a SecurityEvent and an audit entry, with the action it took)."""
+    from security_mgr import threats
+
+    threats.analyze_threat("session_anomaly", username=username, ip=ip, details=details)
+
+
+def observe_refused_token(request, reason: str, claimed_tenant_id: int | None) -> None:
+    from security_mgr import login_guard
+
+    login_guard.observe_refused_token(request, reason, claimed_tenant_id)
+
+
+def create_tenant_key_ring(tenant) -> None:
+    from security_mgr.actions import do_create_key_ring
+
+    do_create_key_ring(tenant, reason="tenant created")
+
+
+def _subject_fields(model) -> list:
+    from security_mgr.fields import EncryptedTextField
+
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if isinstance(f, EncryptedTextField) and f.subject_field
+    ]
+
+
+def create_subject_rings(sender, instance, raw=False, **kwargs) -> None:
+    """pre_save of a model with per-subject encrypted fields: the first save that
+    stores a value under a subject creates that subject's ring (an explicit write, in
+    the save's transaction when it has one), so that sealing, a read of the ring, never
+    has to. bulk_create() sends no pre_save: create the rings first
+    (`actions.do_create_key_ring(tenant, subject=...)`)."""
+    from security_mgr import keyring
+    from security_mgr.actions import do_create_key_ring
+    from security_mgr.exceptions import KeyRingMissing
+
+    if raw:
+        return
+    for field in _subject_fields(sender):
+        if instance.__dict__.get(field.attname) is None:
+            continue
+        subject = field.subject(instance)
+        try:
+            keyring.current_version(subject)
+        except KeyRingMissing:
+            do_create_key_ring(instance.tenant_id, subject=subject, reason="first value")
+
+
+def connect_subject_rings() -> None:
+    from django.apps import apps
+    from django.db.models.signals import pre_save
+
+    for model in apps.get_models():
+        if _subject_fields(model):
+            pre_save.connect(
+                create_subject_rings, sender=model, dispatch_uid=f"sec-rings-{model._meta.label}"
+            )
+
+
+def register() -> None:
+    connect_subject_rings()
+    hooks.has_second_factor.register(has_second_factor)
+    hooks.verify_second_factor.register(verify_second_factor)
+    hooks.session_anomaly.register(report_session_anomaly)
+    hooks.session_token_refused.register(observe_refused_token)
+    hooks.tenant_created.register(create_tenant_key_ring)

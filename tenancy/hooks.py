@@ -1,0 +1,186 @@
+"""Typed hooks: how a lower layer (or one feature) asks for something another app
+provides, without importing it.
+
+The layers (docs/architecture.md) forbid upward imports and imports between features.
+When security asks "end this user's sessions" or sessions ask "is this second factor
+right?", the asking app calls a hook declared here, in the core, and the answering app
+registers its function in its `AppConfig.ready()`. Each hook states its contract in its
+docstring: what it is given, what it returns, what it may raise, in which transaction
+it runs.
+
+Two kinds:
+- one provider (`many=False`): the caller needs an answer. `call()` returns the
+  provider's; with no provider it raises `HookNotProvided` naming the app to install.
+  A second, different provider is refused (two answers to one question is a bug).
+- listeners (`many=True`): the caller announces something. `call()` runs every
+  listener in registration order and returns their results; none is fine.
+
+`register()` is idempotent for the same function (ready() may run twice in tests) and
+usable as a decorator. Tests replace a provider for a block with `override()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Generic, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class HookNotProvided(LookupError):
+    """A hook that must answer has no provider: the providing app is not installed or
+    its AppConfig.ready() did not register it."""
+
+
+class HookConflict(RuntimeError):
+    """A second, different provider for a one-provider hook."""
+
+
+class Hook(Generic[P, R]):
+    def __init__(self, name: str, doc: str, *, provided_by: str, many: bool = False):
+        self.name = name
+        self.__doc__ = doc
+        self.provided_by = provided_by  # the app expected to register (for the error)
+        self.many = many
+        self._functions: list[Callable[P, R]] = []
+
+    def __repr__(self) -> str:
+        kind = "listeners" if self.many else "provider"
+        return f"<Hook {self.name} ({kind}: {len(self._functions)})>"
+
+    def register(self, function: Callable[P, R]) -> Callable[P, R]:
+        if function in self._functions:
+            return function
+        if not self.many and self._functions:
+            raise HookConflict(
+                f"hook {self.name!r} already has a provider ({self._functions[0]!r}); "
+                "it takes one: unregister the other or use override() in tests"
+            )
+        self._functions.append(function)
+        return function
+
+    def unregister(self, function: Callable[P, R]) -> None:
+        if function in self._functions:
+            self._functions.remove(function)
+
+    @property
+    def provided(self) -> bool:
+        return bool(self._functions)
+
+    def call(self, *args: P.args, **kwargs: P.kwargs):
+        """The provider's answer (one-provider hook), or the list of every listener's
+        result (listeners)."""
+        if self.many:
+            return [function(*args, **kwargs) for function in list(self._functions)]
+        if not self._functions:
+            raise HookNotProvided(
+                f"nobody provides hook {self.name!r}: add {self.provided_by!r} to "
+                f"INSTALLED_APPS (its AppConfig.ready() registers "
+                f"tenancy.hooks.{self.name.replace('.', '_')})"
+            )
+        return self._functions[0](*args, **kwargs)
+
+    @contextmanager
+    def override(self, function: Callable[P, R]) -> Iterator[None]:
+        """Tests: `function` is the only provider (or listener) inside the block."""
+        saved = self._functions
+        self._functions = [function]
+        try:
+            yield
+        finally:
+            self._functions = saved
+
+
+# --- tenancy --------------------------------------------------------------------------
+
+tenant_created: Hook[[object], None] = Hook(
+    "tenant_created",
+    """(tenant) -> None, for each listener. A Tenant row was just inserted; runs inside
+    the inserting transaction (post_save), so a listener's rows commit or roll back
+    with the tenant. A listener that raises refuses the creation. The security feature
+    creates the tenant's key ring here.""",
+    provided_by="security_mgr",
+    many=True,
+)
+
+
+# --- sessions, asked by security (threat detection) ------------------------------------
+
+revoke_user_sessions: Hook[[int, str], int] = Hook(
+    "revoke_user_sessions",
+    """(user_id, reason) -> number of sessions ended. Ends every live session of the
+    user in the tenant in context, in its own transaction (audited, published to every
+    process as a revocation). Asked by threat detection (probing).""",
+    provided_by="sessions_mgr",
+)
+
+require_user_step_up: Hook[[int], int] = Hook(
+    "require_user_step_up",
+    """(user_id) -> number of sessions changed. Every live session of the user in the
+    tenant in context is refused with `step_up_required` until a second factor lifts
+    it. Asked by threat detection (probing).""",
+    provided_by="sessions_mgr",
+)
+
+
+# --- security, asked by sessions ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecondFactor:
+    """The answer of `verify_second_factor`. `outcome`: OK, INVALID (wrong, unknown or
+    no authenticator: counted towards the lock-out), LOCKED (too many failures; the
+    message says for how long), REPLAYED (a right TOTP code whose time step was already
+    used)."""
+
+    outcome: str
+    message: str = ""
+
+    OK = "ok"
+    INVALID = "invalid"
+    LOCKED = "locked"
+    REPLAYED = "replayed"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == self.OK
+
+
+has_second_factor: Hook[[object], bool] = Hook(
+    "has_second_factor",
+    """(user) -> bool: the user has a confirmed second factor (authenticator) in the
+    tenant in context. Read only.""",
+    provided_by="security_mgr",
+)
+
+verify_second_factor: Hook[[object, str], SecondFactor] = Hook(
+    "verify_second_factor",
+    """(user, code) -> SecondFactor. Checks a TOTP code or a one-time backup code of the
+    user in the tenant in context. Commits its own bookkeeping (replay guard, failure
+    count, used backup code) whatever the caller then does: call it outside the
+    caller's transaction.""",
+    provided_by="security_mgr",
+)
+
+session_anomaly: Hook[[str, str, dict], None] = Hook(
+    "session_anomaly",
+    """(username, ip, details) -> None, for each listener. A session crossed its
+    anomaly threshold and the sessions feature acted (`details`: severity, session,
+    score, drivers, action_taken). Runs after the sessions feature's transaction
+    committed. Threat detection records it.""",
+    provided_by="security_mgr",
+    many=True,
+)
+
+session_token_refused: Hook[[object, str, int | None], None] = Hook(
+    "session_token_refused",
+    """(request, reason, claimed_tenant_id) -> None, for each listener. A bearer token
+    was refused (`reason`: the refusal code; the tenant it claims, if readable). A
+    listener may raise a DRF APIException (e.g. Throttled: the source backs off) that
+    becomes the response. Threat detection counts forged tokens here.""",
+    provided_by="security_mgr",
+    many=True,
+)
