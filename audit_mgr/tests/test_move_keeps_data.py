@@ -149,7 +149,8 @@ def test_moving_the_audit_log_to_audit_mgr_keeps_every_entry_and_tree_head(scrat
     _manage(db["runtime"], db["role"], "shell", "--no-imports", "-c", APPEND)
     before_counts = _verified(db)
     before = json.loads(_manage(db["runtime"], db["role"], "shell", "--no-imports", "-c", SNAPSHOT))
-    assert before_counts == {"move-a": 8, "move-b": 13, "(platform)": 1}
+    # The platform log: each tenant's key ring (`key.ring_created`) and the test's entry.
+    assert before_counts == {"move-a": 8, "move-b": 13, "(platform)": 3}
     assert [len(before[slug]["heads"]) for slug in ("move-a", "move-b")] == [2, 2]
 
     _manage(db["owner"], db["role"], "migrate", "--no-input", "-v", "0")
