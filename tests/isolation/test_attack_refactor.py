@@ -372,3 +372,20 @@ def test_audit_table_rls_forced_and_raw_sql_in_b_reads_no_a_row(label, tenant_a,
     assert seen_in_a <= {tenant_a.pk}
     if label != "audit_mgr.PendingAuditEntry":  # sequenced by the signing above
         assert seen_in_a == {tenant_a.pk}
+
+
+def test_beat_schedule_names_only_registered_tasks():
+    """The audit tasks were renamed to `audit_mgr.tasks.*`: a schedule still naming an old
+    name would be refused by every worker, and no tree head would be signed or log
+    verified again (the tamper evidence would quietly stop)."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    named = set()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        named.add(entry["task"])
+        named.update(a for a in entry.get("args", ()) if isinstance(a, str) and ".tasks." in a)
+    assert {"audit_mgr.tasks.sign_tree_head_task", "audit_mgr.tasks.verify_audit_task"} <= named
+    assert named <= set(app.tasks), named - set(app.tasks)
