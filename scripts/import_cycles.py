@@ -22,9 +22,7 @@ def our_packages() -> list[str]:
 
 
 def cycles(graph) -> list[list[str]]:
-    modules = sorted(
-        m for m in graph.modules if ".tests" not in m and ".migrations" not in m
-    )
+    modules = sorted(m for m in graph.modules if ".tests" not in m and ".migrations" not in m)
     kept = set(modules)
     edges = {m: sorted(graph.find_modules_directly_imported_by(m) & kept) for m in modules}
     # Tarjan's strongly connected components, iterative so deep graphs cannot overflow.

@@ -205,8 +205,9 @@ def do_train_anomaly_model() -> AnomalyModel | None:
 
 
 def _report_to_threat_detection(session: Session, score: float, action: str, result) -> None:
-    """The security manager keeps one record of threats for every manager: a
-    SecurityEvent and an audit entry, with the action this manager took."""
+    """The security manager keeps one record of threats for every manager: the
+    anomaly's one SecurityEvent (audit_mgr) and its audit entry, naming the session, its
+    user and the score, with the action this manager took."""
     from security_mgr import threats
 
     severity = "high" if action == "revoke" else "medium" if action == "step_up" else "low"
@@ -217,8 +218,10 @@ def _report_to_threat_detection(session: Session, score: float, action: str, res
         details={
             "severity": severity,
             "session": str(session.pk),
+            "user_id": session.user_id,
             "score": round(score, 4),
             "drivers": result["drivers"],
+            "model_version": result["model_version"],
             "action_taken": action,
         },
     )
@@ -227,7 +230,7 @@ def _report_to_threat_detection(session: Session, score: float, action: str, res
 def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> dict:
     """Score a session, store the score, and act when it crosses the tenant's threshold:
     record a security event, then revoke or demand step-up as the policy says."""
-    from sessions_mgr.actions import do_record_security_event, do_require_step_up, do_revoke_session
+    from sessions_mgr.actions import do_require_step_up, do_revoke_session
     from sessions_mgr.policy import ANOMALY_REVOKE, ANOMALY_STEP_UP, policy_for
 
     result = analyse(session, baseline)
@@ -238,15 +241,6 @@ def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> d
     session.save(update_fields=["risk_score"])
     result["action"] = None
     if crossed and session.revoked_at is None:
-        do_record_security_event(
-            session.tenant_id,
-            kind="anomaly",
-            session_id=session.pk,
-            user_id=session.user_id,
-            score=score,
-            action=pol.anomaly_action,
-            details={"drivers": result["drivers"], "model_version": result["model_version"]},
-        )
         _report_to_threat_detection(session, score, pol.anomaly_action, result)
         if pol.anomaly_action == ANOMALY_REVOKE:
             do_revoke_session(session.pk, reason="anomaly")

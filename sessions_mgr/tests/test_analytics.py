@@ -3,10 +3,10 @@ import random
 import pytest
 from django.utils import timezone
 
-from security_mgr.models import SecurityEvent as ThreatEvent
+from audit_mgr.models import SecurityEvent
 from sessions_mgr import analytics
 from sessions_mgr.actions import do_set_session_policy
-from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
+from sessions_mgr.models import AnomalyModel, Session
 from sessions_mgr.tasks import evaluate_session_task, train_anomaly_model_task
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
@@ -95,14 +95,18 @@ def test_analytics_threshold_revokes_critical(make_session, tenant_a, owner_a, v
     )
     with tenant_context(tenant_a):
         assert evaluate_session_task.delay(wild.pk).get() > 0.7
-        event = SecurityEvent.objects.get(kind="anomaly")
-        assert event.action == "revoke" and event.session_id_ref == wild.pk
+        # One event for the anomaly (not one per feature), naming the session, its
+        # user and the score, with the action taken, and its audit entry.
+        event = SecurityEvent.objects.get()
+        assert (event.type, event.severity, event.action) == (
+            "session_anomaly",
+            "high",
+            "revoke_sessions",
+        )
+        assert (event.session_id_ref, event.user_id_ref) == (wild.pk, wild.user_id)
+        assert event.score > 0.7 and event.details["model_version"] == "robust-stats-v1"
         assert Session.objects.get(pk=wild.pk).revoke_reason == "anomaly"
-        # The security manager's record of threats has it too, with the action taken.
-        threat = ThreatEvent.objects.get(type="session_anomaly")
-        assert (threat.severity, threat.action) == ("high", "revoke_sessions")
-        assert threat.details["session"] == str(wild.pk)
-        assert len(audit_entries(tenant_a, "security.session_anomaly")) == 1
+        (entry,) = audit_entries(tenant_a, "security.session_anomaly")
     with pytest.raises(TokenError) as exc:
         validate(token)
     assert exc.value.reason == "revoked"
@@ -113,7 +117,7 @@ def test_analytics_threshold_step_up_high(make_session, tenant_a, owner_a, view)
     wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
     with tenant_context(tenant_a):
         result = analytics.do_evaluate_session(wild)
-        threat = ThreatEvent.objects.get(type="session_anomaly")
+        threat = SecurityEvent.objects.get()
     assert result["action"] == "step_up"
     assert (threat.severity, threat.action) == ("medium", "step_up")
     with pytest.raises(TokenError) as exc:
