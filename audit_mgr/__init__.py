@@ -5,7 +5,9 @@ Each tenant has its own RFC 6962 log (hashing in `audit_mgr.merkle`); the platfo
 holds events that happen with no tenant, such as uses of `platform_access()`.
 `append()` queues an entry in the caller's transaction; the sequencer numbers queued
 entries after commit (see `sequencer`). A hot path that writes its own row in one
-statement queues its entry in that statement (`queued`). Entries, stored subtree nodes
+statement queues its entry in that statement (`queued`). Security events
+(`security_events.SecurityEvent`) are recorded with their entry by
+`record_security_event` (`event_store`). Entries, stored subtree nodes
 and signed heads are verified from the entries' data alone (see `verify`).
 
 The names below are the app's API: `import audit_mgr` (or `from audit_mgr import
@@ -21,6 +23,7 @@ from __future__ import annotations
 import importlib
 
 _API = {
+    "audit_mgr.event_store": ("record_security_event",),
     "audit_mgr.heads": (
         "sign_receipt",
         "sign_tree_head",

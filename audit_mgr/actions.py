@@ -1,7 +1,10 @@
 """The audit log's writes that callers name as actions (the facade, the API, tests):
-appending an event to the tenant's or the platform's log, and signing a tree head.
-`append()` joins the caller's transaction; signing owns its own (see `heads`)."""
+appending an event to the tenant's or the platform's log, recording a security event
+with its entry, and signing a tree head. `append()` joins the caller's transaction;
+`record_security_event` joins it too, or is one statement of its own (see
+`event_store`); signing owns its own transaction (see `heads`)."""
 
+from audit_mgr.event_store import record_security_event
 from audit_mgr.heads import sign_tree_head as _sign
 from audit_mgr.logs import platform_log, tenant_log
 from audit_mgr.sequencer import append
@@ -20,3 +23,6 @@ def record_platform_event(event: str, payload: dict | None = None, *, actor: str
 
 def sign_tree_head(*, platform: bool = False):
     return _sign(platform_log() if platform else tenant_log())
+
+
+__all__ = ["record_event", "record_platform_event", "record_security_event", "sign_tree_head"]

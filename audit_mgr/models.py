@@ -25,6 +25,7 @@ not one row, policy, trigger or grant.
 from django.db import models
 
 from audit_mgr.exceptions import AppendOnlyViolation
+from audit_mgr.security_events import EventType, SecurityEvent, Severity  # noqa: F401
 from tenancy.context import current_state, require_tenant_id
 from tenancy.models import TenantScopedModel, is_tenant_scoped
 from tenancy.models.scoped import (

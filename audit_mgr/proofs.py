@@ -22,15 +22,27 @@ def current_size(log: Log) -> int:
     return store.head_size(log)
 
 
-def _size_for(log: Log, largest: int | None) -> int:
-    """The log's size, complete for the question: proofs of the current tree (or of a
-    size the head has not reached) sequence what is pending first; proofs of an earlier
-    size, the usual question of a client holding a signed head, need not."""
+def _size_for(log: Log, largest: int | None, sequence_first: bool) -> int:
+    """The log's size. With `sequence_first`, complete for the question: proofs of the
+    current tree (or of a size the head has not reached) sequence what is pending
+    first; proofs of an earlier size, the usual question of a client holding a signed
+    head, need not. Without (the API's GETs, which never write), the sequenced size:
+    pending entries join it when the sequencer runs, within seconds."""
     size = current_size(log)
-    if largest is None or largest > size:
+    if sequence_first and (largest is None or largest > size):
         sequence_pending(log)
         size = current_size(log)
     return size
+
+
+def _beyond(log: Log, need: str, available: int) -> AuditError:
+    pending = log.pending().count()
+    if not pending:
+        return AuditError(f"need {need} <= {available}")
+    return AuditError(
+        f"need {need} <= {available}, the sequenced size; {pending} entries are pending: "
+        "the sequencer numbers them within seconds, ask again then"
+    )
 
 
 def fetch(log: Log, nodes: set[merkle.Node], root_sizes=()) -> tuple[dict, dict]:
@@ -75,11 +87,13 @@ def consistency(log: Log, first: int, second: int) -> tuple[bytes, bytes, list[b
     return roots[first], roots[second], proof
 
 
-def prove_inclusion(log: Log, index: int, size: int | None = None) -> dict:
-    available = _size_for(log, size)
+def prove_inclusion(
+    log: Log, index: int, size: int | None = None, *, sequence_first: bool = True
+) -> dict:
+    available = _size_for(log, size, sequence_first)
     size = available if size is None else size
     if not (0 <= index < size <= available):
-        raise AuditError(f"need 0 <= index < tree_size <= {available}")
+        raise _beyond(log, "0 <= index < tree_size", available)
     leaf, proof, root = inclusion(log, index, size)
     return {
         "index": index,
@@ -90,11 +104,13 @@ def prove_inclusion(log: Log, index: int, size: int | None = None) -> dict:
     }
 
 
-def prove_consistency(log: Log, first: int, second: int | None = None) -> dict:
-    available = _size_for(log, second)
+def prove_consistency(
+    log: Log, first: int, second: int | None = None, *, sequence_first: bool = True
+) -> dict:
+    available = _size_for(log, second, sequence_first)
     second = available if second is None else second
     if not (0 < first <= second <= available):
-        raise AuditError(f"need 0 < first <= second <= {available}")
+        raise _beyond(log, "0 < first <= second", available)
     first_root, second_root, proof = consistency(log, first, second)
     return {
         "first": first,

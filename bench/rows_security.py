@@ -11,11 +11,11 @@ import uuid
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import audit_mgr as audit
+from audit_mgr.models import SecurityEvent
 from bench.broker import tasks_to_unconsumed_broker
 from bench.datasets import load_tenants
 from bench.harness import Goal, Outcome, Stats, compare, measure, register
 from security_mgr import actions, crypto, keyring, rewrap
-from security_mgr.models import SecurityEvent
 from tenancy.context import TenantRef, tenant_context
 from tests.security_app.models import SecretNote
 

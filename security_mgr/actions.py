@@ -92,7 +92,7 @@ def do_create_key_ring(
     """A usable key ring (version 1) for `tenant`: its own (`subject` ""), or a
     subject's. Encryption needs one and reading never makes one, so this runs when the
     tenant is created (tenancy.hooks.tenant_created, in the creating transaction), for
-    older tenants in migration 0015, and for subject rings at the first save under the
+    older tenants in migration 0017, and for subject rings at the first save under the
     subject (providers.create_subject_rings). Idempotent: a ring that already has a
     version (or was shredded) is returned unchanged.
 

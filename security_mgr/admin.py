@@ -1,11 +1,11 @@
-"""Console pages: read-only views of key rings and events (rewrap jobs are under Jobs,
-with their progress, resume and cancel; the audit log under audit_mgr). Nothing here
-edits key material."""
+"""Console pages: a read-only view of key rings (rewrap jobs are under Jobs, with their
+progress, resume and cancel; the audit log and the security events under audit_mgr).
+Nothing here edits key material."""
 
 from django.contrib import admin
 
 from audit_mgr.admin import ReadOnlyScopedAdmin
-from security_mgr.models import KeyRing, SecurityEvent
+from security_mgr.models import KeyRing
 
 
 @admin.register(KeyRing)
@@ -19,9 +19,3 @@ class KeyRingAdmin(ReadOnlyScopedAdmin):
         "rotated_at",
         "shredded_at",
     ]
-
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyScopedAdmin):
-    list_display = ["created_at", "type", "severity", "actor", "source", "action"]
-    list_filter = ["type", "severity"]

@@ -23,8 +23,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from audit_mgr.logs import micros
-from audit_mgr.models import AuditEntry, AuditLogHead, PendingAuditEntry, SignedTreeHead
-from security_mgr.models import DataKey, KeyRing, SecurityEvent
+from audit_mgr.models import (
+    AuditEntry,
+    AuditLogHead,
+    PendingAuditEntry,
+    SecurityEvent,
+    SignedTreeHead,
+)
+from security_mgr.models import DataKey, KeyRing
 from security_mgr.threats import BACKOFF_ACTIONS
 from tenancy.admin_base import tenant_role_at_least
 from tenancy.console import console_header
@@ -35,7 +41,7 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 DAYS = 7
 HOUR_MS = 3_600_000
 # The same data as the read-only security admin pages (events, audit log, key rings),
-# so the same role (`security_mgr.admin.ReadOnlyScopedAdmin.view_role`).
+# so the same role (`audit_mgr.admin.ReadOnlyScopedAdmin.view_role`).
 VIEW_ROLE = Role.ADMIN
 
 

@@ -27,7 +27,7 @@ class KeyVersionUnknown(CryptoError):
 class KeyRingMissing(KeyVersionUnknown):
     """The tenant (or subject) has no usable key ring. Reads never create one: rings
     are created by `security_mgr.actions.do_create_key_ring`, for every new tenant
-    (tenancy.hooks.tenant_created) and for older tenants by migration 0015."""
+    (tenancy.hooks.tenant_created) and for older tenants by migration 0017."""
 
     code = "key_ring_missing"
 

@@ -40,9 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import audit_mgr as audit
+from audit_mgr.models import EventType, Severity
 from security_mgr import throttle_store
-from security_mgr.event_store import record_security_event
-from security_mgr.models import EventType, Severity
 from tenancy.context import get_current_tenant, no_tenant, require_tenant_id
 from tenancy.resettable import register as _resettable
 
@@ -310,7 +309,7 @@ def _failure_counts(u: str, s: str, window: int):
     return n_ui, n_ip, n_u, new_user, n_users, ui, ip
 
 
-def _record(verdict, type_, severity, *, actor, source, details, action, platform=False):
+def _record(verdict, type_, severity, *, actor, source, details, action, platform=False, **refs):
     """The event and its audit entry: in the tenant's SecurityEvents and log, or, in the
     platform scope or when `platform` is set, in the platform audit log only (naming
     the tenant it was observed in, if any), where tenant staff never read it."""
@@ -327,8 +326,8 @@ def _record(verdict, type_, severity, *, actor, source, details, action, platfor
             log=audit.platform_log(),
         )
         return
-    record_security_event(
-        type_, severity, actor=actor, source=source, details=details, action=action
+    audit.record_security_event(
+        type_, severity, actor=actor, source=source, details=details, action=action, **refs
     )
 
 
@@ -511,8 +510,14 @@ def _not_found(u, s, username, ip, window, policy, details) -> Verdict:
 
 
 def _session_anomaly(username, ip, details) -> Verdict:
-    # Reported by the session manager, acted on at once.
+    # Reported by the session manager, which acted already: the one event of the
+    # anomaly, with the session, its user and the score as the event's references.
     verdict = Verdict()
+    refs = {
+        "session_id": str(details.pop("session", "") or ""),
+        "user_id": details.pop("user_id", None),
+        "score": details.pop("score", None),
+    }
     severity = details.get("severity") if details.get("severity") in Severity.values else "medium"
     action = "revoke_sessions" if severity in ("high", "critical") else "step_up"
     # The session manager acts under its own policy and says what it did.
@@ -525,5 +530,6 @@ def _session_anomaly(username, ip, details) -> Verdict:
         source=ip,
         details=details,
         action=action,
+        **refs,
     )
     return verdict

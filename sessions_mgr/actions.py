@@ -20,7 +20,6 @@ from sessions_mgr import keys, policy, statements, tokens
 from sessions_mgr.fastpath import publish
 from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import (
-    SecurityEvent,
     SecurityLevel,
     Session,
     SessionKeyVersion,
@@ -464,21 +463,26 @@ def do_purge_expired_sessions(keep_seconds: int = 7 * 86400) -> int:
 
 def do_record_security_event(
     tenant_id: int,
+    type_: str,
+    severity: str,
     *,
-    kind: str,
     session_id: str = "",
     user_id: int | None = None,
-    score: float | None = None,
-    action: str = "",
+    source: str = "",
     details: dict | None = None,
-) -> SecurityEvent:
+) -> None:
+    """A security event about one of the tenant's sessions, recorded in that tenant
+    (which may not be the request's: a token presented for another tenant is the
+    token's tenant's event) with its `security.<type>` audit entry."""
+    import audit_mgr as audit
+
     with tenant_context(TenantRef.for_id(tenant_id)):
-        return SecurityEvent.objects.create(
-            kind=kind,
-            session_id_ref=session_id,
-            user_id_ref=user_id,
-            score=score,
-            action=action,
+        audit.record_security_event(
+            type_,
+            severity,
+            source=source or "",
+            session_id=session_id,
+            user_id=user_id,
             details=details or {},
         )
 

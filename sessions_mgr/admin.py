@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from sessions_mgr.actions import do_revoke_session, do_revoke_user_sessions
 from sessions_mgr.fastpath import publish
 from sessions_mgr.messages import SessionMessage
-from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
+from sessions_mgr.models import AnomalyModel, Session
+from sessions_mgr.selectors import events_of_session
 from tenancy.admin_base import TenantScopedAdmin
 from tenancy.context import platform_access
 
@@ -83,13 +84,13 @@ class SessionAdmin(TenantScopedAdmin):
         from sessions_mgr.analytics import analyse
 
         result = analyse(obj)
-        events = SecurityEvent.objects.filter(session_id_ref=obj.pk)[:20]
+        events = events_of_session(obj.pk)[:20]
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td></tr>", sorted(result["features"].items())
         )
         drivers = ", ".join(f"{d['feature']} (z={d['robust_z']})" for d in result["drivers"])
         history = format_html_join(
-            "", "<li>{} {} {}</li>", ((e.created_at, e.kind, e.action) for e in events)
+            "", "<li>{} {} {}</li>", ((e.created_at, e.type, e.action) for e in events)
         )
         return format_html(
             "<p>Anomaly score <b>{}</b> ({})</p><p>Drivers: {}</p>"
@@ -123,16 +124,6 @@ class SessionAdmin(TenantScopedAdmin):
         for pk, expires in queryset.values_list("pk", "absolute_expires_at"):
             publish(SessionMessage.revoked(pk, expires.timestamp()))
         super().delete_queryset(request, queryset)
-
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(TenantScopedAdmin):
-    list_display = ["created_at", "kind", "session_id_ref", "user_id_ref", "score", "action"]
-    list_filter = ["kind", "action"]
-    search_fields = ["session_id_ref"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(AnomalyModel)

@@ -222,8 +222,10 @@ def _anomaly_details(session: Session, score: float, action: str, result) -> dic
     return {
         "severity": severity,
         "session": str(session.pk),
+        "user_id": session.user_id,
         "score": round(score, 4),
         "drivers": result["drivers"],
+        "model_version": result["model_version"],
         "action_taken": action,
     }
 
@@ -232,8 +234,9 @@ def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> d
     """Score a session, store the score, and act when it crosses the tenant's threshold:
     record a security event, then revoke or demand step-up as the policy says. One
     transaction holding the session's row; threat detection hears of a crossing
-    (`tenancy.hooks.session_anomaly`) once it committed."""
-    from sessions_mgr.actions import do_record_security_event, do_require_step_up, do_revoke_session
+    (`tenancy.hooks.session_anomaly`) once it committed, and records the anomaly's one
+    SecurityEvent (audit_mgr) with its audit entry."""
+    from sessions_mgr.actions import do_require_step_up, do_revoke_session
     from sessions_mgr.policy import ANOMALY_REVOKE, ANOMALY_STEP_UP, policy_for
 
     result = analyse(session, baseline)  # the history query stays outside the lock
@@ -249,15 +252,6 @@ def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> d
         locked.save(update_fields=["risk_score"])
         if not crossed or locked.revoked_at is not None:
             return result
-        do_record_security_event(
-            locked.tenant_id,
-            kind="anomaly",
-            session_id=locked.pk,
-            user_id=locked.user_id,
-            score=score,
-            action=pol.anomaly_action,
-            details={"drivers": result["drivers"], "model_version": result["model_version"]},
-        )
         if pol.anomaly_action == ANOMALY_REVOKE:
             do_revoke_session(locked.pk, reason="anomaly")
         elif pol.anomaly_action == ANOMALY_STEP_UP:

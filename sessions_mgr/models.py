@@ -83,29 +83,6 @@ class Session(TenantScopedModel):
         return self.revoked_at is not None
 
 
-class SecurityEvent(TenantScopedModel):
-    """What the session manager reports: other-tenant tokens, anomalies, step-ups."""
-
-    class Kind(models.TextChoices):
-        WRONG_TENANT = "wrong_tenant", "Token of another tenant"
-        ANOMALY = "anomaly", "Anomalous behaviour"
-        BINDING = "binding", "Device binding mismatch"
-
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    session_id_ref = models.CharField(max_length=32, blank=True, default="", db_index=True)
-    user_id_ref = models.BigIntegerField(null=True, blank=True)
-    score = models.FloatField(null=True, blank=True)
-    action = models.CharField(max_length=20, blank=True, default="")
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta(TenantScopedModel.Meta):
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"{self.kind} {self.session_id_ref}"
-
-
 class AnomalyModel(TenantScopedModel):
     """A tenant's trained IsolationForest, versioned; the newest version scores."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from sessions_mgr.models import SecurityEvent, Session
+from audit_mgr.models import SecurityEvent
+from sessions_mgr.models import Session
 
 
 def sessions_of_tenant(*, active_only: bool = True):
@@ -23,4 +24,5 @@ def get_session(session_id: str) -> Session | None:
 
 
 def events_of_session(session_id: str):
-    return SecurityEvent.objects.filter(session_id_ref=session_id)
+    """The session's security events (audit_mgr's one model), newest first."""
+    return SecurityEvent.objects.filter(session_id_ref=session_id).order_by("-created_at", "-id")

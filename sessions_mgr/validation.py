@@ -269,7 +269,9 @@ def _report_wrong_tenant(parsed: tokens.ParsedToken, presented_for: int, ip) -> 
     )
     do_record_security_event(
         parsed.tenant_id,
-        kind="wrong_tenant",
+        "wrong_tenant",
+        "high",
         session_id=parsed.session_id,
+        source=ip or "",
         details={"presented_for_tenant": presented_for, "ip": ip},
     )

@@ -123,7 +123,7 @@ def _fresh_process_state():
 def audit_entries(tenant=None, event=None) -> list:
     """The audit entries of `tenant`'s log (the platform log when None), after sequencing
     what is pending: inside a test's transaction nothing commits, so appends stay queued
-    until a reader flushes them, as the API's readers do."""
+    until someone runs the sequencer, as its task does (the API's GETs never do)."""
     import audit_mgr as audit
 
     if tenant is None:

@@ -32,6 +32,10 @@ class AuditVerificationSerializer(serializers.Serializer):
 
     ok = serializers.BooleanField()
     entries = serializers.IntegerField()
+    pending_before = FreeFormField(
+        help_text="The entries still waiting for their seq: count, oldest_age_s, and "
+        "left_pending when they were left out (the GET verifies the sequenced log only)."
+    )
     recorded_size = serializers.IntegerField(
         allow_null=True, help_text="The head row's size (null: no head row)."
     )

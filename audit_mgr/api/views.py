@@ -1,6 +1,11 @@
 """Audit API: the tenant's entries, signed tree heads, inclusion and consistency
 proofs, and verification. Served under /api/v1/security/audit/ (config/urls.py), where
-they were when the log lived in security_mgr."""
+they were when the log lived in security_mgr.
+
+The GETs never write: they answer from the sequenced log and report what is still
+pending (`pending`: count and age of the oldest), which the sequencer numbers within
+seconds of its commit (`sequence_soon`, and the beat sweep). Only POST (signing a head)
+sequences first."""
 
 from __future__ import annotations
 
@@ -27,11 +32,12 @@ class AuditEntryViewSet(SecurityErrorsAre400, TenantAPIMixin, viewsets.ReadOnlyM
     def get_queryset(self):
         return AuditEntry.objects.order_by("seq")
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # After authentication and permissions: a listing shows every committed entry,
-        # so what is still pending gets its seq first.
-        audit.sequence_pending(audit.tenant_log())
+    def list(self, request, *args, **kwargs):
+        """The sequenced entries, and `pending`: the committed entries still waiting for
+        their seq (count, age of the oldest in seconds), listed once the sequencer ran."""
+        response = super().list(request, *args, **kwargs)
+        response.data["pending"] = audit.pending_status(audit.tenant_log())
+        return response
 
 
 class TreeHeadViewSet(
@@ -63,7 +69,9 @@ class InclusionProofView(SecurityView):
     def get(self, request, *args, **kwargs):
         data = validated(s.InclusionQuerySerializer, request.query_params)
         return Response(
-            audit.prove_inclusion(audit.tenant_log(), data["index"], data.get("tree_size"))
+            audit.prove_inclusion(
+                audit.tenant_log(), data["index"], data.get("tree_size"), sequence_first=False
+            )
         )
 
 
@@ -78,11 +86,13 @@ class ConsistencyProofView(SecurityView):
     def get(self, request, *args, **kwargs):
         data = validated(s.ConsistencyQuerySerializer, request.query_params)
         return Response(
-            audit.prove_consistency(audit.tenant_log(), data["first"], data.get("second"))
+            audit.prove_consistency(
+                audit.tenant_log(), data["first"], data.get("second"), sequence_first=False
+            )
         )
 
 
 class VerifyAuditView(SecurityView):
     @extend_schema(responses=r.AuditVerificationSerializer)
     def get(self, request, *args, **kwargs):
-        return Response(audit.verify_log(audit.tenant_log()).as_dict())
+        return Response(audit.verify_log(audit.tenant_log(), sequence_first=False).as_dict())

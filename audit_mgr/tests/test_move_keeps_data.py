@@ -2,24 +2,17 @@
 database holding entries, nodes and signed heads before the move verifies after it,
 with the same entries and the same tree heads.
 
-Runs `manage.py` in subprocesses against a scratch database that the owner role creates
-(as scripts/services.py creates the test database) and drops afterwards: migrations as
-the owner, appends as the runtime role, exactly as a deployment does."""
+Runs `manage.py` in subprocesses against a scratch database (tests/scratch_database.py):
+migrations as the owner, appends as the runtime role, exactly as a deployment does."""
 
 import json
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 
 from tests.markers import postgres_only
+from tests.scratch_database import applied
+from tests.scratch_database import manage as _manage
 
-ROOT = Path(__file__).resolve().parents[2]
 BEFORE_MOVE = [("security_mgr", "0013_rewrap_jobs_to_jobs_mgr"), ("audit_mgr", None)]
 
 # Two tenants with entries and signed heads, and a snapshot of every log: what is
@@ -62,62 +55,6 @@ print(json.dumps(snapshot))
 """
 
 
-def _url(url: str, dbname: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
-
-
-@pytest.fixture
-def scratch_database():
-    """A database created by the owner role (CREATEDB), prepared as scripts/services.py
-    prepares the test database, and dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    owner_url = os.environ.get("DATABASE_OWNER_URL")
-    if not owner_url:
-        pytest.fail("needs DATABASE_OWNER_URL (the owner role creates the scratch database)")
-    name = f"dim_audit_move_{uuid.uuid4().hex[:8]}"
-    runtime = connection.settings_dict["USER"]
-    with psycopg.connect(owner_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        with psycopg.connect(_url(owner_url, name), autocommit=True) as conn:
-            conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-            conn.execute(
-                sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(runtime))
-            )
-        yield {
-            "owner": _url(owner_url, name),
-            "runtime": _url(os.environ["DATABASE_URL"], name),
-            "role": runtime,
-        }
-    finally:
-        with psycopg.connect(owner_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def _manage(database_url: str, runtime_role: str, *args: str) -> str:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DB_RUNTIME_ROLE": runtime_role,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_POOL": "0",
-    }
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, f"manage.py {' '.join(args[:2])}: {done.stderr[-3000:]}"
-    return done.stdout
-
-
 def _verified(db) -> dict:
     reports = json.loads(_manage(db["runtime"], db["role"], "verify_audit", "--json"))
     assert all(report["ok"] for report in reports), reports
@@ -125,13 +62,7 @@ def _verified(db) -> dict:
 
 
 def _applied(db) -> set:
-    import psycopg
-
-    with psycopg.connect(db["owner"]) as conn:
-        rows = conn.execute(
-            "SELECT app, name FROM django_migrations WHERE app IN ('security_mgr', 'audit_mgr')"
-        ).fetchall()
-    return set(rows)
+    return applied(db["owner"], ("security_mgr", "audit_mgr"))
 
 
 @postgres_only("the move is tested on a PostgreSQL database with row-level security")

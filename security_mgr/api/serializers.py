@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from security_mgr.models import DataKey, KeyRing, SecurityEvent
+from audit_mgr.models import SecurityEvent
+from security_mgr.models import DataKey, KeyRing
 
 MAX_VERSION = 999_999_999  # the envelope's version has at most nine digits
 SUBJECT = serializers.RegexField(r"^[A-Za-z0-9_.:=@-]{0,120}$", required=False, default="")
@@ -72,9 +73,27 @@ class TransitDecryptSerializer(serializers.Serializer):
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):
+    """Every feature's events (audit_mgr's one model); those about a session name it,
+    its user and the anomaly score (empty or null otherwise)."""
+
+    session_id = serializers.CharField(source="session_id_ref", read_only=True)
+    user_id = serializers.IntegerField(source="user_id_ref", read_only=True, allow_null=True)
+
     class Meta:
         model = SecurityEvent
-        fields = ["id", "type", "severity", "actor", "source", "details", "action", "created_at"]
+        fields = [
+            "id",
+            "type",
+            "severity",
+            "actor",
+            "source",
+            "details",
+            "action",
+            "created_at",
+            "session_id",
+            "user_id",
+            "score",
+        ]
 
 
 class RewrapJobSerializer(serializers.Serializer):

@@ -12,11 +12,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from audit_mgr.api.base import SecurityErrorsAre400, SecurityView, validated
+from audit_mgr.models import SecurityEvent
 from jobs_mgr.models import Job
 from security_mgr import actions, crypto, keyring, selectors
 from security_mgr.api import responses as r
 from security_mgr.api import serializers as s
-from security_mgr.models import KeyRing, SecurityEvent
+from security_mgr.models import KeyRing
 from tenancy.api.base import TenantAPIMixin
 from tenancy.api.errors import TenantAPIError
 from tenancy.models import Role

@@ -1,4 +1,3 @@
-from security_mgr.models.events import EventType, SecurityEvent, Severity
 from security_mgr.models.keyring import DataKey, KeyRing, KeyState, WrapAlgorithm
 from security_mgr.models.mfa import BackupCode, TOTPDevice
 from security_mgr.models.passkey import PasskeyCredential
@@ -7,9 +6,6 @@ __all__ = [
     "BackupCode",
     "TOTPDevice",
     "DataKey",
-    "EventType",
-    "SecurityEvent",
-    "Severity",
     "KeyRing",
     "KeyState",
     "PasskeyCredential",

@@ -14,10 +14,9 @@ from django.utils import timezone
 
 import audit_mgr as audit
 from audit_mgr import actions as audit_actions
-from audit_mgr.models import AuditLogHead, SignedTreeHead
+from audit_mgr.models import AuditLogHead, SecurityEvent, SignedTreeHead
 from audit_mgr.tasks import verify_audit_task
 from security_mgr import actions
-from security_mgr.models import SecurityEvent
 from tenancy.context import tenant_context
 from tenancy.models import Membership, Role
 from tests.personas import PASSWORD

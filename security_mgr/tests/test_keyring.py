@@ -293,7 +293,7 @@ def test_key_ring_migration_gives_older_tenants_their_ring(tenant_a, tenant_b):
     from django.apps import apps
 
     migration = importlib.import_module(
-        "security_mgr.migrations.0015_key_rings_for_existing_tenants"
+        "security_mgr.migrations.0017_key_rings_for_existing_tenants"
     )
     with tenant_context(tenant_a):
         KeyRing.objects.all().delete()  # created before rings came with tenants

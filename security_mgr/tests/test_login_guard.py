@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from security_mgr.models import EventType, SecurityEvent
+from audit_mgr.models import EventType, SecurityEvent
 from sessions_mgr import tokens
 from tenancy.context import tenant_context
 from tenancy.models import TenantSetting

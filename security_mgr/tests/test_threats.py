@@ -3,8 +3,7 @@
 import pytest
 
 import audit_mgr as audit
-from audit_mgr.models import AuditEntry
-from security_mgr.models import EventType, SecurityEvent
+from audit_mgr.models import AuditEntry, EventType, SecurityEvent
 from security_mgr.threats import analyze_threat, login_allowed
 from tenancy.context import tenant_context
 from tenancy.models import TenantSetting

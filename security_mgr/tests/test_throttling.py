@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from audit_mgr.models import EventType, SecurityEvent
 from security_mgr import mfa, threats, throttle_store
-from security_mgr.models import EventType, SecurityEvent
 from sessions_mgr import tokens
 from sessions_mgr.actions import do_create_session
 from tenancy.context import tenant_context

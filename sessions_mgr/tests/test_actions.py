@@ -4,6 +4,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from audit_mgr.models import SecurityEvent
 from sessions_mgr import validation
 from sessions_mgr.actions import (
     SessionError,
@@ -14,7 +15,7 @@ from sessions_mgr.actions import (
     do_revoke_user_sessions,
     do_set_session_policy,
 )
-from sessions_mgr.models import SecurityEvent, Session
+from sessions_mgr.models import Session
 from sessions_mgr.selectors import sessions_of_tenant, sessions_of_user
 from sessions_mgr.tasks import purge_expired_sessions_task
 from sessions_mgr.tokens import TokenError
@@ -22,6 +23,7 @@ from sessions_mgr.validation import validate
 from tenancy.context import platform_access, tenant_context
 from tenancy.exceptions import TenantContextMissing
 from tests.markers import postgres_only
+from tests.personas import audit_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -204,9 +206,14 @@ def test_validate_wrong_tenant_refused_and_reported(make_session, tenant_a, tena
     session, token = make_session()
     assert _reason(token, tenant_id=tenant_b.pk) == "wrong_tenant"
     with tenant_context(tenant_a):
-        event = SecurityEvent.objects.get(kind="wrong_tenant")
-    assert event.session_id_ref == session.pk
+        event = SecurityEvent.objects.get(type="wrong_tenant")
+        assert [e.event for e in audit_entries(tenant_a, "security.wrong_tenant")] == [
+            "security.wrong_tenant"
+        ]
+    assert (event.session_id_ref, event.severity) == (session.pk, "high")
     assert event.details["presented_for_tenant"] == tenant_b.pk
+    with tenant_context(tenant_b):  # where it was presented: nothing
+        assert not SecurityEvent.objects.exists()
 
 
 def test_validate_degraded_reads_database(make_session, tenant_a, degraded_view, caplog):

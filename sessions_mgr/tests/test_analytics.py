@@ -3,10 +3,10 @@ import random
 import pytest
 from django.utils import timezone
 
-from security_mgr.models import SecurityEvent as ThreatEvent
+from audit_mgr.models import SecurityEvent
 from sessions_mgr import analytics
 from sessions_mgr.actions import do_set_session_policy
-from sessions_mgr.models import AnomalyModel, SecurityEvent, Session
+from sessions_mgr.models import AnomalyModel, Session
 from sessions_mgr.tasks import evaluate_session_task, train_anomaly_model_task
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
@@ -98,14 +98,18 @@ def test_analytics_threshold_revokes_critical(
     with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         assert evaluate_session_task.delay(wild.pk).get() > 0.7
     with tenant_context(tenant_a):
-        event = SecurityEvent.objects.get(kind="anomaly")
-        assert event.action == "revoke" and event.session_id_ref == wild.pk
+        # One event for the anomaly (not one per feature), naming the session, its
+        # user and the score, with the action taken, and its audit entry.
+        event = SecurityEvent.objects.get()
+        assert (event.type, event.severity, event.action) == (
+            "session_anomaly",
+            "high",
+            "revoke_sessions",
+        )
+        assert (event.session_id_ref, event.user_id_ref) == (wild.pk, wild.user_id)
+        assert event.score > 0.7 and event.details["model_version"] == "robust-stats-v1"
         assert Session.objects.get(pk=wild.pk).revoke_reason == "anomaly"
-        # The security manager's record of threats has it too, with the action taken.
-        threat = ThreatEvent.objects.get(type="session_anomaly")
-        assert (threat.severity, threat.action) == ("high", "revoke_sessions")
-        assert threat.details["session"] == str(wild.pk)
-        assert len(audit_entries(tenant_a, "security.session_anomaly")) == 1
+        (entry,) = audit_entries(tenant_a, "security.session_anomaly")
     with pytest.raises(TokenError) as exc:
         validate(token)
     assert exc.value.reason == "revoked"
@@ -118,10 +122,10 @@ def test_analytics_threshold_step_up_high(
     wild, token = _with_features(make_session, tenant_a, WILD, security_level="high")
     with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         result = analytics.do_evaluate_session(wild)
-        # Threat detection hears of it only once the evaluation committed.
-        assert not ThreatEvent.objects.filter(type="session_anomaly").exists()
+        # Threat detection records the anomaly's one event once the evaluation committed.
+        assert not SecurityEvent.objects.exists()
     with tenant_context(tenant_a):
-        threat = ThreatEvent.objects.get(type="session_anomaly")
+        threat = SecurityEvent.objects.get()
     assert result["action"] == "step_up"
     assert (threat.severity, threat.action) == ("medium", "step_up")
     with pytest.raises(TokenError) as exc:
@@ -154,7 +158,6 @@ def _counts(tenant):
     with tenant_context(tenant):
         return (
             SecurityEvent.objects.count(),
-            ThreatEvent.objects.count(),
             len(audit_entries(tenant)),
             list(Session.objects.order_by("pk").values_list("risk_score", "revoked_at")),
         )

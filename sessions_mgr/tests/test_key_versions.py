@@ -8,7 +8,7 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from security_mgr.models import EventType, SecurityEvent
+from audit_mgr.models import EventType, SecurityEvent
 from sessions_mgr import keys, tokens
 from sessions_mgr.actions import do_revoke_tenant_sessions, do_rotate_session_key
 from sessions_mgr.models import SessionKeyVersion, TenantSessionCutoff

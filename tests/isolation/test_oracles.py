@@ -22,8 +22,8 @@ from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import isolate_apps
 from rest_framework.test import APIClient
 
+from audit_mgr.models import SecurityEvent
 from security_mgr import threats
-from security_mgr.models import SecurityEvent
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.fastpath import reset_view
 from sessions_mgr.models import Session

@@ -8,9 +8,8 @@ import pytest
 from django.db import connection, transaction
 
 import audit_mgr as audit
-from audit_mgr.models import AuditEntry, PendingAuditEntry
-from security_mgr.event_store import record_security_event
-from security_mgr.models import SecurityEvent
+from audit_mgr.event_store import record_security_event
+from audit_mgr.models import AuditEntry, PendingAuditEntry, SecurityEvent
 from tenancy.context import tenant_context
 from tests.celery_worker import tasks_to_memory_broker
 from tests.committed import POSTGRES, committed_tenant, needs_owner

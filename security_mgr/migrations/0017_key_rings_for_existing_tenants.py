@@ -17,12 +17,12 @@ def create_missing_rings(apps, schema_editor):
 
     Tenant = apps.get_model("tenancy", "Tenant")
     for tenant_id in Tenant.objects.order_by("id").values_list("id", flat=True):
-        do_create_key_ring(tenant_id, reason="migration 0015")
+        do_create_key_ring(tenant_id, reason="migration 0017")
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("security_mgr", "0014_audit_log_to_audit_mgr"),
+        ("security_mgr", "0016_securityevent_to_audit_mgr"),
         ("tenancy", "0002_adminlogentry"),
     ]
 
