@@ -10,7 +10,8 @@
   a body too large, throttling and an unavailable dependency. Operations that write also
   document 409 (an IntegrityError, tenancy/api/errors.py), and those that take a body
   415 (a Content-Type no parser reads). 429 and 503 carry `Retry-After`.
-- Page numbers and sizes get the bounds the paginator enforces.
+- Page numbers and sizes get the bounds the paginator enforces, and string query
+  parameters say that a NUL character is refused (the middleware's 400).
 - A POST that creates an object, and a paginated list, link to the operations on such an
   object (OpenAPI links, followed by schemathesis' stateful phase).
 
@@ -130,6 +131,17 @@ def _bound_pagination(operation: dict, max_page_size: int, max_page: int | None)
             schema["maximum"] = max_page_size
 
 
+# A NUL character anywhere in the query string is a 400 (tenancy/api/middleware.py).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def _refuse_nul_in_query(operation: dict) -> None:
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if parameter.get("in") == "query" and schema.get("type") == "string":
+            schema.setdefault("pattern", NO_NUL_PATTERN)
+
+
 def _schema_properties(schema: dict, components: dict) -> dict:
     ref = schema.get("$ref", "")
     if ref.startswith("#/components/schemas/"):
@@ -198,6 +210,7 @@ def document_errors(result, generator, request, public):
                     continue
                 responses.setdefault(status, _error_response(status))
             _bound_pagination(operation, max_page_size, max_page)
+            _refuse_nul_in_query(operation)
     link_to_objects(result)
     return result
 
