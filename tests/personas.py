@@ -1,5 +1,23 @@
-"""Fixed personas: two tenants, `alpha` and `beta`, holding overlapping data (the same
-setting keys, folder names and document titles), plus users in each and in both."""
+"""Fixed personas, the same in every test.
+
+Two tenants holding overlapping data (the same setting keys, folder names and document
+titles, see `overlapping_settings` and tests/isolation/checks.py), each with an owner, an
+admin and a viewer, plus a user of both and the platform operator:
+
+| fixture          | user  | tenant and role            |
+|------------------|-------|----------------------------|
+| `tenant_alpha`   |       | "alpha", enterprise tier   |
+| `tenant_beta`    |       | "beta", standard tier      |
+| `alpha_owner`    | alice | alpha owner (staff)        |
+| `alpha_admin`    | adam  | alpha admin (staff)        |
+| `alpha_viewer`   | victor| alpha viewer               |
+| `beta_owner`     | bob   | beta owner (staff)         |
+| `beta_admin`     | bea   | beta admin (staff)         |
+| `beta_viewer`    | vera  | beta viewer                |
+| `member_of_both` | sam   | admin in alpha and in beta |
+| `superuser`      | root  | platform operator          |
+
+Every persona signs in with PASSWORD; `api_as(user, tenant)` gives an API client."""
 
 from contextlib import contextmanager
 
@@ -37,41 +55,62 @@ def as_platform():
 
 
 @pytest.fixture
-def tenant_a(db):
+def tenant_alpha(db):
     return Tenant.objects.create(slug="alpha", name="Alpha Ltd", tier="enterprise")
 
 
 @pytest.fixture
-def tenant_b(db):
+def tenant_beta(db):
     return Tenant.objects.create(slug="beta", name="Beta GmbH", tier="standard")
 
 
 @pytest.fixture
-def owner_a(tenant_a):
+def alpha_owner(tenant_alpha):
     user = _user("alice", is_staff=True)
-    _member(user, tenant_a, Role.OWNER)
+    _member(user, tenant_alpha, Role.OWNER)
     return user
 
 
 @pytest.fixture
-def owner_b(tenant_b):
+def beta_owner(tenant_beta):
     user = _user("bob", is_staff=True)
-    _member(user, tenant_b, Role.OWNER)
+    _member(user, tenant_beta, Role.OWNER)
     return user
 
 
 @pytest.fixture
-def viewer_a(tenant_a):
+def alpha_viewer(tenant_alpha):
     user = _user("victor")
-    _member(user, tenant_a, Role.VIEWER)
+    _member(user, tenant_alpha, Role.VIEWER)
     return user
 
 
 @pytest.fixture
-def shared_user(tenant_a, tenant_b):
+def alpha_admin(tenant_alpha):
+    user = _user("adam", is_staff=True)
+    _member(user, tenant_alpha, Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def beta_admin(tenant_beta):
+    user = _user("bea", is_staff=True)
+    _member(user, tenant_beta, Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def beta_viewer(tenant_beta):
+    user = _user("vera")
+    _member(user, tenant_beta, Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def member_of_both(tenant_alpha, tenant_beta):
     user = _user("sam", is_staff=True)
-    _member(user, tenant_a, Role.ADMIN)
-    _member(user, tenant_b, Role.ADMIN)
+    _member(user, tenant_alpha, Role.ADMIN)
+    _member(user, tenant_beta, Role.ADMIN)
     return user
 
 
@@ -82,11 +121,11 @@ def superuser(db):
 
 
 @pytest.fixture
-def settings_ab(tenant_a, tenant_b):
+def overlapping_settings(tenant_alpha, tenant_beta):
     """The same key in both tenants, with different values."""
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         a = TenantSetting.objects.create(key="session.policy", value={"level": "high"})
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         b = TenantSetting.objects.create(key="session.policy", value={"level": "critical"})
     return a, b
 

@@ -40,9 +40,9 @@ def keep_test_connection():
 @pytest.mark.django_db
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 def test_api_contract_never_500_and_one_error_format(
-    operation, owner_a, settings_ab, keep_test_connection
+    operation, alpha_owner, overlapping_settings, keep_test_connection
 ):
-    token = base64.b64encode(f"{owner_a.username}:{PASSWORD}".encode()).decode()
+    token = base64.b64encode(f"{alpha_owner.username}:{PASSWORD}".encode()).decode()
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data())

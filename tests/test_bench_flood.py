@@ -8,7 +8,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_flood_row_registers_and_its_load_refuses_no_member(owner_a, tenant_a):
+def test_flood_row_registers_and_its_load_refuses_no_member(alpha_owner, tenant_alpha):
     import bench.rows_security_flood  # noqa: F401  (registers the row)
     from bench.flood import basic_header, forged_tokens, run_flood
     from bench.harness import REGISTRY
@@ -18,13 +18,13 @@ def test_flood_row_registers_and_its_load_refuses_no_member(owner_a, tenant_a):
 
     row = REGISTRY["security.flood"]
     assert row.goal.limit == 0.0 and "refusals" in row.goal.metric
-    _session, token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
-    sign_in = {"Authorization": basic_header("alice", PASSWORD), "X-Tenant": tenant_a.slug}
+    _session, token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
+    sign_in = {"Authorization": basic_header("alice", PASSWORD), "X-Tenant": tenant_alpha.slug}
     live = LiveConsole()
     try:
         result = run_flood(
             live.port,
-            forged=forged_tokens(tenant_a.pk, 40),
+            forged=forged_tokens(tenant_alpha.pk, 40),
             token=token,
             sign_in=sign_in,
             min_legit=30,

@@ -82,7 +82,7 @@ def _as_bearer(url, token, path="/api/v1/tenant/", method="GET"):
 
 
 def test_redis_outage_keeps_token_validation_and_tenant_resolution_working(
-    owner_a, tenant_a, private_redis, server_on_private_redis, caplog
+    alpha_owner, tenant_alpha, private_redis, server_on_private_redis, caplog
 ):
     from sessions_mgr import fastpath
     from tenancy import degraded, membership_cache
@@ -139,7 +139,7 @@ def test_redis_outage_keeps_token_validation_and_tenant_resolution_working(
 
 
 def test_redis_outage_keeps_sign_in_working(
-    owner_a, tenant_a, private_redis, server_on_private_redis
+    alpha_owner, tenant_alpha, private_redis, server_on_private_redis
 ):
     """Basic-auth sign-in asks throttling first (security_mgr/threats.py, whose counters
     live in Redis): it must fall back too, not answer 503."""

@@ -107,13 +107,15 @@ def test_openapi_creations_link_to_their_object(schema):
 
 
 @pytest.mark.django_db
-def test_openapi_error_schema_matches_what_the_api_answers(owner_a, tenant_a, viewer_a):
+def test_openapi_error_schema_matches_what_the_api_answers(alpha_owner, tenant_alpha, alpha_viewer):
     answers = [
         APIClient().get("/api/v1/tenant/"),  # 401
-        api_as(owner_a, tenant_a).get("/api/v1/settings/999999999/"),  # 404
-        api_as(owner_a, tenant_a).post("/api/v1/settings/", {"key": ""}, format="json"),  # 400
-        api_as(viewer_a, tenant_a).post("/api/v1/settings/", {"key": "x"}, format="json"),
-        api_as(owner_a).get("/api/v1/tenant/", HTTP_X_TENANT="Not A Slug"),
+        api_as(alpha_owner, tenant_alpha).get("/api/v1/settings/999999999/"),  # 404
+        api_as(alpha_owner, tenant_alpha).post(
+            "/api/v1/settings/", {"key": ""}, format="json"
+        ),  # 400
+        api_as(alpha_viewer, tenant_alpha).post("/api/v1/settings/", {"key": "x"}, format="json"),
+        api_as(alpha_owner).get("/api/v1/tenant/", HTTP_X_TENANT="Not A Slug"),
     ]
     assert [a.status_code for a in answers] == [401, 404, 400, 403, 400]
     for answer in answers:

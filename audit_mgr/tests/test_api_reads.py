@@ -37,14 +37,14 @@ def _log_state(tenant) -> dict:
         }
 
 
-def test_audit_api_gets_leave_a_pending_entry_pending_and_report_it(owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
-    with tenant_context(tenant_a):
+def test_audit_api_gets_leave_a_pending_entry_pending_and_report_it(alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
+    with tenant_context(tenant_alpha):
         audit.sequence_pending(audit.tenant_log())  # the sign-in (auth.login), seq 0
         # Appended in a transaction that has not committed yet (the test's own).
         audit_actions.record_event("export.created", {"rows": 3}, actor="alice")
         audit_actions.record_security_event("brute_force", "high", actor="mallory")
-    before = _log_state(tenant_a)
+    before = _log_state(tenant_alpha)
     assert len(before["PendingAuditEntry"]) == 2
 
     listed = api.get(f"{BASE}/audit/entries/").json()
@@ -62,9 +62,9 @@ def test_audit_api_gets_leave_a_pending_entry_pending_and_report_it(owner_a, ten
     assert report["ok"] and report["entries"] == 1
     assert report["pending_before"]["count"] == 2 and report["pending_before"]["left_pending"]
     assert api.get(f"{BASE}/events/").json()["count"] == 1
-    assert _log_state(tenant_a) == before
+    assert _log_state(tenant_alpha) == before
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert audit.sequence_pending(audit.tenant_log()) == 2  # what the sequencer task runs
     listed = api.get(f"{BASE}/audit/entries/").json()
     assert [e["event"] for e in listed["results"]] == [

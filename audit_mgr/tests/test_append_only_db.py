@@ -19,8 +19,8 @@ needs_postgres = postgres_only("privileges exist only there")
 
 @needs_postgres
 @pytest.mark.django_db
-def test_runtime_and_platform_roles_cannot_update_or_delete_entries(tenant_a):
-    with tenant_context(tenant_a):
+def test_runtime_and_platform_roles_cannot_update_or_delete_entries(tenant_alpha):
+    with tenant_context(tenant_alpha):
         audit.append_many([("test.event", {})] * 2)
         entry = audit.entry_of(audit_actions.record_event("test.event"))
         node = AuditNode.objects.first()

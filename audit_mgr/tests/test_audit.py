@@ -22,8 +22,8 @@ from tests.committed import committed_tenant, edit_as_owner, needs_owner
 
 
 @pytest.mark.django_db
-def test_append_chains_roots_and_verifies(tenant_a):
-    with tenant_context(tenant_a):
+def test_append_chains_roots_and_verifies(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for i in range(13):
             audit_actions.record_event("test.event", {"i": i}, actor="alice")
         log = audit.tenant_log()
@@ -44,8 +44,8 @@ def test_append_chains_roots_and_verifies(tenant_a):
 
 
 @pytest.mark.django_db
-def test_the_orm_refuses_updates_and_deletes(tenant_a):
-    with tenant_context(tenant_a):
+def test_the_orm_refuses_updates_and_deletes(tenant_alpha):
+    with tenant_context(tenant_alpha):
         pending = audit_actions.record_event("test.event")
         entry = audit.entry_of(pending)
         entry.event = pending.event = "rewritten"
@@ -67,8 +67,8 @@ def test_the_orm_refuses_updates_and_deletes(tenant_a):
 
 
 @pytest.mark.django_db
-def test_signed_tree_heads_and_proofs(tenant_a):
-    with tenant_context(tenant_a):
+def test_signed_tree_heads_and_proofs(tenant_alpha):
+    with tenant_context(tenant_alpha):
         log = audit.tenant_log()
         for i in range(5):
             audit_actions.record_event("test.event", {"i": i})
@@ -217,18 +217,18 @@ def test_verify_audit_names_a_node_edited_or_removed_directly_in_the_database(
 
 
 @pytest.mark.django_db
-def test_console_changes_are_audited_in_the_tenant_log(tenant_a, owner_a, client):
+def test_console_changes_are_audited_in_the_tenant_log(tenant_alpha, alpha_owner, client):
     from tenancy.models import TenantSetting
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         setting = TenantSetting.objects.create(key="security.level", value="standard")
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     url = f"/admin/tenancy/tenantsetting/{setting.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200
     response = client.post(url, {"key": "security.level", "value": '"quantum"', "description": ""})
     assert response.status_code == 302, response.content[:500]
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         audit.flush()
         entry = AuditEntry.objects.get(event="admin.change")
         assert entry.actor == "alice" and '"action":"changed"' in entry.data

@@ -146,17 +146,17 @@ def test_a_broker_that_is_down_is_asked_once_a_second_not_at_every_commit(
 
 
 @pytest.mark.django_db
-def test_the_beat_sweep_reaches_tenants_in_every_state(tenant_a, tenant_b):
+def test_the_beat_sweep_reaches_tenants_in_every_state(tenant_alpha, tenant_beta):
     from audit_mgr.tasks import sweep_pending_audit_task
     from tenancy.models import TenantState
 
-    tenant_b.state = TenantState.SUSPENDED
-    tenant_b.save(update_fields=["state"])
-    with tenant_context(tenant_b):
+    tenant_beta.state = TenantState.SUSPENDED
+    tenant_beta.save(update_fields=["state"])
+    with tenant_context(tenant_beta):
         with transaction.atomic(), tasks_to_memory_broker():
             audit.append("test.before_suspension")  # its worker task is lost
         assert PendingAuditEntry.objects.count() == 1
     assert sweep_pending_audit_task.delay().get() >= 2
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert not PendingAuditEntry.objects.exists()
         assert AuditEntry.objects.get().event == "test.before_suspension"

@@ -51,16 +51,16 @@ def test_data_from_parts_is_byte_for_byte_the_canonical_data(event, actor, micro
 
 @pytest.mark.django_db
 def test_an_append_waits_for_its_commit_then_is_sequenced(
-    tenant_a, django_capture_on_commit_callbacks
+    tenant_alpha, django_capture_on_commit_callbacks
 ):
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             with transaction.atomic():
                 pending = [audit_actions.record_event("test.event", {"i": i}) for i in range(3)]
                 assert all(isinstance(p, PendingAuditEntry) for p in pending)
                 stored = PendingAuditEntry.objects.get(pk=pending[1].pk)
                 assert (stored.tenant_id, stored.event, stored.payload, stored.at_us) == (
-                    tenant_a.pk,
+                    tenant_alpha.pk,
                     "test.event",
                     '{"i":1}',
                     pending[1].at_us,
@@ -77,8 +77,8 @@ def test_an_append_waits_for_its_commit_then_is_sequenced(
 
 
 @pytest.mark.django_db
-def test_a_rolled_back_action_leaves_no_entry(tenant_a, django_capture_on_commit_callbacks):
-    with tenant_context(tenant_a):
+def test_a_rolled_back_action_leaves_no_entry(tenant_alpha, django_capture_on_commit_callbacks):
+    with tenant_context(tenant_alpha):
         with django_capture_on_commit_callbacks(execute=True):
             with transaction.atomic():
                 with transaction.atomic():
@@ -94,8 +94,8 @@ def test_a_rolled_back_action_leaves_no_entry(tenant_a, django_capture_on_commit
 
 
 @pytest.mark.django_db
-def test_the_sequencer_drains_in_batches_in_append_order(tenant_a):
-    with tenant_context(tenant_a):
+def test_the_sequencer_drains_in_batches_in_append_order(tenant_alpha):
+    with tenant_context(tenant_alpha):
         pending = audit.append_many([("test.event", {"i": i}) for i in range(10)])
         assert audit.sequence_pending(limit=3) == 10
         entries = list(AuditEntry.objects.order_by("seq"))
@@ -108,8 +108,8 @@ def test_the_sequencer_drains_in_batches_in_append_order(tenant_a):
 
 
 @pytest.mark.django_db
-def test_nothing_to_append_is_a_no_op(tenant_a, django_capture_on_commit_callbacks):
-    with tenant_context(tenant_a), django_capture_on_commit_callbacks() as callbacks:
+def test_nothing_to_append_is_a_no_op(tenant_alpha, django_capture_on_commit_callbacks):
+    with tenant_context(tenant_alpha), django_capture_on_commit_callbacks() as callbacks:
         with transaction.atomic():
             assert audit.append_many([]) == []
         assert callbacks == [] and not PendingAuditEntry.objects.exists()
@@ -149,8 +149,8 @@ def test_the_migration_backfills_the_nodes_of_an_older_log(django_db_setup, djan
 
 
 @pytest.mark.django_db
-def test_entry_of_gives_the_seq_inside_the_transaction(tenant_a):
-    with tenant_context(tenant_a):
+def test_entry_of_gives_the_seq_inside_the_transaction(tenant_alpha):
+    with tenant_context(tenant_alpha):
         audit.append("test.first")
         second = audit_actions.record_event("test.second")
         entry = audit.entry_of(second)
@@ -159,8 +159,8 @@ def test_entry_of_gives_the_seq_inside_the_transaction(tenant_a):
 
 
 @pytest.mark.django_db
-def test_readers_that_must_be_complete_sequence_first(tenant_a):
-    with tenant_context(tenant_a):
+def test_readers_that_must_be_complete_sequence_first(tenant_alpha):
+    with tenant_context(tenant_alpha):
         log = audit.tenant_log()
         for i in range(5):
             audit.append("test.event", {"i": i})
@@ -177,8 +177,8 @@ def test_readers_that_must_be_complete_sequence_first(tenant_a):
 
 
 @pytest.mark.django_db
-def test_stored_proofs_equal_the_proofs_over_all_leaves(tenant_a):
-    with tenant_context(tenant_a):
+def test_stored_proofs_equal_the_proofs_over_all_leaves(tenant_alpha):
+    with tenant_context(tenant_alpha):
         log = audit.tenant_log()
         audit.append_many([("test.event", {"i": i}) for i in range(21)])
         audit.flush()
@@ -199,8 +199,8 @@ def test_stored_proofs_equal_the_proofs_over_all_leaves(tenant_a):
 
 
 @pytest.mark.django_db
-def test_pending_entries_show_on_the_dashboard_and_the_beat_sweep_sequences_them(tenant_a):
-    with tenant_context(tenant_a):
+def test_pending_entries_show_on_the_dashboard_and_the_beat_sweep_sequences_them(tenant_alpha):
+    with tenant_context(tenant_alpha):
         audit.append("test.left_behind")
         pending = dashboard_data()["audit_pending"]
         assert pending["alpha"]["count"] == 1 and pending["alpha"]["oldest_age_s"] >= 0
@@ -211,14 +211,14 @@ def test_pending_entries_show_on_the_dashboard_and_the_beat_sweep_sequences_them
 
 
 @pytest.mark.django_db
-def test_verify_audit_reports_what_was_pending(tenant_a):
-    with tenant_context(tenant_a):
+def test_verify_audit_reports_what_was_pending(tenant_alpha):
+    with tenant_context(tenant_alpha):
         audit.append("test.event")
     out = io.StringIO()
     call_command("verify_audit", tenant="alpha", stdout=out)
     assert "1 entries, 0 nodes" in out.getvalue()
     assert "1 pending entries" in out.getvalue()
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         audit.append_many([("test.event", {})] * 2)
     out = io.StringIO()
     call_command("verify_audit", tenant="alpha", json=True, stdout=out)

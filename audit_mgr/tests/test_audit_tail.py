@@ -109,8 +109,8 @@ def test_a_forged_entry_with_the_head_row_moved_too_is_named_and_never_signed(
 
 
 @pytest.mark.django_db
-def test_verify_log_reports_the_unsigned_tail_without_failing(tenant_a):
-    with tenant_context(tenant_a):
+def test_verify_log_reports_the_unsigned_tail_without_failing(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for i in range(5):
             audit_actions.record_event("test.event", {"i": i})
         audit_actions.sign_tree_head()
@@ -127,11 +127,11 @@ def test_verify_log_reports_the_unsigned_tail_without_failing(tenant_a):
 
 @pytest.mark.django_db
 def test_sign_tree_head_task_signs_a_moved_log_every_minute_and_an_idle_one_never_again(
-    tenant_a,
+    tenant_alpha,
 ):
     assert settings.CELERY_BEAT_SCHEDULE["security-sign-tree-heads"]["schedule"] <= 60
     assert settings.CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"]["schedule"] <= 60
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         audit_actions.record_event("test.event")
         first = sign_tree_head_task.delay().get()
         assert sign_tree_head_task.delay().get() == first  # idle: the same head

@@ -55,8 +55,8 @@ def test_record_security_event_outside_a_transaction_is_one_statement(
 
 
 @pytest.mark.django_db
-def test_inside_a_callers_transaction_the_pair_commits_or_rolls_back_with_it(tenant_a):
-    with tenant_context(tenant_a):
+def test_inside_a_callers_transaction_the_pair_commits_or_rolls_back_with_it(tenant_alpha):
+    with tenant_context(tenant_alpha):
         with transaction.atomic():
             record_security_event("brute_force", "high", **EVENT)
             if POSTGRES:

@@ -22,9 +22,9 @@ def _job(tenant, *, n=3, steps=None, **params):
         return job
 
 
-def test_jobs_list_and_detail_show_progress(owner_a, tenant_a):
-    job = _job(tenant_a, n=4, steps=1)
-    api = api_as(owner_a, tenant_a)
+def test_jobs_list_and_detail_show_progress(alpha_owner, tenant_alpha):
+    job = _job(tenant_alpha, n=4, steps=1)
+    api = api_as(alpha_owner, tenant_alpha)
     listed = api.get(f"{BASE}/")
     assert listed.status_code == 200
     (row,) = listed.json()["results"]
@@ -40,22 +40,24 @@ def test_jobs_list_and_detail_show_progress(owner_a, tenant_a):
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
 
 
-def test_jobs_need_the_admin_role(viewer_a, tenant_a):
-    job = _job(tenant_a)
-    api = api_as(viewer_a, tenant_a)
+def test_jobs_need_the_admin_role(alpha_viewer, tenant_alpha):
+    job = _job(tenant_alpha)
+    api = api_as(alpha_viewer, tenant_alpha)
     for response in (
         api.get(f"{BASE}/"),
         api.get(f"{BASE}/{job.pk}/"),
         api.post(f"{BASE}/{job.pk}/cancel/"),
     ):
         assert response.status_code == 403 and response.json()["error"]["code"]
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
 
 
-def test_cancel_and_resume_over_the_api(owner_a, tenant_a, django_capture_on_commit_callbacks):
-    api = api_as(owner_a, tenant_a)
-    running = _job(tenant_a, n=3, steps=1)
+def test_cancel_and_resume_over_the_api(
+    alpha_owner, tenant_alpha, django_capture_on_commit_callbacks
+):
+    api = api_as(alpha_owner, tenant_alpha)
+    running = _job(tenant_alpha, n=3, steps=1)
     asked = api.post(f"{BASE}/{running.pk}/cancel/")
     # A worker holds it: honoured at its next step.
     assert asked.status_code == 202
@@ -63,7 +65,7 @@ def test_cancel_and_resume_over_the_api(owner_a, tenant_a, django_capture_on_com
     busy = api.post(f"{BASE}/{running.pk}/resume/")
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "job_running"
 
-    queued = _job(tenant_a, n=2)
+    queued = _job(tenant_alpha, n=2)
     cancelled = api.post(f"{BASE}/{queued.pk}/cancel/")
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     again = api.post(f"{BASE}/{queued.pk}/cancel/")
@@ -74,13 +76,13 @@ def test_cancel_and_resume_over_the_api(owner_a, tenant_a, django_capture_on_com
     # The worker (eager in tests) ran it after the commit.
     finished = api.get(f"{BASE}/{queued.pk}/").json()
     assert finished["state"] == "succeeded" and finished["progress"] == 1.0
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert len(steps_done(queued)) == 2
 
 
-def test_another_tenants_job_answers_like_a_missing_one(owner_a, tenant_a, tenant_b):
-    theirs = _job(tenant_b, n=3)
-    api = api_as(owner_a, tenant_a)
+def test_another_tenants_job_answers_like_a_missing_one(alpha_owner, tenant_alpha, tenant_beta):
+    theirs = _job(tenant_beta, n=3)
+    api = api_as(alpha_owner, tenant_alpha)
     for method, path in (
         ("get", f"{BASE}/{{}}/"),
         ("post", f"{BASE}/{{}}/cancel/"),
@@ -92,5 +94,5 @@ def test_another_tenants_job_answers_like_a_missing_one(owner_a, tenant_a, tenan
         assert foreign.status_code == missing.status_code == malformed.status_code == 404
         assert foreign.content == missing.content == malformed.content
     assert api.get(f"{BASE}/").json()["results"] == []
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert Job.objects.get(pk=theirs.pk).state == JobState.QUEUED  # untouched

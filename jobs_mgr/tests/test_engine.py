@@ -20,8 +20,8 @@ def _expire(job):
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
 
 
-def test_run_job_checkpoints_every_step_and_succeeds(tenant_a):
-    with tenant_context(tenant_a):
+def test_run_job_checkpoints_every_step_and_succeeds(tenant_alpha):
+    with tenant_context(tenant_alpha):
         job = actions.enqueue_job(COUNT, {"n": 4}, actor="alice")
         assert job.state == JobState.QUEUED and job.requested_by == "alice"
         job = engine.run_job(job.pk)
@@ -32,8 +32,8 @@ def test_run_job_checkpoints_every_step_and_succeeds(tenant_a):
         assert len(steps_done(job)) == 4
 
 
-def test_a_failed_step_leaves_nothing_and_resume_continues_from_the_checkpoint(tenant_a):
-    with tenant_context(tenant_a):
+def test_a_failed_step_leaves_nothing_and_resume_continues_from_the_checkpoint(tenant_alpha):
+    with tenant_context(tenant_alpha):
         job = actions.enqueue_job(COUNT, {"n": 5, "fail_at": 2})
         job = engine.run_job(job.pk)
         assert job.state == JobState.FAILED and job.last_error == "RuntimeError: step 2 broke"
@@ -45,8 +45,8 @@ def test_a_failed_step_leaves_nothing_and_resume_continues_from_the_checkpoint(t
         assert steps_done(job) == [f"job-{job.pk}-step-{i}" for i in range(5)]  # each once
 
 
-def test_cancel_is_honoured_at_the_next_step(tenant_a):
-    with tenant_context(tenant_a):
+def test_cancel_is_honoured_at_the_next_step(tenant_alpha):
+    with tenant_context(tenant_alpha):
         job = actions.enqueue_job(COUNT, {"n": 6, "cancel_at": 1})
         job = engine.run_job(job.pk)
         assert job.state == JobState.CANCELLED and not job.cancel_requested
@@ -61,8 +61,8 @@ def test_cancel_is_honoured_at_the_next_step(tenant_a):
         assert len(steps_done(job)) == 6
 
 
-def test_cancel_of_a_queued_or_abandoned_job_is_immediate(tenant_a):
-    with tenant_context(tenant_a):
+def test_cancel_of_a_queued_or_abandoned_job_is_immediate(tenant_alpha):
+    with tenant_context(tenant_alpha):
         queued = actions.enqueue_job(COUNT, {"n": 3})
         assert actions.cancel_job(queued.pk).state == JobState.CANCELLED
         assert engine.run_job(queued.pk).state == JobState.CANCELLED  # a late message
@@ -75,8 +75,8 @@ def test_cancel_of_a_queued_or_abandoned_job_is_immediate(tenant_a):
         assert actions.cancel_job(abandoned.pk).state == JobState.CANCELLED
 
 
-def test_a_worker_that_lost_its_lease_commits_nothing(tenant_a):
-    with tenant_context(tenant_a):
+def test_a_worker_that_lost_its_lease_commits_nothing(tenant_alpha):
+    with tenant_context(tenant_alpha):
         job = actions.enqueue_job(COUNT, {"n": 3})
         slow = engine.claim(job.pk)  # a worker that then pauses past its lease
         assert engine.claim(job.pk) is None  # held: nobody else takes it
@@ -92,8 +92,8 @@ def test_a_worker_that_lost_its_lease_commits_nothing(tenant_a):
         assert steps_done(job) == []
 
 
-def test_resume_refuses_a_job_a_worker_holds_or_that_succeeded(tenant_a):
-    with tenant_context(tenant_a):
+def test_resume_refuses_a_job_a_worker_holds_or_that_succeeded(tenant_alpha):
+    with tenant_context(tenant_alpha):
         job = actions.enqueue_job(COUNT, {"n": 3})
         engine.run_job(job.pk, max_steps=1)
         with pytest.raises(actions.JobConflict, match="running") as held:
@@ -106,9 +106,9 @@ def test_resume_refuses_a_job_a_worker_holds_or_that_succeeded(tenant_a):
             actions.resume_job(job.pk)
 
 
-def test_sweep_requeues_only_jobs_whose_lease_expired(tenant_a, tenant_b, settings):
+def test_sweep_requeues_only_jobs_whose_lease_expired(tenant_alpha, tenant_beta, settings):
     settings.JOBS_MAX_ATTEMPTS = 2
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         alive = actions.enqueue_job(COUNT, {"n": 3})
         engine.run_job(alive.pk, max_steps=1)  # running, lease live
         dead = actions.enqueue_job(COUNT, {"n": 3})
@@ -131,14 +131,14 @@ def test_sweep_requeues_only_jobs_whose_lease_expired(tenant_a, tenant_b, settin
         Job.objects.filter(pk=queued.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
         assert actions.requeue_stale_jobs() == [queued.pk]
         assert actions.requeue_stale_jobs() == []  # once per lease, not at every sweep
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert actions.requeue_stale_jobs() == []  # another tenant's jobs are not its own
 
 
-def test_job_events_are_appended_to_the_tenant_audit_log(tenant_a):
+def test_job_events_are_appended_to_the_tenant_audit_log(tenant_alpha):
     import audit_mgr as audit
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         job = actions.enqueue_job(COUNT, {"n": 1}, actor="alice")
         engine.run_job(job.pk)
         audit.flush()
@@ -148,10 +148,10 @@ def test_job_events_are_appended_to_the_tenant_audit_log(tenant_a):
         assert events == [("job.requested", "alice"), ("job.succeeded", "")]
 
 
-def test_an_unknown_kind_is_refused_before_anything_is_queued(tenant_a):
+def test_an_unknown_kind_is_refused_before_anything_is_queued(tenant_alpha):
     from jobs_mgr.registry import UnknownJobKind
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         with pytest.raises(UnknownJobKind):
             actions.enqueue_job("no.such.kind")
         assert not Job.objects.exists()

@@ -9,8 +9,8 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/security"
 
 
-def test_rotate_list_and_config(owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
+def test_rotate_list_and_config(alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
     assert api.post(f"{BASE}/keys/rotate/", {"reason": "test"}, format="json").status_code == 200
     ring = api.post(f"{BASE}/keys/rotate/", {}, format="json").json()
     # Version 1 came with the tenant; each rotation adds one.
@@ -28,15 +28,15 @@ def test_rotate_list_and_config(owner_a, tenant_a):
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
 
 
-def test_viewer_cannot_manage_keys(viewer_a, tenant_a):
-    api = api_as(viewer_a, tenant_a)
+def test_viewer_cannot_manage_keys(alpha_viewer, tenant_alpha):
+    api = api_as(alpha_viewer, tenant_alpha)
     assert api.post(f"{BASE}/keys/rotate/", {}, format="json").status_code == 403
     assert api.get(f"{BASE}/audit/entries/").status_code == 403
     assert api.get(f"{BASE}/keys/public/").status_code == 200
 
 
-def test_transit_errors_are_400_naming_the_reason(owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
+def test_transit_errors_are_400_naming_the_reason(alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
     ct = api.post(
         f"{BASE}/transit/encrypt/", {"plaintext": "hi", "context": "order-1"}, format="json"
     ).json()["ciphertext"]
@@ -65,13 +65,13 @@ def test_transit_errors_are_400_naming_the_reason(owner_a, tenant_a):
     assert response.json()["error"]["code"] == "key_version_trimmed"
 
 
-def test_other_tenant_ciphertext_is_refused(owner_a, tenant_a, owner_b, tenant_b):
+def test_other_tenant_ciphertext_is_refused(alpha_owner, tenant_alpha, beta_owner, tenant_beta):
     ct = (
-        api_as(owner_a, tenant_a)
+        api_as(alpha_owner, tenant_alpha)
         .post(f"{BASE}/transit/encrypt/", {"plaintext": "a", "context": "x"}, format="json")
         .json()["ciphertext"]
     )
-    api_b = api_as(owner_b, tenant_b)
+    api_b = api_as(beta_owner, tenant_beta)
     api_b.post(f"{BASE}/transit/encrypt/", {"plaintext": "b", "context": "x"}, format="json")
     response = api_b.post(
         f"{BASE}/transit/decrypt/", {"ciphertext": ct, "context": "x"}, format="json"
@@ -79,8 +79,8 @@ def test_other_tenant_ciphertext_is_refused(owner_a, tenant_a, owner_b, tenant_b
     assert response.status_code == 400
 
 
-def test_audit_entries_heads_and_proofs_over_the_api(owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
+def test_audit_entries_heads_and_proofs_over_the_api(alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
     for _ in range(3):
         api.post(f"{BASE}/keys/rotate/", {}, format="json")
     first = api.post(f"{BASE}/audit/heads/").json()
@@ -112,10 +112,10 @@ def test_audit_entries_heads_and_proofs_over_the_api(owner_a, tenant_a):
     assert api.get(f"{BASE}/audit/verify/").json()["ok"] is True
 
 
-def test_shred_needs_owner_and_confirmation(owner_a, tenant_a, shared_user):
-    api = api_as(owner_a, tenant_a)
+def test_shred_needs_owner_and_confirmation(alpha_owner, tenant_alpha, member_of_both):
+    api = api_as(alpha_owner, tenant_alpha)
     api.post(f"{BASE}/transit/encrypt/", {"plaintext": "a", "context": "x"}, format="json")
-    admin = api_as(shared_user, tenant_a)
+    admin = api_as(member_of_both, tenant_alpha)
     assert (
         admin.post(
             f"{BASE}/keys/shred/", {"confirm": "alpha", "reason": "r"}, format="json"
@@ -132,18 +132,18 @@ def test_shred_needs_owner_and_confirmation(owner_a, tenant_a, shared_user):
     assert again.status_code == 400 and again.json()["error"]["code"] == "key_shredded"
 
 
-def test_public_keys(owner_a, tenant_a, owner_b, tenant_b):
-    a = api_as(owner_a, tenant_a).get(f"{BASE}/keys/public/").json()
-    b = api_as(owner_b, tenant_b).get(f"{BASE}/keys/public/").json()
+def test_public_keys(alpha_owner, tenant_alpha, beta_owner, tenant_beta):
+    a = api_as(alpha_owner, tenant_alpha).get(f"{BASE}/keys/public/").json()
+    b = api_as(beta_owner, tenant_beta).get(f"{BASE}/keys/public/").json()
     assert a["wrapping"]["x25519"] != b["wrapping"]["x25519"]
     assert a["tree_head_signing"] == b["tree_head_signing"]
 
 
-def test_rewrap_and_events_over_the_api(owner_a, tenant_a):
+def test_rewrap_and_events_over_the_api(alpha_owner, tenant_alpha):
     from security_mgr import threats
     from tenancy.context import tenant_context
 
-    api = api_as(owner_a, tenant_a)
+    api = api_as(alpha_owner, tenant_alpha)
     api.post(f"{BASE}/transit/encrypt/", {"plaintext": "a", "context": "x"}, format="json")
     api.post(f"{BASE}/keys/rotate/", {}, format="json")
     started = api.post(f"{BASE}/keys/rewrap/", {}, format="json")
@@ -152,20 +152,20 @@ def test_rewrap_and_events_over_the_api(owner_a, tenant_a):
     assert api.get(f"{BASE}/keys/rewrap/").json()["results"][0]["status"] == "queued"
     bad = api.post(f"{BASE}/keys/rewrap/", {"target_version": 9}, format="json")
     assert bad.status_code == 400
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         threats.analyze_threat("session_anomaly", username="x", details={"severity": "low"})
     events = api.get(f"{BASE}/events/").json()["results"]
     assert events[0]["type"] == "session_anomaly"
 
 
-def test_mfa_over_the_api_and_malformed_codes_are_4xx(viewer_a, tenant_a):
+def test_mfa_over_the_api_and_malformed_codes_are_4xx(alpha_viewer, tenant_alpha):
     from security_mgr import totp
     from security_mgr.models import TOTPDevice
     from tenancy.context import tenant_context
 
-    api = api_as(viewer_a, tenant_a)
+    api = api_as(alpha_viewer, tenant_alpha)
     enrolled = api.post(f"{BASE}/mfa/totp/", {"name": "phone"}, format="json").json()
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         secret = TOTPDevice.objects.get(pk=enrolled["device"]).secret
     import time
 
@@ -188,8 +188,8 @@ def test_mfa_over_the_api_and_malformed_codes_are_4xx(viewer_a, tenant_a):
     assert used.json() == {"verified": True}
 
 
-def test_key_config_refused_in_part_changes_nothing(owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
+def test_key_config_refused_in_part_changes_nothing(alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
     bad = api.post(
         f"{BASE}/keys/config/", {"rotation_period_days": 30, "trim_below": 5}, format="json"
     )
@@ -203,8 +203,8 @@ def test_key_config_refused_in_part_changes_nothing(owner_a, tenant_a):
     assert [r["subject"] for r in api.get(f"{BASE}/keys/rings/").json()["results"]] == [""]
 
 
-def test_rewrap_api_refuses_an_unknown_target_and_queues_the_job(owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
+def test_rewrap_api_refuses_an_unknown_target_and_queues_the_job(alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
     bad = api.post(f"{BASE}/keys/rewrap/", {"target_version": 9}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "key_version_unknown"
     started = api.post(f"{BASE}/keys/rewrap/", {}, format="json")

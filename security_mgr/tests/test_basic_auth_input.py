@@ -23,7 +23,7 @@ def _basic(client, username: str, password: str, path="/api/v1/me/"):
     "username,password",
     [("ali\x00ce", PASSWORD), ("\x00", "x"), ("alice", "pass\x00word"), ("a\x00", "\x00")],
 )
-def test_basic_auth_nul_is_401_json(owner_a, username, password):
+def test_basic_auth_nul_is_401_json(alpha_owner, username, password):
     response = _basic(Client(raise_request_exception=False), username, password)
     assert response.status_code == 401, response.content
     assert response["Content-Type"].startswith("application/json")
@@ -35,7 +35,7 @@ def test_basic_auth_nul_is_401_json(owner_a, username, password):
     username=st.text(min_size=1, max_size=20).filter(lambda u: ":" not in u),
     password=st.text(max_size=20),
 )
-def test_basic_auth_any_text_never_5xx(owner_a, username, password):
+def test_basic_auth_any_text_never_5xx(alpha_owner, username, password):
     try:
         raw = f"{username}:{password}".encode()
     except UnicodeEncodeError:
@@ -46,7 +46,7 @@ def test_basic_auth_any_text_never_5xx(owner_a, username, password):
     assert response["Content-Type"].startswith("application/json")
 
 
-def test_console_login_nul_username_is_a_form_error(owner_a):
+def test_console_login_nul_username_is_a_form_error(alpha_owner):
     response = Client(raise_request_exception=False).post(
         "/admin/login/", {"username": "ali\x00ce", "password": PASSWORD}
     )

@@ -76,10 +76,10 @@ def _record(n: int) -> None:
 
 
 @pytest.fixture
-def overlapping_activity(tenant_a, tenant_b):
+def overlapping_activity(tenant_alpha, tenant_beta):
     """Events, key rings and audit logs in both tenants; beta's are bigger everywhere."""
     now = timezone.now()
-    shape = {tenant_a: (1, 2, 1), tenant_b: (3, 6, 4)}  # rotations, entries, left pending
+    shape = {tenant_alpha: (1, 2, 1), tenant_beta: (3, 6, 4)}  # rotations, entries, left pending
     for tenant, (rotations, entries, pending) in shape.items():
         with tenant_context(tenant):
             for type_, severity, source, action, count, hours in EVENTS[tenant.slug]:
@@ -114,7 +114,7 @@ def _audit_state(tenant) -> dict:
 
 
 def test_browser_dashboard_draws_only_the_tenants_figures(
-    console, overlapping_activity, owner_a, tenant_a, tenant_b
+    console, overlapping_activity, alpha_owner, tenant_alpha, tenant_beta
 ):
     console.login("alice", PASSWORD, next_path="/console/security/")
     console.wait_for_path("/console/security/")
@@ -156,7 +156,7 @@ def test_browser_dashboard_draws_only_the_tenants_figures(
     assert 0 < events["bar_px"] < events["plot_px"] / 100
 
     with console.lock:
-        mine, theirs = _audit_state(tenant_a), _audit_state(tenant_b)
+        mine, theirs = _audit_state(tenant_alpha), _audit_state(tenant_beta)
     for key in ("entries", "pending", "head", "verified_entries"):
         assert mine[key] != theirs[key], key  # the fixture makes them tell apart
     assert totals("audit") == {"alpha": mine["entries"]}
@@ -194,9 +194,9 @@ def _staff(username, tenant=None, role=None):
     ],
 )
 def test_browser_dashboard_refused_without_a_tenant_role(
-    console, overlapping_activity, tenant_a, role, status, heading
+    console, overlapping_activity, tenant_alpha, role, status, heading
 ):
-    _staff("nora", tenant_a if role else None, role)
+    _staff("nora", tenant_alpha if role else None, role)
     console.login("nora", PASSWORD, next_path="/console/security/")
     console.wait_for_path("/console/security/")
     assert console.text("h1") == heading

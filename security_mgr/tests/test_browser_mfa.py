@@ -33,7 +33,7 @@ def _expect_the_step(console, path="/admin/"):
 
 
 def test_browser_passkey_enrolment_then_a_new_session_passes_with_it(
-    console, owner_a, tenant_a, tenant_b
+    console, alpha_owner, tenant_alpha, tenant_beta
 ):
     console.add_authenticator()
     console.login("alice", PASSWORD)
@@ -49,12 +49,12 @@ def test_browser_passkey_enrolment_then_a_new_session_passes_with_it(
     assert "yes" in console.text("#passkey-list tbody")  # user verified
 
     with console.lock:
-        with tenant_context(tenant_a):
-            passkey = PasskeyCredential.objects.get(user=owner_a)
-        with tenant_context(tenant_b):
-            assert not PasskeyCredential.objects.filter(user=owner_a).exists()
+        with tenant_context(tenant_alpha):
+            passkey = PasskeyCredential.objects.get(user=alpha_owner)
+        with tenant_context(tenant_beta):
+            assert not PasskeyCredential.objects.filter(user=alpha_owner).exists()
         assert passkey.name == "laptop" and passkey.user_verified is True
-        assert _events(tenant_a, "mfa.passkey_registered") == 1
+        assert _events(tenant_alpha, "mfa.passkey_registered") == 1
     [held] = console.credentials()
     assert held.rp_id == "localhost" and held.is_resident_credential
     assert bytes(passkey.credential_id) == held._id
@@ -70,18 +70,20 @@ def test_browser_passkey_enrolment_then_a_new_session_passes_with_it(
     console.wait_for_path("/admin/")
     assert ADMIN_HOME in console.text() and "Data Isolation Managers" in console.text()
     with console.lock:
-        with tenant_context(tenant_a):
+        with tenant_context(tenant_alpha):
             passkey.refresh_from_db()
         assert passkey.sign_count >= 1 and passkey.last_used_at is not None
-        assert _events(tenant_a, "mfa.passkey_verified") == 1
+        assert _events(tenant_alpha, "mfa.passkey_verified") == 1
     console.open("/")  # the console home opens too, once per session
     assert console.path() == "/" and "Tenants" in console.text("h1")
     console.assert_no_js_errors()
 
 
 @pytest.mark.parametrize("device", ["fresh authenticator", "no user verification"])
-def test_browser_passkey_refused_stays_on_the_step(console, passkey_in, owner_a, tenant_a, device):
-    credential = passkey_in(owner_a, tenant_a)
+def test_browser_passkey_refused_stays_on_the_step(
+    console, passkey_in, alpha_owner, tenant_alpha, device
+):
+    credential = passkey_in(alpha_owner, tenant_alpha)
     if device == "fresh authenticator":
         console.add_authenticator()  # holds no credential of alice
     else:
@@ -97,12 +99,12 @@ def test_browser_passkey_refused_stays_on_the_step(console, passkey_in, owner_a,
     _expect_the_step(console)
     _expect_the_step(console, "/console/security/")
     with console.lock:
-        assert _events(tenant_a, "mfa.passkey_verified") == 0
+        assert _events(tenant_alpha, "mfa.passkey_verified") == 0
     console.assert_no_js_errors()
 
 
-def test_browser_totp_code_at_the_step(console, owner_a, tenant_a):
-    app = Enrolment(owner_a, tenant_a)
+def test_browser_totp_code_at_the_step(console, alpha_owner, tenant_alpha):
+    app = Enrolment(alpha_owner, tenant_alpha)
     console.login("alice", PASSWORD, next_path="/admin/tenancy/tenantsetting/")
     console.wait_for_path("/console/mfa/")
 
@@ -120,17 +122,17 @@ def test_browser_totp_code_at_the_step(console, owner_a, tenant_a):
     console.wait_for_path("/admin/tenancy/tenantsetting/")
     assert "tenant setting" in console.text().lower()
     with console.lock:
-        assert _events(tenant_a, "mfa.verified") == 1
-        assert _events(tenant_a, "mfa.totp_failed") >= 1
+        assert _events(tenant_alpha, "mfa.verified") == 1
+        assert _events(tenant_alpha, "mfa.totp_failed") >= 1
     console.assert_no_js_errors(allow=("status of 400",))  # the malformed code's page
 
 
 def test_browser_enrolled_user_is_asked_whatever_tenant_the_console_acts_in(
-    console, passkey_in, shared_user, tenant_a, tenant_b
+    console, passkey_in, member_of_both, tenant_alpha, tenant_beta
 ):
     """Regression: a passkey in alpha did not protect the console acting in beta (the
     check only looked at the tenant in context), so `?tenant=beta` skipped the step."""
-    console.add_authenticator(credentials=[passkey_in(shared_user, tenant_a)])
+    console.add_authenticator(credentials=[passkey_in(member_of_both, tenant_alpha)])
     console.login("sam", PASSWORD, next_path="/admin/?tenant=beta")
     console.wait_for_path("/console/mfa/")
     _expect_the_step(console, "/?tenant=beta")
@@ -142,16 +144,16 @@ def test_browser_enrolled_user_is_asked_whatever_tenant_the_console_acts_in(
     assert console.path() == "/admin/?tenant=beta" and ADMIN_HOME in console.text()
     with console.lock:
         # The passkey is alpha's row: verified in alpha's context, audited in its log.
-        assert _events(tenant_a, "mfa.passkey_verified") == 1
-        assert _events(tenant_b, "mfa.passkey_verified") == 0
+        assert _events(tenant_alpha, "mfa.passkey_verified") == 1
+        assert _events(tenant_beta, "mfa.passkey_verified") == 0
     console.assert_no_js_errors()
 
 
 def test_browser_another_users_passkey_from_another_tenant_is_refused(
-    console, passkey_in, owner_a, owner_b, tenant_a, tenant_b
+    console, passkey_in, alpha_owner, beta_owner, tenant_alpha, tenant_beta
 ):
-    alice = passkey_in(owner_a, tenant_a)
-    passkey_in(owner_b, tenant_b)  # bob is enrolled in beta, with a device not here
+    alice = passkey_in(alpha_owner, tenant_alpha)
+    passkey_in(beta_owner, tenant_beta)  # bob is enrolled in beta, with a device not here
     console.add_authenticator(credentials=[alice])
     console.login("bob", PASSWORD)
     console.wait_for_path("/console/mfa/")
@@ -181,18 +183,18 @@ def test_browser_another_users_passkey_from_another_tenant_is_refused(
     _on_the_step(console)
     _expect_the_step(console)
     with console.lock:
-        for tenant in (tenant_a, tenant_b):
+        for tenant in (tenant_alpha, tenant_beta):
             assert _events(tenant, "mfa.passkey_verified") == 0
     console.assert_no_js_errors(allow=EXPECTED_400)
 
 
 def test_browser_passkey_counts_only_while_the_user_belongs_to_its_tenant(
-    console, passkey_in, shared_user, tenant_a, tenant_b
+    console, passkey_in, member_of_both, tenant_alpha, tenant_beta
 ):
-    console.add_authenticator(credentials=[passkey_in(shared_user, tenant_a)])
-    app = Enrolment(shared_user, tenant_b)
-    with console.lock, tenant_context(tenant_a):  # memberships: in their tenant's context
-        Membership.objects.filter(user=shared_user, tenant=tenant_a).delete()
+    console.add_authenticator(credentials=[passkey_in(member_of_both, tenant_alpha)])
+    app = Enrolment(member_of_both, tenant_beta)
+    with console.lock, tenant_context(tenant_alpha):  # memberships: in their tenant's context
+        Membership.objects.filter(user=member_of_both, tenant=tenant_alpha).delete()
     console.login("sam", PASSWORD)
     console.wait_for_path("/console/mfa/")  # beta's authenticator still asks
 
@@ -204,14 +206,14 @@ def test_browser_passkey_counts_only_while_the_user_belongs_to_its_tenant(
     console.find("#code-form [type=submit]").click()
     console.wait_for_path("/admin/")
     with console.lock:
-        assert _events(tenant_a, "mfa.passkey_verified") == 0
+        assert _events(tenant_alpha, "mfa.passkey_verified") == 0
     console.assert_no_js_errors(allow=EXPECTED_400)
 
 
-def test_browser_passkey_needs_a_host_name(console, passkey_in, owner_a, tenant_a):
+def test_browser_passkey_needs_a_host_name(console, passkey_in, alpha_owner, tenant_alpha):
     """Regression: opened at http://127.0.0.1:<port>/ (what `make run` used to print)
     the button failed with the browser's bare "SecurityError: invalid domain"."""
-    console.add_authenticator(credentials=[passkey_in(owner_a, tenant_a)])
+    console.add_authenticator(credentials=[passkey_in(alpha_owner, tenant_alpha)])
     by_ip = f"http://127.0.0.1:{console.live.port}"
     console.open("/admin/login/?next=/admin/", base=by_ip)
     console.find("#id_username").send_keys("alice")
@@ -226,10 +228,10 @@ def test_browser_passkey_needs_a_host_name(console, passkey_in, owner_a, tenant_
     console.assert_no_js_errors(allow=EXPECTED_400)
 
 
-def test_browser_password_alone_cannot_add_a_factor(console, owner_a, tenant_a):
+def test_browser_password_alone_cannot_add_a_factor(console, alpha_owner, tenant_alpha):
     """Regression: at the step (password only) the page could enrol a new passkey or
     fetch fresh backup codes through the API, then pass the step with them."""
-    Enrolment(owner_a, tenant_a)
+    Enrolment(alpha_owner, tenant_alpha)
     console.add_authenticator()
     console.login("alice", PASSWORD)
     console.wait_for_path("/console/mfa/")
@@ -241,7 +243,7 @@ def test_browser_password_alone_cannot_add_a_factor(console, owner_a, tenant_a):
         assert answer["json"]["error"]["code"] == "mfa_required"
     _expect_the_step(console, "/console/passkeys/")
     with console.lock:
-        with tenant_context(tenant_a):
+        with tenant_context(tenant_alpha):
             assert not PasskeyCredential.objects.exists()
             assert not BackupCode.objects.exists()
     console.assert_no_js_errors(allow=("status of 403",))

@@ -27,19 +27,19 @@ def _passkey(user, tenant, host="testserver"):
 
 
 @pytest.mark.parametrize("path", ["/", "/console/security/", "/console/passkeys/", "/admin/"])
-def test_console_mfa_guard_covers_every_console_page(client, owner_a, tenant_a, path):
-    Enrolment(owner_a, tenant_a)
-    client.force_login(owner_a)
+def test_console_mfa_guard_covers_every_console_page(client, alpha_owner, tenant_alpha, path):
+    Enrolment(alpha_owner, tenant_alpha)
+    client.force_login(alpha_owner)
     response = client.get(path)
     assert response.status_code == 302 and response["Location"].startswith("/console/mfa/")
     assert client.get("/console/mfa/").status_code == 200  # the step itself is open
 
 
 def test_console_mfa_guard_asks_whatever_tenant_the_console_acts_in(
-    client, shared_user, tenant_a, tenant_b
+    client, member_of_both, tenant_alpha, tenant_beta
 ):
-    app = Enrolment(shared_user, tenant_a)
-    client.force_login(shared_user)
+    app = Enrolment(member_of_both, tenant_alpha)
+    client.force_login(member_of_both)
     for path in ("/admin/?tenant=beta", "/?tenant=beta"):
         response = client.get(path)
         assert response.status_code == 302, path  # beta holds no factor: still asked
@@ -49,63 +49,65 @@ def test_console_mfa_guard_asks_whatever_tenant_the_console_acts_in(
     passed = client.post("/console/mfa/", {"code": app.totp(), "next": "/admin/?tenant=beta"})
     assert passed.status_code == 302 and passed["Location"] == "/admin/?tenant=beta"
     assert client.get("/admin/?tenant=beta").status_code == 200
-    assert len(audit_entries(tenant_a, "mfa.verified")) == 1
+    assert len(audit_entries(tenant_alpha, "mfa.verified")) == 1
 
 
 def test_console_mfa_backup_code_of_the_second_tenant_passes(
-    client, shared_user, tenant_a, tenant_b
+    client, member_of_both, tenant_alpha, tenant_beta
 ):
     """Regression: the step tried backup codes in the first tenant only."""
-    Enrolment(shared_user, tenant_a)
-    Enrolment(shared_user, tenant_b)
-    with tenant_context(tenant_b):
-        codes = mfa.generate_backup_codes(shared_user)
-    client.force_login(shared_user)
+    Enrolment(member_of_both, tenant_alpha)
+    Enrolment(member_of_both, tenant_beta)
+    with tenant_context(tenant_beta):
+        codes = mfa.generate_backup_codes(member_of_both)
+    client.force_login(member_of_both)
     passed = client.post("/console/mfa/", {"code": codes[0]})
     assert passed.status_code == 302 and passed["Location"] == "/admin/"
     client.logout()
-    client.force_login(shared_user)
+    client.force_login(member_of_both)
     again = client.post("/console/mfa/", {"code": codes[0]})  # single use
     assert again.status_code == 200 and b"not valid" in again.content
 
 
 def test_console_mfa_factors_count_only_in_the_users_tenants(
-    client, shared_user, tenant_a, tenant_b
+    client, member_of_both, tenant_alpha, tenant_beta
 ):
     from tenancy.models import Membership
 
-    _passkey(shared_user, tenant_a)
-    assert mfa.enrolled_tenants(shared_user) == [tenant_a.pk]
-    with tenant_context(tenant_a):  # memberships are written in their tenant's context
-        Membership.objects.filter(user=shared_user, tenant=tenant_a).delete()
-    assert mfa.enrolled_tenants(shared_user) == []
-    client.force_login(shared_user)
+    _passkey(member_of_both, tenant_alpha)
+    assert mfa.enrolled_tenants(member_of_both) == [tenant_alpha.pk]
+    with tenant_context(tenant_alpha):  # memberships are written in their tenant's context
+        Membership.objects.filter(user=member_of_both, tenant=tenant_alpha).delete()
+    assert mfa.enrolled_tenants(member_of_both) == []
+    client.force_login(member_of_both)
     assert client.get("/admin/").status_code == 200
 
 
-def test_console_mfa_superusers_factors_are_found_in_any_tenant(client, superuser, tenant_b):
-    Enrolment(superuser, tenant_b)  # not a member: a superuser may act (and enrol) anywhere
-    assert mfa.enrolled_tenants(superuser) == [tenant_b.pk]
+def test_console_mfa_superusers_factors_are_found_in_any_tenant(client, superuser, tenant_beta):
+    Enrolment(superuser, tenant_beta)  # not a member: a superuser may act (and enrol) anywhere
+    assert mfa.enrolled_tenants(superuser) == [tenant_beta.pk]
     client.force_login(superuser)
     assert client.get("/admin/").status_code == 302
 
 
-def test_console_mfa_operator_pages_do_not_each_open_the_escape_hatch(client, superuser, tenant_a):
+def test_console_mfa_operator_pages_do_not_each_open_the_escape_hatch(
+    client, superuser, tenant_alpha
+):
     client.force_login(superuser)
     for _ in range(3):
         assert client.get("/admin/?tenant=alpha").status_code == 200  # not enrolled
     asked = [e for e in audit_entries(None, "platform.access") if "second factor" in e.data]
     assert len(asked) == 1
-    Enrolment(superuser, tenant_a)  # enrolling drops the kept answer at once
+    Enrolment(superuser, tenant_alpha)  # enrolling drops the kept answer at once
     assert client.get("/admin/?tenant=alpha").status_code == 302
 
 
-def test_console_mfa_adding_a_factor_needs_the_existing_one(client, viewer_a, tenant_a):
+def test_console_mfa_adding_a_factor_needs_the_existing_one(client, alpha_viewer, tenant_alpha):
     basic = APIClient()
     basic.credentials(HTTP_AUTHORIZATION=_basic("victor"), HTTP_X_TENANT="alpha")
     first = basic.post(f"{MFA}/totp/", {"name": "phone"}, format="json")
     assert first.status_code == 201  # nothing to prove yet
-    Enrolment(viewer_a, tenant_a)
+    Enrolment(alpha_viewer, tenant_alpha)
     for path, body in (
         (f"{MFA}/totp/", {"name": "second"}),
         (f"{MFA}/backup-codes/", None),
@@ -115,23 +117,25 @@ def test_console_mfa_adding_a_factor_needs_the_existing_one(client, viewer_a, te
         refused = basic.post(path, body, format="json")
         assert refused.status_code == 403, (path, refused.content)
         assert refused.json()["error"]["code"] == "mfa_required"
-    session = api_as(viewer_a, tenant_a)  # a console session that has not passed
+    session = api_as(alpha_viewer, tenant_alpha)  # a console session that has not passed
     assert session.post(f"{MFA}/backup-codes/").status_code == 403
     passed = session.post(f"{MFA}/totp/verify/", {"code": "000000"}, format="json")
     assert passed.status_code == 200  # checking a code is not passing the step
 
 
-def test_console_mfa_session_that_passed_may_add_a_factor(client, viewer_a, tenant_a):
-    app = Enrolment(viewer_a, tenant_a)
-    session = api_as(viewer_a, tenant_a)
+def test_console_mfa_session_that_passed_may_add_a_factor(client, alpha_viewer, tenant_alpha):
+    app = Enrolment(alpha_viewer, tenant_alpha)
+    session = api_as(alpha_viewer, tenant_alpha)
     assert session.post("/console/mfa/", {"code": app.totp()}).status_code == 302
     assert session.post(f"{MFA}/backup-codes/").status_code == 201
 
 
-def test_console_mfa_confirming_the_first_factor_passes_the_console_session(viewer_a, tenant_a):
+def test_console_mfa_confirming_the_first_factor_passes_the_console_session(
+    alpha_viewer, tenant_alpha
+):
     import pyotp
 
-    session = api_as(viewer_a, tenant_a)
+    session = api_as(alpha_viewer, tenant_alpha)
     enrolled = session.post(f"{MFA}/totp/", {"name": "phone"}, format="json").json()
     app = pyotp.parse_uri(enrolled["otpauth_uri"])
     confirmed = session.post(
@@ -141,37 +145,37 @@ def test_console_mfa_confirming_the_first_factor_passes_the_console_session(view
     assert session.post(f"{MFA}/backup-codes/").status_code == 201
 
 
-def test_console_mfa_ip_address_is_no_relying_party(client, owner_a, tenant_a):
-    api = api_as(owner_a, tenant_a)
+def test_console_mfa_ip_address_is_no_relying_party(client, alpha_owner, tenant_alpha):
+    api = api_as(alpha_owner, tenant_alpha)
     refused = api.post(f"{MFA}/passkeys/register/options/", HTTP_HOST="127.0.0.1:8000")
     assert refused.status_code == 400
     error = refused.json()["error"]
     assert error["code"] == "passkey_host_invalid" and "http://localhost:8000/" in error["message"]
     assert api.post(f"{MFA}/passkeys/register/options/").status_code == 200  # by name
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     page = client.post("/console/passkeys/options/", HTTP_HOST="[::1]:8000")
     assert page.status_code == 400 and page.json()["error"]["code"] == "passkey_host_invalid"
 
 
 @pytest.mark.parametrize("body", [b"", b"nonsense", b"[1]", b'{"credential": 5, "name": 7}'])
-def test_console_registration_refuses_malformed_bodies(client, owner_a, tenant_a, body):
-    client.force_login(owner_a)
+def test_console_registration_refuses_malformed_bodies(client, alpha_owner, tenant_alpha, body):
+    client.force_login(alpha_owner)
     assert client.post("/console/passkeys/options/").status_code == 200
     response = client.post("/console/passkeys/register/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["message"]
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert not PasskeyCredential.objects.exists()
 
 
-def test_console_registration_needs_a_tenant(client, superuser, tenant_a):
+def test_console_registration_needs_a_tenant(client, superuser, tenant_alpha):
     client.force_login(superuser)  # no tenant chosen: platform view
     assert b"Choose a tenant" in client.get("/console/passkeys/").content
     refused = client.post("/console/passkeys/options/")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "tenant_required"
 
 
-def test_console_registration_then_the_step(client, owner_a, tenant_a, tenant_b):
-    client.force_login(owner_a)
+def test_console_registration_then_the_step(client, alpha_owner, tenant_alpha, tenant_beta):
+    client.force_login(alpha_owner)
     device = SoftAuthenticator("testserver", "http://testserver")
     options = client.post("/console/passkeys/options/").json()
     assert options["authenticatorSelection"]["userVerification"] == "required"
@@ -181,15 +185,15 @@ def test_console_registration_then_the_step(client, owner_a, tenant_a, tenant_b)
         content_type="application/json",
     )
     assert created.status_code == 201, created.content
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert PasskeyCredential.objects.get().user_verified is True
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert not PasskeyCredential.objects.exists()
     again = client.post("/console/passkeys/options/").json()
     assert [c["id"] for c in again["excludeCredentials"]] == [_b64(device)]
 
     client.logout()
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     assert client.get("/admin/").status_code == 302
     stale = client.post("/console/mfa/passkey/", "{}", content_type="application/json")
     assert stale.status_code == 400 and "no pending challenge" in stale.json()["error"]["message"]
@@ -214,10 +218,10 @@ def _basic(username):
 
 
 def test_passkey_registration_options_console_and_api_name_the_same_relying_party(
-    client, owner_a, tenant_a, settings
+    client, alpha_owner, tenant_alpha, settings
 ):
     settings.WEBAUTHN_RP_NAME = "Example Corp"
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     console = client.post("/console/passkeys/options/").json()
-    api = api_as(owner_a, tenant_a).post(f"{MFA}/passkeys/register/options/").json()
+    api = api_as(alpha_owner, tenant_alpha).post(f"{MFA}/passkeys/register/options/").json()
     assert console["rp"] == api["rp"] == {"id": "testserver", "name": "Example Corp"}

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def security_activity(tenant_a, tenant_b):
-    for tenant, source in ((tenant_a, "192.0.2.1"), (tenant_b, "198.51.100.2")):
+def security_activity(tenant_alpha, tenant_beta):
+    for tenant, source in ((tenant_alpha, "192.0.2.1"), (tenant_beta, "198.51.100.2")):
         with tenant_context(tenant):
             actions.rotate_key(reason="dashboard")
             for i in range(8):
@@ -25,8 +25,8 @@ def security_activity(tenant_a, tenant_b):
             audit_actions.sign_tree_head()
 
 
-def test_tenant_staff_see_only_their_tenant(security_activity, tenant_a):
-    with tenant_context(tenant_a):
+def test_tenant_staff_see_only_their_tenant(security_activity, tenant_alpha):
+    with tenant_context(tenant_alpha):
         data = dashboard_data()
     assert [k["tenant"] for k in data["keys"]] == ["alpha"]
     assert set(data["audit_sizes"]) == {"alpha"}
@@ -37,14 +37,14 @@ def test_tenant_staff_see_only_their_tenant(security_activity, tenant_a):
     assert {k["tenant"] for k in everything["keys"]} == {"alpha", "beta"}
 
 
-def test_page_access(security_activity, owner_a, viewer_a, superuser, client):
-    client.force_login(owner_a)
+def test_page_access(security_activity, alpha_owner, alpha_viewer, superuser, client):
+    client.force_login(alpha_owner)
     page = client.get("/console/security/")
     assert page.status_code == 200 and b"Security" in page.content
     assert b"198.51.100.2" not in page.content and b"192.0.2.1" in page.content
     client.force_login(superuser)
     assert b"198.51.100.2" in client.get("/console/security/").content
-    client.force_login(viewer_a)  # not staff
+    client.force_login(alpha_viewer)  # not staff
     assert client.get("/console/security/").status_code == 302
     assert client.get("/console/security/plotly.min.js").status_code == 200
 
@@ -60,12 +60,12 @@ def test_page_access(security_activity, owner_a, viewer_a, superuser, client):
     ],
 )
 def test_dashboard_needs_the_admin_role_in_a_tenant(
-    security_activity, tenant_a, client, role, status
+    security_activity, tenant_alpha, client, role, status
 ):
     user = get_user_model().objects.create_user("nora", password="x", is_staff=True)
     if role is not None:
-        with tenant_context(tenant_a):  # memberships are written in their tenant's context
-            Membership.objects.create(user=user, tenant=tenant_a, role=role)
+        with tenant_context(tenant_alpha):  # memberships are written in their tenant's context
+            Membership.objects.create(user=user, tenant=tenant_alpha, role=role)
     client.force_login(user)
     page = client.get("/console/security/")
     assert page.status_code == status
@@ -73,19 +73,21 @@ def test_dashboard_needs_the_admin_role_in_a_tenant(
     assert b"198.51.100.2" not in page.content
 
 
-def test_dashboard_of_the_chosen_tenant(security_activity, shared_user, client):
-    client.force_login(shared_user)
+def test_dashboard_of_the_chosen_tenant(security_activity, member_of_both, client):
+    client.force_login(member_of_both)
     assert client.get("/console/security/").status_code == 404  # two tenants, none chosen
     page = client.get("/console/security/?tenant=beta")
     assert page.status_code == 200 and b"Security \xe2\x80\x94 Beta GmbH" in page.content
     assert b"198.51.100.2" in page.content and b"192.0.2.1" not in page.content
 
 
-def test_dashboard_table_says_never_before_a_head_or_verification(tenant_a, owner_a, client):
-    with tenant_context(tenant_a):
+def test_dashboard_table_says_never_before_a_head_or_verification(
+    tenant_alpha, alpha_owner, client
+):
+    with tenant_context(tenant_alpha):
         audit_actions.record_event("dashboard.test")
-        audit.sequence_pending(audit.tenant_log(tenant_a.pk))
-    client.force_login(owner_a)
+        audit.sequence_pending(audit.tenant_log(tenant_alpha.pk))
+    client.force_login(alpha_owner)
     page = client.get("/console/security/")
     [row] = page.context["audit_rows"]
     assert row["log"] == "alpha" and row["size"] == 1
@@ -93,10 +95,10 @@ def test_dashboard_table_says_never_before_a_head_or_verification(tenant_a, owne
     assert page.content.count(b"never</td>") == 2
 
 
-def test_scheduled_verification_shows_on_the_dashboard(security_activity, tenant_a):
+def test_scheduled_verification_shows_on_the_dashboard(security_activity, tenant_alpha):
     from audit_mgr.tasks import verify_audit_task
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         result = verify_audit_task.delay().get()
         assert result["ok"]
         assert dashboard_data()["last_verification"]["alpha"]["ok"] is True

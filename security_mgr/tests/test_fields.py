@@ -33,8 +33,8 @@ def _store_raw(note, value, name="body"):
         )
 
 
-def test_fields_legacy_text_envelope_rows_still_read_and_are_rewritten_binary(tenant_a):
-    with tenant_context(tenant_a):
+def test_fields_legacy_text_envelope_rows_still_read_and_are_rewritten_binary(tenant_alpha):
+    with tenant_context(tenant_alpha):
         note = SecretNote.objects.create(body="old secret")
         text = crypto.to_text(_column(note))
         _store_raw(note, text.encode())  # what the text -> bytea migration leaves
@@ -46,8 +46,8 @@ def test_fields_legacy_text_envelope_rows_still_read_and_are_rewritten_binary(te
         assert SecretNote.objects.get(pk=note.pk).body == "old secret"
 
 
-def test_fields_memoryview_from_the_driver_is_understood(tenant_a):
-    with tenant_context(tenant_a):
+def test_fields_memoryview_from_the_driver_is_understood(tenant_alpha):
+    with tenant_context(tenant_alpha):
         note = SecretNote.objects.create(body="mv")
         field = SecretNote._meta.get_field("body")
         sealed = field.from_db_value(memoryview(_column(note)), None, connection)
@@ -55,8 +55,8 @@ def test_fields_memoryview_from_the_driver_is_understood(tenant_a):
         assert field.open(note, sealed.envelope) == "mv"
 
 
-def test_fields_text_form_for_people_and_apis(tenant_a):
-    with tenant_context(tenant_a):
+def test_fields_text_form_for_people_and_apis(tenant_alpha):
+    with tenant_context(tenant_alpha):
         one = SecretNote.objects.create(body="one", extra={"k": [1, 2]})
         stored = _column(one)
         # dumpdata exports the text envelope, never plaintext; loaddata takes it back.
@@ -75,8 +75,8 @@ def test_fields_text_form_for_people_and_apis(tenant_a):
         assert repr(raw) == "<Sealed v1>"
 
 
-def test_fields_transit_text_envelope_can_be_stored_with_sealed_from_text(tenant_a):
-    with tenant_context(tenant_a):
+def test_fields_transit_text_envelope_can_be_stored_with_sealed_from_text(tenant_alpha):
+    with tenant_context(tenant_alpha):
         note = SecretNote.objects.create(body="placeholder")
         field = SecretNote._meta.get_field("body")
         text = keyring.encrypt(b"from the api", field.aad(note))  # the transit API's form
@@ -89,8 +89,8 @@ def test_fields_transit_text_envelope_can_be_stored_with_sealed_from_text(tenant
             SecretNote.objects.filter(pk=note.pk).update(body=text)  # a plain str: refused
 
 
-def test_fields_full_clean_never_reads_plaintext_as_ciphertext(tenant_a):
-    with tenant_context(tenant_a):
+def test_fields_full_clean_never_reads_plaintext_as_ciphertext(tenant_alpha):
+    with tenant_context(tenant_alpha):
         looks_like = crypto.to_text(crypto.seal_binary(crypto.AESGCM(bytes(32)), 1, b"x", b""))
         note = SecretNote(body=looks_like, owner="frank")
         note.full_clean(exclude=["tenant"])
@@ -98,13 +98,13 @@ def test_fields_full_clean_never_reads_plaintext_as_ciphertext(tenant_a):
         assert SecretNote.objects.get(pk=note.pk).body == looks_like  # encrypted as text
 
 
-def test_fields_migration_converts_legacy_rows_both_ways(tenant_a, tenant_b):
+def test_fields_migration_converts_legacy_rows_both_ways(tenant_alpha, tenant_beta):
     from django.apps import apps
 
     from security_mgr.migration_ops import convert_rows
 
     notes = {}
-    for tenant in (tenant_a, tenant_b):
+    for tenant in (tenant_alpha, tenant_beta):
         with tenant_context(tenant):
             note = SecretNote.objects.create(body=f"{tenant.slug} body", extra=[tenant.slug])
             binary = {name: _column(note, name) for name in ("body", "extra")}
@@ -119,7 +119,7 @@ def test_fields_migration_converts_legacy_rows_both_ways(tenant_a, tenant_b):
     Editor.connection = connection
     operation = convert_rows("security_app", "secretnote", "body", "extra", "private")
     operation.code(apps, Editor)  # forwards, tenant by tenant (RLS fences the owner too)
-    for tenant in (tenant_a, tenant_b):
+    for tenant in (tenant_alpha, tenant_beta):
         note, binary = notes[tenant.pk]
         with tenant_context(tenant):
             assert {n: _column(note, n) for n in ("body", "extra")} == binary
@@ -129,14 +129,14 @@ def test_fields_migration_converts_legacy_rows_both_ways(tenant_a, tenant_b):
             with pytest.raises(Exception, match="wrong magic"):
                 fresh.private
     operation.reverse_code(apps, Editor)  # backwards: text envelopes again
-    with tenant_context(tenant_a):
-        note, binary = notes[tenant_a.pk]
+    with tenant_context(tenant_alpha):
+        note, binary = notes[tenant_alpha.pk]
         assert _column(note).startswith(b"dim:v1:" if connection.vendor != "sqlite" else "dim")
-        assert SecretNote.objects.get(pk=note.pk).body == f"{tenant_a.slug} body"
+        assert SecretNote.objects.get(pk=note.pk).body == f"{tenant_alpha.slug} body"
 
 
-def test_fields_ciphertext_of_another_row_is_refused_in_binary_form_too(tenant_a):
-    with tenant_context(tenant_a):
+def test_fields_ciphertext_of_another_row_is_refused_in_binary_form_too(tenant_alpha):
+    with tenant_context(tenant_alpha):
         one = SecretNote.objects.create(body="one")
         two = SecretNote.objects.create(body="two")
         SecretNote.objects.filter(pk=two.pk).update(body=Sealed(_column(one)))

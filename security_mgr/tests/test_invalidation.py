@@ -69,38 +69,42 @@ def listener_state(monkeypatch):
     return set_health
 
 
-def test_invalidation_apply_drops_the_named_entries(tenant_a, tenant_b, committed_ring):
-    for tenant in (tenant_a, tenant_b):
+def test_invalidation_apply_drops_the_named_entries(tenant_alpha, tenant_beta, committed_ring):
+    for tenant in (tenant_alpha, tenant_beta):
         committed_ring(tenant)
         committed_ring(tenant, "owner=carol")
         with tenant_context(tenant):
             keyring.encrypt(b"x", _aad(tenant))
             keyring.encrypt(b"x", _aad(tenant), subject="owner=carol")
     assert len(keyring._cache) == 4
-    assert invalidation.apply(f"r|{tenant_a.pk}|owner=carol")
-    assert (tenant_a.pk, "owner=carol") not in keyring._cache
-    assert tenant_a.pk in keyring._cache and (tenant_b.pk, "owner=carol") in keyring._cache
-    assert invalidation.apply(f"t|{tenant_b.pk}")
-    assert set(keyring._cache) == {tenant_a.pk}
+    assert invalidation.apply(f"r|{tenant_alpha.pk}|owner=carol")
+    assert (tenant_alpha.pk, "owner=carol") not in keyring._cache
+    assert tenant_alpha.pk in keyring._cache and (tenant_beta.pk, "owner=carol") in keyring._cache
+    assert invalidation.apply(f"t|{tenant_beta.pk}")
+    assert set(keyring._cache) == {tenant_alpha.pk}
     assert not invalidation.apply("garbage")
     assert not invalidation.apply("t|not-a-number")
-    assert set(keyring._cache) == {tenant_a.pk}
+    assert set(keyring._cache) == {tenant_alpha.pk}
 
 
-def test_invalidation_is_published_after_commit_only(tenant_a, monkeypatch, commits):
+def test_invalidation_is_published_after_commit_only(tenant_alpha, monkeypatch, commits):
     published = []
     monkeypatch.setattr(invalidation, "publish", lambda t, s: published.append((t, s)))
-    with tenant_context(tenant_a):
-        keyring.encrypt(b"x", _aad(tenant_a))
+    with tenant_context(tenant_alpha):
+        keyring.encrypt(b"x", _aad(tenant_alpha))
         with commits(execute=True):
             actions.rotate_key(reason="test")
             assert published == []  # not before the commit
-        assert published == [(tenant_a.pk, "")]
+        assert published == [(tenant_alpha.pk, "")]
         with commits(execute=True):
             actions.set_min_decryption_version(2)
             actions.shred_keys(subject="owner=dave", reason="erasure")
             actions.shred_keys(reason="tenant erasure")
-    assert published[1:] == [(tenant_a.pk, ""), (tenant_a.pk, "owner=dave"), (tenant_a.pk, None)]
+    assert published[1:] == [
+        (tenant_alpha.pk, ""),
+        (tenant_alpha.pk, "owner=dave"),
+        (tenant_alpha.pk, None),
+    ]
 
 
 def _stale_entry(tenant, monkeypatch, committed_ring, age: float):
@@ -118,50 +122,50 @@ def _stale_entry(tenant, monkeypatch, committed_ring, age: float):
 
 
 def test_invalidation_unhealthy_listener_bounds_stale_entries(
-    tenant_a, monkeypatch, listener_state, committed_ring
+    tenant_alpha, monkeypatch, listener_state, committed_ring
 ):
     listener_state(False)
-    text = _stale_entry(tenant_a, monkeypatch, committed_ring, age=keyring._UNTRUSTED_AGE + 0.5)
-    with tenant_context(tenant_a), pytest.raises(KeyShredded):
-        keyring.decrypt(text, _aad(tenant_a))  # older than the bound: reloaded, refused
+    text = _stale_entry(tenant_alpha, monkeypatch, committed_ring, age=keyring._UNTRUSTED_AGE + 0.5)
+    with tenant_context(tenant_alpha), pytest.raises(KeyShredded):
+        keyring.decrypt(text, _aad(tenant_alpha))  # older than the bound: reloaded, refused
 
 
 def test_invalidation_healthy_listener_trusts_the_cache_until_the_ttl(
-    tenant_a, monkeypatch, listener_state, committed_ring
+    tenant_alpha, monkeypatch, listener_state, committed_ring
 ):
     listener_state(True)
-    text = _stale_entry(tenant_a, monkeypatch, committed_ring, age=keyring._UNTRUSTED_AGE + 0.5)
-    with tenant_context(tenant_a):
+    text = _stale_entry(tenant_alpha, monkeypatch, committed_ring, age=keyring._UNTRUSTED_AGE + 0.5)
+    with tenant_context(tenant_alpha):
         # No message came: a healthy listener means "no change", so the entry serves...
-        assert keyring.decrypt(text, _aad(tenant_a)) == b"secret"
+        assert keyring.decrypt(text, _aad(tenant_alpha)) == b"secret"
         monkeypatch.setattr(keyring, "_monotonic", lambda: time.monotonic() + 3600)
         with pytest.raises(KeyShredded):  # ...until the TTL backstop
-            keyring.decrypt(text, _aad(tenant_a))
+            keyring.decrypt(text, _aad(tenant_alpha))
 
 
 def test_invalidation_load_overlapping_a_forget_is_not_cached(
-    tenant_a, monkeypatch, committed_ring
+    tenant_alpha, monkeypatch, committed_ring
 ):
     real = KeyRing.objects.filter
 
     def filter_then_message(*args, **kwargs):
         result = real(*args, **kwargs)
         list(result)  # the row is read (old state)...
-        keyring.forget(tenant_a.pk)  # ...and a message drops the ring meanwhile
+        keyring.forget(tenant_alpha.pk)  # ...and a message drops the ring meanwhile
         return result
 
-    committed_ring(tenant_a)
-    with tenant_context(tenant_a):
-        keyring.encrypt(b"x", _aad(tenant_a))
-        assert tenant_a.pk in keyring._cache  # normally cached
+    committed_ring(tenant_alpha)
+    with tenant_context(tenant_alpha):
+        keyring.encrypt(b"x", _aad(tenant_alpha))
+        assert tenant_alpha.pk in keyring._cache  # normally cached
         keyring.forget()
         monkeypatch.setattr(KeyRing.objects, "filter", filter_then_message)
         keyring.current_version()
-    assert tenant_a.pk not in keyring._cache
+    assert tenant_alpha.pk not in keyring._cache
 
 
 @needs_redis
-def test_invalidation_second_listener_receives_the_message(tenant_a, commits):
+def test_invalidation_second_listener_receives_the_message(tenant_alpha, commits):
     received = []
     other = Listener(
         invalidation.CHANNEL,
@@ -175,11 +179,11 @@ def test_invalidation_second_listener_receives_the_message(tenant_a, commits):
         while not other.healthy and time.monotonic() < deadline:
             time.sleep(0.01)
         assert other.healthy
-        with tenant_context(tenant_a):
-            keyring.encrypt(b"x", _aad(tenant_a))
+        with tenant_context(tenant_alpha):
+            keyring.encrypt(b"x", _aad(tenant_alpha))
             with commits(execute=True):
                 actions.shred_keys(reason="test")
-        wanted = f"t|{tenant_a.pk}"
+        wanted = f"t|{tenant_alpha.pk}"
         deadline = time.monotonic() + 10
         while wanted not in received and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -190,18 +194,18 @@ def test_invalidation_second_listener_receives_the_message(tenant_a, commits):
 
 
 @needs_redis
-def test_invalidation_min_version_refused_in_other_process(tenant_a, commits):
-    with tenant_context(tenant_a):
-        envelope = keyring.encrypt_binary(b"readable", _aad(tenant_a))
+def test_invalidation_min_version_refused_in_other_process(tenant_alpha, commits):
+    with tenant_context(tenant_alpha):
+        envelope = keyring.encrypt_binary(b"readable", _aad(tenant_alpha))
         key = DataKey.objects.get(version=1)
-        secret = keyring.unwrap_data_key(tenant_a.pk, "", 1, key.wrapped_key, key.algorithm)
+        secret = keyring.unwrap_data_key(tenant_alpha.pk, "", 1, key.wrapped_key, key.algorithm)
     job = {
-        "tenant_id": tenant_a.pk,
+        "tenant_id": tenant_alpha.pk,
         "subject": "",
         "version": 1,
         "key": base64.b64encode(secret).decode(),
         "envelope": base64.b64encode(envelope).decode(),
-        "aad": base64.b64encode(_aad(tenant_a)).decode(),
+        "aad": base64.b64encode(_aad(tenant_alpha)).decode(),
     }
     peer = subprocess.Popen(
         [sys.executable, "-m", "security_mgr.tests.keyring_peer"],
@@ -215,13 +219,13 @@ def test_invalidation_min_version_refused_in_other_process(tenant_a, commits):
         peer.stdin.write(json.dumps(job) + "\n")
         peer.stdin.flush()
         assert peer.stdout.readline().strip() == "ready"  # readable there before
-        with tenant_context(tenant_a):
+        with tenant_context(tenant_alpha):
             with commits(execute=True):
                 actions.rotate_key(reason="test")
             with commits(execute=True):
                 actions.set_min_decryption_version(2)
             with pytest.raises(KeyVersionBelowMinimum):
-                keyring.decrypt(envelope, _aad(tenant_a))  # here: at once
+                keyring.decrypt(envelope, _aad(tenant_alpha))  # here: at once
         line = peer.stdout.readline().strip()
         # There: refused after the message dropped its entry (one subscription, so not
         # a reconnection; an hour's TTL, so not expiry). Its reload cannot see this
@@ -235,17 +239,17 @@ def test_invalidation_min_version_refused_in_other_process(tenant_a, commits):
             peer.kill()
 
 
-def test_invalidation_ring_of_a_rolled_back_transaction_is_never_cached(tenant_a):
+def test_invalidation_ring_of_a_rolled_back_transaction_is_never_cached(tenant_alpha):
     from django.db import transaction
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         with pytest.raises(RuntimeError), transaction.atomic():
-            keyring.encrypt(b"lost", _aad(tenant_a))  # first use: creates the ring...
-            keyring.encrypt(b"lost", _aad(tenant_a))  # ...read back uncommitted
-            assert tenant_a.pk not in keyring._cache
+            keyring.encrypt(b"lost", _aad(tenant_alpha))  # first use: creates the ring...
+            keyring.encrypt(b"lost", _aad(tenant_alpha))  # ...read back uncommitted
+            assert tenant_alpha.pk not in keyring._cache
             raise RuntimeError("rolled back")
         # Had the uncommitted ring been cached, this would seal under a key that no
         # longer exists anywhere, and the reload below could not open it.
-        text = keyring.encrypt(b"kept", _aad(tenant_a))
+        text = keyring.encrypt(b"kept", _aad(tenant_alpha))
         keyring.forget()
-        assert keyring.decrypt(text, _aad(tenant_a)) == b"kept"
+        assert keyring.decrypt(text, _aad(tenant_alpha)) == b"kept"

@@ -47,8 +47,8 @@ def entries_of(tenant):
     return audit_entries(tenant)
 
 
-def test_console_login_backs_off_the_source_before_checking_the_password(owner_a, tenant_a):
-    with tenant_context(tenant_a):
+def test_console_login_backs_off_the_source_before_checking_the_password(alpha_owner, tenant_alpha):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(
             key="security.threat_policy", value={"base_backoff_seconds": 60}
         )
@@ -64,31 +64,31 @@ def test_console_login_backs_off_the_source_before_checking_the_password(owner_a
     assert "_auth_user_id" not in _client.session
     # Another source is not affected: nobody can lock alice out by guessing.
     client, response = console_login("alice", PASSWORD, ip=OTHER)
-    assert response.status_code == 302 and client.session["_auth_user_id"] == str(owner_a.pk)
-    with tenant_context(tenant_a):
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(alpha_owner.pk)
+    with tenant_context(tenant_alpha):
         event = SecurityEvent.objects.get(type=EventType.BRUTE_FORCE)
     assert (event.actor, event.source, event.action) == ("alice", ATTACKER, "temporary_block")
     # Every failure against a real account is in its tenant's audit log; so is the sign-in.
-    assert len(entries(tenant_a, "auth.login_failed")) == 6
-    assert [e.actor for e in entries(tenant_a, "auth.login")] == ["alice"]
+    assert len(entries(tenant_alpha, "auth.login_failed")) == 6
+    assert [e.actor for e in entries(tenant_alpha, "auth.login")] == ["alice"]
 
 
-def test_api_basic_auth_answers_429_with_retry_after(owner_a, tenant_a):
-    with tenant_context(tenant_a):
+def test_api_basic_auth_answers_429_with_retry_after(alpha_owner, tenant_alpha):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(
             key="security.threat_policy", value={"base_backoff_seconds": 60}
         )
     for _ in range(6):
-        assert basic("alice", "wrong", tenant=tenant_a).status_code == 401
-    response = basic("alice", PASSWORD, tenant=tenant_a)
+        assert basic("alice", "wrong", tenant=tenant_alpha).status_code == 401
+    response = basic("alice", PASSWORD, tenant=tenant_alpha)
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
     assert response.json()["error"]["code"] == "throttled"
-    assert basic("alice", PASSWORD, ip=OTHER, tenant=tenant_a).status_code == 200
+    assert basic("alice", PASSWORD, ip=OTHER, tenant=tenant_alpha).status_code == 200
 
 
-def test_tenant_policy_blocks_only_in_its_own_scope(owner_a, owner_b, tenant_a):
-    with tenant_context(tenant_a):
+def test_tenant_policy_blocks_only_in_its_own_scope(alpha_owner, beta_owner, tenant_alpha):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(
             key="security.threat_policy",
             value={"user_ip_threshold": 2, "base_backoff_seconds": 60},
@@ -111,9 +111,9 @@ def test_stuffing_with_unknown_names_is_caught_in_the_platform_scope(db):
     assert not audit_entries(None, "auth.login_failed")
 
 
-def test_forged_tokens_burst_is_recorded_and_answered_429(owner_a, tenant_a):
+def test_forged_tokens_burst_is_recorded_and_answered_429(alpha_owner, tenant_alpha):
     genuine = tokens.mint(
-        tenant_id=tenant_a.pk,
+        tenant_id=tenant_alpha.pk,
         session_id="5e" * 16,
         generation=1,
         key_version=1,
@@ -129,18 +129,18 @@ def test_forged_tokens_burst_is_recorded_and_answered_429(owner_a, tenant_a):
         )
         statuses.append(response.status_code)
     assert statuses[0] == 401 and statuses[-1] == 429
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         events = list(SecurityEvent.objects.filter(type=EventType.FORGED_TOKENS))
     # Recorded when the threshold is crossed and when the excess doubles (11th, 12th);
     # only the source's token attempts are slowed down (no sign-in is blocked).
     assert [(e.source, e.action) for e in events] == [(ATTACKER, "slow_tokens")] * 2
 
 
-def test_logout_is_audited_in_the_users_tenants(shared_user, tenant_a, tenant_b):
+def test_logout_is_audited_in_the_users_tenants(member_of_both, tenant_alpha, tenant_beta):
     client, response = console_login("sam", PASSWORD, ip=OTHER)
     assert response.status_code == 302
     client.post("/admin/logout/")
-    for tenant in (tenant_a, tenant_b):
+    for tenant in (tenant_alpha, tenant_beta):
         assert [e.actor for e in entries(tenant, "auth.logout")] == ["sam"]
 
 
@@ -161,91 +161,91 @@ def _probe_policy(tenant, **policy):
 
 
 def test_probing_with_random_ids_revokes_the_users_sessions_in_the_tenant(
-    owner_a, tenant_a, tenant_b
+    alpha_owner, tenant_alpha, tenant_beta
 ):
     """404s count by source: random ids alone cross the threshold (no other tenant's id
     is needed), and the user's sessions in this tenant end with reason `probing`."""
     from sessions_mgr.actions import do_create_session
     from sessions_mgr.models import Session
 
-    _probe_policy(tenant_a)
-    with tenant_context(tenant_a):
-        session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
-    client = prober(owner_a, tenant_a)
+    _probe_policy(tenant_alpha)
+    with tenant_context(tenant_alpha):
+        session, _token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
+    client = prober(alpha_owner, tenant_alpha)
     for i in range(5):  # up to the threshold: nothing happens
         assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=session.pk).revoked_at is None
     assert client.get(f"/api/v1/settings/{10**9 + 5}/").status_code == 404
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=session.pk).revoke_reason == "probing"
     # The detector never asked whether an id exists elsewhere: no escape hatch used.
     assert audit_entries(None, "platform.access") == []
 
 
-def test_probing_events_are_for_platform_operators_only(owner_a, tenant_a, tenant_b):
+def test_probing_events_are_for_platform_operators_only(alpha_owner, tenant_alpha, tenant_beta):
     """The event lands in the platform audit log, naming the tenant, user and source; the
     tenant's SecurityEvents, its audit log, the events API and the dashboard show none."""
-    _probe_policy(tenant_a)
-    client = prober(owner_a, tenant_a)
+    _probe_policy(tenant_alpha)
+    client = prober(alpha_owner, tenant_alpha)
     for i in range(8):
         assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
     entries = audit_entries(None, "security.cross_tenant_probe")
     # Crossed at the 6th 404 and when the excess doubled (7th): two entries.
     assert [e.actor for e in entries] == ["alice", "alice"]
-    assert all(f'"tenant":"{tenant_a.slug}"' in e.data and ATTACKER in e.data for e in entries)
-    with tenant_context(tenant_a):
+    assert all(f'"tenant":"{tenant_alpha.slug}"' in e.data and ATTACKER in e.data for e in entries)
+    with tenant_context(tenant_alpha):
         assert not SecurityEvent.objects.exists()
-    assert [e.event for e in entries_of(tenant_a) if "probe" in e.event] == []
+    assert [e.event for e in entries_of(tenant_alpha) if "probe" in e.event] == []
     events = client.get("/api/v1/security/events/")
     assert events.status_code == 200 and events.json()["count"] == 0
     dashboard = Client(REMOTE_ADDR=OTHER)
-    dashboard.force_login(owner_a)
-    page = dashboard.get("/console/security/", HTTP_X_TENANT=tenant_a.slug)
+    dashboard.force_login(alpha_owner)
+    page = dashboard.get("/console/security/", HTTP_X_TENANT=tenant_alpha.slug)
     assert page.status_code == 200
     assert b"cross_tenant_probe" not in page.content and ATTACKER.encode() not in page.content
 
 
-def test_probing_reaction_follows_the_tenants_probe_action(owner_a, tenant_a):
+def test_probing_reaction_follows_the_tenants_probe_action(alpha_owner, tenant_alpha):
     from sessions_mgr.actions import do_create_session
     from sessions_mgr.models import Session
 
-    _probe_policy(tenant_a, probe_action="step_up")
-    with tenant_context(tenant_a):
-        session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
-    client = prober(owner_a, tenant_a)
+    _probe_policy(tenant_alpha, probe_action="step_up")
+    with tenant_context(tenant_alpha):
+        session, _token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
+    client = prober(alpha_owner, tenant_alpha)
     for i in range(6):
         client.get(f"/api/v1/settings/{10**9 + i}/")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         row = Session.objects.get(pk=session.pk)
         assert row.step_up_required and row.revoked_at is None
-    _probe_policy(tenant_a, probe_action="record")
+    _probe_policy(tenant_alpha, probe_action="record")
     from security_mgr import threats
 
     threats.forget_policies()
-    with tenant_context(tenant_a):
-        session2, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
+    with tenant_context(tenant_alpha):
+        session2, _token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
     for i in range(6):
         client.get(f"/api/v1/settings/{10**9 + i}/")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         row = Session.objects.get(pk=session2.pk)
         assert not row.step_up_required and row.revoked_at is None
     assert audit_entries(None, "security.cross_tenant_probe")  # recorded all the same
 
 
-def test_probing_counts_per_user_and_source(owner_a, shared_user, tenant_a):
+def test_probing_counts_per_user_and_source(alpha_owner, member_of_both, tenant_alpha):
     """Another user, or the same user from another address, has its own count."""
     from sessions_mgr.actions import do_create_session
     from sessions_mgr.models import Session
 
-    _probe_policy(tenant_a)
-    with tenant_context(tenant_a):
-        session, _token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
-    alice, sam = prober(owner_a, tenant_a), prober(shared_user, tenant_a)
-    alice_elsewhere = prober(owner_a, tenant_a, ip=OTHER)
+    _probe_policy(tenant_alpha)
+    with tenant_context(tenant_alpha):
+        session, _token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
+    alice, sam = prober(alpha_owner, tenant_alpha), prober(member_of_both, tenant_alpha)
+    alice_elsewhere = prober(alpha_owner, tenant_alpha, ip=OTHER)
     for i in range(5):
         for client in (alice, sam, alice_elsewhere):
             assert client.get(f"/api/v1/settings/{10**9 + i}/").status_code == 404
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=session.pk).revoked_at is None
     assert audit_entries(None, "security.cross_tenant_probe") == []

@@ -20,68 +20,70 @@ def _register(user, authenticator, **flags):
     return passkeys.register(user, authenticator.create(options, **flags), rp_id=RP, origin=ORIGIN)
 
 
-def test_passkeys_register_and_authenticate_with_user_verification(tenant_a, owner_a):
+def test_passkeys_register_and_authenticate_with_user_verification(tenant_alpha, alpha_owner):
     device = SoftAuthenticator(RP, ORIGIN)
-    with tenant_context(tenant_a):
-        passkey = _register(owner_a, device)
+    with tenant_context(tenant_alpha):
+        passkey = _register(alpha_owner, device)
         for expected in (1, 2):
-            options = passkeys.authentication_options(owner_a, rp_id=RP)
-            used = passkeys.authenticate(owner_a, device.get(options), rp_id=RP, origin=ORIGIN)
+            options = passkeys.authentication_options(alpha_owner, rp_id=RP)
+            used = passkeys.authenticate(alpha_owner, device.get(options), rp_id=RP, origin=ORIGIN)
             assert used.pk == passkey.pk and used.sign_count == expected
         audit.flush()  # the test transaction never commits: sequence now
         events = list(AuditEntry.objects.values_list("event", flat=True))
         assert events.count("mfa.passkey_verified") == 2
 
 
-def test_passkeys_without_user_verification_it_is_refused(tenant_a, owner_a):
+def test_passkeys_without_user_verification_it_is_refused(tenant_alpha, alpha_owner):
     device = SoftAuthenticator(RP, ORIGIN)
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         with pytest.raises(passkeys.PasskeyError, match="registration refused"):
-            _register(owner_a, device, flags=UP | AT)  # presence only, no verification
-        _register(owner_a, device)
-        options = passkeys.authentication_options(owner_a, rp_id=RP)
+            _register(alpha_owner, device, flags=UP | AT)  # presence only, no verification
+        _register(alpha_owner, device)
+        options = passkeys.authentication_options(alpha_owner, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError, match="authentication refused"):
-            passkeys.authenticate(owner_a, device.get(options, flags=UP), rp_id=RP, origin=ORIGIN)
+            passkeys.authenticate(
+                alpha_owner, device.get(options, flags=UP), rp_id=RP, origin=ORIGIN
+            )
         audit.flush()  # the test transaction never commits: sequence now
         assert AuditEntry.objects.filter(event="mfa.passkey_failed").count() == 1
 
 
-def test_passkeys_challenges_are_single_use_and_bound_to_origin(tenant_a, owner_a):
+def test_passkeys_challenges_are_single_use_and_bound_to_origin(tenant_alpha, alpha_owner):
     device = SoftAuthenticator(RP, ORIGIN)
-    with tenant_context(tenant_a):
-        _register(owner_a, device)
-        options = passkeys.authentication_options(owner_a, rp_id=RP)
+    with tenant_context(tenant_alpha):
+        _register(alpha_owner, device)
+        options = passkeys.authentication_options(alpha_owner, rp_id=RP)
         response = device.get(options)
-        passkeys.authenticate(owner_a, response, rp_id=RP, origin=ORIGIN)
+        passkeys.authenticate(alpha_owner, response, rp_id=RP, origin=ORIGIN)
         with pytest.raises(passkeys.PasskeyError, match="no pending challenge"):
-            passkeys.authenticate(owner_a, response, rp_id=RP, origin=ORIGIN)  # replay
+            passkeys.authenticate(alpha_owner, response, rp_id=RP, origin=ORIGIN)  # replay
         phishing = SoftAuthenticator(RP, "https://evil.example")
         phishing.key, phishing.credential_id = device.key, device.credential_id
-        options = passkeys.authentication_options(owner_a, rp_id=RP)
+        options = passkeys.authentication_options(alpha_owner, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError):
-            passkeys.authenticate(owner_a, phishing.get(options), rp_id=RP, origin=ORIGIN)
+            passkeys.authenticate(alpha_owner, phishing.get(options), rp_id=RP, origin=ORIGIN)
 
 
 @pytest.mark.parametrize(
     "payload", ["not json", "[]", {}, {"id": "!!", "response": {}}, {"rawId": "AAAA"}]
 )
-def test_passkeys_malformed_payloads_are_refused_with_a_reason(tenant_a, owner_a, payload):
+def test_passkeys_malformed_payloads_are_refused_with_a_reason(tenant_alpha, alpha_owner, payload):
     device = SoftAuthenticator(RP, ORIGIN)
-    with tenant_context(tenant_a):
-        passkeys.registration_options(owner_a, rp_id=RP)
+    with tenant_context(tenant_alpha):
+        passkeys.registration_options(alpha_owner, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError):
-            passkeys.register(owner_a, payload, rp_id=RP, origin=ORIGIN)
-        _register(owner_a, device)
-        passkeys.authentication_options(owner_a, rp_id=RP)
+            passkeys.register(alpha_owner, payload, rp_id=RP, origin=ORIGIN)
+        _register(alpha_owner, device)
+        passkeys.authentication_options(alpha_owner, rp_id=RP)
         with pytest.raises(passkeys.PasskeyError):
-            passkeys.authenticate(owner_a, payload, rp_id=RP, origin=ORIGIN)
+            passkeys.authenticate(alpha_owner, payload, rp_id=RP, origin=ORIGIN)
         assert PasskeyCredential.objects.count() == 1
 
 
-def test_passkeys_over_the_api(tenant_a, viewer_a):
+def test_passkeys_over_the_api(tenant_alpha, alpha_viewer):
     from tests.personas import api_as
 
-    api = api_as(viewer_a, tenant_a)
+    api = api_as(alpha_viewer, tenant_alpha)
     base = "/api/v1/security/mfa/passkeys"
     device = SoftAuthenticator("testserver", "http://testserver")
     options = api.post(f"{base}/register/options/").json()
@@ -98,16 +100,16 @@ def test_passkeys_over_the_api(tenant_a, viewer_a):
         assert response.status_code == 400 and response.json()["error"]["code"] == "passkey_invalid"
 
 
-def test_passkeys_users_pass_a_second_factor_before_the_console(tenant_a, owner_a, client):
+def test_passkeys_users_pass_a_second_factor_before_the_console(tenant_alpha, alpha_owner, client):
     import json
 
     device = SoftAuthenticator("testserver", "http://testserver")
-    with tenant_context(tenant_a):
-        _options = passkeys.registration_options(owner_a, rp_id="testserver")
+    with tenant_context(tenant_alpha):
+        _options = passkeys.registration_options(alpha_owner, rp_id="testserver")
         passkeys.register(
-            owner_a, device.create(_options), rp_id="testserver", origin="http://testserver"
+            alpha_owner, device.create(_options), rp_id="testserver", origin="http://testserver"
         )
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     assert client.get("/admin/").status_code == 302  # enrolled: the step comes first
     page = client.get("/console/mfa/?next=/admin/</script>")
     assert b'</script>"' not in page.content and b"use-passkey" in page.content

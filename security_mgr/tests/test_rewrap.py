@@ -28,17 +28,17 @@ def _versions(tenant):
 
 
 def test_rewrap_moves_every_value_resumably_then_trim_is_safe(
-    tenant_a, tenant_b, django_capture_on_commit_callbacks
+    tenant_alpha, tenant_beta, django_capture_on_commit_callbacks
 ):
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         SecretNote.objects.create(body="b's")  # another tenant: untouched
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         notes = [SecretNote.objects.create(body=f"note {i}", extra={"i": i}) for i in range(7)]
         actions.rotate_key(reason="yearly")
         job = rewrap.do_start_rewrap()
         assert job.kind == rewrap.REWRAP and job.state == JobState.QUEUED
         assert job.params["target_version"] == 2 and job.progress_total == 7
-        assert _versions(tenant_a) == {1}
+        assert _versions(tenant_alpha) == {1}
 
         rewrap.run_rewrap(job.pk, batch_size=3, max_batches=1)  # "the worker died"
         job.refresh_from_db()
@@ -53,14 +53,14 @@ def test_rewrap_moves_every_value_resumably_then_trim_is_safe(
             lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
         )
     with django_capture_on_commit_callbacks(execute=True):
-        assert resume_stale_jobs_task.delay().get() == {tenant_a.slug: [job.pk]}
-    with tenant_context(tenant_a):
+        assert resume_stale_jobs_task.delay().get() == {tenant_alpha.slug: [job.pk]}
+    with tenant_context(tenant_alpha):
         job.refresh_from_db()
         assert job.state == JobState.SUCCEEDED and job.attempts == 2
         assert job.checkpoint["rows_scanned"] == 7
         assert job.checkpoint["values_rewrapped"] == 14  # each value once, no batch twice
         assert job.progress == 1.0 and "stopped answering" in job.last_error
-        assert _versions(tenant_a) == {2}
+        assert _versions(tenant_alpha) == {2}
         audit.flush()
         assert AuditEntry.objects.filter(event="key.rewrapped").count() == 1
 
@@ -70,12 +70,12 @@ def test_rewrap_moves_every_value_resumably_then_trim_is_safe(
         for i, note in enumerate(notes):
             fresh = SecretNote.objects.get(pk=note.pk)
             assert (fresh.body, fresh.extra) == (f"note {i}", {"i": i})
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert rewrap.rewrap_jobs().count() == 1
 
 
-def test_bulk_update_cannot_write_plaintext_into_an_encrypted_column(tenant_a):
-    with tenant_context(tenant_a):
+def test_bulk_update_cannot_write_plaintext_into_an_encrypted_column(tenant_alpha):
+    with tenant_context(tenant_alpha):
         note = SecretNote.objects.create(body="x")
         note.body = "plaintext"
         with pytest.raises(ValueError, match="encrypted"):

@@ -16,8 +16,8 @@ def fail(user, ip):
     return analyze_threat("login", username=user, ip=ip, success=False)
 
 
-def test_brute_force_backs_off_exponentially_per_user_and_source(tenant_a):
-    with tenant_context(tenant_a):
+def test_brute_force_backs_off_exponentially_per_user_and_source(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for _ in range(5):
             assert fail("alice", "10.0.0.1").allowed
         delays = [fail("alice", "10.0.0.1").retry_after for _ in range(4)]
@@ -31,18 +31,18 @@ def test_brute_force_backs_off_exponentially_per_user_and_source(tenant_a):
         assert AuditEntry.objects.filter(event="security.brute_force").count() == 3
 
 
-def test_an_attacker_cannot_lock_a_user_out(tenant_a):
-    with tenant_context(tenant_a):
+def test_an_attacker_cannot_lock_a_user_out(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for i in range(30):  # many sources guessing alice's password
             verdict = fail("alice", f"198.51.100.{i}")
         assert verdict.allowed and "step_up" in verdict.actions
         assert login_allowed("alice", "203.0.113.7").allowed  # the real alice gets in
 
 
-def test_credential_stuffing_from_one_source(tenant_a):
+def test_credential_stuffing_from_one_source(tenant_alpha):
     """Recorded, and the source's failures are slowed down for the maximum back-off;
     a user with no failures of their own from there is not refused (issue 10)."""
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         for i in range(8):
             verdict = fail(f"user{i}", "192.0.2.66")
         assert verdict.throttled == "sign_ins_source" and verdict.retry_after == 900
@@ -53,8 +53,8 @@ def test_credential_stuffing_from_one_source(tenant_a):
         assert someone_else.allowed and someone_else.throttled == "sign_ins_source"
 
 
-def test_success_resets_the_user_source_counter(tenant_a):
-    with tenant_context(tenant_a):
+def test_success_resets_the_user_source_counter(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for _ in range(4):
             fail("alice", "10.0.0.1")
         analyze_threat("login", username="alice", ip="10.0.0.1", success=True)
@@ -62,20 +62,20 @@ def test_success_resets_the_user_source_counter(tenant_a):
             assert fail("alice", "10.0.0.1").allowed
 
 
-def test_policy_is_per_tenant_and_counters_do_not_cross_tenants(tenant_a, tenant_b):
-    with tenant_context(tenant_a):
+def test_policy_is_per_tenant_and_counters_do_not_cross_tenants(tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(key="security.threat_policy", value={"user_ip_threshold": 2})
         fail("alice", "10.0.0.1")
         fail("alice", "10.0.0.1")
         assert not fail("alice", "10.0.0.1").allowed
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert login_allowed("alice", "10.0.0.1").allowed
         assert fail("alice", "10.0.0.1").allowed
         assert not SecurityEvent.objects.exists()
 
 
-def test_forged_tokens_probing_and_session_anomalies(tenant_a):
-    with tenant_context(tenant_a):
+def test_forged_tokens_probing_and_session_anomalies(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for _ in range(11):
             verdict = analyze_threat("token_invalid", ip="192.0.2.9")
         assert not verdict.allowed and EventType.FORGED_TOKENS in verdict.events
@@ -95,11 +95,11 @@ def test_forged_tokens_probing_and_session_anomalies(tenant_a):
             analyze_threat("guess")
 
 
-def test_not_found_counts_by_source_and_ignores_what_the_caller_says_of_the_id(tenant_a):
+def test_not_found_counts_by_source_and_ignores_what_the_caller_says_of_the_id(tenant_alpha):
     """Whatever details accompany a 404 (even a claim that the id exists elsewhere), only
     the source's count decides: the same verdicts, step by step."""
     policy = {"probe_threshold": 3}
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(key="security.threat_policy", value=policy)
         plain = [analyze_threat("not_found", username="m", ip="192.0.2.1") for _ in range(6)]
         claimed = [
@@ -120,8 +120,8 @@ def test_not_found_counts_by_source_and_ignores_what_the_caller_says_of_the_id(t
     "configured,expected",
     [("step_up", ["step_up"]), ("record", []), ("revoke", ["revoke_sessions"]), ("off", None)],
 )
-def test_probe_action_follows_the_policy(tenant_a, configured, expected):
-    with tenant_context(tenant_a):
+def test_probe_action_follows_the_policy(tenant_alpha, configured, expected):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(
             key="security.threat_policy",
             value={"probe_threshold": 1, "probe_action": configured},

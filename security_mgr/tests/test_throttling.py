@@ -104,7 +104,7 @@ def test_backoff_grows_then_caps():
         {"base_backoff_seconds": float("nan"), "ip_threshold": -3, "stuffing_users": "8"},
     ],
 )
-def test_policy_bad_or_huge_values_are_capped_or_ignored(configured, tenant_a):
+def test_policy_bad_or_huge_values_are_capped_or_ignored(configured, tenant_alpha):
     policy = threats._merged(configured)
     assert policy["max_backoff_seconds"] <= threats.POLICY_LIMITS["max_backoff_seconds"]
     assert policy["window_seconds"] <= threats.POLICY_LIMITS["window_seconds"]
@@ -113,24 +113,24 @@ def test_policy_bad_or_huge_values_are_capped_or_ignored(configured, tenant_a):
     import math
 
     stored = {k: v for k, v in configured.items() if not isinstance(v, float) or math.isfinite(v)}
-    _tenant_policy(tenant_a, **stored)  # JSON has no infinities
-    with tenant_context(tenant_a):
+    _tenant_policy(tenant_alpha, **stored)  # JSON has no infinities
+    with tenant_context(tenant_alpha):
         for _ in range(3):
             threats.analyze_threat("token_invalid", ip="192.0.2.1")
             threats.analyze_threat("login", username="x", ip="192.0.2.1")
 
 
-def test_flood_of_more_than_a_thousand_refused_tokens_never_overflows(tenant_a):
+def test_flood_of_more_than_a_thousand_refused_tokens_never_overflows(tenant_alpha):
     """The issue's OverflowError: `2 ** (excess - 1)` past ~1,000 refusals."""
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         for _ in range(1_100):
             verdict = threats.analyze_threat("token_invalid", ip="192.0.2.77")
     assert not verdict.allowed and verdict.retry_after == 900.0
     assert verdict.throttled == threats.SOURCE_TOKENS
 
 
-def test_flood_of_more_than_a_thousand_failed_sign_ins_never_overflows(tenant_a):
-    with tenant_context(tenant_a):
+def test_flood_of_more_than_a_thousand_failed_sign_ins_never_overflows(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for _ in range(1_100):
             verdict = threats.analyze_threat("login", username="alice", ip="192.0.2.78")
         assert not verdict.allowed and verdict.retry_after == 900.0
@@ -140,13 +140,13 @@ def test_flood_of_more_than_a_thousand_failed_sign_ins_never_overflows(tenant_a)
 # --- a token flood touches token attempts from its source only ----------------------------
 
 
-def test_unsigned_tokens_naming_a_tenant_do_not_lock_its_members_out(owner_a, tenant_a):
+def test_unsigned_tokens_naming_a_tenant_do_not_lock_its_members_out(alpha_owner, tenant_alpha):
     """The issue: ~25 unsigned bearer tokens naming a tenant locked every member out of
     the API and the console for 15 minutes, blaming "failed sign-ins"."""
-    _session, token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
-    statuses = [bearer(unsigned_token(tenant_a.pk, n)).status_code for n in range(25)]
+    _session, token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
+    statuses = [bearer(unsigned_token(tenant_alpha.pk, n)).status_code for n in range(25)]
     assert statuses[:10] == [401] * 10 and statuses[-1] == 429
-    refused = bearer(unsigned_token(tenant_a.pk, 99))
+    refused = bearer(unsigned_token(tenant_alpha.pk, 99))
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
     assert "refused session tokens" in error(refused)["message"]
     assert "sign-in" not in error(refused)["message"]
@@ -154,27 +154,27 @@ def test_unsigned_tokens_naming_a_tenant_do_not_lock_its_members_out(owner_a, te
     # token all work.
     assert basic("alice", PASSWORD).status_code == 200
     client, response = console_login("alice", PASSWORD)
-    assert response.status_code == 302 and client.session["_auth_user_id"] == str(owner_a.pk)
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(alpha_owner.pk)
     assert bearer(token).status_code == 200
     # A wrong password from there is an ordinary 401, not a 429: no sign-in budget spent.
     assert basic("alice", "wrong").status_code == 401
 
 
-def test_token_flood_is_recorded_and_slows_only_its_source(owner_a, tenant_a):
+def test_token_flood_is_recorded_and_slows_only_its_source(alpha_owner, tenant_alpha):
     for n in range(12):
-        bearer(unsigned_token(tenant_a.pk, n))
-    with tenant_context(tenant_a):
+        bearer(unsigned_token(tenant_alpha.pk, n))
+    with tenant_context(tenant_alpha):
         events = list(SecurityEvent.objects.filter(type=EventType.FORGED_TOKENS))
     assert [(e.source, e.action) for e in events] == [(SHARED, "slow_tokens")] * 2
     # Another source is not slowed down at all.
-    assert bearer(unsigned_token(tenant_a.pk, 1), ip=OTHER).status_code == 401
+    assert bearer(unsigned_token(tenant_alpha.pk, 1), ip=OTHER).status_code == 401
 
 
-def test_token_spray_across_tenants_is_counted_in_the_platform_scope(tenant_a, tenant_b, db):
+def test_token_spray_across_tenants_is_counted_in_the_platform_scope(tenant_alpha, tenant_beta, db):
     """Spreading forged tokens over many claimed tenants does not dodge the budget."""
     statuses = []
     for n in range(12):
-        tenant_id = (tenant_a.pk, tenant_b.pk, 10**9 + n)[n % 3]
+        tenant_id = (tenant_alpha.pk, tenant_beta.pk, 10**9 + n)[n % 3]
         statuses.append(bearer(unsigned_token(tenant_id, n)).status_code)
     assert statuses[:10] == [401] * 10 and statuses[-1] == 429
 
@@ -183,7 +183,7 @@ def test_token_spray_across_tenants_is_counted_in_the_platform_scope(tenant_a, t
 
 
 def test_other_users_failures_from_my_address_never_refuse_my_correct_password(
-    owner_a, viewer_a, tenant_a
+    alpha_owner, alpha_viewer, tenant_alpha
 ):
     # bob-the-attacker shares alice's address: brute force on victor, then a spray over
     # many names (credential stuffing), far past every source threshold.
@@ -203,7 +203,7 @@ def test_other_users_failures_from_my_address_never_refuse_my_correct_password(
     assert basic("victor", PASSWORD, ip=OTHER).status_code == 200
 
 
-def test_failures_from_a_source_over_budget_answer_429_naming_the_source(owner_a, tenant_a):
+def test_failures_from_a_source_over_budget_answer_429_naming_the_source(alpha_owner, tenant_alpha):
     for n in range(9):  # stuffing: the 8th distinct name crosses the threshold
         basic(f"nobody{n}", "guess")
     slowed = basic("nobody-else", "guess")
@@ -214,13 +214,13 @@ def test_failures_from_a_source_over_budget_answer_429_naming_the_source(owner_a
     assert b"failed sign-ins from your address (several accounts)" in page.content
     _client, page = console_login("alice", PASSWORD)
     assert page.status_code == 302
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         verdict = threats.login_allowed("alice", SHARED)
     assert verdict.allowed
 
 
-def test_threats_login_allowed_refuses_only_the_users_own_source(tenant_a):
-    with tenant_context(tenant_a):
+def test_threats_login_allowed_refuses_only_the_users_own_source(tenant_alpha):
+    with tenant_context(tenant_alpha):
         for n in range(25):
             threats.analyze_threat("login", username=f"user{n % 9}", ip="192.0.2.5")
         assert threats.login_allowed("alice", "192.0.2.5").allowed
@@ -235,19 +235,19 @@ def test_threats_login_allowed_refuses_only_the_users_own_source(tenant_a):
 # --- MFA codes have their own budget ---------------------------------------------------------
 
 
-def test_mfa_budget_is_separate_from_sign_ins_and_tokens(owner_a, tenant_a):
+def test_mfa_budget_is_separate_from_sign_ins_and_tokens(alpha_owner, tenant_alpha):
     """Token floods and failed sign-ins from the user's address do not lock the second
     factor; wrong codes lock the authenticator (its own budget) and no sign-in."""
-    enrolment = Enrolment(owner_a, tenant_a)
+    enrolment = Enrolment(alpha_owner, tenant_alpha)
     for n in range(30):
-        bearer(unsigned_token(tenant_a.pk, n))
+        bearer(unsigned_token(tenant_alpha.pk, n))
         basic(f"nobody{n}", "guess")
-    with tenant_context(tenant_a):
-        assert mfa.verify_totp(owner_a, enrolment.totp())
+    with tenant_context(tenant_alpha):
+        assert mfa.verify_totp(alpha_owner, enrolment.totp())
         for _ in range(mfa.MAX_FAILURES):
-            mfa.verify_totp(owner_a, enrolment.wrong_totp())
+            mfa.verify_totp(alpha_owner, enrolment.wrong_totp())
         with pytest.raises(mfa.MFALocked) as locked:
-            mfa.verify_totp(owner_a, enrolment.totp())
+            mfa.verify_totp(alpha_owner, enrolment.totp())
     assert "MFA code" in str(locked.value)
     assert basic("alice", PASSWORD).status_code == 200
 
@@ -276,9 +276,9 @@ def redis_down(settings):
     throttle_store.reset()
 
 
-def test_redis_down_throttling_falls_back_to_a_local_limit(redis_down, tenant_a, caplog):
+def test_redis_down_throttling_falls_back_to_a_local_limit(redis_down, tenant_alpha, caplog):
     caplog.set_level(logging.WARNING, logger="dim.security")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         verdicts = [threats.analyze_threat("token_invalid", ip="192.0.2.9") for _ in range(11)]
         assert all(v.allowed for v in verdicts[:10]) and not verdicts[10].allowed
         for _ in range(6):

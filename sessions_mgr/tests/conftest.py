@@ -27,16 +27,16 @@ def degraded_view():
 
 
 @pytest.fixture
-def make_session(tenant_a, owner_a):
+def make_session(tenant_alpha, alpha_owner):
     def make(tenant=None, user=None, **kwargs):
-        tenant = tenant or tenant_a
-        user = user or owner_a
+        tenant = tenant or tenant_alpha
+        user = user or alpha_owner
         return do_create_session(tenant_id=tenant.pk, user_id=user.pk, **kwargs)
 
     return make
 
 
 @pytest.fixture
-def mfa_a(owner_a, tenant_a):
-    """owner_a enrolled in MFA in tenant_a (critical and quantum sessions need it)."""
-    return Enrolment(owner_a, tenant_a, backup_codes=True)
+def alpha_owner_mfa(alpha_owner, tenant_alpha):
+    """alpha_owner enrolled in MFA in tenant_alpha (critical and quantum sessions need it)."""
+    return Enrolment(alpha_owner, tenant_alpha, backup_codes=True)

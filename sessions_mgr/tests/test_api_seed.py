@@ -87,17 +87,19 @@ def test_seed_tenant_id_as_digits_string(seed_user, seed_tenant, view):
     assert response.status_code == 201, response.content
 
 
-def test_seed_tenant_id_selects_among_several(shared_user, tenant_a, tenant_b, view):
+def test_seed_tenant_id_selects_among_several(member_of_both, tenant_alpha, tenant_beta, view):
     """A member of several tenants, without X-Tenant: the body's tenant_id chooses."""
-    response = api_as(shared_user).post("/sessions/create", {"tenant_id": "beta"}, format="json")
+    response = api_as(member_of_both).post("/sessions/create", {"tenant_id": "beta"}, format="json")
     assert response.status_code == 201, response.content
-    assert _sessions(tenant_b) == 1 and _sessions(tenant_a) == 0
+    assert _sessions(tenant_beta) == 1 and _sessions(tenant_alpha) == 0
 
 
 @pytest.mark.parametrize("ref", ["beta", "no-such-tenant", "tenant_999", 987654, "x" * 500])
-def test_seed_tenant_id_foreign_or_missing_same_answer(owner_a, tenant_a, tenant_b, view, ref):
+def test_seed_tenant_id_foreign_or_missing_same_answer(
+    alpha_owner, tenant_alpha, tenant_beta, view, ref
+):
     """Another tenant and a missing one: the same 403, and nothing created."""
-    response = api_as(owner_a).post("/sessions/create", {"tenant_id": ref}, format="json")
+    response = api_as(alpha_owner).post("/sessions/create", {"tenant_id": ref}, format="json")
     assert response.status_code in (400, 403), response.content
     if response.status_code == 403:
         assert response.json() == {
@@ -106,33 +108,35 @@ def test_seed_tenant_id_foreign_or_missing_same_answer(owner_a, tenant_a, tenant
                 "message": "This tenant does not exist or you are not a member.",
             }
         }
-    assert _sessions(tenant_a) == 0
+    assert _sessions(tenant_alpha) == 0
 
 
-def test_seed_tenant_id_foreign_with_header_same_answer(owner_a, tenant_a, tenant_b, view):
-    client = api_as(owner_a, tenant_a)
+def test_seed_tenant_id_foreign_with_header_same_answer(
+    alpha_owner, tenant_alpha, tenant_beta, view
+):
+    client = api_as(alpha_owner, tenant_alpha)
     foreign = client.post("/sessions/create", {"tenant_id": "beta"}, format="json")
     missing = client.post("/sessions/create", {"tenant_id": "gamma"}, format="json")
     assert foreign.status_code == missing.status_code == 403
     assert foreign.content == missing.content
-    assert _sessions(tenant_a) == 0
+    assert _sessions(tenant_alpha) == 0
 
 
 def test_seed_tenant_id_other_own_tenant_with_header_is_mismatch(
-    shared_user, tenant_a, tenant_b, view
+    member_of_both, tenant_alpha, tenant_beta, view
 ):
-    client = api_as(shared_user, tenant_a)
+    client = api_as(member_of_both, tenant_alpha)
     response = client.post("/sessions/create", {"tenant_id": "beta"}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "tenant_mismatch"
-    assert _sessions(tenant_a) == _sessions(tenant_b) == 0
+    assert _sessions(tenant_alpha) == _sessions(tenant_beta) == 0
 
 
 @pytest.mark.parametrize("ref", [True, {"a": 1}, ["alpha"], ""])
-def test_seed_tenant_id_wrong_type_is_4xx(owner_a, tenant_a, view, ref):
-    response = api_as(owner_a).post("/sessions/create", {"tenant_id": ref}, format="json")
+def test_seed_tenant_id_wrong_type_is_4xx(alpha_owner, tenant_alpha, view, ref):
+    response = api_as(alpha_owner).post("/sessions/create", {"tenant_id": ref}, format="json")
     assert 400 <= response.status_code < 500
     assert "error" in response.json()
-    assert _sessions(tenant_a) == 0
+    assert _sessions(tenant_alpha) == 0
 
 
 def test_seed_user_id_username_or_id_for_admin(seed_admin, seed_user, seed_tenant, view):
@@ -160,9 +164,9 @@ def test_seed_user_id_other_for_non_admin_same_403(seed_user, seed_admin, seed_t
     assert _sessions(seed_tenant) == 0
 
 
-def test_seed_user_id_unknown_for_admin_is_400(seed_admin, seed_tenant, owner_b, view):
+def test_seed_user_id_unknown_for_admin_is_400(seed_admin, seed_tenant, beta_owner, view):
     client = api_as(seed_admin)
-    for ref in ("nobody-at-all", "bob", str(owner_b.pk)):  # bob: a member of another tenant
+    for ref in ("nobody-at-all", "bob", str(beta_owner.pk)):  # bob: a member of another tenant
         response = client.post("/sessions/create", {"user_id": ref}, format="json")
         assert response.status_code == 400, (ref, response.content)
         assert response.json()["error"]["code"] == "unknown_user"

@@ -23,7 +23,7 @@ def dead_redis(settings, monkeypatch):
 
 
 def test_fastpath_redis_down_validation_falls_back_to_database(
-    make_session, tenant_a, dead_redis, caplog
+    make_session, tenant_alpha, dead_redis, caplog
 ):
     from sessions_mgr.actions import do_revoke_session
     from tenancy.context import tenant_context
@@ -32,7 +32,7 @@ def test_fastpath_redis_down_validation_falls_back_to_database(
     assert validate(token).session_id == session.pk  # works, from the database
     view = fastpath.get_view()
     assert view.healthy is False and view.counters.db_validations == 1
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert do_revoke_session(session.pk)  # publishing fails, the write does not
     with pytest.raises(TokenError) as exc:
         validate(token)
@@ -98,20 +98,22 @@ def test_fastpath_prune_forgets_expired_revocations(view):
     assert "old" not in view.revoked and "new" in view.revoked
 
 
-def test_fastpath_health_endpoint_for_operators(superuser, owner_a, tenant_a, view):
+def test_fastpath_health_endpoint_for_operators(superuser, alpha_owner, tenant_alpha, view):
     body = api_as(superuser).get("/api/v1/sessions/health/").json()
     assert body["mode"] == "fast" and "db_validations" in body["counters"]
-    assert api_as(owner_a, tenant_a).get("/api/v1/sessions/health/").status_code == 403
+    assert api_as(alpha_owner, tenant_alpha).get("/api/v1/sessions/health/").status_code == 403
 
 
-def test_fastpath_policy_message_drops_cached_entries_of_that_tenant(make_session, tenant_a, view):
+def test_fastpath_policy_message_drops_cached_entries_of_that_tenant(
+    make_session, tenant_alpha, view
+):
     from sessions_mgr.actions import do_set_session_policy
     from tenancy.context import tenant_context
 
     _s, token = make_session()
     validate(token)
     assert len(view.live) == 1
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         do_set_session_policy("standard", {"idle_seconds": 120})
     assert view.live == {}
     validate(token)
@@ -119,11 +121,11 @@ def test_fastpath_policy_message_drops_cached_entries_of_that_tenant(make_sessio
 
 
 def test_fastpath_policy_changed_through_settings_api_reaches_cached_sessions(
-    make_session, owner_a, tenant_a, view
+    make_session, alpha_owner, tenant_alpha, view
 ):
     _s, token = make_session()
     validate(token)
-    response = api_as(owner_a, tenant_a).post(
+    response = api_as(alpha_owner, tenant_alpha).post(
         "/api/v1/settings/",
         {"key": "session.policy.standard", "value": {"idle_seconds": 90}},
         format="json",

@@ -66,8 +66,8 @@ def test_session_mfa_not_enrolled_is_refused_and_nothing_written(make_session, l
     assert all_sessions() == 0
 
 
-def test_session_mfa_not_enrolled_api_is_403_with_reason(owner_a, tenant_a, view):
-    response = login(owner_a, tenant_a, security_level="critical", mfa_code="123456")
+def test_session_mfa_not_enrolled_api_is_403_with_reason(alpha_owner, tenant_alpha, view):
+    response = login(alpha_owner, tenant_alpha, security_level="critical", mfa_code="123456")
     assert response.status_code == 403
     assert error_code(response) == "mfa_enrollment_required"
     assert "token" not in response.json()
@@ -75,44 +75,48 @@ def test_session_mfa_not_enrolled_api_is_403_with_reason(owner_a, tenant_a, view
 
 
 def test_session_mfa_enrolled_in_another_tenant_only_is_refused(
-    shared_user, tenant_a, tenant_b, view
+    member_of_both, tenant_alpha, tenant_beta, view
 ):
-    Enrolment(shared_user, tenant_b)
-    response = login(shared_user, tenant_a, security_level="critical")
+    Enrolment(member_of_both, tenant_beta)
+    response = login(member_of_both, tenant_alpha, security_level="critical")
     assert response.status_code == 403 and error_code(response) == "mfa_enrollment_required"
-    assert login(shared_user, tenant_b, security_level="critical").status_code == 201
+    assert login(member_of_both, tenant_beta, security_level="critical").status_code == 201
 
 
 def test_session_mfa_unconfirmed_authenticator_is_not_enrolment(
-    make_session, owner_a, tenant_a, view
+    make_session, alpha_owner, tenant_alpha, view
 ):
-    with tenant_context(tenant_a):
-        mfa.enroll_totp(owner_a)  # never confirmed
+    with tenant_context(tenant_alpha):
+        mfa.enroll_totp(alpha_owner)  # never confirmed
     with pytest.raises(SessionError) as exc:
         make_session(security_level="critical")
     assert exc.value.code == "mfa_enrollment_required"
 
 
-def test_session_mfa_valid_totp_at_login_gives_a_usable_session(make_session, mfa_a, view):
-    session, token = make_session(security_level="critical", mfa_code=mfa_a.totp())
+def test_session_mfa_valid_totp_at_login_gives_a_usable_session(
+    make_session, alpha_owner_mfa, view
+):
+    session, token = make_session(security_level="critical", mfa_code=alpha_owner_mfa.totp())
     assert session.step_up_required is False
     assert validate(token).session_id == session.pk
 
 
 @pytest.mark.parametrize("level", ["standard", "high"])
-def test_session_mfa_levels_without_mfa_unaffected(make_session, owner_a, tenant_a, level, view):
+def test_session_mfa_levels_without_mfa_unaffected(
+    make_session, alpha_owner, tenant_alpha, level, view
+):
     session, token = make_session(security_level=level)  # not enrolled, no code
     assert session.step_up_required is False
     assert validate(token).session_id == session.pk
-    body = login(owner_a, tenant_a, security_level=level, mfa_code="whatever").json()
+    body = login(alpha_owner, tenant_alpha, security_level=level, mfa_code="whatever").json()
     assert body["step_up_required"] is False
     assert bearer(body["token"]).get(validate_url(body["id"])).status_code == 200
 
 
-def test_session_mfa_tenant_policy_decides_where_mfa_is_required(make_session, tenant_a, view):
+def test_session_mfa_tenant_policy_decides_where_mfa_is_required(make_session, tenant_alpha, view):
     """`mfa_required` is a policy field like the others: a tenant may demand it at the
     standard level, or waive it at critical."""
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         actions.do_set_session_policy("standard", {"mfa_required": True})
         actions.do_set_session_policy("critical", {"mfa_required": False})
     with pytest.raises(SessionError) as exc:
@@ -126,9 +130,9 @@ def test_session_mfa_tenant_policy_decides_where_mfa_is_required(make_session, t
 
 
 def test_session_mfa_enrolled_without_code_needs_step_up_then_totp_lifts_it(
-    owner_a, tenant_a, mfa_a, view
+    alpha_owner, tenant_alpha, alpha_owner_mfa, view
 ):
-    response = login(owner_a, tenant_a, security_level="critical")
+    response = login(alpha_owner, tenant_alpha, security_level="critical")
     assert response.status_code == 201
     body = response.json()
     token, sid = body["token"], body["id"]
@@ -137,19 +141,21 @@ def test_session_mfa_enrolled_without_code_needs_step_up_then_totp_lifts_it(
     assert refused.status_code == 401 and error_code(refused) == "step_up_required"
     assert bearer(token).get("/api/v1/tenant/").status_code == 401  # the whole API refuses
 
-    done = step_up(token, sid, mfa_a.totp())
+    done = step_up(token, sid, alpha_owner_mfa.totp())
     assert done.status_code == 200, done.content
     assert done.json() == {"session_id": sid, "step_up_required": False}
     accepted = bearer(token).get(validate_url(sid))
     assert accepted.status_code == 200 and accepted.json()["valid"] is True
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=sid).step_up_required is False
 
 
-def test_session_mfa_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a, view):
-    body = login(owner_a, tenant_a, security_level="quantum").json()
+def test_session_mfa_invalid_code_refused_and_throttled(
+    alpha_owner, tenant_alpha, alpha_owner_mfa, view
+):
+    body = login(alpha_owner, tenant_alpha, security_level="quantum").json()
     token, sid = body["token"], body["id"]
-    response = step_up(token, sid, mfa_a.wrong_totp())
+    response = step_up(token, sid, alpha_owner_mfa.wrong_totp())
     assert response.status_code == 401 and error_code(response) == "mfa_invalid"
     for junk in ("not-a-code", "12345", "x" * 10):
         response = step_up(token, sid, junk)
@@ -158,99 +164,103 @@ def test_session_mfa_invalid_code_refused_and_throttled(owner_a, tenant_a, mfa_a
     assert step_up(token, sid, "1" * 65).status_code == 400
     no_code = bearer(token).post(f"/api/v1/sessions/{sid}/step-up/", {}, format="json")
     assert no_code.status_code == 400
-    with tenant_context(tenant_a):
-        assert TOTPDevice.objects.get(pk=mfa_a.device.pk).failures == 1  # counted
+    with tenant_context(tenant_alpha):
+        assert TOTPDevice.objects.get(pk=alpha_owner_mfa.device.pk).failures == 1  # counted
         assert Session.objects.get(pk=sid).step_up_required is True
     assert error_code(bearer(token).get(validate_url(sid))) == "step_up_required"
 
     # Past MAX_FAILURES the authenticator locks: even the right code waits.
     for _ in range(mfa.MAX_FAILURES - 1):
-        step_up(token, sid, mfa_a.wrong_totp())
-    locked = step_up(token, sid, mfa_a.totp())
+        step_up(token, sid, alpha_owner_mfa.wrong_totp())
+    locked = step_up(token, sid, alpha_owner_mfa.totp())
     assert locked.status_code == 429 and error_code(locked) == "mfa_locked"
     assert error_code(bearer(token).get(validate_url(sid))) == "step_up_required"
 
 
 def test_session_mfa_wrong_code_at_login_is_counted_and_leaves_step_up(
-    make_session, tenant_a, mfa_a, view
+    make_session, tenant_alpha, alpha_owner_mfa, view
 ):
-    session, token = make_session(security_level="critical", mfa_code=mfa_a.wrong_totp())
+    session, token = make_session(security_level="critical", mfa_code=alpha_owner_mfa.wrong_totp())
     assert session.step_up_required is True
     assert reason(token) == "step_up_required"
-    with tenant_context(tenant_a):
-        assert TOTPDevice.objects.get(pk=mfa_a.device.pk).failures == 1
+    with tenant_context(tenant_alpha):
+        assert TOTPDevice.objects.get(pk=alpha_owner_mfa.device.pk).failures == 1
 
 
-def test_session_mfa_backup_code_works_once(owner_a, tenant_a, mfa_a, view):
-    code = mfa_a.backup()
-    first = login(owner_a, tenant_a, security_level="critical", mfa_code=code).json()
+def test_session_mfa_backup_code_works_once(alpha_owner, tenant_alpha, alpha_owner_mfa, view):
+    code = alpha_owner_mfa.backup()
+    first = login(alpha_owner, tenant_alpha, security_level="critical", mfa_code=code).json()
     assert first["step_up_required"] is False
     assert bearer(first["token"]).get(validate_url(first["id"])).status_code == 200
-    second = login(owner_a, tenant_a, security_level="critical", mfa_code=code).json()
+    second = login(alpha_owner, tenant_alpha, security_level="critical", mfa_code=code).json()
     assert second["step_up_required"] is True  # used: the second login awaits step-up
     response = step_up(second["token"], second["id"], code)
     assert response.status_code == 401 and error_code(response) == "mfa_invalid"
-    other = mfa_a.backup()
+    other = alpha_owner_mfa.backup()
     assert step_up(second["token"], second["id"], other.upper()).status_code == 200
     assert bearer(second["token"]).get(validate_url(second["id"])).status_code == 200
 
 
-def test_step_up_keeps_every_other_refusal(owner_a, tenant_a, mfa_a, view):
-    body = login(owner_a, tenant_a, security_level="critical").json()
+def test_step_up_keeps_every_other_refusal(alpha_owner, tenant_alpha, alpha_owner_mfa, view):
+    body = login(alpha_owner, tenant_alpha, security_level="critical").json()
     token, sid = body["token"], body["id"]
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    response = step_up(forged, sid, mfa_a.totp())
+    response = step_up(forged, sid, alpha_owner_mfa.totp())
     assert response.status_code == 401 and error_code(response) == "bad_signature"
     anonymous = APIClient().post(f"/api/v1/sessions/{sid}/step-up", {"code": "123456"})
     assert anonymous.status_code == 401
     # A password login (no session token) cannot lift a step-up either.
-    via_password = api_as(owner_a, tenant_a).post(
-        f"/api/v1/sessions/{sid}/step-up", {"code": mfa_a.totp()}, format="json"
+    via_password = api_as(alpha_owner, tenant_alpha).post(
+        f"/api/v1/sessions/{sid}/step-up", {"code": alpha_owner_mfa.totp()}, format="json"
     )
     assert via_password.status_code == 401
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         actions.do_revoke_session(sid)
-    response = step_up(token, sid, mfa_a.totp())
+    response = step_up(token, sid, alpha_owner_mfa.totp())
     assert response.status_code == 401 and error_code(response) == "revoked"
 
 
-def test_step_up_only_for_the_tokens_own_session(owner_a, owner_b, tenant_a, tenant_b, mfa_a, view):
-    mine = login(owner_a, tenant_a, security_level="critical").json()
-    sibling = login(owner_a, tenant_a, security_level="critical").json()
-    Enrolment(owner_b, tenant_b)
-    foreign = login(owner_b, tenant_b, security_level="critical").json()
-    missing = step_up(mine["token"], "s" * 32, mfa_a.totp())
+def test_step_up_only_for_the_tokens_own_session(
+    alpha_owner, beta_owner, tenant_alpha, tenant_beta, alpha_owner_mfa, view
+):
+    mine = login(alpha_owner, tenant_alpha, security_level="critical").json()
+    sibling = login(alpha_owner, tenant_alpha, security_level="critical").json()
+    Enrolment(beta_owner, tenant_beta)
+    foreign = login(beta_owner, tenant_beta, security_level="critical").json()
+    missing = step_up(mine["token"], "s" * 32, alpha_owner_mfa.totp())
     assert missing.status_code == 404
     for other in (foreign["id"], sibling["id"]):
-        response = step_up(mine["token"], other, mfa_a.totp())
+        response = step_up(mine["token"], other, alpha_owner_mfa.totp())
         assert response.status_code == 404
         assert response.content == missing.content  # same answer as a missing one
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert Session.objects.get(pk=foreign["id"]).step_up_required is True
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=sibling["id"]).step_up_required is True
-    assert step_up(mine["token"], mine["id"], mfa_a.totp(), slash=True).status_code == 200
+    assert step_up(mine["token"], mine["id"], alpha_owner_mfa.totp(), slash=True).status_code == 200
 
 
 # --- the action, the anomaly path, the fast path -------------------------------------------------
 
 
-def test_session_mfa_anomaly_step_up_lifted_by_the_same_action(make_session, tenant_a, mfa_a, view):
+def test_session_mfa_anomaly_step_up_lifted_by_the_same_action(
+    make_session, tenant_alpha, alpha_owner_mfa, view
+):
     session, token = make_session()  # standard level, usable
     validate(token)
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         do_require_step_up(session.pk)
     assert reason(token) == "step_up_required"
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         with pytest.raises(SessionError) as exc:
-            do_complete_step_up(session.pk, mfa_a.wrong_totp())
+            do_complete_step_up(session.pk, alpha_owner_mfa.wrong_totp())
         assert (exc.value.status, exc.value.code) == (401, "mfa_invalid")
-        do_complete_step_up(session.pk, mfa_a.totp())
+        do_complete_step_up(session.pk, alpha_owner_mfa.totp())
     assert validate(token).session_id == session.pk
 
 
 def test_session_mfa_completion_is_published_to_every_process(
-    make_session, tenant_a, mfa_a, view, monkeypatch
+    make_session, tenant_alpha, alpha_owner_mfa, view, monkeypatch
 ):
     session, token = make_session(security_level="critical")
     assert reason(token) == "step_up_required"
@@ -260,56 +270,65 @@ def test_session_mfa_completion_is_published_to_every_process(
     monkeypatch.setattr(
         actions, "publish", lambda message: (published.append(message), original(message))
     )
-    with tenant_context(tenant_a):
-        do_complete_step_up(session.pk, mfa_a.totp())
+    with tenant_context(tenant_alpha):
+        do_complete_step_up(session.pk, alpha_owner_mfa.totp())
     assert published == [SessionMessage.drop(session.pk)]  # the others drop their entry and reload
     assert session.pk not in view.live
     assert validate(token).session_id == session.pk
 
 
 def test_step_up_of_missing_or_other_tenants_session_is_not_found(
-    make_session, owner_b, tenant_a, tenant_b, mfa_a
+    make_session, beta_owner, tenant_alpha, tenant_beta, alpha_owner_mfa
 ):
-    Enrolment(owner_b, tenant_b)
-    foreign, _ = make_session(tenant=tenant_b, user=owner_b, security_level="critical")
-    with tenant_context(tenant_a):
+    Enrolment(beta_owner, tenant_beta)
+    foreign, _ = make_session(tenant=tenant_beta, user=beta_owner, security_level="critical")
+    with tenant_context(tenant_alpha):
         for sid in (foreign.pk, "nope"):
             with pytest.raises(SessionError) as exc:
-                do_complete_step_up(sid, mfa_a.totp())
+                do_complete_step_up(sid, alpha_owner_mfa.totp())
             assert (exc.value.status, exc.value.code) == (404, "not_found")
 
 
-def test_session_mfa_works_in_degraded_mode(make_session, tenant_a, mfa_a, degraded_view):
+def test_session_mfa_works_in_degraded_mode(
+    make_session, tenant_alpha, alpha_owner_mfa, degraded_view
+):
     session, token = make_session(security_level="critical")
     assert reason(token) == "step_up_required"
-    with tenant_context(tenant_a):
-        do_complete_step_up(session.pk, mfa_a.totp())
+    with tenant_context(tenant_alpha):
+        do_complete_step_up(session.pk, alpha_owner_mfa.totp())
     assert validate(token).session_id == session.pk
 
 
 # --- facade -------------------------------------------------------------------------------
 
 
-def test_facade_create_with_code_and_complete_step_up(owner_a, tenant_a, mfa_a, view):
+def test_facade_create_with_code_and_complete_step_up(
+    alpha_owner, tenant_alpha, alpha_owner_mfa, view
+):
     from managers import SessionManager
 
     manager = SessionManager()
     sid, token = manager.create_session_sync(
-        tenant_a.slug, owner_a.username, security_level="quantum", mfa_code=mfa_a.backup()
+        tenant_alpha.slug,
+        alpha_owner.username,
+        security_level="quantum",
+        mfa_code=alpha_owner_mfa.backup(),
     )
     assert manager.validate_session_sync(token).session_id == sid
-    sid2, token2 = manager.create_session_sync(tenant_a.pk, owner_a.pk, security_level="critical")
+    sid2, token2 = manager.create_session_sync(
+        tenant_alpha.pk, alpha_owner.pk, security_level="critical"
+    )
     with pytest.raises(TokenError) as exc:
         manager.validate_session_sync(token2)
     assert exc.value.reason == "step_up_required"
     with pytest.raises(SessionError) as refused:
-        manager.complete_step_up_sync(sid2, mfa_a.wrong_totp())
+        manager.complete_step_up_sync(sid2, alpha_owner_mfa.wrong_totp())
     assert refused.value.code == "mfa_invalid"
-    assert manager.complete_step_up_sync(sid2, mfa_a.totp()) is True
+    assert manager.complete_step_up_sync(sid2, alpha_owner_mfa.totp()) is True
     assert manager.validate_session_sync(token2).session_id == sid2
 
 
-def test_facade_async_twins(owner_a, tenant_a, mfa_a, view):
+def test_facade_async_twins(alpha_owner, tenant_alpha, alpha_owner_mfa, view):
     from asgiref.sync import async_to_sync
 
     from managers import SessionManager
@@ -318,20 +337,22 @@ def test_facade_async_twins(owner_a, tenant_a, mfa_a, view):
 
     async def run():
         sid, token = await manager.create_session(
-            tenant_a.pk, owner_a.pk, security_level="critical"
+            tenant_alpha.pk, alpha_owner.pk, security_level="critical"
         )
-        assert await manager.complete_step_up(sid, mfa_a.backup())
+        assert await manager.complete_step_up(sid, alpha_owner_mfa.backup())
         return sid, await manager.validate_session(token)
 
     sid, checked = async_to_sync(run)()
     assert checked.session_id == sid
 
 
-def test_facade_not_enrolled_is_4xx(owner_a, tenant_a):
+def test_facade_not_enrolled_is_4xx(alpha_owner, tenant_alpha):
     from managers import SessionManager
 
     with pytest.raises(SessionError) as exc:
-        SessionManager().create_session_sync(tenant_a.pk, owner_a.pk, security_level="critical")
+        SessionManager().create_session_sync(
+            tenant_alpha.pk, alpha_owner.pk, security_level="critical"
+        )
     assert (exc.value.status, exc.value.code) == (403, "mfa_enrollment_required")
 
 
@@ -349,11 +370,11 @@ def _enrol_with_current_code(user, tenant):
 
 
 def test_session_mfa_code_just_used_for_enrolment_is_refused_at_creation_as_replayed(
-    make_session, owner_a, tenant_a, view
+    make_session, alpha_owner, tenant_alpha, view
 ):
     """It used to give a session under step-up whose token the same code could never
     lift: refused at once, nothing written."""
-    code = _enrol_with_current_code(owner_a, tenant_a)
+    code = _enrol_with_current_code(alpha_owner, tenant_alpha)
     with pytest.raises(SessionError) as exc:
         make_session(security_level="critical", mfa_code=code)
     assert (exc.value.status, exc.value.code) == (401, "mfa_replayed")
@@ -361,17 +382,21 @@ def test_session_mfa_code_just_used_for_enrolment_is_refused_at_creation_as_repl
     assert all_sessions() == 0
 
 
-def test_session_mfa_replayed_code_through_the_api_is_401_mfa_replayed(owner_a, tenant_a, view):
-    code = _enrol_with_current_code(owner_a, tenant_a)
-    response = login(owner_a, tenant_a, security_level="critical", mfa_code=code)
+def test_session_mfa_replayed_code_through_the_api_is_401_mfa_replayed(
+    alpha_owner, tenant_alpha, view
+):
+    code = _enrol_with_current_code(alpha_owner, tenant_alpha)
+    response = login(alpha_owner, tenant_alpha, security_level="critical", mfa_code=code)
     assert response.status_code == 401, response.content
     assert error_code(response) == "mfa_replayed"
     assert "token" not in response.json()
     assert all_sessions() == 0
 
 
-def test_session_mfa_code_used_at_one_login_is_refused_at_the_next(make_session, mfa_a, view):
-    code = mfa_a.totp()
+def test_session_mfa_code_used_at_one_login_is_refused_at_the_next(
+    make_session, alpha_owner_mfa, view
+):
+    code = alpha_owner_mfa.totp()
     session, _token = make_session(security_level="critical", mfa_code=code)
     assert session.step_up_required is False
     with pytest.raises(SessionError) as exc:
@@ -379,11 +404,13 @@ def test_session_mfa_code_used_at_one_login_is_refused_at_the_next(make_session,
     assert exc.value.code == "mfa_replayed"
 
 
-def test_session_mfa_replayed_code_at_step_up_says_so(owner_a, tenant_a, mfa_a, view):
-    body = login(owner_a, tenant_a, security_level="critical").json()
-    code = mfa_a.totp()
+def test_session_mfa_replayed_code_at_step_up_says_so(
+    alpha_owner, tenant_alpha, alpha_owner_mfa, view
+):
+    body = login(alpha_owner, tenant_alpha, security_level="critical").json()
+    code = alpha_owner_mfa.totp()
     assert step_up(body["token"], body["id"], code).status_code == 200
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         do_require_step_up(body["id"])
     again = step_up(body["token"], body["id"], code)
     assert again.status_code == 401 and error_code(again) == "mfa_replayed"

@@ -21,7 +21,7 @@ pytestmark = [
 ]
 
 
-def test_propagation_revocation_refused_in_other_process(make_session, owner_a, tenant_a):
+def test_propagation_revocation_refused_in_other_process(make_session, alpha_owner, tenant_alpha):
     session, token = make_session()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     peer = subprocess.Popen(
@@ -33,10 +33,10 @@ def test_propagation_revocation_refused_in_other_process(make_session, owner_a, 
         text=True,
     )
     try:
-        peer.stdin.write(json.dumps({"token": token, "user_id": owner_a.pk}) + "\n")
+        peer.stdin.write(json.dumps({"token": token, "user_id": alpha_owner.pk}) + "\n")
         peer.stdin.flush()
         assert peer.stdout.readline().strip() == "ready"  # valid there before
-        with tenant_context(tenant_a):
+        with tenant_context(tenant_alpha):
             do_revoke_session(session.pk)
         line = peer.stdout.readline().strip()
         assert line.startswith("refused revoked"), line

@@ -19,9 +19,9 @@ one_statement_only = postgres_only("the one-statement creation")
 
 
 @pytest.mark.django_db
-def test_create_session_returns_the_row_as_stored(make_session, tenant_a):
+def test_create_session_returns_the_row_as_stored(make_session, tenant_alpha):
     session, _token = make_session(ip="10.0.0.7", user_agent="UA/1", device_fingerprint="fp")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         row = Session.objects.get(pk=session.pk)
     for field in Session._meta.concrete_fields:
         assert getattr(row, field.attname) == getattr(session, field.attname), field.name
@@ -43,16 +43,18 @@ def _params(tenant, user, session_id="f" * 32) -> list:
 
 @one_statement_only
 @pytest.mark.django_db
-def test_one_statement_create_is_fenced_by_rls(make_session, tenant_a, tenant_b, owner_a):
+def test_one_statement_create_is_fenced_by_rls(
+    make_session, tenant_alpha, tenant_beta, alpha_owner
+):
     make_session()  # in tenant A's context
     # In tenant B's context the statement cannot write a row of tenant A.
-    with tenant_context(tenant_b), pytest.raises(DatabaseError, match="row-level security"):
+    with tenant_context(tenant_beta), pytest.raises(DatabaseError, match="row-level security"):
         with transaction.atomic():
-            statements.insert_session(connection, _params(tenant_a, owner_a))
-    with tenant_context(tenant_b):
-        assert statements.insert_session(connection, _params(tenant_b, owner_a))
+            statements.insert_session(connection, _params(tenant_alpha, alpha_owner))
+    with tenant_context(tenant_beta):
+        assert statements.insert_session(connection, _params(tenant_beta, alpha_owner))
         assert Session.objects.filter(pk="f" * 32).exists()
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert not Session.objects.filter(pk="f" * 32).exists()
         assert PendingAuditEntry.objects.filter(event="session.created").count() == 1
 
@@ -83,7 +85,7 @@ def _plan(variant, tenant, user) -> str:
 @needs_owner
 @pytest.mark.django_db
 def test_one_statement_create_checks_the_limit_through_the_user_index(
-    make_session, tenant_a, owner_a
+    make_session, tenant_alpha, alpha_owner
 ):
     import os
 
@@ -94,8 +96,8 @@ def test_one_statement_create_checks_the_limit_through_the_user_index(
     with psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True) as owner:
         owner.execute("ANALYZE sessions_mgr_session")
     make_session()
-    with tenant_context(tenant_a):
-        plan = _plan(statements._variant(connection.get_autocommit()), tenant_a, owner_a)
+    with tenant_context(tenant_alpha):
+        plan = _plan(statements._variant(connection.get_autocommit()), tenant_alpha, alpha_owner)
     # An index that leads with or includes the user (sess_user_idx or the user_id
     # foreign key's): the limit check reads that user's sessions only, at any size.
     assert re.search(r"Index (Only )?Scan using \S*user\S* on sessions_mgr_session", plan), plan

@@ -17,16 +17,16 @@ def token_of(user, tenant):
 
 
 @pytest.mark.parametrize("header", ["", " ", "Not A Slug", "-alpha", "a" * 64])
-def test_token_with_malformed_x_tenant_is_400(owner_a, tenant_a, header, view):
+def test_token_with_malformed_x_tenant_is_400(alpha_owner, tenant_alpha, header, view):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_of(owner_a, tenant_a)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_of(alpha_owner, tenant_alpha)}")
     response = client.get("/api/v1/tenant/", HTTP_X_TENANT=header)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "invalid_tenant"
 
 
-def test_token_with_its_own_tenant_in_x_tenant_is_accepted(owner_a, tenant_a, view):
+def test_token_with_its_own_tenant_in_x_tenant_is_accepted(alpha_owner, tenant_alpha, view):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_of(owner_a, tenant_a)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_of(alpha_owner, tenant_alpha)}")
     response = client.get("/api/v1/tenant/", HTTP_X_TENANT=" alpha ")
     assert response.status_code == 200 and response.json()["slug"] == "alpha"

@@ -181,10 +181,12 @@ def test_parser_length_bounds_per_level():
 
 
 @pytest.mark.django_db
-def test_validate_refuses_a_quantum_token_with_another_signature(make_session, mfa_a, view):
+def test_validate_refuses_a_quantum_token_with_another_signature(
+    make_session, alpha_owner_mfa, view
+):
     """The signature is not under the MAC: a process that already knows the session
     must still refuse the token with its signature altered."""
-    _s, token = make_session(security_level="quantum", mfa_code=mfa_a.backup())
+    _s, token = make_session(security_level="quantum", mfa_code=alpha_owner_mfa.backup())
     validate(token)  # the session is now cached in this process
     body, signature = token.rsplit(".", 1)
     flipped = "B" if signature[100] != "B" else "C"
@@ -196,8 +198,8 @@ def test_validate_refuses_a_quantum_token_with_another_signature(make_session, m
 
 
 @pytest.mark.django_db
-def test_validate_fuzz_quantum_mutations_never_validate(make_session, mfa_a, view):
-    _s, token = make_session(security_level="quantum", mfa_code=mfa_a.backup())
+def test_validate_fuzz_quantum_mutations_never_validate(make_session, alpha_owner_mfa, view):
+    _s, token = make_session(security_level="quantum", mfa_code=alpha_owner_mfa.backup())
     validate(token)
 
     @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture],

@@ -67,18 +67,18 @@ def test_tokens_validate_fuzz_mutations_only_token_errors(make_session, view):
 
 
 @pytest.mark.django_db
-def test_tokens_only_hash_stored(make_session, tenant_a):
+def test_tokens_only_hash_stored(make_session, tenant_alpha):
     session, token = make_session()
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         row = Session.objects.get(pk=session.pk)
     assert row.token_hash == tokens.hash_token(token)
     assert token.split(".")[8] not in row.token_hash
 
 
 @pytest.mark.django_db
-def test_tokens_key_rotation_keeps_old_tokens_for_grace(make_session, tenant_a, view):
+def test_tokens_key_rotation_keeps_old_tokens_for_grace(make_session, tenant_alpha, view):
     _s, old = make_session()
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         state = do_rotate_session_key(grace_seconds=3600)
     assert state.current == 2 and state.previous == 1
     _s2, new = make_session()
@@ -90,7 +90,7 @@ def test_tokens_key_rotation_keeps_old_tokens_for_grace(make_session, tenant_a, 
     from sessions_mgr import keys
     from sessions_mgr.models import SessionKeyVersion
 
-    with tenant_context(tenant_a):  # the grace period is over
+    with tenant_context(tenant_alpha):  # the grace period is over
         SessionKeyVersion.objects.filter(version=1).update(accepted_until=timezone.now())
     keys.forget_state()
     with pytest.raises(TokenError) as exc:
@@ -100,9 +100,11 @@ def test_tokens_key_rotation_keeps_old_tokens_for_grace(make_session, tenant_a, 
 
 
 @pytest.mark.django_db
-def test_tokens_quantum_signature_verifies_offline(make_session, tenant_a, api, mfa_a):
-    _s, token = make_session(security_level="quantum", mfa_code=mfa_a.backup())
-    body = api.get(f"/api/v1/tenants/{tenant_a.slug}/session-keys/").json()
+def test_tokens_quantum_signature_verifies_offline(
+    make_session, tenant_alpha, api, alpha_owner_mfa
+):
+    _s, token = make_session(security_level="quantum", mfa_code=alpha_owner_mfa.backup())
+    body = api.get(f"/api/v1/tenants/{tenant_alpha.slug}/session-keys/").json()
     assert body["algorithm"] == "ML-DSA-65"
     public = base64.urlsafe_b64decode(body["keys"][0]["public_key"] + "==")
     parsed = tokens.verify_offline(token, public)

@@ -56,14 +56,14 @@ def debug(request, settings):
 # --- bodies -------------------------------------------------------------------------------
 
 
-def test_body_unparseable_json_is_400_json(owner_a, tenant_a, debug):
-    error = _error(_post_raw(_raw_client(owner_a), b'{"key": '), 400)
+def test_body_unparseable_json_is_400_json(alpha_owner, tenant_alpha, debug):
+    error = _error(_post_raw(_raw_client(alpha_owner), b'{"key": '), 400)
     assert error["code"] == "invalid_json"
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
-def test_body_invalid_utf8_is_400_json(owner_a, tenant_a, debug):
-    error = _error(_post_raw(_raw_client(owner_a), b'{"key": "\xff\xfe"}'), 400)
+def test_body_invalid_utf8_is_400_json(alpha_owner, tenant_alpha, debug):
+    error = _error(_post_raw(_raw_client(alpha_owner), b'{"key": "\xff\xfe"}'), 400)
     assert error["code"] == "invalid_json"
 
 
@@ -76,11 +76,11 @@ def test_body_invalid_utf8_is_400_json(owner_a, tenant_a, debug):
         ('{"key\\u0000": "a.b"}', "$"),
     ],
 )
-def test_body_nul_character_is_400_with_path(owner_a, tenant_a, debug, body, path):
-    error = _error(_post_raw(_raw_client(owner_a), body), 400)
+def test_body_nul_character_is_400_with_path(alpha_owner, tenant_alpha, debug, body, path):
+    error = _error(_post_raw(_raw_client(alpha_owner), body), 400)
     assert error["code"] == "nul_character"
     assert error["path"] == path
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
 @pytest.mark.parametrize(
@@ -91,63 +91,63 @@ def test_body_nul_character_is_400_with_path(owner_a, tenant_a, debug, body, pat
         ('{"key": "a.b", "description": "half \\ud83d pair"}', "$.description"),
     ],
 )
-def test_body_lone_surrogate_is_400_with_path(owner_a, tenant_a, debug, body, path):
-    error = _error(_post_raw(_raw_client(owner_a), body), 400)
+def test_body_lone_surrogate_is_400_with_path(alpha_owner, tenant_alpha, debug, body, path):
+    error = _error(_post_raw(_raw_client(alpha_owner), body), 400)
     assert error["code"] == "lone_surrogate"
     assert error["path"] == path
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
-def test_body_paired_surrogates_are_fine(owner_a, tenant_a):
+def test_body_paired_surrogates_are_fine(alpha_owner, tenant_alpha):
     body = '{"key": "emoji.ok", "value": "\\ud83d\\ude00"}'
-    response = _post_raw(_raw_client(owner_a), body)
+    response = _post_raw(_raw_client(alpha_owner), body)
     assert response.status_code == 201, response.content
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert TenantSetting.objects.get(key="emoji.ok").value == "\U0001f600"
 
 
 @pytest.mark.parametrize("depth", [5000, 100_000])
-def test_body_nested_too_deep_is_400(owner_a, tenant_a, debug, depth):
+def test_body_nested_too_deep_is_400(alpha_owner, tenant_alpha, debug, depth):
     body = '{"key": "a.b", "value": ' + "[" * depth + "]" * depth + "}"
-    error = _error(_post_raw(_raw_client(owner_a), body), 400)
+    error = _error(_post_raw(_raw_client(alpha_owner), body), 400)
     assert error["code"] == "json_too_deep"
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
-def test_body_nested_within_limit_is_accepted(owner_a, tenant_a):
+def test_body_nested_within_limit_is_accepted(alpha_owner, tenant_alpha):
     body = '{"key": "a.b", "value": ' + "[" * 30 + "]" * 30 + "}"
-    assert _post_raw(_raw_client(owner_a), body).status_code == 201
+    assert _post_raw(_raw_client(alpha_owner), body).status_code == 201
 
 
-def test_body_too_large_is_413_json(owner_a, tenant_a, debug):
+def test_body_too_large_is_413_json(alpha_owner, tenant_alpha, debug):
     body = '{"key": "a.b", "value": "' + "x" * (10 * 1024 * 1024) + '"}'
-    error = _error(_post_raw(_raw_client(owner_a), body), 413)
+    error = _error(_post_raw(_raw_client(alpha_owner), body), 413)
     assert error["code"] == "body_too_large"
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
-def test_form_body_too_large_is_413_json(owner_a, tenant_a, debug):
+def test_form_body_too_large_is_413_json(alpha_owner, tenant_alpha, debug):
     body = "key=a.b&value=" + "x" * (10 * 1024 * 1024)
     response = _post_raw(
-        _raw_client(owner_a), body, content_type="application/x-www-form-urlencoded"
+        _raw_client(alpha_owner), body, content_type="application/x-www-form-urlencoded"
     )
     assert _error(response, 413)["code"] == "body_too_large"
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
-def test_form_body_with_nul_is_400(owner_a, tenant_a, debug):
+def test_form_body_with_nul_is_400(alpha_owner, tenant_alpha, debug):
     response = _post_raw(
-        _raw_client(owner_a),
+        _raw_client(alpha_owner),
         "key=a.b&description=x%00y",
         content_type="application/x-www-form-urlencoded",
     )
     error = _error(response, 400)
     assert error["code"] == "nul_character" and error["path"] == "description"
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
-def test_unsupported_media_type_is_415_json(owner_a, debug):
-    response = _post_raw(_raw_client(owner_a), b"<x/>", content_type="application/xml")
+def test_unsupported_media_type_is_415_json(alpha_owner, debug):
+    response = _post_raw(_raw_client(alpha_owner), b"<x/>", content_type="application/xml")
     assert _error(response, 415)["code"] == "unsupported_media_type"
 
 
@@ -157,8 +157,8 @@ def test_unsupported_media_type_is_415_json(owner_a, debug):
 @pytest.mark.parametrize(
     "path", ["/api/nope", "/api/v1/nope/", "/api/v1/settings/1/extra/", "/api/v2/me/"]
 )
-def test_unknown_api_path_is_json_404(owner_a, debug, path):
-    error = _error(_raw_client(owner_a).get(path), 404)
+def test_unknown_api_path_is_json_404(alpha_owner, debug, path):
+    error = _error(_raw_client(alpha_owner).get(path), 404)
     assert error["code"] == "not_found"
 
 
@@ -173,8 +173,8 @@ def test_unknown_console_path_stays_html(debug):
     assert response["Content-Type"].startswith("text/html")
 
 
-def test_wrong_method_is_json_405_with_allow(owner_a, debug):
-    response = _raw_client(owner_a).delete("/api/v1/me/")
+def test_wrong_method_is_json_405_with_allow(alpha_owner, debug):
+    response = _raw_client(alpha_owner).delete("/api/v1/me/")
     _error(response, 405)
     assert "GET" in response["Allow"]
 
@@ -188,19 +188,19 @@ def test_wrong_method_is_json_405_with_allow(owner_a, debug):
         "/api/v1/sessions/ab%00cd/",
     ],
 )
-def test_nul_in_path_or_query_is_400(owner_a, debug, url):
-    error = _error(_raw_client(owner_a).get(url), 400)
+def test_nul_in_path_or_query_is_400(alpha_owner, debug, url):
+    error = _error(_raw_client(alpha_owner).get(url), 400)
     assert error["code"] == "nul_character"
 
 
-def test_server_error_under_api_is_json_without_traceback(owner_a, debug, monkeypatch):
+def test_server_error_under_api_is_json_without_traceback(alpha_owner, debug, monkeypatch):
     from tenancy.api import views
 
     def boom(self, request, *args, **kwargs):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(views.MeView, "get", boom)
-    response = _raw_client(owner_a).get("/api/v1/me/")
+    response = _raw_client(alpha_owner).get("/api/v1/me/")
     error = _error(response, 500)
     assert error["code"] == "server_error"
     assert b"secret internals" not in response.content
@@ -248,49 +248,51 @@ def _json_with_one_bad_string():
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(value=_json_with_one_bad_string(), where=st.sampled_from(["value", "description"]))
 def test_body_any_nul_or_lone_surrogate_is_4xx_json_and_writes_nothing(
-    owner_a, tenant_a, value, where
+    alpha_owner, tenant_alpha, value, where
 ):
     body = {"key": "fuzz.key", "value": 1, "description": ""}
     body[where] = value
     text = json.dumps(body)  # \u escapes: the bad character reaches the server encoded
-    response = _post_raw(_raw_client(owner_a), text)
+    response = _post_raw(_raw_client(alpha_owner), text)
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
     error = _error(response)
     assert error["code"] in ("nul_character", "lone_surrogate")
     assert error["path"].startswith(f"$.{where}")
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(depth=st.integers(65, 20_000), kind=st.sampled_from(["list", "object"]))
-def test_body_any_depth_beyond_limit_is_400(owner_a, tenant_a, depth, kind):
+def test_body_any_depth_beyond_limit_is_400(alpha_owner, tenant_alpha, depth, kind):
     if kind == "list":
         nested = "[" * depth + "]" * depth
     else:
         nested = '{"a":' * depth + "1" + "}" * depth
     body = '{"key": "deep.key", "value": ' + nested + "}"
-    response = _post_raw(_raw_client(owner_a), body)
+    response = _post_raw(_raw_client(alpha_owner), body)
     assert _error(response, 400)["code"] == "json_too_deep"
-    assert _setting_count(tenant_a) == 0
+    assert _setting_count(tenant_alpha) == 0
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(raw=st.binary(max_size=200))
-def test_body_any_bytes_never_5xx(owner_a, tenant_a, raw):
-    response = _post_raw(_raw_client(owner_a), raw)
+def test_body_any_bytes_never_5xx(alpha_owner, tenant_alpha, raw):
+    response = _post_raw(_raw_client(alpha_owner), raw)
     assert response.status_code < 500, (raw, response.content[:300])
     if response.status_code >= 400:
         _error(response)
 
 
-def test_api_as_client_still_works(owner_a):
+def test_api_as_client_still_works(alpha_owner):
     """The DRF test client (format=json) goes through the same parser."""
-    response = api_as(owner_a).post(SETTINGS_URL, {"key": "a.b", "value": "\x00"}, format="json")
+    response = api_as(alpha_owner).post(
+        SETTINGS_URL, {"key": "a.b", "value": "\x00"}, format="json"
+    )
     assert _error(response, 400)["code"] == "nul_character"
 
 
 @pytest.mark.parametrize("number", ["1e400", "-1e999", "NaN", "Infinity"])
-def test_body_number_beyond_a_double_is_400(owner_a, tenant_a, number):
+def test_body_number_beyond_a_double_is_400(alpha_owner, tenant_alpha, number):
     body = '{"key": "a.b", "value": ' + number + "}"
-    assert _error(_post_raw(_raw_client(owner_a), body), 400)["code"] == "invalid_json"
-    assert _setting_count(tenant_a) == 0
+    assert _error(_post_raw(_raw_client(alpha_owner), body), 400)["code"] == "invalid_json"
+    assert _setting_count(tenant_alpha) == 0

@@ -29,9 +29,9 @@ def test_requested_slug_refuses_anything_else_with_400(raw):
 
 
 @pytest.mark.django_db
-def test_get_tenant_setting_reads_current_tenant(settings_ab, tenant_a, tenant_b):
-    with tenant_context(tenant_a):
+def test_get_tenant_setting_reads_current_tenant(overlapping_settings, tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha):
         assert get_tenant_setting("session.policy") == {"level": "high"}
         assert get_tenant_setting("missing.key", 7) == 7
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert get_tenant_setting("session.policy") == {"level": "critical"}

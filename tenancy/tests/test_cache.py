@@ -6,26 +6,26 @@ from tenancy.context import tenant_context
 
 
 @pytest.mark.django_db
-def test_same_key_in_two_tenants_never_collides(tenant_a, tenant_b):
-    with tenant_context(tenant_a):
+def test_same_key_in_two_tenants_never_collides(tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha):
         cache.set("dashboard", "alpha's")
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert cache.get("dashboard") is None
         cache.set("dashboard", "beta's")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert cache.get("dashboard") == "alpha's"
     assert cache.get("dashboard") is None  # platform namespace is separate too
 
 
 @pytest.mark.django_db
-def test_bumping_generation_invalidates_only_that_tenant(tenant_a, tenant_b):
-    for tenant in (tenant_a, tenant_b):
+def test_bumping_generation_invalidates_only_that_tenant(tenant_alpha, tenant_beta):
+    for tenant in (tenant_alpha, tenant_beta):
         with tenant_context(tenant):
             cache.set("report", tenant.slug)
-    do_bump_tenant_cache_generation(tenant_a)
-    with tenant_context(tenant_a):
+    do_bump_tenant_cache_generation(tenant_alpha)
+    with tenant_context(tenant_alpha):
         assert cache.get("report") is None
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert cache.get("report") == "beta"
 
 

@@ -21,10 +21,10 @@ def platform_job_task():
 
 
 @pytest.mark.django_db
-def test_task_sent_in_context_runs_in_that_tenant(tenant_a):
-    with tenant_context(tenant_a):
+def test_task_sent_in_context_runs_in_that_tenant(tenant_alpha):
+    with tenant_context(tenant_alpha):
         result = report_tenant_task.delay()
-    assert result.get() == tenant_a.pk
+    assert result.get() == tenant_alpha.pk
     assert get_current_tenant_id() is None
 
 
@@ -44,26 +44,26 @@ def test_malformed_tenant_header_fails_loudly():
 
 
 @pytest.mark.django_db
-def test_fan_out_sends_once_per_active_tenant(tenant_a, tenant_b, monkeypatch):
+def test_fan_out_sends_once_per_active_tenant(tenant_alpha, tenant_beta, monkeypatch):
     from tenancy.models import TenantState
 
-    tenant_b.state = TenantState.SUSPENDED
-    tenant_b.save(update_fields=["state"])
+    tenant_beta.state = TenantState.SUSPENDED
+    tenant_beta.save(update_fields=["state"])
     seen = []
     monkeypatch.setattr(
         report_tenant_task, "apply_async", lambda *a, **k: seen.append(get_current_tenant_id())
     )
     assert fan_out(report_tenant_task) == 1
-    assert seen == [tenant_a.pk]
+    assert seen == [tenant_alpha.pk]
 
 
 @pytest.mark.django_db
-def test_heartbeat_fan_out_writes_per_tenant(tenant_a, tenant_b):
+def test_heartbeat_fan_out_writes_per_tenant(tenant_alpha, tenant_beta):
     from tenancy.models import TenantSetting
     from tenancy.tasks import fan_out_task
 
     assert fan_out_task.delay("tenancy.tasks.record_tenant_heartbeat_task").get() == 2
-    for tenant in (tenant_a, tenant_b):
+    for tenant in (tenant_alpha, tenant_beta):
         with tenant_context(tenant):
             assert TenantSetting.objects.filter(key="platform.heartbeat").count() == 1
 
@@ -91,12 +91,12 @@ def test_real_worker_runs_task_in_header_tenant_then_clears(real_worker, committ
 
 
 @pytest.mark.django_db
-def test_header_cannot_name_another_tenant_than_the_context(tenant_a, tenant_b):
+def test_header_cannot_name_another_tenant_than_the_context(tenant_alpha, tenant_beta):
     from tenancy.exceptions import TenantMismatch
 
-    with tenant_context(tenant_a), pytest.raises(TenantMismatch):
-        report_tenant_task.apply_async(headers={TENANT_HEADER: tenant_b.pk})
-    with tenant_context(tenant_a):  # naming its own tenant is fine
-        assert report_tenant_task.apply_async(headers={TENANT_HEADER: tenant_a.pk}).get() == (
-            tenant_a.pk
+    with tenant_context(tenant_alpha), pytest.raises(TenantMismatch):
+        report_tenant_task.apply_async(headers={TENANT_HEADER: tenant_beta.pk})
+    with tenant_context(tenant_alpha):  # naming its own tenant is fine
+        assert report_tenant_task.apply_async(headers={TENANT_HEADER: tenant_alpha.pk}).get() == (
+            tenant_alpha.pk
         )

@@ -74,6 +74,6 @@ def test_platform_access_is_recorded(caplog, db):
 
 
 @pytest.mark.django_db
-def test_tenant_context_accepts_an_id(tenant_a):
-    with tenant_context(tenant_a.pk) as ref:
+def test_tenant_context_accepts_an_id(tenant_alpha):
+    with tenant_context(tenant_alpha.pk) as ref:
         assert ref.slug == "alpha"

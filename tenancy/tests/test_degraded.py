@@ -216,34 +216,34 @@ def _slugs(user):
 
 
 def test_degraded_memberships_come_from_the_database_while_redis_is_down(
-    owner_a, tenant_a, redis_behind_proxy, django_assert_num_queries
+    alpha_owner, tenant_alpha, redis_behind_proxy, django_assert_num_queries
 ):
-    assert _slugs(owner_a) == ["alpha"]  # cached in Redis now
+    assert _slugs(alpha_owner) == ["alpha"]  # cached in Redis now
     with django_assert_num_queries(0):
-        assert _slugs(owner_a) == ["alpha"]
+        assert _slugs(alpha_owner) == ["alpha"]
     redis_behind_proxy.cut("refuse")
     with django_assert_num_queries(1):
-        assert _slugs(owner_a) == ["alpha"]
+        assert _slugs(alpha_owner) == ["alpha"]
     assert degraded.counters()["redis.memberships"] == 1
     assert degraded.redis.down
 
 
 def test_degraded_membership_change_during_outage_is_not_served_stale_after(
-    owner_a, tenant_a, tenant_b, redis_behind_proxy
+    alpha_owner, tenant_alpha, tenant_beta, redis_behind_proxy
 ):
     from tenancy.context import tenant_context
     from tenancy.models import Membership, Role
 
-    assert _slugs(owner_a) == ["alpha"]  # cached in Redis
+    assert _slugs(alpha_owner) == ["alpha"]  # cached in Redis
     redis_behind_proxy.cut("refuse")
-    with tenant_context(tenant_b):  # memberships are written in their tenant's context
-        Membership.objects.create(user=owner_a, tenant=tenant_b, role=Role.VIEWER)
-    with tenant_context(tenant_a):
-        Membership.objects.filter(user=owner_a, tenant=tenant_a).delete()
-    assert _slugs(owner_a) == ["beta"]  # from the database
-    assert owner_a.pk in membership_cache.undelivered
+    with tenant_context(tenant_beta):  # memberships are written in their tenant's context
+        Membership.objects.create(user=alpha_owner, tenant=tenant_beta, role=Role.VIEWER)
+    with tenant_context(tenant_alpha):
+        Membership.objects.filter(user=alpha_owner, tenant=tenant_alpha).delete()
+    assert _slugs(alpha_owner) == ["beta"]  # from the database
+    assert alpha_owner.pk in membership_cache.undelivered
     redis_behind_proxy.restore()
     # Redis still holds the copy from before the change: it must never be served.
-    assert _slugs(owner_a) == ["beta"]
-    assert owner_a.pk not in membership_cache.undelivered
+    assert _slugs(alpha_owner) == ["beta"]
+    assert alpha_owner.pk not in membership_cache.undelivered
     assert not degraded.redis.down

@@ -11,10 +11,10 @@ from tests.scoping_app.models import Bookmark, Document, Folder
 
 
 @pytest.fixture
-def bookmarks(tenant_a, tenant_b):
+def bookmarks(tenant_alpha, tenant_beta):
     user = get_user_model().objects.create(username="reader")
     docs = {}
-    for tenant in (tenant_a, tenant_b):
+    for tenant in (tenant_alpha, tenant_beta):
         with tenant_context(tenant):
             folder = Folder.objects.create(name=f"{tenant.slug}-folder")
             docs[tenant.slug] = Document.objects.create(folder=folder, title=f"{tenant.slug}-doc")
@@ -24,8 +24,8 @@ def bookmarks(tenant_a, tenant_b):
 
 
 @pytest.mark.django_db
-def test_joins_select_related_from_unscoped_model_sees_own_tenant_only(bookmarks, tenant_a):
-    with tenant_context(tenant_a):
+def test_joins_select_related_from_unscoped_model_sees_own_tenant_only(bookmarks, tenant_alpha):
+    with tenant_context(tenant_alpha):
         joined = [b.document.title for b in Bookmark.objects.select_related("document")]
         values = list(Bookmark.objects.values_list("document__title", flat=True))
         probe = Bookmark.objects.filter(document__title="beta-doc").exists()
@@ -42,8 +42,8 @@ def test_joins_without_tenant_fail_closed(bookmarks):
 
 
 @pytest.mark.django_db
-def test_joins_reverse_and_exclude_are_scoped(bookmarks, tenant_a):
-    with tenant_context(tenant_a):
+def test_joins_reverse_and_exclude_are_scoped(bookmarks, tenant_alpha):
+    with tenant_context(tenant_alpha):
         assert list(
             Folder.objects.filter(documents__title__endswith="-doc").values_list("name", flat=True)
         ) == ["alpha-folder"]

@@ -20,17 +20,17 @@ from tests.isolation.factories import row_for
 
 @dataclass
 class World:
-    tenant_a: Tenant
-    tenant_b: Tenant
+    tenant_alpha: Tenant
+    tenant_beta: Tenant
     rows: dict = field(default_factory=dict)  # model -> (row in A, row in B)
 
 
-def build_world(tenant_a: Tenant, tenant_b: Tenant) -> World:
-    world = World(tenant_a, tenant_b)
-    caches = {tenant_a.pk: {}, tenant_b.pk: {}}
+def build_world(tenant_alpha: Tenant, tenant_beta: Tenant) -> World:
+    world = World(tenant_alpha, tenant_beta)
+    caches = {tenant_alpha.pk: {}, tenant_beta.pk: {}}
     for model in scoped_models():
         pair = []
-        for tenant in (tenant_a, tenant_b):
+        for tenant in (tenant_alpha, tenant_beta):
             with tenant_context(tenant):
                 pair.append(row_for(model, caches[tenant.pk]))
         world.rows[model] = tuple(pair)
@@ -220,7 +220,7 @@ def check_other_tenant_invisible(model, world: World) -> None:
     """In A's context every read API sees A's row (positive control) and never B's."""
     row_a, row_b = world.rows[model]
     label = model._meta.label
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         for name, op in all_reads(model).items():
             seen_a = op(row_a.pk)
             if seen_a != [row_a.pk]:
@@ -264,7 +264,7 @@ def check_other_tenant_invisible(model, world: World) -> None:
                 raise AssertionError(f"{label}: prefetch of {accessor} leaked or lost rows")
             if model.objects.filter(**{fk.name: parent_b.pk}).exists():
                 raise AssertionError(f"{label}: filtering on B's parent found rows in A")
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         if not model.objects.filter(pk=row_b.pk).exists():
             raise AssertionError(f"{label}: B's row was lost by A's writes")
 
@@ -272,17 +272,17 @@ def check_other_tenant_invisible(model, world: World) -> None:
 def check_writes_naming_other_tenant_fail(model, world: World) -> None:
     row_a, _row_b = world.rows[model]
     label = model._meta.label
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         attempts = {
             "create naming B": lambda: model(
-                **_copy_values(row_a), tenant_id=world.tenant_b.pk
+                **_copy_values(row_a), tenant_id=world.tenant_beta.pk
             ).save(),
-            "move row to B": lambda: _move(model, row_a.pk, world.tenant_b.pk),
+            "move row to B": lambda: _move(model, row_a.pk, world.tenant_beta.pk),
             "update tenant": lambda: model.objects.filter(pk=row_a.pk).update(
-                tenant_id=world.tenant_b.pk
+                tenant_id=world.tenant_beta.pk
             ),
             "bulk_create naming B": lambda: model.objects.bulk_create(
-                [model(**_copy_values(row_a), tenant_id=world.tenant_b.pk)]
+                [model(**_copy_values(row_a), tenant_id=world.tenant_beta.pk)]
             ),
         }
         for fk in scoped_fks(model):

@@ -285,7 +285,7 @@ def check_bypass_other_tenant_invisible(model, world: World) -> None:
     row_a, row_b = world.rows[model]
     label = model._meta.label
     _WORLD.update(world.rows)
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         for name, op in all_bypass_reads(model).items():
             with transaction.atomic():
                 seen_a = op(row_a.pk)
@@ -321,10 +321,10 @@ def check_bypass_writes_stay_in_tenant(model, world: World) -> None:
     links and the tenant column are checked like Model.objects checks them."""
     row_a, _row_b = world.rows[model]
     label = model._meta.label
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         attempts = {
             "QuerySet(model).bulk_create() naming B": lambda: bare(model).bulk_create(
-                [model(**_copy_values(row_a), tenant_id=world.tenant_b.pk)]
+                [model(**_copy_values(row_a), tenant_id=world.tenant_beta.pk)]
             ),
             "QuerySet(model).bulk_create() naming no tenant": lambda: bare(model).bulk_create(
                 [model(**_copy_values(row_a))]
@@ -332,7 +332,7 @@ def check_bypass_writes_stay_in_tenant(model, world: World) -> None:
         }
         if not is_append_only(model):
             attempts["QuerySet(model).update(tenant=B)"] = lambda: (
-                bare(model).filter(pk=row_a.pk).update(tenant_id=world.tenant_b.pk)
+                bare(model).filter(pk=row_a.pk).update(tenant_id=world.tenant_beta.pk)
             )
         for fk in scoped_fks(model):
             parent_b = world.rows[fk.related_model][1]
@@ -342,7 +342,7 @@ def check_bypass_writes_stay_in_tenant(model, world: World) -> None:
             linked = {**_copy_values(row_a), fk.attname: parent_b.pk}
             attempts[f"QuerySet(model).bulk_create({fk.name}=B's row)"] = lambda v=linked: bare(
                 model
-            ).bulk_create([model(**v, tenant_id=world.tenant_a.pk)])
+            ).bulk_create([model(**v, tenant_id=world.tenant_alpha.pk)])
         for name, op in attempts.items():
             try:
                 with transaction.atomic():
@@ -415,7 +415,7 @@ def check_explicit_pk_creates_refused(model, world: World) -> None:
     find A's own row, still work."""
     row_a, row_b = world.rows[model]
     label = model._meta.label
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         for name, op in explicit_pk_creates(model, row_a).items():
             for what, pk in (("B's key", row_b.pk), ("a free key", free_pk(model, world))):
                 try:
@@ -448,7 +448,7 @@ def check_create_with_default_keys_allowed(model, world: World) -> None:
     create(), save() and bulk_create(); platform access may choose keys."""
     row_a, _row_b = world.rows[model]
     label = model._meta.label
-    with tenant_context(world.tenant_a), transaction.atomic():
+    with tenant_context(world.tenant_alpha), transaction.atomic():
         for name, op in {
             "create()": lambda: model.objects.create(**_copy_values(row_a)),
             "bulk_create()": lambda: model.objects.bulk_create([model(**_copy_values(row_a))]),
@@ -466,7 +466,7 @@ def check_create_with_default_keys_allowed(model, world: World) -> None:
         pk = free_pk(model, world)
         try:
             with transaction.atomic():
-                obj = model(pk=pk, tenant_id=world.tenant_a.pk, **_copy_values(row_a))
+                obj = model(pk=pk, tenant_id=world.tenant_alpha.pk, **_copy_values(row_a))
                 obj.save(force_insert=True)
         except ExplicitPrimaryKey as exc:
             raise AssertionError(f"{label}: platform access may choose keys: {exc}")
@@ -573,7 +573,7 @@ def check_trimmed_joins_scoped(world: World) -> None:
 
     doc_a, doc_b = world.rows[Document]
     user, _ = build_bookmarks(world)
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         for name, op in trimmed_join_reads(user).items():
             seen = op()
             if doc_b.pk in seen or len(seen) != 1:

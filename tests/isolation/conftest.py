@@ -4,5 +4,5 @@ from tests.isolation.checks import build_world
 
 
 @pytest.fixture
-def world(tenant_a, tenant_b):
-    return build_world(tenant_a, tenant_b)
+def world(tenant_alpha, tenant_beta):
+    return build_world(tenant_alpha, tenant_beta)

@@ -38,8 +38,8 @@ def change_url(pk) -> str:
 
 @dataclass
 class Scene:
-    tenant_a: object
-    tenant_b: object
+    tenant_alpha: object
+    tenant_beta: object
     alice: Client  # owner of A
     bob: Client  # owner of B
     sam: Client  # admin of A and B, choosing with X-Tenant
@@ -55,17 +55,17 @@ def _client(user) -> Client:
 
 
 @pytest.fixture
-def scene(tenant_a, tenant_b, owner_a, owner_b, shared_user, superuser) -> Scene:
-    with tenant_context(tenant_a):
+def scene(tenant_alpha, tenant_beta, alpha_owner, beta_owner, member_of_both, superuser) -> Scene:
+    with tenant_context(tenant_alpha):
         a_row = TenantSetting.objects.create(key=A_NAME, value="a")
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         b_row = TenantSetting.objects.create(key=B_NAME, value="b")
     return Scene(
-        tenant_a,
-        tenant_b,
-        _client(owner_a),
-        _client(owner_b),
-        _client(shared_user),
+        tenant_alpha,
+        tenant_beta,
+        _client(alpha_owner),
+        _client(beta_owner),
+        _client(member_of_both),
         _client(superuser),
         a_row,
         b_row,
@@ -95,16 +95,16 @@ def scoped_entries(tenant) -> list[tuple]:
 
 def check_edit_writes_a_scoped_entry(scene: Scene) -> None:
     edit(scene.alice, scene.a_row, "a2")
-    assert scoped_entries(scene.tenant_a) == [(A_NAME, CHANGE, "alice")]
-    assert scoped_entries(scene.tenant_b) == []
+    assert scoped_entries(scene.tenant_alpha) == [(A_NAME, CHANGE, "alice")]
+    assert scoped_entries(scene.tenant_beta) == []
     assert not LogEntry.objects.filter(object_repr=A_NAME).exists()
 
 
 def check_recent_actions_stay_in_their_tenant(scene: Scene) -> None:
-    edit(scene.sam, scene.a_row, "a2", HTTP_X_TENANT=scene.tenant_a.slug)
-    in_a = scene.sam.get("/admin/", HTTP_X_TENANT=scene.tenant_a.slug)
+    edit(scene.sam, scene.a_row, "a2", HTTP_X_TENANT=scene.tenant_alpha.slug)
+    in_a = scene.sam.get("/admin/", HTTP_X_TENANT=scene.tenant_alpha.slug)
     assert in_a.status_code == 200 and A_NAME.encode() in in_a.content  # positive control
-    in_b = scene.sam.get("/admin/", HTTP_X_TENANT=scene.tenant_b.slug)
+    in_b = scene.sam.get("/admin/", HTTP_X_TENANT=scene.tenant_beta.slug)
     assert in_b.status_code == 200
     assert A_NAME.encode() not in in_b.content
     assert b"recent-actions-module" in in_b.content  # the block rendered, empty
@@ -119,13 +119,13 @@ def check_history_pages_stay_in_their_tenant(scene: Scene) -> None:
         f"{CHANGELIST}add/", {"key": "alpha.gone", "value": "1", "description": ""}
     )
     assert added.status_code == 302
-    with tenant_context(scene.tenant_a):
+    with tenant_context(scene.tenant_alpha):
         gone = TenantSetting.objects.get(key="alpha.gone")
     deleted = scene.alice.post(f"{CHANGELIST}{gone.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 302
     with platform_access("test: restore a row of B under a known id"):
-        TenantSetting.objects.create(pk=gone.pk, tenant_id=scene.tenant_b.pk, key="beta.back")
-    with tenant_context(scene.tenant_b):
+        TenantSetting.objects.create(pk=gone.pk, tenant_id=scene.tenant_beta.pk, key="beta.back")
+    with tenant_context(scene.tenant_beta):
         restored = TenantSetting.objects.get(pk=gone.pk)
     edit(scene.bob, restored, "b2")
     page = scene.bob.get(f"{CHANGELIST}{gone.pk}/history/")
@@ -151,12 +151,12 @@ def _object_reprs(table: str) -> list[str]:
 
 def check_raw_sql_in_b_sees_no_name_of_a(scene: Scene) -> None:
     edit(scene.alice, scene.a_row, "a2")
-    with tenant_context(scene.tenant_b):
+    with tenant_context(scene.tenant_beta):
         assert A_NAME not in _object_reprs(LogEntry._meta.db_table)
         if connection.vendor == "postgresql":  # RLS fences raw SQL (SQLite has none)
             assert _object_reprs(AdminLogEntry._meta.db_table) == []
     if connection.vendor == "postgresql":
-        with tenant_context(scene.tenant_a):  # positive control
+        with tenant_context(scene.tenant_alpha):  # positive control
             assert _object_reprs(AdminLogEntry._meta.db_table) == [A_NAME]
 
 
@@ -197,16 +197,16 @@ def test_admin_history_rls_hides_other_tenants_entries_from_raw_sql(scene):
     edit(scene.alice, scene.a_row, "a2")
     edit(scene.bob, scene.b_row, "b2")
     table = connection.ops.quote_name(AdminLogEntry._meta.db_table)
-    with tenant_context(scene.tenant_b), connection.cursor() as cursor:
+    with tenant_context(scene.tenant_beta), connection.cursor() as cursor:
         cursor.execute(f"SELECT object_repr, tenant_id FROM {table}")
-        assert cursor.fetchall() == [(B_NAME, scene.tenant_b.pk)]
+        assert cursor.fetchall() == [(B_NAME, scene.tenant_beta.pk)]
         cursor.execute(f"SELECT count(*) FROM {table} WHERE object_repr = %s", [A_NAME])
         assert cursor.fetchone() == (0,)
 
 
 @pytest.mark.django_db
 def test_admin_history_deletions_are_logged_in_the_tenant(scene):
-    with tenant_context(scene.tenant_a):
+    with tenant_context(scene.tenant_alpha):
         extra = TenantSetting.objects.create(key="alpha.extra", value=1)
     response = scene.alice.post(
         CHANGELIST,
@@ -217,11 +217,11 @@ def test_admin_history_deletions_are_logged_in_the_tenant(scene):
         },
     )
     assert response.status_code == 302
-    assert sorted(scoped_entries(scene.tenant_a)) == [
+    assert sorted(scoped_entries(scene.tenant_alpha)) == [
         (A_NAME, DELETION, "alice"),
         ("alpha.extra", DELETION, "alice"),
     ]
-    assert scoped_entries(scene.tenant_b) == []
+    assert scoped_entries(scene.tenant_beta) == []
     assert not LogEntry.objects.exists()
 
 
@@ -231,10 +231,12 @@ def test_admin_history_addition_is_logged_and_audited_in_the_tenant(scene):
         f"{CHANGELIST}add/", {"key": "alpha.new", "value": "1", "description": ""}
     )
     assert response.status_code == 302
-    assert scoped_entries(scene.tenant_a) == [("alpha.new", ADDITION, "alice")]
-    with tenant_context(scene.tenant_a):
+    assert scoped_entries(scene.tenant_alpha) == [("alpha.new", ADDITION, "alice")]
+    with tenant_context(scene.tenant_alpha):
         new = TenantSetting.objects.get(key="alpha.new")
-    audited = [json.loads(e.data)["payload"] for e in audit_entries(scene.tenant_a, "admin.change")]
+    audited = [
+        json.loads(e.data)["payload"] for e in audit_entries(scene.tenant_alpha, "admin.change")
+    ]
     assert audited == [
         {
             "action": "added",
@@ -243,17 +245,17 @@ def test_admin_history_addition_is_logged_and_audited_in_the_tenant(scene):
             "object": "alpha.new",
         }
     ]
-    assert audit_entries(scene.tenant_b, "admin.change") == []
+    assert audit_entries(scene.tenant_beta, "admin.change") == []
 
 
 @pytest.mark.django_db
 def test_admin_history_platform_operator_change_lands_in_the_rows_tenant(scene):
     edit(scene.root, scene.b_row, "changed by the operator")
-    assert scoped_entries(scene.tenant_b) == [(B_NAME, CHANGE, "root")]
-    assert scoped_entries(scene.tenant_a) == []
-    [entry] = audit_entries(scene.tenant_b, "admin.change")
+    assert scoped_entries(scene.tenant_beta) == [(B_NAME, CHANGE, "root")]
+    assert scoped_entries(scene.tenant_alpha) == []
+    [entry] = audit_entries(scene.tenant_beta, "admin.change")
     assert entry.actor == "root" and json.loads(entry.data)["payload"]["object"] == B_NAME
-    assert audit_entries(scene.tenant_a, "admin.change") == []
+    assert audit_entries(scene.tenant_alpha, "admin.change") == []
     # B's staff see the operator's change in the row's history.
     page = scene.bob.get(f"{CHANGELIST}{scene.b_row.pk}/history/")
     assert [a.user.get_username() for a in page.context["action_list"]] == ["root"]
@@ -272,9 +274,9 @@ def test_admin_history_listener_that_raises_refuses_the_change(scene, monkeypatc
     scene.alice.raise_request_exception = True
     with pytest.raises(RuntimeError, match="audit log unavailable"):
         edit(scene.alice, scene.a_row, "never saved")
-    with tenant_context(scene.tenant_a):
+    with tenant_context(scene.tenant_alpha):
         assert TenantSetting.objects.get(pk=scene.a_row.pk).value == "a"
-    assert scoped_entries(scene.tenant_a) == []
+    assert scoped_entries(scene.tenant_alpha) == []
 
 
 def test_admin_history_log_is_covered_by_the_conformance_suite():

@@ -50,9 +50,9 @@ def test_api_routes_discovered():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("model,route", ROUTES, ids=[m._meta.label for m, _ in ROUTES])
-def test_api_other_tenant_object_is_byte_identical_404(model, route, world, owner_a):
+def test_api_other_tenant_object_is_byte_identical_404(model, route, world, alpha_owner):
     row_a, row_b = world.rows[model]
-    client = api_as(owner_a)
+    client = api_as(alpha_owner)
     assert client.get(_url(route, row_a.pk)).status_code == 200  # positive control
     for method in ("get", "put", "patch", "delete"):
         foreign = getattr(client, method)(_url(route, row_b.pk), {}, format="json")
@@ -62,7 +62,7 @@ def test_api_other_tenant_object_is_byte_identical_404(model, route, world, owne
         assert foreign.headers.get("Content-Type") == missing.headers.get("Content-Type")
     malformed = client.get(_url(route, "not-a-number"))
     assert malformed.status_code == 404 and malformed.content == foreign.content
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         assert model.objects.filter(pk=row_b.pk).exists()  # nothing B had was touched
 
 
@@ -73,9 +73,9 @@ ADMIN_MODELS = sorted(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=[m._meta.label for m in ADMIN_MODELS])
-def test_admin_refuses_other_tenant_object(model, world, owner_a, client):
+def test_admin_refuses_other_tenant_object(model, world, alpha_owner, client):
     row_a, row_b = world.rows[model]
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     info = (model._meta.app_label, model._meta.model_name)
     change = f"admin:{info[0]}_{info[1]}_change"
     delete = f"admin:{info[0]}_{info[1]}_delete"
@@ -94,5 +94,5 @@ def test_admin_refuses_other_tenant_object(model, world, owner_a, client):
     assert listing.status_code == 200
     shown = {obj.pk for obj in listing.context["cl"].result_list}
     assert row_a.pk in shown and row_b.pk not in shown
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         assert model.objects.filter(pk=row_b.pk).exists()

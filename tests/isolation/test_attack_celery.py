@@ -30,22 +30,22 @@ def attack_record_tenant_task():
     RAN.append(get_current_tenant_id())
 
 
-def test_fan_out_from_inside_a_tenant_is_refused(tenant_a, tenant_b):
-    with tenant_context(tenant_a), pytest.raises(TenantMismatch):
+def test_fan_out_from_inside_a_tenant_is_refused(tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha), pytest.raises(TenantMismatch):
         fan_out(attack_record_tenant_task)
-    assert tenant_b.pk not in RAN
+    assert tenant_beta.pk not in RAN
     assert fan_out(attack_record_tenant_task) == 2  # positive control: from no tenant
-    assert sorted(RAN) == sorted([tenant_a.pk, tenant_b.pk])
+    assert sorted(RAN) == sorted([tenant_alpha.pk, tenant_beta.pk])
 
 
-def test_fan_out_task_sent_from_a_tenant_reaches_no_other(tenant_a, tenant_b):
-    with tenant_context(tenant_a), pytest.raises(TenantMismatch):
+def test_fan_out_task_sent_from_a_tenant_reaches_no_other(tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha), pytest.raises(TenantMismatch):
         fan_out_task.delay(attack_record_tenant_task.name)
-    assert tenant_b.pk not in RAN
+    assert tenant_beta.pk not in RAN
 
 
-def test_platform_sweep_sent_from_a_tenant_reaches_no_other(tenant_a, tenant_b):
-    with tenant_context(tenant_a), pytest.raises(TenantMismatch):
+def test_platform_sweep_sent_from_a_tenant_reaches_no_other(tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha), pytest.raises(TenantMismatch):
         sweep_pending_audit_task.delay()
     assert sweep_pending_audit_task.delay().get() == 2  # positive control
 
@@ -56,12 +56,14 @@ def _session_in(tenant, user):
     return session
 
 
-def test_tasks_given_another_tenants_ids_act_on_nothing(tenant_a, tenant_b, owner_a, owner_b):
-    session_b = _session_in(tenant_b, owner_b)
-    with tenant_context(tenant_a):
+def test_tasks_given_another_tenants_ids_act_on_nothing(
+    tenant_alpha, tenant_beta, alpha_owner, beta_owner
+):
+    session_b = _session_in(tenant_beta, beta_owner)
+    with tenant_context(tenant_alpha):
         assert evaluate_session_task.delay(session_b.pk).get() is None
-        assert check_probe_task.delay("revoke_sessions", owner_b.pk).get()["sessions"] == 0
-    with tenant_context(tenant_b):
+        assert check_probe_task.delay("revoke_sessions", beta_owner.pk).get()["sessions"] == 0
+    with tenant_context(tenant_beta):
         assert Session.objects.get(pk=session_b.pk).revoked_at is None
         # positive control: in B, the same ids reach B's session
-        assert check_probe_task.delay("revoke_sessions", owner_b.pk).get()["sessions"] == 1
+        assert check_probe_task.delay("revoke_sessions", beta_owner.pk).get()["sessions"] == 1

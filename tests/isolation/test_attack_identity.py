@@ -42,11 +42,11 @@ def me(client):
 # --- console sessions -------------------------------------------------------------------
 
 
-def test_session_keys_read_by_sql_log_nobody_in(tenant_a, tenant_b, owner_a, owner_b):
+def test_session_keys_read_by_sql_log_nobody_in(tenant_alpha, tenant_beta, alpha_owner, beta_owner):
     victim = Client()
-    victim.force_login(owner_b)
+    victim.force_login(beta_owner)
     assert me(victim) == "bob"  # positive control
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         stored = injected("SELECT session_key FROM django_session") or []
     assert stored
     for (key,) in stored:
@@ -56,15 +56,17 @@ def test_session_keys_read_by_sql_log_nobody_in(tenant_a, tenant_b, owner_a, own
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_session_data_copied_into_own_row_is_not_honoured(tenant_a, tenant_b, owner_a, owner_b):
+def test_session_data_copied_into_own_row_is_not_honoured(
+    tenant_alpha, tenant_beta, alpha_owner, beta_owner
+):
     from tenancy.session_store import SessionStore
 
     victim, attacker = Client(), Client()
-    victim.force_login(owner_b)
-    attacker.force_login(owner_a)
+    victim.force_login(beta_owner)
+    attacker.force_login(alpha_owner)
     assert me(attacker) == "alice"
     own_key = attacker.cookies["sessionid"].value
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         injected(
             "UPDATE django_session SET session_data = "
             "(SELECT session_data FROM django_session WHERE session_key <> %s LIMIT 1) "
@@ -74,7 +76,7 @@ def test_session_data_copied_into_own_row_is_not_honoured(tenant_a, tenant_b, ow
     assert me(attacker) != "bob"
 
 
-def test_session_store_round_trip_and_cycle(owner_a):
+def test_session_store_round_trip_and_cycle(alpha_owner):
     from tenancy.session_store import SessionStore
 
     store = SessionStore()
@@ -92,22 +94,22 @@ def test_session_store_round_trip_and_cycle(owner_a):
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_sql_cannot_make_itself_superuser(tenant_a, owner_a):
-    with tenant_context(tenant_a):
+def test_sql_cannot_make_itself_superuser(tenant_alpha, alpha_owner):
+    with tenant_context(tenant_alpha):
         injected("UPDATE auth_user SET is_superuser = true WHERE username = 'alice'")
         injected("SELECT set_config('app.tenant_id', '', false)")  # and with no claim
         injected("UPDATE auth_user SET is_superuser = true WHERE username = 'alice'")
-    owner_a.refresh_from_db()
-    assert not owner_a.is_superuser
+    alpha_owner.refresh_from_db()
+    assert not alpha_owner.is_superuser
     with platform_access("red team: the platform may still promote"):
-        User.objects.filter(pk=owner_a.pk).update(is_superuser=True)  # positive control
-    owner_a.refresh_from_db()
-    assert owner_a.is_superuser
+        User.objects.filter(pk=alpha_owner.pk).update(is_superuser=True)  # positive control
+    alpha_owner.refresh_from_db()
+    assert alpha_owner.is_superuser
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_sql_cannot_create_a_superuser(tenant_a, owner_a):
-    with tenant_context(tenant_a):
+def test_sql_cannot_create_a_superuser(tenant_alpha, alpha_owner):
+    with tenant_context(tenant_alpha):
         injected(
             "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,"
             " email, is_staff, is_active, date_joined) VALUES"
@@ -118,8 +120,8 @@ def test_sql_cannot_create_a_superuser(tenant_a, owner_a):
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_sql_cannot_take_over_a_superuser(tenant_a, owner_a, superuser):
-    with tenant_context(tenant_a):
+def test_sql_cannot_take_over_a_superuser(tenant_alpha, alpha_owner, superuser):
+    with tenant_context(tenant_alpha):
         injected(
             "UPDATE auth_user SET password = %s WHERE is_superuser",
             [make_password("attacker-chosen-1")],
@@ -130,12 +132,12 @@ def test_sql_cannot_take_over_a_superuser(tenant_a, owner_a, superuser):
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_sql_cannot_grant_django_permissions(tenant_a, owner_a):
+def test_sql_cannot_grant_django_permissions(tenant_alpha, alpha_owner):
     from django.contrib.auth.models import Group, Permission
 
     with platform_access("red team: a group to attack"):
         group = Group.objects.create(name="staff-a")
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         for sql in (
             "INSERT INTO auth_user_user_permissions (user_id, permission_id) "
             "SELECT %(u)s, id FROM auth_permission",
@@ -144,53 +146,57 @@ def test_sql_cannot_grant_django_permissions(tenant_a, owner_a):
             "INSERT INTO auth_user_groups (user_id, group_id) VALUES (%(u)s, %(g)s)",
             "UPDATE auth_permission SET codename = 'view_user'",
         ):
-            injected(sql, {"u": owner_a.pk, "g": group.pk})
-    assert not User.objects.get(pk=owner_a.pk).get_all_permissions()
+            injected(sql, {"u": alpha_owner.pk, "g": group.pk})
+    assert not User.objects.get(pk=alpha_owner.pk).get_all_permissions()
     with platform_access("red team: the platform may still grant"):  # positive control
         group.permissions.add(Permission.objects.get(codename="view_user"))
-        owner_a.groups.add(group)
-    assert User.objects.get(pk=owner_a.pk).get_all_permissions() == {"auth.view_user"}
+        alpha_owner.groups.add(group)
+    assert User.objects.get(pk=alpha_owner.pk).get_all_permissions() == {"auth.view_user"}
 
 
 # --- memberships --------------------------------------------------------------------------
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_sql_cannot_join_another_tenant(tenant_a, tenant_b, owner_a, owner_b):
-    with tenant_context(tenant_a):
+def test_sql_cannot_join_another_tenant(tenant_alpha, tenant_beta, alpha_owner, beta_owner):
+    with tenant_context(tenant_alpha):
         injected(
             "INSERT INTO tenancy_membership (user_id, tenant_id, role, created_at) "
             "VALUES (%s, %s, 'owner', now())",
-            [owner_a.pk, tenant_b.pk],
+            [alpha_owner.pk, tenant_beta.pk],
         )
         injected("SELECT set_config('app.tenant_id', '', false)")
         injected(
             "INSERT INTO tenancy_membership (user_id, tenant_id, role, created_at) "
             "VALUES (%s, %s, 'owner', now())",
-            [owner_a.pk, tenant_b.pk],
+            [alpha_owner.pk, tenant_beta.pk],
         )
-    assert not Membership.objects.filter(user=owner_a, tenant=tenant_b).exists()
-    assert api_as(owner_a, tenant_b).get("/api/v1/tenant/").status_code == 403
+    assert not Membership.objects.filter(user=alpha_owner, tenant=tenant_beta).exists()
+    assert api_as(alpha_owner, tenant_beta).get("/api/v1/tenant/").status_code == 403
 
 
 @postgres_only("raw SQL as the runtime role")
-def test_sql_cannot_change_or_drop_another_tenants_members(tenant_a, tenant_b, owner_a, owner_b):
-    with tenant_context(tenant_a):
+def test_sql_cannot_change_or_drop_another_tenants_members(
+    tenant_alpha, tenant_beta, alpha_owner, beta_owner
+):
+    with tenant_context(tenant_alpha):
         injected("UPDATE tenancy_membership SET user_id = %s WHERE tenant_id = %s",
-                 [owner_a.pk, tenant_b.pk])  # fmt: skip
+                 [alpha_owner.pk, tenant_beta.pk])  # fmt: skip
         injected("UPDATE tenancy_membership SET tenant_id = %s WHERE tenant_id = %s",
-                 [tenant_b.pk, tenant_a.pk])  # fmt: skip
-        injected("DELETE FROM tenancy_membership WHERE tenant_id = %s", [tenant_b.pk])
+                 [tenant_beta.pk, tenant_alpha.pk])  # fmt: skip
+        injected("DELETE FROM tenancy_membership WHERE tenant_id = %s", [tenant_beta.pk])
     pairs = set(Membership.objects.values_list("user__username", "tenant__slug"))
     assert pairs == {("alice", "alpha"), ("bob", "beta")}
 
 
-def test_members_are_still_managed_by_the_actions(tenant_a, tenant_b, viewer_a):
+def test_members_are_still_managed_by_the_actions(tenant_alpha, tenant_beta, alpha_viewer):
     from tenancy.actions import do_add_member, do_create_tenant
 
-    do_add_member(tenant_b, viewer_a, Role.VIEWER)
-    tenant_c = do_create_tenant(slug="gamma", name="Gamma", owner=viewer_a)
-    assert set(Membership.objects.filter(user=viewer_a).values_list("tenant__slug", flat=True)) == {
+    do_add_member(tenant_beta, alpha_viewer, Role.VIEWER)
+    tenant_c = do_create_tenant(slug="gamma", name="Gamma", owner=alpha_viewer)
+    assert set(
+        Membership.objects.filter(user=alpha_viewer).values_list("tenant__slug", flat=True)
+    ) == {
         "alpha",
         "beta",
         tenant_c.slug,
@@ -204,8 +210,10 @@ def test_members_are_still_managed_by_the_actions(tenant_a, tenant_b, viewer_a):
     "(Django rehashes passwords on login with no tenant in context, so the database cannot "
     "yet tell the application's write from an injected one); see docs/red-team-issue-9.md",
 )
-def test_sql_cannot_take_over_a_user_of_another_tenant(tenant_a, tenant_b, owner_a, owner_b):
-    with tenant_context(tenant_a):
+def test_sql_cannot_take_over_a_user_of_another_tenant(
+    tenant_alpha, tenant_beta, alpha_owner, beta_owner
+):
+    with tenant_context(tenant_alpha):
         injected(
             "UPDATE auth_user SET password = %s WHERE username = 'bob'",
             [make_password("attacker-chosen-1")],

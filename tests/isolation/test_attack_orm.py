@@ -48,11 +48,11 @@ TEXT_EXPRESSIONS = {
 
 
 @pytest.mark.parametrize("make", TEXT_EXPRESSIONS.values(), ids=TEXT_EXPRESSIONS.keys())
-def test_expression_sql_text_naming_a_scoped_table_is_refused(make, tenant_a, tenant_b):
-    for tenant in (tenant_a, tenant_b):
+def test_expression_sql_text_naming_a_scoped_table_is_refused(make, tenant_alpha, tenant_beta):
+    for tenant in (tenant_alpha, tenant_beta):
         with tenant_context(tenant):
             TenantSetting.objects.create(key="shared.key", value={})
-    for context in (tenant_context(tenant_a), no_tenant()):
+    for context in (tenant_context(tenant_alpha), no_tenant()):
         with context, pytest.raises(UnscopedSQLRefused):
             list(Tenant.objects.annotate(x=make()).values_list("x", flat=True))
     with platform_access("red team: the escape hatch may count every tenant"):
@@ -60,8 +60,8 @@ def test_expression_sql_text_naming_a_scoped_table_is_refused(make, tenant_a, te
     assert counts and all(n >= 2 for n in counts)  # positive control: it does reach both
 
 
-def test_expressions_with_harmless_text_still_work(tenant_a, world):
-    with tenant_context(tenant_a):
+def test_expressions_with_harmless_text_still_work(tenant_alpha, world):
+    with tenant_context(tenant_alpha):
         names = list(
             TenantSetting.objects.annotate(
                 k=Func(F("key"), function="LOWER", output_field=models.CharField()),

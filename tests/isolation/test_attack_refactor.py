@@ -51,21 +51,25 @@ def _ring_version(tenant, subject="") -> int | None:
 # --- hooks: the providers act in the tenant in context, and fail closed without one ---
 
 
-def test_revoke_user_sessions_hook_in_b_leaves_a_sessions(tenant_a, tenant_b, shared_user):
-    in_a, in_b = _session_in(tenant_a, shared_user), _session_in(tenant_b, shared_user)
-    with tenant_context(tenant_b):
-        assert hooks.revoke_user_sessions.call(shared_user.pk, "probing") == 1
-    assert _live(tenant_a, in_a)
-    assert not _live(tenant_b, in_b)  # positive control: B's own session ended
+def test_revoke_user_sessions_hook_in_b_leaves_a_sessions(
+    tenant_alpha, tenant_beta, member_of_both
+):
+    in_a, in_b = _session_in(tenant_alpha, member_of_both), _session_in(tenant_beta, member_of_both)
+    with tenant_context(tenant_beta):
+        assert hooks.revoke_user_sessions.call(member_of_both.pk, "probing") == 1
+    assert _live(tenant_alpha, in_a)
+    assert not _live(tenant_beta, in_b)  # positive control: B's own session ended
 
 
-def test_require_user_step_up_hook_in_b_leaves_a_sessions(tenant_a, tenant_b, shared_user):
-    in_a, in_b = _session_in(tenant_a, shared_user), _session_in(tenant_b, shared_user)
-    with tenant_context(tenant_b):
-        assert hooks.require_user_step_up.call(shared_user.pk) == 1
-    with tenant_context(tenant_a):
+def test_require_user_step_up_hook_in_b_leaves_a_sessions(
+    tenant_alpha, tenant_beta, member_of_both
+):
+    in_a, in_b = _session_in(tenant_alpha, member_of_both), _session_in(tenant_beta, member_of_both)
+    with tenant_context(tenant_beta):
+        assert hooks.require_user_step_up.call(member_of_both.pk) == 1
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=in_a.pk).step_up_required is False
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert Session.objects.get(pk=in_b.pk).step_up_required is True
 
 
@@ -78,31 +82,33 @@ def test_require_user_step_up_hook_in_b_leaves_a_sessions(tenant_a, tenant_b, sh
     ],
     ids=["revoke_user_sessions", "require_user_step_up", "has_second_factor"],
 )
-def test_hook_providers_outside_a_tenant_fail_closed(ask, tenant_a, owner_a):
-    session = _session_in(tenant_a, owner_a)
-    Enrolment(owner_a, tenant_a)
+def test_hook_providers_outside_a_tenant_fail_closed(ask, tenant_alpha, alpha_owner):
+    session = _session_in(tenant_alpha, alpha_owner)
+    Enrolment(alpha_owner, tenant_alpha)
     with no_tenant(), pytest.raises(TenantContextMissing):
-        ask(owner_a)
-    with tenant_context(tenant_a):
+        ask(alpha_owner)
+    with tenant_context(tenant_alpha):
         current = Session.objects.get(pk=session.pk)
     assert current.revoked_at is None and current.step_up_required is False
 
 
-def test_second_factor_hooks_in_b_do_not_see_a_authenticator(tenant_a, tenant_b, shared_user):
-    phone = Enrolment(shared_user, tenant_a)
-    with tenant_context(tenant_b):
-        assert hooks.has_second_factor.call(shared_user) is False
-        assert not hooks.verify_second_factor.call(shared_user, phone.totp()).ok
-    with tenant_context(tenant_a):  # positive control: the same code is good in A
-        assert hooks.has_second_factor.call(shared_user) is True
-        assert hooks.verify_second_factor.call(shared_user, phone.totp()).ok
+def test_second_factor_hooks_in_b_do_not_see_a_authenticator(
+    tenant_alpha, tenant_beta, member_of_both
+):
+    phone = Enrolment(member_of_both, tenant_alpha)
+    with tenant_context(tenant_beta):
+        assert hooks.has_second_factor.call(member_of_both) is False
+        assert not hooks.verify_second_factor.call(member_of_both, phone.totp()).ok
+    with tenant_context(tenant_alpha):  # positive control: the same code is good in A
+        assert hooks.has_second_factor.call(member_of_both) is True
+        assert hooks.verify_second_factor.call(member_of_both, phone.totp()).ok
 
 
-def test_verify_second_factor_hook_outside_a_tenant_is_never_ok(tenant_a, owner_a):
-    phone = Enrolment(owner_a, tenant_a)
+def test_verify_second_factor_hook_outside_a_tenant_is_never_ok(tenant_alpha, alpha_owner):
+    phone = Enrolment(alpha_owner, tenant_alpha)
     with no_tenant():
         try:
-            answer = hooks.verify_second_factor.call(owner_a, phone.totp())
+            answer = hooks.verify_second_factor.call(alpha_owner, phone.totp())
         except TenantContextMissing:
             answer = None
     assert answer is None or not answer.ok
@@ -111,50 +117,56 @@ def test_verify_second_factor_hook_outside_a_tenant_is_never_ok(tenant_a, owner_
 # --- key rings: created by an action, in the tenant it names and nowhere else ------------
 
 
-def test_tenant_created_hook_ring_lands_in_the_new_tenant_only(tenant_a, tenant_b):
+def test_tenant_created_hook_ring_lands_in_the_new_tenant_only(tenant_alpha, tenant_beta):
     from tenancy.models import Tenant
     from tests.personas import as_platform
 
-    before_a, before_b = _ring_version(tenant_a), _ring_version(tenant_b)
+    before_a, before_b = _ring_version(tenant_alpha), _ring_version(tenant_beta)
     with as_platform():
         gamma = Tenant.objects.create(slug="gamma", name="Gamma", tier="standard")
     assert _ring_version(gamma) == 1
-    assert (_ring_version(tenant_a), _ring_version(tenant_b)) == (before_a, before_b) == (1, 1)
+    assert (
+        (_ring_version(tenant_alpha), _ring_version(tenant_beta)) == (before_a, before_b) == (1, 1)
+    )
 
 
-def test_subject_ring_of_a_row_naming_a_is_not_created_from_b(tenant_a, tenant_b):
+def test_subject_ring_of_a_row_naming_a_is_not_created_from_b(tenant_alpha, tenant_beta):
     """The pre_save that creates a subject's ring takes the tenant from the row: a row
     naming tenant A saved in B's context must be refused before that hook runs."""
-    with tenant_context(tenant_b), pytest.raises(TenantMismatch):
-        SecretNote(tenant_id=tenant_a.pk, owner="mallory", body="x", private="y").save()
-    assert _ring_version(tenant_a, "owner=mallory") is None
-    assert audit_entries(tenant_a, "key.ring_created") == []
-    with tenant_context(tenant_a):  # positive control: A's own save creates A's ring
+    with tenant_context(tenant_beta), pytest.raises(TenantMismatch):
+        SecretNote(tenant_id=tenant_alpha.pk, owner="mallory", body="x", private="y").save()
+    assert _ring_version(tenant_alpha, "owner=mallory") is None
+    assert audit_entries(tenant_alpha, "key.ring_created") == []
+    with tenant_context(tenant_alpha):  # positive control: A's own save creates A's ring
         SecretNote.objects.create(owner="mallory", body="x", private="y")
-    assert _ring_version(tenant_a, "owner=mallory") == 1
-    assert _ring_version(tenant_b, "owner=mallory") is None
+    assert _ring_version(tenant_alpha, "owner=mallory") == 1
+    assert _ring_version(tenant_beta, "owner=mallory") is None
 
 
-def test_rotate_key_api_in_b_rotates_only_b_ring(tenant_a, tenant_b, owner_b):
-    response = api_as(owner_b, tenant_b).post(
+def test_rotate_key_api_in_b_rotates_only_b_ring(tenant_alpha, tenant_beta, beta_owner):
+    response = api_as(beta_owner, tenant_beta).post(
         "/api/v1/security/keys/rotate/", {"reason": "attack"}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert (_ring_version(tenant_a), _ring_version(tenant_b)) == (1, 2)
+    assert (_ring_version(tenant_alpha), _ring_version(tenant_beta)) == (1, 2)
 
 
-def test_rotate_key_api_naming_tenant_a_as_b_owner_is_refused(tenant_a, tenant_b, owner_b):
-    response = api_as(owner_b, tenant_a).post(
+def test_rotate_key_api_naming_tenant_a_as_b_owner_is_refused(
+    tenant_alpha, tenant_beta, beta_owner
+):
+    response = api_as(beta_owner, tenant_alpha).post(
         "/api/v1/security/keys/rotate/", {"reason": "attack"}, format="json"
     )
     assert response.status_code in (403, 404)
-    assert _ring_version(tenant_a) == 1
+    assert _ring_version(tenant_alpha) == 1
 
 
-def test_key_ring_missing_says_the_same_for_a_subject_only_a_has(tenant_a, tenant_b, owner_b):
-    with tenant_context(tenant_a):
-        do_create_key_ring(tenant_a, subject="owner=alice")
-    client = api_as(owner_b, tenant_b)
+def test_key_ring_missing_says_the_same_for_a_subject_only_a_has(
+    tenant_alpha, tenant_beta, beta_owner
+):
+    with tenant_context(tenant_alpha):
+        do_create_key_ring(tenant_alpha, subject="owner=alice")
+    client = api_as(beta_owner, tenant_beta)
 
     def configure(subject):
         response = client.post(
@@ -168,36 +180,36 @@ def test_key_ring_missing_says_the_same_for_a_subject_only_a_has(tenant_a, tenan
     status_none, body_none = configure("owner=nobody")
     assert status_a == status_none == 400
     assert body_a["error"]["code"] == body_none["error"]["code"] == "key_ring_missing"
-    assert str(tenant_a.pk) not in str(body_a).replace(f"tenant {tenant_b.pk}", "")
+    assert str(tenant_alpha.pk) not in str(body_a).replace(f"tenant {tenant_beta.pk}", "")
     assert str(body_a).replace("owner=alice", "X") == str(body_none).replace("owner=nobody", "X")
-    with tenant_context(tenant_b), pytest.raises(KeyRingMissing) as missing:
+    with tenant_context(tenant_beta), pytest.raises(KeyRingMissing) as missing:
         keyring.current_version("owner=alice")
-    assert f"tenant {tenant_b.pk} " in str(missing.value)
-    assert f"tenant {tenant_a.pk} " not in str(missing.value)
+    assert f"tenant {tenant_beta.pk} " in str(missing.value)
+    assert f"tenant {tenant_alpha.pk} " not in str(missing.value)
 
 
-def test_rotate_key_in_b_with_a_subject_makes_b_ring_not_touch_a(tenant_a, tenant_b):
-    with tenant_context(tenant_a):
-        do_create_key_ring(tenant_a, subject="owner=alice")
-    with tenant_context(tenant_b):
+def test_rotate_key_in_b_with_a_subject_makes_b_ring_not_touch_a(tenant_alpha, tenant_beta):
+    with tenant_context(tenant_alpha):
+        do_create_key_ring(tenant_alpha, subject="owner=alice")
+    with tenant_context(tenant_beta):
         rotate_key(subject="owner=alice", reason="attack")
-    assert _ring_version(tenant_a, "owner=alice") == 1
-    assert _ring_version(tenant_b, "owner=alice") == 1
+    assert _ring_version(tenant_alpha, "owner=alice") == 1
+    assert _ring_version(tenant_beta, "owner=alice") == 1
 
 
 # --- the audit API: B's credentials see B's log only --------------------------------------
 
 
-def test_audit_api_b_admin_sees_no_a_entry(tenant_a, tenant_b, owner_a, owner_b):
+def test_audit_api_b_admin_sees_no_a_entry(tenant_alpha, tenant_beta, alpha_owner, beta_owner):
     import audit_mgr as audit
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         for n in range(5):
             audit.append("attack.marker", {"secret": f"alpha-{n}"})
-    a_seqs = {e.seq for e in audit_entries(tenant_a)}
-    b_seqs = {e.seq for e in audit_entries(tenant_b)}
+    a_seqs = {e.seq for e in audit_entries(tenant_alpha)}
+    b_seqs = {e.seq for e in audit_entries(tenant_beta)}
     only_a = max(a_seqs - b_seqs)
-    client = api_as(owner_b, tenant_b)
+    client = api_as(beta_owner, tenant_beta)
     listing = client.get("/api/v1/security/audit/entries/")
     assert listing.status_code == 200
     assert "alpha-" not in listing.content.decode()
@@ -205,12 +217,12 @@ def test_audit_api_b_admin_sees_no_a_entry(tenant_a, tenant_b, owner_a, owner_b)
     inclusion = client.get(f"/api/v1/security/audit/proofs/inclusion/?index={only_a}")
     assert inclusion.status_code == 400  # beyond B's log, although within A's
     # positive control: A's owner reads the entry B could not
-    mine = api_as(owner_a, tenant_a).get(f"/api/v1/security/audit/entries/{only_a}/")
+    mine = api_as(alpha_owner, tenant_alpha).get(f"/api/v1/security/audit/entries/{only_a}/")
     assert mine.status_code == 200
 
 
-def test_audit_api_b_owner_naming_tenant_a_is_refused(tenant_a, tenant_b, owner_b):
-    client = api_as(owner_b, tenant_a)
+def test_audit_api_b_owner_naming_tenant_a_is_refused(tenant_alpha, tenant_beta, beta_owner):
+    client = api_as(beta_owner, tenant_alpha)
     for path in (
         "/api/v1/security/audit/entries/",
         "/api/v1/security/audit/proofs/inclusion/?index=0",
@@ -222,25 +234,27 @@ def test_audit_api_b_owner_naming_tenant_a_is_refused(tenant_a, tenant_b, owner_
 # --- the analytics GET: another tenant's session is missing, and reading writes nothing --
 
 
-def test_session_analytics_get_b_cannot_read_a_session(tenant_a, tenant_b, owner_a, owner_b):
-    session_a = _session_in(tenant_a, owner_a)
+def test_session_analytics_get_b_cannot_read_a_session(
+    tenant_alpha, tenant_beta, alpha_owner, beta_owner
+):
+    session_a = _session_in(tenant_alpha, alpha_owner)
     url = f"/api/v1/sessions/{session_a.pk}/analytics/"
-    assert api_as(owner_b, tenant_b).get(url).status_code == 404
-    assert api_as(owner_b, tenant_a).get(url).status_code in (403, 404)
-    mine = api_as(owner_a, tenant_a).get(url)  # positive control
+    assert api_as(beta_owner, tenant_beta).get(url).status_code == 404
+    assert api_as(beta_owner, tenant_alpha).get(url).status_code in (403, 404)
+    mine = api_as(alpha_owner, tenant_alpha).get(url)  # positive control
     assert mine.status_code == 200 and "risk_score" in mine.json()
 
 
-def test_session_analytics_get_writes_no_score(tenant_a, owner_a):
-    session_a = _session_in(tenant_a, owner_a)
-    with tenant_context(tenant_a):
+def test_session_analytics_get_writes_no_score(tenant_alpha, alpha_owner):
+    session_a = _session_in(tenant_alpha, alpha_owner)
+    with tenant_context(tenant_alpha):
         Session.objects.filter(pk=session_a.pk).update(risk_score=0.25)
     url = f"/api/v1/sessions/{session_a.pk}/analytics/"
-    response = api_as(owner_a, tenant_a).get(url)
+    response = api_as(alpha_owner, tenant_alpha).get(url)
     assert response.json()["risk_score"] == 0.25
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert Session.objects.get(pk=session_a.pk).risk_score == 0.25
-    assert audit_entries(tenant_a, "session.anomaly") == []
+    assert audit_entries(tenant_alpha, "session.anomaly") == []
 
 
 # --- typed pub/sub messages: strict parsing, and a message names what it drops ---------
@@ -295,28 +309,28 @@ def test_session_message_cannot_be_built_with_a_separator_in_an_id():
 # --- Celery: the moved audit tasks are still guarded and tenant-stamped --------------------
 
 
-def test_audit_tasks_sent_from_b_run_in_b(tenant_a, tenant_b):
+def test_audit_tasks_sent_from_b_run_in_b(tenant_alpha, tenant_beta):
     import audit_mgr as audit
     from audit_mgr.tasks import sequence_pending_audit_task, sign_tree_head_task
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         audit.append("attack.marker", {"n": 1})
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         head = sign_tree_head_task.delay().get()
         sequence_pending_audit_task.delay().get()
-    b_size = len(audit_entries(tenant_b))
-    a_size = len(audit_entries(tenant_a))
+    b_size = len(audit_entries(tenant_beta))
+    a_size = len(audit_entries(tenant_alpha))
     assert a_size > b_size
     assert head["tree_size"] <= b_size
 
 
-def test_audit_tasks_naming_another_tenant_are_refused(tenant_a, tenant_b):
+def test_audit_tasks_naming_another_tenant_are_refused(tenant_alpha, tenant_beta):
     from audit_mgr.tasks import sign_tree_head_task, verify_audit_task
 
     for task in (sign_tree_head_task, verify_audit_task):
         assert task.name.startswith("audit_mgr.tasks.")
-        with tenant_context(tenant_b), pytest.raises(TenantMismatch):
-            task.apply_async(headers={TENANT_HEADER: tenant_a.pk})
+        with tenant_context(tenant_beta), pytest.raises(TenantMismatch):
+            task.apply_async(headers={TENANT_HEADER: tenant_alpha.pk})
         with no_tenant(), pytest.raises(TenantContextMissing):
             task.delay()
 
@@ -344,7 +358,7 @@ def test_scoped_models_enumerate_the_moved_audit_models():
 
 @postgres_only("row-level security")
 @pytest.mark.parametrize("label", AUDIT_MODELS)
-def test_audit_table_rls_forced_and_raw_sql_in_b_reads_no_a_row(label, tenant_a, tenant_b):
+def test_audit_table_rls_forced_and_raw_sql_in_b_reads_no_a_row(label, tenant_alpha, tenant_beta):
     from django.apps import apps
     from django.db import connection
 
@@ -359,19 +373,19 @@ def test_audit_table_rls_forced_and_raw_sql_in_b_reads_no_a_row(label, tenant_a,
         assert cursor.fetchone() == (True, True)
         cursor.execute("SELECT count(*) FROM pg_policies WHERE tablename = %s", [table])
         assert cursor.fetchone()[0] >= 1
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         for n in range(4):  # enough leaves for stored Merkle nodes
             audit.append("attack.marker", {"n": n})
         audit.sign_tree_head(audit.tenant_log())
-    with tenant_context(tenant_b), connection.cursor() as cursor:
+    with tenant_context(tenant_beta), connection.cursor() as cursor:
         cursor.execute(f"SELECT DISTINCT tenant_id FROM {table}")  # noqa: S608
-        assert {t for (t,) in cursor.fetchall()} <= {tenant_b.pk}
-    with tenant_context(tenant_a), connection.cursor() as cursor:  # positive control
+        assert {t for (t,) in cursor.fetchall()} <= {tenant_beta.pk}
+    with tenant_context(tenant_alpha), connection.cursor() as cursor:  # positive control
         cursor.execute(f"SELECT DISTINCT tenant_id FROM {table}")  # noqa: S608
         seen_in_a = {t for (t,) in cursor.fetchall()}
-    assert seen_in_a <= {tenant_a.pk}
+    assert seen_in_a <= {tenant_alpha.pk}
     if label != "audit_mgr.PendingAuditEntry":  # sequenced by the signing above
-        assert seen_in_a == {tenant_a.pk}
+        assert seen_in_a == {tenant_alpha.pk}
 
 
 def test_beat_schedule_names_only_registered_tasks():

@@ -30,14 +30,14 @@ def rows(sql):
     "Fix idea: CLOSE ALL held cursors when the claim changes outside a transaction.",
 )
 def test_cursor_first_fetched_in_a_yields_nothing_of_a_in_b(world):
-    a, b = world.tenant_a.pk, world.tenant_b.pk
-    with tenant_context(world.tenant_a):
+    a, b = world.tenant_alpha.pk, world.tenant_beta.pk
+    with tenant_context(world.tenant_alpha):
         TenantSetting.objects.create(key="second.row", value={})
     with transaction.atomic():
-        with tenant_context(world.tenant_a):
+        with tenant_context(world.tenant_alpha):
             rows(f"DECLARE dim_atk CURSOR WITH HOLD FOR SELECT tenant_id FROM {TABLE}")
             assert {t for (t,) in rows("FETCH 1 FROM dim_atk")} == {a}  # positive control
-        with tenant_context(world.tenant_b):
+        with tenant_context(world.tenant_beta):
             later = {t for (t,) in rows("FETCH ALL FROM dim_atk")}
             rows("CLOSE dim_atk")
     assert later <= {b}

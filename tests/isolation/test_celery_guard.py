@@ -51,8 +51,8 @@ class Pair:
 
 
 @pytest.fixture
-def pair(tenant_a, tenant_b):
-    return Pair(tenant_a, tenant_b)
+def pair(tenant_alpha, tenant_beta):
+    return Pair(tenant_alpha, tenant_beta)
 
 
 def _id(tenant) -> int:

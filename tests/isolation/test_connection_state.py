@@ -35,8 +35,8 @@ def _visible_settings_raw():
 
 
 @pytest.mark.django_db
-def test_request_context_is_cleared_after_request(owner_a, settings_ab):
-    response = api_as(owner_a).get("/api/v1/settings/")
+def test_request_context_is_cleared_after_request(alpha_owner, overlapping_settings):
+    response = api_as(alpha_owner).get("/api/v1/settings/")
     assert response.status_code == 200 and response.json()["count"] == 1
     assert get_current_tenant_id() is None
     with pytest.raises(Exception, match="tenant"):
@@ -44,14 +44,16 @@ def test_request_context_is_cleared_after_request(owner_a, settings_ab):
 
 
 @pytest.mark.django_db
-def test_request_context_is_cleared_after_an_exception(owner_a, settings_ab, monkeypatch):
+def test_request_context_is_cleared_after_an_exception(
+    alpha_owner, overlapping_settings, monkeypatch
+):
     from tenancy.api import views
 
     def boom(self, *args, **kwargs):
         raise RuntimeError("view crashed")
 
     monkeypatch.setattr(views.TenantSettingViewSet, "list", boom)
-    client = api_as(owner_a)
+    client = api_as(alpha_owner)
     client.raise_request_exception = False
     assert client.get("/api/v1/settings/").status_code == 500
     assert get_current_tenant_id() is None
@@ -59,31 +61,35 @@ def test_request_context_is_cleared_after_an_exception(owner_a, settings_ab, mon
 
 @needs_postgres
 @pytest.mark.django_db
-def test_next_request_on_same_connection_does_not_inherit_tenant(owner_a, owner_b, settings_ab):
-    assert api_as(owner_a).get("/api/v1/settings/").json()["count"] == 1
+def test_next_request_on_same_connection_does_not_inherit_tenant(
+    alpha_owner, beta_owner, overlapping_settings
+):
+    assert api_as(alpha_owner).get("/api/v1/settings/").json()["count"] == 1
     # Same thread, same connection, no context: raw SQL sees nothing of A.
     assert _setting() == ""
     assert _visible_settings_raw() == 0
-    body = api_as(owner_b).get("/api/v1/settings/").json()
+    body = api_as(beta_owner).get("/api/v1/settings/").json()
     assert [r["value"] for r in body["results"]] == [{"level": "critical"}]
 
 
 @needs_postgres
 @pytest.mark.django_db
-def test_savepoint_rollback_does_not_leave_stale_tenant(tenant_a, tenant_b, settings_ab):
-    with tenant_context(tenant_a):
+def test_savepoint_rollback_does_not_leave_stale_tenant(
+    tenant_alpha, tenant_beta, overlapping_settings
+):
+    with tenant_context(tenant_alpha):
         assert _visible_settings_raw() == 1
-        assert _setting() == str(tenant_a.pk)
+        assert _setting() == str(tenant_alpha.pk)
     try:
         with transaction.atomic():
-            with tenant_context(tenant_b):
-                assert _setting() == str(tenant_b.pk)  # set inside the savepoint
+            with tenant_context(tenant_beta):
+                assert _setting() == str(tenant_beta.pk)  # set inside the savepoint
                 raise RuntimeError("roll the savepoint back")
     except RuntimeError:
         pass
     # PostgreSQL reverted the setting with the savepoint; the backend must know that.
-    with tenant_context(tenant_b):
-        assert _setting() == str(tenant_b.pk)
+    with tenant_context(tenant_beta):
+        assert _setting() == str(tenant_beta.pk)
         value = TenantSetting.objects.get().value
         assert value == {"level": "critical"}
     with no_tenant():
@@ -92,8 +98,8 @@ def test_savepoint_rollback_does_not_leave_stale_tenant(tenant_a, tenant_b, sett
 
 @needs_postgres
 @pytest.mark.django_db
-def test_request_costs_no_round_trip_for_its_context_switches(owner_a, settings_ab):
-    client = api_as(owner_a)
+def test_request_costs_no_round_trip_for_its_context_switches(alpha_owner, overlapping_settings):
+    client = api_as(alpha_owner)
     assert client.get("/api/v1/settings/").status_code == 200  # connection now carries A
     trips, sends = connection.tenant_setting_round_trips, connection.tenant_setting_sends
     assert client.get("/api/v1/settings/").json()["count"] == 1
@@ -109,8 +115,10 @@ def test_request_costs_no_round_trip_for_its_context_switches(owner_a, settings_
 
 @needs_postgres
 @pytest.mark.django_db
-def test_context_sends_nothing_when_connection_already_carries_it(tenant_a, settings_ab):
-    with tenant_context(tenant_a):
+def test_context_sends_nothing_when_connection_already_carries_it(
+    tenant_alpha, overlapping_settings
+):
+    with tenant_context(tenant_alpha):
         list(TenantSetting.objects.all())
         before = connection.tenant_setting_sends
         for _ in range(5):
@@ -172,13 +180,13 @@ def test_pool_returns_connection_without_tenant_to_next_user(pooled_alias, djang
 
 @needs_postgres
 @pytest.mark.django_db
-def test_stream_and_copy_send_the_setting_too(tenant_a, tenant_b, settings_ab):
+def test_stream_and_copy_send_the_setting_too(tenant_alpha, tenant_beta, overlapping_settings):
     sql = "SELECT key FROM tenancy_tenantsetting"
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         list(TenantSetting.objects.all())  # the connection now carries A
     with no_tenant(), connection.cursor() as cursor:
         assert list(cursor.stream(sql)) == []
         with cursor.copy("COPY tenancy_tenantsetting (key) TO STDOUT") as copy:
             assert [bytes(row) for row in copy] == []
-    with tenant_context(tenant_b), connection.cursor() as cursor:
+    with tenant_context(tenant_beta), connection.cursor() as cursor:
         assert [r[0] for r in cursor.stream(sql)] == ["session.policy"]  # control

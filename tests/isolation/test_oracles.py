@@ -56,17 +56,17 @@ def _tenant_visible(tenant, owner) -> dict:
     return {"events": events, "api": listed.json(), "log": log}
 
 
-def _probe(owner_a, tenant_a, ids) -> dict:
+def _probe(alpha_owner, tenant_alpha, ids) -> dict:
     """Alice's token asks for `ids` one after the other; everything observable."""
     cache.clear()  # fresh counters: each run starts from the same state
     threats.forget_policies()
     reset_view()
-    with tenant_context(tenant_a):
-        session, token = do_create_session(tenant_id=tenant_a.pk, user_id=owner_a.pk)
+    with tenant_context(tenant_alpha):
+        session, token = do_create_session(tenant_id=tenant_alpha.pk, user_id=alpha_owner.pk)
     client = APIClient(REMOTE_ADDR=ATTACKER)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     responses = [client.get(f"/api/v1/settings/{pk}/") for pk in ids]
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         row = Session.objects.get(pk=session.pk)
     return {
         "statuses": [r.status_code for r in responses],
@@ -76,27 +76,30 @@ def _probe(owner_a, tenant_a, ids) -> dict:
 
 
 def test_probing_detector_reacts_identically_to_random_and_foreign_ids(
-    owner_a, owner_b, tenant_a, tenant_b
+    alpha_owner, beta_owner, tenant_alpha, tenant_beta
 ):
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(
             key="security.threat_policy", value={"probe_threshold": 5, "base_backoff_seconds": 60}
         )
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         foreign = [TenantSetting.objects.create(key=f"beta.{i}", value=i).pk for i in range(PROBES)]
     random_ids = [max(foreign) + 10_000 + i for i in range(PROBES)]
-    before_a, before_b = _tenant_visible(tenant_a, owner_a), _tenant_visible(tenant_b, owner_b)
+    before_a, before_b = (
+        _tenant_visible(tenant_alpha, alpha_owner),
+        _tenant_visible(tenant_beta, beta_owner),
+    )
 
-    random_run = _probe(owner_a, tenant_a, random_ids)
+    random_run = _probe(alpha_owner, tenant_alpha, random_ids)
     after_random_a, after_random_b = (
-        _tenant_visible(tenant_a, owner_a),
-        _tenant_visible(tenant_b, owner_b),
+        _tenant_visible(tenant_alpha, alpha_owner),
+        _tenant_visible(tenant_beta, beta_owner),
     )
     platform_random = audit_entries(None, "security.cross_tenant_probe")
-    foreign_run = _probe(owner_a, tenant_a, foreign)
+    foreign_run = _probe(alpha_owner, tenant_alpha, foreign)
     after_foreign_a, after_foreign_b = (
-        _tenant_visible(tenant_a, owner_a),
-        _tenant_visible(tenant_b, owner_b),
+        _tenant_visible(tenant_alpha, alpha_owner),
+        _tenant_visible(tenant_beta, beta_owner),
     )
     platform_all = audit_entries(None, "security.cross_tenant_probe")
 
@@ -121,7 +124,7 @@ def test_probing_detector_reacts_identically_to_random_and_foreign_ids(
         return entry.event, entry.actor, json.loads(entry.data)["payload"]
 
     assert content(platform_all[1]) == content(platform_random[0])
-    assert content(platform_random[0])[2]["tenant"] == tenant_a.slug
+    assert content(platform_random[0])[2]["tenant"] == tenant_alpha.slug
     # No check of any id against other tenants: the escape hatch was never used.
     assert audit_entries(None, "platform.access") == []
 
@@ -195,11 +198,13 @@ def test_unique_check_allows_declared_server_generated_tokens():
 # --- conflicts never name values -------------------------------------------------------
 
 
-def test_api_unique_key_held_by_another_tenant_is_no_conflict(owner_a, tenant_a, settings_ab):
+def test_api_unique_key_held_by_another_tenant_is_no_conflict(
+    alpha_owner, tenant_alpha, overlapping_settings
+):
     """B holds `session.policy` too: A's create is judged on A's rows alone."""
-    client = api_as(owner_a, tenant_a)
+    client = api_as(alpha_owner, tenant_alpha)
     taken_in_b_only = {"key": "beta.only", "value": 1}
-    with tenant_context(settings_ab[1].tenant):
+    with tenant_context(overlapping_settings[1].tenant):
         TenantSetting.objects.create(key="beta.only", value=2)
     assert client.post("/api/v1/settings/", taken_in_b_only, format="json").status_code == 201
     # The same key twice in A is A's own duplicate: a 400 naming the field, no value.
@@ -208,14 +213,14 @@ def test_api_unique_key_held_by_another_tenant_is_no_conflict(owner_a, tenant_a,
     assert b"beta.only" not in again.content
 
 
-def test_orm_unique_key_held_by_another_tenant_behaves_like_a_free_one(tenant_a, tenant_b):
+def test_orm_unique_key_held_by_another_tenant_behaves_like_a_free_one(tenant_alpha, tenant_beta):
     """get_or_create, update_or_create and bulk_create(ignore_conflicts=True) answer a
     key B holds exactly as a key nobody holds; only A's own rows conflict."""
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         TenantSetting.objects.bulk_create(
             [TenantSetting(key=f"beta.held.{i}", value="b") for i in range(3)]
         )
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         for prefix in ("beta.held", "nobody.holds"):
             _row, created = TenantSetting.objects.get_or_create(key=f"{prefix}.0")
             assert created
@@ -232,7 +237,7 @@ def test_orm_unique_key_held_by_another_tenant_behaves_like_a_free_one(tenant_a,
             [TenantSetting(key="nobody.holds.2", value="again")], ignore_conflicts=True
         )
         assert TenantSetting.objects.get(key="nobody.holds.2").value == "a"
-    with tenant_context(tenant_b):
+    with tenant_context(tenant_beta):
         assert set(TenantSetting.objects.values_list("value", flat=True)) == {"b"}
 
 
@@ -245,9 +250,9 @@ def unchecked_uniques(monkeypatch):
 
 
 def test_api_integrity_error_is_a_409_without_the_databases_detail(
-    owner_a, tenant_a, unchecked_uniques
+    alpha_owner, tenant_alpha, unchecked_uniques
 ):
-    client = api_as(owner_a, tenant_a)
+    client = api_as(alpha_owner, tenant_alpha)
     body = {"key": "alpha.secret.value", "value": 1}
     assert client.post("/api/v1/settings/", body, format="json").status_code == 201
     # In its own transaction, as in production (the test's transaction is the outer one
@@ -260,11 +265,11 @@ def test_api_integrity_error_is_a_409_without_the_databases_detail(
     }
     for leak in (b"alpha.secret.value", b"DETAIL", b"Key (", b"UNIQUE", b"uniq_"):
         assert leak not in response.content
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert TenantSetting.objects.filter(key="alpha.secret.value").count() == 1
 
 
-def test_api_integrity_error_handler_never_echoes_the_exception(rf, owner_a):
+def test_api_integrity_error_handler_never_echoes_the_exception(rf, alpha_owner):
     from tenancy.api.errors import api_exception_handler
 
     exc = IntegrityError(
@@ -279,13 +284,13 @@ def test_api_integrity_error_handler_never_echoes_the_exception(rf, owner_a):
 
 
 def test_admin_integrity_error_is_a_message_without_the_databases_detail(
-    owner_a, tenant_a, client, unchecked_uniques
+    alpha_owner, tenant_alpha, client, unchecked_uniques
 ):
     from tenancy.admin_base import CONFLICT_MESSAGE
 
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         TenantSetting.objects.create(key="alpha.secret.value", value=1)
-    client.force_login(owner_a)
+    client.force_login(alpha_owner)
     add = "/admin/tenancy/tenantsetting/add/"
     form = {"key": "alpha.secret.value", "value": "2", "description": ""}
     response = client.post(add, form)
@@ -295,7 +300,7 @@ def test_admin_integrity_error_is_a_message_without_the_databases_detail(
     assert CONFLICT_MESSAGE.encode() in page.content
     for leak in (b"alpha.secret.value", b"DETAIL", b"Key (", b"UNIQUE"):
         assert leak not in page.content
-    with tenant_context(tenant_a):
+    with tenant_context(tenant_alpha):
         assert TenantSetting.objects.filter(key="alpha.secret.value").count() == 1
     # The connection is usable after the refused save (its savepoint rolled back).
     with connection.cursor() as cursor:

@@ -75,7 +75,7 @@ def test_joins_django_would_trim_keep_their_tenant_condition(world):
 
 @pytest.mark.django_db
 def test_refusals_name_the_construct_and_the_fix(world):
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         with pytest.raises(UnscopedSQLRefused) as exc:
             list(Folder.objects.annotate(n=RawSQL("SELECT 1 FROM scoping_app_document", [])))
         assert "RawSQL" in str(exc.value) and "scoping_app_document" in str(exc.value)
@@ -96,14 +96,14 @@ def test_sql_text_naming_only_unscoped_tables_is_untouched(world):
         n = Bookmark.objects.annotate(x=RawSQL("SELECT COUNT(*) FROM tenancy_tenant", [])).count()
         assert n == 0
         assert Bookmark.objects.extra(where=["1 = 1"]).count() == 0
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         # A raw filter on the scoped model's own query is fine when it names no table.
         assert Folder.objects.extra(where=["1 = 1"]).count() == 1
 
 
 @pytest.mark.django_db
 def test_escaped_identifiers_count_as_naming_a_scoped_table(world):
-    with tenant_context(world.tenant_a), pytest.raises(UnscopedSQLRefused):
+    with tenant_context(world.tenant_alpha), pytest.raises(UnscopedSQLRefused):
         list(Folder.objects.annotate(n=RawSQL('SELECT 1 FROM U&"\\0074enancy_x"', [])))
 
 
@@ -111,7 +111,7 @@ def test_escaped_identifiers_count_as_naming_a_scoped_table(world):
 def test_the_scoped_managers_raw_still_works(world):
     folder_a, folder_b = world.rows[Folder]
     table = connection.ops.quote_name(Folder._meta.db_table)
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         rows = list(Folder.objects.raw(f"SELECT * FROM {table}"))
         assert [r.pk for r in rows] == [folder_a.pk]
         named = list(
@@ -120,7 +120,7 @@ def test_the_scoped_managers_raw_still_works(world):
         assert [r.pk for r in named] == [folder_a.pk]
         # ...but not replayed in another tenant's context.
         raw = Folder.objects.raw(f"SELECT * FROM {table}")
-    with tenant_context(world.tenant_b), pytest.raises(UnscopedSQLRefused):
+    with tenant_context(world.tenant_beta), pytest.raises(UnscopedSQLRefused):
         list(raw)
 
 
@@ -128,7 +128,7 @@ def test_the_scoped_managers_raw_still_works(world):
 def test_the_guard_leaves_the_callers_query_alone(world):
     qs = QuerySet(model=Folder)
     where_before = str(qs.query.where)
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         assert qs.count() == 1
         assert len(list(qs)) == 1
     assert str(qs.query.where) == where_before
@@ -137,7 +137,7 @@ def test_the_guard_leaves_the_callers_query_alone(world):
 
 @pytest.mark.django_db
 def test_manager_querysets_take_the_fast_path(world):
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         query = Folder.objects.filter(name="x").query
         assert sqlguard.guard_query(query) is query  # no clone
         joined = Document.objects.filter(folder__name="x").select_related("folder").query
@@ -151,7 +151,7 @@ def test_manager_querysets_take_the_fast_path(world):
 @pytest.mark.django_db
 def test_or_with_a_bare_queryset_is_scoped_as_a_whole(world):
     folder_a, folder_b = world.rows[Folder]
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         combined = Folder.objects.filter(pk=folder_a.pk) | QuerySet(model=Folder)
         assert [f.pk for f in combined] == [folder_a.pk]
         either = Folder.objects.filter(Q(pk=folder_a.pk) | Q(pk=folder_b.pk))
@@ -160,7 +160,7 @@ def test_or_with_a_bare_queryset_is_scoped_as_a_whole(world):
 
 @pytest.mark.django_db
 def test_scoped_to_scoped_joins_are_still_trimmed(world):
-    with tenant_context(world.tenant_a), CaptureQueriesContext(connection) as ctx:
+    with tenant_context(world.tenant_alpha), CaptureQueriesContext(connection) as ctx:
         assert Document.objects.filter(folder__isnull=False).count() == 1
         assert Document.objects.filter(folder=world.rows[Folder][0]).count() == 1
     assert not any("JOIN" in q["sql"] for q in ctx.captured_queries)
@@ -180,7 +180,7 @@ def test_exclude_across_a_reverse_relation(world):
     filtered by the join condition pushed into it."""
     folder_a, _ = world.rows[Folder]
     doc_a, _ = world.rows[Document]
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         assert list(Folder.objects.exclude(documents__title=doc_a.title)) == []
         assert [f.pk for f in Folder.objects.exclude(documents__title="nope")] == [folder_a.pk]
         assert [f.pk for f in QuerySet(model=Folder).exclude(documents__title="nope")] == [
@@ -191,19 +191,19 @@ def test_exclude_across_a_reverse_relation(world):
 @pytest.mark.django_db
 def test_deletes_and_cascades_inside_the_tenant(world):
     folder_a, folder_b = world.rows[Folder]
-    with tenant_context(world.tenant_a), transaction.atomic():
+    with tenant_context(world.tenant_alpha), transaction.atomic():
         folder_a.delete()  # cascades to A's document through sql.DeleteQuery(model)
         assert not Document.objects.exists()
         assert QuerySet(model=Folder).filter(pk=folder_b.pk).delete()[0] == 0
         transaction.set_rollback(True)
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         assert Document.objects.count() == 1 and Folder.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_updates_through_save_check_links_once(world):
     doc_a, _ = world.rows[Document]
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         doc = Document.objects.get(pk=doc_a.pk)
         with CaptureQueriesContext(connection) as ctx:
             doc.title = "renamed"
@@ -222,7 +222,7 @@ def test_links_changed_after_the_check_are_checked_at_the_insert(world):
 
     pre_save.connect(relink, sender=Document)
     try:
-        with tenant_context(world.tenant_a), pytest.raises(TenantMismatch):
+        with tenant_context(world.tenant_alpha), pytest.raises(TenantMismatch):
             Document.objects.create(folder=world.rows[Folder][0], title="t")
     finally:
         pre_save.disconnect(relink, sender=Document)
@@ -234,23 +234,23 @@ def test_positional_construction_uses_the_default_key(world):
     field with a default counts as the default, an auto-increment one as explicit."""
     from tests.security_app.models import SecretNote
 
-    with tenant_context(world.tenant_a), transaction.atomic():
+    with tenant_context(world.tenant_alpha), transaction.atomic():
         fields = SecretNote._meta.concrete_fields
         note = SecretNote(*[f.get_default() for f in fields])
-        note.tenant_id = world.tenant_a.pk
+        note.tenant_id = world.tenant_alpha.pk
         note.body = "positional"
         note.save(force_insert=True)
         with pytest.raises(ExplicitPrimaryKey):
-            Folder(10**9, world.tenant_a.pk, "positional").save()
+            Folder(10**9, world.tenant_alpha.pk, "positional").save()
         transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
 def test_platform_access_may_restore_rows_with_their_keys(world):
     with platform_access("test: restore a folder with its key"), transaction.atomic():
-        Folder.objects.create(pk=10**9, tenant_id=world.tenant_a.pk, name="restored")
+        Folder.objects.create(pk=10**9, tenant_id=world.tenant_alpha.pk, name="restored")
         QuerySet(model=Folder).bulk_create(
-            [Folder(pk=10**9 + 1, tenant_id=world.tenant_b.pk, name="restored")]
+            [Folder(pk=10**9 + 1, tenant_id=world.tenant_beta.pk, name="restored")]
         )
         assert Folder.objects.filter(name="restored").count() == 2
         transaction.set_rollback(True)
@@ -258,7 +258,7 @@ def test_platform_access_may_restore_rows_with_their_keys(world):
 
 @pytest.mark.django_db
 def test_setting_upsert_by_tenant_and_key_is_no_explicit_key(world):
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         TenantSetting.objects.bulk_create(
             [TenantSetting(key="k.upsert", value=1)],
             update_conflicts=True,

@@ -56,7 +56,7 @@ def test_suite_runs_on_postgres_as_runtime_role():
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", MODELS, ids=IDS)
 def test_raw_sql_no_context_sees_zero_rows(model, world):
-    with tenant_context(world.tenant_a):  # positive control
+    with tenant_context(world.tenant_alpha):  # positive control
         assert _scalar(f"SELECT count(*) FROM {_table(model)}") >= 1
     with no_tenant():
         assert _scalar(f"SELECT count(*) FROM {_table(model)}") == 0
@@ -67,13 +67,13 @@ def test_raw_sql_no_context_sees_zero_rows(model, world):
 @pytest.mark.parametrize("model", MODELS, ids=IDS)
 def test_raw_sql_context_a_never_sees_b(model, world):
     row_a, row_b = world.rows[model]
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         sql = f"SELECT count(*) FROM {_table(model)} WHERE id = %s"
         assert _scalar(sql, [row_a.pk]) == 1
         assert _scalar(sql, [row_b.pk]) == 0
         assert (
             _scalar(
-                f"SELECT count(*) FROM {_table(model)} WHERE tenant_id = %s", [world.tenant_b.pk]
+                f"SELECT count(*) FROM {_table(model)} WHERE tenant_id = %s", [world.tenant_beta.pk]
             )
             == 0
         )
@@ -89,14 +89,14 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
     if getattr(model, "append_only", False):
         _append_only_refused_by_database(model, world)
         return
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         with transaction.atomic():  # positive control: the statement itself is allowed
             with connection.cursor() as cursor:
-                cursor.execute(move, [world.tenant_a.pk, row_a.pk])
+                cursor.execute(move, [world.tenant_alpha.pk, row_a.pk])
                 assert cursor.rowcount == 1
         with pytest.raises(DatabaseError, match="row-level security"):
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(move, [world.tenant_b.pk, row_a.pk])
+                cursor.execute(move, [world.tenant_beta.pk, row_a.pk])
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s", [row_b.pk])
             assert cursor.rowcount == 0  # B's row is not even visible to UPDATE
@@ -108,7 +108,7 @@ def test_raw_sql_writes_naming_b_fail_with_check(model, world):
                 if not f.primary_key
             }
         )
-        clone.tenant_id = world.tenant_b.pk
+        clone.tenant_id = world.tenant_beta.pk
         with pytest.raises(DatabaseError, match="row-level security"):
             with transaction.atomic():
                 _insert_past_the_orm(model, clone)
@@ -131,7 +131,7 @@ def _append_only_refused_by_database(model, world):
     table = _table(model)
     refused = [f"UPDATE {table} SET tenant_id = tenant_id WHERE id = %s"]
     if getattr(model, "consumable", False):
-        with tenant_context(world.tenant_a), transaction.atomic():
+        with tenant_context(world.tenant_alpha), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {table} WHERE id = %s", [row_b.pk])
                 assert cursor.rowcount == 0  # B's row is not even visible to DELETE
@@ -140,7 +140,7 @@ def _append_only_refused_by_database(model, world):
             transaction.set_rollback(True)
     else:
         refused.append(f"DELETE FROM {table} WHERE id = %s")
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         for sql in refused:
             with pytest.raises(DatabaseError, match="permission denied"):
                 with transaction.atomic(), connection.cursor() as cursor:
@@ -152,7 +152,7 @@ def _append_only_refused_by_database(model, world):
                 if not f.primary_key
             }
         )
-        clone.tenant_id = world.tenant_b.pk
+        clone.tenant_id = world.tenant_beta.pk
         with pytest.raises(DatabaseError, match="row-level security"):
             with transaction.atomic():
                 _insert_past_the_orm(model, clone)
@@ -170,7 +170,7 @@ def test_raw_sql_link_to_b_rejected_by_composite_fk(model, world):
     for fk in scoped_fks(model):
         parent_a, parent_b = world.rows[fk.related_model]
         sql = f"UPDATE {_table(model)} SET {fk.column} = %s WHERE id = %s"
-        with tenant_context(world.tenant_a):
+        with tenant_context(world.tenant_alpha):
             with transaction.atomic(), connection.cursor() as cursor:  # positive control
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(sql, [parent_a.pk, row_a.pk])
@@ -184,7 +184,7 @@ def test_raw_sql_link_to_b_rejected_by_composite_fk(model, world):
 @pytest.mark.django_db
 def test_policy_uses_tenant_index(world):
     model = MODELS[0]
-    with tenant_context(world.tenant_a), connection.cursor() as cursor:
+    with tenant_context(world.tenant_alpha), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN SELECT * FROM {_table(model)}")
         plan = "\n".join(r[0] for r in cursor.fetchall())

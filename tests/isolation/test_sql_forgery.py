@@ -61,12 +61,12 @@ def current_proof():
     ids=["set_config", "set_config_local", "platform_claim"],
 )
 def check_claim_switch(attack, world):
-    a, b = world.tenant_a.pk, world.tenant_b.pk
-    with tenant_context(world.tenant_a):
+    a, b = world.tenant_alpha.pk, world.tenant_beta.pk
+    with tenant_context(world.tenant_alpha):
         assert visible_tenants() == [a]  # positive control
         seen = attack_then_read(attack, {"b": str(b)})
     assert b not in seen
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         assert visible_tenants() == [b]  # the next user of the connection is unaffected
 
 
@@ -74,16 +74,16 @@ test_forged_claim_switch_sees_nothing_of_b = check_claim_switch
 
 
 def test_set_statement_switch_sees_nothing_of_b(world):
-    a, b = world.tenant_a.pk, world.tenant_b.pk
-    with tenant_context(world.tenant_a):
+    a, b = world.tenant_alpha.pk, world.tenant_beta.pk
+    with tenant_context(world.tenant_alpha):
         seen = attack_then_read(f"SET app.tenant_id = '{b}'")
     # The attacker's own connection fails closed (its proof no longer matches)...
     assert seen == []
     # ...until the next request, which starts outside any context and re-sends.
     with no_tenant():
         assert visible_tenants() == []
-    assert visible_tenants_in(world.tenant_a) == [a]
-    assert visible_tenants_in(world.tenant_b) == [b]
+    assert visible_tenants_in(world.tenant_alpha) == [a]
+    assert visible_tenants_in(world.tenant_beta) == [b]
 
 
 def visible_tenants_in(tenant):
@@ -92,7 +92,7 @@ def visible_tenants_in(tenant):
 
 
 def test_set_role_to_a_privileged_role_is_refused(world):
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         for role in ("dim_platform", "dim_owner", "postgres"):
             with pytest.raises(DatabaseError), transaction.atomic():
                 rows(f'SET ROLE "{role}"')
@@ -108,8 +108,8 @@ def test_set_role_to_a_privileged_role_is_refused(world):
 
 def test_proof_replayed_on_another_connection_sees_nothing(world, django_db_blocker):
     """A's valid proof, read on this connection, is worthless on another one (its pid)."""
-    a = world.tenant_a.pk
-    with tenant_context(world.tenant_a):
+    a = world.tenant_alpha.pk
+    with tenant_context(world.tenant_alpha):
         stolen = current_proof()
         assert visible_tenants() == [a]
     handler = ConnectionHandler({"default": connection.settings_dict, "other": _no_pool()})
@@ -148,7 +148,7 @@ def _no_pool():
 
 
 def test_key_and_function_are_out_of_reach(world):
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
             rows("SELECT ipad FROM dim_context_key")
         with pytest.raises(DatabaseError), transaction.atomic():
@@ -164,14 +164,14 @@ def test_key_and_function_are_out_of_reach(world):
 
 
 def test_statements_without_a_table_name_run_with_the_contexts_claim(world):
-    a, b = world.tenant_a.pk, world.tenant_b.pk
+    a, b = world.tenant_alpha.pk, world.tenant_beta.pk
     xml = (
         "SELECT query_to_xml('SELECT tenant_id FROM tenancy_' || 'tenantsetting', "
         "false, false, '')::text"
     )
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         visible_tenants()  # the connection carries B
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         assert f"<tenant_id>{a}</tenant_id>" in rows(xml)[0][0]
         assert f"<tenant_id>{b}</tenant_id>" not in rows(xml)[0][0]
     with no_tenant():
@@ -179,11 +179,11 @@ def test_statements_without_a_table_name_run_with_the_contexts_claim(world):
 
 
 def test_prepared_in_one_context_executed_in_another(world):
-    a, b = world.tenant_a.pk, world.tenant_b.pk
-    with tenant_context(world.tenant_a):
+    a, b = world.tenant_alpha.pk, world.tenant_beta.pk
+    with tenant_context(world.tenant_alpha):
         rows(f"PREPARE dim_probe AS SELECT tenant_id FROM {TABLE}")
         assert {t for (t,) in rows("EXECUTE dim_probe")} == {a}
-    with tenant_context(world.tenant_b):
+    with tenant_context(world.tenant_beta):
         assert {t for (t,) in rows("EXECUTE dim_probe")} == {b}
     with no_tenant():
         assert rows("EXECUTE dim_probe") == []
@@ -191,15 +191,15 @@ def test_prepared_in_one_context_executed_in_another(world):
 
 
 def test_cursor_declared_in_one_context_fetched_in_another(world):
-    a = world.tenant_a.pk
-    with tenant_context(world.tenant_a), transaction.atomic():
+    a = world.tenant_alpha.pk
+    with tenant_context(world.tenant_alpha), transaction.atomic():
         rows(f"DECLARE dim_cur1 CURSOR FOR SELECT tenant_id FROM {TABLE}")
         assert {t for (t,) in rows("FETCH ALL FROM dim_cur1")} == {a}
         rows("CLOSE dim_cur1")
     quoted = 'U&"tenancy\\005ftenantsetting"'  # the table's name spelled with an escape
-    with tenant_context(world.tenant_b), transaction.atomic():
+    with tenant_context(world.tenant_beta), transaction.atomic():
         rows(f"DECLARE dim_cur2 CURSOR FOR SELECT tenant_id FROM {quoted}")
-        with tenant_context(world.tenant_a):
+        with tenant_context(world.tenant_alpha):
             fetched = {t for (t,) in rows("FETCH ALL FROM dim_cur2")}
         rows("CLOSE dim_cur2")
     # The policy's sub-select runs at the first FETCH, under the claim of that moment:
@@ -219,7 +219,7 @@ def test_other_sessions_values_are_not_visible(world, django_db_blocker):
 
     def run_victim():
         try:
-            with tenant_context(world.tenant_a), victim.cursor() as cursor:
+            with tenant_context(world.tenant_alpha), victim.cursor() as cursor:
                 cursor.execute("SELECT pg_sleep(1.5), %s::text", [secret])
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
@@ -251,6 +251,6 @@ def test_other_sessions_values_are_not_visible(world, django_db_blocker):
         thread.join()
         victim.dec_thread_sharing()
         victim.close()
-    with tenant_context(world.tenant_a):
+    with tenant_context(world.tenant_alpha):
         proof_value = current_proof()
     assert proof_value and proof_value not in text

@@ -89,9 +89,9 @@ def test_facade_unknown_tenant_or_user_is_4xx(enterprise, tenant_ref, user_ref, 
     assert exc.value.code == code and 400 <= exc.value.status < 500
 
 
-def test_facade_non_member_is_403(enterprise, owner_a):
+def test_facade_non_member_is_403(enterprise, alpha_owner):
     from managers import SessionManager
 
     with pytest.raises(SessionError) as exc:
-        SessionManager().create_session_sync("enterprise-tenant", owner_a.username)
+        SessionManager().create_session_sync("enterprise-tenant", alpha_owner.username)
     assert exc.value.status == 403
