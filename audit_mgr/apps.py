@@ -8,4 +8,6 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from audit_mgr import checks  # noqa: F401  (registers itself)
+        # checks registers itself; tasks registers the audit tasks in every process (web,
+        # shell, bench), not only in workers: the sequencer sends its task by name.
+        from audit_mgr import checks, tasks  # noqa: F401

@@ -193,6 +193,7 @@ def key_invalidation(ctx):
     items = []
     with tenant_context(ref):
         for subject in subjects:
+            actions.do_create_key_ring(ref, subject=subject, reason="bench")
             aad = crypto.associated_data(ref.id, "bench.invalidation", "", subject)
             envelope = keyring.encrypt_binary(b"still readable?", aad, subject)
             b64 = [base64.b64encode(v).decode() for v in (envelope, aad)]
