@@ -9,3 +9,7 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         from audit_mgr import checks  # noqa: F401  (registers itself)
+        from audit_mgr.actions import record_tenant_event
+        from tenancy import hooks
+
+        hooks.tenant_event.register(record_tenant_event)  # what happens to a tenant
