@@ -414,6 +414,8 @@ SPECTACULAR_SETTINGS = {
     # Bodies are documented as JSON, the API's format; forms are accepted for DRF's
     # browsable pages but not described (a JSON field in a form is a JSON string).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Choice sets that share a field name with another's ("state" of jobs and tenants).
+    "ENUM_NAME_OVERRIDES": {"TenantStateEnum": "tenancy.models.tenant.TenantState"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
