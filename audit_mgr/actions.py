@@ -25,4 +25,16 @@ def sign_tree_head(*, platform: bool = False):
     return _sign(platform_log() if platform else tenant_log())
 
 
-__all__ = ["record_event", "record_platform_event", "record_security_event", "sign_tree_head"]
+def record_tenant_event(tenant_id: int, event: str, payload: dict, actor: str = "") -> None:
+    """`tenancy.hooks.tenant_event`: the event in the tenant's own log, in the caller's
+    transaction (so it commits or rolls back with what it records)."""
+    append(event, payload or {}, actor=actor, log=tenant_log(tenant_id))
+
+
+__all__ = [
+    "record_event",
+    "record_platform_event",
+    "record_security_event",
+    "record_tenant_event",
+    "sign_tree_head",
+]

@@ -350,6 +350,24 @@ LOGIN_URL = "/admin/login/"
 # refused before its password is checked (security_mgr/login_guard.py).
 AUTHENTICATION_BACKENDS = ["security_mgr.login_guard.ThrottledModelBackend"]
 
+# --- Mail and onboarding ----------------------------------------------------------------
+# Owners are invited by email (tenancy/onboarding.py). The embedded default prints mail
+# to the console; `EMAIL_URL=smtp+tls://user:password@host:587` sends it for real.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+# The console's public address for links in mail; unset, the request's (or localhost).
+DIM_PUBLIC_URL = env.str("DIM_PUBLIC_URL", default="")
+# How long an invitation's set-password link works (Django's password-reset timeout).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -396,6 +414,8 @@ SPECTACULAR_SETTINGS = {
     # Bodies are documented as JSON, the API's format; forms are accepted for DRF's
     # browsable pages but not described (a JSON field in a form is a JSON string).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Choice sets that share a field name with another's ("state" of jobs and tenants).
+    "ENUM_NAME_OVERRIDES": {"TenantStateEnum": "tenancy.models.tenant.TenantState"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

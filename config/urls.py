@@ -14,6 +14,7 @@ from sessions_mgr.api.urls import seed_aliases
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
 from tenancy.health import health
+from tenancy.onboarding_views import accept_invitation, onboard_tenant_page
 
 admin.site.site_header = "Data Isolation Managers"
 admin.site.site_title = "Data Isolation Managers"
@@ -51,6 +52,12 @@ urlpatterns = [
         "console/passkeys/register/",
         security_console.passkey_register,
         name="console-passkey-register",
+    ),
+    path("console/tenants/new/", onboard_tenant_page, name="console-onboard-tenant"),
+    path(
+        "invitation/<slug:slug>/<str:uidb64>/<str:token>/",
+        accept_invitation,
+        name="onboarding-accept",
     ),
     path("console/security/", security_dashboard, name="console-security"),
     path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),

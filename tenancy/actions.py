@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from tenancy import hooks, onboarding
 from tenancy.context import tenant_context
 from tenancy.models import Membership, Role, Tenant, TenantSetting, TenantState
 from tenancy.resolution import forget_memberships
@@ -66,3 +71,109 @@ def get_or_create_user(username: str, *, password: str, email: str = "", **flags
         user.set_password(password)
         user.save(update_fields=["password"])
     return user, created
+
+
+# --- onboarding (tenancy/onboarding.py) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    tenant: Tenant
+    owner: object
+    owner_created: bool  # a new user, rather than an existing one found by email
+    invited: bool  # the email carries a set-password link
+
+
+def _find_or_create_owner(email: str):
+    User = get_user_model()
+    found = list(User.objects.filter(email__iexact=email)[:2])
+    if len(found) > 1:
+        raise ValidationError(
+            {"owner_email": "Several users have this email address: make it unique first."}
+        )
+    if not found:
+        user = User(username=onboarding.free_username(email), email=email, is_staff=True)
+        user.set_unusable_password()  # until the owner chooses one through the link
+        user.save()
+        return user, True
+    user = found[0]
+    if not user.is_active:
+        raise ValidationError(
+            {
+                "owner_email": (
+                    f"The user {user.get_username()!r} is deactivated: reactivate it first."
+                )
+            }
+        )
+    if not user.is_staff:  # an owner works in the console
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user, False
+
+
+@transaction.atomic
+def do_onboard_tenant(
+    slug, name, owner_email, *, actor: str, tier: str = "free", base_url: str = ""
+) -> Onboarded:
+    """Create a tenant (its key ring comes with it, `hooks.tenant_created`), find or
+    create its owner by email, make them OWNER, record it in the tenant's audit log and,
+    once committed, email the owner (a set-password link for a new user). Bad input is
+    a `ValidationError` naming the field; nothing is written then."""
+    wanted = onboarding.parse_onboarding(slug, name, owner_email, tier)
+    if Tenant.objects.filter(slug=wanted.slug).exists():
+        raise ValidationError(
+            {"slug": f"A tenant with the slug {wanted.slug!r} already exists: choose another."}
+        )
+    owner, created = _find_or_create_owner(wanted.owner_email)
+    tenant = do_create_tenant(slug=wanted.slug, name=wanted.name, tier=wanted.tier, owner=owner)
+    invited = onboarding.needs_password(owner)
+    with tenant_context(tenant):
+        hooks.tenant_event.call(
+            tenant.pk,
+            "tenant.onboarded",
+            {
+                "slug": tenant.slug,
+                "tier": tenant.tier,
+                "owner": owner.get_username(),
+                "owner_created": created,
+                "invited": invited,
+            },
+            actor,
+        )
+    transaction.on_commit(
+        functools.partial(onboarding.send_invitation, owner.pk, tenant.pk, base_url)
+    )
+    return Onboarded(tenant, owner, created, invited)
+
+
+@transaction.atomic
+def do_resend_invitation(tenant: Tenant, *, actor: str, base_url: str = "") -> list:
+    """Email every owner of `tenant` again (a new link for those with no password yet,
+    the earlier links still work until they expire). Returns the owners emailed (those
+    with an address)."""
+    memberships = Membership.objects.filter(tenant=tenant, role=Role.OWNER)
+    owners = [m.user for m in memberships.select_related("user") if m.user.email]
+    with tenant_context(tenant):
+        for owner in owners:
+            hooks.tenant_event.call(
+                tenant.pk, "tenant.invitation_resent", {"owner": owner.get_username()}, actor
+            )
+            transaction.on_commit(
+                functools.partial(onboarding.send_invitation, owner.pk, tenant.pk, base_url)
+            )
+    return owners
+
+
+@transaction.atomic
+def do_accept_invitation(user, tenant: Tenant, password: str) -> None:
+    """The invited owner chose a password (the link was checked by
+    `onboarding.check_link`). Changing the password hash makes the link unusable."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    with tenant_context(tenant):
+        hooks.tenant_event.call(
+            tenant.pk,
+            "tenant.invitation_accepted",
+            {"owner": user.get_username()},
+            user.get_username(),
+        )

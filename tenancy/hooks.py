@@ -107,6 +107,17 @@ tenant_created: Hook[[object], None] = Hook(
 )
 
 
+tenant_event: Hook[[int, str, dict, str], None] = Hook(
+    "tenant_event",
+    """(tenant_id, event, payload, actor) -> None, for each listener. Something happened
+    to a tenant that belongs in its audit log (onboarding, an owner accepting the
+    invitation). Called in the tenant's context, inside the caller's transaction; a
+    listener that raises refuses the action. The audit log service appends it to the
+    tenant's log.""",
+    provided_by="audit_mgr",
+    many=True,
+)
+
 # --- sessions, asked by security (threat detection) ------------------------------------
 
 revoke_user_sessions: Hook[[int, str], int] = Hook(

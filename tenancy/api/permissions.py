@@ -22,5 +22,7 @@ class IsTenantMember(BasePermission):
 
 
 class IsPlatformOperator(BasePermission):
+    message = "Only platform operators may do this."
+
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_superuser)

@@ -49,5 +49,10 @@ def test_hook_features_register_their_providers_when_ready():
         hooks.verify_second_factor,
     ):
         assert hook.provided, hook
-    for hook in (hooks.tenant_created, hooks.session_anomaly, hooks.session_token_refused):
+    for hook in (
+        hooks.tenant_created,
+        hooks.tenant_event,
+        hooks.session_anomaly,
+        hooks.session_token_refused,
+    ):
         assert hook.provided, hook
