@@ -19,6 +19,8 @@ import django_celery_beat.admin as beat_admin  # registers the stock pages first
 from celery import current_app, schedules
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -30,7 +32,7 @@ from django_celery_beat.models import (
 from tenancy import schedules as product
 from tenancy.context import in_platform_access
 
-READ_ONLY_MESSAGE = (
+READ_ONLY_MESSAGE = gettext_lazy(
     "Schedules are read-only while a tenant is picked: they run for the whole platform. "
     "Choose “all tenants” in the tenant switcher to change them."
 )
@@ -80,19 +82,25 @@ class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
         tasks = registered_tasks()
         if task and task not in tasks:
             self.add_error(
-                "task", f"No worker knows the task {task!r}: pick one of the registered tasks."
+                "task",
+                _("No worker knows the task %(task)r: pick one of the registered tasks.")
+                % {"task": task},
             )
         args = product.parse_args(data.get("args")) if "args" in data else []
         target = product.fan_out_target(task, args)
         if task == product.FAN_OUT_TASK and target is None:
             self.add_error(
-                "args", 'fan_out_task needs the per-tenant task\'s name first, e.g. ["app.tasks.x"]'
+                "args",
+                _('fan_out_task needs the per-tenant task’s name first, e.g. ["app.tasks.x"]'),
             )
         elif target is not None and not getattr(tasks.get(target), "tenant_scoped", False):
             self.add_error(
                 "args",
-                f"{target!r} is not a registered per-tenant task: fan_out_task runs one "
-                "in each tenant's context.",
+                _(
+                    "%(task)r is not a registered per-tenant task: fan_out_task runs one "
+                    "in each tenant’s context."
+                )
+                % {"task": target},
             )
         return data
 
@@ -106,7 +114,7 @@ class PeriodicTaskAdmin(PlatformOnlyAdmin, beat_admin.PeriodicTaskAdmin):
         *beat_admin.PeriodicTaskAdmin.fieldsets[1:],
     )
 
-    @admin.display(description="Runs")
+    @admin.display(description=gettext_lazy("Runs"))
     def runs(self, obj):
         if obj is None or not obj.task:
             return "–"
@@ -130,9 +138,12 @@ class CrontabForm(forms.ModelForm):
             schedules.crontab(**parts)
         except (ValueError, TypeError, schedules.ParseException) as exc:
             raise forms.ValidationError(
-                f"Beat cannot use this crontab: {exc} Each field takes numbers, ranges "
-                "(1-5), lists (1,15) and steps (*/15); days of the week run 0-6 from Sunday; "
-                "e.g. minute 0 and hour 4 for every day at 04:00."
+                _(
+                    "Beat cannot use this crontab: %(error)s Each field takes numbers, ranges "
+                    "(1-5), lists (1,15) and steps (*/15); days of the week run 0-6 from "
+                    "Sunday; e.g. minute 0 and hour 4 for every day at 04:00."
+                )
+                % {"error": exc}
             ) from exc
         return data
 

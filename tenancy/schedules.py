@@ -31,6 +31,7 @@ from datetime import timedelta
 from celery import schedules
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 FAN_OUT_TASK = "tenancy.tasks.fan_out_task"
 BACKEND_CLEANUP = {
@@ -60,8 +61,8 @@ def runs_label(task: str, args) -> str:
     """What the console says about how often an entry's work runs per firing."""
     target = fan_out_target(task, args)
     if target is not None:
-        return f"once per active tenant: {target}"
-    return "once, for the platform (no tenant in context)"
+        return _("once per active tenant: %(task)s") % {"task": target}
+    return _("once, for the platform (no tenant in context)")
 
 
 def describe(name: str, task: str, args) -> str:
