@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally (no CDN)
+    # Before tenancy, whose admin replaces its schedule pages with platform-only ones.
+    "django_celery_beat",
     "tenancy",
     "jobs_mgr",
     "audit_mgr",
@@ -224,8 +226,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
+# Beat reads its schedule from the database (django-celery-beat), where platform operators
+# edit it in the console. PERIODIC_TASKS below are the product's schedules: migrate seeds
+# the missing ones (tenancy/schedules.py) and never overwrites an operator's edit
+# (`manage.py seed_schedules --reset` does). CELERY_BEAT_SCHEDULE stays empty, or beat
+# would write it over the database's entries at every start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {}
+PERIODIC_TASKS = {
     "tenancy-heartbeat-every-tenant": {
         "task": "tenancy.tasks.fan_out_task",
         "schedule": env.float("PERFORMANCE_MONITORING_INTERVAL", default=60.0),
@@ -257,7 +265,7 @@ SESSION_ENGINE = "tenancy.session_store"
 # job whose lease expired (its worker died), at most JOBS_MAX_ATTEMPTS times in a row.
 JOBS_LEASE_SECONDS = env.float("JOBS_LEASE_SECONDS", default=60.0)
 JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=5)
-CELERY_BEAT_SCHEDULE["jobs-resume-stale"] = {
+PERIODIC_TASKS["jobs-resume-stale"] = {
     "task": "jobs_mgr.tasks.resume_stale_jobs_task",
     "schedule": env.float("JOBS_SWEEP_INTERVAL", default=30.0),
 }
@@ -298,16 +306,16 @@ SECURITY_THREAT_POLICY = env.json("SECURITY_THREAT_POLICY", default={})
 # (docs/audit.md): a log whose head moved is signed every minute; an idle one is not signed
 # again.
 SECURITY_TREE_HEAD_INTERVAL = env.float("SECURITY_TREE_HEAD_INTERVAL", default=60.0)
-CELERY_BEAT_SCHEDULE["security-sign-tree-heads"] = {
+PERIODIC_TASKS["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,
     "args": ("audit_mgr.tasks.sign_tree_head_task",),
 }
-CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"] = {
+PERIODIC_TASKS["security-sign-platform-tree-head"] = {
     "task": "audit_mgr.tasks.sign_platform_tree_head_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,
 }
-CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
+PERIODIC_TASKS["security-verify-audit-logs"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_VERIFY_INTERVAL", default=86400.0),
     "args": ("audit_mgr.tasks.verify_audit_task",),
@@ -317,15 +325,15 @@ CELERY_BEAT_SCHEDULE["security-verify-audit-logs"] = {
 # returns (audit_mgr/sequencer.py). Either way the sweep below sequences
 # whatever a failed sequencer left pending (verify_audit and the dashboard show its age).
 SECURITY_AUDIT_SEQUENCING = env.str("SECURITY_AUDIT_SEQUENCING", default="deferred")
-CELERY_BEAT_SCHEDULE["security-sequence-audit-logs"] = {
+PERIODIC_TASKS["security-sequence-audit-logs"] = {
     "task": "audit_mgr.tasks.sweep_pending_audit_task",  # every tenant, any state
     "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
 }
-CELERY_BEAT_SCHEDULE["security-sequence-platform-audit-log"] = {
+PERIODIC_TASKS["security-sequence-platform-audit-log"] = {
     "task": "audit_mgr.tasks.sequence_platform_pending_audit_task",
     "schedule": env.float("SECURITY_AUDIT_SWEEP_INTERVAL", default=60.0),
 }
-CELERY_BEAT_SCHEDULE["security-rotate-due-keys"] = {
+PERIODIC_TASKS["security-rotate-due-keys"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("SECURITY_ROTATION_CHECK_INTERVAL", default=3600.0),
     "args": ("security_mgr.tasks.rotate_due_keys_task",),

@@ -42,7 +42,10 @@ stop() {
 
 "$VENV/bin/celery" -A config worker --loglevel=INFO --concurrency=2 --hostname=worker@%h &
 worker=$!
-"$VENV/bin/celery" -A config beat --loglevel=INFO &
+# Beat reads its schedules from the database, where the console edits them
+# (tenancy/schedules.py seeds them at migrate; CELERY_BEAT_SCHEDULER says the same).
+"$VENV/bin/celery" -A config beat --loglevel=INFO \
+  --scheduler django_celery_beat.schedulers:DatabaseScheduler &
 beat=$!
 "$VENV/bin/python" manage.py runserver "$HOST:$PORT" &
 server=$!

@@ -1,5 +1,5 @@
 """Celery tasks of the session manager; tenant-scoped (sent per tenant by fan_out_task
-from beat, see CELERY_BEAT_SCHEDULE)."""
+from beat, see PERIODIC_TASKS)."""
 
 from celery import shared_task
 

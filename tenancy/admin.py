@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from tenancy import admin_schedules
 from tenancy.admin_base import TenantScopedAdmin, tenant_role_at_least
 from tenancy.context import get_current_tenant_id
 from tenancy.models import Membership, Role, Tenant, TenantSetting
@@ -71,3 +72,7 @@ class MembershipAdmin(admin.ModelAdmin):
 class TenantSettingAdmin(TenantScopedAdmin):
     list_display = ["key", "description", "updated_at"]
     search_fields = ["key", "description"]
+
+
+# Beat's schedules: platform operators only (tenancy/admin_schedules.py).
+admin_schedules.register()

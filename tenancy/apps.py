@@ -31,6 +31,12 @@ def _apply_rls(sender, using="default", verbosity=1, **kwargs):
     rls.apply(using=using, verbosity=verbosity)
 
 
+def _seed_schedules(sender, using="default", verbosity=1, **kwargs):
+    from tenancy import schedules
+
+    schedules.seed_after_migrate(using=using, verbosity=verbosity)
+
+
 class TenancyConfig(AppConfig):
     name = "tenancy"
     verbose_name = "Tenancy and isolation"
@@ -43,6 +49,9 @@ class TenancyConfig(AppConfig):
         # without anyone writing a migration for it.
         post_migrate.connect(_apply_rls, sender=self, dispatch_uid="tenancy.apply_rls")
         checks.register(tenancy_checks.check_scoped_managers, checks.Tags.models)
+        # The product's periodic tasks, in beat's tables (tenancy/schedules.py says why
+        # here and not in a data migration).
+        post_migrate.connect(_seed_schedules, sender=self, dispatch_uid="tenancy.seed_schedules")
 
         from tenancy import joins, sqlguard
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connections
 
-from tenancy import rls_platform
+from tenancy import rls_platform, rls_schedules
 from tenancy.models.scoped import scoped_models
 from tenancy.rls_names import (  # noqa: F401  (KEY_TABLE ... POLICY: this module's vocabulary)
     CONTEXT_FUNCTION,
@@ -221,6 +221,8 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
         cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC")
         # Memberships, superusers and permissions: written only with a verified claim.
         rls_platform.apply(cursor, runtime_role)
+        # Beat's schedules: defined only with the platform claim.
+        rls_schedules.apply(cursor, runtime_role, set(connection.introspection.table_names(cursor)))
         if runtime_role:
             role = _ident(runtime_role)
             cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM {role}")

@@ -18,7 +18,7 @@ import psycopg
 from django.conf import settings
 from django.db import connections, transaction
 
-from tenancy import rls, rls_platform
+from tenancy import rls, rls_platform, rls_schedules
 from tenancy.db import proof
 from tenancy.models.scoped import scoped_models
 
@@ -74,6 +74,7 @@ def inspect(using: str = "default") -> IsolationReport:
         report.problems += role_problems(cursor, role)
         report.problems += proof_problems(cursor, role)
         report.problems += rls_platform.problems(cursor)
+        report.problems += rls_schedules.problems(cursor, role)
         report.problems += binding_problems(connection)
         reference = _reference_policy(cursor)
         for model in scoped_models():

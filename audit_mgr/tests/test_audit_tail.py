@@ -129,8 +129,8 @@ def test_verify_log_reports_the_unsigned_tail_without_failing(tenant_alpha):
 def test_sign_tree_head_task_signs_a_moved_log_every_minute_and_an_idle_one_never_again(
     tenant_alpha,
 ):
-    assert settings.CELERY_BEAT_SCHEDULE["security-sign-tree-heads"]["schedule"] <= 60
-    assert settings.CELERY_BEAT_SCHEDULE["security-sign-platform-tree-head"]["schedule"] <= 60
+    assert settings.PERIODIC_TASKS["security-sign-tree-heads"]["schedule"] <= 60
+    assert settings.PERIODIC_TASKS["security-sign-platform-tree-head"]["schedule"] <= 60
     with tenant_context(tenant_alpha):
         audit_actions.record_event("test.event")
         first = sign_tree_head_task.delay().get()

@@ -353,7 +353,7 @@ def test_beat_schedule_names_registered_tasks():
         if importlib.util.find_spec(f"{config.name}.tasks") is not None:
             importlib.import_module(f"{config.name}.tasks")
 
-    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+    for entry in settings.PERIODIC_TASKS.values():
         assert entry["task"] in current_app.tasks
         for name in entry.get("args", ()):
             assert name in current_app.tasks, name

@@ -398,7 +398,7 @@ def test_beat_schedule_names_only_registered_tasks():
 
     app.loader.import_default_modules()
     named = set()
-    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+    for entry in settings.PERIODIC_TASKS.values():
         named.add(entry["task"])
         named.update(a for a in entry.get("args", ()) if isinstance(a, str) and ".tasks." in a)
     assert {"audit_mgr.tasks.sign_tree_head_task", "audit_mgr.tasks.verify_audit_task"} <= named
