@@ -1,0 +1,254 @@
+"""Red team on onboarding (issue 12, point 6): tenant B's staff (`bob`, beta's owner, and
+`bea`, its admin) and an anonymous visitor against the onboarding API, the console form
+and the invitation link.
+
+Each attack has a positive control beside it (the platform operator, or the invited
+owner with their own untouched link, does get through), so a refusal cannot pass
+because the feature is simply broken.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from tenancy.actions import do_onboard_tenant
+from tenancy.middleware import SESSION_KEY
+from tenancy.models import Membership, Role, Tenant
+from tests.personas import PASSWORD, api_as, audit_entries
+
+NEW_PASSWORD = "a-long-new-password-42"
+LINK_RE = re.compile(r"https?://\S+/invitation/\S+/")
+BODY = {"slug": "eta", "name": "Eta", "owner_email": "bob-again@eta.example"}
+CHOSEN = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+
+
+def link_path(mail) -> str:
+    found = LINK_RE.search(mail.body)
+    assert found, mail.body
+    return "/" + found.group(0).split("/", 3)[3]
+
+
+@pytest.fixture
+def gamma(db, django_capture_on_commit_callbacks, mailoutbox):
+    """Tenant gamma onboarded for a new user, and the path of their invitation link."""
+    with django_capture_on_commit_callbacks(execute=True):
+        done = do_onboard_tenant("gamma", "Gamma SA", "grace@gamma.example", actor="root")
+    return done, link_path(mailoutbox[-1])
+
+
+def uid_of(user) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+# --- who may onboard ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["beta_owner", "beta_admin"])
+def test_api_onboard_refused_to_tenant_staff_whatever_the_method_or_tenant(
+    request, who, tenant_alpha, tenant_beta, superuser
+):
+    staff = request.getfixturevalue(who)
+    for tenant in (tenant_beta, tenant_alpha, None):
+        api = api_as(staff, tenant)
+        assert api.post("/api/v1/tenants/", BODY, format="json").status_code == 403
+        assert api.post("/api/v1/tenants/", BODY).status_code == 403  # a form body
+        for method in (api.put, api.patch):
+            assert method("/api/v1/tenants/", BODY, format="json").status_code in (403, 405)
+        overridden = api.get(
+            "/api/v1/tenants/", BODY, HTTP_X_HTTP_METHOD_OVERRIDE="POST", format="json"
+        )
+        assert overridden.status_code in (403, 405)
+    assert not Tenant.objects.filter(slug="eta").exists()
+    assert not get_user_model().objects.filter(email__iexact=BODY["owner_email"]).exists()
+    # Positive control: the operator's same request creates it.
+    made = api_as(superuser).post("/api/v1/tenants/", BODY, format="json")
+    assert made.status_code == 201, made.content
+
+
+def test_console_onboard_refused_to_beta_owner_and_needs_csrf_for_operator(
+    beta_owner, tenant_beta, superuser
+):
+    url = reverse("console-onboard-tenant")
+    form = {**BODY, "tier": "free"}
+    bob = Client(enforce_csrf_checks=True)
+    bob.force_login(beta_owner)
+    assert bob.get(url).status_code == 403
+    token = bob.get("/").cookies.get("csrftoken")
+    headers = {"HTTP_X_CSRFTOKEN": token.value} if token else {}
+    assert bob.post(url, form, **headers).status_code == 403
+    # The operator's browser, driven by another site (no CSRF token): refused.
+    root = Client(enforce_csrf_checks=True)
+    root.force_login(superuser)
+    assert root.post(url, form).status_code == 403
+    assert not Tenant.objects.filter(slug="eta").exists()
+    # Positive control: with the form's own token it works.
+    page = root.get(url)
+    csrf = page.context["csrf_token"]
+    made = root.post(url, {**form, "csrfmiddlewaretoken": str(csrf)})
+    assert made.status_code == 302 and Tenant.objects.filter(slug="eta").exists()
+
+
+def test_command_and_api_onboard_existing_alpha_owner_without_touching_alpha(
+    alpha_owner, tenant_alpha, superuser, django_capture_on_commit_callbacks, mailoutbox
+):
+    """Onboarding an email that belongs to alice (alpha's owner) makes her owner of the
+    new tenant: her password is not reset, no link is mailed, alpha's membership and
+    audit log are untouched, and the new tenant's log says who it was."""
+    alpha_owner.email = "alice@alpha.example"
+    alpha_owner.save()
+    hash_before = alpha_owner.password
+    with django_capture_on_commit_callbacks(execute=True):
+        made = api_as(superuser).post(
+            "/api/v1/tenants/",
+            {"slug": "eta", "name": "Eta", "owner_email": "ALICE@alpha.example"},
+            format="json",
+        )
+    assert made.status_code == 201, made.content
+    assert made.json()["owner"] == {
+        "username": "alice",
+        "email": "alice@alpha.example",
+        "created": False,
+        "invited": False,
+    }
+    alpha_owner.refresh_from_db()
+    assert alpha_owner.password == hash_before and alpha_owner.check_password(PASSWORD)
+    eta = Tenant.objects.get(slug="eta")
+    assert sorted(
+        Membership.objects.filter(user=alpha_owner).values_list("tenant__slug", "role")
+    ) == [("alpha", Role.OWNER), ("eta", Role.OWNER)]
+    [mail] = mailoutbox
+    assert mail.to == ["alice@alpha.example"] and "/invitation/" not in mail.body
+    [entry] = audit_entries(eta, "tenant.onboarded")
+    payload = json.loads(entry.data)["payload"]
+    assert payload["owner"] == "alice" and payload["owner_created"] is False
+    assert entry.actor == "root"
+    assert audit_entries(tenant_alpha, "tenant.onboarded") == []
+
+
+# --- the invitation link ------------------------------------------------------------------------
+
+
+def test_invitation_link_bent_to_beta_or_to_bob_is_refused(gamma, beta_owner, tenant_beta, client):
+    done, path = gamma
+    _, _, slug, uid, token, _ = path.split("/")
+    bent = [
+        f"/invitation/beta/{uid}/{token}/",  # grace's link, aimed at beta
+        f"/invitation/{slug}/{uid_of(beta_owner)}/{token}/",  # grace's token, bob's id
+        f"/invitation/beta/{uid_of(beta_owner)}/{token}/",
+    ]
+    for url in bent:
+        assert client.get(url).status_code == 400, url
+        assert client.post(url, CHOSEN).status_code == 400, url
+    beta_owner.refresh_from_db()
+    assert beta_owner.check_password(PASSWORD)
+    assert not Membership.objects.filter(user=done.owner, tenant=tenant_beta).exists()
+    assert "_auth_user_id" not in client.session
+    assert client.get(path).status_code == 200  # positive control: grace's own link
+
+
+def test_invitation_link_replayed_after_use_changes_nothing(gamma, client):
+    done, path = gamma
+    assert client.post(path, CHOSEN).status_code == 302
+    other = Client()
+    again = other.post(
+        path, {"new_password1": "x-other-pass-99", "new_password2": "x-other-pass-99"}
+    )
+    assert again.status_code == 400
+    assert AUTH_SESSION_KEY not in other.session
+    owner = get_user_model().objects.get(pk=done.owner.pk)
+    assert owner.check_password(NEW_PASSWORD) and not owner.check_password("x-other-pass-99")
+    assert len(audit_entries(done.tenant, "tenant.invitation_accepted")) == 1
+
+
+def test_invitation_accept_while_signed_in_as_bob_drops_bobs_session(
+    gamma, beta_owner, tenant_beta, client
+):
+    """Session fixation: accepting signs the invited owner in on a new session key, and
+    nothing of bob's session (his user, his tenant choice) survives into it."""
+    done, path = gamma
+    client.force_login(beta_owner)
+    session = client.session
+    session[SESSION_KEY] = "beta"
+    session.save()
+    bobs_key = client.session.session_key
+    assert client.post(path, CHOSEN).status_code == 302
+    assert client.session.session_key != bobs_key
+    assert client.session[AUTH_SESSION_KEY] == str(done.owner.pk)
+    assert client.session[SESSION_KEY] == "gamma"
+    from django.conf import settings
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.utils.module_loading import import_string
+
+    store: SessionBase = import_string(settings.SESSION_ENGINE + ".SessionStore")(bobs_key)
+    assert AUTH_SESSION_KEY not in store.load()  # bob's old key signs in nobody
+    me = client.get("/api/v1/me/").json()
+    assert [m["tenant"]["slug"] for m in me["memberships"]] == ["gamma"]
+    assert client.get("/api/v1/settings/", HTTP_X_TENANT="beta").status_code == 403
+    # Bob's account itself is untouched.
+    beta_owner.refresh_from_db()
+    assert beta_owner.check_password(PASSWORD)
+
+
+def test_invitation_page_answers_missing_and_existing_users_the_same(
+    gamma, beta_owner, tenant_beta, client
+):
+    """Missing and forbidden answer the same way: a made-up token for bob (who exists and
+    has a password) must not be told apart from one for a user id that does not exist,
+    or anyone can list the users by id."""
+    missing = get_user_model().objects.order_by("-pk").first().pk + 1000
+    answers = []
+    for uid in (uid_of(beta_owner), urlsafe_base64_encode(force_bytes(missing))):
+        response = client.get(f"/invitation/beta/{uid}/cafe12-0123456789abcdef0123/")
+        answers.append((response.status_code, response.context["message"]))
+    assert answers[0] == answers[1]
+
+
+def test_invitation_refusal_never_logs_the_token(gamma, client, caplog):
+    """A link edited only in its slug carries a live token: Django's "Bad Request: <path>"
+    line would put it in the logs."""
+    done, path = gamma
+    _, _, slug, uid, token, _ = path.split("/")
+    caplog.set_level("DEBUG")
+    assert client.get(f"/invitation/beta/{uid}/{token}/").status_code == 400
+    assert caplog.records  # the refusal is logged ...
+    for record in caplog.records:  # ... without the token
+        assert token not in record.getMessage() and token not in str(record.__dict__)
+    assert client.get(path).status_code == 200  # and the token still works
+
+
+def test_invitation_pages_never_send_the_token_as_referer(gamma, client):
+    done, path = gamma
+    _, _, slug, uid, token, _ = path.split("/")
+    for url in (path, f"/invitation/beta/{uid}/{token}/"):
+        response = client.get(url)
+        assert response["Referrer-Policy"] == "no-referrer", url
+        assert (
+            response["Cache-Control"]
+            and "no-store" in response["Cache-Control"]
+            or (response.status_code != 200)
+        )
+
+
+def test_invitation_audit_lands_in_the_new_tenant_only(
+    gamma, tenant_alpha, tenant_beta, beta_owner, client
+):
+    done, path = gamma
+    client.force_login(beta_owner)  # bob's browser, with beta chosen
+    session = client.session
+    session[SESSION_KEY] = "beta"
+    session.save()
+    assert client.post(path, CHOSEN).status_code == 302
+    gamma_events = [e.event for e in audit_entries(done.tenant)]
+    assert "tenant.onboarded" in gamma_events and "tenant.invitation_accepted" in gamma_events
+    for other in (tenant_alpha, tenant_beta, None):
+        events = [e.event for e in audit_entries(other)]
+        assert not [e for e in events if e.startswith("tenant.")], (other, events)
