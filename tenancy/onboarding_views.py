@@ -24,7 +24,7 @@ from tenancy.actions import do_accept_invitation, do_onboard_tenant
 from tenancy.console import console_header
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import TenantTier
-from tenancy.onboarding import check_link
+from tenancy.onboarding import INVALID, check_link
 
 log = logging.getLogger("dim.onboarding")
 
@@ -61,7 +61,8 @@ def accept_invitation(request, slug, uidb64, token):
         return _refused(request, slug, link)
     form = SetPasswordForm(link.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        do_accept_invitation(link.user, link.tenant, form.cleaned_data["new_password1"])
+        if not do_accept_invitation(link.user, link.tenant, form.cleaned_data["new_password1"]):
+            return _refused(request, slug, INVALID)  # used by another request meanwhile
         login(request, link.user)
         request.session[SESSION_KEY] = link.tenant.slug  # land on this tenant's home
         messages.success(request, f"Welcome to {link.tenant.name}: your password is set.")

@@ -20,9 +20,10 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from tenancy.actions import do_onboard_tenant
+from tenancy.actions import do_accept_invitation, do_onboard_tenant
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import Membership, Role, Tenant
+from tenancy.onboarding import check_link
 from tests.personas import PASSWORD, api_as, audit_entries
 
 NEW_PASSWORD = "a-long-new-password-42"
@@ -164,6 +165,23 @@ def test_invitation_link_replayed_after_use_changes_nothing(gamma, client):
     )
     assert again.status_code == 400
     assert AUTH_SESSION_KEY not in other.session
+    owner = get_user_model().objects.get(pk=done.owner.pk)
+    assert owner.check_password(NEW_PASSWORD) and not owner.check_password("x-other-pass-99")
+    assert len(audit_entries(done.tenant, "tenant.invitation_accepted")) == 1
+
+
+def test_invitation_two_uses_at_once_only_the_first_sets_the_password(gamma, client):
+    """Two requests with one link both pass the check before either writes (the second
+    holds the user as it was before the first's password)."""
+    done, path = gamma
+    _, _, slug, uid, token, _ = path.split("/")
+    checked_by_second = check_link(slug, uid, token)
+    assert checked_by_second.ok
+    assert client.post(path, CHOSEN).status_code == 302  # the first request
+    accepted = do_accept_invitation(
+        checked_by_second.user, checked_by_second.tenant, "x-other-pass-99"
+    )
+    assert accepted is False
     owner = get_user_model().objects.get(pk=done.owner.pk)
     assert owner.check_password(NEW_PASSWORD) and not owner.check_password("x-other-pass-99")
     assert len(audit_entries(done.tenant, "tenant.invitation_accepted")) == 1
