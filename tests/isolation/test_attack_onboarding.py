@@ -15,12 +15,15 @@ import re
 import pytest
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tenancy.actions import do_accept_invitation, do_onboard_tenant
+from tenancy.context import tenant_context
+from tenancy.exceptions import TenantMismatch
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import Membership, Role, Tenant
 from tenancy.onboarding import check_link
@@ -270,3 +273,54 @@ def test_invitation_audit_lands_in_the_new_tenant_only(
     for other in (tenant_alpha, tenant_beta, None):
         events = [e.event for e in audit_entries(other)]
         assert not [e for e in events if e.startswith("tenant.")], (other, events)
+
+
+def test_console_onboard_by_an_operator_working_in_beta_lands_in_the_new_tenant(
+    superuser, tenant_beta, tenant_alpha, django_capture_on_commit_callbacks, mailoutbox
+):
+    """An operator who is also a member of beta, with beta chosen, onboards: the request
+    runs in beta's context, yet the membership and the audit entry belong to the new
+    tenant only (on PostgreSQL the database checks the membership's tenant)."""
+    from tests.personas import _member
+
+    _member(superuser, tenant_beta, Role.ADMIN)
+    client = Client()
+    client.force_login(superuser)
+    session = client.session
+    session[SESSION_KEY] = "beta"
+    session.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        made = client.post(
+            reverse("console-onboard-tenant"),
+            {**BODY, "tier": "free"},
+            HTTP_X_TENANT="beta",
+        )
+    assert made.status_code == 302, made.content
+    eta = Tenant.objects.get(slug="eta")
+    owner = get_user_model().objects.get(email=BODY["owner_email"])
+    assert list(Membership.objects.filter(user=owner).values_list("tenant__slug", "role")) == [
+        ("eta", Role.OWNER)
+    ]
+    assert [e.event for e in audit_entries(eta)] == ["tenant.onboarded"]
+    for other in (tenant_beta, tenant_alpha):
+        assert not [e for e in audit_entries(other) if e.event.startswith("tenant.")]
+    api = api_as(superuser, tenant_beta)
+    body = {"slug": "theta", "name": "Theta", "owner_email": "t@theta.example"}
+    assert api.post("/api/v1/tenants/", body, format="json").status_code == 201
+    theta = Tenant.objects.get(slug="theta")
+    assert [e.event for e in audit_entries(theta)] == ["tenant.onboarded"]
+    assert not [e for e in audit_entries(tenant_beta) if e.event.startswith("tenant.")]
+
+
+def test_tenant_event_hook_refuses_another_tenants_log_from_beta_context(tenant_alpha, tenant_beta):
+    """Code running for beta that names alpha's id in `tenant_event` must not write into
+    alpha's audit log; the same call for beta does (positive control)."""
+    from tenancy import hooks
+
+    with tenant_context(tenant_beta):
+        with pytest.raises(TenantMismatch):
+            with transaction.atomic():
+                hooks.tenant_event.call(tenant_alpha.pk, "tenant.forged", {}, "bob")
+        hooks.tenant_event.call(tenant_beta.pk, "tenant.noted", {}, "bob")
+    assert audit_entries(tenant_alpha, "tenant.forged") == []
+    assert [e.actor for e in audit_entries(tenant_beta, "tenant.noted")] == ["bob"]
