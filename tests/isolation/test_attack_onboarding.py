@@ -324,3 +324,32 @@ def test_tenant_event_hook_refuses_another_tenants_log_from_beta_context(tenant_
         hooks.tenant_event.call(tenant_beta.pk, "tenant.noted", {}, "bob")
     assert audit_entries(tenant_alpha, "tenant.forged") == []
     assert [e.actor for e in audit_entries(tenant_beta, "tenant.noted")] == ["bob"]
+
+
+def test_beta_owner_cannot_claim_an_email_that_onboarding_would_find(
+    beta_owner, tenant_beta, superuser, django_capture_on_commit_callbacks
+):
+    """Onboarding finds an existing owner by email. If bob could set his own email to the
+    one an operator is about to onboard, he would become the new tenant's owner: tenant
+    staff have no way to change a user's email (admin 403, /me/ read only)."""
+    client = Client()
+    client.force_login(beta_owner)
+    change = f"/admin/auth/user/{beta_owner.pk}/change/"
+    assert client.get(change).status_code == 403
+    assert client.post(change, {"username": "bob", "email": "ceo@eta.example"}).status_code == 403
+    api = api_as(beta_owner, tenant_beta)
+    for method in (api.patch, api.put, api.post):
+        assert method("/api/v1/me/", {"email": "ceo@eta.example"}, format="json").status_code in (
+            403,
+            405,
+        )
+    beta_owner.refresh_from_db()
+    assert beta_owner.email == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        made = api_as(superuser).post(
+            "/api/v1/tenants/",
+            {"slug": "eta", "name": "Eta", "owner_email": "ceo@eta.example"},
+            format="json",
+        )
+    assert made.json()["owner"]["created"] is True
+    assert not Membership.objects.filter(user=beta_owner, tenant__slug="eta").exists()
