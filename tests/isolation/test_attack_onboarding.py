@@ -10,7 +10,6 @@ because the feature is simply broken.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
@@ -21,31 +20,24 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from tenancy.actions import do_accept_invitation, do_onboard_tenant
+from tenancy.actions import do_accept_invitation
 from tenancy.context import tenant_context
 from tenancy.exceptions import TenantMismatch
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import Membership, Role, Tenant
 from tenancy.onboarding import check_link
+from tenancy.tests.test_onboarding import NEW_PASSWORD, link_path, onboard
 from tests.personas import PASSWORD, api_as, audit_entries
 
-NEW_PASSWORD = "a-long-new-password-42"
-LINK_RE = re.compile(r"https?://\S+/invitation/\S+/")
 BODY = {"slug": "eta", "name": "Eta", "owner_email": "bob-again@eta.example"}
 CHOSEN = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
 
 
-def link_path(mail) -> str:
-    found = LINK_RE.search(mail.body)
-    assert found, mail.body
-    return "/" + found.group(0).split("/", 3)[3]
-
-
 @pytest.fixture
 def gamma(db, django_capture_on_commit_callbacks, mailoutbox):
-    """Tenant gamma onboarded for a new user, and the path of their invitation link."""
+    """Tenant gamma onboarded for grace, a new user, and the path of her invitation link."""
     with django_capture_on_commit_callbacks(execute=True):
-        done = do_onboard_tenant("gamma", "Gamma SA", "grace@gamma.example", actor="root")
+        done = onboard()
     return done, link_path(mailoutbox[-1])
 
 
