@@ -165,9 +165,16 @@ def do_resend_invitation(tenant: Tenant, *, actor: str, base_url: str = "") -> l
 
 
 @transaction.atomic
-def do_accept_invitation(user, tenant: Tenant, password: str) -> None:
+def do_accept_invitation(user, tenant: Tenant, password: str) -> bool:
     """The invited owner chose a password (the link was checked by
-    `onboarding.check_link`). Changing the password hash makes the link unusable."""
+    `onboarding.check_link`). Changing the password hash makes the link unusable.
+
+    False, writing nothing, when the user changed since the check: two requests with
+    the same link checked it before either wrote, and only the first may use it (the
+    row lock makes the second wait for the first and then see its password)."""
+    current = get_user_model().objects.select_for_update().get(pk=user.pk)
+    if (current.password, current.last_login) != (user.password, user.last_login):
+        return False
     user.set_password(password)
     user.save(update_fields=["password"])
     with tenant_context(tenant):
@@ -177,3 +184,4 @@ def do_accept_invitation(user, tenant: Tenant, password: str) -> None:
             {"owner": user.get_username()},
             user.get_username(),
         )
+    return True

@@ -164,23 +164,21 @@ class LinkCheck:
         return self.status == 200
 
 
+# One answer for a link that was used and one that was altered or names no one: telling
+# them apart would tell anyone which user ids exist and have a password (missing and
+# forbidden answer the same way).
 INVALID = LinkCheck(
     status=400,
     message=(
-        "This invitation link is not valid: it may be incomplete or altered. Copy the "
-        "whole link from the email, or ask the platform operator for a new invitation."
+        "This invitation link is not valid: it was already used, or it is incomplete or "
+        "altered. If you chose your password with it, sign in (or use password reset if "
+        "you forgot it); otherwise copy the whole link from the email, or ask the "
+        "platform operator for a new invitation."
     ),
 )
 EXPIRED = LinkCheck(
     status=410,
     message=("This invitation link has expired. Ask the platform operator for a new invitation."),
-)
-USED = LinkCheck(
-    status=410,
-    message=(
-        "This invitation link was already used: your password is set. Sign in with it, "
-        "or use password reset if you forgot it."
-    ),
 )
 
 
@@ -197,7 +195,7 @@ def check_link(slug: str, uidb64: str, token: str) -> LinkCheck:
     if not invitation_tokens.check_token(user, token):
         if invitation_tokens.hash_matches(user, token):
             return EXPIRED
-        return USED if user.has_usable_password() else INVALID
+        return INVALID  # used (the password changed) or never made for this user
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None or not Membership.objects.filter(user=user, tenant=tenant).exists():
         return INVALID  # a link edited to name another tenant

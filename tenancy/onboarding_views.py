@@ -7,6 +7,8 @@ never a 500; the set-password page shows the form on GET and writes only on POST
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
@@ -22,7 +24,9 @@ from tenancy.actions import do_accept_invitation, do_onboard_tenant
 from tenancy.console import console_header
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import TenantTier
-from tenancy.onboarding import check_link
+from tenancy.onboarding import INVALID, check_link
+
+log = logging.getLogger("dim.onboarding")
 
 
 def _no_referrer(response):
@@ -31,23 +35,34 @@ def _no_referrer(response):
     return response
 
 
+def _refused(request, slug, link):
+    """The refusal page. Django logs every 4xx with the request's path, which here holds
+    the token (still live when only the slug was edited): log the refusal without it."""
+    response = render(
+        request,
+        "onboarding/link_refused.html",
+        {"message": link.message, **console_header(request)},
+        status=link.status,
+    )
+    log.warning(
+        "invitation_link_refused",
+        extra={"event": "invitation_link_refused", "tenant": slug, "status": link.status},
+    )
+    response._has_been_logged = True  # django.utils.log.log_response: already logged
+    return _no_referrer(response)
+
+
 @sensitive_post_parameters("new_password1", "new_password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request, slug, uidb64, token):
     link = check_link(slug, uidb64, token)
     if not link.ok:
-        return _no_referrer(
-            render(
-                request,
-                "onboarding/link_refused.html",
-                {"message": link.message, **console_header(request)},
-                status=link.status,
-            )
-        )
+        return _refused(request, slug, link)
     form = SetPasswordForm(link.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        do_accept_invitation(link.user, link.tenant, form.cleaned_data["new_password1"])
+        if not do_accept_invitation(link.user, link.tenant, form.cleaned_data["new_password1"]):
+            return _refused(request, slug, INVALID)  # used by another request meanwhile
         login(request, link.user)
         request.session[SESSION_KEY] = link.tenant.slug  # land on this tenant's home
         messages.success(request, f"Welcome to {link.tenant.name}: your password is set.")
