@@ -5,6 +5,8 @@ the asking apps never import this feature."""
 
 from __future__ import annotations
 
+import functools
+
 from tenancy import hooks
 from tenancy.hooks import SecondFactor
 
@@ -62,14 +64,16 @@ def create_tenant_key_ring(tenant) -> None:
     do_create_key_ring(tenant, reason="tenant created")
 
 
-def _subject_fields(model) -> list:
+@functools.cache
+def _subject_fields(model) -> tuple:
+    # Once per model class: the pre_save receiver below runs on every save of it.
     from security_mgr.fields import EncryptedTextField
 
-    return [
+    return tuple(
         f
         for f in model._meta.concrete_fields
         if isinstance(f, EncryptedTextField) and f.subject_field
-    ]
+    )
 
 
 def create_subject_rings(sender, instance, raw=False, **kwargs) -> None:

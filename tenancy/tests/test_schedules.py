@@ -26,7 +26,8 @@ from tests.personas import as_platform
 PRODUCT = settings.PERIODIC_TASKS
 
 
-def _seconds(row) -> float:
+def _configured_interval(row) -> float:
+    # A schedule's configured period (what beat will wait), not a measured duration.
     return row.schedule.run_every.total_seconds()
 
 
@@ -40,7 +41,7 @@ def test_seed_schedules_after_migrate_matches_settings():
         row = _row(name)
         assert row.task == entry["task"]
         assert json.loads(row.args) == list(entry.get("args", ()))
-        assert _seconds(row) == float(entry["schedule"]), name
+        assert _configured_interval(row) == float(entry["schedule"]), name
         assert row.enabled and not row.one_off
         per_tenant = entry["task"] == FAN_OUT_TASK
         assert ("once per active tenant" in row.description) == per_tenant, name
@@ -61,7 +62,9 @@ def test_seed_schedules_is_idempotent_and_recreates_only_what_is_missing():
     assert {k: v for k, v in after.items() if k != "jobs-resume-stale"} == {
         k: v for k, v in before.items() if k != "jobs-resume-stale"
     }
-    assert _seconds(_row("jobs-resume-stale")) == PRODUCT["jobs-resume-stale"]["schedule"]
+    assert (
+        _configured_interval(_row("jobs-resume-stale")) == PRODUCT["jobs-resume-stale"]["schedule"]
+    )
 
 
 @pytest.mark.django_db
@@ -70,9 +73,12 @@ def test_seed_schedules_keeps_an_operators_edit_until_reset():
         two_hours = IntervalSchedule.objects.create(every=2, period="hours")
         PeriodicTask.objects.filter(name="sessions-purge-expired").update(interval=two_hours)
         assert seed_schedules().kept
-        assert _seconds(_row("sessions-purge-expired")) == 7200
+        assert _configured_interval(_row("sessions-purge-expired")) == 7200
         assert seed_schedules(reset=True).reset == list(PRODUCT) + ["celery.backend_cleanup"]
-    assert _seconds(_row("sessions-purge-expired")) == PRODUCT["sessions-purge-expired"]["schedule"]
+    assert (
+        _configured_interval(_row("sessions-purge-expired"))
+        == PRODUCT["sessions-purge-expired"]["schedule"]
+    )
 
 
 def test_interval_fields_use_the_largest_whole_unit():
@@ -175,7 +181,7 @@ def test_operator_edits_a_schedule(client, superuser):
         twelve_hours = IntervalSchedule.objects.create(every=12, period="hours")
     response = client.post(url, _change_data(task, interval=twelve_hours.pk))
     assert response.status_code == 302, response.context and response.context["errors"]
-    assert _seconds(_row("security-verify-audit-logs")) == 12 * 3600
+    assert _configured_interval(_row("security-verify-audit-logs")) == 12 * 3600
 
 
 @pytest.mark.django_db
