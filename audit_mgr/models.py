@@ -23,6 +23,7 @@ not one row, policy, trigger or grant.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from audit_mgr.exceptions import AppendOnlyViolation
 from audit_mgr.security_events import EventType, SecurityEvent, Severity  # noqa: F401
@@ -100,16 +101,16 @@ class AppendOnlyQuerySet(AppendOnlyQuerySetMixin, models.QuerySet):
 
 
 class AbstractEntry(models.Model):
-    seq = models.BigIntegerField()  # leaf index, from 0
-    event = models.CharField(max_length=80)
-    actor = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField()
-    data = models.TextField()  # canonical JSON, the leaf's input
-    leaf_hash = models.BinaryField(max_length=32)
-    root_hash = models.BinaryField(max_length=32)
+    seq = models.BigIntegerField(verbose_name=_("seq"))  # leaf index, from 0
+    event = models.CharField(max_length=80, verbose_name=_("event"))
+    actor = models.CharField(max_length=150, blank=True, default="", verbose_name=_("actor"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    data = models.TextField(verbose_name=_("data"))  # canonical JSON, the leaf's input
+    leaf_hash = models.BinaryField(max_length=32, verbose_name=_("leaf hash"))
+    root_hash = models.BinaryField(max_length=32, verbose_name=_("root hash"))
     # The pending row this entry was sequenced from, so that a caller holding that row
     # finds its entry (`audit.entry_of`). Bookkeeping only: not hashed, not verified.
-    pending_id = models.BigIntegerField(null=True, blank=True)
+    pending_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("pending id"))
 
     class Meta:
         abstract = True
@@ -194,12 +195,12 @@ class AbstractHead(models.Model):
 
 
 class AbstractTreeHead(models.Model):
-    tree_size = models.BigIntegerField()
-    root_hash = models.BinaryField(max_length=32)
-    signed_at = models.DateTimeField()
-    key_id = models.CharField(max_length=40)
-    sig_ed25519 = models.BinaryField()
-    sig_mldsa65 = models.BinaryField()
+    tree_size = models.BigIntegerField(verbose_name=_("tree size"))
+    root_hash = models.BinaryField(max_length=32, verbose_name=_("root hash"))
+    signed_at = models.DateTimeField(verbose_name=_("signed at"))
+    key_id = models.CharField(max_length=40, verbose_name=_("key id"))
+    sig_ed25519 = models.BinaryField(verbose_name=_("Ed25519 signature"))
+    sig_mldsa65 = models.BinaryField(verbose_name=_("ML-DSA-65 signature"))
 
     class Meta:
         abstract = True
@@ -237,7 +238,8 @@ class AuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractEntry):
         db_table = "security_mgr_auditentry"
         constraints = [models.UniqueConstraint(fields=["tenant", "seq"], name="uniq_audit_seq")]
         ordering = ["seq"]
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
 
 
 class PendingAuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractPending):
@@ -252,7 +254,7 @@ class PendingAuditEntry(AppendOnlyModelMixin, TenantScopedModel, AbstractPending
     class Meta(TenantScopedModel.Meta):
         db_table = "security_mgr_pendingauditentry"
         ordering = ["id"]
-        verbose_name_plural = "pending audit entries"
+        verbose_name_plural = _("pending audit entries")
 
 
 class AuditNode(AppendOnlyModelMixin, TenantScopedModel, AbstractNode):
@@ -276,6 +278,8 @@ class SignedTreeHead(AppendOnlyModelMixin, TenantScopedModel, AbstractTreeHead):
     objects = ScopedAppendOnlyManager()
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("signed tree head")
+        verbose_name_plural = _("signed tree heads")
         db_table = "security_mgr_signedtreehead"
         ordering = ["tree_size", "id"]
 
@@ -287,7 +291,7 @@ class PlatformAuditEntry(AppendOnlyModelMixin, AbstractEntry):
         db_table = "security_mgr_platformauditentry"
         constraints = [models.UniqueConstraint(fields=["seq"], name="uniq_platform_audit_seq")]
         ordering = ["seq"]
-        verbose_name_plural = "platform audit entries"
+        verbose_name_plural = _("platform audit entries")
 
 
 class PlatformPendingEntry(AppendOnlyModelMixin, AbstractPending):
@@ -296,7 +300,7 @@ class PlatformPendingEntry(AppendOnlyModelMixin, AbstractPending):
     class Meta:
         db_table = "security_mgr_platformpendingentry"
         ordering = ["id"]
-        verbose_name_plural = "platform pending entries"
+        verbose_name_plural = _("platform pending entries")
 
 
 class PlatformAuditNode(AppendOnlyModelMixin, AbstractNode):

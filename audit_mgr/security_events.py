@@ -14,28 +14,29 @@ both; the session, user and score columns are the session manager's.
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import TenantScopedModel
 
 
 class EventType(models.TextChoices):
     # Threat detection (security_mgr/threats.py).
-    BRUTE_FORCE = "brute_force", "Brute force"
-    CREDENTIAL_STUFFING = "credential_stuffing", "Credential stuffing"
-    FORGED_TOKENS = "forged_tokens", "Forged or foreign tokens"
-    CROSS_TENANT_PROBE = "cross_tenant_probe", "Cross-tenant probing"
+    BRUTE_FORCE = "brute_force", _("Brute force")
+    CREDENTIAL_STUFFING = "credential_stuffing", _("Credential stuffing")
+    FORGED_TOKENS = "forged_tokens", _("Forged or foreign tokens")
+    CROSS_TENANT_PROBE = "cross_tenant_probe", _("Cross-tenant probing")
     # The session manager (sessions_mgr): anomalies it acted on, and genuine tokens of
     # one of its sessions presented for another tenant (recorded in the token's tenant).
-    SESSION_ANOMALY = "session_anomaly", "Session anomaly"
-    WRONG_TENANT = "wrong_tenant", "Token of another tenant"
-    DEVICE_BINDING = "device_binding", "Device binding mismatch"
+    SESSION_ANOMALY = "session_anomaly", _("Session anomaly")
+    WRONG_TENANT = "wrong_tenant", _("Token of another tenant")
+    DEVICE_BINDING = "device_binding", _("Device binding mismatch")
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class SecurityEvent(TenantScopedModel):
@@ -44,18 +45,22 @@ class SecurityEvent(TenantScopedModel):
     it in `session_id_ref` (and its user in `user_id_ref`): references, not foreign
     keys, because an event outlives the session it is about."""
 
-    type = models.CharField(max_length=30, choices=EventType.choices)
-    severity = models.CharField(max_length=10, choices=Severity.choices)
-    actor = models.CharField(max_length=150, blank=True, default="")
-    source = models.CharField(max_length=64, blank=True, default="")
-    session_id_ref = models.CharField(max_length=32, blank=True, default="")
-    user_id_ref = models.BigIntegerField(null=True, blank=True)
-    score = models.FloatField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    action = models.CharField(max_length=30, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    type = models.CharField(max_length=30, choices=EventType.choices, verbose_name=_("type"))
+    severity = models.CharField(max_length=10, choices=Severity.choices, verbose_name=_("severity"))
+    actor = models.CharField(max_length=150, blank=True, default="", verbose_name=_("actor"))
+    source = models.CharField(max_length=64, blank=True, default="", verbose_name=_("source"))
+    session_id_ref = models.CharField(
+        max_length=32, blank=True, default="", verbose_name=_("session")
+    )
+    user_id_ref = models.BigIntegerField(null=True, blank=True, verbose_name=_("user id"))
+    score = models.FloatField(null=True, blank=True, verbose_name=_("score"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    action = models.CharField(max_length=30, blank=True, default="", verbose_name=_("action"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
         db_table = "security_mgr_securityevent"
         ordering = ["-created_at", "-id"]
         indexes = [

@@ -10,6 +10,7 @@ refuses to start without a real secret key.
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,9 +67,15 @@ MIDDLEWARE = [
     "tenancy.health.DependencyUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's LocaleMiddleware where Django wants it (after the session, before
+    # CommonMiddleware, which resolves URLs in the active language), except that the API
+    # (API_PATH_PREFIXES) always answers in English: see tenancy/language.py.
+    "tenancy.language.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the user is known: their saved language beats the cookie and the browser's.
+    "tenancy.language.UserLanguageMiddleware",
     "tenancy.middleware.TenantContextMiddleware",
     "security_mgr.middleware.AdminMFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -346,7 +353,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LANGUAGE_CODE = "en-us"
+# The console speaks English, German and French (docs/operations.md#translations): the
+# user's saved preference, else the language cookie, else the browser's Accept-Language,
+# else English. The API answers in English whatever the request asks (tenancy/language.py).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # first: our catalog also translates unfold's strings
+# The language form's cookie (tenancy/language_views.py): no script reads it.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -451,5 +466,6 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"

@@ -14,6 +14,7 @@ from sessions_mgr.api.urls import seed_aliases
 from tenancy.api.errors import json_not_found_for_api
 from tenancy.console import console_home, switch_tenant
 from tenancy.health import health
+from tenancy.language_views import choose_language
 from tenancy.onboarding_views import accept_invitation, onboard_tenant_page
 
 admin.site.site_header = "Data Isolation Managers"
@@ -35,6 +36,7 @@ urlpatterns = [
     path("", console_home, name="console-home"),
     path("health/", health, name="health"),  # which dependency is down (issue 10)
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
+    path("console/language/", choose_language, name="console-language"),
     path("console/mfa/", security_console.mfa_step, name="console-mfa"),
     path(
         "console/mfa/passkey/options/",

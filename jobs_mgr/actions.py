@@ -7,6 +7,7 @@ from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jobs_mgr import registry
 from jobs_mgr.engine import lease_duration
@@ -71,7 +72,7 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
     with transaction.atomic():
         job = _locked(job_id)
         if job.finished:
-            raise JobConflict("job_finished", f"the job has already {_ended(job)}")
+            raise JobConflict("job_finished", _ended(job))
         if job.lease_live(now):
             if not job.cancel_requested:
                 job.cancel_requested = True
@@ -103,12 +104,12 @@ def resume_job(job_id: int, *, actor: str = "") -> Job:
     with transaction.atomic():
         job = _locked(job_id)
         if job.state == JobState.SUCCEEDED:
-            raise JobConflict("job_finished", "the job has already succeeded")
+            raise JobConflict("job_finished", _("the job has already succeeded"))
         if job.lease_live(now):
             raise JobConflict(
                 "job_running",
-                f"the job is running (worker {job.worker}, lease until "
-                f"{job.lease_expires_at.isoformat()}); cancel it first",
+                _("the job is running (worker %(worker)s, lease until %(until)s); cancel it first")
+                % {"worker": job.worker, "until": job.lease_expires_at.isoformat()},
             )
         job.state = JobState.QUEUED
         job.cancel_requested = False
@@ -130,11 +131,11 @@ def resume_job(job_id: int, *, actor: str = "") -> Job:
 
 
 def _ended(job: Job) -> str:
-    return {
-        JobState.SUCCEEDED: "succeeded",
-        JobState.FAILED: "failed (resume it to try again)",
-        JobState.CANCELLED: "been cancelled (resume it to continue)",
-    }[job.state]
+    if job.state == JobState.SUCCEEDED:
+        return _("the job has already succeeded")
+    if job.state == JobState.FAILED:
+        return _("the job has already failed (resume it to try again)")
+    return _("the job has already been cancelled (resume it to continue)")
 
 
 def max_attempts() -> int:

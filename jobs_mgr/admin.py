@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
 
 from jobs_mgr import actions
 from jobs_mgr.models import Job
@@ -52,7 +53,7 @@ class JobAdmin(TenantScopedAdmin):
     def get_actions(self, request):
         return super().get_actions(request) if self._may_act(request) else {}
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, job):
         return format_html(
             '<progress max="1" value="{}"></progress> {} / {} ({}%)',
@@ -62,7 +63,8 @@ class JobAdmin(TenantScopedAdmin):
             round(job.progress * 100),
         )
 
-    def _apply(self, request, change, jobs, verb):
+    def _apply(self, request, verb, jobs):
+        change = {"resume": actions.resume_job, "cancel": actions.cancel_job}[verb]
         done, refused = 0, []
         for job in jobs:
             try:
@@ -71,17 +73,27 @@ class JobAdmin(TenantScopedAdmin):
             except actions.JobConflict as exc:
                 refused.append(f"#{job.pk}: {exc}")
         if done:
-            self.message_user(request, f"{done} job(s) {verb}.", messages.SUCCESS)
+            if verb == "resume":
+                text = ngettext(
+                    "%(count)d job queued to resume.", "%(count)d jobs queued to resume.", done
+                )
+            else:
+                text = ngettext(
+                    "%(count)d job cancelled or asked to cancel.",
+                    "%(count)d jobs cancelled or asked to cancel.",
+                    done,
+                )
+            self.message_user(request, text % {"count": done}, messages.SUCCESS)
         for message in refused:
             self.message_user(request, message, messages.WARNING)
 
-    @admin.action(description="Resume selected jobs (continue from the checkpoint)")
+    @admin.action(description=gettext_lazy("Resume selected jobs (continue from the checkpoint)"))
     def resume_selected(self, request, queryset):
-        self._apply(request, actions.resume_job, queryset, "queued to resume")
+        self._apply(request, "resume", queryset)
 
-    @admin.action(description="Cancel selected jobs (at their next step)")
+    @admin.action(description=gettext_lazy("Cancel selected jobs (at their next step)"))
     def cancel_selected(self, request, queryset):
-        self._apply(request, actions.cancel_job, queryset, "cancelled or asked to cancel")
+        self._apply(request, "cancel", queryset)
 
     # --- buttons on a job's page -------------------------------------------------------
 
@@ -106,7 +118,7 @@ class JobAdmin(TenantScopedAdmin):
         job = self.get_object(request, object_id)
         if job is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        self._apply(request, change, [job], {"resume": "queued to resume"}.get(verb, verb))
+        self._apply(request, verb, [job])
         return HttpResponseRedirect(reverse("admin:jobs_mgr_job_change", args=[job.pk]))
 
     def render_change_form(self, request, context, *args, **kwargs):

@@ -1,15 +1,16 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import TenantScopedModel
 
 
 class JobState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
@@ -24,27 +25,37 @@ class Job(TenantScopedModel):
     row's lock, so a worker that lost its lease (paused, then resumed) can never commit
     a step after another worker took the job over."""
 
-    kind = models.CharField(max_length=80)
-    params = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
-    checkpoint = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    cancel_requested = models.BooleanField(default=False)
-    worker = models.CharField(max_length=200, blank=True, default="")
-    lease_token = models.CharField(max_length=32, blank=True, default="")
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    requested_by = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=80, verbose_name=_("kind"))
+    params = models.JSONField(default=dict, blank=True, verbose_name=_("params"))
+    state = models.CharField(
+        max_length=10, choices=JobState.choices, default=JobState.QUEUED, verbose_name=_("state")
+    )
+    progress_done = models.BigIntegerField(default=0, verbose_name=_("progress done"))
+    progress_total = models.BigIntegerField(default=0, verbose_name=_("progress total"))
+    checkpoint = models.JSONField(default=dict, blank=True, verbose_name=_("checkpoint"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, default="", verbose_name=_("last error"))
+    cancel_requested = models.BooleanField(default=False, verbose_name=_("cancel requested"))
+    worker = models.CharField(max_length=200, blank=True, default="", verbose_name=_("worker"))
+    lease_token = models.CharField(
+        max_length=32, blank=True, default="", verbose_name=_("lease token")
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("lease expires at")
+    )
+    requested_by = models.CharField(
+        max_length=150, blank=True, default="", verbose_name=_("requested by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
             # The sweep: running jobs whose lease expired, per tenant.

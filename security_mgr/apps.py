@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SecurityConfig(AppConfig):
     name = "security_mgr"
     label = "security_mgr"
-    verbose_name = "Security"
+    verbose_name = _("Security")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from security_mgr import mfa, passkeys
@@ -36,18 +37,17 @@ def _safe_next(request) -> str:
 @login_required
 def mfa_step(request):
     target = _safe_next(request)
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         try:
             if mfa.verify_any(request.user, request.POST.get("code", "")):
                 mark_mfa_passed(request)
                 return redirect(target)
-            error = "That code is not valid (or was already used)."
+            error = _("That code is not valid (or was already used).")
         except mfa.MFALocked as exc:
             error = str(exc)
-        except ValueError as exc:
-            error = f"Invalid code: {exc}."
-    status = 400 if error and "Invalid" in error else 200
+        except ValueError as exc:  # malformed: not a code at all
+            error, status = _("Invalid code: %(reason)s.") % {"reason": exc}, 400
     context = {
         "error": error,
         "next": target,
@@ -67,7 +67,7 @@ def _take_challenge(request) -> bytes:
     stashed = request.session.pop(CHALLENGE_KEY, None)  # single use, whatever the outcome
     if not isinstance(stashed, dict) or stashed.get("expires", 0) < time.time():
         raise passkeys.PasskeyError(
-            "no pending challenge (expired or already used): press the button again"
+            _("no pending challenge (expired or already used): press the button again")
         )
     return base64.b64decode(stashed["challenge"])
 
@@ -130,7 +130,7 @@ def _enrolment_refusal(request):
         return _json_error(
             400,
             "tenant_required",
-            "Choose a tenant in the console first: a passkey is kept in one tenant.",
+            _("Choose a tenant in the console first: a passkey is kept in one tenant."),
         )
     return None
 
@@ -155,7 +155,7 @@ def passkey_register(request):
         return refusal
     body = _body(request)
     if not isinstance(body, dict):
-        return _json_error(400, "passkey_invalid", "Send {'name': ..., 'credential': {...}}.")
+        return _json_error(400, "passkey_invalid", _("Send {'name': ..., 'credential': {...}}."))
     name = body.get("name") if isinstance(body.get("name"), str) else ""
     try:
         rp_id, origin = passkeys.relying_party(request)

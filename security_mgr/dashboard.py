@@ -21,6 +21,7 @@ from django.db.models.functions import TruncHour
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit_mgr.logs import micros
 from audit_mgr.models import (
@@ -166,12 +167,14 @@ def _figures(data: dict) -> list[tuple[str, go.Figure]]:
             for t, s in data["events_by_type"].items()
         ]
     )
-    events.update_layout(barmode="stack", title=f"Security events per hour, last {DAYS} days")
+    events.update_layout(
+        barmode="stack", title=_("Security events per hour, last %(days)d days") % {"days": DAYS}
+    )
     first_hour = data["since"].replace(minute=0, second=0, microsecond=0)
     end_of_hour = data["until"].replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     events.update_xaxes(type="date", range=[first_hour.isoformat(), end_of_hour.isoformat()])
     severity = go.Figure(go.Bar(x=list(data["severity"]), y=list(data["severity"].values())))
-    severity.update_layout(title="Events by severity")
+    severity.update_layout(title=_("Events by severity"))
     sources = go.Figure(
         go.Bar(
             x=[n for _s, n in data["top_sources"]],
@@ -179,24 +182,26 @@ def _figures(data: dict) -> list[tuple[str, go.Figure]]:
             orientation="h",
         )
     )
-    sources.update_layout(title=f"Top sources (lockouts: {data['lockouts']})")
+    sources.update_layout(
+        title=_("Top sources (lockouts: %(lockouts)d)") % {"lockouts": data["lockouts"]}
+    )
     keys = go.Figure(
         [
             go.Bar(
-                name="current version",
+                name=_("current version"),
                 x=[k["tenant"] for k in data["keys"]],
                 y=[k["version"] for k in data["keys"]],
             ),
             go.Bar(
-                name="age of current key (days)",
+                name=_("age of current key (days)"),
                 x=[k["tenant"] for k in data["keys"]],
                 y=[k["age_days"] for k in data["keys"]],
             ),
         ]
     )
-    keys.update_layout(title="Key versions and ages", barmode="group")
+    keys.update_layout(title=_("Key versions and ages"), barmode="group")
     audit = go.Figure(go.Bar(x=list(data["audit_sizes"]), y=list(data["audit_sizes"].values())))
-    audit.update_layout(title="Audit log size (entries)")
+    audit.update_layout(title=_("Audit log size (entries)"))
     return [
         ("events", events),
         ("severity", severity),
@@ -209,9 +214,9 @@ def _figures(data: dict) -> list[tuple[str, go.Figure]]:
 @staff_member_required
 def security_dashboard(request):
     if get_current_tenant_id() is None and not (request.user.is_superuser and in_platform_access()):
-        raise Http404("choose a tenant first")
+        raise Http404(_("choose a tenant first"))
     if not tenant_role_at_least(request, VIEW_ROLE):
-        raise PermissionDenied("the security dashboard needs the admin or owner role")
+        raise PermissionDenied(_("the security dashboard needs the admin or owner role"))
     data = dashboard_data()
     charts = [
         {
@@ -228,7 +233,7 @@ def security_dashboard(request):
             "charts": charts,
             "data": data,
             "audit_rows": _audit_rows(data),
-            "scope": getattr(request.tenant, "name", "all tenants"),
+            "scope": getattr(request.tenant, "name", None) or _("all tenants"),
         },
     )
 

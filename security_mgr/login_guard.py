@@ -33,6 +33,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
@@ -257,7 +258,7 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         verdict = throttled_sign_in(self.request)
         if verdict is not None:
             return ValidationError(
-                "%(what)s. Try again in %(seconds)s s.",
+                _("%(what)s. Try again in %(seconds)s s."),
                 code="throttled",
                 params={"what": verdict.message, "seconds": _retry_text(verdict)},
             )

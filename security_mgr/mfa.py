@@ -10,6 +10,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import audit_mgr as audit
 from kms import get_master_key_provider
@@ -61,7 +62,8 @@ def _outcome(device: TOTPDevice, code: str, now: dt.datetime) -> str:
     if device.locked_until and device.locked_until > now:
         seconds = int((device.locked_until - now).total_seconds()) + 1
         raise MFALocked(
-            f"too many wrong MFA codes for this authenticator: try again in {seconds} s"
+            _("too many wrong MFA codes for this authenticator: try again in %(seconds)d s")
+            % {"seconds": seconds}
         )
     step = totp.match(device.secret, code, now=now.timestamp())
     if step is not None and step > device.last_step:
@@ -107,7 +109,7 @@ def verify_totp(
     with transaction.atomic():
         devices = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
         if not devices:
-            raise MFAError("no confirmed authenticator")
+            raise MFAError(_("no confirmed authenticator"))
         outcomes = []
         for device in devices:
             outcomes.append(_outcome(device, code, now))
@@ -119,7 +121,7 @@ def verify_totp(
             "mfa.totp_failed", {"devices": len(devices), "replayed": replayed}, actor=_name(user)
         )
     if replayed and say_replayed:
-        raise MFAReplayed("this code was already used: wait for the next one")
+        raise MFAReplayed(_("this code was already used: wait for the next one"))
     return False
 
 
@@ -251,8 +253,10 @@ def verify_any(user, code: str, *, now: dt.datetime | None = None) -> bool:
         return False
     if not _looks_like_backup_code(code):
         raise MFAError(
-            "enter the 6-digit code of your authenticator app, or a backup code "
-            "(10 letters and digits)"
+            _(
+                "enter the 6-digit code of your authenticator app, or a backup code "
+                "(10 letters and digits)"
+            )
         )
     for tenant_id in tenants:
         with tenant_context(tenant_id):
@@ -268,7 +272,7 @@ def _hash_code(code: str) -> str:
 
 def generate_backup_codes(user, count: int = 10) -> list[str]:
     """New codes replace the old ones; only their hashes are stored."""
-    codes = ["".join(secrets.choice(BACKUP_ALPHABET) for _ in range(10)) for _ in range(count)]
+    codes = ["".join(secrets.choice(BACKUP_ALPHABET) for _i in range(10)) for _n in range(count)]
     with transaction.atomic():
         BackupCode.objects.filter(user=user).delete()
         BackupCode.objects.bulk_create(
@@ -280,7 +284,7 @@ def generate_backup_codes(user, count: int = 10) -> list[str]:
 
 def use_backup_code(user, code: str) -> bool:
     if not isinstance(code, str) or not 8 <= len(code) <= 20:
-        raise MFAError("a backup code is 10 letters and digits")
+        raise MFAError(_("a backup code is 10 letters and digits"))
     normalized = code.replace("-", "").replace(" ", "").lower()
     with transaction.atomic():
         used = BackupCode.objects.filter(

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http.request import split_domain_port
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -64,8 +65,11 @@ def relying_party(request) -> tuple[str, str]:
         return rp_id, origin
     where = f"http://localhost:{port}/" if port else "http://localhost/"
     raise PasskeyError(
-        f"Passkeys need a host name, and this page was opened at the IP address {rp_id}: "
-        f"open it by name (e.g. {where}) or set WEBAUTHN_RP_ID.",
+        _(
+            "Passkeys need a host name, and this page was opened at the IP address %(ip)s: "
+            "open it by name (e.g. %(where)s) or set WEBAUTHN_RP_ID."
+        )
+        % {"ip": rp_id, "where": where},
         code="passkey_host_invalid",
     )
 
@@ -79,7 +83,7 @@ def _take_challenge(kind: str, user) -> bytes:
     challenge = cache.get(key)
     cache.delete(key)  # single use, whatever the outcome
     if challenge is None:
-        raise PasskeyError("no pending challenge (expired or already used): ask for options")
+        raise PasskeyError(_("no pending challenge (expired or already used): ask for options"))
     return challenge
 
 
@@ -88,9 +92,9 @@ def _as_dict(credential) -> dict:
         try:
             credential = json.loads(credential)
         except ValueError:
-            raise PasskeyError("the credential is not JSON") from None
+            raise PasskeyError(_("the credential is not JSON")) from None
     if not isinstance(credential, dict):
-        raise PasskeyError("the credential must be a JSON object")
+        raise PasskeyError(_("the credential must be a JSON object"))
     return credential
 
 
@@ -98,7 +102,7 @@ def _raw_id(data: dict) -> bytes:
     try:
         return base64url_to_bytes(data.get("rawId") or data.get("id") or "")
     except (ValueError, TypeError):
-        raise PasskeyError("the credential id is not base64url") from None
+        raise PasskeyError(_("the credential id is not base64url")) from None
 
 
 def credential_ids(user, tenant_ids=None) -> list[bytes]:
@@ -163,7 +167,7 @@ def register(user, credential, *, rp_id: str, origin: str, name: str = "passkey"
             require_user_verification=True,
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-        raise PasskeyError(f"registration refused: {exc}") from None
+        raise PasskeyError(_("registration refused: %(reason)s") % {"reason": exc}) from None
     with transaction.atomic():
         passkey = PasskeyCredential.objects.create(
             user=user,
@@ -207,7 +211,7 @@ def console_authentication_options(user, *, rp_id: str, tenant_ids) -> tuple[dic
     ids = credential_ids(user, tenant_ids)
     if not ids:
         raise PasskeyError(
-            "You have no passkey: use a code from your authenticator app or a backup code.",
+            _("You have no passkey: use a code from your authenticator app or a backup code."),
             code="no_passkey",
         )
     challenge = os.urandom(32)
@@ -225,7 +229,7 @@ def _verify_here(user, data: dict, raw_id: bytes, challenge: bytes, rp_id: str, 
             .first()
         )
         if passkey is None:
-            raise PasskeyError("unknown passkey for this user")
+            raise PasskeyError(_("unknown passkey for this user"))
         try:
             verified = verify_authentication_response(
                 credential=data,
@@ -237,7 +241,7 @@ def _verify_here(user, data: dict, raw_id: bytes, challenge: bytes, rp_id: str, 
                 require_user_verification=True,
             )
         except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-            failure = f"authentication refused: {exc}"
+            failure = _("authentication refused: %(reason)s") % {"reason": exc}
         else:
             passkey.sign_count = verified.new_sign_count
             passkey.last_used_at = timezone.now()
@@ -269,4 +273,4 @@ def authenticate_in_tenants(
         with tenant_context(tenant_id):
             if PasskeyCredential.objects.filter(user=user, credential_id=raw_id).exists():
                 return _verify_here(user, data, raw_id, challenge, rp_id, origin)
-    raise PasskeyError("unknown passkey for this user")
+    raise PasskeyError(_("unknown passkey for this user"))

@@ -39,6 +39,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy
+
 import audit_mgr as audit
 from audit_mgr.models import EventType, Severity
 from security_mgr import throttle_store
@@ -77,12 +79,18 @@ POLICY_CHOICES = {"probe_action": ("revoke", "step_up", "record")}
 ACCOUNT_FROM_SOURCE = "sign_ins_account_source"
 SOURCE_SIGN_INS = "sign_ins_source"
 SOURCE_TOKENS = "tokens_source"
+# Lazy: shown in the console's language on its sign-in form, in English by the API.
 MESSAGES = {
-    ACCOUNT_FROM_SOURCE: "Too many failed sign-ins for this account from your address",
-    SOURCE_SIGN_INS: "Too many failed sign-ins from your address (several accounts): "
-    "failed attempts from it are slowed down",
-    SOURCE_TOKENS: "Too many refused session tokens from your address: token attempts "
-    "from it are slowed down",
+    ACCOUNT_FROM_SOURCE: gettext_lazy(
+        "Too many failed sign-ins for this account from your address"
+    ),
+    SOURCE_SIGN_INS: gettext_lazy(
+        "Too many failed sign-ins from your address (several accounts): "
+        "failed attempts from it are slowed down"
+    ),
+    SOURCE_TOKENS: gettext_lazy(
+        "Too many refused session tokens from your address: token attempts from it are slowed down"
+    ),
 }
 ACTIONS = {
     ACCOUNT_FROM_SOURCE: "temporary_block",  # the account, from that source only
@@ -107,7 +115,7 @@ class Verdict:
 
     @property
     def message(self) -> str:
-        return MESSAGES.get(self.throttled, "")
+        return str(MESSAGES.get(self.throttled, ""))
 
     def merge(self, other: Verdict) -> None:
         """Several scopes answered: a refusal wins over a slow-down, which wins over

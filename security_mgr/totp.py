@@ -11,6 +11,8 @@ import struct
 import time
 from urllib.parse import quote, urlencode
 
+from django.utils.translation import gettext as _
+
 STEP = 30
 DIGITS = 6
 
@@ -34,10 +36,10 @@ def hotp(key: bytes, counter: int, digits: int = DIGITS) -> str:
 def normalize(code) -> str:
     """Digits only, or ValueError naming the problem (the API turns it into a 400)."""
     if not isinstance(code, str):
-        raise ValueError("the code must be a string of digits")
+        raise ValueError(_("the code must be a string of digits"))
     code = code.replace(" ", "")
     if not (code.isascii() and code.isdigit()) or len(code) not in (6, 8):
-        raise ValueError("the code must be 6 or 8 digits")
+        raise ValueError(_("the code must be 6 or 8 digits"))
     return code
 
 

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from sessions_mgr.actions import do_revoke_session, do_revoke_user_sessions
 from sessions_mgr.fastpath import publish
@@ -19,12 +21,18 @@ from tenancy.admin_base import TenantScopedAdmin
 from tenancy.context import platform_access
 
 
+def sessions_revoked(count: int) -> str:
+    return ngettext("%(count)d session revoked.", "%(count)d sessions revoked.", count) % {
+        "count": count
+    }
+
+
 class ActiveFilter(admin.SimpleListFilter):
-    title = "state"
+    title = gettext_lazy("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+        return [("active", _("Active")), ("revoked", _("Revoked")), ("expired", _("Expired"))]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -38,7 +46,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 class RiskFilter(admin.SimpleListFilter):
-    title = "risk"
+    title = gettext_lazy("risk")
     parameter_name = "risk"
 
     def lookups(self, request, model_admin):
@@ -79,7 +87,7 @@ class SessionAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="Analytics")
+    @admin.display(description=gettext_lazy("Analytics"))
     def analytics(self, obj):
         from sessions_mgr.analytics import analyse
 
@@ -93,28 +101,35 @@ class SessionAdmin(TenantScopedAdmin):
             "", "<li>{} {} {}</li>", ((e.created_at, e.type, e.action) for e in events)
         )
         return format_html(
-            "<p>Anomaly score <b>{}</b> ({})</p><p>Drivers: {}</p>"
-            "<table>{}</table><p>Security events:</p><ul>{}</ul>",
+            "<p>{} <b>{}</b> ({})</p><p>{} {}</p><table>{}</table><p>{}</p><ul>{}</ul>",
+            _("Anomaly score"),
             result["anomaly_score"],
             result["model_version"],
+            _("Drivers:"),
             drivers,
             rows,
+            _("Security events:"),
             history,
         )
 
-    @admin.action(description="Revoke selected sessions")
+    @admin.action(description=gettext_lazy("Revoke selected sessions"))
     def revoke_selected(self, request, queryset):
         count = sum(
             do_revoke_session(pk, "revoked_by_admin")
             for pk in queryset.values_list("pk", flat=True)
         )
-        self.message_user(request, f"{count} session(s) revoked.", messages.SUCCESS)
+        self.message_user(request, sessions_revoked(count), messages.SUCCESS)
 
-    @admin.action(description="Sign the selected sessions' users out everywhere")
+    @admin.action(description=gettext_lazy("Sign the selected sessions' users out everywhere"))
     def sign_out_users_everywhere(self, request, queryset):
         users = set(queryset.values_list("user_id", flat=True))
         count = sum(do_revoke_user_sessions(uid) for uid in users)
-        self.message_user(request, f"{count} session(s) of {len(users)} user(s) revoked.")
+        of_users = ngettext(
+            "%(count)d user signed out everywhere.",
+            "%(count)d users signed out everywhere.",
+            len(users),
+        ) % {"count": len(users)}
+        self.message_user(request, f"{sessions_revoked(count)} {of_users}")
 
     def delete_model(self, request, obj):
         publish(SessionMessage.revoked(obj.pk, obj.absolute_expires_at.timestamp()))
@@ -136,13 +151,13 @@ class AnomalyModelAdmin(TenantScopedAdmin):
         return False
 
 
-@admin.action(description="Sign out everywhere (every session in every tenant)")
+@admin.action(description=gettext_lazy("Sign out everywhere (every session in every tenant)"))
 def sign_out_everywhere(modeladmin, request, queryset):
     total = 0
     with platform_access("admin: sign out everywhere", actor=request.user.get_username()):
         for user_id in queryset.values_list("pk", flat=True):
             total += do_revoke_user_sessions(user_id, reason="sign_out_everywhere")
-    modeladmin.message_user(request, f"{total} session(s) revoked.", messages.SUCCESS)
+    modeladmin.message_user(request, sessions_revoked(total), messages.SUCCESS)
 
 
 User = get_user_model()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def _end_sessions_of_deleted_user(sender, instance, **kwargs):
@@ -33,7 +34,7 @@ def _key_versions_changed(sender, instance, **kwargs):
 
 class SessionsConfig(AppConfig):
     name = "sessions_mgr"
-    verbose_name = "Sessions"
+    verbose_name = _("Sessions")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

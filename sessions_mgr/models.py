@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import TenantScopedModel
 
@@ -17,20 +18,26 @@ def new_session_id() -> str:
 
 
 class SessionType(models.TextChoices):
-    USER = "user", "User"
-    API = "api", "API"
-    ADMIN = "admin", "Admin"
+    USER = "user", _("User")
+    API = "api", _("API")
+    ADMIN = "admin", _("Admin")
 
 
 class SecurityLevel(models.TextChoices):
-    STANDARD = "standard", "Standard"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
-    QUANTUM = "quantum", "Quantum"
+    STANDARD = "standard", _("Standard")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+    QUANTUM = "quantum", _("Quantum")
 
 
 class Session(TenantScopedModel):
-    id = models.CharField(primary_key=True, max_length=32, default=new_session_id, editable=False)
+    id = models.CharField(
+        primary_key=True,
+        max_length=32,
+        default=new_session_id,
+        editable=False,
+        verbose_name=_("ID"),
+    )
     # No database constraint: users are platform rows; deleting one deletes its sessions
     # through a signal (apps.py), in every tenant.
     user = models.ForeignKey(
@@ -38,31 +45,48 @@ class Session(TenantScopedModel):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
+        verbose_name=_("user"),
     )
     session_type = models.CharField(
-        max_length=8, choices=SessionType.choices, default=SessionType.USER
+        max_length=8,
+        choices=SessionType.choices,
+        default=SessionType.USER,
+        verbose_name=_("session type"),
     )
     security_level = models.CharField(
-        max_length=10, choices=SecurityLevel.choices, default=SecurityLevel.STANDARD
+        max_length=10,
+        choices=SecurityLevel.choices,
+        default=SecurityLevel.STANDARD,
+        verbose_name=_("security level"),
     )
-    created_at = models.DateTimeField()
-    last_seen_at = models.DateTimeField()
-    idle_expires_at = models.DateTimeField()
-    absolute_expires_at = models.DateTimeField()
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True, default="")
-    device_fingerprint = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    last_seen_at = models.DateTimeField(verbose_name=_("last seen at"))
+    idle_expires_at = models.DateTimeField(verbose_name=_("idle expires at"))
+    absolute_expires_at = models.DateTimeField(verbose_name=_("absolute expires at"))
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
+    user_agent = models.CharField(
+        max_length=300, blank=True, default="", verbose_name=_("user agent")
+    )
+    device_fingerprint = models.CharField(
+        max_length=128, blank=True, default="", verbose_name=_("device fingerprint")
+    )
     # Hash of the current token; bumping the generation (refresh) kills older tokens.
-    token_hash = models.CharField(max_length=64, default="", editable=False)
-    token_generation = models.PositiveIntegerField(default=0)
-    key_version = models.PositiveIntegerField(default=1)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoke_reason = models.CharField(max_length=40, blank=True, default="")
-    risk_score = models.FloatField(default=0.0)
-    step_up_required = models.BooleanField(default=False)
-    features = models.JSONField(default=dict, blank=True)
+    token_hash = models.CharField(
+        max_length=64, default="", editable=False, verbose_name=_("token hash")
+    )
+    token_generation = models.PositiveIntegerField(default=0, verbose_name=_("token generation"))
+    key_version = models.PositiveIntegerField(default=1, verbose_name=_("key version"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    revoke_reason = models.CharField(
+        max_length=40, blank=True, default="", verbose_name=_("revoke reason")
+    )
+    risk_score = models.FloatField(default=0.0, verbose_name=_("risk score"))
+    step_up_required = models.BooleanField(default=False, verbose_name=_("step-up required"))
+    features = models.JSONField(default=dict, blank=True, verbose_name=_("features"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         indexes = [
             models.Index(fields=["tenant", "user", "revoked_at"], name="sess_user_idx"),
             # What the view's resync reads: revoked or refreshed sessions. Partial, so a
@@ -86,15 +110,17 @@ class Session(TenantScopedModel):
 class AnomalyModel(TenantScopedModel):
     """A tenant's trained IsolationForest, versioned; the newest version scores."""
 
-    version = models.PositiveIntegerField()
-    trained_at = models.DateTimeField()
-    samples = models.PositiveIntegerField()
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    trained_at = models.DateTimeField(verbose_name=_("trained at"))
+    samples = models.PositiveIntegerField(verbose_name=_("samples"))
     # Pickled estimator written by our own training task only (never user input).
-    blob = models.BinaryField()
+    blob = models.BinaryField(verbose_name=_("blob"))
     # Score calibration of the training set, to map raw scores onto [0, 1].
-    calibration = models.JSONField(default=dict, blank=True)
+    calibration = models.JSONField(default=dict, blank=True, verbose_name=_("calibration"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("anomaly model")
+        verbose_name_plural = _("anomaly models")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "version"], name="uniq_anomaly_version")
         ]

@@ -9,10 +9,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from tenancy import hooks, onboarding
 from tenancy.context import tenant_context
-from tenancy.models import Membership, Role, Tenant, TenantSetting, TenantState
+from tenancy.language import check_language
+from tenancy.models import Membership, Role, Tenant, TenantSetting, TenantState, UserPreference
 from tenancy.resolution import forget_memberships
 
 
@@ -31,7 +33,7 @@ def do_add_member(tenant: Tenant, user, role: str = Role.MEMBER) -> Membership:
     # On PostgreSQL the database accepts a membership of `tenant` only with a proven
     # claim for it (tenancy/rls_platform.py): the write runs in the tenant's context.
     with tenant_context(tenant):
-        membership, _ = Membership.objects.update_or_create(
+        membership, _created = Membership.objects.update_or_create(
             user=user, tenant=tenant, defaults={"role": Role(role)}
         )
     return membership
@@ -56,7 +58,7 @@ def do_bump_tenant_cache_generation(tenant: Tenant) -> int:
 @transaction.atomic
 def do_set_tenant_setting(tenant: Tenant, key: str, value, description: str = ""):
     with tenant_context(tenant):
-        setting, _ = TenantSetting.objects.update_or_create(
+        setting, _created = TenantSetting.objects.update_or_create(
             key=key, defaults={"value": value, "description": description}
         )
         return setting
@@ -89,7 +91,7 @@ def _find_or_create_owner(email: str):
     found = list(User.objects.filter(email__iexact=email)[:2])
     if len(found) > 1:
         raise ValidationError(
-            {"owner_email": "Several users have this email address: make it unique first."}
+            {"owner_email": _("Several users have this email address: make it unique first.")}
         )
     if not found:
         user = User(username=onboarding.free_username(email), email=email, is_staff=True)
@@ -100,9 +102,8 @@ def _find_or_create_owner(email: str):
     if not user.is_active:
         raise ValidationError(
             {
-                "owner_email": (
-                    f"The user {user.get_username()!r} is deactivated: reactivate it first."
-                )
+                "owner_email": _("The user %(user)r is deactivated: reactivate it first.")
+                % {"user": user.get_username()}
             }
         )
     if not user.is_staff:  # an owner works in the console
@@ -122,7 +123,10 @@ def do_onboard_tenant(
     wanted = onboarding.parse_onboarding(slug, name, owner_email, tier)
     if Tenant.objects.filter(slug=wanted.slug).exists():
         raise ValidationError(
-            {"slug": f"A tenant with the slug {wanted.slug!r} already exists: choose another."}
+            {
+                "slug": _("A tenant with the slug %(slug)r already exists: choose another.")
+                % {"slug": wanted.slug}
+            }
         )
     owner, created = _find_or_create_owner(wanted.owner_email)
     tenant = do_create_tenant(slug=wanted.slug, name=wanted.name, tier=wanted.tier, owner=owner)
@@ -185,3 +189,16 @@ def do_accept_invitation(user, tenant: Tenant, password: str) -> bool:
             user.get_username(),
         )
     return True
+
+
+# --- the user's console language (tenancy/language.py) ------------------------------------
+
+
+@transaction.atomic
+def do_set_language(user, language: str) -> UserPreference:
+    """Save `user`'s console language (a code of settings.LANGUAGES; anything else is a
+    `ValidationError`). Their own preference only: callers pass the signed-in user."""
+    preference, _created = UserPreference.objects.update_or_create(
+        user=user, defaults={"language": check_language(language)}
+    )
+    return preference

@@ -30,13 +30,14 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenancy import admin_history
 from tenancy.context import get_current_tenant_id, in_platform_access
 from tenancy.models import ROLE_RANK, AdminLogEntry, Role
 from tenancy.models.adminlog import ADDITION, CHANGE, DELETION
 
-CONFLICT_MESSAGE = (
+CONFLICT_MESSAGE = gettext_lazy(
     "The change conflicts with existing data and was not saved. Check the values and try again."
 )
 

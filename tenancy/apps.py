@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.core import checks
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _forget_membership(sender, instance, **kwargs):
@@ -39,7 +40,7 @@ def _seed_schedules(sender, using="default", verbosity=1, **kwargs):
 
 class TenancyConfig(AppConfig):
     name = "tenancy"
-    verbose_name = "Tenancy and isolation"
+    verbose_name = _("Tenancy and isolation")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

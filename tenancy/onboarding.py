@@ -29,10 +29,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import EmailValidator
 from django.urls import reverse
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
+from tenancy.language import preferred_language
 from tenancy.models import Membership, Tenant, TenantTier
 from tenancy.models.tenant import SLUG_PATTERN
 
@@ -65,28 +69,30 @@ def parse_onboarding(slug, name, owner_email, tier=TenantTier.FREE) -> Onboardin
     errors: dict[str, str] = {}
     clean_slug = _clean_text(slug)
     if not clean_slug or not _SLUG_RE.fullmatch(clean_slug):
-        errors["slug"] = (
+        errors["slug"] = _(
             "A tenant slug is 1-63 lowercase letters, digits or inner hyphens "
             "(e.g. 'acme' or 'acme-eu')."
         )
     clean_name = _clean_text(name)
     if not clean_name:
-        errors["name"] = "Give the tenant a name (what its members see)."
+        errors["name"] = _("Give the tenant a name (what its members see).")
     elif len(clean_name) > NAME_MAX:
-        errors["name"] = f"A tenant name has at most {NAME_MAX} characters."
+        errors["name"] = _("A tenant name has at most %(max)d characters.") % {"max": NAME_MAX}
     elif any(unicodedata.category(ch) in ("Cc", "Cs") for ch in clean_name):
-        errors["name"] = "A tenant name cannot contain control characters."
+        errors["name"] = _("A tenant name cannot contain control characters.")
     email = _clean_text(owner_email)
     try:
         if not email or len(email) > EMAIL_MAX:
             raise ValidationError("bad length")
         EmailValidator()(email)
     except ValidationError:
-        errors["owner_email"] = "Give the owner's email address, e.g. owner@example.com."
+        errors["owner_email"] = _("Give the owner's email address, e.g. owner@example.com.")
     else:
         email = get_user_model().objects.normalize_email(email)
     if tier not in TenantTier.values:
-        errors["tier"] = f"The tier is one of: {', '.join(TenantTier.values)}."
+        errors["tier"] = _("The tier is one of: %(tiers)s.") % {
+            "tiers": ", ".join(TenantTier.values)
+        }
     if errors:
         raise ValidationError(errors)
     return OnboardingRequest(clean_slug, clean_name, email, tier)
@@ -169,7 +175,7 @@ class LinkCheck:
 # forbidden answer the same way).
 INVALID = LinkCheck(
     status=400,
-    message=(
+    message=gettext_lazy(
         "This invitation link is not valid: it was already used, or it is incomplete or "
         "altered. If you chose your password with it, sign in (or use password reset if "
         "you forgot it); otherwise copy the whole link from the email, or ask the "
@@ -178,7 +184,9 @@ INVALID = LinkCheck(
 )
 EXPIRED = LinkCheck(
     status=410,
-    message=("This invitation link has expired. Ask the platform operator for a new invitation."),
+    message=gettext_lazy(
+        "This invitation link has expired. Ask the platform operator for a new invitation."
+    ),
 )
 
 
@@ -209,39 +217,53 @@ def _lifetime() -> str:
     seconds = int(settings.PASSWORD_RESET_TIMEOUT)
     if seconds >= 86400 and seconds % 86400 == 0:
         days = seconds // 86400
-        return f"{days} day{'s' if days != 1 else ''}"
+        return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
     hours = max(1, round(seconds / 3600))
-    return f"{hours} hour{'s' if hours != 1 else ''}"
+    return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
 
 
 def invitation_message(user, tenant: Tenant, base_url: str = "") -> tuple[str, str]:
-    """The subject and body of the owner's email."""
-    product = "Data Isolation Managers"
-    subject = f"You are the owner of {tenant.name} on {product}"
+    """The subject and body of the owner's email, in the active language."""
+    names = {
+        "tenant": tenant.name,
+        "slug": tenant.slug,
+        "product": "Data Isolation Managers",
+        "username": user.get_username(),
+    }
+    subject = _("You are the owner of %(tenant)s on %(product)s") % names
     lines = [
-        "Hello,",
+        _("Hello,"),
         "",
-        f"A platform operator created the tenant {tenant.name} ({tenant.slug}) on {product}",
-        f"and made you its owner (your username: {user.get_username()}).",
+        _(
+            "A platform operator created the tenant %(tenant)s (%(slug)s) on %(product)s "
+            "and made you its owner (your username: %(username)s)."
+        )
+        % names,
         "",
     ]
     if needs_password(user):
         link = public_url(invitation_path(user, tenant), base_url)
         lines += [
-            "Choose your password here; you are then signed in to the tenant's console:",
+            _("Choose your password here; you are then signed in to the tenant's console:"),
             "",
             f"    {link}",
             "",
-            f"The link works once and expires in {_lifetime()}.",
+            _("The link works once and expires in %(lifetime)s.") % {"lifetime": _lifetime()},
         ]
     else:
         lines += [
-            "Sign in with your usual password:",
+            _("Sign in with your usual password:"),
             "",
             f"    {public_url(reverse('admin:login'), base_url)}",
         ]
-    lines += ["", "If you did not expect this email, ignore it."]
+    lines += ["", _("If you did not expect this email, ignore it.")]
     return subject, "\n".join(lines)
+
+
+def invitation_language(user) -> str:
+    """The language of `user`'s email: theirs if they saved one, else the language the
+    operator works in (the active one: the console's, or English for the API)."""
+    return preferred_language(user) or translation.get_language() or settings.LANGUAGE_CODE
 
 
 def send_invitation(user_id: int, tenant_id: int, base_url: str = "") -> bool:
@@ -250,7 +272,8 @@ def send_invitation(user_id: int, tenant_id: int, base_url: str = "") -> bool:
     email again with `manage.py create_tenant <slug> --resend-invitation`."""
     user = get_user_model().objects.get(pk=user_id)
     tenant = Tenant.objects.get(pk=tenant_id)
-    subject, body = invitation_message(user, tenant, base_url)
+    with translation.override(invitation_language(user)):
+        subject, body = invitation_message(user, tenant, base_url)
     try:
         send_mail(subject, body, None, [user.email])
     except Exception:  # SMTP errors are many kinds of OSError and smtplib errors

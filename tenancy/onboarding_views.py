@@ -16,6 +16,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -65,7 +67,10 @@ def accept_invitation(request, slug, uidb64, token):
             return _refused(request, slug, INVALID)  # used by another request meanwhile
         login(request, link.user)
         request.session[SESSION_KEY] = link.tenant.slug  # land on this tenant's home
-        messages.success(request, f"Welcome to {link.tenant.name}: your password is set.")
+        messages.success(
+            request,
+            _("Welcome to %(tenant)s: your password is set.") % {"tenant": link.tenant.name},
+        )
         return redirect("console-home")
     return _no_referrer(
         render(
@@ -78,11 +83,15 @@ def accept_invitation(request, slug, uidb64, token):
 
 class OnboardForm(forms.Form):
     slug = forms.CharField(
-        max_length=63, help_text="1-63 lowercase letters, digits or inner hyphens."
+        label=gettext_lazy("Slug"),
+        max_length=63,
+        help_text=gettext_lazy("1-63 lowercase letters, digits or inner hyphens."),
     )
-    name = forms.CharField(max_length=200)
-    owner_email = forms.EmailField(max_length=254, label="Owner's email")
-    tier = forms.ChoiceField(choices=TenantTier.choices, initial=TenantTier.FREE)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    owner_email = forms.EmailField(max_length=254, label=gettext_lazy("Owner's email"))
+    tier = forms.ChoiceField(
+        label=gettext_lazy("Tier"), choices=TenantTier.choices, initial=TenantTier.FREE
+    )
 
 
 @login_required
@@ -90,7 +99,7 @@ class OnboardForm(forms.Form):
 def onboard_tenant_page(request):
     """Platform operators only: create a tenant and invite its owner."""
     if not request.user.is_superuser:
-        raise PermissionDenied("Only platform operators create tenants.")
+        raise PermissionDenied(_("Only platform operators create tenants."))
     form = OnboardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -106,10 +115,14 @@ def onboard_tenant_page(request):
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            what = "an invitation to choose a password" if done.invited else "a notice"
-            messages.success(
-                request,
-                f"Tenant {done.tenant.slug} created; {what} went to {done.owner.email}.",
-            )
+            names = {"tenant": done.tenant.slug, "email": done.owner.email}
+            if done.invited:
+                message = _(
+                    "Tenant %(tenant)s created; an invitation to choose a password went "
+                    "to %(email)s."
+                )
+            else:
+                message = _("Tenant %(tenant)s created; a notice went to %(email)s.")
+            messages.success(request, message % names)
             return redirect("console-home")
     return render(request, "onboarding/onboard.html", {"form": form, **console_header(request)})

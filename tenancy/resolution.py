@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tenancy import degraded, membership_cache
 from tenancy.context import no_tenant
@@ -50,22 +51,28 @@ def requested_slug(request) -> str | None:
         raise TenantResolutionError(
             400,
             "invalid_tenant",
-            "The tenant must be given as a slug: 1-63 lowercase letters, digits or "
-            "inner hyphens (X-Tenant header or ?tenant=).",
+            _(
+                "The tenant must be given as a slug: 1-63 lowercase letters, digits or "
+                "inner hyphens (X-Tenant header or ?tenant=)."
+            ),
         )
     return slug
 
 
 def _not_accessible() -> TenantResolutionError:
     return TenantResolutionError(
-        403, "tenant_not_accessible", "This tenant does not exist or you are not a member."
+        403,
+        "tenant_not_accessible",
+        _("This tenant does not exist or you are not a member."),
     )
 
 
 def _require_active(tenant: Tenant) -> None:
     if tenant.state != TenantState.ACTIVE:
         raise TenantResolutionError(
-            403, "tenant_inactive", f"Tenant {tenant.slug!r} is {tenant.state}."
+            403,
+            "tenant_inactive",
+            _("Tenant %(slug)r is %(state)s.") % {"slug": tenant.slug, "state": tenant.state},
         )
 
 
@@ -126,14 +133,17 @@ def resolve(user, slug: str | None) -> Resolution:
         raise _not_accessible()
     if not memberships:
         raise TenantResolutionError(
-            403, "no_tenant_membership", "Your account is not a member of any tenant."
+            403, "no_tenant_membership", _("Your account is not a member of any tenant.")
         )
     if len(memberships) > 1:
         raise TenantResolutionError(
             400,
             "tenant_required",
-            "You belong to several tenants: choose one with the X-Tenant header. "
-            "Yours: " + ", ".join(m.tenant.slug for m in memberships),
+            _(
+                "You belong to several tenants: choose one with the X-Tenant header. "
+                "Yours: %(tenants)s"
+            )
+            % {"tenants": ", ".join(m.tenant.slug for m in memberships)},
         )
     _require_active(memberships[0].tenant)
     return Resolution(memberships[0].tenant, memberships[0])

@@ -1,4 +1,5 @@
 from tenancy.models.adminlog import AdminLogEntry
+from tenancy.models.preference import UserPreference
 from tenancy.models.scoped import (
     TenantForeignKey,
     TenantScopedManager,
@@ -32,6 +33,7 @@ __all__ = [
     "TenantSetting",
     "TenantState",
     "TenantTier",
+    "UserPreference",
     "is_tenant_scoped",
     "scoped_models",
 ]

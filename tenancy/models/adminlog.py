@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models.scoped import TenantScopedModel
 
@@ -20,9 +21,15 @@ ADDITION, CHANGE, DELETION = 1, 2, 3  # as django.contrib.admin.models
 
 
 class AdminLogEntry(TenantScopedModel):
-    ACTION_FLAG_CHOICES = [(ADDITION, "Addition"), (CHANGE, "Change"), (DELETION, "Deletion")]
+    ACTION_FLAG_CHOICES = [
+        (ADDITION, _("Addition")),
+        (CHANGE, _("Change")),
+        (DELETION, _("Deletion")),
+    ]
 
-    action_time = models.DateTimeField(default=timezone.now, editable=False)
+    action_time = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("action time")
+    )
     # No database constraints to the platform's users and content types, and DO_NOTHING:
     # deleting a user (or a stale content type) must neither cascade into every tenant's
     # history (a deletion that would need the escape hatch) nor be blocked by it. The
@@ -32,6 +39,7 @@ class AdminLogEntry(TenantScopedModel):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
+        verbose_name=_("user"),
     )
     content_type = models.ForeignKey(
         "contenttypes.ContentType",
@@ -40,15 +48,20 @@ class AdminLogEntry(TenantScopedModel):
         related_name="+",
         blank=True,
         null=True,
+        verbose_name=_("content type"),
     )
-    object_id = models.CharField(max_length=255, blank=True)  # the row's pk, as text
-    object_repr = models.CharField(max_length=200)
-    action_flag = models.PositiveSmallIntegerField(choices=ACTION_FLAG_CHOICES)
-    change_message = models.TextField(blank=True)
+    object_id = models.CharField(
+        max_length=255, blank=True, verbose_name=_("object id")
+    )  # the row's pk, as text
+    object_repr = models.CharField(max_length=200, verbose_name=_("object repr"))
+    action_flag = models.PositiveSmallIntegerField(
+        choices=ACTION_FLAG_CHOICES, verbose_name=_("action flag")
+    )
+    change_message = models.TextField(blank=True, verbose_name=_("change message"))
 
     class Meta(TenantScopedModel.Meta):
-        verbose_name = "admin history entry"
-        verbose_name_plural = "admin history entries"
+        verbose_name = _("admin history entry")
+        verbose_name_plural = _("admin history entries")
         ordering = ["-action_time", "-id"]
         indexes = [
             # history pages: one object's entries

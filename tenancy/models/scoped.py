@@ -35,6 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.lookups import Lookup
 from django.db.models.sql.where import AND
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.context import PlatformAccess, TenantRef, current_state, require_tenant_id
 from tenancy.exceptions import ExplicitPrimaryKey, TenantContextMissing, TenantMismatch
@@ -71,6 +72,14 @@ class InCurrentTenant(Lookup):
 class TenantForeignKey(models.ForeignKey):
     """The `tenant` column of scoped models. A subclass so that the `in_context`
     lookup is registered here only, and so that RLS discovery can recognise it."""
+
+    def set_attributes_from_name(self, name):
+        super().set_attributes_from_name(name)
+        if self._verbose_name is None:
+            # The console's column title, translated. Set after the fact, not as the
+            # field's `verbose_name` argument: migrations deconstruct `_verbose_name`, so
+            # every scoped model (the test apps' too) keeps its migrations as they are.
+            self.verbose_name = _("tenant")
 
 
 TenantForeignKey.register_lookup(InCurrentTenant)
