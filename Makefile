@@ -10,7 +10,7 @@ CONSOLE_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | cksum | cut -d' ' -f1)
 
-.PHONY: install run serve test bench lint layers format migrate check-isolation clean
+.PHONY: install run serve test bench lint layers i18n messages format migrate check-isolation clean
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,20 @@ test: install
 bench: install
 	bash bench/run.sh
 
-lint: install layers
+lint: install layers i18n
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Every string of ours (and django-unfold's) translated into German and French, the .mo
+# files compiled from the .po files (docs/operations.md#translations). Needs gettext.
+i18n: install
+	$(PY) scripts/i18n_check.py
+
+# After marking strings: refresh locale/ from the code (keeps the translations, adds the
+# new strings empty, drops the gone ones, compiles the .mo files); then translate the new
+# entries in locale/{de,fr}/LC_MESSAGES/*.po and run it again to compile.
+messages: install
+	$(PY) scripts/i18n_check.py --update
 
 # The layer, independence and no-cycle contracts of docs/architecture.md.
 layers: install

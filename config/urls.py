@@ -1,6 +1,7 @@
 from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -37,6 +38,9 @@ urlpatterns = [
     path("health/", health, name="health"),  # which dependency is down (issue 10)
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
     path("console/language/", choose_language, name="console-language"),
+    # The djangojs catalog (locale/*/LC_MESSAGES/djangojs.po) for the console's scripts;
+    # outside /console/, so the second-factor step (which needs it) can load it.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="console-jsi18n"),
     path("console/mfa/", security_console.mfa_step, name="console-mfa"),
     path(
         "console/mfa/passkey/options/",

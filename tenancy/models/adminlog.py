@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenancy.models.scoped import TenantScopedModel
 
@@ -21,10 +22,10 @@ ADDITION, CHANGE, DELETION = 1, 2, 3  # as django.contrib.admin.models
 
 
 class AdminLogEntry(TenantScopedModel):
-    ACTION_FLAG_CHOICES = [
-        (ADDITION, _("Addition")),
-        (CHANGE, _("Change")),
-        (DELETION, _("Deletion")),
+    ACTION_FLAG_CHOICES = [  # context: nouns here, while the admin says "Change" as a verb
+        (ADDITION, pgettext_lazy("admin history", "Addition")),
+        (CHANGE, pgettext_lazy("admin history", "Change")),
+        (DELETION, pgettext_lazy("admin history", "Deletion")),
     ]
 
     action_time = models.DateTimeField(

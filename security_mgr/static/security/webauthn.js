@@ -1,8 +1,16 @@
 // The console's passkey buttons: WebAuthn options arrive as JSON (base64url strings)
 // and the browser's answers go back the same way, so it also works in browsers
 // without PublicKeyCredential.parse*FromJSON.
+// Messages go through Django's JavaScript catalog (`console-jsi18n`, loaded before this
+// file) when the page has it, and stay English otherwise.
 (function () {
   "use strict";
+
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((fmt, args) => {
+    const rest = args.slice();
+    return fmt.replace(/%s/g, () => String(rest.shift()));
+  });
 
   const bytes = (s) =>
     Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
@@ -26,10 +34,10 @@
     try {
       data = await response.json();
     } catch (e) {
-      throw new Error(`The server answered ${response.status} without a readable message.`);
+      throw new Error(interpolate(gettext("The server answered %s without a readable message."), [response.status]));
     }
     if (!response.ok) {
-      throw new Error((data && data.error && data.error.message) || `The server answered ${response.status}.`);
+      throw new Error((data && data.error && data.error.message) || interpolate(gettext("The server answered %s."), [response.status]));
     }
     return data;
   }
@@ -38,13 +46,13 @@
   function explain(error) {
     switch (error && error.name) {
       case "NotAllowedError":
-        return "No passkey was used: the check was cancelled or timed out, the device could not verify you, or it holds no passkey for this account.";
+        return gettext("No passkey was used: the check was cancelled or timed out, the device could not verify you, or it holds no passkey for this account.");
       case "InvalidStateError":
-        return "This device already holds one of your passkeys: use it to sign in.";
+        return gettext("This device already holds one of your passkeys: use it to sign in.");
       case "SecurityError":
-        return `The browser refused this address for passkeys (${error.message}).`;
+        return interpolate(gettext("The browser refused this address for passkeys (%s)."), [error.message]);
       case "NotSupportedError":
-        return "This device supports none of the requested passkey types.";
+        return gettext("This device supports none of the requested passkey types.");
       default:
         return (error && error.message) || String(error);
     }
@@ -52,7 +60,7 @@
 
   function supported() {
     if (window.PublicKeyCredential && navigator.credentials) return;
-    throw new Error("This browser does not support passkeys (or the page is not on HTTPS or localhost).");
+    throw new Error(gettext("This browser does not support passkeys (or the page is not on HTTPS or localhost)."));
   }
 
   async function register(optionsUrl, registerUrl, name) {
