@@ -197,7 +197,7 @@ def _mo_problems(po, po_file: Path) -> list[str]:
     found = {k: v for k, v in compiled._catalog.items() if k != ""}
     expected = _expected_mo(po)
     differing = sorted(
-        str(k) for k in set(found) | set(expected) if found.get(k) != expected.get(k)
+        repr(k) for k in set(found) | set(expected) if found.get(k) != expected.get(k)
     )
     plural = compiled.info().get("plural-forms") == po.metadata.get("Plural-Forms")
     if not differing and plural:

@@ -32,7 +32,7 @@ def _safe(request, target) -> str | None:
 
 def _page(request, *, error: str = "", status: int = 200):
     context = {
-        "languages": translation.get_language_info_list(settings.LANGUAGES),
+        "languages": [translation.get_language_info(code) for code, _name in settings.LANGUAGES],
         "current": translation.get_language(),
         "next": _safe(request, request.POST.get("next") or request.GET.get("next")) or "",
         "error": error,

@@ -152,11 +152,15 @@ def _fresh_process_state():
     must not stand in for this test's: every module registers its process state in
     `tenancy.resettable`, emptied here (the one fixture that does)."""
     from django.core.cache import cache
+    from django.utils import translation
 
     from tenancy import resettable
 
     cache.clear()
     resettable.reset_all()
+    # The language a request activated stays active in its thread (LocaleMiddleware sets
+    # it per request, never resets it): each test starts in English.
+    translation.deactivate()
 
 
 def audit_entries(tenant=None, event=None) -> list:
