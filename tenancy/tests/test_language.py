@@ -1,7 +1,6 @@
 """The console in English, German or French (tenancy/language.py): the saved preference,
 then the language cookie, then Accept-Language, then English; the API always English."""
 
-import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
