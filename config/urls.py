@@ -1,6 +1,8 @@
 from django.apps import apps
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -18,9 +20,6 @@ from tenancy.health import health
 from tenancy.language_views import choose_language
 from tenancy.onboarding_views import accept_invitation, onboard_tenant_page
 
-admin.site.site_header = "Data Isolation Managers"
-admin.site.site_title = "Data Isolation Managers"
-admin.site.index_title = "Console"
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 # One "v1" namespace (DRF's NamespaceVersioning reads it) holding every manager's API,
@@ -35,7 +34,11 @@ v1_patterns = [
 
 urlpatterns = [
     path("", console_home, name="console-home"),
-    path("health/", health, name="health"),  # which dependency is down (issue 10)
+    path("health/", health, name="health"),
+    # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says.
+    path(
+        "favicon.ico", RedirectView.as_view(url=static("console/favicon.svg")), name="favicon"
+    ),  # which dependency is down (issue 10)
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
     path("console/language/", choose_language, name="console-language"),
     # The djangojs catalog (locale/*/LC_MESSAGES/djangojs.po) for the console's scripts;

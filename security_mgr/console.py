@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from security_mgr import mfa, passkeys
 from security_mgr.middleware import mark_mfa_passed
 from security_mgr.models import PasskeyCredential
-from tenancy.console import console_header
+from tenancy.console import console_context
 
 CHALLENGE_KEY = "dim_webauthn_console"
 
@@ -49,6 +49,9 @@ def mfa_step(request):
         except ValueError as exc:  # malformed: not a code at all
             error, status = _("Invalid code: %(reason)s.") % {"reason": exc}, 400
     context = {
+        **console_context(request, _("Second factor")),
+        # No sidebar before the second factor: every link in it would lead back here.
+        "is_nav_sidebar_enabled": False,
         "error": error,
         "next": target,
         "next_json": json.dumps(target).replace("<", "\\u003c"),
@@ -122,7 +125,11 @@ def passkey_page(request):
     rows = []
     if request.tenant is not None:
         rows = PasskeyCredential.objects.filter(user=request.user).order_by("created_at")
-    return render(request, "security/passkeys.html", {"passkeys": rows, **console_header(request)})
+    return render(
+        request,
+        "security/passkeys.html",
+        {"passkeys": rows, **console_context(request, _("Passkeys"))},
+    )
 
 
 def _enrolment_refusal(request):

@@ -34,7 +34,7 @@ from audit_mgr.models import (
 from security_mgr.models import DataKey, KeyRing
 from security_mgr.threats import BACKOFF_ACTIONS
 from tenancy.admin_base import tenant_role_at_least
-from tenancy.console import console_header
+from tenancy.console import console_context
 from tenancy.context import get_current_tenant_id, in_platform_access
 from tenancy.models import Role, Tenant
 
@@ -217,6 +217,7 @@ def security_dashboard(request):
         raise Http404(_("choose a tenant first"))
     if not tenant_role_at_least(request, VIEW_ROLE):
         raise PermissionDenied(_("the security dashboard needs the admin or owner role"))
+    scope = getattr(request.tenant, "name", None) or _("all tenants")
     data = dashboard_data()
     charts = [
         {
@@ -229,11 +230,11 @@ def security_dashboard(request):
         request,
         "security/dashboard.html",
         {
-            **console_header(request),
+            **console_context(request, _("Security — %s") % scope),
             "charts": charts,
             "data": data,
             "audit_rows": _audit_rows(data),
-            "scope": getattr(request.tenant, "name", None) or _("all tenants"),
+            "scope": scope,
         },
     )
 

@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from tenancy.actions import do_accept_invitation, do_onboard_tenant
-from tenancy.console import console_header
+from tenancy.console import console_context
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import TenantTier
 from tenancy.onboarding import INVALID, check_link
@@ -43,7 +43,10 @@ def _refused(request, slug, link):
     response = render(
         request,
         "onboarding/link_refused.html",
-        {"message": link.message, **console_header(request)},
+        {
+            "message": link.message,
+            **console_context(request, _("This invitation link cannot be used")),
+        },
         status=link.status,
     )
     log.warning(
@@ -76,7 +79,12 @@ def accept_invitation(request, slug, uidb64, token):
         render(
             request,
             "onboarding/set_password.html",
-            {"form": form, "tenant": link.tenant, "invited": link.user, **console_header(request)},
+            {
+                "form": form,
+                "tenant": link.tenant,
+                "invited": link.user,
+                **console_context(request, _("Choose your password")),
+            },
         )
     )
 
@@ -125,4 +133,8 @@ def onboard_tenant_page(request):
                 message = _("Tenant %(tenant)s created; a notice went to %(email)s.")
             messages.success(request, message % names)
             return redirect("console-home")
-    return render(request, "onboarding/onboard.html", {"form": form, **console_header(request)})
+    return render(
+        request,
+        "onboarding/onboard.html",
+        {"form": form, **console_context(request, _("New tenant"))},
+    )
