@@ -24,7 +24,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from unfold.sites import UnfoldAdminSite
 
 from tenancy import console_registry as registry
@@ -111,7 +111,7 @@ def tenant_switcher(request) -> dict:
 class ConsoleAdminSite(UnfoldAdminSite):
     site_header = "Data Isolation Managers"
     site_title = "Data Isolation Managers"
-    index_title = "Console"
+    index_title = gettext_lazy("Console")
 
     def each_context(self, request):
         context = super().each_context(request)

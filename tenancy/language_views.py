@@ -15,10 +15,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tenancy.actions import do_set_language
-from tenancy.console import console_header
+from tenancy.console import console_context
 from tenancy.language import check_language
 
 
@@ -36,7 +37,7 @@ def _page(request, *, error: str = "", status: int = 200):
         "current": translation.get_language(),
         "next": _safe(request, request.POST.get("next") or request.GET.get("next")) or "",
         "error": error,
-        **console_header(request),
+        **console_context(request, _("Language of the console")),
     }
     return render(request, "preferences/language.html", context, status=status)
 

@@ -37,8 +37,16 @@ def test_language_unoffered_accept_language_falls_back_to_english(client, db):
 
 def test_language_login_page_in_german(client, db):
     body = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert "Benutzername" in body and "Passwort" in body and "Anmelden" in body
-    assert 'lang="de"' in body
+    assert "Willkommen zurück bei" in body  # unfold's, from our catalog
+    assert "Benutzername" in body and "Passwort" in body and "Anmelden" in body  # Django's
+    assert 'lang="de"' in body and "Welcome back" not in body
+
+
+def test_language_account_menu_posts_to_the_language_form(client, alpha_owner):
+    client.force_login(alpha_owner)
+    body = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert f'action="{LANGUAGE_URL}"' in body and 'value="de"' in body
+    assert "Déconnexion" in body
 
 
 def test_language_saved_preference_beats_accept_language(client, alpha_owner):
