@@ -12,11 +12,12 @@ runs GNU gettext's xgettext) into a temporary directory, never into locale/ itse
   and its Python's strings join our `django` catalog, except those Django's own catalogs
   (admin, auth, ...) already translate for that language, which stay Django's.
 
-The check fails when, for German or French, a string of the code is missing from the
-catalog, an entry is untranslated or fuzzy, an entry no longer in the code is left over
-(run `make messages`), or a compiled .mo is missing or differs from its .po. The .mo is
-compared as a catalog (what gettext would look up), not by date: a git checkout gives
-every file the same age.
+The check fails when one of our models in the console (the admin) has a name or a field
+whose name is not marked for translation, and when, for German or French, a string of
+the code is missing from the catalog, an entry is untranslated or fuzzy, an entry no
+longer in the code is left over (run `make messages`), or a compiled .mo is missing or
+differs from its .po. The .mo is compared as a catalog (what gettext would look up), not
+by date: a git checkout gives every file the same age.
 
 `--update` rewrites each .po with the extracted entries in extraction order, keeping
 every translation whose msgid (and context) is unchanged, drops what the code no longer
@@ -171,6 +172,31 @@ def extract() -> dict[tuple[str, str], list]:
     return wanted
 
 
+def unmarked_model_names() -> list[str]:
+    """Our models in the console (registered in the admin) whose names or fields' names
+    are not marked for translation: extraction cannot see a string nobody marked, and a
+    field without `verbose_name` shows its attribute name, in English, as a column title."""
+    from django.contrib import admin
+    from django.utils.functional import Promise
+
+    problems = []
+    for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
+        opts = model._meta
+        app_path = Path(opts.app_config.path)
+        if not app_path.is_relative_to(ROOT) or opts.app_config.name.startswith("tests"):
+            continue
+        for attr in ("verbose_name", "verbose_name_plural"):
+            if not isinstance(opts.original_attrs.get(attr), Promise):
+                problems.append(f"{opts.label}: Meta.{attr} is not marked for translation")
+        for field in opts.get_fields():
+            if field.concrete and not field.auto_created:
+                if not isinstance(field.verbose_name, Promise):
+                    problems.append(
+                        f"{opts.label}.{field.name}: verbose_name is not marked for translation"
+                    )
+    return problems
+
+
 def po_path(locale_dir: Path, lang: str, domain: str) -> Path:
     return locale_dir / lang / "LC_MESSAGES" / f"{domain}.po"
 
@@ -313,7 +339,7 @@ def main(argv=None) -> int:
     wanted = extract()
     if args.update:
         update(wanted)
-    problems = catalog_problems(wanted)
+    problems = unmarked_model_names() + catalog_problems(wanted)
     for problem in problems:
         print(f"i18n: {problem}", file=sys.stderr)
     counts = ", ".join(f"{d}/{lang}: {len(wanted[(d, lang)])}" for d, lang in sorted(wanted))

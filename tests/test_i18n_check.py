@@ -116,3 +116,16 @@ def test_i18n_check_command_passes_on_the_repository():
     )
     assert done.returncode == 0, done.stderr
     assert "catalogs complete" in done.stdout
+
+
+def test_i18n_check_console_models_have_translated_names():
+    assert i18n_check.unmarked_model_names() == []
+
+
+def test_i18n_check_names_a_field_whose_name_is_not_marked(monkeypatch):
+    from tenancy.models import Tenant
+
+    monkeypatch.setattr(Tenant._meta.get_field("tier"), "verbose_name", "tier")
+    assert i18n_check.unmarked_model_names() == [
+        "tenancy.Tenant.tier: verbose_name is not marked for translation"
+    ]
