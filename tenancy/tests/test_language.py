@@ -161,3 +161,9 @@ def test_language_admin_shows_translated_model_names(client, alpha_owner):
     body = client.get(reverse("admin:index")).content.decode()
     assert "Mandanteneinstellungen" in body  # our verbose_name_plural
     assert "Website-Verwaltung" in body or "Abmelden" in body  # Django's own catalog
+
+
+def test_language_javascript_catalog_serves_the_passkey_messages(client, db):
+    response = client.get(reverse("console-jsi18n"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 200
+    assert "Ce navigateur ne prend pas en charge les cl" in response.content.decode()
