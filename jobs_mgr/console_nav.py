@@ -2,10 +2,12 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from jobs_mgr.console_cards import jobs_card
 from jobs_mgr.models import Job
-from tenancy.console_registry import register_admin_models, register_section
+from tenancy.console_registry import register_admin_models, register_card, register_section
 
 
 def register() -> None:
     register_section("jobs", _("Jobs"), icon="work_history", order=60)
     register_admin_models("jobs", [Job])
+    register_card("jobs", jobs_card, order=60)
