@@ -187,3 +187,15 @@ def test_a_chart_without_points_is_an_empty_state():
     drawn = chart("x", "X", go.Figure(go.Bar(x=["a"], y=[1])), empty="Nothing yet.")
     assert not drawn.is_empty and 'id="chart-x"' in drawn.html
     assert 'id="chart-x-figure"' in drawn.html and '"displaylogo": false' in drawn.html
+
+
+def test_sidebar_offers_the_dashboard_to_those_it_opens_for(
+    tenant_alpha, alpha_owner, alpha_viewer, client
+):
+    client.force_login(alpha_owner)
+    assert 'href="/console/security/"' in client.get("/").content.decode()
+    alpha_viewer.is_staff = True
+    alpha_viewer.save(update_fields=["is_staff"])
+    client.force_login(alpha_viewer)  # staff, but the dashboard needs the admin role
+    assert 'href="/console/security/"' not in client.get("/").content.decode()
+    assert client.get("/console/security/").status_code == 403
