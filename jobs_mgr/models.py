@@ -42,6 +42,11 @@ class Job(TenantScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The current run's starting point (set at every claim): the rate, and so the ETA,
+    # count only the work of this run over its own time, not the time a job spent failed
+    # or cancelled before a resume, nor the progress an earlier run made.
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_start_done = models.BigIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):
