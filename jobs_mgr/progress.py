@@ -74,12 +74,13 @@ def rate(items: int, seconds: float) -> float | None:
     """Items per second, or None when there is nothing to measure yet."""
     if items <= 0 or not seconds > 0 or not math.isfinite(seconds):
         return None
-    return items / seconds
+    value = items / seconds
+    return value if math.isfinite(value) else None  # JSON has no Infinity
 
 
 def eta_seconds(done: int, total: int, items_per_second: float | None) -> int | None:
     """Seconds left at the measured rate, rounded up; None when it cannot be known."""
-    if total <= 0 or items_per_second is None or not items_per_second > 0:
+    if total <= 0 or items_per_second is None or not 0 < items_per_second < math.inf:
         return None
     remaining = max(total - max(done, 0), 0)
     seconds = remaining / items_per_second
@@ -166,7 +167,7 @@ def progress_facts(job: Job, now: dt.datetime | None = None) -> ProgressFacts:
     cancel = _cancel_note(job, now)
     return ProgressFacts(
         id=job.pk,
-        state=job.state,
+        state=str(job.state),
         finished=finished,
         done=job.progress_done,
         total=job.progress_total,
