@@ -128,7 +128,7 @@ def job_list(request):
 def job_detail(request, job_id: int):
     _require_view(request)
     job = get_object_or_404(Job.objects.all(), pk=job_id)  # scoped: another tenant's is 404
-    tenant = _tenant_slugs([job]).get(job.tenant_id)
+    tenant = _tenant_slugs([job]).get(job.tenant_id) if get_current_tenant_id() is None else ""
     return render(
         request,
         "jobs_mgr/console/detail.html",

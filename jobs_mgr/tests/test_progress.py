@@ -4,9 +4,9 @@ division by zero), the facts of jobs in each state, and the refusals the actions
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
-from django.utils import timezone
 
 from jobs_mgr import actions, engine, progress
 from jobs_mgr.models import Job, JobState
