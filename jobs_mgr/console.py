@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -31,6 +31,7 @@ from jobs_mgr import actions, registry
 from jobs_mgr.display import job_display, kind_title
 from jobs_mgr.models import Job, JobState
 from tenancy.admin_base import tenant_role_at_least
+from tenancy.console import console_context
 from tenancy.context import get_current_tenant_id, in_platform_access
 from tenancy.models import Role, Tenant
 
@@ -65,13 +66,12 @@ def _require_view(request) -> None:
         raise PermissionDenied(_("The jobs pages need a role in the tenant."))
 
 
-def _context(request, **extra) -> dict:
+def _context(request, title, **extra) -> dict:
     platform = get_current_tenant_id() is None
     return {
-        # `admin.site` now, not at import: the console shell may replace the site.
-        **admin.site.each_context(request),
+        # The console shell: sidebar, header, and the title as the page's one <h1>.
+        **console_context(request, title),
         "platform": platform,
-        "scope": getattr(request.tenant, "name", None) or _("all tenants"),
         "may_act": may_act(request),
         "act_hint": _("Pick the job's tenant in the console's tenant switcher to act on it.")
         if platform and request.user.is_superuser
@@ -79,6 +79,12 @@ def _context(request, **extra) -> dict:
         "progress_url": reverse("console-jobs-progress"),
         **extra,
     }
+
+
+SELECT_CLASSES = (
+    "border border-base-200 rounded-default px-2 py-1.5 bg-white text-font-important-light "
+    "dark:bg-base-900 dark:border-base-700 dark:text-font-important-dark"
+)
 
 
 class JobFilterForm(forms.Form):
@@ -90,6 +96,8 @@ class JobFilterForm(forms.Form):
     def __init__(self, data, kinds):
         super().__init__(data)
         self.fields["kind"].choices = [("", "—"), *((k, kind_title(k)) for k in kinds)]
+        for field in self.fields.values():
+            field.widget.attrs["class"] = SELECT_CLASSES
 
 
 def _tenant_slugs(jobs) -> dict[int, str]:
@@ -117,7 +125,14 @@ def job_list(request):
     return render(
         request,
         "jobs_mgr/console/list.html",
-        _context(request, title=_("Jobs"), form=form, page=page, rows=rows),
+        _context(
+            request,
+            _("Jobs — %(scope)s")
+            % {"scope": getattr(request.tenant, "name", None) or _("all tenants")},
+            form=form,
+            page=page,
+            rows=rows,
+        ),
         status=status,
     )
 
@@ -134,7 +149,7 @@ def job_detail(request, job_id: int):
         "jobs_mgr/console/detail.html",
         _context(
             request,
-            title=_("Job #%(id)s") % {"id": job.pk},
+            _("Job #%(id)s: %(kind)s") % {"id": job.pk, "kind": kind_title(job.kind)},
             job=job,
             p=job_display(job),
             tenant=tenant,

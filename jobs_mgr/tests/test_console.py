@@ -239,3 +239,30 @@ def test_admin_job_page_shows_the_live_bar(client, alpha_owner, tenant_alpha):
     assert "jobs_mgr/job_progress.js" in html
     assert reverse("admin:jobs_mgr_job_cancel", args=[job.pk]) in html
     assert reverse("admin:jobs_mgr_job_resume", args=[job.pk]) not in html  # running
+
+
+def _sidebar(client) -> dict:
+    page = client.get("/")
+    return {
+        g["title"]: {i["title"]: i["link"] for i in g["items"]}
+        for g in page.context["sidebar_navigation"]
+    }
+
+
+def test_jobs_page_is_in_the_console_shell(client, alpha_owner, alpha_admin, tenant_alpha):
+    client.force_login(alpha_owner)
+    assert _sidebar(client)["Jobs"]["Job progress"] == LIST
+    page = client.get(LIST).content.decode()
+    assert "Jobs — Alpha Ltd" in page and 'id="header-logout"' in page
+    assert "favicon.svg" in page and "Django administration" not in page
+    client.force_login(alpha_admin)
+    assert _sidebar(client)["Jobs"]["Job progress"] == LIST
+
+
+def test_jobs_page_is_not_in_the_sidebar_outside_a_tenant(client, db):
+    from django.contrib.auth import get_user_model
+
+    lone = get_user_model().objects.create_user("lone", password="x", is_staff=True)
+    client.force_login(lone)
+    links = [link for items in _sidebar(client).values() for link in items.values()]
+    assert LIST not in links
