@@ -111,7 +111,9 @@ def _tenant_slugs(jobs) -> dict[int, str]:
 def job_list(request):
     _require_view(request)
     jobs = Job.objects.order_by("-created_at", "-id")
-    kinds = sorted(set(registry.names()) | set(jobs.values_list("kind", flat=True).distinct()))
+    kinds = sorted(
+        set(registry.names()) | set(jobs.order_by().values_list("kind", flat=True).distinct())
+    )
     form = JobFilterForm(request.GET or None, kinds)
     status = 200
     if form.is_bound and not form.is_valid():
