@@ -105,8 +105,8 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
 
 
 def resume_job(job_id: int, *, actor: str = "") -> Job:
-    """Queue a failed, cancelled or abandoned job again; it continues from its last
-    checkpoint. A job a worker holds, one already queued, one that succeeded and one of
+    """Queue a failed or abandoned job again; it continues from its last checkpoint. A
+    cancelled job, one a worker holds, one already queued, one that succeeded and one of
     a kind no longer registered are refused (`progress.resume_refusal`)."""
     now = timezone.now()
     with transaction.atomic():

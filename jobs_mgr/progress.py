@@ -93,12 +93,19 @@ def eta_seconds(done: int, total: int, items_per_second: float | None) -> int | 
 
 
 def resume_refusal(job: Job, now: dt.datetime | None = None) -> Refusal | None:
-    """Why the job cannot be resumed now, or None: a failed or cancelled job, or one whose
-    worker stopped answering, can be; it then continues from its last checkpoint."""
+    """Why the job cannot be resumed now, or None: a failed job, or one whose worker
+    stopped answering, can be; it then continues from its last checkpoint. A cancelled job
+    stays cancelled: someone decided it should not run, and resuming would silently undo
+    that decision (start a new job instead)."""
     now = now or timezone.now()
     if job.state == JobState.SUCCEEDED:
         return Refusal(
             "job_finished", _("The job has already succeeded: there is nothing left to resume.")
+        )
+    if job.state == JobState.CANCELLED:
+        return Refusal(
+            "job_cancelled",
+            _("The job was cancelled and stays cancelled: start a new job to run it again."),
         )
     if job.lease_live(now):
         return Refusal(
@@ -123,7 +130,7 @@ def cancel_refusal(job: Job) -> Refusal | None:
     message = {
         JobState.SUCCEEDED: _("The job has already succeeded."),
         JobState.FAILED: _("The job has already failed (resume it to try again)."),
-        JobState.CANCELLED: _("The job has already been cancelled (resume it to continue)."),
+        JobState.CANCELLED: _("The job has already been cancelled."),
     }.get(job.state)
     return Refusal("job_finished", message) if message else None
 

@@ -70,14 +70,13 @@ def test_cancel_and_resume_over_the_api(
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     again = api.post(f"{BASE}/{queued.pk}/cancel/")
     assert again.status_code == 409 and again.json()["error"]["code"] == "job_finished"
+    # Cancelled stays cancelled: resuming it is refused and changes nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        resumed = api.post(f"{BASE}/{queued.pk}/resume/")
-    assert resumed.status_code == 202 and resumed.json()["state"] == "queued"
-    # The worker (eager in tests) ran it after the commit.
-    finished = api.get(f"{BASE}/{queued.pk}/").json()
-    assert finished["state"] == "succeeded" and finished["progress"] == 1.0
+        refused = api.post(f"{BASE}/{queued.pk}/resume/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "job_cancelled"
+    assert api.get(f"{BASE}/{queued.pk}/").json()["state"] == "cancelled"
     with tenant_context(tenant_alpha):
-        assert len(steps_done(queued)) == 2
+        assert steps_done(queued) == []
 
 
 def test_another_tenants_job_answers_like_a_missing_one(alpha_owner, tenant_alpha, tenant_beta):
@@ -124,7 +123,11 @@ def test_illegal_transitions_are_409_with_the_refusal_the_job_shows(
     assert queued.status_code == 409 and queued.json()["error"]["code"] == "job_queued"
     with django_capture_on_commit_callbacks(execute=True):
         assert api.post(f"{BASE}/{job.pk}/cancel/").status_code == 200
-        assert api.post(f"{BASE}/{job.pk}/resume/").status_code == 202  # cancelled: resumable
+        cancelled = api.post(f"{BASE}/{job.pk}/resume/")
+        assert cancelled.status_code == 409
+        assert cancelled.json()["error"]["code"] == "job_cancelled"
+        assert api.get(f"{BASE}/{job.pk}/").json()["state"] == "cancelled"  # nothing changed
+        job = _job(tenant_alpha, n=1)  # runs to the end on commit
     done = api.get(f"{BASE}/{job.pk}/").json()
     assert done["state"] == "succeeded" and done["percent"] == 100.0
     assert (done["can_resume"], done["can_cancel"]) == (False, False)

@@ -136,14 +136,14 @@ def test_cancel_then_resume_then_cancel_again_from_the_page(
     assert _messages(page) == [f"Job #{job.pk} is cancelled."]
     again = client.post(f"{detail}cancel/", {"next": detail}, follow=True)
     assert "already been cancelled" in _messages(again)[0] and again.status_code == 200
-    # A cancelled job resumed continues from its checkpoint (a worker runs it here).
+    # A cancelled job resumed: refused with the reason on the page, nothing changes.
     with django_capture_on_commit_callbacks(execute=True):
         resumed = client.post(f"{detail}resume/", {"next": "https://evil.example/"}, follow=True)
     assert resumed.redirect_chain == [(detail, 302)]  # an outside `next` is ignored
-    assert "queued again" in _messages(resumed)[0]
-    assert _state(tenant_alpha, job) == JobState.SUCCEEDED
+    assert resumed.status_code == 200 and "stays cancelled" in _messages(resumed)[0]
+    assert _state(tenant_alpha, job) == JobState.CANCELLED
     twice = client.post(f"{detail}resume/", follow=True)
-    assert "already succeeded" in _messages(twice)[0]
+    assert "stays cancelled" in _messages(twice)[0]
 
 
 def test_job_list_filters_and_pages(client, alpha_owner, tenant_alpha, monkeypatch):

@@ -176,6 +176,9 @@ def test_refusals_say_why_and_match_the_actions(tenant_alpha):
             with pytest.raises(actions.JobConflict) as refused:
                 change(job.pk)
             assert (refused.value.code, str(refused.value)) == (code, why)
-        # A cancelled job may be resumed: it continues from its checkpoint.
-        assert progress.progress_facts(cancelled).can_resume
-        assert actions.resume_job(cancelled.pk).state == JobState.QUEUED
+        # A cancelled job stays cancelled.
+        facts = progress.progress_facts(cancelled)
+        assert not facts.can_resume and "stays cancelled" in facts.resume_refusal
+        with pytest.raises(actions.JobConflict) as refused:
+            actions.resume_job(cancelled.pk)
+        assert refused.value.code == "job_cancelled"
