@@ -44,8 +44,9 @@ def test_jobs_card_of_a_tenant(client, jobs_in_both, alpha_owner):
     }
     assert tones(card)["Failed, last 24 h"] == "danger"
     links = {str(r.label): r.link for r in card.rows}
-    assert links["Queued"] == "/admin/jobs_mgr/job/?state__exact=queued"
-    assert client.get(links["Queued"]).context["cl"].result_count == 2
+    assert card.link == "/console/jobs/"
+    assert links["Queued"] == "/console/jobs/?state=queued"
+    assert client.get(links["Queued"]).context["page"].paginator.count == 2
 
 
 def test_jobs_card_for_the_operator_sums_every_tenant(client, jobs_in_both, superuser):
@@ -60,6 +61,12 @@ def test_jobs_card_for_the_operator_sums_every_tenant(client, jobs_in_both, supe
         "Failed, last 24 h": 0,
         "Succeeded, last 24 h": 4,
     }
+
+
+def test_jobs_card_is_for_every_member_like_the_jobs_page(client, jobs_in_both, alpha_viewer):
+    client.force_login(alpha_viewer)  # a viewer, not staff: the Jobs page is theirs too
+    card = home_cards(client)["jobs"]
+    assert card.value == 1 and client.get(card.link).status_code == 200
 
 
 def test_jobs_card_with_nothing_to_count_says_what_fills_it(client, tenant_alpha, alpha_owner):
