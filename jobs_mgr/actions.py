@@ -7,11 +7,11 @@ from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from jobs_mgr import registry
 from jobs_mgr.engine import lease_duration
 from jobs_mgr.models import Job, JobState
+from jobs_mgr.progress import Refusal, cancel_refusal, resume_refusal
 from jobs_mgr.signals import job_event
 from tenancy import context
 from tenancy.exceptions import TenantContextMissing
@@ -22,11 +22,17 @@ RUN_JOB_TASK = "jobs_mgr.tasks.run_job_task"
 
 
 class JobConflict(Exception):
-    """The job's state does not allow this (a finished job, a running one)."""
+    """The job's state does not allow this (a finished job, a running one): the API's
+    409, a message on the console's page. The sentences are `jobs_mgr.progress`'s, the
+    same the pages show beside a button they leave out."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> JobConflict:
+        return cls(refusal.code, refusal.message)
 
 
 def _send_after_commit(job_id: int) -> None:
@@ -71,8 +77,9 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
     now = timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
-        if job.finished:
-            raise JobConflict("job_finished", _ended(job))
+        refusal = cancel_refusal(job)
+        if refusal is not None:
+            raise JobConflict.of(refusal)
         if job.lease_live(now):
             if not job.cancel_requested:
                 job.cancel_requested = True
@@ -98,19 +105,15 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
 
 
 def resume_job(job_id: int, *, actor: str = "") -> Job:
-    """Queue a failed, cancelled or abandoned job again; it continues from its last
-    checkpoint. A job a worker holds, or one that succeeded, is refused."""
+    """Queue a failed or abandoned job again; it continues from its last checkpoint. A
+    cancelled job, one a worker holds, one already queued, one that succeeded and one of
+    a kind no longer registered are refused (`progress.resume_refusal`)."""
     now = timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
-        if job.state == JobState.SUCCEEDED:
-            raise JobConflict("job_finished", _("the job has already succeeded"))
-        if job.lease_live(now):
-            raise JobConflict(
-                "job_running",
-                _("the job is running (worker %(worker)s, lease until %(until)s); cancel it first")
-                % {"worker": job.worker, "until": job.lease_expires_at.isoformat()},
-            )
+        refusal = resume_refusal(job, now)
+        if refusal is not None:
+            raise JobConflict.of(refusal)
         job.state = JobState.QUEUED
         job.cancel_requested = False
         job.lease_expires_at = None
@@ -128,14 +131,6 @@ def resume_job(job_id: int, *, actor: str = "") -> Job:
         job_event.send(Job, job=job, event="resumed", actor=actor)
         _send_after_commit(job.pk)
     return job
-
-
-def _ended(job: Job) -> str:
-    if job.state == JobState.SUCCEEDED:
-        return _("the job has already succeeded")
-    if job.state == JobState.FAILED:
-        return _("the job has already failed (resume it to try again)")
-    return _("the job has already been cancelled (resume it to continue)")
 
 
 def max_attempts() -> int:

@@ -51,6 +51,11 @@ class Job(TenantScopedModel):
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    # The current run's starting point (set at every claim): the rate, and so the ETA,
+    # count only the work of this run over its own time, not the time a job spent failed
+    # or cancelled before a resume, nor the progress an earlier run made.
+    run_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("run started at"))
+    run_start_done = models.BigIntegerField(default=0, verbose_name=_("done at run start"))
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta(TenantScopedModel.Meta):
