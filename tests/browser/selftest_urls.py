@@ -4,6 +4,7 @@ loaded, and a chart container in its declared empty state)."""
 
 import time
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 
@@ -51,6 +52,10 @@ def late_data(request):
     return JsonResponse({"x": ["a", "b"], "y": [1, 2]})
 
 
+def forbidden(request):
+    raise PermissionDenied("the crawl's self-test: a page the persona may not use")
+
+
 def server_error(request):
     raise RuntimeError("the crawl's self-test: a page that fails")
 
@@ -60,5 +65,6 @@ urlpatterns = [
     path("crawl-selftest/fine/", fine),
     path("crawl-selftest/data/", late_data),
     path("crawl-selftest/error/", server_error),
+    path("crawl-selftest/forbidden/", forbidden),
     *console_urlpatterns,
 ]

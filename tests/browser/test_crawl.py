@@ -54,6 +54,7 @@ def crawl_summary(crawler) -> str:
     return f"pages: {counts}\ntime: {seconds}\nfindings: {len(crawler.findings)}"
 
 
+@pytest.mark.xfail(strict=False, reason="issue 12: console pages being fixed")
 def test_console_crawl_finds_nothing_as_any_persona(
     browser_driver,
     screenshots,

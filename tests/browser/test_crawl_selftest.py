@@ -99,3 +99,14 @@ def test_crawl_finds_nothing_on_a_fine_page(selftest_crawler):
     visit = selftest_crawler.visit(persona, "/crawl-selftest/fine/", 1)
     assert visit.status == 200 and visit.ok
     assert selftest_crawler.findings == []
+
+
+def test_crawl_admits_a_403_only_to_personas_that_expect_refusals(selftest_crawler):
+    viewer = Persona("viewer", "nobody", refusals_expected=True)
+    owner = Persona("owner", "nobody")
+    refused = selftest_crawler.visit(viewer, "/crawl-selftest/forbidden/", 1)
+    assert refused.status == 403 and not refused.ok  # no links are read from it
+    assert [f for f in selftest_crawler.findings if "403" in f.problem] == []
+    selftest_crawler.visit(owner, "/crawl-selftest/forbidden/", 1)
+    found = [(f.persona, f.problem) for f in selftest_crawler.findings if "403" in f.problem]
+    assert found == [("owner", "answered 403")]
