@@ -40,9 +40,9 @@ def server_on_private_redis(private_redis, settings, monkeypatch):
     shared test database: it resyncs nothing here (as in sessions_mgr/tests/peer_process.py)."""
     from config.settings import redis_cache
     from security_mgr import invalidation
-    from tests.browser.server import LiveConsole
     from sessions_mgr import fastpath
     from tenancy import degraded, membership_cache
+    from tests.browser.server import LiveConsole
 
     settings.REDIS_URL = private_redis.url
     settings.CACHES = {"default": redis_cache(private_redis.url)}
