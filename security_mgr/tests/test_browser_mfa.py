@@ -262,4 +262,3 @@ def test_browser_console_errors_fail_the_tests(console):
     assert any("rejected on the page" in e for e in errors)
     console.driver.execute_script("console.error('expected noise')")
     assert console.js_errors(allow=("expected noise",)) == []
-
