@@ -15,3 +15,6 @@ class AuditConfig(AppConfig):
         from tenancy import hooks
 
         hooks.tenant_event.register(record_tenant_event)  # what happens to a tenant
+        from audit_mgr import console_nav
+
+        console_nav.register()

@@ -10,6 +10,7 @@ refuses to start without a real secret key.
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,7 +39,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else [
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The console shell: unfold's templates and static files (before the admin, whose
+    # templates it overrides); the admin site itself is ours (tenancy/console_site.py).
+    "unfold.apps.BasicAppConfig",
+    "tenancy.admin_app.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -354,6 +358,34 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 LOGIN_URL = "/admin/login/"
+
+# --- The console shell (django-unfold; tenancy/console_site.py) --------------------------
+# The sidebar is built per request from tenancy.console_registry, which every manager
+# fills in its AppConfig.ready(); nothing here names a manager's page.
+UNFOLD = {
+    "SITE_TITLE": "Data Isolation Managers",
+    "SITE_HEADER": "Data Isolation Managers",
+    "SITE_SUBHEADER": "Tenant isolation console",
+    "SITE_URL": "/",
+    "SITE_SYMBOL": "shield_lock",
+    "SITE_FAVICONS": [
+        {
+            "rel": "icon",
+            "type": "image/svg+xml",
+            "href": lambda request: static("console/favicon.svg"),
+        },
+    ],
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_BACK_BUTTON": False,
+    "SIDEBAR": {
+        "show_search": True,
+        "command_search": True,
+        "show_all_applications": False,
+        "navigation": "tenancy.console_site.sidebar_navigation",
+    },
+    "COMMAND": {"search_models": True, "show_history": False},
+}
 # Threat detection answers first: a user+source or a source that is backing off is
 # refused before its password is checked (security_mgr/login_guard.py).
 AUTHENTICATION_BACKENDS = ["security_mgr.login_guard.ThrottledModelBackend"]

@@ -1,6 +1,8 @@
 from django.apps import apps
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -16,9 +18,6 @@ from tenancy.console import console_home, switch_tenant
 from tenancy.health import health
 from tenancy.onboarding_views import accept_invitation, onboard_tenant_page
 
-admin.site.site_header = "Data Isolation Managers"
-admin.site.site_title = "Data Isolation Managers"
-admin.site.index_title = "Console"
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 # One "v1" namespace (DRF's NamespaceVersioning reads it) holding every manager's API,
@@ -33,7 +32,11 @@ v1_patterns = [
 
 urlpatterns = [
     path("", console_home, name="console-home"),
-    path("health/", health, name="health"),  # which dependency is down (issue 10)
+    path("health/", health, name="health"),
+    # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says.
+    path(
+        "favicon.ico", RedirectView.as_view(url=static("console/favicon.svg")), name="favicon"
+    ),  # which dependency is down (issue 10)
     path("console/switch-tenant/", switch_tenant, name="console-switch-tenant"),
     path("console/mfa/", security_console.mfa_step, name="console-mfa"),
     path(

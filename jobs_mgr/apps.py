@@ -9,4 +9,6 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         # Registers run_job_task in every process: the actions send it by name.
-        from jobs_mgr import tasks  # noqa: F401
+        from jobs_mgr import console_nav, tasks  # noqa: F401
+
+        console_nav.register()

@@ -12,4 +12,7 @@ class SecurityConfig(AppConfig):
         from security_mgr import checks, providers, rewrap, schema, signals  # noqa: F401
 
         signals.connect()
+        from security_mgr import console_nav
+
+        console_nav.register()
         providers.register()  # what other apps ask of security (tenancy/hooks.py)

@@ -12,12 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from security_mgr import mfa, passkeys
 from security_mgr.middleware import mark_mfa_passed
 from security_mgr.models import PasskeyCredential
-from tenancy.console import console_header
+from tenancy.console import console_context
 
 CHALLENGE_KEY = "dim_webauthn_console"
 
@@ -49,6 +50,9 @@ def mfa_step(request):
             error = f"Invalid code: {exc}."
     status = 400 if error and "Invalid" in error else 200
     context = {
+        **console_context(request, _("Second factor")),
+        # No sidebar before the second factor: every link in it would lead back here.
+        "is_nav_sidebar_enabled": False,
         "error": error,
         "next": target,
         "next_json": json.dumps(target).replace("<", "\\u003c"),
@@ -122,7 +126,11 @@ def passkey_page(request):
     rows = []
     if request.tenant is not None:
         rows = PasskeyCredential.objects.filter(user=request.user).order_by("created_at")
-    return render(request, "security/passkeys.html", {"passkeys": rows, **console_header(request)})
+    return render(
+        request,
+        "security/passkeys.html",
+        {"passkeys": rows, **console_context(request, _("Passkeys"))},
+    )
 
 
 def _enrolment_refusal(request):

@@ -21,6 +21,7 @@ from django.db.models.functions import TruncHour
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit_mgr.logs import micros
 from audit_mgr.models import (
@@ -33,7 +34,7 @@ from audit_mgr.models import (
 from security_mgr.models import DataKey, KeyRing
 from security_mgr.threats import BACKOFF_ACTIONS
 from tenancy.admin_base import tenant_role_at_least
-from tenancy.console import console_header
+from tenancy.console import console_context
 from tenancy.context import get_current_tenant_id, in_platform_access
 from tenancy.models import Role, Tenant
 
@@ -212,6 +213,7 @@ def security_dashboard(request):
         raise Http404("choose a tenant first")
     if not tenant_role_at_least(request, VIEW_ROLE):
         raise PermissionDenied("the security dashboard needs the admin or owner role")
+    scope = getattr(request.tenant, "name", None) or _("all tenants")
     data = dashboard_data()
     charts = [
         {
@@ -224,11 +226,11 @@ def security_dashboard(request):
         request,
         "security/dashboard.html",
         {
-            **console_header(request),
+            **console_context(request, _("Security — %s") % scope),
             "charts": charts,
             "data": data,
             "audit_rows": _audit_rows(data),
-            "scope": getattr(request.tenant, "name", "all tenants"),
+            "scope": scope,
         },
     )
 

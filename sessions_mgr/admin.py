@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from sessions_mgr.actions import do_revoke_session, do_revoke_user_sessions
 from sessions_mgr.fastpath import publish
@@ -147,12 +149,15 @@ def sign_out_everywhere(modeladmin, request, queryset):
 
 User = get_user_model()
 if admin.site.is_registered(User):
-    _user_admin_class = type(admin.site._registry[User])
     admin.site.unregister(User)
-else:
-    _user_admin_class = UserAdmin
 
 
 @admin.register(User)
-class SessionAwareUserAdmin(_user_admin_class):
-    actions = [*(_user_admin_class.actions or []), sign_out_everywhere]
+class SessionAwareUserAdmin(UserAdmin, ModelAdmin):
+    """Django's user admin in the console's theme (unfold's forms), plus "sign out
+    everywhere"."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    actions = [*(UserAdmin.actions or []), sign_out_everywhere]

@@ -40,7 +40,9 @@ class SessionsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save, pre_delete
 
-        from sessions_mgr import actions, schema  # noqa: F401  (schema: the OpenAPI auth scheme)
+        from sessions_mgr import actions, console_nav, schema  # noqa: F401  (schema: OpenAPI auth)
+
+        console_nav.register()
         from tenancy import hooks
 
         # What other features may ask of sessions (tenancy/hooks.py).

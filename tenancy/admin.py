@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
+from unfold.admin import ModelAdmin
 
 from tenancy import admin_schedules
 from tenancy.admin_base import TenantScopedAdmin, tenant_role_at_least
@@ -7,7 +10,7 @@ from tenancy.models import Membership, Role, Tenant, TenantSetting
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ModelAdmin):
     list_display = ["slug", "name", "state", "tier", "isolation_mode", "created_at"]
     list_filter = ["state", "tier", "isolation_mode"]
     search_fields = ["slug", "name"]
@@ -37,7 +40,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ModelAdmin):
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__slug"]
@@ -76,3 +79,13 @@ class TenantSettingAdmin(TenantScopedAdmin):
 
 # Beat's schedules: platform operators only (tenancy/admin_schedules.py).
 admin_schedules.register()
+
+
+# Groups in the console's theme (unfold's widgets); Django's stock page otherwise.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class ConsoleGroupAdmin(GroupAdmin, ModelAdmin):
+    pass

@@ -21,7 +21,7 @@ import heapq
 import itertools
 from types import MethodType
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -30,6 +30,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from unfold.admin import ModelAdmin
 
 from tenancy import admin_history
 from tenancy.context import get_current_tenant_id, in_platform_access
@@ -100,7 +101,7 @@ def use_scoped_history(site) -> None:
         site._dim_scoped_history = True
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class TenantScopedAdmin(ModelAdmin):
     view_role = Role.VIEWER
     edit_role = Role.ADMIN
 

@@ -28,6 +28,7 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from unfold.admin import ModelAdmin
 
 from tenancy import schedules as product
 from tenancy.context import in_platform_access
@@ -38,7 +39,7 @@ READ_ONLY_MESSAGE = gettext_lazy(
 )
 
 
-class PlatformOnlyAdmin(admin.ModelAdmin):
+class PlatformOnlyAdmin(ModelAdmin):
     def _operator(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
 

@@ -44,6 +44,9 @@ class TenancyConfig(AppConfig):
 
     def ready(self):
         from tenancy import checks as tenancy_checks  # noqa: F401  (registers checks)
+        from tenancy import console_nav
+
+        console_nav.register()  # the console sidebar's core sections
 
         # Once per migrate, after every app's migrations: new scoped models get RLS
         # without anyone writing a migration for it.

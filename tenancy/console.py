@@ -3,8 +3,10 @@ the tenant switcher for users who belong to several tenants."""
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tenancy.middleware import SESSION_KEY
@@ -12,17 +14,15 @@ from tenancy.resolution import TenantResolutionError, resolve
 from tenancy.selectors import tenant_overview, tenants_for_user
 
 
-def console_header(request) -> dict:
-    """The admin's site header and user tools (log out) that `admin/base_site.html`
-    expects, for console pages that are not admin views; not the model sidebar, which
-    would squeeze their content."""
-    site = admin.site
-    return {
-        "site_header": site.site_header,
-        "site_title": site.site_title,
-        "site_url": site.site_url,
-        "has_permission": site.has_permission(request),
-    }
+def console_context(request, title=None) -> dict:
+    """What the console shell (`admin/base_site.html`) needs on a page that is not an admin
+    view: the sidebar, the header's tenant switcher and log-out, branding, favicon. The
+    page's `title` is its heading: the shell draws it as the page's one `<h1>`, so the
+    page's own template starts at `<h2>`."""
+    context = admin.site.each_context(request)
+    if title is not None:
+        context.update(title=title, content_title=title)
+    return context
 
 
 @login_required
@@ -39,21 +39,38 @@ def console_home(request):
             "overview": overview,
             "choices": list(choices),
             "chosen": request.session.get(SESSION_KEY),
-            **console_header(request),
+            **console_context(request, _("Operations home")),
         },
     )
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("console-home")
 
 
 @login_required
 @require_POST
 def switch_tenant(request):
+    """The header's tenant switcher. An unknown tenant, one the user is not a member of,
+    or a suspended one: the switcher's page again with the reason, status 400, and the
+    current choice kept."""
     slug = request.POST.get("tenant", "").strip()
     if not slug:
         request.session.pop(SESSION_KEY, None)
-        return redirect("console-home")
+        return redirect(_safe_next(request))
     try:
         resolve(request.user, slug)
     except TenantResolutionError as exc:
-        return HttpResponseBadRequest(exc.message)
+        return render(
+            request,
+            "console/switch_refused.html",
+            {"message": exc.message, **console_context(request, _("Tenant not switched"))},
+            status=400,
+        )
     request.session[SESSION_KEY] = slug
-    return redirect("console-home")
+    return redirect(_safe_next(request))

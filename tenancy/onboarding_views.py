@@ -16,12 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from tenancy.actions import do_accept_invitation, do_onboard_tenant
-from tenancy.console import console_header
+from tenancy.console import console_context
 from tenancy.middleware import SESSION_KEY
 from tenancy.models import TenantTier
 from tenancy.onboarding import INVALID, check_link
@@ -41,7 +42,10 @@ def _refused(request, slug, link):
     response = render(
         request,
         "onboarding/link_refused.html",
-        {"message": link.message, **console_header(request)},
+        {
+            "message": link.message,
+            **console_context(request, _("This invitation link cannot be used")),
+        },
         status=link.status,
     )
     log.warning(
@@ -71,7 +75,12 @@ def accept_invitation(request, slug, uidb64, token):
         render(
             request,
             "onboarding/set_password.html",
-            {"form": form, "tenant": link.tenant, "invited": link.user, **console_header(request)},
+            {
+                "form": form,
+                "tenant": link.tenant,
+                "invited": link.user,
+                **console_context(request, _("Choose your password")),
+            },
         )
     )
 
@@ -112,4 +121,8 @@ def onboard_tenant_page(request):
                 f"Tenant {done.tenant.slug} created; {what} went to {done.owner.email}.",
             )
             return redirect("console-home")
-    return render(request, "onboarding/onboard.html", {"form": form, **console_header(request)})
+    return render(
+        request,
+        "onboarding/onboard.html",
+        {"form": form, **console_context(request, _("New tenant"))},
+    )

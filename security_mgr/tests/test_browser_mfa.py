@@ -13,7 +13,7 @@ from tests.personas import PASSWORD, audit_entries
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_HOME = "Recent actions"  # the admin index's sidebar
+ADMIN_HOME = "Tenancy and isolation"  # the admin index's app list (the sidebar says "Tenants")
 EXPECTED_400 = ("status of 400",)  # the endpoints' answers to a refused passkey
 
 
@@ -75,7 +75,7 @@ def test_browser_passkey_enrolment_then_a_new_session_passes_with_it(
         assert passkey.sign_count >= 1 and passkey.last_used_at is not None
         assert _events(tenant_alpha, "mfa.passkey_verified") == 1
     console.open("/")  # the console home opens too, once per session
-    assert console.path() == "/" and "Tenants" in console.text("h1")
+    assert console.path() == "/" and "Operations home" in console.text("h1")
     console.assert_no_js_errors()
 
 

@@ -119,5 +119,5 @@ def test_console_pages_carry_the_console_header_and_log_out(
     response = client.get(path)
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'id="logout-form"' in page and reverse("admin:logout") in page
+    assert 'id="header-logout"' in page and reverse("admin:logout") in page
     assert "Django administration" not in page

@@ -68,7 +68,7 @@ class ConsoleBrowser:
 
     def logout(self):
         self.open("/admin/")
-        self.find("#logout-form [type=submit]").click()
+        self.find("#header-logout [type=submit]").click()
         self.wait(lambda d: "Log in again" in self.text(), "logout failed")
 
     def post_json(self, path: str, body=None) -> dict:

@@ -104,10 +104,13 @@ def check_recent_actions_stay_in_their_tenant(scene: Scene) -> None:
     edit(scene.sam, scene.a_row, "a2", HTTP_X_TENANT=scene.tenant_alpha.slug)
     in_a = scene.sam.get("/admin/", HTTP_X_TENANT=scene.tenant_alpha.slug)
     assert in_a.status_code == 200 and A_NAME.encode() in in_a.content  # positive control
+    # Beta's recent actions are drawn (the console hides an empty list): they show
+    # beta's edit and never alpha's.
+    edit(scene.sam, scene.b_row, "b2", HTTP_X_TENANT=scene.tenant_beta.slug)
     in_b = scene.sam.get("/admin/", HTTP_X_TENANT=scene.tenant_beta.slug)
     assert in_b.status_code == 200
+    assert b"recent-actions-module" in in_b.content and B_NAME.encode() in in_b.content
     assert A_NAME.encode() not in in_b.content
-    assert b"recent-actions-module" in in_b.content  # the block rendered, empty
     bob_index = scene.bob.get("/admin/")
     assert bob_index.status_code == 200 and A_NAME.encode() not in bob_index.content
 
