@@ -132,6 +132,12 @@ class Crawler:
     def _by_css(self, css: str):
         return self.driver.find_element("css selector", css)
 
+    def _submit(self, field, value: str) -> None:
+        """Type into `field` and submit its own form (pages hold other forms: the
+        header's log-out, say)."""
+        field.send_keys(value)
+        self.driver.execute_script("arguments[0].form.requestSubmit()", field)
+
     def _error_note(self) -> str:
         notes = self.driver.find_elements("css selector", ".errornote, .errorlist, [role=alert]")
         return " ".join(n.text.strip() for n in notes if n.text.strip())
@@ -140,8 +146,7 @@ class Crawler:
         self.driver.delete_all_cookies()
         self.driver.get(f"{self.origin}/admin/login/?next=/")
         self._by_css("#id_username").send_keys(persona.username)
-        self._by_css("#id_password").send_keys(self.password)
-        self._by_css("form [type=submit]").click()
+        self._submit(self._by_css("#id_password"), self.password)
         self._wait(lambda d: not self._path().startswith("/admin/login/") or self._error_note())
         if self._path().startswith("/admin/login/"):
             note = self._error_note() or "no message"
@@ -151,8 +156,7 @@ class Crawler:
             if persona.totp is None:
                 self._find(persona, self._path(), "asked for a second factor it has not got")
                 return False
-            self._by_css("[name=code]").send_keys(persona.totp())
-            self._by_css("form [type=submit]").click()
+            self._submit(self._by_css("[name=code]"), persona.totp())
             if not self._wait(lambda d: not self._path().startswith("/console/mfa/")):
                 self._find(persona, "/console/mfa/", f"second factor refused: {self._error_note()}")
                 return False

@@ -15,7 +15,7 @@ from audit_mgr import actions as audit_actions
 from security_mgr import actions as key_actions
 from security_mgr.rewrap import do_start_rewrap
 from sessions_mgr.actions import do_create_session
-from tenancy.actions import do_add_member, do_set_tenant_setting
+from tenancy.actions import do_add_member, do_create_tenant, do_set_tenant_setting
 from tenancy.context import tenant_context
 from tenancy.models import Role, Tenant
 
@@ -65,3 +65,11 @@ def seed_tenant(tenant: Tenant, owner, *, events: int = 3) -> Seeded:
         log = audit.tenant_log(tenant.pk)
         audit.sequence_pending(log)  # nothing commits in a test: sequence the queue now
     return Seeded(tenant.slug, data, name)
+
+
+def empty_tenant(password: str):
+    """A tenant just created, with its owner ("greta", staff) and nothing else: every
+    dashboard and list of the console in its empty state."""
+    owner = get_user_model().objects.create_user("greta", password=password, is_staff=True)
+    do_create_tenant(slug="gamma", name="Gamma Oy", tier="free", owner=owner)
+    return owner

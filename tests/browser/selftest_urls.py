@@ -14,7 +14,8 @@ from tests.browser.seed import DATA
 PLOTLY = '<script src="/console/security/plotly.min.js"></script>'
 
 BROKEN = f"""<!doctype html>
-<html><head><title>broken</title>{PLOTLY}</head><body><main>
+<html><head><title>broken</title>
+<link rel="icon" href="/crawl-selftest/no-icon.png">{PLOTLY}</head><body><main>
 <p>{DATA["beta"]}</p>
 <img src="/crawl-selftest/missing.png" alt="a picture that is not there">
 <div id="graph-without-points"></div>

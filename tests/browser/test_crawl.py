@@ -1,8 +1,9 @@
-"""The console crawl (issue 12): as the operator, a tenant's owner, a tenant's viewer and
-a member of two tenants (once in each), every page the console's navigation reaches and
-the first objects of every list, in headless Chromium, with axe-core in each page. One
-failure at the end lists every finding (persona | page | problem); the screenshots of
-every page are in $DIM_ARTIFACTS_DIR/screenshots/<persona>/ (var/artifacts by default)."""
+"""The console crawl (issue 12): as the operator, a tenant's owner, a tenant's viewer, a
+member of two tenants (once in each) and the owner of a new, empty tenant, every page the
+console's navigation reaches and the first objects of every list, in headless Chromium,
+with axe-core in each page. One failure at the end lists every finding (persona | page |
+problem); the screenshots of every page are in $DIM_ARTIFACTS_DIR/screenshots/<persona>/
+(var/artifacts by default)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from tests.authenticator import Enrolment
 from tests.browser import axe
 from tests.browser.crawl import Crawler, Persona, report
-from tests.browser.seed import seed_tenant
+from tests.browser.seed import empty_tenant, seed_tenant
 from tests.browser.server import LiveConsole
 from tests.personas import PASSWORD
 
@@ -70,6 +71,8 @@ def test_console_crawl_finds_nothing_as_any_persona(
     alpha = seed_tenant(tenant_alpha, alpha_owner)
     beta = seed_tenant(tenant_beta, beta_owner)
     second_factor = Enrolment(alpha_owner, tenant_alpha)  # the owner passes the step
+    empty_tenant(PASSWORD)
+    others = (alpha.data, alpha.name, beta.data, beta.name)
     personas = [
         Persona("operator-root", "root", expected=(alpha.data, beta.data)),
         Persona(
@@ -91,6 +94,8 @@ def test_console_crawl_finds_nothing_as_any_persona(
             "both-sam-in-alpha", "sam", "alpha", forbidden=(beta.data,), expected=(alpha.data,)
         ),
         Persona("both-sam-in-beta", "sam", "beta", forbidden=(alpha.data,), expected=(beta.data,)),
+        # A tenant with no data yet: its charts and cards say so (the empty states).
+        Persona("new-tenant-greta", "greta", forbidden=others),
     ]
     live = LiveConsole(answer_favicon=False)  # the pages' own favicon is checked too
     crawler = Crawler(

@@ -84,7 +84,7 @@ def test_crawl_reports_every_problem_of_a_broken_page(selftest_crawler):
         (broken, "axe html-has-lang (serious): <html> element must have a lang attribute"),
         (broken, f"shows {DATA['beta']}: another tenant's data"),
         (broken, "GET /crawl-selftest/missing.png answered 404"),
-        (broken, "GET /favicon.ico answered 404"),
+        (broken, "GET /crawl-selftest/no-icon.png answered 404"),  # its declared icon
         (error, "answered 500"),
     ]
     for problem in expected:
