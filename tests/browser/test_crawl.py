@@ -30,7 +30,7 @@ def artifacts_dir() -> Path:
     return Path(os.environ.get("DIM_ARTIFACTS_DIR") or ROOT / "var" / "artifacts")
 
 
-def test_only_pages() -> tuple[str, ...]:
+def admin_of_test_apps() -> tuple[str, ...]:
     """The admin pages of the test-only apps (tests/scoping_app, ...): not the product's."""
     from django.apps import apps
 
@@ -99,7 +99,7 @@ def test_console_crawl_finds_nothing_as_any_persona(
     ]
     live = LiveConsole(answer_favicon=False)  # the pages' own favicon is checked too
     crawler = Crawler(
-        browser_driver, live, PASSWORD, source, screenshots, samples=SAMPLES, skip=test_only_pages()
+        browser_driver, live, PASSWORD, source, screenshots, samples=SAMPLES, skip=admin_of_test_apps()
     )
     crawler.start()
     try:
