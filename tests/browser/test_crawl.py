@@ -99,7 +99,13 @@ def test_console_crawl_finds_nothing_as_any_persona(
     ]
     live = LiveConsole(answer_favicon=False)  # the pages' own favicon is checked too
     crawler = Crawler(
-        browser_driver, live, PASSWORD, source, screenshots, samples=SAMPLES, skip=admin_of_test_apps()
+        browser_driver,
+        live,
+        PASSWORD,
+        source,
+        screenshots,
+        samples=SAMPLES,
+        skip=admin_of_test_apps(),
     )
     crawler.start()
     try:
