@@ -119,13 +119,13 @@ class Window:
 
 
 def make_window(since_us: int, until_us: int, step_s: int | None = None, now_us=None) -> Window:
-    """Whole minutes: `since` rounded down; `until` rounded down, or, when it reaches the
-    present, up past now (nothing is newer)."""
+    """Whole minutes: `since` rounded down; `until` rounded down, or, when it falls in
+    the current minute, up past now (nothing is newer)."""
     now_us = _now_us() if now_us is None else now_us
     if step_s is not None and (step_s < 60 or step_s % 60):
         raise QueryError("invalid_step", "step must be a whole number of minutes (60, 120, ...).")
     since = since_us - since_us % MINUTE_US
-    if until_us >= now_us:
+    if until_us >= now_us - now_us % MINUTE_US:  # in the current minute: up to now
         end = now_us + int(FUTURE_SKEW_S * 1e6)
         until, covered = end - end % MINUTE_US + MINUTE_US, now_us
     else:
@@ -229,18 +229,18 @@ def collect(series: list[Series], window: Window) -> dict[tuple[int, int], Agg]:
     return out
 
 
-def window(name: str, since_us: int, until_us: int, labels: dict | None = None):
+def window(name: str, since_us: int, until_us: int, labels: dict | None = None, now_us=None):
     """{Series: Agg} of the series of `name` matching `labels`, over [since, until)."""
     found = find_series(name, labels)
-    win = make_window(since_us, until_us)
+    win = make_window(since_us, until_us, now_us=now_us)
     data = collect(found, win)
     return {s: data.get((s.id, 0), Agg()) for s in found}, win
 
 
-def series_over_time(name, since_us, until_us, step_s, labels=None):
+def series_over_time(name, since_us, until_us, step_s, labels=None, now_us=None):
     """[(Series, [(bucket start us, Agg), ...]), ...]: buckets with data only."""
     found = find_series(name, labels)
-    win = make_window(since_us, until_us, step_s)
+    win = make_window(since_us, until_us, step_s, now_us=now_us)
     data = collect(found, win)
     out = []
     for s in found:

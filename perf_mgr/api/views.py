@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from perf_mgr import analytics, query
 from perf_mgr.actions import MAX_BATCH, do_ingest_batch
 from perf_mgr.api import params
+from perf_mgr.api.parsers import MetricsJSONParser
 from perf_mgr.api import serializers as s
 from perf_mgr.models import MetricSample, from_us, now_us
 from tenancy.api.base import TenantAPIView
@@ -46,6 +47,7 @@ def _num(value):
 class MetricsView(TenantAPIView):
     write_role = Role.MEMBER
     pagination_class = TenantPagination
+    parser_classes = [MetricsJSONParser]
 
     @property
     def paginator(self):
@@ -107,7 +109,7 @@ class MetricsView(TenantAPIView):
                 series_id__in=list(found), at_us__gte=since, at_us__lt=until
             ).order_by("-at_us", "-id")
             return _LazyRows(samples, found)
-        series, win = query.series_over_time(name, since, until, step, wanted)
+        series, win = query.series_over_time(name, since, until, step, wanted, now_us=end)
         rows = []
         for x, points in series:
             for start, agg in points:
