@@ -84,26 +84,55 @@ def _series_state(tenant_id: int) -> dict:
     }
 
 
-def get_current_performance(window_s: int = 300) -> dict:
-    """The last `window_s` seconds of the tenant in context, and this process."""
-    tenant_id = require_tenant_id("get_current_performance()")
-    end = now_us()
-    found = query.find_series()
-    win = query.make_window(end - window_s * 1_000_000, end, now_us=end)
-    aggs = _window_aggs(query.collect(found, win))
-    cursor = RollupCursor.objects.first()
+def _gather(tenants, window_of):
+    """(series, data) of the tenant in context, or of each of `tenants` (each read in
+    its own tenant context; series ids are unique across tenants, so they merge)."""
+    from tenancy.context import tenant_context
+
+    if tenants is None:
+        found = query.find_series()
+        return found, query.collect(found, window_of())
+    found, data = [], {}
+    for tenant in tenants:
+        with tenant_context(tenant):
+            of_tenant = query.find_series()
+            found.extend(of_tenant)
+            data.update(query.collect(of_tenant, window_of()))
+    return found, data
+
+
+def _platform_state() -> dict:
     from perf_mgr.collectors import last_queue_depths
 
-    tenant = get_current_tenant()
     return {
-        "tenant": tenant.slug or tenant.id,
-        "window_seconds": win.seconds,
-        "metrics": _metrics(found, aggs, win.seconds),
-        "series": _series_state(tenant_id),
-        "rollups": {"rolled_at": cursor.rolled_at if cursor else None},
         "process": process.sample(),
         "buffer": {"pending": recording.pending(), "dropped": recording.dropped()},
         "queues": last_queue_depths(),
+    }
+
+
+def get_current_performance(window_s: int = 300, tenants=None) -> dict:
+    """The last `window_s` seconds of the tenant in context (or of `tenants` together,
+    for the platform's view), and this process."""
+    end = now_us()
+    win = query.make_window(end - window_s * 1_000_000, end, now_us=end)
+    if tenants is None:
+        tenant_id = require_tenant_id("get_current_performance()")
+        tenant = get_current_tenant()
+        cursor = RollupCursor.objects.first()
+        scope = {
+            "tenant": tenant.slug or tenant.id,
+            "series": _series_state(tenant_id),
+            "rollups": {"rolled_at": cursor.rolled_at if cursor else None},
+        }
+    else:
+        scope = {"tenant": None, "tenants": len(tenants)}
+    found, data = _gather(tenants, lambda: win)
+    return {
+        **scope,
+        "window_seconds": win.seconds,
+        "metrics": _metrics(found, _window_aggs(data), win.seconds),
+        **_platform_state(),
     }
 
 
@@ -160,24 +189,24 @@ def _trends(found, data, win) -> dict:
     return out
 
 
-def get_analytics(hours: int = 24) -> dict:
-    """The last `hours` hours of the tenant in context: from the start of the hour for 3
-    hours or more (hourly points), from the start of the minute below that (minute
-    points)."""
-    require_tenant_id("get_analytics()")
+def get_analytics(hours: int = 24, tenants=None) -> dict:
+    """The last `hours` hours of the tenant in context (or of `tenants` together): from
+    the start of the hour for 3 hours or more (hourly points), from the start of the
+    minute below that (minute points)."""
+    if tenants is None:
+        require_tenant_id("get_analytics()")
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_HOURS:
         raise AnalyticsError("invalid_hours", f"hours must be an integer from 1 to {MAX_HOURS}.")
     end = now_us()
     step = HOUR_US if hours >= 3 else MINUTE_US
     since = end - hours * HOUR_US
     since -= since % step
-    found = query.find_series()
     win = query.make_window(since, end, step // 1_000_000, now_us=end)
-    data = query.collect(found, win)
+    found, data = _gather(tenants, lambda: win)
     aggs = _window_aggs(data)
-    tenant = get_current_tenant()
+    tenant = get_current_tenant() if tenants is None else None
     return {
-        "tenant": tenant.slug or tenant.id,
+        "tenant": (tenant.slug or tenant.id) if tenant else None,
         "window": {
             "hours": hours,
             "since": win.since_us / 1e6,

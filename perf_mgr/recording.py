@@ -198,6 +198,12 @@ def maybe_flush() -> None:
 # --- the flusher thread ----------------------------------------------------------------
 
 
+def ensure_started() -> None:
+    if not _state["started"]:
+        _start()
+
+
+
 def _start() -> None:
     _state["started"] = True  # even in other modes: one check per sample, then none
     if settings.PERFORMANCE_FLUSH_MODE != "thread":
