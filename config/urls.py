@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 )
 
 from perf_mgr.api.urls import seed_aliases as performance_seed_aliases
-from perf_mgr.prometheus import metrics_view
+from perf_mgr.exposition import metrics_view
 from security_mgr import console as security_console
 from security_mgr.dashboard import plotly_js, security_dashboard
 from security_mgr.login_guard import ThrottledAdminAuthenticationForm
@@ -36,7 +36,7 @@ v1_patterns = [
 urlpatterns = [
     path("", console_home, name="console-home"),
     path("health/", health, name="health"),
-    # Prometheus exposition (perf_mgr/prometheus.py): operators' sessions or a bearer token.
+    # Prometheus exposition (perf_mgr/exposition.py): operators' sessions or a bearer token.
     path("metrics", metrics_view, name="prometheus-metrics"),
     # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says.
     path(

@@ -17,7 +17,12 @@ import enum
 
 from managers.twins import async_twins
 
-__all__ = ["OptimizationStrategy", "PerformanceError", "PerformanceManager", "PerformanceManagerFactory"]
+__all__ = [
+    "OptimizationStrategy",
+    "PerformanceError",
+    "PerformanceManager",
+    "PerformanceManagerFactory",
+]
 
 PLATFORM_REASON = "performance manager: the platform's view across tenants"
 

@@ -60,9 +60,7 @@ def parse_sample(item, *, now: float, oldest: float) -> tuple:
     labels = canonical_labels(item.get("labels", item.get("tags")))
     category = item.get("category", "custom")
     if category not in ("custom", "business", "performance"):
-        raise MetricRejected(
-            "invalid_sample", "category must be custom, business or performance."
-        )
+        raise MetricRejected("invalid_sample", "category must be custom, business or performance.")
     ts = _timestamp(item.get("timestamp"))
     ts = now if ts is None else check_timestamp(ts, now=now, oldest=oldest)
     return name, labels, category, value, int(ts * 1_000_000)

@@ -4,8 +4,13 @@ operations home (requests, p95 latency and errors of the last hour)."""
 from django.utils.translation import gettext_lazy as _
 
 from perf_mgr.models import MetricRollup, MetricSample, MetricSeries, RollupCursor, SeriesGuard
-from tenancy.console_registry import Card, CardRow, register_admin_models, register_card
-from tenancy.console_registry import register_section
+from tenancy.console_registry import (
+    Card,
+    CardRow,
+    register_admin_models,
+    register_card,
+    register_section,
+)
 
 MAX_CARD_TENANTS = 50  # an operator's "all tenants" card reads at most this many
 
@@ -38,7 +43,9 @@ def performance_card(request, tenants) -> Card | None:
             _("Performance"),
             "–",
             link=link,
-            empty=_("Requests of the last hour appear here once the tenant's API or console is used."),
+            empty=_(
+                "Requests of the last hour appear here once the tenant's API or console is used."
+            ),
             order=50,
         )
     p95 = total.quantile(0.95) or 0.0

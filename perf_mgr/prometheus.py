@@ -6,27 +6,17 @@ set (several worker processes), in files of that directory that `/metrics` merge
 see docs/performance.md). Every metric has a `tenant` label, filled with the tenant's
 slug only when the operator sets `PERFORMANCE_PROMETHEUS_TENANT_LABELS` (one series per
 tenant, which a large platform may not want); otherwise it is empty, which Prometheus
-reads as no label at all.
+reads as no label at all. The `/metrics` view is perf_mgr/exposition.py.
 
 Label children are looked up once and kept (`labels()` costs microseconds).
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 
 from django.conf import settings
-from django.http import HttpResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 TASK_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
@@ -129,34 +119,3 @@ def registry():
         multiprocess.MultiProcessCollector(merged)
         return merged
     return REGISTRY
-
-
-def may_scrape(request) -> bool:
-    """A platform operator's console session, or `Authorization: Bearer <token>` with
-    the token of `PERFORMANCE_METRICS_TOKEN` (compared in constant time)."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_superuser:
-        return True
-    token = settings.PERFORMANCE_METRICS_TOKEN
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if not token or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[7:].strip().encode(), token.encode())
-
-
-def metrics_view(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
-    if not may_scrape(request):
-        response = HttpResponse(
-            "Scraping /metrics needs a platform operator's session or the bearer token "
-            "of PERFORMANCE_METRICS_TOKEN.\n",
-            status=401,
-            content_type="text/plain; charset=utf-8",
-        )
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
-    from perf_mgr import process
-
-    process.sample()  # this process's CPU and memory, now
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -34,14 +34,32 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from perf_mgr import sketch
-from perf_mgr.models import HOUR_US, MINUTE_US, MetricRollup, MetricSample, MetricSeries, RollupCursor
+from perf_mgr.models import (
+    HOUR_US,
+    MINUTE_US,
+    MetricRollup,
+    MetricSample,
+    MetricSeries,
+    RollupCursor,
+)
 from perf_mgr.models import now_us as _now_us
 from perf_mgr.validation import FUTURE_SKEW_S, canonical_labels
 from tenancy.context import require_tenant_id
 
 FUNCTIONS = (
-    "avg", "min", "max", "sum", "count", "rate", "sum_rate",
-    "p50", "p90", "p95", "p99", "absent", "last_avg",
+    "avg",
+    "min",
+    "max",
+    "sum",
+    "count",
+    "rate",
+    "sum_rate",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "absent",
+    "last_avg",
 )
 MAX_POINTS = 11_000  # per series, like Prometheus
 
@@ -302,9 +320,11 @@ def evaluate(name: str, function: str, window_s: float, labels=None, by=None, no
     found = find_series(name, labels)
     win = make_window(since, now_us, now_us=now_us)
     data = collect(found, win)
-    last = collect(found, make_window(now_us - MINUTE_US, now_us, now_us=now_us)) if (
-        function == "last_avg"
-    ) else {}
+    last = (
+        collect(found, make_window(now_us - MINUTE_US, now_us, now_us=now_us))
+        if (function == "last_avg")
+        else {}
+    )
     groups: dict[tuple, list[Agg]] = {}
     lasts: dict[tuple, Agg] = {}
     for s in found:

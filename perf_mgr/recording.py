@@ -30,7 +30,7 @@ from collections import deque
 from django.conf import settings
 
 from perf_mgr.models import Category
-from perf_mgr.validation import MetricRejected, canonical_labels, check_name, check_value
+from perf_mgr.validation import canonical_labels, check_name, check_value
 from tenancy import resettable
 from tenancy.context import TenantRef, current_var, require_tenant_id
 
@@ -201,7 +201,6 @@ def maybe_flush() -> None:
 def ensure_started() -> None:
     if not _state["started"]:
         _start()
-
 
 
 def _start() -> None:

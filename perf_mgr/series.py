@@ -59,9 +59,7 @@ def resolve(wanted: dict[Key, str]) -> tuple[dict[Key, int], list[Key]]:
             missing[digest(key[0], key[1])] = key
     if not missing:
         return found, []
-    stored = dict(
-        MetricSeries.objects.filter(digest__in=list(missing)).values_list("digest", "id")
-    )
+    stored = dict(MetricSeries.objects.filter(digest__in=list(missing)).values_list("digest", "id"))
     new = [d for d in missing if d not in stored]
     refused: list[Key] = []
     if new:

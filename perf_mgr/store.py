@@ -87,4 +87,3 @@ def write(samples: list[tuple]) -> tuple[int, list[int]]:
         else:
             stored = bulk_rows(rows)
     return stored, refused_at
-

@@ -27,7 +27,9 @@ def instant(raw: str | None, name: str) -> int | None:
             return int(float(raw) * 1_000_000)
         parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
-        raise bad(f"invalid_{name}", f"{name} must be ISO 8601 or seconds since the epoch.") from None
+        raise bad(
+            f"invalid_{name}", f"{name} must be ISO 8601 or seconds since the epoch."
+        ) from None
     if parsed.tzinfo is None:
         raise bad(f"invalid_{name}", f"{name} needs a UTC offset (or Z).")
     try:

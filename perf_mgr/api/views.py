@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from perf_mgr import analytics, query
 from perf_mgr.actions import MAX_BATCH, do_ingest_batch
 from perf_mgr.api import params
-from perf_mgr.api.parsers import MetricsJSONParser
 from perf_mgr.api import serializers as s
+from perf_mgr.api.parsers import MetricsJSONParser
 from perf_mgr.models import MetricSample, from_us, now_us
 from tenancy.api.base import TenantAPIView
 from tenancy.api.errors import TenantAPIError
@@ -64,9 +64,7 @@ class MetricsView(TenantAPIView):
         if not items:
             raise TenantAPIError(400, "no_samples", "The batch holds no sample.")
         if len(items) > MAX_BATCH:
-            raise TenantAPIError(
-                400, "batch_too_large", f"At most {MAX_BATCH} samples per batch."
-            )
+            raise TenantAPIError(400, "batch_too_large", f"At most {MAX_BATCH} samples per batch.")
         result = do_ingest_batch(items)
         if not result.accepted:
             return Response(
@@ -180,9 +178,7 @@ class PerformanceOptimizeView(TenantAPIView):
 
     @extend_schema(
         request=None,
-        responses={
-            501: OpenApiResponse(s.ErrorBodySerializer, description="Not implemented yet.")
-        },
+        responses={501: OpenApiResponse(s.ErrorBodySerializer, description="Not implemented yet.")},
     )
     def post(self, request, *args, **kwargs):
         return Response(

@@ -36,10 +36,14 @@ def test_analytics_percentiles_error_rate_and_bottlenecks(tenant_alpha, write_sa
         _requests("v1:fast", "2xx", fast, start)
         + _requests("v1:slow", "2xx", slow, start)
         + _requests("v1:slow", "5xx", [0.9] * 10, start)
-        + [("http_request_db_queries", {"view": "v1:slow"}, 45, start + i * MINUTE_US)
-           for i in range(30)]
-        + [("celery_task_queue_wait_seconds", {"task": "t.heavy"}, 12.0, start + i * MINUTE_US)
-           for i in range(25)]
+        + [
+            ("http_request_db_queries", {"view": "v1:slow"}, 45, start + i * MINUTE_US)
+            for i in range(30)
+        ]
+        + [
+            ("celery_task_queue_wait_seconds", {"task": "t.heavy"}, 12.0, start + i * MINUTE_US)
+            for i in range(25)
+        ]
     )
     write_samples(tenant_alpha, samples)
     with tenant_context(tenant_alpha):

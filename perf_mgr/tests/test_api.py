@@ -54,7 +54,9 @@ def test_batch_refuses_non_finite_numbers(alpha_owner, tenant_alpha):
     assert response.status_code == 400, response.content
     rejected = response.json()["error"]["rejected"]
     assert [r["code"] for r in rejected] == ["not_finite", "not_finite"]
-    nan = client.post(URL, '{"samples": [{"name": "x", "value": NaN}]}', content_type="application/json")
+    nan = client.post(
+        URL, '{"samples": [{"name": "x", "value": NaN}]}', content_type="application/json"
+    )
     assert nan.status_code == 400
 
 
@@ -118,7 +120,10 @@ def test_query_raw_and_stepped_are_the_callers_tenant_only(
         ({"name": "x", "step": "30"}, "invalid_step"),
         ({"name": "x", "step": "-5m"}, "invalid_step"),
         ({"name": "x", "step": "1m", "since": "0"}, "too_many_points"),
-        ({"name": "x", "since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "invalid_window"),
+        (
+            {"name": "x", "since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+            "invalid_window",
+        ),
         ({"name": "x", "label": "novalue"}, "invalid_label"),
         ({"name": "x", "label": "bad-name=1"}, "invalid_label"),
     ],

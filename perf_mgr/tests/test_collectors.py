@@ -51,9 +51,9 @@ def test_request_metrics_are_per_tenant_and_per_view_never_the_raw_path(
 
 
 def test_cache_reads_are_counted_per_request_view(alpha_owner, tenant_alpha, settings):
-    from perf_mgr.cache_backends import InstrumentedLocMemCache, InstrumentedRedisCache
-
     from django.core.cache import caches
+
+    from perf_mgr.cache_backends import InstrumentedLocMemCache, InstrumentedRedisCache
 
     assert isinstance(caches["default"], InstrumentedLocMemCache | InstrumentedRedisCache)
     stats = collectors.RequestStats()

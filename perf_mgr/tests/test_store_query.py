@@ -68,9 +68,7 @@ def test_late_sample_joins_the_bucket_of_its_own_minute(tenant_alpha, write_samp
     write_samples(tenant_alpha, [("lat", None, 2, late + 5)])
     with tenant_context(tenant_alpha):
         do_roll_up()
-        starts = sorted(
-            MetricRollup.objects.filter(resolution=60).values_list("start_us", "count")
-        )
+        starts = sorted(MetricRollup.objects.filter(resolution=60).values_list("start_us", "count"))
     assert starts == [(late, 1), (minute_ago, 1)]
 
 
@@ -121,9 +119,7 @@ def test_evaluate_absent_and_rate(tenant_alpha, write_samples):
 def test_step_points_agree_with_the_window(tenant_alpha, write_samples):
     now = now_us()
     start = now - now % HOUR_US - 2 * HOUR_US
-    write_samples(
-        tenant_alpha, [("g", None, i, start + i * 10 * MINUTE_US) for i in range(12)]
-    )
+    write_samples(tenant_alpha, [("g", None, i, start + i * 10 * MINUTE_US) for i in range(12)])
     with tenant_context(tenant_alpha):
         do_roll_up()
         hourly, _ = query.series_over_time("g", start, now, 3600)

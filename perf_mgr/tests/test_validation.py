@@ -18,16 +18,22 @@ from perf_mgr.validation import (
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 good_keys = st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True).filter(
     lambda k: not k.startswith("__") and k != "tenant"
 )
-good_values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Co", "Cn", "Cf")),
-    max_size=30,
-).filter(str.isprintable) | st.integers() | st.booleans()
+good_values = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Co", "Cn", "Cf")),
+        max_size=30,
+    ).filter(str.isprintable)
+    | st.integers()
+    | st.booleans()
+)
 
 
 @given(st.dictionaries(good_keys, good_values, max_size=MAX_LABELS))
@@ -76,7 +82,9 @@ def test_reserved_or_malformed_labels_are_refused(labels):
         canonical_labels(labels)
 
 
-@given(st.lists(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), min_size=1, max_size=200))
+@given(
+    st.lists(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), min_size=1, max_size=200)
+)
 def test_sketch_quantiles_are_within_the_relative_error(values):
     ordered = sorted(values)
     merged = sketch.of_values(values[: len(values) // 2])

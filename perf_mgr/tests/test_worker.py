@@ -18,15 +18,16 @@ def committed_tenants(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         tenants = [
-            Tenant.objects.create(slug=f"perf-worker-{n}", name=f"Perf worker {n}")
-            for n in (1, 2)
+            Tenant.objects.create(slug=f"perf-worker-{n}", name=f"Perf worker {n}") for n in (1, 2)
         ]
         yield tenants
         for tenant in tenants:
             delete_committed_tenant(tenant.pk)
 
 
-def test_real_worker_rolls_up_each_tenants_samples(real_worker, committed_tenants, django_db_blocker):
+def test_real_worker_rolls_up_each_tenants_samples(
+    real_worker, committed_tenants, django_db_blocker
+):
     at = now_us() - 120_000_000
     with django_db_blocker.unblock():
         for n, tenant in enumerate(committed_tenants, start=1):

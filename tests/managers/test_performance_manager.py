@@ -42,9 +42,7 @@ async def performance_manager_example():
     await manager.start_monitoring()
 
     # AI-powered optimization
-    optimization_result = await manager.optimize_performance(
-        strategy=OptimizationStrategy.ADAPTIVE
-    )
+    optimization_result = await manager.optimize_performance(strategy=OptimizationStrategy.ADAPTIVE)
 
     # Predictive analytics
     analytics = await manager.get_analytics(hours=24)
@@ -74,16 +72,14 @@ async def metrics_collection_example():
 
     # Business metrics
     await monitor.record_business_metric(
-        "tenant_active_users",
-        value=1250,
-        tenant_id="enterprise_client"
+        "tenant_active_users", value=1250, tenant_id="enterprise_client"
     )
 
     # Performance metrics
     await monitor.record_performance_metric(
         "session_creation_time",
         value=0.045,  # 45ms
-        labels={"region": "us-west", "tier": "premium"}
+        labels={"region": "us-west", "tier": "premium"},
     )
 
 
