@@ -116,7 +116,7 @@ class MetricRollup(TenantScopedModel):
     sum = models.FloatField(default=0.0)
     min = models.FloatField(default=0.0)
     max = models.FloatField(default=0.0)
-    sketch = models.JSONField(default=dict, blank=True)
+    sketch = models.JSONField(default=list, blank=True)  # [codes, counts]: perf_mgr/sketch.py
 
     class Meta(TenantScopedModel.Meta):
         constraints = [

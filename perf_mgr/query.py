@@ -73,33 +73,40 @@ class QueryError(ValueError):
 
 @dataclass
 class Agg:
+    """count, sum, min, max and the sketch parts of a set of samples. Merging only
+    collects parts; they are added up (in numpy) when a quantile is asked for."""
+
     count: int = 0
     sum: float = 0.0
     min: float | None = None
     max: float | None = None
-    sketch: dict = field(default_factory=dict)
+    parts: list = field(default_factory=list)  # stored-form sketches, [codes, counts]
 
     def add(self, count, total, low, high, part) -> None:
         self.count += count
         self.sum += total
         self.min = low if self.min is None else min(self.min, low)
         self.max = high if self.max is None else max(self.max, high)
-        sketch.add(self.sketch, part)
+        self.parts.append(part)
 
     def merge(self, other: Agg) -> Agg:
         if other.count:
-            self.add(other.count, other.sum, other.min, other.max, other.sketch)
+            self.count += other.count
+            self.sum += other.sum
+            self.min = other.min if self.min is None else min(self.min, other.min)
+            self.max = other.max if self.max is None else max(self.max, other.max)
+            self.parts.extend(other.parts)
         return self
 
     @property
     def avg(self) -> float | None:
         return self.sum / self.count if self.count else None
 
-    def quantile(self, q: float) -> float | None:
-        return sketch.quantile(self.sketch, q, self.min, self.max)
-
     def quantiles(self, qs) -> list:
-        return sketch.quantiles(self.sketch, qs, self.min, self.max)
+        return sketch.quantiles_of_parts(self.parts, qs, self.min, self.max)
+
+    def quantile(self, q: float) -> float | None:
+        return self.quantiles([q])[0]
 
     def rate(self, seconds: float) -> float:
         return self.count / seconds if seconds > 0 else 0.0
@@ -197,6 +204,9 @@ def _marks(values) -> tuple[str, list]:
 
 
 def _statement(tenant_id: int, series_ids: list[int], window: Window):
+    """One UNION ALL: hourly roll-ups of the whole hours, minute roll-ups of the other
+    minutes (each non-empty range its own branch, so every branch is an index range
+    scan), and the raw samples above the tenant's cursor."""
     rollups = connection.ops.quote_name(MetricRollup._meta.db_table)
     samples = connection.ops.quote_name(MetricSample._meta.db_table)
     cursors = connection.ops.quote_name(RollupCursor._meta.db_table)
@@ -204,22 +214,22 @@ def _statement(tenant_id: int, series_ids: list[int], window: Window):
     s, u = window.since_us, window.until_us
     marks, ids = _marks(series_ids)
     columns = "series_id, start_us, count, sum, min, max, sketch"
-    sql = (
-        f"SELECT {columns} FROM {rollups} WHERE tenant_id = %s AND resolution = 3600 "
-        f"AND series_id IN ({marks}) AND start_us >= %s AND start_us < %s "
-        f"UNION ALL SELECT {columns} FROM {rollups} WHERE tenant_id = %s AND resolution = 60 "
-        f"AND series_id IN ({marks}) AND ((start_us >= %s AND start_us < %s) "
-        f"OR (start_us >= %s AND start_us < %s)) "
-        f"UNION ALL SELECT series_id, at_us, 1, value, value, value, NULL FROM {samples} "
+    branches, params = [], []
+    ranges = [(3600, h0, h1), (60, s, min(h0, u)), (60, max(h1, s), u)]
+    for resolution, low, high in ranges:
+        if high > low:
+            branches.append(
+                f"SELECT {columns} FROM {rollups} WHERE tenant_id = %s AND resolution = "
+                f"{resolution} AND start_us >= %s AND start_us < %s AND series_id IN ({marks})"
+            )
+            params += [tenant_id, low, high, *ids]
+    branches.append(
+        f"SELECT series_id, at_us, 1, value, value, value, NULL FROM {samples} "
         f"WHERE tenant_id = %s AND series_id IN ({marks}) AND at_us >= %s AND at_us < %s "
         f"AND id > (SELECT coalesce(max(last_sample_id), 0) FROM {cursors} WHERE tenant_id = %s)"
     )
-    params = [
-        tenant_id, *ids, h0, h1,
-        tenant_id, *ids, s, h0, h1, u,
-        tenant_id, *ids, s, u, tenant_id,
-    ]  # fmt: skip
-    return sql, params
+    params += [tenant_id, *ids, s, u, tenant_id]
+    return " UNION ALL ".join(branches), params
 
 
 def collect(series: list[Series], window: Window) -> dict[tuple[int, int], Agg]:
@@ -240,9 +250,9 @@ def collect(series: list[Series], window: Window) -> dict[tuple[int, int], Agg]:
         if agg is None:
             agg = out[key] = Agg()
         if part is None:  # a raw sample
-            part = {sketch.bucket_key(total): 1}
-        elif isinstance(part, str):
-            part = json.loads(part)
+            part = ([sketch.code(total)], [1])
+        else:
+            part = sketch.as_arrays(json.loads(part) if isinstance(part, str) else part)
         agg.add(count, total, low, high, part)
     return out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Min, Q, Sum, Value, When
-from django.db.models.functions import Abs, Cast, Ceil, Ln, Mod, Sign
+from django.db.models.functions import Abs, Cast, Ceil, Ln, Mod
 from django.utils import timezone
 
 from perf_mgr import sketch
@@ -24,23 +24,22 @@ from tenancy.context import require_tenant_id
 CHUNK = 500_000
 
 
-def _bucket_index():
-    magnitude = Abs(F("value"))
-    tiny = Q(value__gt=-sketch.ZERO_BELOW, value__lt=sketch.ZERO_BELOW)
+def _bucket_code():
+    """sketch.code() in SQL (LN and CEILING are Django's own functions on SQLite)."""
+    k = Cast(
+        Ceil(Ln(Abs(F("value"))) / Value(sketch._LOG_GAMMA, output_field=FloatField())),
+        IntegerField(),
+    )
+    offset = Value(sketch.OFFSET, output_field=IntegerField())
     return Case(
-        When(tiny, then=Value(None, output_field=IntegerField())),
-        default=Cast(
-            Ceil(Ln(magnitude) / Value(sketch._LOG_GAMMA, output_field=FloatField())),
-            IntegerField(),
+        When(
+            Q(value__gt=-sketch.ZERO_BELOW, value__lt=sketch.ZERO_BELOW),
+            then=Value(0, output_field=IntegerField()),
         ),
+        When(value__gt=0, then=offset + k),
+        default=-offset - k,
         output_field=IntegerField(),
     )
-
-
-def _key(sign, index) -> str:
-    if index is None or not sign:
-        return "0"
-    return f"+{index}" if sign > 0 else f"-{index}"
 
 
 def _locked_cursor() -> RollupCursor:
@@ -59,8 +58,8 @@ def _aggregate(low: int, high: int):
     return (
         MetricSample.objects.filter(id__gt=low, id__lte=high)
         .annotate(minute=F("at_us") - Mod(F("at_us"), Value(MINUTE_US)))
-        .annotate(bucket=_bucket_index(), sign=Sign(F("value")))
-        .values("series_id", "minute", "bucket", "sign")
+        .annotate(bucket=_bucket_code())
+        .values("series_id", "minute", "bucket")
         .annotate(n=Count("id"), total=Sum("value"), low=Min("value"), high=Max("value"))
         .order_by()
     )
@@ -92,7 +91,7 @@ def _merge_into(resolution: int, accs: dict) -> int:
     for row in stored:
         acc = accs.get((row.series_id, row.start_us))
         if acc is not None:
-            acc.add(row.count, row.sum, row.min, row.max, row.sketch)
+            acc.add(row.count, row.sum, row.min, row.max, sketch.unpack(row.sketch))
     rows = [
         MetricRollup(
             series_id=series_id,
@@ -102,7 +101,7 @@ def _merge_into(resolution: int, accs: dict) -> int:
             sum=acc.sum,
             min=acc.min,
             max=acc.max,
-            sketch=acc.sketch,
+            sketch=sketch.pack(acc.sketch),
         )
         for (series_id, start), acc in accs.items()
     ]
@@ -133,7 +132,7 @@ def roll_up(chunk: int = CHUNK) -> dict:
         hours: dict = {}
         samples = 0
         for group in _aggregate(low, last):
-            part = {_key(group["sign"], group["bucket"]): group["n"]}
+            part = {group["bucket"]: group["n"]}
             minute = group["minute"]
             for accs, start in ((minutes, minute), (hours, minute - minute % HOUR_US)):
                 key = (group["series_id"], start)

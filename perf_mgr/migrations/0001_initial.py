@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('sum', models.FloatField(default=0.0)),
                 ('min', models.FloatField(default=0.0)),
                 ('max', models.FloatField(default=0.0)),
-                ('sketch', models.JSONField(blank=True, default=dict)),
+                ('sketch', models.JSONField(blank=True, default=list)),
                 ('tenant', tenancy.models.scoped.TenantForeignKey(editable=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tenancy.tenant')),
             ],
             options={
