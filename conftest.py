@@ -14,6 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# No per-example deadline: the tests assert behaviour, never time, and a loaded CI machine
+# would turn hypothesis's 200 ms default into flaky failures.
+hypothesis_settings.register_profile("dim", deadline=None)
+hypothesis_settings.load_profile("dim")
 
 ROOT = Path(__file__).resolve().parent
 USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))

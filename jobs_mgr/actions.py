@@ -11,6 +11,7 @@ from django.utils import timezone
 from jobs_mgr import registry
 from jobs_mgr.engine import lease_duration
 from jobs_mgr.models import Job, JobState
+from jobs_mgr.progress import Refusal, cancel_refusal, resume_refusal
 from jobs_mgr.signals import job_event
 from tenancy import context
 from tenancy.exceptions import TenantContextMissing
@@ -21,11 +22,17 @@ RUN_JOB_TASK = "jobs_mgr.tasks.run_job_task"
 
 
 class JobConflict(Exception):
-    """The job's state does not allow this (a finished job, a running one)."""
+    """The job's state does not allow this (a finished job, a running one): the API's
+    409, a message on the console's page. The sentences are `jobs_mgr.progress`'s, the
+    same the pages show beside a button they leave out."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> JobConflict:
+        return cls(refusal.code, refusal.message)
 
 
 def _send_after_commit(job_id: int) -> None:
@@ -70,8 +77,9 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
     now = timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
-        if job.finished:
-            raise JobConflict("job_finished", f"the job has already {_ended(job)}")
+        refusal = cancel_refusal(job)
+        if refusal is not None:
+            raise JobConflict.of(refusal)
         if job.lease_live(now):
             if not job.cancel_requested:
                 job.cancel_requested = True
@@ -97,19 +105,15 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
 
 
 def resume_job(job_id: int, *, actor: str = "") -> Job:
-    """Queue a failed, cancelled or abandoned job again; it continues from its last
-    checkpoint. A job a worker holds, or one that succeeded, is refused."""
+    """Queue a failed or abandoned job again; it continues from its last checkpoint. A
+    cancelled job, one a worker holds, one already queued, one that succeeded and one of
+    a kind no longer registered are refused (`progress.resume_refusal`)."""
     now = timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
-        if job.state == JobState.SUCCEEDED:
-            raise JobConflict("job_finished", "the job has already succeeded")
-        if job.lease_live(now):
-            raise JobConflict(
-                "job_running",
-                f"the job is running (worker {job.worker}, lease until "
-                f"{job.lease_expires_at.isoformat()}); cancel it first",
-            )
+        refusal = resume_refusal(job, now)
+        if refusal is not None:
+            raise JobConflict.of(refusal)
         job.state = JobState.QUEUED
         job.cancel_requested = False
         job.lease_expires_at = None
@@ -127,14 +131,6 @@ def resume_job(job_id: int, *, actor: str = "") -> Job:
         job_event.send(Job, job=job, event="resumed", actor=actor)
         _send_after_commit(job.pk)
     return job
-
-
-def _ended(job: Job) -> str:
-    return {
-        JobState.SUCCEEDED: "succeeded",
-        JobState.FAILED: "failed (resume it to try again)",
-        JobState.CANCELLED: "been cancelled (resume it to continue)",
-    }[job.state]
 
 
 def max_attempts() -> int:

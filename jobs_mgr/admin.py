@@ -6,12 +6,24 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from jobs_mgr import actions
+from jobs_mgr.display import job_display
 from jobs_mgr.models import Job
 from tenancy.admin_base import TenantScopedAdmin, tenant_role_at_least
 from tenancy.context import get_current_tenant_id
 from tenancy.models import Role
+
+DONE = {
+    actions.resume_job: lambda n: ngettext(
+        "%(n)d job queued to resume.", "%(n)d jobs queued to resume.", n
+    ),
+    actions.cancel_job: lambda n: ngettext(
+        "%(n)d job cancelled or asked to cancel.", "%(n)d jobs cancelled or asked to cancel.", n
+    ),
+}
 
 
 @admin.register(Job)
@@ -52,7 +64,7 @@ class JobAdmin(TenantScopedAdmin):
     def get_actions(self, request):
         return super().get_actions(request) if self._may_act(request) else {}
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, job):
         return format_html(
             '<progress max="1" value="{}"></progress> {} / {} ({}%)',
@@ -62,26 +74,26 @@ class JobAdmin(TenantScopedAdmin):
             round(job.progress * 100),
         )
 
-    def _apply(self, request, change, jobs, verb):
+    def _apply(self, request, change, jobs):
         done, refused = 0, []
         for job in jobs:
             try:
                 change(job.pk, actor=request.user.get_username())
                 done += 1
             except actions.JobConflict as exc:
-                refused.append(f"#{job.pk}: {exc}")
+                refused.append(_("Job #%(id)s: %(why)s") % {"id": job.pk, "why": exc})
         if done:
-            self.message_user(request, f"{done} job(s) {verb}.", messages.SUCCESS)
+            self.message_user(request, DONE[change](done) % {"n": done}, messages.SUCCESS)
         for message in refused:
             self.message_user(request, message, messages.WARNING)
 
-    @admin.action(description="Resume selected jobs (continue from the checkpoint)")
+    @admin.action(description=gettext_lazy("Resume selected jobs (continue from the checkpoint)"))
     def resume_selected(self, request, queryset):
-        self._apply(request, actions.resume_job, queryset, "queued to resume")
+        self._apply(request, actions.resume_job, queryset)
 
-    @admin.action(description="Cancel selected jobs (at their next step)")
+    @admin.action(description=gettext_lazy("Cancel selected jobs (at their next step)"))
     def cancel_selected(self, request, queryset):
-        self._apply(request, actions.cancel_job, queryset, "cancelled or asked to cancel")
+        self._apply(request, actions.cancel_job, queryset)
 
     # --- buttons on a job's page -------------------------------------------------------
 
@@ -106,9 +118,14 @@ class JobAdmin(TenantScopedAdmin):
         job = self.get_object(request, object_id)
         if job is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        self._apply(request, change, [job], {"resume": "queued to resume"}.get(verb, verb))
+        self._apply(request, change, [job])
         return HttpResponseRedirect(reverse("admin:jobs_mgr_job_change", args=[job.pk]))
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["may_act"] = self._may_act(request)
+        job = context.get("original")
+        if job is not None:
+            # The live bar of the console's job page (jobs_mgr/console.py).
+            context["job_p"] = job_display(job)
+            context["progress_url"] = reverse("console-jobs-progress")
         return super().render_change_form(request, context, *args, **kwargs)

@@ -141,6 +141,7 @@ def claim(job_id: int) -> Job | None:
         job.heartbeat_at = now
         job.lease_expires_at = now + lease_duration()
         job.started_at = job.started_at or now
+        job.run_started_at, job.run_start_done = now, job.progress_done
         job.updated_at = now
         job.save(
             update_fields=[
@@ -151,6 +152,8 @@ def claim(job_id: int) -> Job | None:
                 "heartbeat_at",
                 "lease_expires_at",
                 "started_at",
+                "run_started_at",
+                "run_start_done",
                 "updated_at",
             ]
         )

@@ -1,15 +1,16 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import TenantScopedModel
 
 
 class JobState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
@@ -42,6 +43,11 @@ class Job(TenantScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The current run's starting point (set at every claim): the rate, and so the ETA,
+    # count only the work of this run over its own time, not the time a job spent failed
+    # or cancelled before a resume, nor the progress an earlier run made.
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_start_done = models.BigIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):

@@ -61,14 +61,18 @@ class JobViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         """Queue a failed, cancelled or abandoned job again: it continues from its last
-        checkpoint. 409 for a job that succeeded or that a worker holds."""
+        checkpoint. 409 (`job_finished`, `job_running`, `job_queued`, `unknown_kind`)
+        for a job that succeeded, that a worker holds, that is already queued, or whose
+        kind this version no longer runs; `can_resume` and `resume_refusal` say so
+        beforehand."""
         return self._act(actions.resume_job, pk)
 
     @extend_schema(request=None, responses={200: JobSerializer, 202: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a job: at once when no worker holds it (200), else at its next step
-        (202, `cancel_requested`). 409 for a finished job."""
+        (202, `cancel_requested`; asking again changes nothing). 409 (`job_finished`)
+        for a finished job; `can_cancel` and `cancel_refusal` say so beforehand."""
         return self._act(actions.cancel_job, pk)
 
 

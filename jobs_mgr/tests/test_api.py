@@ -70,14 +70,13 @@ def test_cancel_and_resume_over_the_api(
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     again = api.post(f"{BASE}/{queued.pk}/cancel/")
     assert again.status_code == 409 and again.json()["error"]["code"] == "job_finished"
+    # Cancelled stays cancelled: resuming it is refused and changes nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        resumed = api.post(f"{BASE}/{queued.pk}/resume/")
-    assert resumed.status_code == 202 and resumed.json()["state"] == "queued"
-    # The worker (eager in tests) ran it after the commit.
-    finished = api.get(f"{BASE}/{queued.pk}/").json()
-    assert finished["state"] == "succeeded" and finished["progress"] == 1.0
+        refused = api.post(f"{BASE}/{queued.pk}/resume/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "job_cancelled"
+    assert api.get(f"{BASE}/{queued.pk}/").json()["state"] == "cancelled"
     with tenant_context(tenant_alpha):
-        assert len(steps_done(queued)) == 2
+        assert steps_done(queued) == []
 
 
 def test_another_tenants_job_answers_like_a_missing_one(alpha_owner, tenant_alpha, tenant_beta):
@@ -96,3 +95,44 @@ def test_another_tenants_job_answers_like_a_missing_one(alpha_owner, tenant_alph
     assert api.get(f"{BASE}/").json()["results"] == []
     with tenant_context(tenant_beta):
         assert Job.objects.get(pk=theirs.pk).state == JobState.QUEUED  # untouched
+
+
+def test_jobs_api_shows_progress_facts(alpha_owner, tenant_alpha):
+    running = _job(tenant_alpha, n=4, steps=1)  # the runner sets the total
+    unknown = _job(tenant_alpha, n=4)  # queued, no total yet
+    api = api_as(alpha_owner, tenant_alpha)
+    row = api.get(f"{BASE}/{running.pk}/").json()
+    assert row["percent"] == 25.0 and row["rate"] > 0 and row["eta_seconds"] >= 0
+    assert row["elapsed_seconds"] >= 0
+    assert row["can_cancel"] is True and row["cancel_refusal"] is None
+    assert row["can_resume"] is False and "running" in row["resume_refusal"]
+    queued = api.get(f"{BASE}/{unknown.pk}/").json()
+    assert queued["percent"] is None and queued["rate"] is None
+    assert queued["eta_seconds"] is None and queued["elapsed_seconds"] is None
+    assert queued["can_resume"] is False and "already queued" in queued["resume_refusal"]
+    listed = {r["id"]: r for r in api.get(f"{BASE}/").json()["results"]}
+    assert listed[running.pk]["percent"] == 25.0 and listed[unknown.pk]["percent"] is None
+
+
+def test_illegal_transitions_are_409_with_the_refusal_the_job_shows(
+    alpha_owner, tenant_alpha, django_capture_on_commit_callbacks
+):
+    api = api_as(alpha_owner, tenant_alpha)
+    job = _job(tenant_alpha, n=1)
+    queued = api.post(f"{BASE}/{job.pk}/resume/")
+    assert queued.status_code == 409 and queued.json()["error"]["code"] == "job_queued"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"{BASE}/{job.pk}/cancel/").status_code == 200
+        cancelled = api.post(f"{BASE}/{job.pk}/resume/")
+        assert cancelled.status_code == 409
+        assert cancelled.json()["error"]["code"] == "job_cancelled"
+        assert api.get(f"{BASE}/{job.pk}/").json()["state"] == "cancelled"  # nothing changed
+        job = _job(tenant_alpha, n=1)  # runs to the end on commit
+    done = api.get(f"{BASE}/{job.pk}/").json()
+    assert done["state"] == "succeeded" and done["percent"] == 100.0
+    assert (done["can_resume"], done["can_cancel"]) == (False, False)
+    for verb, why in (("resume", "resume_refusal"), ("cancel", "cancel_refusal")):
+        refused = api.post(f"{BASE}/{job.pk}/{verb}/")
+        assert refused.status_code == 409
+        error = refused.json()["error"]
+        assert error["code"] == "job_finished" and error["message"] == done[why]

@@ -55,10 +55,11 @@ def test_cancel_is_honoured_at_the_next_step(tenant_alpha):
         assert len(steps_done(job)) == 2
         with pytest.raises(actions.JobConflict, match="cancelled"):
             actions.cancel_job(job.pk)
-        # Resumed, it continues from its checkpoint (and is not cancelled again).
-        actions.resume_job(job.pk)
-        assert engine.run_job(job.pk).state == JobState.SUCCEEDED
-        assert len(steps_done(job)) == 6
+        # Cancelled stays cancelled: resuming is refused, and a late message runs nothing.
+        with pytest.raises(actions.JobConflict, match="stays cancelled"):
+            actions.resume_job(job.pk)
+        assert engine.run_job(job.pk).state == JobState.CANCELLED
+        assert len(steps_done(job)) == 2
 
 
 def test_cancel_of_a_queued_or_abandoned_job_is_immediate(tenant_alpha):
