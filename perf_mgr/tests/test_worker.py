@@ -9,6 +9,11 @@ from perf_mgr import store
 from perf_mgr.models import MetricRollup, RollupCursor, now_us
 from tenancy.context import tenant_context
 from tenancy.tasks import fan_out_task
+from tests.markers import postgres_only
+
+# The worker thread opens its own connection: the embedded test database (SQLite in
+# memory) is not shared with it; eager runs of the same task are tested on both.
+pytestmark = postgres_only("a worker thread reading committed rows on its own connection")
 
 
 @pytest.fixture
