@@ -39,13 +39,14 @@ def instant(raw: str | None, name: str) -> int | None:
 
 
 def duration(raw: str | None, name: str) -> int | None:
-    """`300`, `90s`, `5m`, `1h`, `1d` -> seconds."""
+    """`300`, `90s`, `5m`, `1h`, `1d` -> seconds, rounded up to whole minutes."""
     if raw is None or raw == "":
         return None
     match = _DURATION.fullmatch(raw.strip())
     if match is None:
         raise bad(f"invalid_{name}", f"{name} must be a duration such as 60, 5m, 1h or 1d.")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    return seconds + (-seconds) % 60
 
 
 def metric_name(raw: str | None) -> str:

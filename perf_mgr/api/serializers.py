@@ -7,7 +7,9 @@ from rest_framework import serializers
 
 
 class SampleInSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text="Metric name: letters, digits, '_' and ':'.")
+    name = serializers.RegexField(
+        r"^[a-zA-Z_:][a-zA-Z0-9_:]{0,99}$", help_text="Metric name: letters, digits, '_', ':'."
+    )
     value = serializers.FloatField(help_text="A finite number (no NaN, no infinity).")
     labels = serializers.DictField(
         child=serializers.CharField(), required=False, help_text="At most 8 name: value pairs."
@@ -22,7 +24,9 @@ class SampleInSerializer(serializers.Serializer):
 
 
 class BatchInSerializer(serializers.Serializer):
-    samples = SampleInSerializer(many=True, help_text="At most 10,000 samples.")
+    samples = SampleInSerializer(
+        many=True, allow_empty=False, max_length=10_000, help_text="1 to 10,000 samples."
+    )
 
 
 class RejectedSampleSerializer(serializers.Serializer):

@@ -26,13 +26,19 @@ from tenancy.models import Role
 DEFAULT_SPAN_S = 3600
 
 QUERY_PARAMETERS = [
-    OpenApiParameter("name", str, required=True, description="The metric to read."),
+    OpenApiParameter(
+        "name",
+        {"type": "string", "pattern": "^[a-zA-Z_:][a-zA-Z0-9_:]{0,99}$"},
+        required=True,
+        description="The metric to read.",
+    ),
     OpenApiParameter("since", str, description="ISO 8601 or epoch seconds; default until - 1h."),
     OpenApiParameter("until", str, description="ISO 8601 or epoch seconds; default now."),
     OpenApiParameter(
         "step",
         str,
-        description="Aggregate per step (60, 5m, 1h: whole minutes); without: raw samples.",
+        description="Aggregate per step (60, 5m, 1h; rounded up to whole minutes); "
+        "without: raw samples.",
     ),
     OpenApiParameter(
         "label", str, many=True, description="name=value, repeatable: series having these."
@@ -156,7 +162,13 @@ class PerformanceCurrentView(TenantAPIView):
 
 class PerformanceAnalyticsView(TenantAPIView):
     @extend_schema(
-        parameters=[OpenApiParameter("hours", int, description="1 to 2160; default 24.")],
+        parameters=[
+            OpenApiParameter(
+                "hours",
+                {"type": "integer", "minimum": 1, "maximum": 2160},
+                description="1 to 2160; default 24.",
+            )
+        ],
         responses=s.AnalyticsBodySerializer,
     )
     def get(self, request, *args, **kwargs):

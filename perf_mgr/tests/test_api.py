@@ -117,7 +117,6 @@ def test_query_raw_and_stepped_are_the_callers_tenant_only(
         ({"name": "x;drop"}, "invalid_name"),
         ({"name": "x", "since": "yesterday"}, "invalid_since"),
         ({"name": "x", "until": "2026-01-01T00:00:00"}, "invalid_until"),
-        ({"name": "x", "step": "30"}, "invalid_step"),
         ({"name": "x", "step": "-5m"}, "invalid_step"),
         ({"name": "x", "step": "1m", "since": "0"}, "too_many_points"),
         (
