@@ -1,5 +1,6 @@
-"""Console home: the tenants the user may see, with real member and row counts, and
-the tenant switcher for users who belong to several tenants."""
+"""Console home (the operations home): KPI cards of the chosen tenant, or of every
+tenant for an operator who chose "All tenants", then the tenants the user may see with
+their member and row counts."""
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from tenancy.console_cards import card_tenants, cards_for
 from tenancy.middleware import SESSION_KEY
 from tenancy.resolution import TenantResolutionError, resolve
 from tenancy.selectors import tenant_overview, tenants_for_user
@@ -32,11 +34,18 @@ def console_home(request):
         tenants = [request.tenant]
     overview = tenant_overview(tenants, actor=request.user.get_username())
     choices = tenants_for_user(request.user).values_list("slug", flat=True)
+    # The managers' cards (console_registry.register_card). Firing alerts come from the
+    # performance manager's card once that manager exists: nothing stands in for it.
+    covered = card_tenants(request)
+    cards = cards_for(request, covered) if covered is not None else []
     return render(
         request,
         "console/home.html",
         {
             "overview": overview,
+            "cards": cards,
+            "card_scope": "none" if covered is None else "tenant" if request.tenant else "all",
+            "card_tenant_count": len(covered or ()),
             "choices": list(choices),
             "chosen": request.session.get(SESSION_KEY),
             **console_context(request, _("Operations home")),

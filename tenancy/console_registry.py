@@ -7,7 +7,7 @@ shell knowing it exists (tenancy is the bottom layer: it cannot import the manag
     register_section("security", _("Security"), icon="shield", order=30)
     register_item("security", NavItem(_("Dashboard"), "console-security", icon="monitoring"))
     register_admin_models("security", [KeyRing])      # their changelists, permission-checked
-    register_card(Card provider ...)                  # a KPI card on the operations home
+    register_card("jobs", jobs_card, order=60)        # a KPI card on the operations home
 
 An admin model that no section claims still appears, under "Other", so that registering
 a model in the admin can never hide it from the sidebar.
@@ -54,7 +54,9 @@ class CardRow:
 @dataclass(frozen=True)
 class Card:
     """One KPI card. `value` is the headline; `rows` break it down; `link` goes to the
-    details. `empty` says, when there is nothing to count yet, what will fill the card."""
+    details (a URL, query string included: `console_cards.changelist_url`). `empty` is
+    set only when there is nothing to count yet: the sentence saying what will fill the
+    card and how, shown instead of the value and rows (docs/architecture.md#the-console)."""
 
     key: str
     title: Any

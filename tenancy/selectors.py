@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count
+from django.utils.text import capfirst
 
 from tenancy.context import platform_access, tenant_context
 from tenancy.models import Membership, Tenant, scoped_models
@@ -14,8 +15,21 @@ def tenants_for_user(user):
     return Tenant.objects.filter(memberships__user=user).distinct()
 
 
+def model_names(models) -> dict:
+    """Each model's name for people: its plural verbose name, capitalised ("Tenant
+    settings"), with the app's name added where two models share one."""
+    names = {m: str(capfirst(m._meta.verbose_name_plural)) for m in models}
+    taken = list(names.values())
+    return {
+        m: f"{n} ({m._meta.app_config.verbose_name})" if taken.count(n) > 1 else n
+        for m, n in names.items()
+    }
+
+
 def tenant_overview(tenants, *, actor: str | None = None) -> list[dict]:
-    """Each tenant with its real member count and row count per scoped model.
+    """Each tenant with its real member count and row count per scoped model, keyed by
+    the model's name for people (`model_names`); `counts` lists the non-zero ones,
+    largest first.
 
     With several tenants this runs one grouped query per model under the platform
     escape hatch (recorded); with one tenant, plain counts inside its context."""
@@ -43,15 +57,22 @@ def tenant_overview(tenants, *, actor: str | None = None) -> list[dict]:
                 )
                 for tenant_id, n in counts:
                     rows[tenant_id][model._meta.label] = n
-    return [
-        {
-            "tenant": t,
-            "members": members.get(t.pk, 0),
-            "rows": {m._meta.label: rows[t.pk].get(m._meta.label, 0) for m in models},
-            "total_rows": sum(rows[t.pk].values()),
-        }
-        for t in tenants
-    ]
+    names = model_names(models)
+    overview = []
+    for t in tenants:
+        by_name = {names[m]: rows[t.pk].get(m._meta.label, 0) for m in models}
+        overview.append(
+            {
+                "tenant": t,
+                "members": members.get(t.pk, 0),
+                "rows": by_name,
+                "counts": sorted(
+                    ((n, c) for n, c in by_name.items() if c), key=lambda nc: (-nc[1], nc[0])
+                ),
+                "total_rows": sum(rows[t.pk].values()),
+            }
+        )
+    return overview
 
 
 def get_tenant_setting(key: str, default=None):

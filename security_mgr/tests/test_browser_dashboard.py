@@ -1,6 +1,7 @@
 """The security dashboard in a real browser: headless Chromium signs in through the
 console's login form, opens /console/security/ from the live console, and waits for
-Plotly to draw every chart. Tenants alpha and beta hold the same kinds of data (events
+Plotly to draw every chart (or, for a tenant with nothing to draw, for each chart's
+empty state). Tenants alpha and beta hold the same kinds of data (events
 of the same type and severity, key rings, audit logs with heads and verifications);
 beta's own values (its sources, event types, sizes) never reach alpha's staff, neither
 in the page nor in the charts' data."""
@@ -39,7 +40,15 @@ EVENTS = {
         ("cross_tenant_probe", "low", "198.51.100.9", "temporary_block", 2, 30),
     ],
 }
-BETA_ONLY = ("198.51.100.", "beta", "Beta GmbH", "credential_stuffing", "cross_tenant_probe")
+BETA_ONLY = (
+    "198.51.100.",
+    "beta",
+    "Beta GmbH",
+    "credential_stuffing",
+    "Credential stuffing",
+    "cross_tenant_probe",
+    "Cross-tenant probing",
+)
 
 # Every chart drawn: an SVG with one group per trace, and bars in it.
 DRAWN = """
@@ -57,7 +66,9 @@ return arguments[0].map((id) => {
   const bar = gd.querySelector(".barlayer .point path");
   return {
     id: id,
-    title: gd.layout.title.text,
+    title: gd.closest("[data-chart]").querySelector("h3").textContent.trim(),
+    note: (gd.closest("[data-chart]").querySelector("p") || {}).textContent,
+    colours: gd.data.map((t) => t.marker && t.marker.color),
     traces: gd.data.map((t) => ({name: t.name || "", x: Array.from(t.x), y: Array.from(t.y)})),
     json: JSON.stringify(gd.data) + JSON.stringify(gd.layout),
     svgs: gd.querySelectorAll("svg.main-svg").length,
@@ -139,15 +150,22 @@ def test_browser_dashboard_draws_only_the_tenants_figures(
                 out.update(zip(labels, values, strict=True))
         return out
 
-    assert totals("events", by_name=True) == {"brute_force": 3, "session_anomaly": 1}
-    assert totals("severity") == {"medium": 3, "high": 1}
+    assert totals("events", by_name=True) == {"Brute force": 3, "Session anomaly": 1}
+    assert charts["events"]["title"] == "Security events per hour, last 7 days"
+    assert totals("severity") == {"Low": 0, "Medium": 3, "High": 1, "Critical": 0}
     assert totals("sources", horizontal=True) == {"192.0.2.1": 3, "192.0.2.7": 1}
-    assert charts["sources"]["title"] == "Top sources (lockouts: 3)"
-    keys = {t["name"]: dict(zip(t["x"], t["y"], strict=True)) for t in charts["keys"]["traces"]}
-    assert set(keys) == {"current version", "age of current key (days)"}
-    # Version 1 comes with the tenant; alpha rotated once, beta (at version 4) is not shown.
-    assert keys["current version"] == {"alpha": 2}
-    assert set(keys["age of current key (days)"]) == {"alpha"}
+    assert charts["sources"]["title"] == "Top sources"
+    assert charts["sources"]["note"].strip().endswith(": 3")  # the back-offs
+    # One bar per version of the tenant's ring, its age in seconds here (the keys are
+    # seconds old); the current version is its own trace, in its own colour. Version 1
+    # comes with the tenant; alpha rotated once, beta (at version 4) is not shown.
+    assert charts["keys"]["title"] == "Key versions and ages"
+    keys = {t["name"]: t for t in charts["keys"]["traces"]}
+    assert set(keys) == {"earlier versions", "current version"}
+    assert keys["current version"]["x"] == ["v2"] and keys["earlier versions"]["x"] == ["v1"]
+    assert keys["earlier versions"]["y"][0] >= keys["current version"]["y"][0] >= 0
+    assert len(set(charts["keys"]["colours"])) == 2
+    assert "age (seconds)" in charts["keys"]["json"]
 
     # Regression: a lone hour's bar was stretched over the whole axis, labelled in
     # fractions of a second. The axis spans the week (whole hours), a bar one hour.
@@ -161,7 +179,7 @@ def test_browser_dashboard_draws_only_the_tenants_figures(
         assert mine[key] != theirs[key], key  # the fixture makes them tell apart
     assert totals("audit") == {"alpha": mine["entries"]}
 
-    rows = console.driver.find_elements("css selector", "#audit-status tr[data-log]")
+    rows = console.driver.find_elements("css selector", "#audit-status tbody tr[data-log]")
     assert [row.get_attribute("data-log") for row in rows] == ["alpha"]
     assert console.text("#audit-status .entries") == str(mine["entries"])
     assert console.text("#audit-status .pending").startswith(f"{mine['pending']} (")
@@ -174,6 +192,57 @@ def test_browser_dashboard_draws_only_the_tenants_figures(
     page = console.driver.page_source + "".join(c["json"] for c in charts.values())
     for value in BETA_ONLY:
         assert value not in page, value
+    console.assert_no_js_errors()
+
+
+# What the console's chart contract promises (tenancy/console_charts.py): each
+# [data-chart] holds a drawn graph with points, or no graph and a sentence.
+CHART_STATES = """
+return Array.from(document.querySelectorAll("[data-chart]")).map((box) => {
+  const graphs = box.querySelectorAll(".plotly-graph-div");
+  const empty = box.querySelector("[data-empty-state]");
+  return {
+    name: box.dataset.chart,
+    heading: (box.querySelector("h2, h3") || {}).textContent,
+    graphs: graphs.length,
+    drawn: Array.from(graphs).every((gd) => gd._fullLayout
+      && gd.data.some((t) => t.x && t.x.length > 0)),
+    empty: empty ? empty.textContent.trim() : null,
+  };
+});
+"""
+
+
+def test_browser_dashboard_of_a_fresh_tenant_says_what_will_fill_it(
+    console, tenant_alpha, alpha_owner, tenant_beta
+):
+    with tenant_context(tenant_beta):  # another tenant's activity changes nothing here
+        SecurityEvent.objects.create(type="brute_force", severity="high", source="198.51.100.2")
+    console.login("alice", PASSWORD, next_path="/console/security/")
+    console.wait_for_path("/console/security/")
+    console.wait(
+        lambda d: d.execute_script("return !!document.querySelector('#chart-keys')._fullLayout"),
+        "the key chart was not drawn",
+    )
+    states = {c["name"]: c for c in console.driver.execute_script(CHART_STATES)}
+    assert set(states) == set(CHARTS)
+    for name in ("events", "severity", "sources"):
+        chart = states[name]
+        assert chart["graphs"] == 0 and chart["heading"].strip(), name
+    assert states["events"]["empty"].startswith("No security event in the last 7 days.")
+    assert "Failed sign-ins" in states["events"]["empty"]
+    assert states["severity"]["empty"].startswith("No security event to rate.")
+    assert states["sources"]["empty"].startswith("No event named a source in the last 7 days.")
+    # The tenant's key ring exists from its creation: version 1, drawn (never "empty").
+    keys = states["keys"]
+    assert keys["graphs"] == 1 and keys["drawn"] and keys["empty"] is None
+    traces = console.driver.execute_script(
+        "return document.getElementById('chart-keys').data.map((t) => [t.name, t.x]);"
+    )
+    assert traces == [["current version", ["v1"]]]
+    for chart in states.values():  # the contract, whatever the audit log holds
+        assert (chart["graphs"] and chart["drawn"]) or (not chart["graphs"] and chart["empty"])
+    assert "198.51.100." not in console.driver.page_source
     console.assert_no_js_errors()
 
 

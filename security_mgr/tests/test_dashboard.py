@@ -2,6 +2,9 @@
 browser (Plotly drawing every chart, for one tenant's staff) is
 test_browser_dashboard.py."""
 
+import json
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -102,3 +105,97 @@ def test_scheduled_verification_shows_on_the_dashboard(security_activity, tenant
         result = verify_audit_task.delay().get()
         assert result["ok"]
         assert dashboard_data()["last_verification"]["alpha"]["ok"] is True
+
+
+def _chart_sections(page: str) -> dict[str, str]:
+    """Each [data-chart] section of the page, by name."""
+    return dict(re.findall(r'<section data-chart="([a-z]+)".*?>(.*?)</section>', page, re.S))
+
+
+def test_dashboard_of_a_fresh_tenant_says_what_will_fill_each_empty_chart(
+    tenant_alpha, alpha_owner, client
+):
+    client.force_login(alpha_owner)
+    page = client.get("/console/security/").content.decode()
+    sections = _chart_sections(page)
+    assert set(sections) == {"events", "severity", "sources", "keys", "audit"}
+    for name in ("events", "severity", "sources", "audit"):
+        assert "plotly-graph-div" not in sections[name], name
+        assert "data-empty-state" in sections[name] and "<h3" in sections[name], name
+    assert "No security event in the last 7 days." in sections["events"]
+    # The tenant's key ring comes with the tenant: version 1 is drawn, never an empty axis.
+    assert 'id="chart-keys"' in sections["keys"] and "data-empty-state" not in sections["keys"]
+    assert page.count('class="plotly-graph-div"') == 1
+
+
+def test_dashboard_loads_no_plotly_without_a_chart_to_draw(tenant_alpha, alpha_owner, client):
+    from security_mgr.models import KeyRing
+
+    with tenant_context(tenant_alpha):
+        KeyRing.objects.filter(subject="").delete()
+    client.force_login(alpha_owner)
+    page = client.get("/console/security/").content.decode()
+    assert "plotly.min.js" not in page and "data-empty-state" in page
+    assert "No key ring yet." in _chart_sections(page)["keys"]
+
+
+def test_key_chart_draws_the_age_of_each_version_and_highlights_the_current(
+    tenant_alpha, tenant_beta
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from security_mgr.dashboard_charts import keys_chart
+
+    with tenant_context(tenant_alpha):
+        actions.rotate_key(reason="dashboard")
+    with tenant_context(tenant_beta):
+        actions.rotate_key(reason="dashboard")
+        actions.rotate_key(reason="dashboard")
+    later = timezone.now() + dt.timedelta(days=3)
+    with tenant_context(tenant_alpha):
+        chart = keys_chart(dashboard_data(now=later))
+    figure = json.loads(re.search(r'type="application/json">(.*?)</script>', chart.html).group(1))
+    traces = {t["name"]: t for t in figure["data"]}
+    assert traces["current version"]["x"] == ["v2"]
+    assert traces["earlier versions"]["x"] == ["v1"]
+    assert all(2.9 < age < 3.1 for t in traces.values() for age in t["y"])  # in days
+    assert figure["layout"]["yaxis"]["title"]["text"] == "age (days)"
+    assert (
+        traces["current version"]["marker"]["color"]
+        != traces["earlier versions"]["marker"]["color"]
+    )
+    with platform_access("dashboard test: every tenant"):
+        every = keys_chart(dashboard_data(now=later))
+    figure = json.loads(re.search(r'type="application/json">(.*?)</script>', every.html).group(1))
+    labels = [x for t in figure["data"] for x in t["x"]]
+    assert sorted(labels) == ["alpha · v1", "alpha · v2", "beta · v1", "beta · v2", "beta · v3"]
+    assert figure["layout"]["xaxis"]["categoryarray"] == [
+        "alpha · v1", "alpha · v2", "beta · v1", "beta · v2", "beta · v3",
+    ]  # fmt: skip
+
+
+def test_a_chart_without_points_is_an_empty_state():
+    import plotly.graph_objects as go
+
+    from tenancy.console_charts import chart
+
+    assert chart("x", "X", None, empty="Nothing yet.").is_empty
+    assert chart("x", "X", go.Figure(), empty="Nothing yet.").is_empty
+    assert chart("x", "X", go.Figure(go.Bar(x=[], y=[])), empty="Nothing yet.").is_empty
+    drawn = chart("x", "X", go.Figure(go.Bar(x=["a"], y=[1])), empty="Nothing yet.")
+    assert not drawn.is_empty and 'id="chart-x"' in drawn.html
+    assert 'id="chart-x-figure"' in drawn.html and '"displaylogo": false' in drawn.html
+
+
+def test_sidebar_offers_the_dashboard_to_those_it_opens_for(
+    tenant_alpha, alpha_owner, alpha_viewer, client
+):
+    client.force_login(alpha_owner)
+    assert 'href="/console/security/"' in client.get("/").content.decode()
+    alpha_viewer.is_staff = True
+    alpha_viewer.save(update_fields=["is_staff"])
+    client.force_login(alpha_viewer)  # staff, but the dashboard needs the admin role
+    assert 'href="/console/security/"' not in client.get("/").content.decode()
+    assert client.get("/console/security/").status_code == 403

@@ -93,6 +93,7 @@ def test_console_pages_carry_favicon_name_and_log_out(client, alpha_owner, path)
     assert 'rel="icon"' in page and "favicon.svg" in page
     assert "Data Isolation Managers" in page and "Django administration" not in page
     assert 'id="header-logout"' in page
+    assert page.count("<main") == 1  # one main landmark around the page's content
 
 
 def test_favicon_ico_redirects_to_the_shipped_icon(client):
