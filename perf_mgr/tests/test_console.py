@@ -36,8 +36,21 @@ def test_changelist_is_read_only_and_the_tenants_own(
     assert foreign.status_code in (302, 404)
 
 
-def test_card_counts_the_last_hours_requests(tenant_alpha, write_samples, minute_ago):
-    assert performance_card(None, [tenant_alpha]).value == "–"
+def _request(user, tenant):
+    from django.test import RequestFactory
+
+    from tenancy.models import Membership
+
+    request = RequestFactory().get("/")
+    request.user = user
+    request.membership = Membership.objects.filter(user=user, tenant=tenant).first()
+    return request
+
+
+def test_card_counts_the_last_hours_requests(alpha_admin, tenant_alpha, write_samples, minute_ago):
+    request = _request(alpha_admin, tenant_alpha)
+    with tenant_context(tenant_alpha):
+        assert performance_card(request, [tenant_alpha]).value == "–"
     labels = {"view": "v", "method": "GET"}
     write_samples(
         tenant_alpha,
@@ -46,9 +59,15 @@ def test_card_counts_the_last_hours_requests(tenant_alpha, write_samples, minute
             ("http_request_duration_seconds", {**labels, "status": "5xx"}, 0.2, minute_ago),
         ],
     )
-    card = performance_card(None, [tenant_alpha])
-    assert card.value.endswith(" ms")
+    with tenant_context(tenant_alpha):
+        card = performance_card(request, [tenant_alpha])
+    assert card.value.endswith(" ms") and card.link.startswith("/admin/perf_mgr/")
     assert [(str(r.label), r.value) for r in card.rows] == [
         ("Requests", 2),
         ("Errors (5xx)", "50.0%"),
     ]
+
+
+def test_card_is_not_shown_to_a_viewer(alpha_viewer, tenant_alpha):
+    with tenant_context(tenant_alpha):
+        assert performance_card(_request(alpha_viewer, tenant_alpha), [tenant_alpha]) is None
