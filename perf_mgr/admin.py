@@ -4,6 +4,7 @@ API and the roll-ups, never by hand)."""
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from perf_mgr.models import MetricRollup, MetricSample, MetricSeries, RollupCursor, SeriesGuard
 from tenancy.admin_base import TenantScopedAdmin
@@ -32,25 +33,33 @@ class MetricSeriesAdmin(ReadOnlyScopedAdmin):
     search_fields = ["name"]
     exclude = ["digest"]
 
-    @admin.display(description="labels")
+    @admin.display(description=_("labels"))
     def label_text(self, obj):
         return ", ".join(f"{k}={v}" for k, v in sorted(obj.labels.items())) or "–"
 
 
 @admin.register(MetricSample)
 class MetricSampleAdmin(ReadOnlyScopedAdmin):
-    list_display = ["at", "series_id", "value"]
+    list_display = ["sampled_at", "series_id", "value"]
     show_full_result_count = False  # counting millions of samples per page view is waste
+
+    @admin.display(description=_("time"), ordering="at_us")
+    def sampled_at(self, obj):
+        return obj.at
 
 
 @admin.register(MetricRollup)
 class MetricRollupAdmin(ReadOnlyScopedAdmin):
-    list_display = ["start", "resolution", "series_id", "count", "average", "min", "max"]
+    list_display = ["starts", "resolution", "series_id", "count", "average", "min", "max"]
     list_filter = ["resolution"]
     exclude = ["sketch"]
     show_full_result_count = False
 
-    @admin.display(description="avg")
+    @admin.display(description=_("start"), ordering="start_us")
+    def starts(self, obj):
+        return obj.start
+
+    @admin.display(description=_("average"))
     def average(self, obj):
         return format_html("{}", f"{obj.sum / obj.count:.6g}") if obj.count else "–"
 

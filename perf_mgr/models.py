@@ -24,6 +24,7 @@ import datetime as dt
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import TenantScopedModel
 from tenancy.models.scoped import TenantForeignKey
@@ -43,25 +44,28 @@ def now_us() -> int:
 
 
 class Category(models.TextChoices):
-    CUSTOM = "custom", "Custom"
-    BUSINESS = "business", "Business"
-    PERFORMANCE = "performance", "Performance"
-    SYSTEM = "system", "System (collectors)"
+    CUSTOM = "custom", _("Custom")
+    BUSINESS = "business", _("Business")
+    PERFORMANCE = "performance", _("Performance")
+    SYSTEM = "system", _("System (collectors)")
 
 
 class MetricSeries(TenantScopedModel):
     """One time series: a metric name and one set of label values, in one tenant. How
     many a tenant may have is capped per tier (perf_mgr/series.py)."""
 
-    name = models.CharField(max_length=100)
-    labels = models.JSONField(default=dict, blank=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
     # blake2b-128 of name + canonical labels: the identity, short enough to index.
-    digest = models.CharField(max_length=32, editable=False)
-    category = models.CharField(max_length=12, choices=Category.choices, default=Category.CUSTOM)
-    created_at = models.DateTimeField(default=timezone.now)
+    digest = models.CharField(max_length=32, editable=False, verbose_name=_("digest"))
+    category = models.CharField(
+        max_length=12, choices=Category.choices, default=Category.CUSTOM, verbose_name=_("category")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta(TenantScopedModel.Meta):
-        verbose_name_plural = "metric series"
+        verbose_name = _("metric series")
+        verbose_name_plural = _("metric series")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "digest"], name="uniq_metric_series")
         ]
@@ -83,14 +87,15 @@ class MetricSample(TenantScopedModel):
         editable=False,
         db_constraint=False,  # see the module's docstring
     )
-    series_id = models.BigIntegerField()
-    at_us = models.BigIntegerField()
-    value = models.FloatField()
+    series_id = models.BigIntegerField(verbose_name=_("series"))
+    at_us = models.BigIntegerField(verbose_name=_("time (µs)"))
+    value = models.FloatField(verbose_name=_("value"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("metric sample")
+        verbose_name_plural = _("metric samples")
         # Plus a BRIN index on at_us on PostgreSQL (migration 0002): time ranges of the
         # raw listing, for a few bytes per thousand rows instead of a B-tree per row.
-        pass
 
     def __str__(self):
         return f"{self.series_id}@{self.at_us}={self.value:g}"
@@ -101,24 +106,29 @@ class MetricSample(TenantScopedModel):
 
 
 class Resolution(models.IntegerChoices):
-    MINUTE = 60, "1 minute"
-    HOUR = 3600, "1 hour"
+    MINUTE = 60, _("1 minute")
+    HOUR = 3600, _("1 hour")
 
 
 class MetricRollup(TenantScopedModel):
     """Count, sum, min, max and a quantile sketch (perf_mgr/sketch.py) of one series
     over one minute or one hour."""
 
-    series_id = models.BigIntegerField()
-    resolution = models.PositiveIntegerField(choices=Resolution.choices)
-    start_us = models.BigIntegerField()
-    count = models.BigIntegerField(default=0)
-    sum = models.FloatField(default=0.0)
-    min = models.FloatField(default=0.0)
-    max = models.FloatField(default=0.0)
-    sketch = models.JSONField(default=list, blank=True)  # [codes, counts]: perf_mgr/sketch.py
+    series_id = models.BigIntegerField(verbose_name=_("series"))
+    resolution = models.PositiveIntegerField(
+        choices=Resolution.choices, verbose_name=_("resolution")
+    )
+    start_us = models.BigIntegerField(verbose_name=_("start (µs)"))
+    count = models.BigIntegerField(default=0, verbose_name=_("count"))
+    sum = models.FloatField(default=0.0, verbose_name=_("sum"))
+    min = models.FloatField(default=0.0, verbose_name=_("minimum"))
+    max = models.FloatField(default=0.0, verbose_name=_("maximum"))
+    # [codes, counts]: perf_mgr/sketch.py
+    sketch = models.JSONField(default=list, blank=True, verbose_name=_("sketch"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("metric roll-up")
+        verbose_name_plural = _("metric roll-ups")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "resolution", "series_id", "start_us"], name="uniq_metric_rollup"
@@ -141,10 +151,12 @@ class RollupCursor(TenantScopedModel):
     up to `last_sample_id` is in both roll-ups, none above it is. Readers add the raw
     samples above it (perf_mgr/query.py), so a window is exact at any moment."""
 
-    last_sample_id = models.BigIntegerField(default=0)
-    rolled_at = models.DateTimeField(null=True, blank=True)
+    last_sample_id = models.BigIntegerField(default=0, verbose_name=_("last sample id"))
+    rolled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("rolled at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("roll-up cursor")
+        verbose_name_plural = _("roll-up cursors")
         constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_rollup_cursor")]
 
     def __str__(self):
@@ -155,11 +167,15 @@ class SeriesGuard(TenantScopedModel):
     """New series refused because the tenant reached its limit: counted, with the last
     one refused, so an owner sees what a caller tried to create."""
 
-    refused_total = models.BigIntegerField(default=0)
-    last_refused_name = models.CharField(max_length=100, blank=True, default="")
-    last_refused_at = models.DateTimeField(null=True, blank=True)
+    refused_total = models.BigIntegerField(default=0, verbose_name=_("refused total"))
+    last_refused_name = models.CharField(
+        max_length=100, blank=True, default="", verbose_name=_("last refused name")
+    )
+    last_refused_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last refused at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("series guard")
+        verbose_name_plural = _("series guards")
         constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_series_guard")]
 
     def __str__(self):
