@@ -1,0 +1,389 @@
+"""The comparison walk: two schema nodes in, differences (with their paths) out.
+
+`compare(ctx, original, update)` records what changed from `original` to `update` at the
+context's path. The object and array rules live in their own modules and register here
+(`KIND_COMPARERS`), so this module never imports them.
+
+Recursive schemas: a pair (original node, update node) met again while it is still being
+compared is assumed compatible (the usual co-inductive reading of recursive types), and a
+pair's result is memoised only when it did not lean on such an assumption about a pair
+further up, so a change deep inside a cycle is not masked by a cached partial answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .changes import ChangeType as C
+from .changes import Difference
+from .model import (
+    MISSING,
+    CombinedNode,
+    ConstNode,
+    EmptyNode,
+    EnumNode,
+    FalseNode,
+    Node,
+    NotNode,
+    NumberNode,
+    RefNode,
+    StringNode,
+    canonical,
+    node_key,
+)
+
+# (change type, path segments, optional) with the path relative to the context root.
+Raw = tuple[C, tuple[str, ...], bool | None]
+
+
+def escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def render(path: tuple[str, ...]) -> str:
+    """Confluent writes paths as '#/' + segments ('#/' is the root)."""
+    return "#/" + "/".join(escape(s) for s in path)
+
+
+@dataclass
+class _Frame:
+    low: float = math.inf  # shallowest in-progress pair this comparison assumed compatible
+
+
+@dataclass
+class _Shared:
+    is_compatible: Callable[[Difference], bool]
+    stack: dict[tuple[int, int], int] = field(default_factory=dict)
+    memo: dict[tuple[int, int], list[Raw]] = field(default_factory=dict)
+
+
+class Context:
+    def __init__(self, shared: _Shared, path: tuple[str, ...] = (), frame: _Frame | None = None):
+        self.shared = shared
+        self.path = path
+        self.frame = frame or _Frame()
+        self.diffs: list[Raw] = []
+
+    def sub(self) -> Context:
+        """A trial context at the same place: its findings are kept only if chosen."""
+        return Context(self.shared, self.path, self.frame)
+
+    @contextmanager
+    def at(self, *segments: str) -> Iterator[None]:
+        saved = self.path
+        self.path = saved + segments
+        try:
+            yield
+        finally:
+            self.path = saved
+
+    def add(self, change: C, *segments: str, optional: bool | None = None) -> None:
+        self.diffs.append((change, self.path + segments, optional))
+
+    def extend(self, diffs: list[Raw]) -> None:
+        self.diffs.extend(diffs)
+
+    def compatible(self) -> bool:
+        check = self.shared.is_compatible
+        return all(check(Difference(c, "", o)) for c, _, o in self.diffs)
+
+    def differences(self) -> list[Difference]:
+        return [Difference(c, render(p), o) for c, p, o in self.diffs]
+
+
+def resolve(node: Node) -> Node:
+    if isinstance(node, RefNode):
+        return node.loader.resolve(node)
+    return node
+
+
+KIND_COMPARERS: dict[type, Callable[[Context, Node, Node], None]] = {}
+
+
+def compare(ctx: Context, original: Node | None, update: Node | None) -> None:
+    if original is None and update is None:
+        return
+    if original is None:
+        ctx.add(C.SCHEMA_ADDED)
+        return
+    if update is None:
+        ctx.add(C.SCHEMA_REMOVED)
+        return
+    original, update = resolve(original), resolve(update)
+    key = (id(original), id(update))
+    shared = ctx.shared
+    if key in shared.memo:
+        ctx.extend([(c, ctx.path + p, o) for c, p, o in shared.memo[key]])
+        return
+    if key in shared.stack:
+        ctx.frame.low = min(ctx.frame.low, shared.stack[key])
+        return
+    depth = len(shared.stack)
+    shared.stack[key] = depth
+    inner = Context(shared)
+    try:
+        _compare_resolved(inner, original, update)
+    finally:
+        del shared.stack[key]
+    if inner.frame.low >= depth:
+        shared.memo[key] = inner.diffs
+    else:
+        ctx.frame.low = min(ctx.frame.low, inner.frame.low)
+    ctx.extend([(c, ctx.path + p, o) for c, p, o in inner.diffs])
+
+
+def trial_compare(ctx: Context, original: Node, update: Node) -> Context:
+    trial = ctx.sub()
+    compare(trial, original, update)
+    return trial
+
+
+def _compare_resolved(ctx: Context, original: Node, update: Node) -> None:
+    o_comb, u_comb = isinstance(original, CombinedNode), isinstance(update, CombinedNode)
+    if not o_comb and u_comb:
+        subs = update.subschemas
+        if len(subs) == 1:
+            trial = trial_compare(ctx, original, subs[0])
+            if trial.compatible():
+                ctx.extend(trial.diffs)
+                return
+        elif update.criterion in ("anyOf", "oneOf"):
+            # A value of the original kind now sits in one branch of a union.
+            for sub in subs:
+                trial = trial_compare(ctx, original, sub)
+                if trial.compatible():
+                    ctx.extend(trial.diffs)
+                    ctx.add(C.SUM_TYPE_EXTENDED)
+                    return
+    elif o_comb and not u_comb:
+        subs = original.subschemas
+        if len(subs) == 1:
+            trial = trial_compare(ctx, subs[0], update)
+            if trial.compatible():
+                ctx.extend(trial.diffs)
+                return
+        elif original.criterion == "allOf":
+            # Dropping conjuncts only relaxes: one of them matching the update suffices.
+            for sub in subs:
+                trial = trial_compare(ctx, sub, update)
+                if trial.compatible():
+                    ctx.extend(trial.diffs)
+                    ctx.add(C.PRODUCT_TYPE_NARROWED)
+                    return
+
+    if type(original) is not type(update):
+        # Anything may become `true`/`{}`, and `false` may become anything.
+        if not isinstance(original, FalseNode) and not isinstance(update, EmptyNode):
+            ctx.add(C.TYPE_CHANGED)
+        return
+
+    _compare_annotations(ctx, original, update)
+    requires_o = getattr(original, "requires_type", None)
+    requires_u = getattr(update, "requires_type", None)
+    if requires_o is not None and requires_o != requires_u:
+        # Our rule, beyond Confluent: `{"properties": ...}` also accepts non-objects, so
+        # adding `"type": "object"` narrows (and dropping it widens).
+        ctx.add(C.TYPE_NARROWED if requires_u else C.TYPE_EXTENDED)
+    comparer = KIND_COMPARERS.get(type(original))
+    if comparer is not None:
+        comparer(ctx, original, update)
+
+
+def _compare_annotations(ctx: Context, original: Node, update: Node) -> None:
+    if original.id != update.id:
+        ctx.add(C.ID_CHANGED)
+    if original.title != update.title:
+        ctx.add(C.TITLE_CHANGED)
+    if original.description != update.description:
+        ctx.add(C.DESCRIPTION_CHANGED)
+    o_def, u_def = original.default, update.default
+    if (o_def is MISSING) != (u_def is MISSING) or (
+        o_def is not MISSING and canonical(o_def) != canonical(u_def)
+    ):
+        ctx.add(C.DEFAULT_CHANGED)
+
+
+def _bound(
+    ctx: Context, name: str, old, new, added: C, removed: C, increased: C, decreased: C
+) -> None:
+    if old == new:
+        return
+    if old is None:
+        ctx.add(added, name)
+    elif new is None:
+        ctx.add(removed, name)
+    elif old < new:
+        ctx.add(increased, name)
+    else:
+        ctx.add(decreased, name)
+
+
+def compare_bound(ctx: Context, name: str, old, new, prefix: str) -> None:
+    """`prefix` names the family: MAX_LENGTH -> MAX_LENGTH_ADDED / _REMOVED / ..."""
+    _bound(
+        ctx,
+        name,
+        old,
+        new,
+        C[f"{prefix}_ADDED"],
+        C[f"{prefix}_REMOVED"],
+        C[f"{prefix}_INCREASED"],
+        C[f"{prefix}_DECREASED"],
+    )
+
+
+def _string(ctx: Context, original: StringNode, update: StringNode) -> None:
+    compare_bound(ctx, "maxLength", original.max_length, update.max_length, "MAX_LENGTH")
+    compare_bound(ctx, "minLength", original.min_length, update.min_length, "MIN_LENGTH")
+    if original.pattern is None and update.pattern is not None:
+        ctx.add(C.PATTERN_ADDED, "pattern")
+    elif original.pattern is not None and update.pattern is None:
+        ctx.add(C.PATTERN_REMOVED, "pattern")
+    elif original.pattern != update.pattern:
+        ctx.add(C.PATTERN_CHANGED, "pattern")
+
+
+def _exact(value: float) -> Fraction:
+    # via repr, so 0.1 is 1/10 and not the binary float nearest to it
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _number(ctx: Context, original: NumberNode, update: NumberNode) -> None:
+    compare_bound(ctx, "maximum", original.maximum, update.maximum, "MAXIMUM")
+    compare_bound(ctx, "minimum", original.minimum, update.minimum, "MINIMUM")
+    compare_bound(
+        ctx,
+        "exclusiveMaximum",
+        original.exclusive_maximum,
+        update.exclusive_maximum,
+        "EXCLUSIVE_MAXIMUM",
+    )
+    compare_bound(
+        ctx,
+        "exclusiveMinimum",
+        original.exclusive_minimum,
+        update.exclusive_minimum,
+        "EXCLUSIVE_MINIMUM",
+    )
+    old, new = original.multiple_of, update.multiple_of
+    if old != new:
+        if old is None:
+            ctx.add(C.MULTIPLE_OF_ADDED, "multipleOf")
+        elif new is None:
+            ctx.add(C.MULTIPLE_OF_REMOVED, "multipleOf")
+        elif (_exact(new) / _exact(old)).denominator == 1:
+            ctx.add(C.MULTIPLE_OF_EXPANDED, "multipleOf")
+        elif (_exact(old) / _exact(new)).denominator == 1:
+            ctx.add(C.MULTIPLE_OF_REDUCED, "multipleOf")
+        else:
+            ctx.add(C.MULTIPLE_OF_CHANGED, "multipleOf")
+    if original.integer != update.integer:
+        ctx.add(C.TYPE_EXTENDED if original.integer else C.TYPE_NARROWED)
+
+
+def _enum(ctx: Context, original: EnumNode, update: EnumNode) -> None:
+    old, new = original.values, update.values
+    if old == new:
+        return
+    if new >= old:
+        ctx.add(C.ENUM_ARRAY_EXTENDED, "enum")
+    elif old >= new:
+        ctx.add(C.ENUM_ARRAY_NARROWED, "enum")
+    else:
+        ctx.add(C.ENUM_ARRAY_CHANGED, "enum")
+
+
+def _const(ctx: Context, original: ConstNode, update: ConstNode) -> None:
+    if original.value != update.value:
+        ctx.add(C.ENUM_ARRAY_CHANGED, "const")
+
+
+def _not(ctx: Context, original: NotNode, update: NotNode) -> None:
+    with ctx.at("not"):
+        # What `not` excludes must not grow: compare the negated schemas the other way.
+        trial = trial_compare(ctx, update.must_not, original.must_not)
+        ctx.add(C.NOT_TYPE_NARROWED if trial.compatible() else C.NOT_TYPE_EXTENDED)
+
+
+def _criteria_change(original: CombinedNode, update: CombinedNode) -> C | None:
+    if original.criterion == update.criterion:
+        return None
+    if update.criterion == "anyOf":
+        return C.COMBINED_TYPE_EXTENDED
+    if update.criterion == "oneOf":
+        return C.COMBINED_TYPE_EXTENDED if len(original.subschemas) == 1 else C.COMBINED_TYPE_CHANGED
+    if len(original.subschemas) == 1 and len(update.subschemas) == 1:
+        return C.COMBINED_TYPE_EXTENDED
+    return C.COMBINED_TYPE_CHANGED
+
+
+def _dedupe(nodes: list[Node]) -> list[Node]:
+    seen: dict[str, Node] = {}
+    for node in nodes:
+        seen.setdefault(node_key(node), node)
+    return list(seen.values())
+
+
+def _max_matching(n_left: int, edges: dict[tuple[int, int], list[Raw]]) -> list[tuple[int, int]]:
+    """Maximum bipartite matching (augmenting paths), preferring edges with fewer changes
+    so that the reported differences are the smallest explanation."""
+    adjacency: dict[int, list[int]] = {i: [] for i in range(n_left)}
+    for (i, j), diffs in sorted(edges.items(), key=lambda e: (len(e[1]), e[0][1])):
+        adjacency[i].append(j)
+    match_right: dict[int, int] = {}
+
+    def augment(i: int, visited: set[int]) -> bool:
+        for j in adjacency[i]:
+            if j in visited:
+                continue
+            visited.add(j)
+            if j not in match_right or augment(match_right[j], visited):
+                match_right[j] = i
+                return True
+        return False
+
+    for i in range(n_left):
+        augment(i, set())
+    return sorted((i, j) for j, i in match_right.items())
+
+
+def _combined(ctx: Context, original: CombinedNode, update: CombinedNode) -> None:
+    change = _criteria_change(original, update)
+    if change is not None:
+        ctx.add(change)
+        if change is C.COMBINED_TYPE_CHANGED:
+            return
+    olds, news = _dedupe(original.subschemas), _dedupe(update.subschemas)
+    product = update.criterion == "allOf"
+    if len(olds) < len(news):
+        ctx.add(C.PRODUCT_TYPE_EXTENDED if product else C.SUM_TYPE_EXTENDED)
+    elif len(olds) > len(news):
+        ctx.add(C.PRODUCT_TYPE_NARROWED if product else C.SUM_TYPE_NARROWED)
+    edges: dict[tuple[int, int], list[Raw]] = {}
+    for i, old in enumerate(olds):
+        with ctx.at(original.criterion, str(i)):
+            for j, new in enumerate(news):
+                trial = trial_compare(ctx, old, new)
+                if trial.compatible():
+                    edges[(i, j)] = trial.diffs
+    matching = _max_matching(len(olds), edges)
+    for edge in matching:
+        ctx.extend(edges[edge])
+    if len(matching) < min(len(olds), len(news)):
+        ctx.add(C.COMBINED_TYPE_SUBSCHEMAS_CHANGED)
+
+
+KIND_COMPARERS.update(
+    {
+        StringNode: _string,
+        NumberNode: _number,
+        EnumNode: _enum,
+        ConstNode: _const,
+        NotNode: _not,
+        CombinedNode: _combined,
+    }
+)
