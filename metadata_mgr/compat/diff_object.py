@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 
 from .changes import ChangeType as C
-from .engine import KIND_COMPARERS, Context, trial_compare, compare, compare_bound, resolve
+from .engine import KIND_COMPARERS, Context, compare, compare_bound, resolve, trial_compare
 from .model import MISSING, EmptyNode, FalseNode, Node, ObjectNode, SchemaError
 
 
 def is_open(node: ObjectNode) -> bool:
-    return not node.pattern_properties and node.additional_schema is None and node.permits_additional
+    return (
+        not node.pattern_properties and node.additional_schema is None and node.permits_additional
+    )
 
 
 def _search(pattern: str, name: str) -> bool:
@@ -111,8 +113,7 @@ def _property_added(ctx: Context, original: ObjectNode, new: Node, update: Objec
 
 def _properties(ctx: Context, original: ObjectNode, update: ObjectNode) -> None:
     with ctx.at("properties"):
-        names = list(original.properties) + [n for n in update.properties if n not in original.properties]
-        for name in names:
+        for name in dict.fromkeys([*original.properties, *update.properties]):
             old, new = original.properties.get(name), update.properties.get(name)
             with ctx.at(name):
                 if new is None:

@@ -315,7 +315,8 @@ def _criteria_change(original: CombinedNode, update: CombinedNode) -> C | None:
     if update.criterion == "anyOf":
         return C.COMBINED_TYPE_EXTENDED
     if update.criterion == "oneOf":
-        return C.COMBINED_TYPE_EXTENDED if len(original.subschemas) == 1 else C.COMBINED_TYPE_CHANGED
+        singleton = len(original.subschemas) == 1
+        return C.COMBINED_TYPE_EXTENDED if singleton else C.COMBINED_TYPE_CHANGED
     if len(original.subschemas) == 1 and len(update.subschemas) == 1:
         return C.COMBINED_TYPE_EXTENDED
     return C.COMBINED_TYPE_CHANGED
@@ -332,7 +333,7 @@ def _max_matching(n_left: int, edges: dict[tuple[int, int], list[Raw]]) -> list[
     """Maximum bipartite matching (augmenting paths), preferring edges with fewer changes
     so that the reported differences are the smallest explanation."""
     adjacency: dict[int, list[int]] = {i: [] for i in range(n_left)}
-    for (i, j), diffs in sorted(edges.items(), key=lambda e: (len(e[1]), e[0][1])):
+    for (i, j), _ in sorted(edges.items(), key=lambda e: (len(e[1]), e[0][1])):
         adjacency[i].append(j)
     match_right: dict[int, int] = {}
 

@@ -208,6 +208,10 @@ def _own_keywords(part: Node, raw: dict) -> set[str]:
     return own & raw.keys()
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _number(raw: dict, key: str, where: str) -> float | None:
     value = raw.get(key)
     if value is None:
@@ -365,7 +369,7 @@ class Loader:
         elif ex_max is False:
             ex_max = None
         for key, value in (("exclusiveMinimum", ex_min), ("exclusiveMaximum", ex_max)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if value is not None and not _is_number(value):
                 raise SchemaError(f"{where}: '{key}' must be a number")
         multiple_of = _number(raw, "multipleOf", where)
         if multiple_of is not None and multiple_of <= 0:
