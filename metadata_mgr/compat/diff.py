@@ -16,7 +16,7 @@ from typing import Any
 
 from . import diff_array, diff_object  # noqa: F401  (they register the object/array rules)
 from .changes import ChangeType, Difference, strict_is_compatible
-from .engine import Context, _Shared, compare, escape, resolve
+from .engine import escape, resolve, run
 from .model import Loader, ObjectNode
 
 
@@ -57,9 +57,7 @@ def diff(
     original_root = Loader(original).root
     update_root = Loader(update).root
     found = _reserved(resolve(update_root), original_reserved, update_reserved)
-    ctx = Context(_Shared(is_compatible))
-    compare(ctx, original_root, update_root)
-    return found + ctx.differences()
+    return found + run(original_root, update_root, is_compatible)
 
 
 def incompatible(

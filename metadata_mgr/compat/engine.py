@@ -4,15 +4,17 @@
 context's path. The object and array rules live in their own modules and register here
 (`KIND_COMPARERS`), so this module never imports them.
 
-Recursive schemas: a pair (original node, update node) met again while it is still being
-compared is assumed compatible (the usual co-inductive reading of recursive types), and a
-pair's result is memoised only when it did not lean on such an assumption about a pair
-further up, so a change deep inside a cycle is not masked by a cached partial answer.
+Recursive schemas: each (original node, update node) pair is compared once per pass and
+memoised. A pair met again while it is still being compared (a cycle) contributes no
+differences of its own and is taken to be as compatible as the previous pass found it
+(compatible in the first pass). `run` repeats passes until no pair changes its verdict:
+the greatest fixed point, so a change deep inside a cycle is not masked by an optimistic
+first guess, and wide recursive unions cost a pass per flip instead of exponential time.
 """
 
 from __future__ import annotations
 
-import math
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,28 +51,35 @@ def render(path: tuple[str, ...]) -> str:
     return "#/" + "/".join(escape(s) for s in path)
 
 
-@dataclass
-class _Frame:
-    low: float = math.inf  # shallowest in-progress pair this comparison assumed compatible
+Pair = tuple[int, int]
 
 
 @dataclass
 class _Shared:
     is_compatible: Callable[[Difference], bool]
-    stack: dict[tuple[int, int], int] = field(default_factory=dict)
-    memo: dict[tuple[int, int], list[Raw]] = field(default_factory=dict)
+    in_progress: set[Pair] = field(default_factory=set)
+    # pair -> (differences relative to the pair, tainted by an incompatible cycle)
+    memo: dict[Pair, tuple[list[Raw], bool]] = field(default_factory=dict)
+    previous: dict[Pair, bool] = field(default_factory=dict)  # last pass's verdicts
+
+    def verdicts(self) -> dict[Pair, bool]:
+        return {
+            key: not tainted and all(self.is_compatible(Difference(c, "", o)) for c, _, o in diffs)
+            for key, (diffs, tainted) in self.memo.items()
+        }
 
 
 class Context:
-    def __init__(self, shared: _Shared, path: tuple[str, ...] = (), frame: _Frame | None = None):
+    def __init__(self, shared: _Shared, path: tuple[str, ...] = ()):
         self.shared = shared
         self.path = path
-        self.frame = frame or _Frame()
         self.diffs: list[Raw] = []
+        # set when a cycle leads back to a pair the previous pass found incompatible
+        self.tainted = False
 
     def sub(self) -> Context:
         """A trial context at the same place: its findings are kept only if chosen."""
-        return Context(self.shared, self.path, self.frame)
+        return Context(self.shared, self.path)
 
     @contextmanager
     def at(self, *segments: str) -> Iterator[None]:
@@ -89,7 +98,7 @@ class Context:
 
     def compatible(self) -> bool:
         check = self.shared.is_compatible
-        return all(check(Difference(c, "", o)) for c, _, o in self.diffs)
+        return not self.tainted and all(check(Difference(c, "", o)) for c, _, o in self.diffs)
 
     def differences(self) -> list[Difference]:
         return [Difference(c, render(p), o) for c, p, o in self.diffs]
@@ -116,24 +125,47 @@ def compare(ctx: Context, original: Node | None, update: Node | None) -> None:
     original, update = resolve(original), resolve(update)
     key = (id(original), id(update))
     shared = ctx.shared
-    if key in shared.memo:
-        ctx.extend([(c, ctx.path + p, o) for c, p, o in shared.memo[key]])
+    if key in shared.in_progress:
+        if not shared.previous.get(key, True):
+            ctx.tainted = True
         return
-    if key in shared.stack:
-        ctx.frame.low = min(ctx.frame.low, shared.stack[key])
-        return
-    depth = len(shared.stack)
-    shared.stack[key] = depth
-    inner = Context(shared)
+    if key not in shared.memo:
+        shared.in_progress.add(key)
+        inner = Context(shared)
+        try:
+            _compare_resolved(inner, original, update)
+        finally:
+            shared.in_progress.discard(key)
+        shared.memo[key] = (inner.diffs, inner.tainted)
+    diffs, tainted = shared.memo[key]
+    ctx.extend([(c, ctx.path + p, o) for c, p, o in diffs])
+    ctx.tainted = ctx.tainted or tainted
+
+
+MAX_PASSES = 64
+
+
+def run(
+    original: Node, update: Node, is_compatible: Callable[[Difference], bool]
+) -> list[Difference]:
+    """All differences from `original` to `update`, at the greatest fixed point."""
+    previous: dict[Pair, bool] = {}
+    limit = sys.getrecursionlimit()
+    # A pass walks as deep as the longest chain of distinct node pairs (about ten frames
+    # each); recursive unions over many definitions go past Python's default limit.
+    sys.setrecursionlimit(max(limit, 20_000))
     try:
-        _compare_resolved(inner, original, update)
+        for _ in range(MAX_PASSES):
+            shared = _Shared(is_compatible, previous=previous)
+            ctx = Context(shared)
+            compare(ctx, original, update)
+            verdicts = shared.verdicts()
+            if all(previous.get(k, True) == v for k, v in verdicts.items()):
+                break
+            previous = verdicts
     finally:
-        del shared.stack[key]
-    if inner.frame.low >= depth:
-        shared.memo[key] = inner.diffs
-    else:
-        ctx.frame.low = min(ctx.frame.low, inner.frame.low)
-    ctx.extend([(c, ctx.path + p, o) for c, p, o in inner.diffs])
+        sys.setrecursionlimit(limit)
+    return ctx.differences()
 
 
 def trial_compare(ctx: Context, original: Node, update: Node) -> Context:

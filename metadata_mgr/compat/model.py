@@ -467,7 +467,10 @@ _KIND_KEYWORDS.update(
 
 def node_key(node: Node) -> str:
     """Identity of a subschema for collapsing duplicates in allOf/anyOf/oneOf."""
-    return f"{type(node).__name__}:{canonical(node.raw)}"
+    key = node.__dict__.get("_key")
+    if key is None:
+        key = node.__dict__["_key"] = f"{type(node).__name__}:{canonical(node.raw)}"
+    return key
 
 
 def load_schema(document: Any) -> Node:
