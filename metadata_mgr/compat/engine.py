@@ -32,11 +32,19 @@ from .model import (
     Node,
     NotNode,
     NumberNode,
-    RefNode,
     StringNode,
     canonical,
     node_key,
+    resolve,
 )
+from .overlap import exclusive
+
+# Internal marker, never reported: the update accepts more here without a change type
+# saying so (anything -> `true`/`{}`, `false` -> anything). The oneOf guard needs to know.
+WIDENED = "_WIDENED"
+
+# Changes to annotations only: they cannot make a value match another oneOf branch.
+ANNOTATIONS = frozenset({C.ID_CHANGED, C.TITLE_CHANGED, C.DESCRIPTION_CHANGED, C.DEFAULT_CHANGED})
 
 # (change type, path segments, optional) with the path relative to the context root.
 Raw = tuple[C, tuple[str, ...], bool | None]
@@ -64,9 +72,13 @@ class _Shared:
 
     def verdicts(self) -> dict[Pair, bool]:
         return {
-            key: not tainted and all(self.is_compatible(Difference(c, "", o)) for c, _, o in diffs)
-            for key, (diffs, tainted) in self.memo.items()
+            key: _compatible(self, diffs, tainted) for key, (diffs, tainted) in self.memo.items()
         }
+
+
+def _compatible(shared: _Shared, diffs: list[Raw], tainted: bool) -> bool:
+    check = shared.is_compatible
+    return not tainted and all(c is WIDENED or check(Difference(c, "", o)) for c, _, o in diffs)
 
 
 class Context:
@@ -97,17 +109,10 @@ class Context:
         self.diffs.extend(diffs)
 
     def compatible(self) -> bool:
-        check = self.shared.is_compatible
-        return not self.tainted and all(check(Difference(c, "", o)) for c, _, o in self.diffs)
+        return _compatible(self.shared, self.diffs, self.tainted)
 
     def differences(self) -> list[Difference]:
-        return [Difference(c, render(p), o) for c, p, o in self.diffs]
-
-
-def resolve(node: Node) -> Node:
-    if isinstance(node, RefNode):
-        return node.loader.resolve(node)
-    return node
+        return [Difference(c, render(p), o) for c, p, o in self.diffs if c is not WIDENED]
 
 
 KIND_COMPARERS: dict[type, Callable[[Context, Node, Node], None]] = {}
@@ -190,6 +195,7 @@ def _compare_resolved(ctx: Context, original: Node, update: Node) -> None:
                 if trial.compatible():
                     ctx.extend(trial.diffs)
                     ctx.add(C.SUM_TYPE_EXTENDED)
+                    _guard_one_of(ctx, update, since=0)
                     return
     elif o_comb and not u_comb:
         subs = original.subschemas
@@ -209,7 +215,9 @@ def _compare_resolved(ctx: Context, original: Node, update: Node) -> None:
 
     if type(original) is not type(update):
         # Anything may become `true`/`{}`, and `false` may become anything.
-        if not isinstance(original, FalseNode) and not isinstance(update, EmptyNode):
+        if isinstance(original, FalseNode) or isinstance(update, EmptyNode):
+            ctx.add(WIDENED)
+        else:
             ctx.add(C.TYPE_CHANGED)
         return
 
@@ -384,7 +392,18 @@ def _max_matching(n_left: int, edges: dict[tuple[int, int], list[Raw]]) -> list[
     return sorted((i, j) for j, i in match_right.items())
 
 
+def _guard_one_of(ctx: Context, update: CombinedNode, since: int) -> None:
+    """Our rule, beyond Confluent: a oneOf whose branches may overlap cannot gain or widen
+    a branch without risking that an old value now matches two branches (then it is no
+    longer valid). See overlap.py."""
+    if update.criterion != "oneOf" or exclusive(update):
+        return
+    if any(c not in ANNOTATIONS for c, _, _ in ctx.diffs[since:]):
+        ctx.add(C.COMBINED_TYPE_SUBSCHEMAS_CHANGED)
+
+
 def _combined(ctx: Context, original: CombinedNode, update: CombinedNode) -> None:
+    since = len(ctx.diffs)
     change = _criteria_change(original, update)
     if change is not None:
         ctx.add(change)
@@ -408,6 +427,8 @@ def _combined(ctx: Context, original: CombinedNode, update: CombinedNode) -> Non
         ctx.extend(edges[edge])
     if len(matching) < min(len(olds), len(news)):
         ctx.add(C.COMBINED_TYPE_SUBSCHEMAS_CHANGED)
+    else:
+        _guard_one_of(ctx, update, since)
 
 
 KIND_COMPARERS.update(

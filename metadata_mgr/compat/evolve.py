@@ -10,7 +10,8 @@ moves just far enough (maxLength up to the record's length, exclusiveMaximum pas
 multipleOf shrinks to the gcd, a pattern, uniqueItems or `not` is dropped, a missing
 required name stops being required, an unexpected property in a closed object is declared
 as an optional property with a schema inferred from the value, a union gains a branch
-inferred from the value. Rounds repeat until every record validates or nothing more can be
+inferred from the value (a oneOf first becomes an anyOf, as a new branch could overlap
+another). Rounds repeat until every record validates or nothing more can be
 done (the records left are `unresolved`). The proposal is then checked in the subject's
 mode; registering it is the caller's decision.
 """
@@ -276,11 +277,17 @@ class _Fixer:
         return True
 
     def _fix_oneOf(self, sub, path, instance):
-        root = validator_for(self.schema)  # branches' $refs resolve against the document
-        matching = [b for b in sub["oneOf"] if root.evolve(schema=b).is_valid(instance)]
-        if matching:  # matched several branches: no widening makes that one
+        # A value matching several branches, or a new branch that may overlap the others,
+        # breaks "exactly one": the oneOf becomes an anyOf, which only relaxes
+        # (COMBINED_TYPE_EXTENDED), and then gains a branch if no branch matched.
+        if "anyOf" in sub:
             return False
-        return self._fix_anyOf(sub, path, instance)
+        sub["anyOf"] = sub.pop("oneOf")
+        self.note(path, "relaxed", "oneOf -> anyOf")
+        root = validator_for(self.schema)  # branches' $refs resolve against the document
+        if not any(root.evolve(schema=b).is_valid(instance) for b in sub["anyOf"]):
+            self._fix_anyOf(sub, [*path[:-1], "anyOf"], instance)
+        return True
 
 
 def propose(current: Any, records: Iterable[Any] | Mapping[Any, Any]):
@@ -293,7 +300,8 @@ def propose(current: Any, records: Iterable[Any] | Mapping[Any, Any]):
         progress = False
         failing = False
         for document in documents:
-            for error in validator.iter_errors(document):
+            # all errors first: the validator walks the schema the fixes change
+            for error in list(validator.iter_errors(document)):
                 failing = True
                 progress = fixer.fix(error) or progress
         if not failing or not progress:

@@ -455,6 +455,12 @@ class Loader:
         return node
 
 
+def resolve(node: Node) -> Node:
+    if isinstance(node, RefNode):
+        return node.loader.resolve(node)
+    return node
+
+
 _KIND_KEYWORDS.update(
     {
         ObjectNode: OBJECT_KEYWORDS,
