@@ -92,28 +92,34 @@ def infer_schema(value: Any) -> dict[str, Any]:
     return {"type": kind}
 
 
-def _locate(root: Any, path: list[Any]) -> Any:
-    """The subschema at `path` (jsonschema's absolute_schema_path without its keyword),
-    following a `$ref` where the path continues past it (jsonschema leaves `$ref` out)."""
-    node = root
-    for step in path:
-        if isinstance(node, dict) and step not in node and isinstance(node.get("$ref"), str):
-            node = _resolve(root, node["$ref"])
+def _locate(root: Any, path: list[Any], keyword: Any = None) -> tuple[Any, list[Any]]:
+    """(the subschema at `path`, its real path in the document). `path` is jsonschema's
+    absolute_schema_path without the keyword; jsonschema leaves `$ref` out of it, so a step
+    (or the keyword) missing beside a `$ref` continues in the referenced schema."""
+    node, real = root, []
+    for step in [*path, keyword]:
+        while isinstance(node, dict) and step not in node and isinstance(node.get("$ref"), str):
+            node, real = _resolve(root, node["$ref"])
+        if step is keyword:
+            break
         if isinstance(node, dict) and step in node:
             node = node[step]
         elif isinstance(node, list) and isinstance(step, int) and step < len(node):
             node = node[step]
         else:
-            return None
-    return node
+            return None, real
+        real = [*real, step]
+    return node, real
 
 
-def _resolve(root: Any, ref: str) -> Any:
-    node = root
-    for token in ref.lstrip("#").split("/")[1:] if ref.startswith("#/") else []:
+def _resolve(root: Any, ref: str) -> tuple[Any, list[Any]]:
+    node, real = root, []
+    for token in ref[2:].split("/") if ref.startswith("#/") else []:
         token = token.replace("~1", "/").replace("~0", "~")
-        node = node.get(token) if isinstance(node, dict) else None
-    return node
+        if not isinstance(node, dict) or token not in node:
+            return None, real
+        node, real = node[token], [*real, token]
+    return node, real
 
 
 class _Fixer:
@@ -125,26 +131,38 @@ class _Fixer:
         pointer = "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
         self.edits.append(Edit(pointer, action, detail))
 
-    def fix(self, error: ValidationError) -> bool:
+    def fix(self, error: ValidationError, document: Any) -> bool:
         path = list(error.absolute_schema_path)
         keyword = error.validator
-        if keyword is None or keyword is False:  # a `false` subschema refused the value
-            return self._replace_false(path, error.instance)
-        sub = _locate(self.schema, path[:-1])
+        if keyword is None:  # a `false` subschema refused the value
+            parent = document
+            for step in error.absolute_path:
+                parent = parent[step]
+            return self._replace_false(path, parent)
+        sub, real = _locate(self.schema, path[:-1], keyword)
         if not isinstance(sub, dict) or keyword not in sub:
             return False
         handler = getattr(self, f"_fix_{keyword}", None)
         if handler is None:
             return False
-        return handler(sub, path, error.instance)
+        return handler(sub, [*real, keyword], error.instance)
 
-    def _replace_false(self, path: list[Any], instance: Any) -> bool:
-        parent = _locate(self.schema, path[:-1])
-        if not path or parent is None or _locate(self.schema, path) is not False:
+    def _replace_false(self, path: list[Any], parent: Any) -> bool:
+        # jsonschema reports a `false` subschema without the step into it: its schema path
+        # stops at the keyword holding the `false` (properties, items, ...) and its instance
+        # path at the value holding the refused entry. Every `false` entry the value uses
+        # is replaced.
+        container, real = _locate(self.schema, path)
+        if isinstance(container, dict) and isinstance(parent, dict):
+            keys = [k for k, v in container.items() if v is False and k in parent]
+        elif isinstance(container, list) and isinstance(parent, list):
+            keys = [i for i, v in enumerate(container) if v is False and i < len(parent)]
+        else:
             return False
-        parent[path[-1]] = infer_schema(instance)
-        self.note(path, "replaced", "false -> a schema of the observed value")
-        return True
+        for key in keys:
+            container[key] = infer_schema(parent[key])
+            self.note([*real, key], "replaced", "false -> a schema of the observed value")
+        return bool(keys)
 
     def _fix_type(self, sub: dict, path: list, instance: Any) -> bool:
         types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
@@ -303,7 +321,7 @@ def propose(current: Any, records: Iterable[Any] | Mapping[Any, Any]):
             # all errors first: the validator walks the schema the fixes change
             for error in list(validator.iter_errors(document)):
                 failing = True
-                progress = fixer.fix(error) or progress
+                progress = fixer.fix(error, document) or progress
         if not failing or not progress:
             break
     unresolved, _, _ = breaking_records(fixer.schema, records)

@@ -298,6 +298,8 @@ def _typed_documents(kind, schema):
         return st.booleans()
     if kind in ("integer", "number"):
         lo, hi = _bounds(schema)
+        if lo is not None and hi is not None and lo > hi:
+            return JSON_VALUES  # nothing fits: whatever is drawn gets filtered out
         step = schema.get("multipleOf", 1)
         lo_k = -20 if lo is None else -(-lo // step)
         hi_k = lo_k + 40 if hi is None else hi // step

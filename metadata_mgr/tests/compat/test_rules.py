@@ -13,6 +13,7 @@ from metadata_mgr.compat import CompatibilityMode, check, diff
 S = {"type": "string"}
 N = {"type": "number"}
 I = {"type": "integer"}  # noqa: E741
+B = {"type": "boolean"}
 
 
 def obj(props=None, **kw):
@@ -197,6 +198,23 @@ RULES = [
      obj({"xs": arr(items=obj({"n": S}))}), False, False,
      "TYPE_CHANGED #/properties/xs/items/properties/n",
      "TYPE_CHANGED #/properties/xs/items/properties/n"),
+    ("oneOf gains a disjoint branch", {"oneOf": [S, I]}, {"oneOf": [S, I, {"type": "null"}]},
+     True, False, "SUM_TYPE_EXTENDED #/", "SUM_TYPE_NARROWED #/"),
+    ("oneOf gains an overlapping branch (ours)", {"oneOf": [I, S]}, {"oneOf": [I, S, N]},
+     False, False, "COMBINED_TYPE_SUBSCHEMAS_CHANGED #/", "SUM_TYPE_NARROWED #/"),
+    ("overlapping oneOf branch widened (ours)",
+     {"oneOf": [num(maximum=5), num(minimum=10)]}, {"oneOf": [num(maximum=20), num(minimum=10)]},
+     False, False, "COMBINED_TYPE_SUBSCHEMAS_CHANGED #/", "COMBINED_TYPE_SUBSCHEMAS_CHANGED #/"),
+    ("branch of a discriminated oneOf widened",
+     {"oneOf": [obj({"k": {"const": "a"}, "v": st(maxLength=3)}, required=["k"]),
+                obj({"k": {"const": "b"}}, required=["k"])]},
+     {"oneOf": [obj({"k": {"const": "a"}, "v": st(maxLength=9)}, required=["k"]),
+                obj({"k": {"const": "b"}}, required=["k"])]},
+     True, False, "MAX_LENGTH_INCREASED #/oneOf/0/properties/v/maxLength",
+     "COMBINED_TYPE_SUBSCHEMAS_CHANGED #/"),
+    ("overlapping oneOf branch widened to true (ours)", {"oneOf": [{"type": "null"}, B]},
+     {"oneOf": [{"type": "null"}, {}]}, False, False,
+     "COMBINED_TYPE_SUBSCHEMAS_CHANGED #/", "COMBINED_TYPE_SUBSCHEMAS_CHANGED #/"),
     ("property name escaped in the pointer", obj({"a/b~c": I}), obj({"a/b~c": S}), False, False,
      "TYPE_CHANGED #/properties/a~1b~0c", "TYPE_CHANGED #/properties/a~1b~0c"),
 ]  # fmt: skip
