@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import diff_array, diff_object  # noqa: F401  (they register the object/array rules)
+# the rule modules register themselves with the engine
+from . import diff_array, diff_combined, diff_object, diff_scalar  # noqa: F401
 from .changes import ChangeType, Difference, strict_is_compatible
 from .engine import escape, resolve, run
 from .model import Loader, ObjectNode

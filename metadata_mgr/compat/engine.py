@@ -1,8 +1,8 @@
 """The comparison walk: two schema nodes in, differences (with their paths) out.
 
 `compare(ctx, original, update)` records what changed from `original` to `update` at the
-context's path. The object and array rules live in their own modules and register here
-(`KIND_COMPARERS`), so this module never imports them.
+context's path. The rules of each kind (diff_scalar, diff_combined, diff_object,
+diff_array) register in `KIND_COMPARERS`, so this module never imports them.
 
 Recursive schemas: each (original node, update node) pair is compared once per pass and
 memoised. A pair met again while it is still being compared (a cycle) contributes no
@@ -18,23 +18,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from .changes import ChangeType as C
 from .changes import Difference
 from .model import (
     MISSING,
     CombinedNode,
-    ConstNode,
     EmptyNode,
-    EnumNode,
     FalseNode,
     Node,
-    NotNode,
-    NumberNode,
-    StringNode,
     canonical,
-    node_key,
     resolve,
 )
 from .overlap import exclusive
@@ -195,7 +188,7 @@ def _compare_resolved(ctx: Context, original: Node, update: Node) -> None:
                 if trial.compatible():
                     ctx.extend(trial.diffs)
                     ctx.add(C.SUM_TYPE_EXTENDED)
-                    _guard_one_of(ctx, update, since=0)
+                    guard_one_of(ctx, update, since=0)
                     return
     elif o_comb and not u_comb:
         subs = original.subschemas
@@ -276,123 +269,7 @@ def compare_bound(ctx: Context, name: str, old, new, prefix: str) -> None:
     )
 
 
-def _string(ctx: Context, original: StringNode, update: StringNode) -> None:
-    compare_bound(ctx, "maxLength", original.max_length, update.max_length, "MAX_LENGTH")
-    compare_bound(ctx, "minLength", original.min_length, update.min_length, "MIN_LENGTH")
-    if original.pattern is None and update.pattern is not None:
-        ctx.add(C.PATTERN_ADDED, "pattern")
-    elif original.pattern is not None and update.pattern is None:
-        ctx.add(C.PATTERN_REMOVED, "pattern")
-    elif original.pattern != update.pattern:
-        ctx.add(C.PATTERN_CHANGED, "pattern")
-
-
-def _exact(value: float) -> Fraction:
-    # via repr, so 0.1 is 1/10 and not the binary float nearest to it
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
-
-
-def _number(ctx: Context, original: NumberNode, update: NumberNode) -> None:
-    compare_bound(ctx, "maximum", original.maximum, update.maximum, "MAXIMUM")
-    compare_bound(ctx, "minimum", original.minimum, update.minimum, "MINIMUM")
-    compare_bound(
-        ctx,
-        "exclusiveMaximum",
-        original.exclusive_maximum,
-        update.exclusive_maximum,
-        "EXCLUSIVE_MAXIMUM",
-    )
-    compare_bound(
-        ctx,
-        "exclusiveMinimum",
-        original.exclusive_minimum,
-        update.exclusive_minimum,
-        "EXCLUSIVE_MINIMUM",
-    )
-    old, new = original.multiple_of, update.multiple_of
-    if old != new:
-        if old is None:
-            ctx.add(C.MULTIPLE_OF_ADDED, "multipleOf")
-        elif new is None:
-            ctx.add(C.MULTIPLE_OF_REMOVED, "multipleOf")
-        elif (_exact(new) / _exact(old)).denominator == 1:
-            ctx.add(C.MULTIPLE_OF_EXPANDED, "multipleOf")
-        elif (_exact(old) / _exact(new)).denominator == 1:
-            ctx.add(C.MULTIPLE_OF_REDUCED, "multipleOf")
-        else:
-            ctx.add(C.MULTIPLE_OF_CHANGED, "multipleOf")
-    if original.integer != update.integer:
-        ctx.add(C.TYPE_EXTENDED if original.integer else C.TYPE_NARROWED)
-
-
-def _enum(ctx: Context, original: EnumNode, update: EnumNode) -> None:
-    old, new = original.values, update.values
-    if old == new:
-        return
-    if new >= old:
-        ctx.add(C.ENUM_ARRAY_EXTENDED, "enum")
-    elif old >= new:
-        ctx.add(C.ENUM_ARRAY_NARROWED, "enum")
-    else:
-        ctx.add(C.ENUM_ARRAY_CHANGED, "enum")
-
-
-def _const(ctx: Context, original: ConstNode, update: ConstNode) -> None:
-    if original.value != update.value:
-        ctx.add(C.ENUM_ARRAY_CHANGED, "const")
-
-
-def _not(ctx: Context, original: NotNode, update: NotNode) -> None:
-    with ctx.at("not"):
-        # What `not` excludes must not grow: compare the negated schemas the other way.
-        trial = trial_compare(ctx, update.must_not, original.must_not)
-        ctx.add(C.NOT_TYPE_NARROWED if trial.compatible() else C.NOT_TYPE_EXTENDED)
-
-
-def _criteria_change(original: CombinedNode, update: CombinedNode) -> C | None:
-    if original.criterion == update.criterion:
-        return None
-    if update.criterion == "anyOf":
-        return C.COMBINED_TYPE_EXTENDED
-    if update.criterion == "oneOf":
-        singleton = len(original.subschemas) == 1
-        return C.COMBINED_TYPE_EXTENDED if singleton else C.COMBINED_TYPE_CHANGED
-    if len(original.subschemas) == 1 and len(update.subschemas) == 1:
-        return C.COMBINED_TYPE_EXTENDED
-    return C.COMBINED_TYPE_CHANGED
-
-
-def _dedupe(nodes: list[Node]) -> list[Node]:
-    seen: dict[str, Node] = {}
-    for node in nodes:
-        seen.setdefault(node_key(node), node)
-    return list(seen.values())
-
-
-def _max_matching(n_left: int, edges: dict[tuple[int, int], list[Raw]]) -> list[tuple[int, int]]:
-    """Maximum bipartite matching (augmenting paths), preferring edges with fewer changes
-    so that the reported differences are the smallest explanation."""
-    adjacency: dict[int, list[int]] = {i: [] for i in range(n_left)}
-    for (i, j), _ in sorted(edges.items(), key=lambda e: (len(e[1]), e[0][1])):
-        adjacency[i].append(j)
-    match_right: dict[int, int] = {}
-
-    def augment(i: int, visited: set[int]) -> bool:
-        for j in adjacency[i]:
-            if j in visited:
-                continue
-            visited.add(j)
-            if j not in match_right or augment(match_right[j], visited):
-                match_right[j] = i
-                return True
-        return False
-
-    for i in range(n_left):
-        augment(i, set())
-    return sorted((i, j) for j, i in match_right.items())
-
-
-def _guard_one_of(ctx: Context, update: CombinedNode, since: int) -> None:
+def guard_one_of(ctx: Context, update: CombinedNode, since: int) -> None:
     """Our rule, beyond Confluent: a oneOf whose branches may overlap cannot gain or widen
     a branch without risking that an old value now matches two branches (then it is no
     longer valid). See overlap.py."""
@@ -400,44 +277,3 @@ def _guard_one_of(ctx: Context, update: CombinedNode, since: int) -> None:
         return
     if any(c not in ANNOTATIONS for c, _, _ in ctx.diffs[since:]):
         ctx.add(C.COMBINED_TYPE_SUBSCHEMAS_CHANGED)
-
-
-def _combined(ctx: Context, original: CombinedNode, update: CombinedNode) -> None:
-    since = len(ctx.diffs)
-    change = _criteria_change(original, update)
-    if change is not None:
-        ctx.add(change)
-        if change is C.COMBINED_TYPE_CHANGED:
-            return
-    olds, news = _dedupe(original.subschemas), _dedupe(update.subschemas)
-    product = update.criterion == "allOf"
-    if len(olds) < len(news):
-        ctx.add(C.PRODUCT_TYPE_EXTENDED if product else C.SUM_TYPE_EXTENDED)
-    elif len(olds) > len(news):
-        ctx.add(C.PRODUCT_TYPE_NARROWED if product else C.SUM_TYPE_NARROWED)
-    edges: dict[tuple[int, int], list[Raw]] = {}
-    for i, old in enumerate(olds):
-        with ctx.at(original.criterion, str(i)):
-            for j, new in enumerate(news):
-                trial = trial_compare(ctx, old, new)
-                if trial.compatible():
-                    edges[(i, j)] = trial.diffs
-    matching = _max_matching(len(olds), edges)
-    for edge in matching:
-        ctx.extend(edges[edge])
-    if len(matching) < min(len(olds), len(news)):
-        ctx.add(C.COMBINED_TYPE_SUBSCHEMAS_CHANGED)
-    else:
-        _guard_one_of(ctx, update, since)
-
-
-KIND_COMPARERS.update(
-    {
-        StringNode: _string,
-        NumberNode: _number,
-        EnumNode: _enum,
-        ConstNode: _const,
-        NotNode: _not,
-        CombinedNode: _combined,
-    }
-)
