@@ -11,6 +11,8 @@ from __future__ import annotations
 from managers.bootstrap import initialize_managers, setup_django, validate_module_integrity
 
 _SESSIONS = {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}
+_PERFORMANCE = {"PerformanceManager", "PerformanceManagerFactory", "OptimizationStrategy"}
+_MONITORING = {"MonitoringManager", "MetricsCollector"}
 
 
 def __getattr__(name: str):
@@ -21,6 +23,16 @@ def __getattr__(name: str):
         from managers import sessions
 
         return getattr(sessions, name)
+    if name in _PERFORMANCE:
+        setup_django()
+        from managers import performance
+
+        return getattr(performance, name)
+    if name in _MONITORING:
+        setup_django()
+        from managers import monitoring
+
+        return getattr(monitoring, name)
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -30,6 +42,11 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "MetricsCollector",
+    "MonitoringManager",
+    "OptimizationStrategy",
+    "PerformanceManager",
+    "PerformanceManagerFactory",
     "SecurityLevel",
     "SecurityManager",
     "SessionManager",
