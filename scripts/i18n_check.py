@@ -183,7 +183,12 @@ def unmarked_model_names() -> list[str]:
     for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
         opts = model._meta
         app_path = Path(opts.app_config.path)
-        if not app_path.is_relative_to(ROOT) or opts.app_config.name.startswith("tests"):
+        installed = "site-packages" in app_path.parts  # a package, even in ROOT/.venv
+        if (
+            installed
+            or not app_path.is_relative_to(ROOT)
+            or opts.app_config.name.startswith("tests")
+        ):
             continue
         for attr in ("verbose_name", "verbose_name_plural"):
             if not isinstance(opts.original_attrs.get(attr), Promise):
