@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "audit_mgr",
     "sessions_mgr",
     "security_mgr",
+    "metadata_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
 ]
 
@@ -281,6 +282,14 @@ SESSION_MASTER_KEY = env.str("SESSION_MASTER_KEY", default="")
 SESSION_FASTPATH_LISTENER = env.bool("SESSION_FASTPATH_LISTENER", default=True)
 SESSION_RESYNC_SECONDS = env.float("SESSION_RESYNC_SECONDS", default=30.0)
 SESSION_LAST_SEEN_WRITE_SECONDS = env.float("SESSION_LAST_SEEN_WRITE_SECONDS", default=60.0)
+
+# --- Metadata manager (metadata_mgr) -------------------------------------------------------
+# Content larger than this (canonical JSON) is refused with 413 `content_too_large`.
+METADATA_MAX_CONTENT_BYTES = env.int("METADATA_MAX_CONTENT_BYTES", default=1_048_576)
+# Content (and each version's snapshot) from this size on is stored compressed with zstd.
+METADATA_COMPRESS_MIN_BYTES = env.int("METADATA_COMPRESS_MIN_BYTES", default=1024)
+# Lines per step of a bulk import (one transaction each, with its checkpoint).
+METADATA_IMPORT_BATCH = env.int("METADATA_IMPORT_BATCH", default=1000)
 
 # --- Security manager -----------------------------------------------------------------
 # The master key-encryption key: 32 bytes in base64, from the environment or a file.
