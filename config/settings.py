@@ -442,7 +442,7 @@ REST_FRAMEWORK = {
 }
 # Paths that answer errors in the API's JSON format (tenancy/api/middleware.py): the API
 # and the seed's aliases at the site root (POST /sessions/create, ...).
-API_PATH_PREFIXES = ["/api/", "/sessions/"]
+API_PATH_PREFIXES = ["/api/", "/sessions/", "/metadata/"]
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=2_621_440)
 SPECTACULAR_SETTINGS = {

@@ -9,6 +9,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from metadata_mgr.api.urls import seed_aliases as metadata_seed_aliases
 from security_mgr import console as security_console
 from security_mgr.dashboard import plotly_js, security_dashboard
 from security_mgr.login_guard import ThrottledAdminAuthenticationForm
@@ -28,6 +29,7 @@ v1_patterns = [
     path("security/", include("security_mgr.api.urls")),
     path("security/", include("audit_mgr.api.urls")),  # the audit log, where it always was
     path("", include("jobs_mgr.api.urls")),
+    path("metadata/", include("metadata_mgr.api.urls")),
 ]
 
 urlpatterns = [
@@ -71,6 +73,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include((v1_patterns, "tenancy"), namespace="v1")),
     *seed_aliases,  # the seed's POST /sessions/create, GET /sessions/{id}/validate|analytics
+    *metadata_seed_aliases,  # the seed's POST /metadata/create
 ]
 
 if apps.is_installed("tests.scoping_app"):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from managers.bootstrap import initialize_managers, setup_django, validate_module_integrity
 
 _SESSIONS = {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}
+# Search (the seed's MetadataSearch) is not exported yet: it is not built.
+_METADATA = {"MetadataManager", "MetadataManagerFactory", "MetadataType"}
 
 
 def __getattr__(name: str):
@@ -21,6 +23,11 @@ def __getattr__(name: str):
         from managers import sessions
 
         return getattr(sessions, name)
+    if name in _METADATA:
+        setup_django()
+        from managers import metadata
+
+        return getattr(metadata, name)
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -30,6 +37,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "MetadataManager",
+    "MetadataManagerFactory",
+    "MetadataType",
     "SecurityLevel",
     "SecurityManager",
     "SessionManager",
