@@ -122,18 +122,28 @@ class MetadataManager:
             return _record_body(_record(metadata_id))
 
     def list_metadata_sync(
-        self, tenant_id, metadata_type=None, *, tag=None, owner=None, subject=None,
-        include_deleted: bool = False, limit: int = 100,
-    ) -> list[dict]:  # fmt: skip
+        self,
+        tenant_id,
+        metadata_type=None,
+        *,
+        tag=None,
+        owner=None,
+        subject=None,
+        include_deleted: bool = False,
+        limit: int = 100,
+    ) -> list[dict]:
         from metadata_mgr import selectors, validation
         from metadata_mgr.api.serializers import RecordSummarySerializer
 
         kind = validation.metadata_type(metadata_type) if metadata_type else None
         with _scope(tenant_id):
             rows = selectors.records(
-                metadata_type=kind, tag=tag, owner=owner, subject=subject,
+                metadata_type=kind,
+                tag=tag,
+                owner=owner,
+                subject=subject,
                 deleted="all" if include_deleted else "0",
-            )[: max(1, min(int(limit), 1000))]  # fmt: skip
+            )[: max(1, min(int(limit), 1000))]
             return [dict(r) for r in RecordSummarySerializer(rows, many=True).data]
 
     def update_metadata_sync(self, tenant_id, metadata_id, content=_UNSET, **changes) -> dict:

@@ -75,15 +75,36 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
 @admin.register(Record)
 class RecordAdmin(ReadOnlyAdmin):
-    list_display = ["name", "metadata_type", "version", "owner", "sensitive", "updated_at",
-                    "deleted_at"]  # fmt: skip
+    list_display = [
+        "name",
+        "metadata_type",
+        "version",
+        "owner",
+        "sensitive",
+        "updated_at",
+        "deleted_at",
+    ]
     list_filter = [DeletedFilter, "metadata_type", "sensitive"]
     search_fields = ["name", "owner"]
     list_select_related = ["subject"]
     actions = ["soft_delete_selected", "restore_selected"]
-    fields = ["name", "metadata_type", "version", "owner", "tags", "sensitive", "subject",
-              "subject_version", "content_bytes", "created_by", "created_at", "updated_at",
-              "deleted_at", "content_view", "history"]  # fmt: skip
+    fields = [
+        "name",
+        "metadata_type",
+        "version",
+        "owner",
+        "tags",
+        "sensitive",
+        "subject",
+        "subject_version",
+        "content_bytes",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "content_view",
+        "history",
+    ]
     readonly_fields = fields
 
     def get_actions(self, request):
@@ -120,12 +141,15 @@ class RecordAdmin(ReadOnlyAdmin):
                     format_html('<a class="underline" href="{}">{}</a>', diff, _("Diff"))
                     if diff
                     else "",
-                    format_html('<a class="underline" href="{}">{}</a>', rollback,
-                                _("Roll back to this version"))
+                    format_html(
+                        '<a class="underline" href="{}">{}</a>',
+                        rollback,
+                        _("Roll back to this version"),
+                    )
                     if version.seq != record.version_seq and record.deleted_at is None
                     else "",
                 )
-            )  # fmt: skip
+            )
         body = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
@@ -229,8 +253,8 @@ class RecordAdmin(ReadOnlyAdmin):
             diff, error = None, exc.message
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Roll %(name)s back to version %(seq)s?") % {"name": record.name,
-                                                                      "seq": seq},
+            "title": _("Roll %(name)s back to version %(seq)s?")
+            % {"name": record.name, "seq": seq},
             "record": record,
             "diff": diff,
             "changes": _displayed(diff),
@@ -238,7 +262,7 @@ class RecordAdmin(ReadOnlyAdmin):
             "may_act": self._may_act(request),
             "opts": self.opts,
             "change_url": change_url,
-        }  # fmt: skip
+        }
         return TemplateResponse(request, "admin/metadata_mgr/record/rollback.html", context)
 
 
@@ -247,8 +271,16 @@ class SubjectAdmin(ReadOnlyAdmin):
     list_display = ["name", "compatibility", "open_content_aware", "updated_at"]
     list_filter = ["compatibility", "open_content_aware"]
     search_fields = ["name"]
-    fields = ["name", "compatibility", "effective_mode", "open_content_aware", "description",
-              "created_at", "updated_at", "schema_versions"]  # fmt: skip
+    fields = [
+        "name",
+        "compatibility",
+        "effective_mode",
+        "open_content_aware",
+        "description",
+        "created_at",
+        "updated_at",
+        "schema_versions",
+    ]
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("effective mode"))
@@ -275,8 +307,15 @@ class SubjectAdmin(ReadOnlyAdmin):
 @admin.register(ImportFile)
 class ImportFileAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "filename", "lines", "size_bytes", "job", "created_by"]
-    fields = ["filename", "lines", "size_bytes", "job", "created_by", "created_at",
-              "rejected_lines"]  # fmt: skip
+    fields = [
+        "filename",
+        "lines",
+        "size_bytes",
+        "job",
+        "created_by",
+        "created_at",
+        "rejected_lines",
+    ]
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("rejected lines (first 200)"))

@@ -103,6 +103,4 @@ def decode(body, codec: int, bound_to: bytes | None = None):
 
 def decode_body(row, column: str):
     codec = row.codec
-    return decode(
-        getattr(row, column), codec, row_aad(row, column) if codec & SEALED else None
-    )
+    return decode(getattr(row, column), codec, row_aad(row, column) if codec & SEALED else None)

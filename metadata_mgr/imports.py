@@ -24,6 +24,7 @@ from metadata_mgr.jsonl import IMPORT, split_lines
 from metadata_mgr.models import ImportFile, ImportRejection
 from tenancy.context import get_current_tenant_id
 
+
 def batch_size() -> int:
     return int(getattr(settings, "METADATA_IMPORT_BATCH", 1000))
 

@@ -49,9 +49,7 @@ def metadata_type(value) -> str:
 def content(value) -> None:
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"
-        raise MetadataError(
-            400, "invalid_content", f"content must be a JSON object, not {kind}."
-        )
+        raise MetadataError(400, "invalid_content", f"content must be a JSON object, not {kind}.")
 
 
 def content_size(data: bytes) -> None:

@@ -15,9 +15,17 @@ from metadata_mgr.exceptions import MetadataError
 from metadata_mgr.models import MetadataOutbox, OutboxOp, Record, RecordVersion
 
 FIELDS = {
-    "metadata_type", "content", "name", "schema_name", "subject", "subject_version", "tags",
-    "owner", "sensitive", "tenant_id",
-}  # fmt: skip
+    "metadata_type",
+    "content",
+    "name",
+    "schema_name",
+    "subject",
+    "subject_version",
+    "tags",
+    "owner",
+    "sensitive",
+    "tenant_id",
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,10 @@ def create_many(
         Record.objects.bulk_create([record for _, record, _ in prepared])
         RecordVersion.objects.bulk_create([version for _, _, version in prepared])
         MetadataOutbox.objects.bulk_create(
-            [MetadataOutbox(record_id=r.pk, op=OutboxOp.UPSERT, version_seq=1) for _, r, _ in prepared]
+            [
+                MetadataOutbox(record_id=r.pk, op=OutboxOp.UPSERT, version_seq=1)
+                for _, r, _ in prepared
+            ]
         )
         _audit_many([(record, version) for _, record, version in prepared], actor)
     rejections.sort(key=lambda r: r.line)

@@ -106,7 +106,9 @@ def _outbox(record: Record, op: str) -> None:
     MetadataOutbox.objects.create(record_id=record.pk, op=op, version_seq=record.version_seq)
 
 
-def build_version(record: Record, *, seq, major, minor, op, doc, changes, actor, rolled_back_to=None):
+def build_version(
+    record: Record, *, seq, major, minor, op, doc, changes, actor, rolled_back_to=None
+):
     """An unsaved version of `record` (its tenant and id set; body encoded)."""
     version = RecordVersion(
         record_id=record.pk,
@@ -199,7 +201,9 @@ def prepare_record(
     )
     record.tenant_id = require_tenant_id("creating a metadata record")
     record.name = _derive_name(content, name, mtype, record.pk)
-    record.content_bytes = codec.encode_into(record, "body", content, sensitive=sensitive, data=data)
+    record.content_bytes = codec.encode_into(
+        record, "body", content, sensitive=sensitive, data=data
+    )
     record.__dict__["_content_cache"] = (record.__dict__.get("body"), content)
     doc = versioning.document(record, content)
     version = build_version(
@@ -255,8 +259,9 @@ def _reseal_versions(record: Record) -> None:
         RecordVersion.objects.filter(pk=version.pk).update(body=version.body, codec=version.codec)
 
 
-def _commit_change(record, old_doc, new_doc, subj, subj_version, *, op, actor, sensitive,
-                   rolled_back_to=None):
+def _commit_change(
+    record, old_doc, new_doc, subj, subj_version, *, op, actor, sensitive, rolled_back_to=None
+):
     """Write the new document as the next version (if it changed anything) and the
     record; returns the version (None when only `sensitive` changed, or nothing)."""
     changes = differ.diff(old_doc, new_doc)
@@ -410,7 +415,9 @@ def do_delete_record(record_id, *, actor: str = "") -> Record:
     with transaction.atomic():
         record = _locked(record_id)
         if record.deleted_at is not None:
-            raise MetadataError(409, "already_deleted", f"Record {record.name!r} is already deleted.")
+            raise MetadataError(
+                409, "already_deleted", f"Record {record.name!r} is already deleted."
+            )
         record.deleted_at = record.updated_at = timezone.now()
         record.save(update_fields=["deleted_at", "updated_at"])
         _outbox(record, OutboxOp.DELETE)

@@ -31,7 +31,6 @@ from tenancy.models import TenantSetting
 from tenancy.selectors import get_tenant_setting
 
 
-
 def mode_name(value, *, allow_empty: bool = False) -> str:
     text = str(getattr(value, "value", value) or "").strip().upper()
     if allow_empty and text == "":
@@ -162,8 +161,12 @@ def do_register_schema(name, schema, *, actor: str = "") -> tuple[SubjectVersion
             subject.save(update_fields=["updated_at"])
             _audit(
                 "metadata.subject.version_registered",
-                {"subject": subject.name, "version": version.version, "fingerprint": digest,
-                 "mode": mode},
+                {
+                    "subject": subject.name,
+                    "version": version.version,
+                    "fingerprint": digest,
+                    "mode": mode,
+                },
                 actor,
             )
     except IntegrityError:
@@ -252,8 +255,13 @@ def do_evolve_subject(name, *, register: bool = False, actor: str = "") -> dict:
     mode = effective_mode(subject)
     answer = {"subject": subject.name, "mode": mode, "failing_records": len(failing)}
     if not failing:
-        return {**answer, "proposal": None, "compatible": True, "reasons": [],
-                "registered_version": None}
+        return {
+            **answer,
+            "proposal": None,
+            "compatible": True,
+            "reasons": [],
+            "registered_version": None,
+        }
     previous = [v.schema for v in selectors.subject_versions(subject)]
     proposal, result = schema_compat.propose(latest.schema, failing, mode, previous)
     answer.update(

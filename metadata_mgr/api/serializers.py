@@ -128,10 +128,22 @@ class RecordSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Record
         fields = [
-            "id", "name", "metadata_type", "version", "version_seq", "tags", "owner",
-            "sensitive", "subject", "subject_version", "content_bytes", "created_by",
-            "created_at", "updated_at", "deleted_at",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "metadata_type",
+            "version",
+            "version_seq",
+            "tags",
+            "owner",
+            "sensitive",
+            "subject",
+            "subject_version",
+            "content_bytes",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
         read_only_fields = fields
 
 
@@ -151,9 +163,17 @@ class VersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecordVersion
         fields = [
-            "seq", "label", "op", "breaking", "added", "changed", "removed",
-            "rolled_back_to", "actor", "created_at",
-        ]  # fmt: skip
+            "seq",
+            "label",
+            "op",
+            "breaking",
+            "added",
+            "changed",
+            "removed",
+            "rolled_back_to",
+            "actor",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

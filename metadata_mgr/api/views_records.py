@@ -19,10 +19,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("owner", {"type": "string", "maxLength": 150}, description="Exact owner."),
     OpenApiParameter("subject", {"type": "string", "maxLength": 255}, description="Subject."),
     OpenApiParameter(
-        "deleted", str, enum=list(selectors.DELETED_CHOICES),
+        "deleted",
+        str,
+        enum=list(selectors.DELETED_CHOICES),
         description="0: live records (default); 1: deleted ones; all: both.",
     ),
-]  # fmt: skip
+]
 VERSION_REF = {"type": "string", "pattern": s.VERSION_PATTERN}
 
 

@@ -14,13 +14,17 @@ from metadata_mgr.exceptions import not_found
 from tenancy.models import Role
 
 SUBJECT = OpenApiParameter(
-    "name", {"type": "string", "maxLength": 255, "pattern": s.SUBJECT_PATTERN},
-    OpenApiParameter.PATH, description="The subject's name.",
-)  # fmt: skip
+    "name",
+    {"type": "string", "maxLength": 255, "pattern": s.SUBJECT_PATTERN},
+    OpenApiParameter.PATH,
+    description="The subject's name.",
+)
 SCHEMA_VERSION = OpenApiParameter(
-    "ref", {"type": "string", "pattern": s.SCHEMA_VERSION_PATTERN}, OpenApiParameter.PATH,
+    "ref",
+    {"type": "string", "pattern": s.SCHEMA_VERSION_PATTERN},
+    OpenApiParameter.PATH,
     description="A version number or `latest`.",
-)  # fmt: skip
+)
 
 
 def subject_body(subject) -> dict:

@@ -85,12 +85,14 @@ def test_console_rollback_refused_to_a_viewer(client, alpha_viewer, record, tena
 
 def test_console_soft_delete_and_restore_actions(client, alpha_owner, record, tenant_alpha):
     client.force_login(alpha_owner)
-    client.post(reverse(CHANGELIST), {"action": "soft_delete_selected",
-                                      "_selected_action": [record.pk]})  # fmt: skip
+    client.post(
+        reverse(CHANGELIST), {"action": "soft_delete_selected", "_selected_action": [record.pk]}
+    )
     with tenant_context(tenant_alpha):
         assert Record.objects.get(pk=record.pk).deleted_at is not None
-    client.post(reverse(CHANGELIST), {"action": "restore_selected",
-                                      "_selected_action": [record.pk]})  # fmt: skip
+    client.post(
+        reverse(CHANGELIST), {"action": "restore_selected", "_selected_action": [record.pk]}
+    )
     with tenant_context(tenant_alpha):
         assert Record.objects.get(pk=record.pk).deleted_at is None
 

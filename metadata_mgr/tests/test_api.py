@@ -23,8 +23,16 @@ def alpha(alpha_owner, tenant_alpha):
 
 @pytest.fixture
 def made(alpha):
-    response = post(alpha, {"metadata_type": "schema", "content": {"table": "users"},
-                            "name": "users", "tags": ["pii"], "owner": "data"})  # fmt: skip
+    response = post(
+        alpha,
+        {
+            "metadata_type": "schema",
+            "content": {"table": "users"},
+            "name": "users",
+            "tags": ["pii"],
+            "owner": "data",
+        },
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -40,7 +48,8 @@ def test_api_list_filters_and_pages(alpha, made):
     post(alpha, {"metadata_type": "business", "content": {}, "name": "b", "owner": "x"})
     listed = alpha.get(BASE, {"type": "schema"}).json()
     assert [r["name"] for r in listed["results"]] == ["users"] and "content" not in listed[
-        "results"][0]  # fmt: skip
+        "results"
+    ][0]
     assert [r["name"] for r in alpha.get(BASE, {"tag": "pii"}).json()["results"]] == ["users"]
     assert [r["name"] for r in alpha.get(BASE, {"owner": "x"}).json()["results"]] == ["b"]
     assert alpha.get(BASE, {"page_size": 1}).json()["count"] == 2
@@ -50,8 +59,12 @@ def test_api_list_filters_and_pages(alpha, made):
 
 def test_api_update_versions_diff_rollback(alpha, made):
     url = f"{BASE}{made['id']}/"
-    assert alpha.patch(url, {"content": {"table": "users", "rows": 3}}, format="json").json()[
-        "version"] == "1.1"  # fmt: skip
+    assert (
+        alpha.patch(url, {"content": {"table": "users", "rows": 3}}, format="json").json()[
+            "version"
+        ]
+        == "1.1"
+    )
     assert alpha.patch(url, {"content": {"rows": 3}}, format="json").json()["version"] == "2.0"
     versions = alpha.get(f"{url}versions/").json()["results"]
     assert [v["label"] for v in versions] == ["2.0", "1.1", "1.0"] and versions[0]["breaking"]
@@ -67,9 +80,14 @@ def test_api_update_versions_diff_rollback(alpha, made):
 
 
 @pytest.mark.parametrize(
-    "ref,status,code", [("9", 404, "version_not_found"), ("2.5", 404, "version_not_found"),
-                        ("abc", 400, "invalid_version"), ("", 400, "invalid")],
-)  # fmt: skip
+    "ref,status,code",
+    [
+        ("9", 404, "version_not_found"),
+        ("2.5", 404, "version_not_found"),
+        ("abc", 400, "invalid_version"),
+        ("", 400, "invalid"),
+    ],
+)
 def test_api_rollback_to_missing_version_is_refused(alpha, made, tenant_alpha, ref, status, code):
     response = post(alpha, {"version": ref}, f"{BASE}{made['id']}/rollback/")
     assert response.status_code == status, response.content
@@ -105,10 +123,13 @@ def test_api_delete_and_restore(alpha, made):
         ({"content": {}}, 400, "invalid"),
         ({"metadata_type": "schema", "content": {}, "subject": "ghost"}, 400, "unknown_subject"),
         ({"metadata_type": "schema", "content": {}, "tags": ["a|b"]}, 400, "invalid_tags"),
-        ({"metadata_type": "schema", "content": {}, "name": "a", "schema_name": "b"}, 400,
-         "invalid"),
+        (
+            {"metadata_type": "schema", "content": {}, "name": "a", "schema_name": "b"},
+            400,
+            "invalid",
+        ),
     ],
-)  # fmt: skip
+)
 def test_api_create_bad_input_is_4xx_naming_the_problem(alpha, tenant_alpha, body, status, code):
     response = post(alpha, body)
     assert response.status_code == status, response.content
@@ -118,8 +139,9 @@ def test_api_create_bad_input_is_4xx_naming_the_problem(alpha, tenant_alpha, bod
 
 
 def test_api_create_invalid_json_is_400(alpha):
-    response = alpha.post(BASE, '{"metadata_type": "schema", "content": {', content_type=
-                          "application/json")  # fmt: skip
+    response = alpha.post(
+        BASE, '{"metadata_type": "schema", "content": {', content_type="application/json"
+    )
     assert response.status_code == 400 and response.json()["error"]["code"]
 
 
@@ -155,16 +177,19 @@ def test_api_other_tenant_record_answers_like_a_missing_one(beta_owner, tenant_b
 
 
 def test_api_seed_create_alias_with_tenant_slug(alpha_owner, tenant_alpha):
-    body = {"tenant_id": "alpha", "metadata_type": "schema", "content": {"table": "users"},
-            "schema_name": "user_schema"}  # fmt: skip
+    body = {
+        "tenant_id": "alpha",
+        "metadata_type": "schema",
+        "content": {"table": "users"},
+        "schema_name": "user_schema",
+    }
     response = api_as(alpha_owner).post("/metadata/create", body, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["name"] == "user_schema"
 
 
 @pytest.mark.parametrize("ref", ["beta", "no-such-tenant", 987654])
-def test_api_seed_create_alias_foreign_tenant_refused(alpha_owner, tenant_alpha, tenant_beta,
-                                                      ref):  # fmt: skip
+def test_api_seed_create_alias_foreign_tenant_refused(alpha_owner, tenant_alpha, tenant_beta, ref):
     body = {"tenant_id": ref, "metadata_type": "schema", "content": {}}
     response = api_as(alpha_owner, tenant_alpha).post("/metadata/create", body, format="json")
     assert response.status_code == 403

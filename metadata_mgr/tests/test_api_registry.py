@@ -30,8 +30,9 @@ def test_api_register_and_read_schema_versions(alpha, engine):
     assert again.status_code == 200 and again.json()["version"] == 1
     second = register(alpha, {**V1, "required": []})
     assert second.status_code == 201 and second.json()["version"] == 2
-    assert [v["version"] for v in alpha.get(f"{BASE}subjects/users/versions/").json()[
-        "results"]] == [1, 2]  # fmt: skip
+    assert [
+        v["version"] for v in alpha.get(f"{BASE}subjects/users/versions/").json()["results"]
+    ] == [1, 2]
     assert alpha.get(f"{BASE}subjects/users/versions/latest/").json()["version"] == 2
     assert alpha.get(f"{BASE}subjects/users/versions/9/").status_code == 404
     subject = alpha.get(f"{BASE}subjects/users/").json()
@@ -44,8 +45,13 @@ def test_api_incompatible_schema_is_409_with_reasons(alpha, engine, tenant_alpha
     assert refused.status_code == 409
     error = refused.json()["error"]
     assert error["code"] == "incompatible_schema" and error["mode"] == "BACKWARD"
-    assert error["reasons"] == [{"change_type": "PROPERTY_REMOVED",
-                                 "pointer": "#/properties/table", "direction": "backward"}]  # fmt: skip
+    assert error["reasons"] == [
+        {
+            "change_type": "PROPERTY_REMOVED",
+            "pointer": "#/properties/table",
+            "direction": "backward",
+        }
+    ]
     with tenant_context(tenant_alpha):
         assert SubjectVersion.objects.count() == 1
 
@@ -56,11 +62,16 @@ def test_api_compatibility_check_writes_nothing(alpha, engine, tenant_alpha):
     answer = alpha.post(url, {"schema": DROPS}, format="json").json()
     assert answer["compatible"] is False and answer["reasons"]
     assert alpha.post(url, {"schema": DROPS, "compatibility": "none"}, format="json").json()[
-        "compatible"]  # fmt: skip
+        "compatible"
+    ]
     with tenant_context(tenant_alpha):
         assert SubjectVersion.objects.count() == 1
-    assert alpha.post(f"{BASE}subjects/ghost/compatibility/", {"schema": V1},
-                      format="json").status_code == 404  # fmt: skip
+    assert (
+        alpha.post(
+            f"{BASE}subjects/ghost/compatibility/", {"schema": V1}, format="json"
+        ).status_code
+        == 404
+    )
 
 
 def test_api_invalid_schema_is_400_naming_the_pointer(alpha):
@@ -74,7 +85,8 @@ def test_api_modes_per_tenant_and_subject(alpha, alpha_admin, tenant_alpha, engi
     register(alpha, V1)
     admin = api_as(alpha_admin, tenant_alpha)
     assert admin.put(f"{BASE}config/", {"compatibility": "full"}, format="json").json() == {
-        "compatibility": "FULL"}  # fmt: skip
+        "compatibility": "FULL"
+    }
     assert alpha.get(f"{BASE}config/").json() == {"compatibility": "FULL"}
     url = f"{BASE}subjects/users/config/"
     changed = admin.put(url, {"compatibility": "NONE", "open_content_aware": True}, format="json")
@@ -82,8 +94,9 @@ def test_api_modes_per_tenant_and_subject(alpha, alpha_admin, tenant_alpha, engi
     assert register(alpha, DROPS).status_code == 201  # NONE
     cleared = admin.put(url, {"compatibility": None}, format="json").json()
     assert cleared["compatibility"] is None and cleared["effective_compatibility"] == "FULL"
-    assert admin.put(f"{BASE}config/", {"compatibility": "SIDEWAYS"},
-                     format="json").status_code == 400  # fmt: skip
+    assert (
+        admin.put(f"{BASE}config/", {"compatibility": "SIDEWAYS"}, format="json").status_code == 400
+    )
 
 
 def test_api_mode_config_needs_admin(alpha_owner, alpha_viewer, tenant_alpha):
@@ -93,21 +106,32 @@ def test_api_mode_config_needs_admin(alpha_owner, alpha_viewer, tenant_alpha):
 
 
 def test_api_subject_create_list_and_duplicate(alpha):
-    created = alpha.post(f"{BASE}subjects/", {"name": "orders-value", "compatibility": "forward"},
-                         format="json")  # fmt: skip
+    created = alpha.post(
+        f"{BASE}subjects/", {"name": "orders-value", "compatibility": "forward"}, format="json"
+    )
     assert created.status_code == 201 and created.json()["compatibility"] == "FORWARD"
-    assert alpha.post(f"{BASE}subjects/", {"name": "orders-value"}, format="json").json()[
-        "error"]["code"] == "subject_exists"  # fmt: skip
+    assert (
+        alpha.post(f"{BASE}subjects/", {"name": "orders-value"}, format="json").json()["error"][
+            "code"
+        ]
+        == "subject_exists"
+    )
     assert [s["name"] for s in alpha.get(f"{BASE}subjects/").json()["results"]] == ["orders-value"]
 
 
 def test_api_record_validated_against_subject(alpha):
     register(alpha, {**V1, "required": ["table"]})
-    ok = alpha.post(f"{BASE}records/", {"metadata_type": "schema", "content": {"table": "u"},
-                                        "subject": "users"}, format="json")  # fmt: skip
+    ok = alpha.post(
+        f"{BASE}records/",
+        {"metadata_type": "schema", "content": {"table": "u"}, "subject": "users"},
+        format="json",
+    )
     assert ok.status_code == 201 and ok.json()["subject_version"] == 1
-    bad = alpha.post(f"{BASE}records/", {"metadata_type": "schema", "content": {"table": 1},
-                                         "subject": "users"}, format="json")  # fmt: skip
+    bad = alpha.post(
+        f"{BASE}records/",
+        {"metadata_type": "schema", "content": {"table": 1}, "subject": "users"},
+        format="json",
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "schema_violation"
     assert bad.json()["error"]["pointer"] == "/table"
 

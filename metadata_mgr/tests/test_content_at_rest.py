@@ -65,10 +65,12 @@ def test_marking_a_record_sensitive_seals_its_history_and_back(in_alpha):
 
 
 def test_sealed_body_copied_to_another_record_does_not_open(in_alpha):
-    one = actions.do_create_record(metadata_type="business", content={"a": SECRET}, name="one",
-                                   sensitive=True)  # fmt: skip
-    two = actions.do_create_record(metadata_type="business", content={"b": 2}, name="two",
-                                   sensitive=True)  # fmt: skip
+    one = actions.do_create_record(
+        metadata_type="business", content={"a": SECRET}, name="one", sensitive=True
+    )
+    two = actions.do_create_record(
+        metadata_type="business", content={"b": 2}, name="two", sensitive=True
+    )
     Record.objects.filter(pk=two.pk).update(body=raw(Record, one.pk))
     with pytest.raises(MetadataError) as refused:
         selectors.get_record(two.pk).content
@@ -84,8 +86,9 @@ def test_sensitive_record_cannot_be_read_in_another_tenant_context(in_alpha, ten
     )
     row = Record.objects.get(pk=record.pk)
     with tenant_context(tenant_beta), pytest.raises(MetadataError):
-        codec.decode(row.body, row.codec, codec.aad(tenant_beta.pk, "metadata_mgr.record",
-                                                    "body", row.pk))  # fmt: skip
+        codec.decode(
+            row.body, row.codec, codec.aad(tenant_beta.pk, "metadata_mgr.record", "body", row.pk)
+        )
 
 
 def test_rewrap_moves_sealed_bodies_to_the_new_key_version(in_alpha):

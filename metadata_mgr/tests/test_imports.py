@@ -42,8 +42,14 @@ def test_import_imports_the_rest_and_rejects_each_bad_line_with_reason(in_alpha)
     assert job.result == {"import": str(imported.pk), "lines": 10, "imported": 3, "rejected": 6}
     assert (job.progress_done, job.progress_total) == (10, 10)
     rejected = {r.line: r.code for r in ImportRejection.objects.filter(import_id=imported.pk)}
-    assert rejected == {2: "invalid_json", 3: "invalid_content", 5: "name_taken",
-                        6: "unknown_subject", 7: "unknown_field", 8: "tenant_mismatch"}  # fmt: skip
+    assert rejected == {
+        2: "invalid_json",
+        3: "invalid_content",
+        5: "name_taken",
+        6: "unknown_subject",
+        7: "unknown_field",
+        8: "tenant_mismatch",
+    }
     assert sorted(Record.objects.values_list("name", flat=True)) == ["a", "b", "c"]
     assert RecordVersion.objects.count() == MetadataOutbox.objects.count() == 3
     assert len(audit_entries(in_alpha, "metadata.record.created")) == 3

@@ -165,8 +165,14 @@ def test_rollback_creates_a_new_version_equal_to_n(in_alpha):
     assert len(audit_entries(in_alpha, "metadata.record.rolled_back")) == 1
 
 
-@pytest.mark.parametrize("ref,status,code", [(9, 404, "version_not_found"), ("7.3", 404,
-                         "version_not_found"), ("first", 400, "invalid_version")])  # fmt: skip
+@pytest.mark.parametrize(
+    "ref,status,code",
+    [
+        (9, 404, "version_not_found"),
+        ("7.3", 404, "version_not_found"),
+        ("first", 400, "invalid_version"),
+    ],
+)
 def test_rollback_to_missing_version_is_refused_and_writes_nothing(in_alpha, ref, status, code):
     record = create()
     before = counts()

@@ -51,7 +51,11 @@ def test_register_incompatible_schema_is_409_with_reasons_and_writes_nothing(in_
     error = refused.value
     assert error.status == 409 and error.code == "incompatible_schema"
     assert error.extra["reasons"] == [
-        {"change_type": "PROPERTY_REMOVED", "pointer": "#/properties/table", "direction": "backward"}
+        {
+            "change_type": "PROPERTY_REMOVED",
+            "pointer": "#/properties/table",
+            "direction": "backward",
+        }
     ]
     assert SubjectVersion.objects.count() == 1
     assert not audit_entries(in_alpha, "metadata.subject.version_registered")[1:]
@@ -121,8 +125,9 @@ def test_engine_missing_is_a_clear_503_only_when_needed(in_alpha, monkeypatch):
 
 def test_record_validated_against_its_subject_version(in_alpha):
     actions.do_register_schema("s", V1)
-    record = actions.do_create_record(metadata_type="schema", content={"table": "users"},
-                                      subject="s")  # fmt: skip
+    record = actions.do_create_record(
+        metadata_type="schema", content={"table": "users"}, subject="s"
+    )
     assert record.subject_version.version == 1
     with pytest.raises(MetadataError) as refused:
         actions.do_create_record(metadata_type="schema", content={"table": 5}, subject="s")
@@ -137,8 +142,9 @@ def test_record_moves_to_a_new_subject_version_as_a_minor_change(in_alpha, engin
     actions.do_register_schema("s", V1)
     record = actions.do_create_record(metadata_type="schema", content={"table": "u"}, subject="s")
     actions.do_register_schema("s", V2)
-    record, version = actions.do_update_record(record.pk, content={"table": "u", "rows": 3},
-                                               subject_version="latest")  # fmt: skip
+    record, version = actions.do_update_record(
+        record.pk, content={"table": "u", "rows": 3}, subject_version="latest"
+    )
     assert record.subject_version.version == 2 and record.version == "1.1"
     record, version = actions.do_update_record(record.pk, subject=None)
     assert version.breaking and record.version == "2.0"
@@ -151,8 +157,9 @@ def test_subject_without_version_and_unknown_version(in_alpha):
     assert refused.value.code == "subject_has_no_version"
     actions.do_register_schema("s", V1)
     with pytest.raises(MetadataError) as refused:
-        actions.do_create_record(metadata_type="schema", content={"table": "x"}, subject="s",
-                                 subject_version=7)  # fmt: skip
+        actions.do_create_record(
+            metadata_type="schema", content={"table": "x"}, subject="s", subject_version=7
+        )
     assert refused.value.code == "unknown_subject_version"
 
 

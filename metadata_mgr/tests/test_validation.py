@@ -16,9 +16,17 @@ anything = st.recursive(
 
 
 @pytest.mark.parametrize(
-    "check", [validation.name, validation.tags, validation.owner, validation.metadata_type,
-              validation.subject_name, validation.content, validation.check_schema],
-)  # fmt: skip
+    "check",
+    [
+        validation.name,
+        validation.tags,
+        validation.owner,
+        validation.metadata_type,
+        validation.subject_name,
+        validation.content,
+        validation.check_schema,
+    ],
+)
 @given(value=anything)
 def test_validators_refuse_only_with_metadata_error(check, value):
     try:
@@ -27,8 +35,14 @@ def test_validators_refuse_only_with_metadata_error(check, value):
         assert 400 <= exc.status < 500 and exc.code and exc.message
 
 
-@given(st.lists(st.text(min_size=1, max_size=64).filter(lambda t: t.strip() and "|" not in t
-       and t.isprintable()), max_size=32))  # fmt: skip
+@given(
+    st.lists(
+        st.text(min_size=1, max_size=64).filter(
+            lambda t: t.strip() and "|" not in t and t.isprintable()
+        ),
+        max_size=32,
+    )
+)
 def test_validation_good_tags_pass_deduplicated(tags):
     kept = validation.tags(tags)
     assert len(kept) == len({t.strip() for t in tags})

@@ -53,12 +53,15 @@ def test_facade_seed_metadata_examples_run_as_written(tenant_123):
         business = Record.objects.get(pk=metadata_id)
         schema = Record.objects.get(pk=schema_id)
     assert (business.name, business.metadata_type, business.version) == (
-        "Customer Data", "business", "1.0",
-    )  # fmt: skip
+        "Customer Data",
+        "business",
+        "1.0",
+    )
     assert (schema.name, schema.metadata_type) == ("user_schema", "schema")
     assert manager.get_metadata_sync("tenant_123", schema_id)["content"] == {
-        "table": "users", "version": "2.1.0",
-    }  # fmt: skip
+        "table": "users",
+        "version": "2.1.0",
+    }
 
 
 def test_facade_versions_diff_rollback_and_registry(tenant_123, settings):
@@ -66,12 +69,16 @@ def test_facade_versions_diff_rollback_and_registry(tenant_123, settings):
 
     manager = MetadataManager(actor="tester")
     assert manager.register_schema_sync("tenant_123", "users", {"type": "object"}) == 1
-    rid = manager.create_metadata_sync("tenant_123", "technical", {"a": 1}, subject="users",
-                                       tags=["x"])  # fmt: skip
+    rid = manager.create_metadata_sync(
+        "tenant_123", "technical", {"a": 1}, subject="users", tags=["x"]
+    )
     assert manager.update_metadata_sync("tenant_123", rid, {"a": 1, "b": 2})["version"] == "1.1"
     assert manager.update_metadata_sync("tenant_123", rid, {"b": 2})["version"] == "2.0"
-    assert [v["label"] for v in manager.get_history_sync("tenant_123", rid)] == ["2.0", "1.1",
-                                                                               "1.0"]  # fmt: skip
+    assert [v["label"] for v in manager.get_history_sync("tenant_123", rid)] == [
+        "2.0",
+        "1.1",
+        "1.0",
+    ]
     diff = manager.diff_versions_sync("tenant_123", rid, "1.0", "2.0")
     assert diff["breaking"] and diff["removed"] == 1
     rolled = manager.rollback_metadata_sync("tenant_123", rid, 1)
@@ -92,9 +99,9 @@ def test_facade_import_from_text(tenant_123):
 
 
 @pytest.mark.parametrize(
-    "tenant_ref,code", [("nope", "unknown_tenant"), (2**70, "unknown_tenant"), (None,
-                        "unknown_tenant")],
-)  # fmt: skip
+    "tenant_ref,code",
+    [("nope", "unknown_tenant"), (2**70, "unknown_tenant"), (None, "unknown_tenant")],
+)
 def test_facade_unknown_tenant_is_refused(tenant_123, tenant_ref, code):
     from managers import MetadataManager
 
