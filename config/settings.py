@@ -464,7 +464,12 @@ SPECTACULAR_SETTINGS = {
     # browsable pages but not described (a JSON field in a form is a JSON string).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Choice sets that share a field name with another's ("state" of jobs and tenants).
-    "ENUM_NAME_OVERRIDES": {"TenantStateEnum": "tenancy.models.tenant.TenantState"},
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStateEnum": "tenancy.models.tenant.TenantState",
+        "CompatibilityModeEnum": "metadata_mgr.models.registry.CompatibilityMode",
+        "VersionOpEnum": "metadata_mgr.models.records.VersionOp",
+        "ChangeOpEnum": ["added", "changed", "removed"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -52,6 +52,8 @@ def _import(import_id) -> ImportFile:
 
 
 class ImportCreateView(MetadataAPIView):
+    """Upload a JSON Lines file to import (a long job)."""
+
     parser_classes = [StrictJSONParser, CheckedMultiPartParser, NDJSONParser]
 
     @extend_schema(
@@ -84,12 +86,16 @@ class ImportCreateView(MetadataAPIView):
 
 
 class ImportDetailView(MetadataAPIView):
+    """An import: its job's state and progress, lines imported and rejected."""
+
     @extend_schema(responses=s.ImportSerializer)
     def get(self, request, import_id, *args, **kwargs):
         return Response(import_body(_import(import_id)))
 
 
 class ImportRejectionsView(MetadataAPIView):
+    """The import's rejected lines with their reasons."""
+
     @extend_schema(responses=s.RejectionSerializer(many=True))
     def get(self, request, import_id, *args, **kwargs):
         imported = _import(import_id)

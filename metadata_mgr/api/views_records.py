@@ -55,6 +55,9 @@ def _query(request) -> dict:
 
 
 class RecordListCreateView(MetadataAPIView):
+    """The tenant's records (filters, pages; no content in the list) and creation
+    (the seed's body: `tenant_id`, `metadata_type`, `content`, `schema_name`)."""
+
     body_tenant_field = "tenant_id"  # the seed's body may name the tenant
 
     @extend_schema(responses=s.RecordSummarySerializer(many=True), parameters=LIST_PARAMETERS)
@@ -71,6 +74,9 @@ class RecordListCreateView(MetadataAPIView):
 
 
 class RecordDetailView(MetadataAPIView):
+    """A record with its content; PATCH writes a new version when the document changes;
+    DELETE is a soft delete (restorable)."""
+
     @extend_schema(responses=s.RecordSerializer)
     def get(self, request, record_id, *args, **kwargs):
         return Response(s.RecordSerializer(_record(record_id)).data)
@@ -91,6 +97,8 @@ class RecordDetailView(MetadataAPIView):
 
 
 class RecordRestoreView(MetadataAPIView):
+    """Restore a soft-deleted record (409 while a live record holds its name)."""
+
     @extend_schema(request=None, responses=s.RecordSummarySerializer)
     def post(self, request, record_id, *args, **kwargs):
         record = actions.do_restore_record(record_id, actor=self.actor())
@@ -98,6 +106,8 @@ class RecordRestoreView(MetadataAPIView):
 
 
 class RecordVersionsView(MetadataAPIView):
+    """The record's versions, newest first."""
+
     @extend_schema(responses=s.VersionSerializer(many=True))
     def get(self, request, record_id, *args, **kwargs):
         versions = selectors.versions_of(_record(record_id))
@@ -105,6 +115,9 @@ class RecordVersionsView(MetadataAPIView):
 
 
 class RecordVersionDetailView(MetadataAPIView):
+    """One version (a seq number, a major.minor label or `latest`): its document and
+    the changes from the version before."""
+
     @extend_schema(
         responses=s.VersionDetailSerializer,
         parameters=[OpenApiParameter("ref", VERSION_REF, OpenApiParameter.PATH)],
@@ -115,6 +128,8 @@ class RecordVersionDetailView(MetadataAPIView):
 
 
 class RecordDiffView(MetadataAPIView):
+    """The changes between any two versions (JSON pointers, old and new values)."""
+
     @extend_schema(
         responses=s.DiffSerializer,
         parameters=[
@@ -131,6 +146,8 @@ class RecordDiffView(MetadataAPIView):
 
 
 class RecordRollbackView(MetadataAPIView):
+    """A new version equal to the given one; a missing version is a 404 naming it."""
+
     @extend_schema(request=s.RollbackSerializer, responses=s.RollbackResultSerializer)
     def post(self, request, record_id, *args, **kwargs):
         data = s.RollbackSerializer(data=request.data)

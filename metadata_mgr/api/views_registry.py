@@ -60,6 +60,9 @@ def _subject(name):
 
 
 class SubjectListCreateView(MetadataAPIView):
+    """The tenant's schema subjects; create one with its mode (or register a schema:
+    the subject is created on first use)."""
+
     @extend_schema(responses=s.SubjectSerializer(many=True))
     def get(self, request, *args, **kwargs):
         return self.page(selectors.subjects(), lambda rows: [subject_body(x) for x in rows])
@@ -80,12 +83,16 @@ class SubjectListCreateView(MetadataAPIView):
 
 
 class SubjectDetailView(MetadataAPIView):
+    """A subject: its own mode, the effective one, its latest version."""
+
     @extend_schema(responses=s.SubjectSerializer, parameters=[SUBJECT])
     def get(self, request, name, *args, **kwargs):
         return Response(subject_body(_subject(name)))
 
 
 class SubjectVersionsView(MetadataAPIView):
+    """The subject's schema versions, oldest first; POST registers a schema."""
+
     @extend_schema(responses=s.SchemaVersionSerializer(many=True), parameters=[SUBJECT])
     def get(self, request, name, *args, **kwargs):
         versions = selectors.subject_versions(_subject(name)).select_related("subject")
@@ -111,6 +118,8 @@ class SubjectVersionsView(MetadataAPIView):
 
 
 class SubjectVersionDetailView(MetadataAPIView):
+    """One schema version (a number or `latest`)."""
+
     @extend_schema(responses=s.SchemaVersionSerializer, parameters=[SUBJECT, SCHEMA_VERSION])
     def get(self, request, name, ref, *args, **kwargs):
         version = selectors.subject_version(_subject(name), ref)
@@ -120,6 +129,8 @@ class SubjectVersionDetailView(MetadataAPIView):
 
 
 class CompatibilityView(MetadataAPIView):
+    """Check a schema against the subject's versions without registering it."""
+
     write_role = Role.VIEWER  # a question, not a change: nothing is written
 
     @extend_schema(
@@ -140,6 +151,8 @@ class CompatibilityView(MetadataAPIView):
 
 
 class SubjectConfigView(MetadataAPIView):
+    """The subject's compatibility mode and open-content-aware opt-in (admins set them)."""
+
     write_role = Role.ADMIN
 
     @extend_schema(responses=s.SubjectSerializer, parameters=[SUBJECT])
@@ -157,6 +170,8 @@ class SubjectConfigView(MetadataAPIView):
 
 
 class TenantConfigView(MetadataAPIView):
+    """The tenant's default compatibility mode (admins set it)."""
+
     write_role = Role.ADMIN
 
     @extend_schema(responses=s.TenantConfigSerializer)
@@ -172,6 +187,8 @@ class TenantConfigView(MetadataAPIView):
 
 
 class EvolveView(MetadataAPIView):
+    """Automatic schema evolution for the subject."""
+
     @extend_schema(
         request=s.EvolveSerializer,
         responses=s.EvolveResultSerializer,
