@@ -21,7 +21,11 @@ class ImportFile(TenantScopedModel):
     size_bytes = models.PositiveBigIntegerField(default=0)
     lines = models.PositiveIntegerField(default=0)
     job = models.ForeignKey(
-        "jobs_mgr.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "jobs_mgr.Job",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="metadata_imports",
     )
     created_by = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)

@@ -59,7 +59,7 @@ class Record(TenantScopedModel):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
+        related_name="validated_records",
         help_text=_("The schema version the current content was validated against."),
     )
     tags = models.JSONField(default=list, blank=True)
