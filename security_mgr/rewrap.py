@@ -74,18 +74,20 @@ def _new_value(field, envelope: bytes) -> Value:
 
 
 def encrypted_columns() -> list[tuple[type, list]]:
-    """Every scoped model with encrypted fields, or with columns other features seal
-    with the tenant's key (`tenancy.hooks.sealed_columns`), in a stable order."""
-    found: dict[type, list] = {}
-    for model in apps.get_models():
+    """Every scoped model with encrypted fields, then every model with columns other
+    features seal with the tenant's key (`tenancy.hooks.sealed_columns`), each group in
+    label order (a stable order: the job's cursor walks it)."""
+    found = []
+    for model in sorted(apps.get_models(), key=lambda m: m._meta.label):
         fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         if fields and is_tenant_scoped(model):
-            found[model] = fields
+            found.append((model, fields))
+    announced: dict[type, list] = {}
     for columns in hooks.sealed_columns.call():
         for column in columns:
             if is_tenant_scoped(column.model):
-                found.setdefault(column.model, []).append(_AnnouncedColumn(column))
-    return sorted(found.items(), key=lambda item: item[0]._meta.label)
+                announced.setdefault(column.model, []).append(_AnnouncedColumn(column))
+    return found + sorted(announced.items(), key=lambda item: item[0]._meta.label)
 
 
 def _rewrap_batch(model, fields, rows, target: int) -> int:

@@ -68,6 +68,11 @@ SEMANTIC_400 = {
     "POST /api/v1/sessions/{session_id}/step-up/": "the code must be the user's",
     "POST /api/v1/sessions/revoke-all/": "user_id must be a member",
     "POST /api/v1/settings/": "the key must be unique in the tenant",
+    "POST /api/v1/metadata/records/": "the subject must exist; content must fit its schema",
+    "POST /metadata/create": "as POST /api/v1/metadata/records/",
+    "PATCH /api/v1/metadata/records/{record_id}/": "as POST /api/v1/metadata/records/",
+    "POST /api/v1/metadata/subjects/{name}/versions/": "the schema must be valid JSON Schema",
+    "POST /api/v1/metadata/subjects/{name}/compatibility/": "the schema must be valid JSON Schema",
     "PUT /api/v1/settings/{id}/": "the key must be unique in the tenant",
     "PATCH /api/v1/settings/{id}/": "the key must be unique in the tenant",
 }

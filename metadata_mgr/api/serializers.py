@@ -37,6 +37,12 @@ class NameField(serializers.CharField):
         super().__init__(max_length=200, trim_whitespace=False, **kwargs)
 
 
+@extend_schema_field({"type": "string", "maxLength": 150, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"})
+class OwnerField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=150, allow_blank=True, **kwargs)
+
+
 @extend_schema_field(
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SUBJECT_PATTERN}
 )
@@ -94,7 +100,7 @@ class RecordCreateSerializer(TenantReferenceMixin):
         required=False, allow_null=True, min_value=1, max_value=999_999_999
     )
     tags = TagsField(required=False)
-    owner = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    owner = OwnerField(required=False)
     sensitive = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
@@ -115,7 +121,7 @@ class RecordUpdateSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=999_999_999
     )
     tags = TagsField(required=False)
-    owner = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    owner = OwnerField(required=False)
     sensitive = serializers.BooleanField(required=False)
 
 
@@ -333,8 +339,13 @@ class EvolveResultSerializer(serializers.Serializer):
 # --- imports ----------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "pattern": r"\S"})
+class NonBlankTextField(serializers.CharField):
+    pass
+
+
 class ImportUploadSerializer(serializers.Serializer):
-    jsonl = serializers.CharField(
+    jsonl = NonBlankTextField(
         trim_whitespace=False,
         help_text="The JSON Lines file's text (or upload it as multipart `file`, or send "
         "it as the body with Content-Type application/x-ndjson).",
