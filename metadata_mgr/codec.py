@@ -73,20 +73,28 @@ def _crypto_error(exc: CryptoError, doing: str) -> MetadataError:
     )
 
 
-def encode_into(row, column: str, value, *, sensitive: bool, data: bytes | None = None) -> int:
-    """Encode `value` into `row.<column>` and `row.codec`; returns the plain JSON size.
-    The row's tenant and primary key must be set (they bind the seal)."""
+def encode(value, *, sensitive: bool, bound_to: bytes | None, data: bytes | None = None):
+    """(body, codec, plain JSON size) of `value`; sealed with the tenant's key, bound to
+    `bound_to` (see `aad`), when `sensitive`."""
     data = canonical(value) if data is None else data
     body, codec = encode_plain(value, data)
     if sensitive:
         try:
-            body = hooks.seal_tenant_value.call(body, row_aad(row, column))
+            body = hooks.seal_tenant_value.call(body, bound_to)
         except CryptoError as exc:
             raise _crypto_error(exc, "seal") from None
         codec |= SEALED
+    return body, codec, len(data)
+
+
+def encode_into(row, column: str, value, *, sensitive: bool, data: bytes | None = None) -> int:
+    """Encode `value` into `row.<column>` and `row.codec`; returns the plain JSON size.
+    The row's tenant and primary key must be set (they bind the seal)."""
+    bound_to = row_aad(row, column) if sensitive else None
+    body, codec, size = encode(value, sensitive=sensitive, bound_to=bound_to, data=data)
     setattr(row, column, body)
     row.codec = codec
-    return len(data)
+    return size
 
 
 def decode(body, codec: int, bound_to: bytes | None = None):

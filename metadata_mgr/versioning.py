@@ -24,15 +24,26 @@ from metadata_mgr.differ import ADDED, CHANGED, REMOVED, json_type
 CONTENT = "/content"
 
 
-def document(record, content) -> dict:
+def document_of(name, content, tags, owner, subject, subject_version) -> dict:
     return {
-        "name": record.name,
+        "name": name,
         "content": content,
-        "tags": list(record.tags or []),
-        "owner": record.owner,
-        "subject": record.subject.name if record.subject_id else None,
-        "subject_version": record.subject_version.version if record.subject_version_id else None,
+        "tags": list(tags or []),
+        "owner": owner,
+        "subject": subject,
+        "subject_version": subject_version,
     }
+
+
+def document(record, content) -> dict:
+    return document_of(
+        record.name,
+        content,
+        record.tags,
+        record.owner,
+        record.subject.name if record.subject_id else None,
+        record.subject_version.version if record.subject_version_id else None,
+    )
 
 
 def _under_content(path: str) -> bool:

@@ -9,6 +9,9 @@ content may be personal data); for a sensitive record not even the paths.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -81,6 +84,10 @@ def _derive_name(content: dict, given, metadata_type: str, record_id) -> str:
             return validation.name(candidate)
         except MetadataError:
             pass
+    return _fallback_name(metadata_type, record_id)
+
+
+def _fallback_name(metadata_type: str, record_id) -> str:
     return f"{metadata_type}-{str(record_id)[:8]}"
 
 
@@ -147,7 +154,38 @@ def _live(record: Record) -> None:
 # --- create -----------------------------------------------------------------------------
 
 
-def prepare_record(
+@dataclass(slots=True)
+class NewRecord:
+    """A validated new record, before any row exists: what `prepare_record` turns into
+    model instances and the bulk import into table rows."""
+
+    id: uuid.UUID
+    tenant_id: int
+    metadata_type: str
+    name: str
+    name_derived: bool  # neither given nor in the content: "<type>-<id prefix>"
+    content: dict
+    data: bytes  # the content as canonical JSON
+    tags: list
+    owner: str
+    sensitive: bool
+    subject: Subject | None
+    subject_version: SubjectVersion | None
+    actor: str
+    now: object
+
+    def document(self) -> dict:
+        return versioning.document_of(
+            self.name,
+            self.content,
+            self.tags,
+            self.owner,
+            self.subject.name if self.subject else None,
+            self.subject_version.version if self.subject_version else None,
+        )
+
+
+def validate_new(
     *,
     metadata_type,
     content,
@@ -159,10 +197,9 @@ def prepare_record(
     sensitive: bool = False,
     actor: str = "",
     subjects: dict | None = None,
-) -> tuple[Record, RecordVersion]:
-    """A new record and its version 1.0, validated and encoded, not saved (inside the
-    caller's transaction: the subject is read here). `subjects` caches resolved
-    subjects across calls (bulk import)."""
+) -> NewRecord:
+    """Every check of a new record (inside the caller's transaction: the subject is
+    read here). `subjects` caches resolved subjects across calls (bulk import)."""
     mtype = validation.metadata_type(metadata_type)
     validation.content(content)
     data = codec.canonical(content)
@@ -184,28 +221,56 @@ def prepare_record(
             subjects[key] = (subj, subj_version)
     if subj_version is not None:
         validation.conforms(subj_version, content)
-    now = timezone.now()
-    record = Record(
+    record_id = uuid.uuid4()
+    derived = _derive_name(content, name, mtype, record_id)
+    return NewRecord(
+        id=record_id,
+        tenant_id=require_tenant_id("creating a metadata record"),
         metadata_type=mtype,
+        name=derived,
+        name_derived=derived == _fallback_name(mtype, record_id),
+        content=content,
+        data=data,
         tags=tag_list,
-        tag_index=validation.tag_index(tag_list),
         owner=owner_text,
         sensitive=sensitive,
         subject=subj,
         subject_version=subj_version,
+        actor=actor[:150],
+        now=timezone.now(),
+    )
+
+
+def prepare_record(*, subjects: dict | None = None, **fields) -> tuple[Record, RecordVersion]:
+    """A new record and its version 1.0, validated and encoded, not saved."""
+    return instances_of(validate_new(subjects=subjects, **fields))
+
+
+def instances_of(new: NewRecord) -> tuple[Record, RecordVersion]:
+    record = Record(
+        metadata_type=new.metadata_type,
+        name=new.name,
+        tags=new.tags,
+        tag_index=validation.tag_index(new.tags),
+        owner=new.owner,
+        sensitive=new.sensitive,
+        subject=new.subject,
+        subject_version=new.subject_version,
         version="1.0",
         version_seq=1,
-        created_by=actor[:150],
-        created_at=now,
-        updated_at=now,
+        created_by=new.actor,
+        created_at=new.now,
+        updated_at=new.now,
     )
-    record.tenant_id = require_tenant_id("creating a metadata record")
-    record.name = _derive_name(content, name, mtype, record.pk)
+    record.tenant_id = new.tenant_id
+    if new.name_derived:  # the id is the field default's, not NewRecord's
+        record.name = new.name = _fallback_name(new.metadata_type, record.pk)
+    new.id = record.pk
     record.content_bytes = codec.encode_into(
-        record, "body", content, sensitive=sensitive, data=data
+        record, "body", new.content, sensitive=new.sensitive, data=new.data
     )
-    record.__dict__["_content_cache"] = (record.__dict__.get("body"), content)
-    doc = versioning.document(record, content)
+    record.__dict__["_content_cache"] = (record.__dict__.get("body"), new.content)
+    doc = new.document()
     version = build_version(
         record,
         seq=1,
@@ -214,7 +279,7 @@ def prepare_record(
         op=VersionOp.CREATE,
         doc=doc,
         changes=differ.diff({}, doc),
-        actor=actor,
+        actor=new.actor,
     )
     return record, version
 

@@ -125,3 +125,33 @@ def test_import_api_empty_upload_is_400(alpha_owner, tenant_alpha):
     response = client.post("/api/v1/metadata/imports/", {"jsonl": "  "}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "empty_import"
     assert client.post("/api/v1/metadata/imports/", {}, format="json").status_code == 400
+
+
+def test_imported_records_read_back_like_created_ones(in_alpha, tenant_beta, settings):
+    from metadata_mgr import selectors
+
+    settings.METADATA_COMPRESS_MIN_BYTES = 64
+    big = {"rows": [{"id": i, "name": "customer"} for i in range(20)]}
+    rows = [
+        {"metadata_type": "technical", "content": big, "name": "big", "tags": ["a", "b"],
+         "owner": "team"},
+        {"metadata_type": "business", "content": {"card": "4111-1111"}, "name": "secret",
+         "sensitive": True},
+    ]  # fmt: skip
+    imported, job = actions.do_start_import(jsonl(*rows), actor="alice", send=False)
+    assert run_job(job.pk).result["imported"] == 2
+    plain, secret = (
+        selectors.get_record(Record.objects.get(name="big").pk),
+        selectors.get_record(Record.objects.get(name="secret").pk),
+    )
+    assert plain.content == big and plain.tags == ["a", "b"] and plain.owner == "team"
+    assert plain.codec == 1 and plain.version == "1.0" and plain.created_by == "alice"
+    assert [r.name for r in selectors.records(tag="b")] == ["big"]
+    assert secret.content == {"card": "4111-1111"} and secret.codec & 2
+    raw = bytes(Record.objects.filter(pk=secret.pk).values_list("body", flat=True).get())
+    assert b"4111" not in raw
+    version = selectors.version_of(secret, 1)
+    assert version.document["content"] == {"card": "4111-1111"} and version.codec & 2
+    assert selectors.version_of(plain, "1.0").changes[0]["op"] == "added"
+    with tenant_context(tenant_beta):
+        assert not Record.objects.exists() and not RecordVersion.objects.exists()
