@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,13 +60,17 @@ INSTALLED_APPS = [
     "audit_mgr",
     "sessions_mgr",
     "security_mgr",
+    "perf_mgr",
     "metadata_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Right after: every error under API_PATH_PREFIXES answers in the API's JSON format
+    # Latency, status, queries and cache reads of every request, per tenant and view
+    # (perf_mgr/middleware.py): outermost but one, so it sees every final status.
+    "perf_mgr.middleware.RequestMetricsMiddleware",
+    # Then: every error under API_PATH_PREFIXES answers in the API's JSON format
     # (with the security headers), whatever raised it below.
     "tenancy.api.middleware.APIErrorMiddleware",
     # Database (or Redis where nothing falls back) unreachable: a JSON 503, Retry-After.
@@ -174,7 +180,8 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 def redis_cache(url: str) -> dict:
     """The cache configuration for a Redis URL (the tests point it at their own server)."""
     return {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django-redis's RedisCache, counting hits and misses (perf_mgr/cache_backends.py).
+        "BACKEND": "perf_mgr.cache_backends.InstrumentedRedisCache",
         "LOCATION": url,
         "KEY_FUNCTION": "tenancy.cache.make_tenant_key",
         "OPTIONS": {
@@ -190,7 +197,8 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Django's LocMemCache, counting hits and misses (perf_mgr/cache_backends.py).
+            "BACKEND": "perf_mgr.cache_backends.InstrumentedLocMemCache",
             "LOCATION": "dim-default",
             "KEY_FUNCTION": "tenancy.cache.make_tenant_key",
         }
@@ -238,10 +246,13 @@ CELERY_TIMEZONE = "UTC"
 # would write it over the database's entries at every start.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {}
+# The seed's monitoring interval: beat's heartbeat, the queue-depth sample and each
+# process's CPU/memory sample (perf_mgr).
+PERFORMANCE_MONITORING_INTERVAL = env.float("PERFORMANCE_MONITORING_INTERVAL", default=60.0)
 PERIODIC_TASKS = {
     "tenancy-heartbeat-every-tenant": {
         "task": "tenancy.tasks.fan_out_task",
-        "schedule": env.float("PERFORMANCE_MONITORING_INTERVAL", default=60.0),
+        "schedule": PERFORMANCE_MONITORING_INTERVAL,
         "args": ("tenancy.tasks.record_tenant_heartbeat_task",),
     },
     "sessions-purge-expired": {
@@ -352,6 +363,58 @@ PERIODIC_TASKS["security-rotate-due-keys"] = {
     "args": ("security_mgr.tasks.rotate_due_keys_task",),
 }
 
+# --- Performance and monitoring (perf_mgr; docs/performance.md) ------------------------
+# Recorded samples wait in a bounded per-process buffer (full: dropped and counted) and
+# are flushed in batches: `thread` (a background thread), `inline` (at the end of a
+# request or task) or `manual` (flush() only: tests and the bench).
+PERFORMANCE_BUFFER_MAX = env.int("PERFORMANCE_BUFFER_MAX", default=100_000)
+PERFORMANCE_FLUSH_INTERVAL = env.float("PERFORMANCE_FLUSH_INTERVAL", default=1.0)
+PERFORMANCE_FLUSH_MODE = env.str("PERFORMANCE_FLUSH_MODE", default="thread")
+PERFORMANCE_COLLECT_REQUESTS = env.bool("PERFORMANCE_COLLECT_REQUESTS", default=True)
+# Series (name + labels) a tenant may hold, per tier; new ones beyond are refused.
+PERFORMANCE_SERIES_LIMITS = env.json(
+    "PERFORMANCE_SERIES_LIMITS", default={"free": 1000, "standard": 10_000, "enterprise": 100_000}
+)
+# Days kept per tier: raw samples, minute roll-ups, hour roll-ups.
+PERFORMANCE_RETENTION = env.json(
+    "PERFORMANCE_RETENTION",
+    default={
+        "free": {"raw": 1, "minute": 7, "hour": 31},
+        "standard": {"raw": 3, "minute": 14, "hour": 90},
+        "enterprise": {"raw": 7, "minute": 31, "hour": 400},
+    },
+)
+PERFORMANCE_BOTTLENECKS = {
+    "min_requests": 20,
+    "slow_p95_seconds": 0.5,
+    "error_rate": 0.05,
+    "queries_per_request": 20,
+    "min_cache_reads": 50,
+    "cache_hit_ratio": 0.5,
+    "queue_wait_p95_seconds": 5.0,
+    **env.json("PERFORMANCE_BOTTLENECKS", default={}),
+}
+# /metrics (Prometheus): platform operators' sessions, or this bearer token (empty: none).
+PERFORMANCE_METRICS_TOKEN = env.str("PERFORMANCE_METRICS_TOKEN", default="")
+# A `tenant` label (the slug) on the Prometheus metrics: one series per tenant.
+PERFORMANCE_PROMETHEUS_TENANT_LABELS = env.bool(
+    "PERFORMANCE_PROMETHEUS_TENANT_LABELS", default=False
+)
+PERIODIC_TASKS["perf-roll-up-metrics"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("PERFORMANCE_ROLLUP_INTERVAL", default=60.0),
+    "args": ("perf_mgr.tasks.roll_up_metrics_task",),
+}
+PERIODIC_TASKS["perf-purge-expired-metrics"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": 3600.0,
+    "args": ("perf_mgr.tasks.purge_expired_metrics_task",),
+}
+PERIODIC_TASKS["perf-sample-queue-depth"] = {
+    "task": "perf_mgr.tasks.sample_queue_depth_task",
+    "schedule": PERFORMANCE_MONITORING_INTERVAL,
+}
+
 # --- Auth, i18n, static -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -384,6 +447,18 @@ UNFOLD = {
             "href": lambda request: static("console/favicon.svg"),
         },
     ],
+    "STYLES": [lambda request: static("console/console.css")],
+    "ACCOUNT": {
+        # A developer's page (Swagger UI, third-party markup): from the account menu, not
+        # the sidebar, whose pages the browser crawl audits (docs/console.md).
+        "navigation": [
+            {
+                "title": _("Change password"),
+                "link": lambda request: reverse("admin:password_change"),
+            },
+            {"title": _("API documentation"), "link": lambda request: reverse("api-docs")},
+        ],
+    },
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_BACK_BUTTON": False,
@@ -442,7 +517,7 @@ REST_FRAMEWORK = {
 }
 # Paths that answer errors in the API's JSON format (tenancy/api/middleware.py): the API
 # and the seed's aliases at the site root (POST /sessions/create, ...).
-API_PATH_PREFIXES = ["/api/", "/sessions/", "/metadata/"]
+API_PATH_PREFIXES = ["/api/", "/sessions/", "/performance/", "/metadata/"]
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=2_621_440)
 SPECTACULAR_SETTINGS = {
@@ -471,6 +546,9 @@ SPECTACULAR_SETTINGS = {
         "ChangeOpEnum": ["added", "changed", "removed"],
     },
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No deep links: Swagger UI draws them as a link inside the operation's button, which
+    # assistive technology cannot reach (axe-core: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "persistAuthorization": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

@@ -14,4 +14,6 @@ from config.settings import INSTALLED_APPS  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.scoping_app", "tests.security_app"]
 CELERY_TASK_ALWAYS_EAGER = True
+# Samples are flushed by the tests themselves (perf_mgr.recording.flush()).
+PERFORMANCE_FLUSH_MODE = "manual"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast personas

@@ -10,6 +10,8 @@ from drf_spectacular.views import (
 )
 
 from metadata_mgr.api.urls import seed_aliases as metadata_seed_aliases
+from perf_mgr.api.urls import seed_aliases as performance_seed_aliases
+from perf_mgr.exposition import metrics_view
 from security_mgr import console as security_console
 from security_mgr.dashboard import plotly_js, security_dashboard
 from security_mgr.login_guard import ThrottledAdminAuthenticationForm
@@ -29,12 +31,15 @@ v1_patterns = [
     path("security/", include("security_mgr.api.urls")),
     path("security/", include("audit_mgr.api.urls")),  # the audit log, where it always was
     path("", include("jobs_mgr.api.urls")),
+    path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
 ]
 
 urlpatterns = [
     path("", console_home, name="console-home"),
     path("health/", health, name="health"),
+    # Prometheus exposition (perf_mgr/exposition.py): operators' sessions or a bearer token.
+    path("metrics", metrics_view, name="prometheus-metrics"),
     # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says.
     path(
         "favicon.ico", RedirectView.as_view(url=static("console/favicon.svg")), name="favicon"
@@ -73,6 +78,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include((v1_patterns, "tenancy"), namespace="v1")),
     *seed_aliases,  # the seed's POST /sessions/create, GET /sessions/{id}/validate|analytics
+    *performance_seed_aliases,  # GET /performance/current|analytics, POST /performance/optimize
     *metadata_seed_aliases,  # the seed's POST /metadata/create
 ]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from managers.bootstrap import initialize_managers, setup_django, validate_module_integrity
 
 _SESSIONS = {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}
+_PERFORMANCE = {"PerformanceManager", "PerformanceManagerFactory", "OptimizationStrategy"}
+_MONITORING = {"MonitoringManager", "MetricsCollector"}
 # Search (the seed's MetadataSearch) is not exported yet: it is not built.
 _METADATA = {"MetadataManager", "MetadataManagerFactory", "MetadataType"}
 
@@ -23,6 +25,16 @@ def __getattr__(name: str):
         from managers import sessions
 
         return getattr(sessions, name)
+    if name in _PERFORMANCE:
+        setup_django()
+        from managers import performance
+
+        return getattr(performance, name)
+    if name in _MONITORING:
+        setup_django()
+        from managers import monitoring
+
+        return getattr(monitoring, name)
     if name in _METADATA:
         setup_django()
         from managers import metadata
@@ -40,6 +52,11 @@ __all__ = [
     "MetadataManager",
     "MetadataManagerFactory",
     "MetadataType",
+    "MetricsCollector",
+    "MonitoringManager",
+    "OptimizationStrategy",
+    "PerformanceManager",
+    "PerformanceManagerFactory",
     "SecurityLevel",
     "SecurityManager",
     "SessionManager",

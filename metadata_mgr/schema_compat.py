@@ -3,15 +3,17 @@ module: Confluent's JSON Schema rules, the open-content-aware mode, evolution
 proposals).
 
     check(new_schema, previous_schemas (oldest..latest), mode, *, open_content_aware=False,
-          existing_records=None) -> CompatibilityResult(compatible, reasons)
-    propose(current_schema, failing_records, mode, previous_schemas)
-        -> (proposal_schema, CompatibilityResult)
+          existing_records=None) -> CompatibilityResult(compatible, reasons, relaxed, ...)
+    evolve(history (oldest..latest), failing_records, mode, *, open_content_aware=False,
+           existing_records=None) -> Evolution(schema, result, edits, unresolved)
 
-where each reason has `change_type`, `pointer` and `direction`. The engine is imported
-on first use; when it is not installed, every call raises `CompatEngineMissing`, which
-the API answers with a 503 naming it (registering a subject's first version, or any
-version under mode NONE, needs no engine). Tests substitute an engine with
-`use_engine(...)`.
+where each reason has `change_type`, `pointer`, `direction` and `version_index` (into
+the previous schemas). See docs/metadata-compatibility.md for the rules. The engine is
+imported on first use; when it is missing (a deployment without it), every call raises
+`CompatEngineMissing`, which the API answers with a 503 naming it (registering a
+subject's first version, or any version under mode NONE, needs no engine). A schema the
+engine cannot read is a 400 `invalid_schema`. Tests may wrap the engine with
+`use_engine(...)` (to see what it was asked).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from metadata_mgr.exceptions import MetadataError
 
 CHECKER = "metadata_mgr.compat.checker"
 EVOLVE = "metadata_mgr.compat.evolve"
+MODEL = "metadata_mgr.compat.model"
 
 _override: dict[str, object] = {}
 
@@ -49,6 +52,19 @@ def _module(name: str):
         raise
 
 
+def _engine_schema_error(exc: Exception) -> MetadataError:
+    return MetadataError(400, "invalid_schema", f"The schema cannot be checked: {exc}")
+
+
+def _calling(module_name: str, function: str, *args, **kwargs):
+    function_ = getattr(_module(module_name), function)
+    schema_error = getattr(_module(MODEL), "SchemaError", ())
+    try:
+        return function_(*args, **kwargs)
+    except schema_error as exc:
+        raise _engine_schema_error(exc) from None
+
+
 def check(
     new_schema,
     previous_schemas: list,
@@ -57,7 +73,9 @@ def check(
     open_content_aware: bool = False,
     existing_records=None,
 ):
-    return _module(CHECKER).check(
+    return _calling(
+        CHECKER,
+        "check",
         new_schema,
         previous_schemas,
         mode,
@@ -66,30 +84,51 @@ def check(
     )
 
 
-def propose(current_schema, failing_records: list, mode: str, previous_schemas: list):
-    return _module(EVOLVE).propose(current_schema, failing_records, mode, previous_schemas)
+def evolve(
+    history: list,
+    failing_records: list,
+    mode: str,
+    *,
+    open_content_aware: bool = False,
+    existing_records=None,
+):
+    return _calling(
+        EVOLVE,
+        "evolve",
+        history,
+        failing_records,
+        mode,
+        open_content_aware=open_content_aware,
+        existing_records=existing_records,
+    )
 
 
-def reasons_of(result) -> list[dict]:
-    """The result's reasons as JSON: [{change_type, pointer, direction}]."""
-    return [
-        {
-            "change_type": str(getattr(r, "change_type", "")),
-            "pointer": str(getattr(r, "pointer", "")),
-            "direction": str(getattr(r, "direction", "") or ""),
+def reasons_of(reasons, versions: list[int] | None = None) -> list[dict]:
+    """Reasons as JSON: [{change_type, pointer, direction, version}], `version` being
+    the subject's version number the reason was found against (`versions`: the numbers
+    of the previous schemas the engine was given, oldest first)."""
+    out = []
+    for reason in reasons or ():
+        index = getattr(reason, "version_index", None)
+        found = {
+            "change_type": str(getattr(reason, "change_type", "")),
+            "pointer": str(getattr(reason, "pointer", "")),
+            "direction": str(getattr(reason, "direction", "") or ""),
         }
-        for r in getattr(result, "reasons", ()) or ()
-    ]
+        if versions is not None and isinstance(index, int) and 0 <= index < len(versions):
+            found["version"] = versions[index]
+        out.append(found)
+    return out
 
 
 @contextmanager
-def use_engine(checker=None, evolve=None):
-    """Tests: answer with these modules (anything with `check` / `propose`) instead."""
+def use_engine(checker=None, evolver=None):
+    """Tests: answer with these modules (anything with `check` / `evolve`) instead."""
     saved = dict(_override)
     if checker is not None:
         _override[CHECKER] = checker
-    if evolve is not None:
-        _override[EVOLVE] = evolve
+    if evolver is not None:
+        _override[EVOLVE] = evolver
     try:
         yield
     finally:

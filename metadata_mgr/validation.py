@@ -1,7 +1,8 @@
 """Checks of a record's input, each failing with a MetadataError that names the problem.
 
-Schemas are JSON Schema; a schema without `$schema` is read as draft 2020-12. `$ref`s
-resolve inside the schema only: nothing is fetched from the network.
+Schemas are JSON Schema; a schema without `$schema` is read as draft 7, as Confluent's
+JSON Schema provider and the compatibility engine (`metadata_mgr.compat`) read it.
+`$ref`s resolve inside the schema only: nothing is fetched from the network.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.conf import settings
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
@@ -130,7 +131,7 @@ def subject_name(value) -> str:
 
 
 def _validator_class(schema):
-    return validator_for(schema, default=Draft202012Validator)
+    return validator_for(schema, default=Draft7Validator)
 
 
 def check_schema(schema) -> None:

@@ -160,4 +160,7 @@ class SessionAwareUserAdmin(UserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
+    # Plain multiple selects: Django's two-pane filter widget puts an aria-label on a bare
+    # <span> (a prohibited ARIA attribute, flagged by the console's accessibility audit).
+    filter_horizontal = ()
     actions = [*(UserAdmin.actions or []), sign_out_everywhere]

@@ -52,4 +52,3 @@ def register() -> None:
             ClockedSchedule,
         ],
     )
-    register_item("platform", NavItem(_("API documentation"), "api-docs", icon="api"))

@@ -41,6 +41,11 @@ TABLES = [
     "security_mgr_datakey",
     "security_mgr_keyring",
     "security_app_secretnote",
+    "perf_mgr_metricsample",
+    "perf_mgr_metricrollup",
+    "perf_mgr_metricseries",
+    "perf_mgr_rollupcursor",
+    "perf_mgr_seriesguard",
 ]
 
 

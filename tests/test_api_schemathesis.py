@@ -75,6 +75,15 @@ SEMANTIC_400 = {
     "POST /api/v1/metadata/subjects/{name}/compatibility/": "the schema must be valid JSON Schema",
     "PUT /api/v1/settings/{id}/": "the key must be unique in the tenant",
     "PATCH /api/v1/settings/{id}/": "the key must be unique in the tenant",
+    "POST /api/v1/metrics/": "timestamps within retention; the tenant's series limit",
+    "GET /api/v1/metrics/": "since before until; at most 11,000 points; dates that exist",
+}
+# Operations that answer 501 by design until their issue lands: left out of the run
+# (every 5xx is a failure to schemathesis, whatever the schema says); their own tests
+# check the answer (perf_mgr/tests/test_api.py).
+NOT_IMPLEMENTED = {
+    "POST /api/v1/performance/optimize/": "optimization belongs to the AI manager",
+    "POST /performance/optimize": "as POST /api/v1/performance/optimize/",
 }
 
 
@@ -105,6 +114,13 @@ def _config(wfc_path: Path) -> str:
             f"# {why}",
             f"include-name = {json.dumps(name)}",
             f"checks.positive_data_acceptance.expected-statuses = {positive}",
+        ]
+    for name, why in NOT_IMPLEMENTED.items():
+        lines += [
+            "[[operations]]",
+            f"# {why}",
+            f"include-name = {json.dumps(name)}",
+            "enabled = false",
         ]
     return "\n".join(lines) + "\n"
 

@@ -12,8 +12,8 @@ def test_flood_row_registers_and_its_load_refuses_no_member(alpha_owner, tenant_
     import bench.rows_security_flood  # noqa: F401  (registers the row)
     from bench.flood import basic_header, forged_tokens, run_flood
     from bench.harness import REGISTRY
-    from security_mgr.tests.browser import LiveConsole
     from sessions_mgr.actions import do_create_session
+    from tests.browser.server import LiveConsole
     from tests.personas import PASSWORD
 
     row = REGISTRY["security.flood"]

@@ -3,7 +3,7 @@ validating, tenants keep resolving and users keep signing in, from the database,
 log line and a counter; when Redis comes back the server uses it again by itself.
 
 The server is the project's WSGI application on a real HTTP port, serving on this test's
-database connection (`security_mgr.tests.browser.LiveConsole`: the runtime role may not
+database connection (`tests.browser.server.LiveConsole`: the runtime role may not
 flush tables, so data cannot be committed for another process), with its cache, its
 membership copy and its listeners on a Redis server of the test's own, which the test
 kills with SIGKILL and starts again. The shared Redis is never touched."""
@@ -40,9 +40,9 @@ def server_on_private_redis(private_redis, settings, monkeypatch):
     shared test database: it resyncs nothing here (as in sessions_mgr/tests/peer_process.py)."""
     from config.settings import redis_cache
     from security_mgr import invalidation
-    from security_mgr.tests.browser import LiveConsole
     from sessions_mgr import fastpath
     from tenancy import degraded, membership_cache
+    from tests.browser.server import LiveConsole
 
     settings.REDIS_URL = private_redis.url
     settings.CACHES = {"default": redis_cache(private_redis.url)}

@@ -8,7 +8,6 @@ import pytest
 
 from jobs_mgr import actions, engine, registry
 from jobs_mgr.tests.conftest import COUNT
-from security_mgr.tests.conftest import browser_driver, console  # noqa: F401 (fixtures)
 from tenancy.context import tenant_context
 from tests.personas import PASSWORD
 

@@ -142,13 +142,18 @@ def do_register_schema(name, schema, *, actor: str = "") -> tuple[SubjectVersion
             mode = effective_mode(subject)
             result = run_check(subject, schema, mode, [v.schema for v in previous])
             if result is not None and not result.compatible:
-                reasons = schema_compat.reasons_of(result)
+                numbers = [v.version for v in previous]
+                reasons = schema_compat.reasons_of(result.reasons, numbers)
                 raise MetadataError(
                     409,
                     "incompatible_schema",
                     f"The schema is not {mode}-compatible with subject {subject.name!r}: "
                     f"{len(reasons)} reason(s).",
-                    extra={"mode": mode, "reasons": reasons},
+                    extra={
+                        "mode": mode,
+                        "reasons": reasons,
+                        "breaking_records": getattr(result, "breaking_records_total", 0),
+                    },
                 )
             version = SubjectVersion.objects.create(
                 subject=subject,
@@ -186,12 +191,17 @@ def check_compatibility(name, schema, *, mode=None) -> dict:
     used = mode_name(mode) if mode not in (None, "") else effective_mode(subject)
     previous = list(selectors.subject_versions(subject))
     result = run_check(subject, schema, used, [v.schema for v in previous])
+    numbers = [v.version for v in previous]
     return {
         "subject": subject.name,
         "mode": used,
         "compatible": True if result is None else bool(result.compatible),
-        "reasons": [] if result is None else schema_compat.reasons_of(result),
-        "versions_checked": [v.version for v in previous] if result is not None else [],
+        "reasons": [] if result is None else schema_compat.reasons_of(result.reasons, numbers),
+        # Changes Confluent refuses that the open-content-aware policy accepted, because
+        # no stored record breaks (or would have, had one not broken).
+        "relaxed": [] if result is None else schema_compat.reasons_of(result.relaxed, numbers),
+        "breaking_records": 0 if result is None else result.breaking_records_total,
+        "versions_checked": numbers if result is not None else [],
     }
 
 
@@ -260,17 +270,31 @@ def do_evolve_subject(name, *, register: bool = False, actor: str = "") -> dict:
             "proposal": None,
             "compatible": True,
             "reasons": [],
+            "edits": [],
+            "unresolved": 0,
             "registered_version": None,
         }
-    previous = [v.schema for v in selectors.subject_versions(subject)]
-    proposal, result = schema_compat.propose(latest.schema, failing, mode, previous)
+    versions = list(selectors.subject_versions(subject))
+    aware = subject.open_content_aware
+    evolution = schema_compat.evolve(
+        [v.schema for v in versions],
+        failing,
+        mode,
+        open_content_aware=aware,
+        existing_records=_existing_records(subject) if aware else None,
+    )
+    result = evolution.result
     answer.update(
-        proposal=proposal,
+        proposal=evolution.schema,
         compatible=bool(result.compatible),
-        reasons=schema_compat.reasons_of(result),
+        reasons=schema_compat.reasons_of(result.reasons, [v.version for v in versions]),
+        edits=[
+            {"pointer": e.pointer, "action": e.action, "detail": e.detail} for e in evolution.edits
+        ],
+        unresolved=len(evolution.unresolved),
         registered_version=None,
     )
-    if register and result.compatible:
-        version, _created = do_register_schema(subject.name, proposal, actor=actor)
+    if register and result.compatible and evolution.edits:
+        version, _created = do_register_schema(subject.name, evolution.schema, actor=actor)
         answer["registered_version"] = version.version
     return answer

@@ -298,9 +298,12 @@ class CompatibilityQuerySerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    change_type = serializers.CharField()
-    pointer = serializers.CharField()
-    direction = serializers.CharField()
+    change_type = serializers.CharField(help_text="Confluent's change type.")
+    pointer = serializers.CharField(help_text="JSON pointer into the schema.")
+    direction = serializers.ChoiceField(["backward", "forward"])
+    version = serializers.IntegerField(
+        required=False, help_text="The subject's version it was found against."
+    )
 
 
 class CompatibilityResultSerializer(serializers.Serializer):
@@ -308,6 +311,14 @@ class CompatibilityResultSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(CompatibilityMode.choices)
     compatible = serializers.BooleanField()
     reasons = ReasonSerializer(many=True)
+    relaxed = ReasonSerializer(
+        many=True,
+        help_text="Open-content-aware subjects: changes Confluent refuses that the stored "
+        "records prove harmless.",
+    )
+    breaking_records = serializers.IntegerField(
+        help_text="Open-content-aware subjects: stored records the new schema would break."
+    )
     versions_checked = serializers.ListField(child=serializers.IntegerField())
 
 
@@ -326,6 +337,12 @@ class EvolveSerializer(serializers.Serializer):
     register = serializers.BooleanField(required=False, default=False)
 
 
+class EditSerializer(serializers.Serializer):
+    pointer = serializers.CharField()
+    action = serializers.CharField()
+    detail = serializers.CharField()
+
+
 class EvolveResultSerializer(serializers.Serializer):
     subject = serializers.CharField()
     mode = serializers.ChoiceField(CompatibilityMode.choices)
@@ -333,6 +350,8 @@ class EvolveResultSerializer(serializers.Serializer):
     proposal = SchemaField(allow_null=True)
     compatible = serializers.BooleanField()
     reasons = ReasonSerializer(many=True)
+    edits = EditSerializer(many=True)
+    unresolved = serializers.IntegerField(help_text="Failing records the proposal still refuses.")
     registered_version = serializers.IntegerField(allow_null=True)
 
 

@@ -1,16 +1,38 @@
+import importlib
+
 import pytest
 
 from metadata_mgr import schema_compat
-from metadata_mgr.tests import stand_in_engine
+
+
+class EngineSpy:
+    """The real compatibility engine (metadata_mgr.compat), with a record of what the
+    registry asked it: the registry's tests check what is checked against what."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def check(self, new_schema, previous_schemas, mode, **options):
+        checker = importlib.import_module("metadata_mgr.compat.checker")
+
+        self.calls.append(
+            {"new": new_schema, "previous": list(previous_schemas), "mode": mode, **options}
+        )
+        return checker.check(new_schema, previous_schemas, mode, **options)
+
+    def evolve(self, history, records, mode, **options):
+        # The module (the package's `evolve` attribute is the function of that name).
+        module = importlib.import_module("metadata_mgr.compat.evolve")
+
+        self.calls.append({"evolve": True, "history": list(history), "mode": mode, **options})
+        return module.evolve(history, records, mode, **options)
 
 
 @pytest.fixture
 def engine():
-    """The STAND-IN compatibility engine (tests/stand_in_engine.py). Tests using this
-    fixture must be re-pointed at metadata_mgr.compat once it lands."""
-    stand_in_engine.calls.clear()
-    with schema_compat.use_engine(checker=stand_in_engine, evolve=stand_in_engine):
-        yield stand_in_engine
+    spy = EngineSpy()
+    with schema_compat.use_engine(checker=spy, evolver=spy):
+        yield spy
 
 
 @pytest.fixture

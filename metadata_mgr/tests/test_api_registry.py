@@ -1,6 +1,6 @@
-"""The registry's API: subjects, versions, 409 with reasons, the compatibility check
-that writes nothing, modes per tenant and per subject, evolution. Tests taking the
-`engine` fixture use the STAND-IN engine (re-point them at metadata_mgr.compat)."""
+"""The registry's API over the real compatibility engine: subjects, versions, 409 with
+reasons, the compatibility check that writes nothing, modes per tenant and per subject,
+evolution."""
 
 import pytest
 
@@ -11,7 +11,7 @@ from tests.personas import api_as
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/metadata/"
 V1 = {"type": "object", "properties": {"table": {"type": "string"}}}
-DROPS = {"type": "object", "properties": {}}
+RETYPED = {"type": "object", "properties": {"table": {"type": "integer"}}}
 
 
 @pytest.fixture
@@ -41,15 +41,16 @@ def test_api_register_and_read_schema_versions(alpha, engine):
 
 def test_api_incompatible_schema_is_409_with_reasons(alpha, engine, tenant_alpha):
     register(alpha, V1)
-    refused = register(alpha, DROPS)
+    refused = register(alpha, RETYPED)
     assert refused.status_code == 409
     error = refused.json()["error"]
     assert error["code"] == "incompatible_schema" and error["mode"] == "BACKWARD"
     assert error["reasons"] == [
         {
-            "change_type": "PROPERTY_REMOVED",
+            "change_type": "TYPE_CHANGED",
             "pointer": "#/properties/table",
             "direction": "backward",
+            "version": 1,
         }
     ]
     with tenant_context(tenant_alpha):
@@ -59,9 +60,9 @@ def test_api_incompatible_schema_is_409_with_reasons(alpha, engine, tenant_alpha
 def test_api_compatibility_check_writes_nothing(alpha, engine, tenant_alpha):
     register(alpha, V1)
     url = f"{BASE}subjects/users/compatibility/"
-    answer = alpha.post(url, {"schema": DROPS}, format="json").json()
+    answer = alpha.post(url, {"schema": RETYPED}, format="json").json()
     assert answer["compatible"] is False and answer["reasons"]
-    assert alpha.post(url, {"schema": DROPS, "compatibility": "none"}, format="json").json()[
+    assert alpha.post(url, {"schema": RETYPED, "compatibility": "none"}, format="json").json()[
         "compatible"
     ]
     with tenant_context(tenant_alpha):
@@ -91,7 +92,7 @@ def test_api_modes_per_tenant_and_subject(alpha, alpha_admin, tenant_alpha, engi
     url = f"{BASE}subjects/users/config/"
     changed = admin.put(url, {"compatibility": "NONE", "open_content_aware": True}, format="json")
     assert changed.json()["compatibility"] == "NONE" and changed.json()["open_content_aware"]
-    assert register(alpha, DROPS).status_code == 201  # NONE
+    assert register(alpha, RETYPED).status_code == 201  # NONE
     cleared = admin.put(url, {"compatibility": None}, format="json").json()
     assert cleared["compatibility"] is None and cleared["effective_compatibility"] == "FULL"
     assert (
@@ -143,7 +144,7 @@ def test_api_subjects_of_another_tenant_are_not_found(alpha, beta_owner, tenant_
     assert beta.get(f"{BASE}subjects/users/versions/1/").status_code == 404
     assert beta.get(f"{BASE}subjects/").json()["count"] == 0
     # beta's own "users" subject is a different one: its first version needs no check.
-    assert register(beta, DROPS).json()["version"] == 1
+    assert register(beta, RETYPED).json()["version"] == 1
 
 
 def test_api_evolve(alpha, engine):

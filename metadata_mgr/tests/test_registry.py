@@ -1,8 +1,7 @@
-"""The schema registry's wiring: what is checked against what, in which mode, what is
-written, what is refused, and records validated against their subject's version.
-
-Tests taking the `engine` fixture use the STAND-IN engine (stand_in_engine.py): they
-must be re-pointed at metadata_mgr.compat when it lands (see the report of issue 13)."""
+"""The schema registry's wiring over the real compatibility engine (metadata_mgr.compat,
+whose rules have their own tests in tests/compat/): what is checked against what, in
+which mode, what is written, what is refused, and records validated against their
+subject's version. The `engine` fixture records what the registry asked the engine."""
 
 import json
 
@@ -16,8 +15,17 @@ from tests.personas import audit_entries
 pytestmark = pytest.mark.django_db
 
 V1 = {"type": "object", "properties": {"table": {"type": "string"}}, "required": ["table"]}
-V2 = {"type": "object", "properties": {"table": {"type": "string"}, "rows": {"type": "integer"}}}
-DROPS_TABLE = {"type": "object", "properties": {"rows": {"type": "integer"}}}
+# Compatible under BACKWARD: `table` is no longer required.
+V2 = {"type": "object", "properties": {"table": {"type": "string"}}}
+# Incompatible under BACKWARD: `table` changes its type (Confluent's TYPE_CHANGED).
+RETYPED = {"type": "object", "properties": {"table": {"type": "integer"}}, "required": ["table"]}
+# Adds an optional property to an open content model: refused by Confluent's BACKWARD,
+# accepted by the open-content-aware policy when no stored record breaks.
+ADDS_ROWS = {
+    "type": "object",
+    "properties": {"table": {"type": "string"}, "rows": {"type": "integer"}},
+    "required": ["table"],
+}
 
 
 def test_register_first_version_needs_no_engine(in_alpha):
@@ -44,27 +52,51 @@ def test_register_second_version_runs_the_engine_with_history_and_mode(in_alpha,
     assert call["open_content_aware"] is False and call["existing_records"] is None
 
 
+def test_register_optional_property_refused_unless_open_content_aware(in_alpha, engine):
+    actions.do_register_schema("s", V1)
+    with pytest.raises(MetadataError) as refused:
+        actions.do_register_schema("s", ADDS_ROWS)
+    assert refused.value.extra["reasons"][0]["change_type"] == (
+        "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"
+    )
+    actions.do_set_subject_config("s", open_content_aware=True)
+    clash = actions.do_create_record(
+        metadata_type="schema", content={"table": "a", "rows": "many"}, subject="s"
+    )
+    actions.do_create_record(metadata_type="schema", content={"table": "b", "rows": 3}, subject="s")
+    answer = actions.check_compatibility("s", ADDS_ROWS)
+    assert not answer["compatible"] and answer["breaking_records"] == 1
+    with pytest.raises(MetadataError) as refused:
+        actions.do_register_schema("s", ADDS_ROWS)
+    assert refused.value.extra["breaking_records"] == 1
+    actions.do_delete_record(clash.pk)  # only live records count
+    answer = actions.check_compatibility("s", ADDS_ROWS)
+    assert answer["compatible"] and answer["relaxed"][0]["pointer"] == "#/properties/rows"
+    assert actions.do_register_schema("s", ADDS_ROWS)[0].version == 2
+
+
 def test_register_incompatible_schema_is_409_with_reasons_and_writes_nothing(in_alpha, engine):
     actions.do_register_schema("s", V1)
     with pytest.raises(MetadataError) as refused:
-        actions.do_register_schema("s", DROPS_TABLE)
+        actions.do_register_schema("s", RETYPED)
     error = refused.value
     assert error.status == 409 and error.code == "incompatible_schema"
     assert error.extra["reasons"] == [
         {
-            "change_type": "PROPERTY_REMOVED",
+            "change_type": "TYPE_CHANGED",
             "pointer": "#/properties/table",
             "direction": "backward",
+            "version": 1,
         }
     ]
     assert SubjectVersion.objects.count() == 1
-    assert not audit_entries(in_alpha, "metadata.subject.version_registered")[1:]
+    assert len(audit_entries(in_alpha, "metadata.subject.version_registered")) == 1
 
 
 def test_mode_none_registers_anything_without_asking(in_alpha, engine):
     actions.do_register_schema("s", V1)
     actions.do_set_subject_config("s", compatibility="none")
-    version, _ = actions.do_register_schema("s", DROPS_TABLE)
+    version, _ = actions.do_register_schema("s", RETYPED)
     assert version.version == 2 and engine.calls == []
 
 
@@ -85,18 +117,18 @@ def test_open_content_aware_hands_the_engine_the_subjects_records(in_alpha, engi
     deleted = actions.do_create_record(metadata_type="schema", content={"table": "b"}, subject="s")
     actions.do_delete_record(deleted.pk)
     actions.do_set_subject_config("s", open_content_aware=True)
-    actions.do_register_schema("s", V2)
+    actions.do_register_schema("s", ADDS_ROWS)
     assert engine.calls[-1]["open_content_aware"] is True
     assert engine.calls[-1]["existing_records"] == [{"table": "a"}]
 
 
 def test_check_compatibility_writes_nothing(in_alpha, engine):
     actions.do_register_schema("s", V1)
-    result = actions.check_compatibility("s", DROPS_TABLE)
+    result = actions.check_compatibility("s", RETYPED)
     assert result["compatible"] is False and result["reasons"][0]["pointer"].endswith("table")
     assert result["versions_checked"] == [1]
     assert SubjectVersion.objects.count() == 1
-    what_if = actions.check_compatibility("s", DROPS_TABLE, mode="NONE")
+    what_if = actions.check_compatibility("s", RETYPED, mode="NONE")
     assert what_if["compatible"] is True and what_if["mode"] == "NONE"
 
 
@@ -113,6 +145,14 @@ def test_invalid_mode_is_400(in_alpha):
     with pytest.raises(MetadataError) as refused:
         actions.do_set_tenant_mode("SIDEWAYS")
     assert refused.value.code == "invalid_mode"
+
+
+def test_register_schema_the_engine_cannot_read_is_400(in_alpha, engine):
+    actions.do_register_schema("s", V1)
+    with pytest.raises(MetadataError) as refused:
+        actions.do_register_schema("s", {"$ref": "#/definitions/missing"})
+    assert refused.value.status == 400 and refused.value.code == "invalid_schema"
+    assert SubjectVersion.objects.count() == 1
 
 
 def test_engine_missing_is_a_clear_503_only_when_needed(in_alpha, monkeypatch):
@@ -170,7 +210,12 @@ def test_evolve_proposes_from_failing_records_and_registers_on_request(in_alpha,
     actions.do_set_subject_config("s", compatibility="NONE")
     actions.do_register_schema("s", strict)
     proposal = actions.do_evolve_subject("s")
-    assert proposal["failing_records"] == 1 and "b" in proposal["proposal"]["properties"]
+    assert proposal["failing_records"] == 1 and proposal["unresolved"] == 0
+    assert proposal["proposal"]["properties"]["b"] == {"type": "integer"}
+    assert proposal["edits"] == [
+        {"pointer": "#/properties/b", "action": "added", "detail": "optional property"}
+    ]
     assert proposal["registered_version"] is None and SubjectVersion.objects.count() == 2
     registered = actions.do_evolve_subject("s", register=True)
     assert registered["registered_version"] == 3
+    assert actions.do_evolve_subject("s")["failing_records"] == 0

@@ -1,31 +1,6 @@
 import pytest
 
 
-@pytest.fixture(scope="module")
-def browser_driver():
-    """One headless Chromium per test module (starting one takes a while)."""
-    from security_mgr.tests.browser import require_browser, start_browser
-
-    require_browser()
-    driver = start_browser()
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture
-def console(browser_driver, db):
-    """The console served over HTTP on this test's transaction, and the browser on it."""
-    from security_mgr.tests.browser import ConsoleBrowser, LiveConsole
-
-    live = LiveConsole()
-    view = ConsoleBrowser(browser_driver, live)
-    try:
-        yield view
-    finally:
-        view.reset()
-        live.stop()
-
-
 @pytest.fixture
 def passkey_in(console):
     """enrol(user, tenant) -> the browser credential of a passkey registered for the

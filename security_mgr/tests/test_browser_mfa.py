@@ -262,17 +262,3 @@ def test_browser_console_errors_fail_the_tests(console):
     assert any("rejected on the page" in e for e in errors)
     console.driver.execute_script("console.error('expected noise')")
     assert console.js_errors(allow=("expected noise",)) == []
-
-
-def test_missing_browser_skips_here_and_fails_in_ci(monkeypatch):
-    from _pytest.outcomes import Failed, Skipped
-
-    from security_mgr.tests import browser
-
-    monkeypatch.setattr(browser, "browser_missing", lambda: "/usr/bin/chromium is missing")
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(Skipped):
-        browser.require_browser()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(Failed, match="cannot run in CI"):
-        browser.require_browser()

@@ -32,8 +32,14 @@ def test_bumping_generation_invalidates_only_that_tenant(tenant_alpha, tenant_be
 def test_cache_backend_matches_environment(settings):
     import os
 
-    backend = settings.CACHES["default"]["BACKEND"]
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+    from django_redis.cache import RedisCache
+
+    # The configured classes count hits and misses (perf_mgr/cache_backends.py); what
+    # they are underneath depends on the environment.
+    backend = caches["default"]
     if os.environ.get("REDIS_URL"):
-        assert backend == "django_redis.cache.RedisCache"
+        assert isinstance(backend, RedisCache)
     else:
-        assert backend.endswith("LocMemCache")
+        assert isinstance(backend, LocMemCache)

@@ -12,7 +12,7 @@ from tenancy.console_cards import ago, duration
 
 pytestmark = pytest.mark.django_db
 
-EVERY_CARD = {"sessions", "security_events", "audit_log", "key_rings", "jobs"}
+EVERY_CARD = {"sessions", "security_events", "audit_log", "key_rings", "jobs", "performance"}
 
 
 def _page(client, **params):

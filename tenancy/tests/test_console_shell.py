@@ -37,7 +37,13 @@ def test_sidebar_operator_sees_platform_section(client, superuser):
     client.force_login(superuser)
     sidebar = _sidebar(client)
     assert "Onboard a tenant" in sidebar["Tenants"]
-    assert {"Users", "Periodic tasks", "API documentation"} <= set(sidebar["Platform"])
+    assert {"Users", "Periodic tasks"} <= set(sidebar["Platform"])
+
+
+def test_account_menu_links_password_change_and_api_docs(client, alpha_owner):
+    client.force_login(alpha_owner)
+    page = client.get("/").content.decode()
+    assert reverse("admin:password_change") in page and reverse("api-docs") in page
 
 
 def test_sidebar_unclaimed_admin_model_lands_under_other(client, superuser):

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "tier": tier}
             )
             owner, _ = get_or_create_user(f"{slug}-owner", password=DEMO_PASSWORD, is_staff=True)
-            viewer, _ = get_or_create_user(f"{slug}-viewer", password=DEMO_PASSWORD)
+            viewer, _ = get_or_create_user(f"{slug}-viewer", password=DEMO_PASSWORD, is_staff=True)
             do_add_member(tenant, owner, Role.OWNER)
             do_add_member(tenant, viewer, Role.VIEWER)
             do_add_member(tenant, shared, Role.ADMIN)

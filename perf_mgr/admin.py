@@ -1,0 +1,65 @@
+"""The performance manager in the console: read-only lists of a tenant's series,
+samples, roll-ups and series-guard state (metrics are written by the collectors, the
+API and the roll-ups, never by hand)."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from perf_mgr.models import MetricRollup, MetricSample, MetricSeries, RollupCursor, SeriesGuard
+from tenancy.admin_base import TenantScopedAdmin
+from tenancy.models import Role
+
+
+class ReadOnlyScopedAdmin(TenantScopedAdmin):
+    """Admins of the tenant see the rows; nobody adds, changes or deletes them here."""
+
+    view_role = Role.ADMIN
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricSeries)
+class MetricSeriesAdmin(ReadOnlyScopedAdmin):
+    list_display = ["name", "label_text", "category", "created_at"]
+    list_filter = ["category"]
+    search_fields = ["name"]
+    exclude = ["digest"]
+
+    @admin.display(description="labels")
+    def label_text(self, obj):
+        return ", ".join(f"{k}={v}" for k, v in sorted(obj.labels.items())) or "–"
+
+
+@admin.register(MetricSample)
+class MetricSampleAdmin(ReadOnlyScopedAdmin):
+    list_display = ["at", "series_id", "value"]
+    show_full_result_count = False  # counting millions of samples per page view is waste
+
+
+@admin.register(MetricRollup)
+class MetricRollupAdmin(ReadOnlyScopedAdmin):
+    list_display = ["start", "resolution", "series_id", "count", "average", "min", "max"]
+    list_filter = ["resolution"]
+    exclude = ["sketch"]
+    show_full_result_count = False
+
+    @admin.display(description="avg")
+    def average(self, obj):
+        return format_html("{}", f"{obj.sum / obj.count:.6g}") if obj.count else "–"
+
+
+@admin.register(RollupCursor)
+class RollupCursorAdmin(ReadOnlyScopedAdmin):
+    list_display = ["last_sample_id", "rolled_at"]
+
+
+@admin.register(SeriesGuard)
+class SeriesGuardAdmin(ReadOnlyScopedAdmin):
+    list_display = ["refused_total", "last_refused_name", "last_refused_at"]

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from perf_mgr.api import views
+
+urlpatterns = [
+    path("metrics/", views.MetricsView.as_view(), name="metrics"),
+    path(
+        "performance/current/", views.PerformanceCurrentView.as_view(), name="performance-current"
+    ),
+    path(
+        "performance/analytics/",
+        views.PerformanceAnalyticsView.as_view(),
+        name="performance-analytics",
+    ),
+    path(
+        "performance/optimize/",
+        views.PerformanceOptimizeView.as_view(),
+        name="performance-optimize",
+    ),
+]
+
+# The seed's paths at the site root (config/urls.py), also with a trailing slash (a POST
+# cannot be redirected to it), the slashed ones left out of the schema.
+seed_aliases = [
+    path("performance/current", views.PerformanceCurrentView.as_view()),
+    path("performance/analytics", views.PerformanceAnalyticsView.as_view()),
+    path("performance/optimize", views.PerformanceOptimizeView.as_view()),
+    path("performance/current/", views.PerformanceCurrentView.as_view(schema=None)),
+    path("performance/analytics/", views.PerformanceAnalyticsView.as_view(schema=None)),
+    path("performance/optimize/", views.PerformanceOptimizeView.as_view(schema=None)),
+]

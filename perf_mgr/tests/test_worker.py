@@ -1,0 +1,50 @@
+"""The roll-up run by a real Celery worker (its own thread and database connection),
+sent per tenant by beat's fan-out task."""
+
+import time
+
+import pytest
+
+from perf_mgr import store
+from perf_mgr.models import MetricRollup, RollupCursor, now_us
+from tenancy.context import tenant_context
+from tenancy.tasks import fan_out_task
+from tests.markers import postgres_only
+
+# The worker thread opens its own connection: the embedded test database (SQLite in
+# memory) is not shared with it; eager runs of the same task are tested on both.
+pytestmark = postgres_only("a worker thread reading committed rows on its own connection")
+
+
+@pytest.fixture
+def committed_tenants(django_db_setup, django_db_blocker):
+    from tenancy.models import Tenant
+    from tests.committed import delete_committed_tenant
+
+    with django_db_blocker.unblock():
+        tenants = [
+            Tenant.objects.create(slug=f"perf-worker-{n}", name=f"Perf worker {n}") for n in (1, 2)
+        ]
+        yield tenants
+        for tenant in tenants:
+            delete_committed_tenant(tenant.pk)
+
+
+def test_real_worker_rolls_up_each_tenants_samples(
+    real_worker, committed_tenants, django_db_blocker
+):
+    at = now_us() - 120_000_000
+    with django_db_blocker.unblock():
+        for n, tenant in enumerate(committed_tenants, start=1):
+            with tenant_context(tenant):
+                store.write([("jobs", (), "custom", float(n), at + i) for i in range(5 * n)])
+        sent = fan_out_task.apply_async(args=["perf_mgr.tasks.roll_up_metrics_task"])
+        assert sent.get(timeout=30) >= 2
+        deadline = time.monotonic() + 30
+        for n, tenant in enumerate(committed_tenants, start=1):
+            with tenant_context(tenant):
+                while RollupCursor.objects.filter(last_sample_id__gt=0).count() == 0:
+                    assert time.monotonic() < deadline, "the worker did not roll up"
+                    time.sleep(0.1)
+                minute = MetricRollup.objects.get(resolution=60)
+                assert (minute.count, minute.sum) == (5 * n, 5.0 * n * n)
