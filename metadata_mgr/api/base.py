@@ -14,6 +14,8 @@ from tenancy.models import Role
 class MetadataAPIView(TenantAPIView):
     read_role = Role.VIEWER
     write_role = Role.MEMBER
+    # Lists are paged (and documented as pages: drf-spectacular reads this attribute).
+    pagination_class = TenantPagination
 
     def handle_exception(self, exc):
         if isinstance(exc, MetadataError):
@@ -24,6 +26,6 @@ class MetadataAPIView(TenantAPIView):
         return self.request.user.get_username()
 
     def page(self, queryset, serialize) -> Response:
-        paginator = TenantPagination()
+        paginator = self.pagination_class()
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(serialize(rows))

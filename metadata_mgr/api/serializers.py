@@ -19,6 +19,34 @@ VERSION_PATTERN = r"^(latest|[0-9]{1,9}(\.[0-9]{1,9})?)$"
 SCHEMA_VERSION_PATTERN = r"^(latest|[0-9]{1,9})$"
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would turn a number into text, which the schema (a
+    string) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (DRF would take "3" and 3.0 too, which the schema does not)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """`true` or `false` only (DRF would take "yes", 1, "on", ...)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 @extend_schema_field({"type": "object", "additionalProperties": True})
 class JSONObjectField(serializers.JSONField):
     """Any JSON; the actions refuse what is not an object, naming the problem."""
@@ -32,13 +60,13 @@ class SchemaField(serializers.JSONField):
 
 
 @extend_schema_field({"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN})
-class NameField(serializers.CharField):
+class NameField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=200, trim_whitespace=False, **kwargs)
 
 
 @extend_schema_field({"type": "string", "maxLength": 150, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"})
-class OwnerField(serializers.CharField):
+class OwnerField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=150, allow_blank=True, **kwargs)
 
@@ -46,7 +74,7 @@ class OwnerField(serializers.CharField):
 @extend_schema_field(
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SUBJECT_PATTERN}
 )
-class SubjectNameField(serializers.CharField):
+class SubjectNameField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=255, trim_whitespace=False, **kwargs)
 
@@ -72,7 +100,7 @@ class TenantReferenceMixin(serializers.Serializer):
 
 class TagsField(serializers.ListField):
     def __init__(self, **kwargs):
-        child = serializers.CharField(max_length=64, trim_whitespace=False)
+        child = StrictCharField(max_length=64, trim_whitespace=False)
         super().__init__(child=child, max_length=32, **kwargs)
 
 
@@ -96,12 +124,12 @@ class RecordCreateSerializer(TenantReferenceMixin):
     name = NameField(required=False)
     schema_name = NameField(required=False, help_text="The seed's name for `name`.")
     subject = SubjectNameField(required=False, allow_null=True)
-    subject_version = serializers.IntegerField(
+    subject_version = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=999_999_999
     )
     tags = TagsField(required=False)
     owner = OwnerField(required=False)
-    sensitive = serializers.BooleanField(required=False, default=False)
+    sensitive = StrictBooleanField(required=False, default=False)
 
     def validate(self, attrs):
         name, alias = attrs.get("name"), attrs.pop("schema_name", None)
@@ -117,12 +145,12 @@ class RecordUpdateSerializer(serializers.Serializer):
     content = JSONObjectField(required=False)
     name = NameField(required=False)
     subject = SubjectNameField(required=False, allow_null=True)
-    subject_version = serializers.IntegerField(
+    subject_version = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=999_999_999
     )
     tags = TagsField(required=False)
     owner = OwnerField(required=False)
-    sensitive = serializers.BooleanField(required=False)
+    sensitive = StrictBooleanField(required=False)
 
 
 class RecordSummarySerializer(serializers.ModelSerializer):
@@ -235,7 +263,10 @@ DiffSerializer._declared_fields["from"] = VersionRefSerializer()
     }
 )
 class VersionReferenceField(serializers.CharField):
-    pass
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class RollbackSerializer(serializers.Serializer):
@@ -255,8 +286,8 @@ class SubjectCreateSerializer(serializers.Serializer):
     compatibility = CaseInsensitiveChoiceField(
         CompatibilityMode.choices, required=False, allow_blank=True, allow_null=True
     )
-    open_content_aware = serializers.BooleanField(required=False, default=False)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    open_content_aware = StrictBooleanField(required=False, default=False)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
 class SubjectSerializer(serializers.Serializer):
@@ -326,7 +357,7 @@ class SubjectConfigSerializer(serializers.Serializer):
     compatibility = CaseInsensitiveChoiceField(
         CompatibilityMode.choices, required=False, allow_null=True, allow_blank=True
     )
-    open_content_aware = serializers.BooleanField(required=False)
+    open_content_aware = StrictBooleanField(required=False)
 
 
 class TenantConfigSerializer(serializers.Serializer):
@@ -334,7 +365,7 @@ class TenantConfigSerializer(serializers.Serializer):
 
 
 class EvolveSerializer(serializers.Serializer):
-    register = serializers.BooleanField(required=False, default=False)
+    register = StrictBooleanField(required=False, default=False)
 
 
 class EditSerializer(serializers.Serializer):
@@ -359,7 +390,7 @@ class EvolveResultSerializer(serializers.Serializer):
 
 
 @extend_schema_field({"type": "string", "pattern": r"\S"})
-class NonBlankTextField(serializers.CharField):
+class NonBlankTextField(StrictCharField):
     pass
 
 
@@ -369,7 +400,7 @@ class ImportUploadSerializer(serializers.Serializer):
         help_text="The JSON Lines file's text (or upload it as multipart `file`, or send "
         "it as the body with Content-Type application/x-ndjson).",
     )
-    filename = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    filename = StrictCharField(max_length=255, required=False, allow_blank=True)
 
 
 class ImportSerializer(serializers.Serializer):

@@ -90,7 +90,7 @@ class RecordDetailView(MetadataAPIView):
         )
         return Response(s.RecordSerializer(record).data)
 
-    @extend_schema(request=None, responses=s.RecordSummarySerializer)
+    @extend_schema(request=None, responses={200: s.RecordSummarySerializer})
     def delete(self, request, record_id, *args, **kwargs):
         record = actions.do_delete_record(record_id, actor=self.actor())
         return Response(s.RecordSummarySerializer(record).data)

@@ -201,3 +201,26 @@ def test_api_seed_create_alias_foreign_tenant_refused(alpha_owner, tenant_alpha,
 def test_api_seed_alias_errors_are_json(alpha_owner, tenant_alpha):
     response = api_as(alpha_owner, tenant_alpha).get("/metadata/create")
     assert response.status_code == 405 and response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"metadata_type": "schema", "content": {}, "name": 5},
+        {"metadata_type": "schema", "content": {}, "sensitive": "yes"},
+        {"metadata_type": "schema", "content": {}, "subject": "s", "subject_version": "1"},
+        {"metadata_type": "schema", "content": {}, "tags": [1]},
+        {"metadata_type": "schema", "content": {}, "owner": 7},
+    ],
+)
+def test_api_create_values_of_the_wrong_json_type_are_400(alpha, tenant_alpha, body):
+    response = post(alpha, body)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+    with tenant_context(tenant_alpha):
+        assert not Record.objects.exists()
+
+
+def test_api_lists_are_pages(alpha, made):
+    for path in (BASE, f"{BASE}{made['id']}/versions/", "/api/v1/metadata/subjects/"):
+        body = alpha.get(path).json()
+        assert set(body) == {"count", "next", "previous", "results"}, path

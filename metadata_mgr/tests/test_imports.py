@@ -155,3 +155,14 @@ def test_imported_records_read_back_like_created_ones(in_alpha, tenant_beta, set
     assert selectors.version_of(plain, "1.0").changes[0]["op"] == "added"
     with tenant_context(tenant_beta):
         assert not Record.objects.exists() and not RecordVersion.objects.exists()
+
+
+def test_import_api_text_must_be_text(alpha_owner, tenant_alpha):
+    client = api_as(alpha_owner, tenant_alpha)
+    response = client.post(
+        "/api/v1/metadata/imports/", {"jsonl": 5.0, "filename": 209335}, format="json"
+    )
+    assert response.status_code == 400 and set(response.json()["error"]["fields"]) == {
+        "jsonl",
+        "filename",
+    }
