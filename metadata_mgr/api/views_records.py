@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from metadata_mgr import actions, selectors
@@ -12,6 +13,7 @@ from metadata_mgr.api.base import MetadataAPIView
 from metadata_mgr.exceptions import MetadataError, not_found
 from metadata_mgr.models import MetadataType
 from tenancy.api.errors import TenantAPIError
+from tenancy.models import ROLE_RANK, Role
 
 LIST_PARAMETERS = [
     OpenApiParameter("type", str, enum=MetadataType.values, description="Only this type."),
@@ -85,6 +87,10 @@ class RecordDetailView(MetadataAPIView):
     def patch(self, request, record_id, *args, **kwargs):
         data = s.RecordUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data.get("sensitive") is False and _record(record_id).sensitive:
+            # Storing a sensitive record's history in clear is an admin's decision.
+            if ROLE_RANK[Role(request.tenant_role)] < ROLE_RANK[Role.ADMIN]:
+                raise PermissionDenied("Only admins make a sensitive record non-sensitive.")
         record, _version = actions.do_update_record(
             record_id, actor=self.actor(), **data.validated_data
         )

@@ -6,6 +6,7 @@ import pytest
 
 from metadata_mgr.models import Record, RecordVersion
 from tenancy.context import tenant_context
+from tenancy.models import Role
 from tests.personas import api_as
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +225,26 @@ def test_api_lists_are_pages(alpha, made):
     for path in (BASE, f"{BASE}{made['id']}/versions/", "/api/v1/metadata/subjects/"):
         body = alpha.get(path).json()
         assert set(body) == {"count", "next", "previous", "results"}, path
+
+
+def test_api_owner_makes_a_sensitive_record_plain(alpha, tenant_alpha):
+    made = post(alpha, {"metadata_type": "business", "content": {"card": "4111"}, "name": "c",
+                        "sensitive": True}).json()  # fmt: skip
+    changed = alpha.patch(f"{BASE}{made['id']}/", {"sensitive": False}, format="json")
+    assert changed.status_code == 200 and changed.json()["sensitive"] is False
+
+
+def test_api_member_cannot_make_a_sensitive_record_plain(tenant_alpha, alpha_owner):
+    from django.contrib.auth import get_user_model
+
+    from tenancy.actions import do_add_member
+
+    member = get_user_model().objects.create_user(username="mem", password="persona-password-1")
+    do_add_member(tenant_alpha, member, Role.MEMBER)
+    client = api_as(member, tenant_alpha)
+    made = post(client, {"metadata_type": "business", "content": {"card": "4111"}, "name": "c",
+                         "sensitive": True}).json()  # fmt: skip
+    refused = client.patch(f"{BASE}{made['id']}/", {"sensitive": False}, format="json")
+    assert refused.status_code == 403
+    with tenant_context(tenant_alpha):
+        assert Record.objects.get(pk=made["id"]).sensitive
