@@ -49,3 +49,27 @@ class PlainSetting(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PlainMetadata(models.Model):
+    """A metadata record as a bare Django model would store it: the same JSON in a
+    jsonb column, no tenant scoping, no RLS, no version, outbox or audit entry
+    (table created by bench/rows_metadata.py as the owner role)."""
+
+    id = models.UUIDField(primary_key=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    metadata_type = models.CharField(max_length=16)
+    name = models.CharField(max_length=200)
+    content = models.JSONField()
+    tags = models.JSONField(default=list)
+    owner = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "bench_plain_metadata"
+
+    def __str__(self):
+        return self.name

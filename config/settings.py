@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "sessions_mgr",
     "security_mgr",
     "perf_mgr",
+    "metadata_mgr",
     *env.list("DIM_EXTRA_APPS", default=[]),
 ]
 
@@ -299,6 +300,14 @@ SESSION_FASTPATH_LISTENER = env.bool("SESSION_FASTPATH_LISTENER", default=True)
 SESSION_RESYNC_SECONDS = env.float("SESSION_RESYNC_SECONDS", default=30.0)
 SESSION_LAST_SEEN_WRITE_SECONDS = env.float("SESSION_LAST_SEEN_WRITE_SECONDS", default=60.0)
 
+# --- Metadata manager (metadata_mgr) -------------------------------------------------------
+# Content larger than this (canonical JSON) is refused with 413 `content_too_large`.
+METADATA_MAX_CONTENT_BYTES = env.int("METADATA_MAX_CONTENT_BYTES", default=1_048_576)
+# Content (and each version's snapshot) from this size on is stored compressed with zstd.
+METADATA_COMPRESS_MIN_BYTES = env.int("METADATA_COMPRESS_MIN_BYTES", default=1024)
+# Lines per step of a bulk import (one transaction each, with its checkpoint).
+METADATA_IMPORT_BATCH = env.int("METADATA_IMPORT_BATCH", default=1000)
+
 # --- Security manager -----------------------------------------------------------------
 # The master key-encryption key: 32 bytes in base64, from the environment or a file.
 # A KMS/HSM plugs in through SECURITY_MASTER_KEY_PROVIDER (a dotted factory path).
@@ -526,7 +535,7 @@ REST_FRAMEWORK = {
 }
 # Paths that answer errors in the API's JSON format (tenancy/api/middleware.py): the API
 # and the seed's aliases at the site root (POST /sessions/create, ...).
-API_PATH_PREFIXES = ["/api/", "/sessions/", "/performance/"]
+API_PATH_PREFIXES = ["/api/", "/sessions/", "/performance/", "/metadata/"]
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=2_621_440)
 SPECTACULAR_SETTINGS = {
@@ -548,7 +557,12 @@ SPECTACULAR_SETTINGS = {
     # browsable pages but not described (a JSON field in a form is a JSON string).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Choice sets that share a field name with another's ("state" of jobs and tenants).
-    "ENUM_NAME_OVERRIDES": {"TenantStateEnum": "tenancy.models.tenant.TenantState"},
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStateEnum": "tenancy.models.tenant.TenantState",
+        "CompatibilityModeEnum": "metadata_mgr.models.registry.CompatibilityMode",
+        "VersionOpEnum": "metadata_mgr.models.records.VersionOp",
+        "ChangeOpEnum": ["added", "changed", "removed"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which
     # assistive technology cannot reach (axe-core: nested-interactive).

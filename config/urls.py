@@ -10,6 +10,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from metadata_mgr.api.urls import seed_aliases as metadata_seed_aliases
 from perf_mgr.api.urls import seed_aliases as performance_seed_aliases
 from perf_mgr.exposition import metrics_view
 from security_mgr import console as security_console
@@ -33,6 +34,7 @@ v1_patterns = [
     path("security/", include("audit_mgr.api.urls")),  # the audit log, where it always was
     path("", include("jobs_mgr.api.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
+    path("metadata/", include("metadata_mgr.api.urls")),
 ]
 
 urlpatterns = [
@@ -83,6 +85,7 @@ urlpatterns = [
     path("api/v1/", include((v1_patterns, "tenancy"), namespace="v1")),
     *seed_aliases,  # the seed's POST /sessions/create, GET /sessions/{id}/validate|analytics
     *performance_seed_aliases,  # GET /performance/current|analytics, POST /performance/optimize
+    *metadata_seed_aliases,  # the seed's POST /metadata/create
 ]
 
 if apps.is_installed("tests.scoping_app"):

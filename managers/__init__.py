@@ -13,6 +13,8 @@ from managers.bootstrap import initialize_managers, setup_django, validate_modul
 _SESSIONS = {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}
 _PERFORMANCE = {"PerformanceManager", "PerformanceManagerFactory", "OptimizationStrategy"}
 _MONITORING = {"MonitoringManager", "MetricsCollector"}
+# Search (the seed's MetadataSearch) is not exported yet: it is not built.
+_METADATA = {"MetadataManager", "MetadataManagerFactory", "MetadataType"}
 
 
 def __getattr__(name: str):
@@ -33,6 +35,11 @@ def __getattr__(name: str):
         from managers import monitoring
 
         return getattr(monitoring, name)
+    if name in _METADATA:
+        setup_django()
+        from managers import metadata
+
+        return getattr(metadata, name)
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -42,6 +49,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "MetadataManager",
+    "MetadataManagerFactory",
+    "MetadataType",
     "MetricsCollector",
     "MonitoringManager",
     "OptimizationStrategy",

@@ -109,8 +109,25 @@ def connect_subject_rings() -> None:
             )
 
 
+def seal_tenant_value(plaintext: bytes, aad: bytes) -> bytes:
+    """`tenancy.hooks.seal_tenant_value`: the binary envelope the encrypted fields store,
+    under the current key of the tenant's ring (the same format, so rewrap and
+    crypto-shredding treat both alike)."""
+    from security_mgr import keyring
+
+    return keyring.encrypt_binary(plaintext, aad)
+
+
+def open_tenant_value(envelope: bytes, aad: bytes) -> bytes:
+    from security_mgr import keyring
+
+    return keyring.decrypt(bytes(envelope), aad)
+
+
 def register() -> None:
     connect_subject_rings()
+    hooks.seal_tenant_value.register(seal_tenant_value)
+    hooks.open_tenant_value.register(open_tenant_value)
     hooks.has_second_factor.register(has_second_factor)
     hooks.verify_second_factor.register(verify_second_factor)
     hooks.session_anomaly.register(report_session_anomaly)

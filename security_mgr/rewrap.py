@@ -26,6 +26,7 @@ from security_mgr import crypto, keyring
 from security_mgr.exceptions import KeyVersionUnknown
 from security_mgr.fields import EncryptedTextField, Sealed
 from security_mgr.models.keyring import KeyRing
+from tenancy import hooks
 from tenancy.context import require_tenant_id
 from tenancy.models import is_tenant_scoped
 
@@ -33,14 +34,60 @@ REWRAP = "security.rewrap"
 DEFAULT_BATCH = 500
 
 
-def encrypted_columns() -> list[tuple[type, list[EncryptedTextField]]]:
-    """Every scoped model with encrypted fields, in a stable order."""
+class _AnnouncedColumn:
+    """A column another feature seals through `tenancy.hooks.seal_tenant_value` and
+    announces through `tenancy.hooks.sealed_columns`: rewrapped like a field of ours
+    (same envelope format), its values stored as plain bytes."""
+
+    def __init__(self, column: hooks.SealedColumn):
+        self.column = column
+        self.attname = column.attname
+        self.output_field = column.model._meta.get_field(column.attname)
+
+    def envelope(self, row) -> bytes | None:
+        raw = row.__dict__.get(self.attname)
+        if raw is None or not self.column.is_sealed(row):
+            return None
+        return bytes(raw)
+
+    def subject(self, row) -> str:
+        return ""  # sealed under the tenant's ring
+
+    def aad(self, row) -> bytes:
+        return self.column.aad(row)
+
+    def value(self, envelope: bytes) -> Value:
+        return Value(envelope, output_field=self.output_field)
+
+
+def _envelope(field, row) -> bytes | None:
+    if isinstance(field, _AnnouncedColumn):
+        return field.envelope(row)
+    raw = row.__dict__.get(field.attname)
+    return raw.envelope if isinstance(raw, Sealed) else None
+
+
+def _new_value(field, envelope: bytes) -> Value:
+    if isinstance(field, _AnnouncedColumn):
+        return field.value(envelope)
+    return Value(Sealed(envelope), output_field=field)
+
+
+def encrypted_columns() -> list[tuple[type, list]]:
+    """Every scoped model with encrypted fields, then every model with columns other
+    features seal with the tenant's key (`tenancy.hooks.sealed_columns`), each group in
+    label order (a stable order: the job's cursor walks it)."""
     found = []
     for model in sorted(apps.get_models(), key=lambda m: m._meta.label):
         fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         if fields and is_tenant_scoped(model):
             found.append((model, fields))
-    return found
+    announced: dict[type, list] = {}
+    for columns in hooks.sealed_columns.call():
+        for column in columns:
+            if is_tenant_scoped(column.model):
+                announced.setdefault(column.model, []).append(_AnnouncedColumn(column))
+    return found + sorted(announced.items(), key=lambda item: item[0]._meta.label)
 
 
 def _rewrap_batch(model, fields, rows, target: int) -> int:
@@ -49,22 +96,20 @@ def _rewrap_batch(model, fields, rows, target: int) -> int:
     changed_pks = set()
     for row in rows:
         for field in fields:
-            raw = row.__dict__.get(field.attname)
-            if not isinstance(raw, Sealed):
+            envelope = _envelope(field, row)
+            if envelope is None:
                 continue
             subject = field.subject(row)
             # Subject rings rotate on their own: their values go to their current version.
             goal = target if not subject else keyring.current_version(subject)
-            if crypto.parse_envelope(raw.envelope).version >= goal:
+            if crypto.parse_envelope(envelope).version >= goal:
                 continue
-            plaintext = keyring.decrypt(raw.envelope, field.aad(row), subject=subject)
+            plaintext = keyring.decrypt(envelope, field.aad(row), subject=subject)
             envelope = keyring.encrypt_with_version(
                 plaintext, field.aad(row), goal, subject=subject
             )
             del plaintext
-            updates[field.attname].append(
-                When(pk=row.pk, then=Value(Sealed(envelope), output_field=field))
-            )
+            updates[field.attname].append(When(pk=row.pk, then=_new_value(field, envelope)))
             changed_pks.add(row.pk)
     if not changed_pks:
         return 0

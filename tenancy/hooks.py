@@ -195,3 +195,52 @@ session_token_refused: Hook[[object, str, int | None], None] = Hook(
     provided_by="security_mgr",
     many=True,
 )
+
+
+# --- sealing with the tenant's key, asked by features that cannot import security ------
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    """A binary column that a feature seals through `seal_tenant_value` (not one of the
+    security feature's encrypted fields, which it finds by itself). `aad(row)` is the
+    associated data the row's value was sealed with; `is_sealed(row)` says whether this
+    row's value is sealed at all (a column may hold plain values too). Announced through
+    `sealed_columns` so that the security feature's rewrap moves these values to a new
+    key version like its own fields'."""
+
+    model: type
+    attname: str
+    aad: Callable[[object], bytes]
+    is_sealed: Callable[[object], bool]
+
+
+seal_tenant_value: Hook[[bytes, bytes], bytes] = Hook(
+    "seal_tenant_value",
+    """(plaintext, associated_data) -> envelope (bytes). Seals `plaintext` with the
+    current key of the tenant in context (AES-256-GCM; the envelope names the key
+    version), bound to `associated_data` (say the tenant, model, field and row), so the
+    envelope opens nowhere else. Read only: never creates a key ring. Raises a
+    `kms.exceptions.CryptoError` subclass with a `code` (no ring, shredded ring). The
+    security feature provides it; metadata records marked sensitive use it.""",
+    provided_by="security_mgr",
+)
+
+open_tenant_value: Hook[[bytes, bytes], bytes] = Hook(
+    "open_tenant_value",
+    """(envelope, associated_data) -> plaintext. Opens what `seal_tenant_value` sealed in
+    the tenant in context, under whichever key version the envelope names. Read only.
+    Raises a `kms.exceptions.CryptoError` subclass with a `code`
+    (`decryption_failed`: altered, or other associated data; `key_shredded`,
+    `key_version_trimmed`, ...).""",
+    provided_by="security_mgr",
+)
+
+sealed_columns: Hook[[], list] = Hook(
+    "sealed_columns",
+    """() -> list[SealedColumn], for each listener. The columns a feature seals through
+    `seal_tenant_value`; the security feature's rewrap job re-seals their values under
+    the target key version (so older versions can be trimmed). Read only.""",
+    provided_by="metadata_mgr",
+    many=True,
+)

@@ -1,0 +1,32 @@
+from metadata_mgr.models.imports import ImportFile, ImportRejection
+from metadata_mgr.models.records import (
+    MetadataOutbox,
+    MetadataType,
+    OutboxOp,
+    Record,
+    RecordVersion,
+    VersionOp,
+)
+from metadata_mgr.models.registry import (
+    DEFAULT_MODE,
+    MODE_SETTING,
+    CompatibilityMode,
+    Subject,
+    SubjectVersion,
+)
+
+__all__ = [
+    "DEFAULT_MODE",
+    "MODE_SETTING",
+    "CompatibilityMode",
+    "ImportFile",
+    "ImportRejection",
+    "MetadataOutbox",
+    "MetadataType",
+    "OutboxOp",
+    "Record",
+    "RecordVersion",
+    "Subject",
+    "SubjectVersion",
+    "VersionOp",
+]
