@@ -164,3 +164,12 @@ class SeriesGuard(TenantScopedModel):
 
     def __str__(self):
         return f"{self.refused_total} refused"
+
+
+# The alerting models live beside their code; importing them here puts them in this app.
+from perf_mgr.alerting.models import (  # noqa: E402, F401
+    AlertChannel,
+    AlertNotification,
+    AlertRule,
+    AlertState,
+)

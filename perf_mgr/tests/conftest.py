@@ -25,3 +25,12 @@ def minute_ago():
     """A fixed time well inside the last hour, on a whole minute."""
     now = now_us()
     return now - now % MINUTE_US - 5 * MINUTE_US
+
+
+@pytest.fixture
+def receiver():
+    from perf_mgr.tests.alerting_helpers import Receiver
+
+    server = Receiver()
+    yield server
+    server.close()
