@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from perf_mgr.alerting.models import AlertNotification, ChannelKind, DeliveryStatus
+from perf_mgr.models.alerting import AlertNotification, ChannelKind, DeliveryStatus
 
 LEASE_S = 120.0
 TIMEOUT_S = 10.0

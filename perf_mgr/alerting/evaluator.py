@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from perf_mgr import query
 from perf_mgr.alerting import grammar, outbox, rules
-from perf_mgr.alerting.models import AlertRule, AlertState, AlertStatus, RuleHealth, Transition
+from perf_mgr.models.alerting import AlertRule, AlertState, AlertStatus, RuleHealth, Transition
 
 OPS = {
     ">": operator.gt,

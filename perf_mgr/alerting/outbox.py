@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from perf_mgr.alerting.models import SEVERITY_RANK, AlertChannel, AlertNotification
+from perf_mgr.models.alerting import SEVERITY_RANK, AlertChannel, AlertNotification
 
 
 def idempotency_key(fingerprint: str, incident: int, transition: str) -> str:

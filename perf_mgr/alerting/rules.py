@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import yaml
 
 from perf_mgr.alerting import grammar
-from perf_mgr.alerting.models import Severity
+from perf_mgr.models.alerting import Severity
 from perf_mgr.models import MetricSeries
 
 DEFAULT_WINDOW_S = 300.0

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import perf_mgr.alerting.models
+import perf_mgr.models.alerting
 import tenancy.models.scoped
 from django.db import migrations, models
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100)),
                 ('kind', models.CharField(choices=[('email', 'Email'), ('webhook', 'Signed webhook')], max_length=10)),
                 ('target', models.CharField(help_text='Email addresses (comma-separated) or URL', max_length=500)),
-                ('secret', models.CharField(default=perf_mgr.alerting.models.new_secret, max_length=64)),
+                ('secret', models.CharField(default=perf_mgr.models.alerting.new_secret, max_length=64)),
                 ('min_severity', models.CharField(choices=[('info', 'Info'), ('warning', 'Warning'), ('critical', 'Critical')], default='info', max_length=10)),
                 ('enabled', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),

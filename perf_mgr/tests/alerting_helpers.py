@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from perf_mgr.alerting import rules
-from perf_mgr.alerting.models import AlertChannel, AlertRule
+from perf_mgr.models.alerting import AlertChannel, AlertRule
 
 
 class Receiver:

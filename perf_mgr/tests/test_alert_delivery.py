@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from perf_mgr.alerting import delivery, evaluator, outbox
-from perf_mgr.alerting.models import AlertChannel, AlertNotification
+from perf_mgr.models.alerting import AlertChannel, AlertNotification
 from perf_mgr.tests.alerting_helpers import make_rule, make_webhook
 from tenancy.context import tenant_context
 

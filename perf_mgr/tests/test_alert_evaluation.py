@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from perf_mgr.alerting import evaluator, rules
-from perf_mgr.alerting.models import AlertNotification, AlertRule, AlertState
+from perf_mgr.models.alerting import AlertNotification, AlertRule, AlertState
 from perf_mgr.tests.alerting_helpers import make_rule, make_webhook
 from tenancy.context import tenant_context
 

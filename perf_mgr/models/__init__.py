@@ -166,8 +166,9 @@ class SeriesGuard(TenantScopedModel):
         return f"{self.refused_total} refused"
 
 
-# The alerting models live beside their code; importing them here puts them in this app.
-from perf_mgr.alerting.models import (  # noqa: E402, F401
+# The alerting models (perf_mgr/alerting/ holds their code). Exported here like the
+# metric models; a module of this package, so perf_mgr.models stays free of cycles.
+from perf_mgr.models.alerting import (  # noqa: E402, F401
     AlertChannel,
     AlertNotification,
     AlertRule,

@@ -1,6 +1,6 @@
 """Alerting rows of a tenant: rules, the state of each (rule, label set), notification
 channels and the notification outbox. All are TenantScopedModels (scoped ORM, RLS, the
-conformance suite). Imported by perf_mgr.models, so they belong to the perf_mgr app."""
+conformance suite). Exported by perf_mgr.models; the code is in perf_mgr/alerting/."""
 
 from __future__ import annotations
 
