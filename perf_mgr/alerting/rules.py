@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 import yaml
 
 from perf_mgr.alerting import grammar
-from perf_mgr.models.alerting import Severity
 from perf_mgr.models import MetricSeries
+from perf_mgr.models.alerting import Severity
 
 DEFAULT_WINDOW_S = 300.0
 SHORTHAND = ("p50", "p90", "p95", "p99", "avg", "min", "max", "sum", "count", "rate")
