@@ -1,6 +1,15 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from perf_mgr.api import views
+from perf_mgr.api import alerts, views
+
+alerts_router = SimpleRouter()
+alerts_router.register("alerts/rules", alerts.AlertRuleViewSet, basename="alert-rule")
+alerts_router.register("alerts/channels", alerts.AlertChannelViewSet, basename="alert-channel")
+alerts_router.register(
+    "alerts/notifications", alerts.AlertNotificationViewSet, basename="alert-notification"
+)
+alerts_router.register("alerts", alerts.AlertStateViewSet, basename="alert")
 
 urlpatterns = [
     path("metrics/", views.MetricsView.as_view(), name="metrics"),
@@ -17,6 +26,7 @@ urlpatterns = [
         views.PerformanceOptimizeView.as_view(),
         name="performance-optimize",
     ),
+    *alerts_router.urls,
 ]
 
 # The seed's paths at the site root (config/urls.py), also with a trailing slash (a POST

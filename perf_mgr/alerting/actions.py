@@ -1,0 +1,83 @@
+"""Writes of alerting configuration (the API and the admin go through these): every
+rule is validated for the tenant in context before it is stored."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+
+from perf_mgr.alerting import rules
+from perf_mgr.models.alerting import AlertRule, ChannelKind
+
+RULE_FIELDS = ("name", "condition", "severity", "for", "keep_firing_for", "labels", "annotations")
+
+
+def rule_as_data(rule: AlertRule) -> dict:
+    """A stored rule in the YAML's shape (durations in seconds)."""
+    return {
+        "name": rule.name,
+        "condition": rule.condition,
+        "severity": rule.severity,
+        "for": rule.for_s,
+        "keep_firing_for": rule.keep_firing_for_s,
+        "labels": rule.labels,
+        "annotations": rule.annotations,
+    }
+
+
+def check_rule_name_free(name: str, instance: AlertRule | None) -> None:
+    taken = AlertRule.objects.filter(name=name)
+    if instance is not None:
+        taken = taken.exclude(pk=instance.pk)
+    if taken.exists():
+        raise rules.RuleError("duplicate_name", f"A rule named {name!r} exists.", "name")
+
+
+def validated_rule(data: dict, instance: AlertRule | None = None) -> rules.RuleSpec:
+    """`data` over `instance` (a partial update), validated; RuleError if refused."""
+    merged = {**(rule_as_data(instance) if instance else {}), **data}
+    spec = rules.validate_rule(merged)
+    check_rule_name_free(spec.name, instance)
+    return spec
+
+
+@transaction.atomic
+def do_save_rule(spec: rules.RuleSpec, instance: AlertRule | None = None, enabled=None):
+    rule = instance or AlertRule()
+    for field, value in vars(spec).items():
+        setattr(rule, field, value)
+    if enabled is not None:
+        rule.enabled = bool(enabled)
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def do_import_rules(text: str) -> list[AlertRule]:
+    """The seed's YAML: every rule created, or updated when its name exists; all or
+    nothing (one refused rule refuses the document)."""
+    saved = []
+    for spec in rules.load_yaml(text):
+        saved.append(do_save_rule(spec, AlertRule.objects.filter(name=spec.name).first()))
+    return saved
+
+
+def check_channel_target(kind: str, target: str) -> str:
+    """An http(s) URL for a webhook, email addresses for email; ValueError with why."""
+    target = (target or "").strip()
+    if kind == ChannelKind.WEBHOOK:
+        try:
+            URLValidator(schemes=["http", "https"])(target)
+        except ValidationError:
+            raise ValueError("A webhook target is an http:// or https:// URL.") from None
+        return target
+    addresses = [a.strip() for a in target.split(",") if a.strip()]
+    if not addresses:
+        raise ValueError("An email target is one or more addresses, comma-separated.")
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValueError(f"{address!r} is not an email address.") from None
+    return ", ".join(addresses)

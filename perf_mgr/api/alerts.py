@@ -1,0 +1,172 @@
+"""Alerting API under /api/v1/alerts/: rules (CRUD, and the seed's YAML at
+`rules/import/`), channels (CRUD, admins), the alert states and the outbox (read-only).
+
+A refused rule is a 400 whose error names the field and, for a condition, the line and
+column: `{"error": {"code": "invalid_condition", "message": "...", "field":
+"condition", "line": 1, "column": 31}}`."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from perf_mgr.alerting import actions, rules
+from perf_mgr.models.alerting import (
+    AlertChannel,
+    AlertNotification,
+    AlertRule,
+    AlertState,
+    AlertStatus,
+)
+from tenancy.api.base import TenantAPIMixin, TenantScopedModelSerializer, TenantScopedModelViewSet
+from tenancy.api.errors import TenantAPIError
+from tenancy.api.pagination import TenantPagination
+from tenancy.models import Role
+
+
+class RuleSerializer(serializers.BaseSerializer):
+    """The YAML's shape (`for`, `keep_firing_for` as 5m or seconds), validated by
+    perf_mgr.alerting.rules; read back with durations in seconds and the rule's health."""
+
+    def to_representation(self, rule):
+        return {
+            "id": rule.pk,
+            **actions.rule_as_data(rule),
+            "enabled": rule.enabled,
+            "health": rule.health,
+            "health_detail": rule.health_detail,
+            "last_evaluated_at": rule.last_evaluated_at,
+            "updated_at": rule.updated_at,
+        }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise rules.RuleError("invalid_rule", "The body is a rule object.", "rule")
+        unknown = set(data) - {*actions.RULE_FIELDS, "enabled", "id"}
+        if unknown:
+            raise rules.RuleError(
+                "unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.", "rule"
+            )
+        enabled = data.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise rules.RuleError("invalid_enabled", "enabled is true or false.", "enabled")
+        fields = {k: v for k, v in data.items() if k in actions.RULE_FIELDS}
+        return {"spec": actions.validated_rule(fields, self.instance), "enabled": enabled}
+
+    def create(self, validated):
+        return actions.do_save_rule(validated["spec"], enabled=validated["enabled"])
+
+    def update(self, instance, validated):
+        return actions.do_save_rule(validated["spec"], instance, enabled=validated["enabled"])
+
+
+def rule_error_response(exc: rules.RuleError) -> Response:
+    return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class AlertRuleViewSet(TenantScopedModelViewSet):
+    model = AlertRule
+    queryset = AlertRule.objects.all()
+    serializer_class = RuleSerializer
+    read_role = Role.VIEWER
+    write_role = Role.ADMIN
+
+    def handle_exception(self, exc):
+        if isinstance(exc, rules.RuleError):
+            return rule_error_response(exc)
+        return super().handle_exception(exc)
+
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_yaml(self, request, *args, **kwargs):
+        """Body `{"yaml": "alerts:\\n  - name: ..."}`: creates or updates every rule."""
+        text = request.data.get("yaml") if isinstance(request.data, dict) else None
+        if not isinstance(text, str):
+            raise TenantAPIError(400, "invalid", 'The body must be {"yaml": "<alert rules>"}.')
+        saved = actions.do_import_rules(text)
+        return Response({"rules": [RuleSerializer(r).data for r in saved]})
+
+
+class ChannelSerializer(TenantScopedModelSerializer):
+    class Meta:
+        model = AlertChannel
+        fields = ["id", "name", "kind", "target", "min_severity", "enabled", "secret", "created_at"]
+        read_only_fields = ["id", "secret", "created_at"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        target = attrs.get("target", getattr(self.instance, "target", ""))
+        try:
+            attrs["target"] = actions.check_channel_target(kind, target)
+        except ValueError as exc:
+            raise serializers.ValidationError({"target": [str(exc)]}) from None
+        return attrs
+
+
+class AlertChannelViewSet(TenantScopedModelViewSet):
+    """Notification channels; their secrets sign the webhooks, so admins only."""
+
+    model = AlertChannel
+    queryset = AlertChannel.objects.all()
+    serializer_class = ChannelSerializer
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+
+class StateSerializer(serializers.ModelSerializer):
+    rule = serializers.CharField(source="rule.name", read_only=True)
+
+    class Meta:
+        model = AlertState
+        fields = [
+            "id", "rule", "fingerprint", "labels", "status", "value", "active_since",
+            "last_true_at", "fired_at", "resolved_at", "incident", "last_evaluated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class AlertStateViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
+    """The alerts: one row per rule and label set; `?status=firing` filters."""
+
+    model = AlertState
+    serializer_class = StateSerializer
+    pagination_class = TenantPagination
+    read_role = Role.VIEWER
+
+    def get_queryset(self):
+        queryset = AlertState.objects.select_related("rule").order_by("-fired_at", "id")
+        wanted = self.request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in AlertStatus.values:
+                raise TenantAPIError(
+                    400, "invalid_status", f"status: one of {', '.join(AlertStatus.values)}."
+                )
+            queryset = queryset.filter(status=wanted)
+        return queryset
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.name", read_only=True)
+
+    class Meta:
+        model = AlertNotification
+        fields = [
+            "id", "channel", "rule_name", "transition", "severity", "idempotency_key",
+            "status", "attempts", "next_attempt_at", "last_error", "created_at", "delivered_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class AlertNotificationViewSet(
+    TenantAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The outbox, newest first (admins)."""
+
+    model = AlertNotification
+    serializer_class = NotificationSerializer
+    pagination_class = TenantPagination
+    read_role = Role.ADMIN
+
+    def get_queryset(self):
+        return AlertNotification.objects.select_related("channel").order_by("-id")
