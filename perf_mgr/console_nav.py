@@ -3,7 +3,17 @@ operations home (requests, p95 latency and errors of the last hour)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from perf_mgr.models import MetricRollup, MetricSample, MetricSeries, RollupCursor, SeriesGuard
+from perf_mgr.models import (
+    AlertChannel,
+    AlertNotification,
+    AlertRule,
+    AlertState,
+    MetricRollup,
+    MetricSample,
+    MetricSeries,
+    RollupCursor,
+    SeriesGuard,
+)
 from tenancy.console_registry import (
     Card,
     CardRow,
@@ -72,4 +82,5 @@ def register() -> None:
     register_admin_models(
         "performance", [MetricSeries, MetricSample, MetricRollup, RollupCursor, SeriesGuard]
     )
+    register_admin_models("performance", [AlertRule, AlertState, AlertChannel, AlertNotification])
     register_card("performance", performance_card, order=55)
