@@ -138,7 +138,9 @@ class AlertNotification(TenantScopedModel):
     that changes the alert's state and marked delivered only after the channel accepted
     it. The payload is self-contained (the rule may be deleted meanwhile)."""
 
-    channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        AlertChannel, on_delete=models.CASCADE, related_name="notifications"
+    )
     idempotency_key = models.CharField(max_length=64)
     fingerprint = models.CharField(max_length=32)
     transition = models.CharField(max_length=10, choices=Transition.choices)
