@@ -7,6 +7,7 @@ from perf_mgr.models import (
     AlertChannel,
     AlertNotification,
     AlertRule,
+    AlertSilence,
     AlertState,
     MetricRollup,
     MetricSample,
@@ -82,5 +83,7 @@ def register() -> None:
     register_admin_models(
         "performance", [MetricSeries, MetricSample, MetricRollup, RollupCursor, SeriesGuard]
     )
-    register_admin_models("performance", [AlertRule, AlertState, AlertChannel, AlertNotification])
+    register_admin_models(
+        "performance", [AlertRule, AlertState, AlertSilence, AlertChannel, AlertNotification]
+    )
     register_card("performance", performance_card, order=55)

@@ -81,3 +81,21 @@ def check_channel_target(kind: str, target: str) -> str:
         except ValidationError:
             raise ValueError(f"{address!r} is not an email address.") from None
     return ", ".join(addresses)
+
+
+def check_silence(matchers, starts_at, ends_at, now) -> dict:
+    """Matchers: a non-empty {label: value} of strings; ends_at after now and after
+    starts_at. Returns the matchers; ValueError((field, reason)) otherwise."""
+    if (
+        not isinstance(matchers, dict)
+        or not matchers
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in matchers.items())
+    ):
+        raise ValueError("matchers", 'Matchers are a non-empty {"label": "value"} map.')
+    if len(matchers) > 16 or any(len(k) > 100 or len(v) > 100 for k, v in matchers.items()):
+        raise ValueError("matchers", "At most 16 matchers of at most 100 characters.")
+    if ends_at is None or ends_at <= now:
+        raise ValueError("ends_at", "A silence must end in the future.")
+    if starts_at is not None and ends_at <= starts_at:
+        raise ValueError("ends_at", "A silence must end after it starts.")
+    return matchers

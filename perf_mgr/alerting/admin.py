@@ -9,7 +9,13 @@ from django import forms
 from django.contrib import admin
 
 from perf_mgr.alerting import actions, rules
-from perf_mgr.models.alerting import AlertChannel, AlertNotification, AlertRule, AlertState
+from perf_mgr.models.alerting import (
+    AlertChannel,
+    AlertNotification,
+    AlertRule,
+    AlertSilence,
+    AlertState,
+)
 from tenancy.admin_base import TenantScopedAdmin
 from tenancy.context import get_current_tenant_id, tenant_context
 from tenancy.models import Role
@@ -120,3 +126,37 @@ class AlertNotificationAdmin(ReadOnly):
     list_filter = ["status", "transition"]
     exclude = ["payload"]
     show_full_result_count = False
+
+
+class AlertSilenceForm(forms.ModelForm):
+    class Meta:
+        model = AlertSilence
+        fields = ["matchers", "starts_at", "ends_at", "comment"]
+
+    def clean(self):
+        from django.utils import timezone
+
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            actions.check_silence(
+                data.get("matchers"), data.get("starts_at"), data.get("ends_at"), timezone.now()
+            )
+        except ValueError as exc:
+            field, reason = exc.args
+            self.add_error(field, reason)
+        return data
+
+
+@admin.register(AlertSilence)
+class AlertSilenceAdmin(TenantScopedAdmin):
+    form = AlertSilenceForm
+    view_role = Role.VIEWER
+    edit_role = Role.MEMBER
+    list_display = ["__str__", "starts_at", "ends_at", "comment", "created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)

@@ -26,7 +26,14 @@ from django.utils import timezone
 
 from perf_mgr import query
 from perf_mgr.alerting import grammar, outbox, rules
-from perf_mgr.models.alerting import AlertRule, AlertState, AlertStatus, RuleHealth, Transition
+from perf_mgr.models.alerting import (
+    SEVERITY_RANK,
+    AlertRule,
+    AlertState,
+    AlertStatus,
+    RuleHealth,
+    Transition,
+)
 
 OPS = {
     ">": operator.gt,
@@ -205,7 +212,12 @@ def evaluate_tenant(now=None) -> Outcome:
     now = now or timezone.now()
     outcome = Outcome()
     known = rules.known_metrics()
-    for rule in AlertRule.objects.filter(enabled=True):
+    # Critical rules first: a critical alert firing in this cycle inhibits the warnings
+    # written after it (outbox.py).
+    enabled = sorted(
+        AlertRule.objects.filter(enabled=True), key=lambda r: -SEVERITY_RANK[r.severity]
+    )
+    for rule in enabled:
         outcome.notifications += evaluate_rule(rule, now, known)
         rule.refresh_from_db(fields=["health"])
         outcome.evaluated += 1

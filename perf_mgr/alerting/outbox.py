@@ -4,13 +4,35 @@ The idempotency key is a digest of (alert fingerprint, incident number, transiti
 the same transition of the same incident is one notification, whoever writes it and
 however often (a unique constraint per channel), and the receiver sees the key in every
 attempt (`X-DIM-Idempotency-Key`, the email's header) to drop duplicates of an
-at-least-once delivery."""
+at-least-once delivery.
+
+Suppression (Alertmanager's, decided when the transition is written, kept visible in
+the outbox with its reason instead of being sent):
+- **silences**: an active AlertSilence whose matchers the alert's labels include;
+- **inhibition**: a firing `critical` alert of the tenant suppresses a `warning` or
+  `info` alert whose labels, apart from alertname and severity, are equal;
+- a resolution is suppressed on a channel exactly when that incident's firing was
+  (a resolution is never sent for a firing nobody was told about, and never lost for
+  one that was).
+"""
 
 from __future__ import annotations
 
 import hashlib
 
-from perf_mgr.models.alerting import SEVERITY_RANK, AlertChannel, AlertNotification
+from perf_mgr.models.alerting import (
+    SEVERITY_RANK,
+    AlertChannel,
+    AlertNotification,
+    AlertSilence,
+    AlertState,
+    AlertStatus,
+    DeliveryStatus,
+    Severity,
+    Transition,
+)
+
+IDENTITY_LABELS = ("alertname", "severity")
 
 
 def idempotency_key(fingerprint: str, incident: int, transition: str) -> str:
@@ -35,15 +57,48 @@ def payload(rule, state, transition: str, now) -> dict:
     }
 
 
+def _core(labels: dict) -> dict:
+    return {k: v for k, v in labels.items() if k not in IDENTITY_LABELS}
+
+
+def suppression(rule, state, now) -> str | None:
+    """DeliveryStatus.SILENCED / INHIBITED for a firing about to be written, or None."""
+    silences = AlertSilence.objects.filter(starts_at__lte=now, ends_at__gt=now)
+    if any(s.matches(state.labels) for s in silences):
+        return DeliveryStatus.SILENCED
+    if rule.severity != Severity.CRITICAL:
+        core = _core(state.labels)
+        firing = AlertState.objects.filter(
+            status=AlertStatus.FIRING, rule__severity=Severity.CRITICAL
+        ).exclude(pk=state.pk)
+        if any(_core(other.labels) == core for other in firing):
+            return DeliveryStatus.INHIBITED
+    return None
+
+
+def _firing_status(channel, state) -> str | None:
+    key = idempotency_key(state.fingerprint, state.incident, Transition.FIRING)
+    row = AlertNotification.objects.filter(channel=channel, idempotency_key=key).first()
+    return row.status if row is not None else None
+
+
 def enqueue(rule, state, transition: str, now) -> int:
     """One outbox row per enabled channel taking the rule's severity; returns how many
     were new. Runs inside the evaluator's transaction."""
     key = idempotency_key(state.fingerprint, state.incident, transition)
     body = payload(rule, state, transition, now)
     written = 0
+    suppressed = suppression(rule, state, now) if transition == Transition.FIRING else None
     for channel in AlertChannel.objects.filter(enabled=True):
         if SEVERITY_RANK[rule.severity] < SEVERITY_RANK[channel.min_severity]:
             continue
+        status = suppressed or DeliveryStatus.PENDING
+        if transition == Transition.RESOLVED:
+            fired = _firing_status(channel, state)
+            if fired is None:
+                continue  # the channel was never told of this incident (added since)
+            if fired in (DeliveryStatus.SILENCED, DeliveryStatus.INHIBITED):
+                status = fired
         _row, created = AlertNotification.objects.get_or_create(
             channel=channel,
             idempotency_key=key,
@@ -54,6 +109,8 @@ def enqueue(rule, state, transition: str, now) -> int:
                 "severity": rule.severity,
                 "payload": body,
                 "next_attempt_at": now,
+                "status": status,
+                "last_error": "" if status == DeliveryStatus.PENDING else f"not sent: {status}",
             },
         )
         written += created

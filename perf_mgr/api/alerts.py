@@ -16,6 +16,7 @@ from perf_mgr.models.alerting import (
     AlertChannel,
     AlertNotification,
     AlertRule,
+    AlertSilence,
     AlertState,
     AlertStatus,
 )
@@ -170,3 +171,49 @@ class AlertNotificationViewSet(
 
     def get_queryset(self):
         return AlertNotification.objects.select_related("channel").order_by("-id")
+
+
+class SilenceSerializer(TenantScopedModelSerializer):
+    class Meta:
+        model = AlertSilence
+        fields = ["id", "matchers", "starts_at", "ends_at", "comment", "created_by", "created_at"]
+        read_only_fields = ["id", "created_by", "created_at"]
+
+    def validate(self, attrs):
+        from django.utils import timezone
+
+        attrs = super().validate(attrs)
+        current = {
+            f: attrs.get(f, getattr(self.instance, f, None))
+            for f in ("matchers", "starts_at", "ends_at")
+        }
+        try:
+            actions.check_silence(**current, now=timezone.now())
+        except ValueError as exc:
+            field, reason = exc.args
+            raise serializers.ValidationError({field: [reason]}) from None
+        return attrs
+
+    def create(self, validated):
+        request = self.context.get("request")
+        validated["created_by"] = getattr(getattr(request, "user", None), "username", "")
+        return super().create(validated)
+
+
+class AlertSilenceViewSet(TenantScopedModelViewSet):
+    """Silences: `?active=true` lists the ones in force now."""
+
+    model = AlertSilence
+    queryset = AlertSilence.objects.all()
+    serializer_class = SilenceSerializer
+    read_role = Role.VIEWER
+    write_role = Role.MEMBER
+
+    def get_queryset(self):
+        from django.utils import timezone
+
+        queryset = super().get_queryset()
+        if self.request.query_params.get("active") == "true":
+            now = timezone.now()
+            queryset = queryset.filter(starts_at__lte=now, ends_at__gt=now)
+        return queryset

@@ -9,6 +9,7 @@ alerts_router.register("alerts/channels", alerts.AlertChannelViewSet, basename="
 alerts_router.register(
     "alerts/notifications", alerts.AlertNotificationViewSet, basename="alert-notification"
 )
+alerts_router.register("alerts/silences", alerts.AlertSilenceViewSet, basename="alert-silence")
 alerts_router.register("alerts", alerts.AlertStateViewSet, basename="alert")
 
 urlpatterns = [

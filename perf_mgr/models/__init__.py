@@ -172,5 +172,6 @@ from perf_mgr.models.alerting import (  # noqa: E402, F401
     AlertChannel,
     AlertNotification,
     AlertRule,
+    AlertSilence,
     AlertState,
 )

@@ -131,6 +131,8 @@ class Transition(models.TextChoices):
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
+    SILENCED = "silenced", "Silenced (not sent)"
+    INHIBITED = "inhibited", "Inhibited by a critical alert (not sent)"
 
 
 class AlertNotification(TenantScopedModel):
@@ -172,3 +174,25 @@ class AlertNotification(TenantScopedModel):
 
     def __str__(self):
         return f"{self.rule_name} {self.transition} → {self.channel_id}: {self.status}"
+
+
+class AlertSilence(TenantScopedModel):
+    """Mutes the tenant's alerts whose labels include every matcher pair, from
+    `starts_at` until `ends_at` (required: a silence always expires)."""
+
+    matchers = models.JSONField(default=dict, help_text='Labels to match, e.g. {"team": "db"}')
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    comment = models.CharField(max_length=300, blank=True, default="")
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantScopedModel.Meta):
+        ordering = ["-ends_at", "id"]
+
+    def __str__(self):
+        pairs = ", ".join(f"{k}={v}" for k, v in sorted(self.matchers.items()))
+        return f"{pairs} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def matches(self, labels: dict) -> bool:
+        return all(labels.get(k) == v for k, v in self.matchers.items())
