@@ -3,6 +3,7 @@ operations home (requests, p95 latency and errors of the last hour)."""
 
 from django.utils.translation import gettext_lazy as _
 
+from perf_mgr.alerting.card import firing_alerts_card
 from perf_mgr.models import (
     AlertChannel,
     AlertNotification,
@@ -87,3 +88,4 @@ def register() -> None:
         "performance", [AlertRule, AlertState, AlertSilence, AlertChannel, AlertNotification]
     )
     register_card("performance", performance_card, order=55)
+    register_card("alerts", firing_alerts_card, order=56)
