@@ -547,7 +547,10 @@ SPECTACULAR_SETTINGS = {
     # browsable pages but not described (a JSON field in a form is a JSON string).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Choice sets that share a field name with another's ("state" of jobs and tenants).
-    "ENUM_NAME_OVERRIDES": {"TenantStateEnum": "tenancy.models.tenant.TenantState"},
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStateEnum": "tenancy.models.tenant.TenantState",
+        "AlertSeverityEnum": "perf_mgr.models.alerting.Severity",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which
     # assistive technology cannot reach (axe-core: nested-interactive).

@@ -19,6 +19,7 @@ from perf_mgr.models.alerting import (
     AlertSilence,
     AlertState,
     AlertStatus,
+    Severity,
 )
 from tenancy.api.base import TenantAPIMixin, TenantScopedModelSerializer, TenantScopedModelViewSet
 from tenancy.api.errors import TenantAPIError
@@ -26,9 +27,23 @@ from tenancy.api.pagination import TenantPagination
 from tenancy.models import Role
 
 
-class RuleSerializer(serializers.BaseSerializer):
+class RuleSerializer(serializers.Serializer):
     """The YAML's shape (`for`, `keep_firing_for` as 5m or seconds), validated by
-    perf_mgr.alerting.rules; read back with durations in seconds and the rule's health."""
+    perf_mgr.alerting.rules; read back with durations in seconds and the rule's health.
+    The declared fields describe it for the schema; reading and writing are below."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=100)
+    condition = serializers.CharField(help_text="e.g. session_creation_time_p95 > 100ms")
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
+    keep_firing_for = serializers.CharField(required=False, help_text="5m, 30s, or seconds")
+    labels = serializers.DictField(child=serializers.CharField(), required=False)
+    annotations = serializers.DictField(child=serializers.CharField(), required=False)
+    enabled = serializers.BooleanField(required=False)
+    health = serializers.CharField(read_only=True)
+    health_detail = serializers.CharField(read_only=True)
+    last_evaluated_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, rule):
         return {
@@ -60,6 +75,12 @@ class RuleSerializer(serializers.BaseSerializer):
 
     def update(self, instance, validated):
         return actions.do_save_rule(validated["spec"], instance, enabled=validated["enabled"])
+
+
+# `for` is a Python keyword: declared after the class.
+RuleSerializer._declared_fields["for"] = serializers.CharField(
+    required=False, help_text="5m, 30s, or seconds: pending this long before firing"
+)
 
 
 def rule_error_response(exc: rules.RuleError) -> Response:
