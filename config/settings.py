@@ -405,6 +405,9 @@ PERIODIC_TASKS["perf-purge-expired-metrics"] = {
 # every ALERTING_EVALUATION_INTERVAL; the outbox is delivered per tenant, at most
 # ALERTING_DELIVERY_BATCH per tenant and run (the per-tenant rate limit of the fair queue),
 # failed attempts retried from ALERTING_RETRY_BASE_S doubling up to ALERTING_RETRY_MAX_S.
+# Webhooks may target private, loopback and link-local addresses (development only: a
+# tenant's webhook could otherwise reach the platform's internal services).
+ALERTING_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTING_WEBHOOK_ALLOW_PRIVATE", default=False)
 ALERTING_DELIVERY_BATCH = env.int("ALERTING_DELIVERY_BATCH", default=50)
 ALERTING_RETRY_BASE_S = env.float("ALERTING_RETRY_BASE_S", default=30.0)
 ALERTING_RETRY_MAX_S = env.float("ALERTING_RETRY_MAX_S", default=3600.0)

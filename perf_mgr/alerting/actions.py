@@ -3,6 +3,10 @@ rule is validated for the tenant in context before it is stored."""
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.parse
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
@@ -71,6 +75,14 @@ def check_channel_target(kind: str, target: str) -> str:
             URLValidator(schemes=["http", "https"])(target)
         except ValidationError:
             raise ValueError("A webhook target is an http:// or https:// URL.") from None
+        if not getattr(settings, "ALERTING_WEBHOOK_ALLOW_PRIVATE", False):
+            host = urllib.parse.urlsplit(target).hostname or ""
+            try:
+                literal = ipaddress.ip_address(host.strip("[]"))
+            except ValueError:
+                literal = None  # a name: checked when it is resolved, at every send
+            if (literal is not None and not literal.is_global) or host == "localhost":
+                raise ValueError("A webhook target must be a public address.")
         return target
     addresses = [a.strip() for a in target.split(",") if a.strip()]
     if not addresses:

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 
@@ -57,8 +60,26 @@ def body_of(notification: AlertNotification) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
+def check_public_host(url: str) -> None:
+    """A tenant's webhook must not reach the platform's own network (SSRF): every
+    address the host resolves to must be public, unless ALERTING_WEBHOOK_ALLOW_PRIVATE
+    (development, tests). Checked again at every send (DNS may change)."""
+    if _setting("ALERTING_WEBHOOK_ALLOW_PRIVATE", False):
+        return
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise DeliveryFailed(f"cannot resolve {host!r}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not address.is_global:
+            raise DeliveryFailed(f"{host!r} resolves to a non-public address")
+
+
 def send_webhook(notification: AlertNotification) -> None:
     channel = notification.channel
+    check_public_host(channel.target)
     body = body_of(notification)
     timestamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310 (the URL was validated: http or https)

@@ -127,7 +127,14 @@ def test_viewer_reads_but_cannot_write_rules(alpha_viewer, tenant_alpha):
 
 @pytest.mark.parametrize(
     "kind,target",
-    [("webhook", "ftp://example.com/x"), ("webhook", "not a url"), ("email", "nobody")],
+    [
+        ("webhook", "ftp://example.com/x"),
+        ("webhook", "not a url"),
+        ("webhook", "http://169.254.169.254/latest/meta-data/"),
+        ("webhook", "http://127.0.0.1:8000/admin/"),
+        ("webhook", "http://[::1]/"),
+        ("email", "nobody"),
+    ],
 )
 def test_channel_bad_target_is_400(alpha_admin, tenant_alpha, kind, target):
     response = api_as(alpha_admin, tenant_alpha).post(

@@ -17,6 +17,13 @@ from tenancy.context import tenant_context
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _local_receiver_allowed(settings, request):
+    # The receiver is a local server: private addresses allowed, except in the test
+    # of the guard itself.
+    settings.ALERTING_WEBHOOK_ALLOW_PRIVATE = "ssrf" not in request.node.name
+
+
 def _fire(tenant, write_samples, now, notifies=True):
     at = int(now.timestamp() * 1e6) - 30_000_000
     write_samples(tenant, [("session_creation_time", {}, 0.5, at)])
@@ -152,3 +159,17 @@ def test_flooding_tenant_cannot_delay_another_tenants_alert(tenant_alpha, tenant
     with tenant_context(tenant_alpha):
         assert AlertNotification.objects.filter(status="delivered").count() == 50
     assert len(mail.outbox) == 51
+
+
+def test_webhook_to_a_private_address_is_refused_and_kept_ssrf(
+    tenant_alpha, write_samples, receiver
+):
+    now = timezone.now()
+    with tenant_context(tenant_alpha):
+        make_webhook(receiver.url.replace("127.0.0.1", "localhost"))
+    _fire(tenant_alpha, write_samples, now)
+    with tenant_context(tenant_alpha):
+        assert delivery.deliver_due(now) == {"delivered": 0, "failed": 1}
+        row = AlertNotification.objects.get()
+        assert row.status == "pending" and "non-public" in row.last_error
+    assert receiver.requests == []
