@@ -20,6 +20,9 @@ from tests.personas import PASSWORD
 SCHEMA = schemathesis.openapi.from_dict(SchemaGenerator(api_version="v1").get_schema(public=True))
 SCHEMA.app = application
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+# Documented as not built yet (issue 14: optimisation is the AI manager's): a 501 in the
+# one error format is their contract until then, never any other 5xx.
+NOT_IMPLEMENTED = {"POST /api/v1/performance/optimize/", "POST /performance/optimize"}
 
 
 @pytest.fixture
@@ -49,8 +52,9 @@ def test_api_contract_never_500_and_one_error_format(
     def run(data):
         case = data.draw(operation.as_strategy())
         response = case.call(headers={"Authorization": f"Basic {token}"})
-        assert response.status_code < 500, (case.method, case.formatted_path, response.text)
-        if 400 <= response.status_code < 500:
+        allowed = 502 if operation.label in NOT_IMPLEMENTED else 500
+        assert response.status_code < allowed, (case.method, case.formatted_path, response.text)
+        if 400 <= response.status_code < allowed:
             body = response.json()
             assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
 
