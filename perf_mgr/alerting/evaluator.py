@@ -173,7 +173,11 @@ def evaluate_rule(rule: AlertRule, now=None, known=None) -> int:
     if waiting is not None:
         _mark(rule, RuleHealth.WAITING, f"Waiting for {waiting}; never fires until then.", now)
         return 0
-    results = Evaluation(int(now.timestamp() * 1e6)).truth(ast)
+    try:
+        results = Evaluation(int(now.timestamp() * 1e6)).truth(ast)
+    except query.QueryError as exc:  # one rule's bad read never stops the others
+        _mark(rule, RuleHealth.ERROR, exc.message, now)
+        return 0
     written = 0
     with transaction.atomic():
         states = {

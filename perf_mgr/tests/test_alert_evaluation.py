@@ -176,3 +176,27 @@ def test_tenant_evaluation_never_touches_another_tenant(tenant_alpha, tenant_bet
         assert AlertState.objects.count() == 1
     with tenant_context(tenant_beta):
         assert not AlertState.objects.exists()
+
+
+def test_rule_whose_read_fails_is_marked_and_others_still_run(
+    tenant_alpha, write_samples, monkeypatch
+):
+    from perf_mgr import query
+
+    now = timezone.now()
+    _latency(write_samples, tenant_alpha, now, 0.5)
+    real = query.evaluate
+
+    def flaky(name, function, *args, **kwargs):
+        if function == "p99":
+            raise query.QueryError("too_many_points", "read refused")
+        return real(name, function, *args, **kwargs)
+
+    monkeypatch.setattr(query, "evaluate", flaky)
+    with tenant_context(tenant_alpha):
+        bad = make_rule(name="a_bad", condition="session_creation_time_p99 > 100ms")
+        good = make_rule(name="b_good", condition="session_creation_time_p95 > 100ms")
+        outcome = evaluator.evaluate_tenant(now)
+        bad.refresh_from_db()
+        assert (outcome.errors, bad.health, bad.health_detail) == (1, "error", "read refused")
+        assert AlertState.objects.get(rule=good).status == "firing"
