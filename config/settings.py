@@ -408,6 +408,11 @@ PERIODIC_TASKS["perf-purge-expired-metrics"] = {
 # Webhooks may target private, loopback and link-local addresses (development only: a
 # tenant's webhook could otherwise reach the platform's internal services).
 ALERTING_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTING_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Grouping defaults of a tenant without an AlertRoute (Alertmanager's route settings).
+ALERTING_GROUP_BY = env.list("ALERTING_GROUP_BY", default=["alertname"])
+ALERTING_GROUP_WAIT_S = env.float("ALERTING_GROUP_WAIT_S", default=30.0)
+ALERTING_GROUP_INTERVAL_S = env.float("ALERTING_GROUP_INTERVAL_S", default=300.0)
+ALERTING_REPEAT_INTERVAL_S = env.float("ALERTING_REPEAT_INTERVAL_S", default=4 * 3600.0)
 ALERTING_DELIVERY_BATCH = env.int("ALERTING_DELIVERY_BATCH", default=50)
 ALERTING_RETRY_BASE_S = env.float("ALERTING_RETRY_BASE_S", default=30.0)
 ALERTING_RETRY_MAX_S = env.float("ALERTING_RETRY_MAX_S", default=3600.0)

@@ -7,6 +7,7 @@ from perf_mgr.alerting.card import firing_alerts_card
 from perf_mgr.models import (
     AlertChannel,
     AlertNotification,
+    AlertRoute,
     AlertRule,
     AlertSilence,
     AlertState,
@@ -85,7 +86,8 @@ def register() -> None:
         "performance", [MetricSeries, MetricSample, MetricRollup, RollupCursor, SeriesGuard]
     )
     register_admin_models(
-        "performance", [AlertRule, AlertState, AlertSilence, AlertChannel, AlertNotification]
+        "performance",
+        [AlertRule, AlertState, AlertSilence, AlertRoute, AlertChannel, AlertNotification],
     )
     register_card("performance", performance_card, order=55)
     register_card("alerts", firing_alerts_card, order=56)

@@ -4,6 +4,7 @@ rule is validated for the tenant in context before it is stored."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.parse
 
 from django.conf import settings
@@ -111,3 +112,30 @@ def check_silence(matchers, starts_at, ends_at, now) -> dict:
     if starts_at is not None and ends_at <= starts_at:
         raise ValueError("ends_at", "A silence must end after it starts.")
     return matchers
+
+
+def check_route(group_by, wait, interval, repeat) -> None:
+    """ValueError((field, reason)) for a route Alertmanager would refuse."""
+    if not isinstance(group_by, list) or not all(
+        isinstance(n, str) and (n == "..." or re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]{0,99}", n))
+        for n in group_by
+    ):
+        raise ValueError("group_by", 'group_by is a list of label names (or ["..."]).')
+    for field, value, low in (
+        ("group_wait", wait, 0.0),
+        ("group_interval", interval, 1.0),
+        ("repeat_interval", repeat, 0.0),
+    ):
+        if value is None or not low <= value <= rules.MAX_DURATION_S:
+            raise ValueError(field, f"{field} is between {low:g} s and 7d (0 repeat: never).")
+
+
+@transaction.atomic
+def do_save_route(group_by, wait, interval, repeat):
+    from perf_mgr.models.alerting import AlertRoute
+
+    route = AlertRoute.objects.select_for_update().first() or AlertRoute()
+    route.group_by, route.group_wait_s = group_by, wait
+    route.group_interval_s, route.repeat_interval_s = interval, repeat
+    route.save()
+    return route

@@ -12,6 +12,7 @@ from perf_mgr.alerting import actions, rules
 from perf_mgr.models.alerting import (
     AlertChannel,
     AlertNotification,
+    AlertRoute,
     AlertRule,
     AlertSilence,
     AlertState,
@@ -160,3 +161,33 @@ class AlertSilenceAdmin(TenantScopedAdmin):
         if not change:
             obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
+
+
+class AlertRouteForm(forms.ModelForm):
+    class Meta:
+        model = AlertRoute
+        fields = ["group_by", "group_wait_s", "group_interval_s", "repeat_interval_s"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            actions.check_route(
+                data.get("group_by"),
+                data.get("group_wait_s"),
+                data.get("group_interval_s"),
+                data.get("repeat_interval_s"),
+            )
+        except ValueError as exc:
+            field, reason = exc.args
+            self.add_error(field if field == "group_by" else f"{field}_s", reason)
+        return data
+
+
+@admin.register(AlertRoute)
+class AlertRouteAdmin(TenantScopedAdmin):
+    form = AlertRouteForm
+    view_role = Role.VIEWER
+    edit_role = Role.ADMIN
+    list_display = ["__str__", "group_wait_s", "group_interval_s", "repeat_interval_s"]

@@ -12,6 +12,10 @@ Fairness: a run delivers at most ALERTING_DELIVERY_BATCH notifications of its te
 one tenant's flood waits for its own next cycle while the others' alerts go out in this
 one.
 
+Grouping: the due notifications of one channel and group (outbox.py) go out as one
+message, `{"status", "group_key", "idempotency_key", "alerts": [...]}` (each alert with
+its own idempotency key too).
+
 Webhooks: POST of the JSON payload with `X-DIM-Timestamp` (unix seconds) and
 `X-DIM-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the channel's
 secret>`; a receiver recomputes it and refuses old timestamps (replay).
@@ -55,8 +59,22 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def body_of(notification: AlertNotification) -> bytes:
-    data = {**notification.payload, "idempotency_key": notification.idempotency_key}
+def group_idempotency_key(batch: list[AlertNotification]) -> str:
+    """The message's key: its notifications' keys together (the same batch resent
+    carries the same key; each alert also carries its own)."""
+    text = ",".join(sorted(n.idempotency_key for n in batch))
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+def body_of(batch: list[AlertNotification]) -> bytes:
+    alerts = [{**n.payload, "idempotency_key": n.idempotency_key} for n in batch]
+    firing = any(n.transition == "firing" for n in batch)
+    data = {
+        "status": "firing" if firing else "resolved",
+        "group_key": batch[0].group_key,
+        "idempotency_key": group_idempotency_key(batch),
+        "alerts": alerts,
+    }
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -77,10 +95,10 @@ def check_public_host(url: str) -> None:
             raise DeliveryFailed(f"{host!r} resolves to a non-public address")
 
 
-def send_webhook(notification: AlertNotification) -> None:
-    channel = notification.channel
+def send_webhook(batch: list[AlertNotification]) -> None:
+    channel = batch[0].channel
     check_public_host(channel.target)
-    body = body_of(notification)
+    body = body_of(batch)
     timestamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310 (the URL was validated: http or https)
         channel.target,
@@ -91,7 +109,7 @@ def send_webhook(notification: AlertNotification) -> None:
             "User-Agent": "dim-alerting/1",
             "X-DIM-Timestamp": timestamp,
             "X-DIM-Signature": sign(channel.secret, timestamp, body),
-            "X-DIM-Idempotency-Key": notification.idempotency_key,
+            "X-DIM-Idempotency-Key": group_idempotency_key(batch),
         },
     )
     try:
@@ -104,18 +122,30 @@ def send_webhook(notification: AlertNotification) -> None:
         raise DeliveryFailed(f"unreachable: {getattr(exc, 'reason', exc)}") from None
 
 
-def send_email(notification: AlertNotification) -> None:
-    p = notification.payload
-    recipients = [a.strip() for a in notification.channel.target.split(",") if a.strip()]
-    subject = f"[{p['severity'].upper()}] {p['alert']} {p['status']}"
-    lines = [f"{p['alert']} is {p['status']} ({p['severity']}).", f"Condition: {p['condition']}"]
-    lines += [f"{k}: {v}" for k, v in sorted(p.get("labels", {}).items())]
-    lines += [f"{k}: {v}" for k, v in sorted(p.get("annotations", {}).items())]
+def send_email(batch: list[AlertNotification]) -> None:
+    channel = batch[0].channel
+    recipients = [a.strip() for a in channel.target.split(",") if a.strip()]
+    first = batch[0].payload
+    if len(batch) == 1:
+        subject = f"[{first['severity'].upper()}] {first['alert']} {first['status']}"
+    else:
+        names = ", ".join(sorted({n.rule_name for n in batch}))
+        subject = f"[{len(batch)} alerts] {names}"
+    lines = []
+    for notification in batch:
+        p = notification.payload
+        lines += [
+            f"{p['alert']} is {p['status']} ({p['severity']}).",
+            f"Condition: {p['condition']}",
+        ]
+        lines += [f"  {k}: {v}" for k, v in sorted(p.get("labels", {}).items())]
+        lines += [f"  {k}: {v}" for k, v in sorted(p.get("annotations", {}).items())]
+        lines.append("")
     message = EmailMessage(
         subject,
         "\n".join(lines),
         to=recipients,
-        headers={"X-DIM-Idempotency-Key": notification.idempotency_key},
+        headers={"X-DIM-Idempotency-Key": group_idempotency_key(batch)},
     )
     message.send(fail_silently=False)
 
@@ -123,30 +153,50 @@ def send_email(notification: AlertNotification) -> None:
 SENDERS = {ChannelKind.WEBHOOK: send_webhook, ChannelKind.EMAIL: send_email}
 
 
-def claim(now, limit: int) -> list[AlertNotification]:
-    """Lease up to `limit` due notifications of the tenant, oldest first."""
+def _claimable(now):
+    return AlertNotification.objects.select_for_update(skip_locked=True).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now), status=DeliveryStatus.PENDING
+    )
+
+
+def claim(now, limit: int) -> list[list[AlertNotification]]:
+    """Lease up to `limit` notifications of the tenant: the due ones, oldest first, plus
+    the others waiting in their groups (a group goes out together); returned as one
+    batch per (channel, group), in the order they fell due."""
     with transaction.atomic():
-        due = (
-            AlertNotification.objects.select_for_update(skip_locked=True)
-            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .order_by("next_attempt_at", "id")[:limit]
+        due = list(
+            _claimable(now)
+            .filter(next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("id", "channel_id", "group_key")[:limit]
         )
-        ids = [n.pk for n in due]
+        ids = [row[0] for row in due]
+        for channel_id, key in dict.fromkeys((c, k) for _i, c, k in due):
+            room = limit - len(ids)
+            if room <= 0:
+                break
+            more = _claimable(now).filter(channel_id=channel_id, group_key=key)
+            ids += list(more.exclude(pk__in=ids).values_list("id", flat=True)[:room])
         AlertNotification.objects.filter(pk__in=ids).update(
             lease_until=now + timedelta(seconds=LEASE_S)
         )
-    return list(AlertNotification.objects.filter(pk__in=ids).select_related("channel"))
+    rows = AlertNotification.objects.filter(pk__in=ids).select_related("channel")
+    batches: dict[tuple, list] = {}
+    order = {pk: i for i, pk in enumerate(ids)}
+    for row in sorted(rows, key=lambda r: order[r.pk]):
+        batches.setdefault((row.channel_id, row.group_key), []).append(row)
+    return list(batches.values())
 
 
-def mark_delivered(notification: AlertNotification, now) -> None:
-    AlertNotification.objects.filter(pk=notification.pk, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.DELIVERED,
-        delivered_at=now,
-        lease_until=None,
-        attempts=notification.attempts + 1,
-        last_error="",
-    )
+def mark_delivered(batch: list[AlertNotification], now) -> None:
+    for notification in batch:
+        AlertNotification.objects.filter(pk=notification.pk, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.DELIVERED,
+            delivered_at=now,
+            lease_until=None,
+            attempts=notification.attempts + 1,
+            last_error="",
+        )
 
 
 def backoff_s(attempts: int) -> float:
@@ -154,30 +204,32 @@ def backoff_s(attempts: int) -> float:
     return min(base * 2 ** max(attempts - 1, 0), float(_setting("ALERTING_RETRY_MAX_S", 3600.0)))
 
 
-def mark_failed(notification: AlertNotification, error: str, now) -> None:
-    attempts = notification.attempts + 1
-    AlertNotification.objects.filter(pk=notification.pk, status=DeliveryStatus.PENDING).update(
-        attempts=attempts,
-        lease_until=None,
-        next_attempt_at=now + timedelta(seconds=backoff_s(attempts)),
-        last_error=error[:300],
-    )
+def mark_failed(batch: list[AlertNotification], error: str, now) -> None:
+    for notification in batch:
+        attempts = notification.attempts + 1
+        AlertNotification.objects.filter(pk=notification.pk, status=DeliveryStatus.PENDING).update(
+            attempts=attempts,
+            lease_until=None,
+            next_attempt_at=now + timedelta(seconds=backoff_s(attempts)),
+            last_error=error[:300],
+        )
 
 
 def deliver_due(now=None, limit: int | None = None) -> dict:
-    """Send the tenant's due notifications (at most `limit`, the per-tenant batch)."""
+    """Send the tenant's due notifications (at most `limit`, the per-tenant batch), one
+    message per channel and group; counts are of notifications."""
     now = now or timezone.now()
     limit = limit or int(_setting("ALERTING_DELIVERY_BATCH", 50))
     delivered = failed = 0
-    for notification in claim(now, limit):
+    for batch in claim(now, limit):
         try:
-            SENDERS[notification.channel.kind](notification)
+            SENDERS[batch[0].channel.kind](batch)
         except Exception as exc:  # noqa: BLE001 (any failure of a channel is a retry, never a drop)
-            mark_failed(notification, str(exc) or type(exc).__name__, now)
-            failed += 1
+            mark_failed(batch, str(exc) or type(exc).__name__, now)
+            failed += len(batch)
             continue
-        mark_delivered(notification, timezone.now())
-        delivered += 1
+        mark_delivered(batch, timezone.now())
+        delivered += len(batch)
     return {"delivered": delivered, "failed": failed}
 
 

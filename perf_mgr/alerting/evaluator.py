@@ -129,6 +129,13 @@ def _group_labels(rule: AlertRule, key: tuple) -> dict:
 
 def _step(state: AlertState, true: bool, now, rule: AlertRule) -> str | None:
     """Move one state; returns the transition to notify (firing/resolved) or None."""
+    transition = _move(state, true, now, rule)
+    if transition == Transition.FIRING:
+        state.notified_at = now
+    return transition
+
+
+def _move(state: AlertState, true: bool, now, rule: AlertRule) -> str | None:
     status = state.status
     if true:
         state.last_true_at = now
@@ -161,9 +168,10 @@ def _mark(rule: AlertRule, health: str, detail: str, now) -> None:
     )
 
 
-def evaluate_rule(rule: AlertRule, now=None, known=None) -> int:
+def evaluate_rule(rule: AlertRule, now=None, known=None, current=None) -> int:
     """Evaluate one rule and commit its transitions; returns notifications written."""
     now = now or timezone.now()
+    current = current or outbox.route()
     try:
         ast = rules.compile_condition(rule.condition, known)
     except rules.RuleError as exc:
@@ -194,21 +202,36 @@ def evaluate_rule(rule: AlertRule, now=None, known=None) -> int:
                     continue  # a group that never was true needs no row
                 state = AlertState(rule=rule, fingerprint=fp, labels=labels)
             state.value = value
-            written += _apply(state, true, now, rule)
+            written += _apply(state, true, now, rule, current)
         for fp, state in states.items():
             if fp not in seen:  # the group disappeared: its condition is not true
-                written += _apply(state, False, now, rule)
+                written += _apply(state, False, now, rule, current)
         _mark(rule, RuleHealth.OK, "", now)
     return written
 
 
-def _apply(state: AlertState, true: bool, now, rule: AlertRule) -> int:
+def _repeat(state: AlertState, now, current) -> int | None:
+    """The number of a repeat_interval re-send due now for a firing alert, else None."""
+    every = current.repeat_interval_s
+    if state.status != AlertStatus.FIRING or not every or state.notified_at is None:
+        return None
+    if (now - state.notified_at).total_seconds() < every:
+        return None
+    return int((now - state.fired_at).total_seconds() // every)
+
+
+def _apply(state: AlertState, true: bool, now, rule: AlertRule, current) -> int:
     transition = _step(state, true, now, rule)
+    repeat = _repeat(state, now, current) if transition is None else None
+    if repeat is not None:
+        state.notified_at = now
     state.last_evaluated_at = now
     state.save()
-    if transition is None:
-        return 0
-    return outbox.enqueue(rule, state, transition, now)
+    if transition is not None:
+        return outbox.enqueue(rule, state, transition, now, current)
+    if repeat is not None:
+        return outbox.enqueue(rule, state, Transition.FIRING, now, current, repeat=repeat)
+    return 0
 
 
 def evaluate_tenant(now=None) -> Outcome:
@@ -216,13 +239,14 @@ def evaluate_tenant(now=None) -> Outcome:
     now = now or timezone.now()
     outcome = Outcome()
     known = rules.known_metrics()
+    current = outbox.route()
     # Critical rules first: a critical alert firing in this cycle inhibits the warnings
     # written after it (outbox.py).
     enabled = sorted(
         AlertRule.objects.filter(enabled=True), key=lambda r: -SEVERITY_RANK[r.severity]
     )
     for rule in enabled:
-        outcome.notifications += evaluate_rule(rule, now, known)
+        outcome.notifications += evaluate_rule(rule, now, known, current)
         rule.refresh_from_db(fields=["health"])
         outcome.evaluated += 1
         outcome.waiting += rule.health == RuleHealth.WAITING

@@ -14,16 +14,28 @@ the outbox with its reason instead of being sent):
 - a resolution is suppressed on a channel exactly when that incident's firing was
   (a resolution is never sent for a firing nobody was told about, and never lost for
   one that was).
+
+Grouping (the tenant's AlertRoute, else the ALERTING_GROUP_* defaults): a notification
+carries the digest of its alert's `group_by` values; delivery.py sends a channel's due
+group as one message. Its send time: `group_wait` after the first of a new group, the
+batch's time when the group already has one waiting, and no sooner than
+`group_interval` after the group's last delivered message.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Min
 
 from perf_mgr.models.alerting import (
     SEVERITY_RANK,
     AlertChannel,
     AlertNotification,
+    AlertRoute,
     AlertSilence,
     AlertState,
     AlertStatus,
@@ -57,6 +69,39 @@ def payload(rule, state, transition: str, now) -> dict:
     }
 
 
+def route() -> AlertRoute:
+    """The tenant's route, or the settings' defaults (unsaved)."""
+    return AlertRoute.objects.first() or AlertRoute(
+        group_by=list(getattr(settings, "ALERTING_GROUP_BY", ["alertname"])),
+        group_wait_s=float(getattr(settings, "ALERTING_GROUP_WAIT_S", 30.0)),
+        group_interval_s=float(getattr(settings, "ALERTING_GROUP_INTERVAL_S", 300.0)),
+        repeat_interval_s=float(getattr(settings, "ALERTING_REPEAT_INTERVAL_S", 4 * 3600.0)),
+    )
+
+
+def group_key(group_by: list, labels: dict) -> str:
+    """`...` groups by every label (each alert alone), like Alertmanager."""
+    names = sorted(labels) if "..." in group_by else sorted(group_by)
+    text = json.dumps([(k, labels.get(k, "")) for k in names], separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def send_at(channel, key: str, current: AlertRoute, now):
+    rows = AlertNotification.objects.filter(channel=channel, group_key=key)
+    last = (
+        rows.filter(status=DeliveryStatus.DELIVERED)
+        .order_by("-delivered_at")
+        .values_list("delivered_at", flat=True)
+        .first()
+    )
+    waiting = rows.filter(status=DeliveryStatus.PENDING).aggregate(at=Min("next_attempt_at"))
+    if waiting["at"] is not None:
+        return waiting["at"]  # join the batch already waiting
+    if last is not None and (now - last).total_seconds() < current.group_interval_s:
+        return last + timedelta(seconds=current.group_interval_s)
+    return now + timedelta(seconds=current.group_wait_s)
+
+
 def _core(labels: dict) -> dict:
     return {k: v for k, v in labels.items() if k not in IDENTITY_LABELS}
 
@@ -82,11 +127,15 @@ def _firing_status(channel, state) -> str | None:
     return row.status if row is not None else None
 
 
-def enqueue(rule, state, transition: str, now) -> int:
+def enqueue(rule, state, transition: str, now, current=None, repeat=None) -> int:
     """One outbox row per enabled channel taking the rule's severity; returns how many
-    were new. Runs inside the evaluator's transaction."""
-    key = idempotency_key(state.fingerprint, state.incident, transition)
+    were new. Runs inside the evaluator's transaction. `repeat` numbers the
+    repeat_interval re-sends of a firing alert (each its own key)."""
+    current = current or route()
+    kind = transition if repeat is None else f"{transition}:repeat:{repeat}"
+    key = idempotency_key(state.fingerprint, state.incident, kind)
     body = payload(rule, state, transition, now)
+    group = group_key(current.group_by, state.labels)
     written = 0
     suppressed = suppression(rule, state, now) if transition == Transition.FIRING else None
     for channel in AlertChannel.objects.filter(enabled=True):
@@ -108,7 +157,8 @@ def enqueue(rule, state, transition: str, now) -> int:
                 "rule_name": rule.name,
                 "severity": rule.severity,
                 "payload": body,
-                "next_attempt_at": now,
+                "next_attempt_at": send_at(channel, group, current, now),
+                "group_key": group,
                 "status": status,
                 "last_error": "" if status == DeliveryStatus.PENDING else f"not sent: {status}",
             },

@@ -7,11 +7,13 @@ column: `{"error": {"code": "invalid_condition", "message": "...", "field":
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from perf_mgr.alerting import actions, rules
+from perf_mgr.alerting import actions, outbox, rules
 from perf_mgr.models.alerting import (
     AlertChannel,
     AlertNotification,
@@ -238,3 +240,56 @@ class AlertSilenceViewSet(TenantScopedModelViewSet):
             now = timezone.now()
             queryset = queryset.filter(starts_at__lte=now, ends_at__gt=now)
         return queryset
+
+
+class RouteSerializer(serializers.Serializer):
+    group_by = serializers.ListField(child=serializers.CharField(), required=False)
+    group_wait = serializers.CharField(required=False, help_text="30s, 5m or seconds")
+    group_interval = serializers.CharField(required=False)
+    repeat_interval = serializers.CharField(required=False)
+
+
+def _route_data(route) -> dict:
+    return {
+        "group_by": route.group_by,
+        "group_wait": route.group_wait_s,
+        "group_interval": route.group_interval_s,
+        "repeat_interval": route.repeat_interval_s,
+        "configured": route.pk is not None,
+    }
+
+
+class AlertRouteView(TenantAPIMixin, APIView):
+    """The tenant's grouping of notifications (GET: its route, or the defaults;
+    PUT: admins)."""
+
+    read_role = Role.VIEWER
+    write_role = Role.ADMIN
+
+    @extend_schema(responses=RouteSerializer)
+    def get(self, request, *args, **kwargs):
+        return Response(_route_data(outbox.route()))
+
+    @extend_schema(request=RouteSerializer, responses=RouteSerializer)
+    def put(self, request, *args, **kwargs):
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            raise TenantAPIError(400, "invalid", "The body is a route object.")
+        current = outbox.route()
+        try:
+            values = {
+                name: rules.parse_duration(data[name], name)
+                if name in data
+                else getattr(current, f"{name}_s")
+                for name in ("group_wait", "group_interval", "repeat_interval")
+            }
+        except rules.RuleError as exc:
+            return rule_error_response(exc)
+        group_by = data.get("group_by", current.group_by)
+        try:
+            actions.check_route(group_by, *values.values())
+        except ValueError as exc:
+            field, reason = exc.args
+            raise serializers.ValidationError({field: [reason]}) from None
+        route = actions.do_save_route(group_by, *values.values())
+        return Response(_route_data(route))

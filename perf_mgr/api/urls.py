@@ -27,6 +27,7 @@ urlpatterns = [
         views.PerformanceOptimizeView.as_view(),
         name="performance-optimize",
     ),
+    path("alerts/route/", alerts.AlertRouteView.as_view(), name="alert-route"),
     *alerts_router.urls,
 ]
 

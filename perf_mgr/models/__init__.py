@@ -171,6 +171,7 @@ class SeriesGuard(TenantScopedModel):
 from perf_mgr.models.alerting import (  # noqa: E402, F401
     AlertChannel,
     AlertNotification,
+    AlertRoute,
     AlertRule,
     AlertSilence,
     AlertState,

@@ -78,6 +78,7 @@ class AlertState(TenantScopedModel):
     fired_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     incident = models.PositiveIntegerField(default=0)  # +1 at every firing: idempotency keys
+    notified_at = models.DateTimeField(null=True, blank=True)  # last firing sent: repeat_interval
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantScopedModel.Meta):
@@ -145,6 +146,7 @@ class AlertNotification(TenantScopedModel):
     )
     idempotency_key = models.CharField(max_length=64)
     fingerprint = models.CharField(max_length=32)
+    group_key = models.CharField(max_length=32, blank=True, default="")  # the route's group_by
     transition = models.CharField(max_length=10, choices=Transition.choices)
     rule_name = models.CharField(max_length=100)
     severity = models.CharField(max_length=10, choices=Severity.choices)
@@ -196,3 +198,23 @@ class AlertSilence(TenantScopedModel):
 
     def matches(self, labels: dict) -> bool:
         return all(labels.get(k) == v for k, v in self.matchers.items())
+
+
+class AlertRoute(TenantScopedModel):
+    """How the tenant's notifications are grouped (Alertmanager's route): alerts with the
+    same values of `group_by` go out together in one message per channel; the first of a
+    new group waits `group_wait` for others, later ones wait until `group_interval` after
+    the group's last message, and a still-firing alert is sent again every
+    `repeat_interval`. One per tenant; without one, the ALERTING_* defaults."""
+
+    group_by = models.JSONField(default=list, blank=True, help_text='e.g. ["alertname"]')
+    group_wait_s = models.FloatField("group wait (seconds)", default=30.0)
+    group_interval_s = models.FloatField("group interval (seconds)", default=300.0)
+    repeat_interval_s = models.FloatField("repeat interval (seconds)", default=4 * 3600.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantScopedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_alert_route")]
+
+    def __str__(self):
+        return f"group by {', '.join(self.group_by) or '(all)'}"

@@ -34,3 +34,10 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _alerts_sent_without_group_wait(settings):
+    """The alerting tests deliver right after a transition; the grouping tests set a
+    tenant route (AlertRoute) with its own waits."""
+    settings.ALERTING_GROUP_WAIT_S = 0.0
