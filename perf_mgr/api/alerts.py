@@ -7,7 +7,7 @@ column: `{"error": {"code": "invalid_condition", "message": "...", "field":
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -29,6 +29,17 @@ from tenancy.api.pagination import TenantPagination
 from tenancy.models import Role
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}]})
+class DurationField(serializers.Field):
+    """`5m`, `30s` or seconds in; seconds (a number) out."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class RuleSerializer(serializers.Serializer):
     """The YAML's shape (`for`, `keep_firing_for` as 5m or seconds), validated by
     perf_mgr.alerting.rules; read back with durations in seconds and the rule's health.
@@ -38,7 +49,7 @@ class RuleSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     condition = serializers.CharField(help_text="e.g. session_creation_time_p95 > 100ms")
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
-    keep_firing_for = serializers.CharField(required=False, help_text="5m, 30s, or seconds")
+    keep_firing_for = DurationField(required=False, help_text="5m, 30s, or seconds")
     labels = serializers.DictField(child=serializers.CharField(), required=False)
     annotations = serializers.DictField(child=serializers.CharField(), required=False)
     enabled = serializers.BooleanField(required=False)
@@ -80,7 +91,7 @@ class RuleSerializer(serializers.Serializer):
 
 
 # `for` is a Python keyword: declared after the class.
-RuleSerializer._declared_fields["for"] = serializers.CharField(
+RuleSerializer._declared_fields["for"] = DurationField(
     required=False, help_text="5m, 30s, or seconds: pending this long before firing"
 )
 
@@ -244,9 +255,10 @@ class AlertSilenceViewSet(TenantScopedModelViewSet):
 
 class RouteSerializer(serializers.Serializer):
     group_by = serializers.ListField(child=serializers.CharField(), required=False)
-    group_wait = serializers.CharField(required=False, help_text="30s, 5m or seconds")
-    group_interval = serializers.CharField(required=False)
-    repeat_interval = serializers.CharField(required=False)
+    group_wait = DurationField(required=False, help_text="30s, 5m or seconds")
+    group_interval = DurationField(required=False)
+    repeat_interval = DurationField(required=False)
+    configured = serializers.BooleanField(read_only=True)
 
 
 def _route_data(route) -> dict:
