@@ -416,6 +416,31 @@ PERIODIC_TASKS["perf-purge-expired-metrics"] = {
     "schedule": 3600.0,
     "args": ("perf_mgr.tasks.purge_expired_metrics_task",),
 }
+# Alert rules (perf_mgr/alerting; docs/performance.md, "Alerting"): evaluated per tenant
+# every ALERTING_EVALUATION_INTERVAL; the outbox is delivered per tenant, at most
+# ALERTING_DELIVERY_BATCH per tenant and run (the per-tenant rate limit of the fair queue),
+# failed attempts retried from ALERTING_RETRY_BASE_S doubling up to ALERTING_RETRY_MAX_S.
+# Webhooks may target private, loopback and link-local addresses (development only: a
+# tenant's webhook could otherwise reach the platform's internal services).
+ALERTING_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTING_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Grouping defaults of a tenant without an AlertRoute (Alertmanager's route settings).
+ALERTING_GROUP_BY = env.list("ALERTING_GROUP_BY", default=["alertname"])
+ALERTING_GROUP_WAIT_S = env.float("ALERTING_GROUP_WAIT_S", default=30.0)
+ALERTING_GROUP_INTERVAL_S = env.float("ALERTING_GROUP_INTERVAL_S", default=300.0)
+ALERTING_REPEAT_INTERVAL_S = env.float("ALERTING_REPEAT_INTERVAL_S", default=4 * 3600.0)
+ALERTING_DELIVERY_BATCH = env.int("ALERTING_DELIVERY_BATCH", default=50)
+ALERTING_RETRY_BASE_S = env.float("ALERTING_RETRY_BASE_S", default=30.0)
+ALERTING_RETRY_MAX_S = env.float("ALERTING_RETRY_MAX_S", default=3600.0)
+PERIODIC_TASKS["perf-evaluate-alert-rules"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("ALERTING_EVALUATION_INTERVAL", default=30.0),
+    "args": ("perf_mgr.tasks.evaluate_alert_rules_task",),
+}
+PERIODIC_TASKS["perf-deliver-alert-notifications"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("ALERTING_DELIVERY_INTERVAL", default=15.0),
+    "args": ("perf_mgr.tasks.deliver_alert_notifications_task",),
+}
 PERIODIC_TASKS["perf-sample-queue-depth"] = {
     "task": "perf_mgr.tasks.sample_queue_depth_task",
     "schedule": PERFORMANCE_MONITORING_INTERVAL,
@@ -562,6 +587,7 @@ SPECTACULAR_SETTINGS = {
         "CompatibilityModeEnum": "metadata_mgr.models.registry.CompatibilityMode",
         "VersionOpEnum": "metadata_mgr.models.records.VersionOp",
         "ChangeOpEnum": ["added", "changed", "removed"],
+        "AlertSeverityEnum": "perf_mgr.models.alerting.Severity",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which

@@ -72,3 +72,7 @@ class RollupCursorAdmin(ReadOnlyScopedAdmin):
 @admin.register(SeriesGuard)
 class SeriesGuardAdmin(ReadOnlyScopedAdmin):
     list_display = ["refused_total", "last_refused_name", "last_refused_at"]
+
+
+# The alerting models' admins (rules, alerts, channels, outbox).
+from perf_mgr.alerting import admin as alerting_admin  # noqa: E402, F401

@@ -3,7 +3,20 @@ operations home (requests, p95 latency and errors of the last hour)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from perf_mgr.models import MetricRollup, MetricSample, MetricSeries, RollupCursor, SeriesGuard
+from perf_mgr.alerting.card import firing_alerts_card
+from perf_mgr.models import (
+    AlertChannel,
+    AlertNotification,
+    AlertRoute,
+    AlertRule,
+    AlertSilence,
+    AlertState,
+    MetricRollup,
+    MetricSample,
+    MetricSeries,
+    RollupCursor,
+    SeriesGuard,
+)
 from tenancy.console_registry import (
     Card,
     CardRow,
@@ -72,4 +85,9 @@ def register() -> None:
     register_admin_models(
         "performance", [MetricSeries, MetricSample, MetricRollup, RollupCursor, SeriesGuard]
     )
+    register_admin_models(
+        "performance",
+        [AlertRule, AlertState, AlertSilence, AlertRoute, AlertChannel, AlertNotification],
+    )
     register_card("performance", performance_card, order=55)
+    register_card("alerts", firing_alerts_card, order=56)

@@ -21,3 +21,26 @@ def purge_expired_metrics_task() -> dict:
 @shared_task(tenant_scoped=False)
 def sample_queue_depth_task() -> dict:
     return collectors.sample_queue_depths()
+
+
+@shared_task
+def evaluate_alert_rules_task() -> dict:
+    """Beat, per tenant (fan-out): evaluate the tenant's rules; new notifications are
+    sent right after the commit instead of waiting for the delivery cycle."""
+    from django.db import transaction
+
+    from perf_mgr.alerting import evaluator
+
+    outcome = evaluator.evaluate_tenant()
+    if outcome.notifications:
+        transaction.on_commit(deliver_alert_notifications_task.delay)
+    return vars(outcome)
+
+
+@shared_task
+def deliver_alert_notifications_task() -> dict:
+    """Beat, per tenant (fan-out), and after an evaluation: the tenant's due
+    notifications, at most ALERTING_DELIVERY_BATCH per run (perf_mgr/alerting/delivery.py)."""
+    from perf_mgr.alerting import delivery
+
+    return delivery.deliver_due()

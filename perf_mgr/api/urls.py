@@ -1,6 +1,16 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from perf_mgr.api import views
+from perf_mgr.api import alerts, views
+
+alerts_router = SimpleRouter()
+alerts_router.register("alerts/rules", alerts.AlertRuleViewSet, basename="alert-rule")
+alerts_router.register("alerts/channels", alerts.AlertChannelViewSet, basename="alert-channel")
+alerts_router.register(
+    "alerts/notifications", alerts.AlertNotificationViewSet, basename="alert-notification"
+)
+alerts_router.register("alerts/silences", alerts.AlertSilenceViewSet, basename="alert-silence")
+alerts_router.register("alerts", alerts.AlertStateViewSet, basename="alert")
 
 urlpatterns = [
     path("metrics/", views.MetricsView.as_view(), name="metrics"),
@@ -17,6 +27,8 @@ urlpatterns = [
         views.PerformanceOptimizeView.as_view(),
         name="performance-optimize",
     ),
+    path("alerts/route/", alerts.AlertRouteView.as_view(), name="alert-route"),
+    *alerts_router.urls,
 ]
 
 # The seed's paths at the site root (config/urls.py), also with a trailing slash (a POST

@@ -25,3 +25,19 @@ def minute_ago():
     """A fixed time well inside the last hour, on a whole minute."""
     now = now_us()
     return now - now % MINUTE_US - 5 * MINUTE_US
+
+
+@pytest.fixture
+def receiver():
+    from perf_mgr.tests.alerting_helpers import Receiver
+
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _alerts_sent_without_group_wait(settings):
+    """The alerting tests deliver right after a transition; the grouping tests set a
+    tenant route (AlertRoute) with its own waits."""
+    settings.ALERTING_GROUP_WAIT_S = 0.0

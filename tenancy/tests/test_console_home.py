@@ -20,6 +20,7 @@ EVERY_CARD = {
     "jobs",
     "performance",
     "metadata",
+    "alerts",
 }
 
 
@@ -50,14 +51,14 @@ def test_home_of_a_viewer_shows_only_what_the_role_may_open(
 ):
     client.force_login(alpha_viewer)  # not staff: the admin's lists are closed to them
     response, page = _page(client)
-    # The Jobs page is every member's; sessions and metadata need staff, the rest the
-    # admin role.
+    # The Jobs page is every member's; sessions, metadata and firing alerts need staff,
+    # the rest the admin role.
     assert [c.key for c in response.context["cards"]] == ["jobs"] and _drawn_cards(page) == ["jobs"]
     assert [r["tenant"].slug for r in response.context["overview"]] == ["alpha"]
     alpha_viewer.is_staff = True
     alpha_viewer.save(update_fields=["is_staff"])
     response, _html = _page(client)
-    assert [c.key for c in response.context["cards"]] == ["sessions", "metadata", "jobs"]
+    assert [c.key for c in response.context["cards"]] == ["sessions", "metadata", "alerts", "jobs"]
 
 
 def test_home_without_a_card_for_the_user_says_why(client, alpha_viewer):

@@ -180,3 +180,15 @@ class SeriesGuard(TenantScopedModel):
 
     def __str__(self):
         return f"{self.refused_total} refused"
+
+
+# The alerting models (perf_mgr/alerting/ holds their code). Exported here like the
+# metric models; a module of this package, so perf_mgr.models stays free of cycles.
+from perf_mgr.models.alerting import (  # noqa: E402, F401
+    AlertChannel,
+    AlertNotification,
+    AlertRoute,
+    AlertRule,
+    AlertSilence,
+    AlertState,
+)
