@@ -13,22 +13,27 @@ from tenancy.models import TenantScopedModel
 
 
 class ImportFile(TenantScopedModel):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    filename = models.CharField(max_length=255, blank=True, default="")
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID")
+    )
+    filename = models.CharField(max_length=255, blank=True, default="", verbose_name=_("filename"))
     # The file as uploaded, compressed with zstd: the job reads it from here, so any
     # worker can run or resume it.
-    body = models.BinaryField()
-    size_bytes = models.PositiveBigIntegerField(default=0)
-    lines = models.PositiveIntegerField(default=0)
+    body = models.BinaryField(verbose_name=_("content (compressed)"))
+    size_bytes = models.PositiveBigIntegerField(default=0, verbose_name=_("size (bytes)"))
+    lines = models.PositiveIntegerField(default=0, verbose_name=_("lines"))
     job = models.ForeignKey(
         "jobs_mgr.Job",
+        verbose_name=_("job"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="metadata_imports",
     )
-    created_by = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(
+        max_length=150, blank=True, default="", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta(TenantScopedModel.Meta):
         verbose_name = _("metadata import")

@@ -37,18 +37,23 @@ class Record(TenantScopedModel):
     holds its own snapshot. The name is unique among the tenant's live records, so a
     deleted record's name can be reused, and its restore is refused while it is taken."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID")
+    )
     metadata_type = models.CharField(
         _("type"), max_length=16, choices=MetadataType.choices, default=MetadataType.BUSINESS
     )
     name = models.CharField(_("name"), max_length=200)
-    body = models.BinaryField()
-    codec = models.PositiveSmallIntegerField(default=0)
+    body = models.BinaryField(verbose_name=_("content (compressed)"))
+    codec = models.PositiveSmallIntegerField(default=0, verbose_name=_("codec"))
     content_bytes = models.PositiveIntegerField(
-        default=0, help_text=_("Size of the content as canonical JSON, before compression.")
+        default=0,
+        help_text=_("Size of the content as canonical JSON, before compression."),
+        verbose_name=_("content size (bytes)"),
     )
     subject = models.ForeignKey(
         "metadata_mgr.Subject",
+        verbose_name=_("schema subject"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -56,16 +61,19 @@ class Record(TenantScopedModel):
     )
     subject_version = models.ForeignKey(
         "metadata_mgr.SubjectVersion",
+        verbose_name=_("schema version"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="validated_records",
         help_text=_("The schema version the current content was validated against."),
     )
-    tags = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, verbose_name=_("tags"))
     # "|tag1|tag2|": filtering by tag with one LIKE on every database (SQLite has no
     # JSON containment lookup); tags cannot hold "|" (validation.py).
-    tag_index = models.TextField(default="", blank=True, editable=False)
+    tag_index = models.TextField(
+        default="", blank=True, editable=False, verbose_name=_("tag index")
+    )
     owner = models.CharField(_("owner"), max_length=150, blank=True, default="")
     sensitive = models.BooleanField(
         _("sensitive"),
@@ -73,11 +81,13 @@ class Record(TenantScopedModel):
         help_text=_("Content sealed with the tenant's key and kept out of search."),
     )
     version = models.CharField(_("version"), max_length=24, default="1.0")
-    version_seq = models.PositiveIntegerField(default=1)
-    created_by = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    version_seq = models.PositiveIntegerField(default=1, verbose_name=_("version number"))
+    created_by = models.CharField(
+        max_length=150, blank=True, default="", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deleted at"))
 
     class Meta(TenantScopedModel.Meta):
         verbose_name = _("metadata record")

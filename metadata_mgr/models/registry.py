@@ -48,9 +48,11 @@ class Subject(TenantScopedModel):
             "would break (checked against the records)."
         ),
     )
-    description = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    description = models.CharField(
+        max_length=500, blank=True, default="", verbose_name=_("description")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta(TenantScopedModel.Meta):
         verbose_name = _("schema subject")

@@ -8,6 +8,7 @@ import secrets
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import TenantScopedModel
 
@@ -31,23 +32,36 @@ class AlertRule(TenantScopedModel):
     """One rule in the seed's YAML shape (name, condition, severity) plus `for`,
     `keep_firing_for` (seconds here), labels and annotations."""
 
-    name = models.CharField(max_length=100)
-    condition = models.TextField()
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
-    for_s = models.FloatField("for (seconds)", default=0.0)
-    keep_firing_for_s = models.FloatField("keep firing for (seconds)", default=0.0)
-    labels = models.JSONField(default=dict, blank=True)
-    annotations = models.JSONField(default=dict, blank=True)
-    enabled = models.BooleanField(default=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    condition = models.TextField(verbose_name=_("condition"))
+    severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        default=Severity.WARNING,
+        verbose_name=_("severity"),
+    )
+    for_s = models.FloatField(_("for (seconds)"), default=0.0)
+    keep_firing_for_s = models.FloatField(_("keep firing for (seconds)"), default=0.0)
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    annotations = models.JSONField(default=dict, blank=True, verbose_name=_("annotations"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     # Set by the evaluator: `waiting` for a rule whose source does not exist yet (the
     # seed's anomaly_score until the AI manager provides it), `error` with the reason.
-    health = models.CharField(max_length=10, choices=RuleHealth.choices, default=RuleHealth.OK)
-    health_detail = models.CharField(max_length=300, blank=True, default="")
-    last_evaluated_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    health = models.CharField(
+        max_length=10, choices=RuleHealth.choices, default=RuleHealth.OK, verbose_name=_("health")
+    )
+    health_detail = models.CharField(
+        max_length=300, blank=True, default="", verbose_name=_("health detail")
+    )
+    last_evaluated_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last evaluated at")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="uniq_alert_rule")]
         ordering = ["name", "id"]
 
@@ -66,22 +80,38 @@ class AlertState(TenantScopedModel):
     """The state of one rule for one label set (its `by` groups), persisted so that a
     restarted evaluator continues where the last one stopped."""
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="states")
-    fingerprint = models.CharField(max_length=32)  # blake2b of rule id + labels
-    labels = models.JSONField(default=dict, blank=True)  # the rule's labels + the group's
-    status = models.CharField(
-        max_length=10, choices=AlertStatus.choices, default=AlertStatus.INACTIVE
+    rule = models.ForeignKey(
+        AlertRule, on_delete=models.CASCADE, related_name="states", verbose_name=_("rule")
     )
-    value = models.FloatField(null=True, blank=True)  # the last value of the condition's metric
-    active_since = models.DateTimeField(null=True, blank=True)  # condition true since
-    last_true_at = models.DateTimeField(null=True, blank=True)  # keep_firing_for counts from it
-    fired_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    incident = models.PositiveIntegerField(default=0)  # +1 at every firing: idempotency keys
-    notified_at = models.DateTimeField(null=True, blank=True)  # last firing sent: repeat_interval
-    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    # blake2b of rule id + labels
+    fingerprint = models.CharField(max_length=32, verbose_name=_("fingerprint"))
+    # the rule's labels + the group's
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    status = models.CharField(
+        max_length=10,
+        choices=AlertStatus.choices,
+        default=AlertStatus.INACTIVE,
+        verbose_name=_("status"),
+    )
+    # the last value of the condition's metric
+    value = models.FloatField(null=True, blank=True, verbose_name=_("value"))
+    # condition true since
+    active_since = models.DateTimeField(null=True, blank=True, verbose_name=_("active since"))
+    # keep_firing_for counts from it
+    last_true_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last true at"))
+    fired_at = models.DateTimeField(null=True, blank=True, verbose_name=_("fired at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    # +1 at every firing: idempotency keys
+    incident = models.PositiveIntegerField(default=0, verbose_name=_("incident"))
+    # last firing sent: repeat_interval
+    notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("notified at"))
+    last_evaluated_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last evaluated at")
+    )
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("alert state")
+        verbose_name_plural = _("alert states")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "rule", "fingerprint"], name="uniq_alert_state"
@@ -106,15 +136,26 @@ class AlertChannel(TenantScopedModel):
     """Where a tenant's notifications go. Webhooks are signed with the channel's secret
     (HMAC-SHA256; a secret per channel, so never shared across tenants)."""
 
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
-    target = models.CharField(max_length=500, help_text="Email addresses (comma-separated) or URL")
-    secret = models.CharField(max_length=64, default=new_secret)
-    min_severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.INFO)
-    enabled = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices, verbose_name=_("kind"))
+    target = models.CharField(
+        max_length=500,
+        help_text="Email addresses (comma-separated) or URL",
+        verbose_name=_("target"),
+    )
+    secret = models.CharField(max_length=64, default=new_secret, verbose_name=_("secret"))
+    min_severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        default=Severity.INFO,
+        verbose_name=_("minimum severity"),
+    )
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("notification channel")
+        verbose_name_plural = _("notification channels")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="uniq_alert_channel")
         ]
@@ -142,26 +183,40 @@ class AlertNotification(TenantScopedModel):
     it. The payload is self-contained (the rule may be deleted meanwhile)."""
 
     channel = models.ForeignKey(
-        AlertChannel, on_delete=models.CASCADE, related_name="notifications"
+        AlertChannel,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("channel"),
     )
-    idempotency_key = models.CharField(max_length=64)
-    fingerprint = models.CharField(max_length=32)
-    group_key = models.CharField(max_length=32, blank=True, default="")  # the route's group_by
-    transition = models.CharField(max_length=10, choices=Transition.choices)
-    rule_name = models.CharField(max_length=100)
-    severity = models.CharField(max_length=10, choices=Severity.choices)
-    payload = models.JSONField(default=dict)
+    idempotency_key = models.CharField(max_length=64, verbose_name=_("idempotency key"))
+    fingerprint = models.CharField(max_length=32, verbose_name=_("fingerprint"))
+    # the route's group_by
+    group_key = models.CharField(max_length=32, blank=True, default="", verbose_name=_("group key"))
+    transition = models.CharField(
+        max_length=10, choices=Transition.choices, verbose_name=_("transition")
+    )
+    rule_name = models.CharField(max_length=100, verbose_name=_("rule name"))
+    severity = models.CharField(max_length=10, choices=Severity.choices, verbose_name=_("severity"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
     status = models.CharField(
-        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True)  # a sender holds it until then
-    last_error = models.CharField(max_length=300, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
+    # a sender holds it until then
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    last_error = models.CharField(
+        max_length=300, blank=True, default="", verbose_name=_("last error")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("alert notification")
+        verbose_name_plural = _("alert notifications")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "channel", "idempotency_key"], name="uniq_alert_notification"
@@ -182,14 +237,20 @@ class AlertSilence(TenantScopedModel):
     """Mutes the tenant's alerts whose labels include every matcher pair, from
     `starts_at` until `ends_at` (required: a silence always expires)."""
 
-    matchers = models.JSONField(default=dict, help_text='Labels to match, e.g. {"team": "db"}')
-    starts_at = models.DateTimeField(default=timezone.now)
-    ends_at = models.DateTimeField()
-    comment = models.CharField(max_length=300, blank=True, default="")
-    created_by = models.CharField(max_length=150, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    matchers = models.JSONField(
+        default=dict, help_text='Labels to match, e.g. {"team": "db"}', verbose_name=_("matchers")
+    )
+    starts_at = models.DateTimeField(default=timezone.now, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    comment = models.CharField(max_length=300, blank=True, default="", verbose_name=_("comment"))
+    created_by = models.CharField(
+        max_length=150, blank=True, default="", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("silence")
+        verbose_name_plural = _("silences")
         ordering = ["-ends_at", "id"]
 
     def __str__(self):
@@ -207,13 +268,17 @@ class AlertRoute(TenantScopedModel):
     the group's last message, and a still-firing alert is sent again every
     `repeat_interval`. One per tenant; without one, the ALERTING_* defaults."""
 
-    group_by = models.JSONField(default=list, blank=True, help_text='e.g. ["alertname"]')
-    group_wait_s = models.FloatField("group wait (seconds)", default=30.0)
-    group_interval_s = models.FloatField("group interval (seconds)", default=300.0)
-    repeat_interval_s = models.FloatField("repeat interval (seconds)", default=4 * 3600.0)
-    updated_at = models.DateTimeField(auto_now=True)
+    group_by = models.JSONField(
+        default=list, blank=True, help_text='e.g. ["alertname"]', verbose_name=_("group by")
+    )
+    group_wait_s = models.FloatField(_("group wait (seconds)"), default=30.0)
+    group_interval_s = models.FloatField(_("group interval (seconds)"), default=300.0)
+    repeat_interval_s = models.FloatField(_("repeat interval (seconds)"), default=4 * 3600.0)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta(TenantScopedModel.Meta):
+        verbose_name = _("notification grouping")
+        verbose_name_plural = _("notification grouping")
         constraints = [models.UniqueConstraint(fields=["tenant"], name="uniq_alert_route")]
 
     def __str__(self):
