@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     # Before tenancy, whose admin replaces its schedule pages with platform-only ones.
     "django_celery_beat",
     "tenancy",
+    "cache_mgr",
     "jobs_mgr",
     "audit_mgr",
     "sessions_mgr",

@@ -40,6 +40,11 @@ def __getattr__(name: str):
         from managers import metadata
 
         return getattr(metadata, name)
+    if name == "CacheManager":
+        setup_django()
+        from managers.cache import CacheManager
+
+        return CacheManager
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -49,6 +54,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CacheManager",
     "MetadataManager",
     "MetadataManagerFactory",
     "MetadataType",

@@ -244,3 +244,12 @@ sealed_columns: Hook[[], list] = Hook(
     provided_by="metadata_mgr",
     many=True,
 )
+
+cache_quota: Hook[[int, str], int | None] = Hook(
+    "cache_quota",
+    """(tenant id, "keys" | "bytes") -> the tenant's cache quota, or None for the
+    settings' default (CACHE_TENANT_QUOTA_KEYS / _BYTES). Optional: the cache manager
+    asks only when a provider (the lifecycle manager's tier policies) registered.
+    Called on cache writes: answer from memory, never a query per call.""",
+    provided_by="lifecycle_mgr",
+)

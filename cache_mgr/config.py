@@ -1,0 +1,68 @@
+"""Settings of the cache manager, read once (and again whenever a test overrides one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from tenancy import hooks, resettable
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    local_max_entries: int
+    local_max_bytes: int
+    local_max_age: float  # seconds a local copy may live: the bound on a missed message
+    generation_check: float  # seconds between generation checks against the shared tier
+    quota_keys: int
+    quota_bytes: int
+    prefetch: bool
+    stats_flush: float
+    lock_wait: float
+    xfetch_beta: float
+
+
+_config: Config | None = None
+
+
+def get() -> Config:
+    global _config
+    if _config is None:
+        _config = Config(
+            local_max_entries=getattr(settings, "CACHE_LOCAL_MAX_ENTRIES", 100_000),
+            local_max_bytes=getattr(settings, "CACHE_LOCAL_MAX_BYTES", 256 * 1024 * 1024),
+            local_max_age=float(getattr(settings, "CACHE_LOCAL_MAX_AGE", 5.0)),
+            generation_check=float(getattr(settings, "CACHE_GENERATION_CHECK_SECONDS", 1.0)),
+            quota_keys=getattr(settings, "CACHE_TENANT_QUOTA_KEYS", 50_000),
+            quota_bytes=getattr(settings, "CACHE_TENANT_QUOTA_BYTES", 64 * 1024 * 1024),
+            prefetch=bool(getattr(settings, "CACHE_PREFETCH_ENABLED", True)),
+            stats_flush=float(getattr(settings, "CACHE_STATS_FLUSH_SECONDS", 5.0)),
+            lock_wait=float(getattr(settings, "CACHE_LOCK_WAIT_SECONDS", 5.0)),
+            xfetch_beta=float(getattr(settings, "CACHE_XFETCH_BETA", 1.0)),
+        )
+    return _config
+
+
+def tenant_quota(tenant_id: int, kind: str) -> int:
+    """The tenant's quota (`keys` or `bytes`): a tier policy when an app registered the
+    `cache_quota` hook (the lifecycle manager's tiers), else the settings' default."""
+    override = hooks.cache_quota.call(tenant_id, kind) if hooks.cache_quota.provided else None
+    if override:
+        return int(override)
+    return get().quota_keys if kind == "keys" else get().quota_bytes
+
+
+@resettable.register
+def reset() -> None:
+    global _config
+    _config = None
+
+
+def _on_setting_changed(setting, **kwargs):
+    if setting.startswith("CACHE_"):
+        reset()
+
+
+setting_changed.connect(_on_setting_changed)
