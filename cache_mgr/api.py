@@ -100,14 +100,7 @@ def _local_hit(st, tenant_id, namespace, key, gens, now):
     entry = st.local.get(tenant_id, (namespace, key), now)
     if entry is None or entry.gens != gens:
         return None
-    row = st.counts.get((tenant_id, namespace))
-    if row is None:
-        st.count(tenant_id, namespace, "local_hits")
-    else:
-        row[0] += 1  # "local_hits": the hot path skips the name lookup
-    if entry.prefetched:
-        entry.prefetched = False
-        st.count(tenant_id, namespace, "prefetch_hits")
+    _count_hit(st, tenant_id, namespace, entry)
     return entry
 
 
@@ -176,19 +169,36 @@ def _fetch(st, tenant_id, namespace, key, gens, now):
 
 
 def get(key: str, default=None, *, namespace: str = DEFAULT_NAMESPACE):
-    tenant_id = _tenant_id()
-    st = tiers.state()
+    # The in-process hit is the hot path (bench row cache.local_hit, goal ≤ 2 µs): the
+    # module state, settings and generations are read inline rather than through the
+    # helpers the rest of the module uses.
+    state = current_var.get()
+    tenant_id = state.id if type(state) is TenantRef else _tenant_id()
+    st = tiers._state or tiers.state()
+    cfg = config._config or config.get()
     now = time.monotonic()
-    gens = _generations(st, tenant_id, namespace, now)
-    if tiers.local_tier_usable():
-        entry = _local_hit(st, tenant_id, namespace, key, gens, now)
-        if config.get().prefetch:
-            st.coaccess.observe(tenant_id, (namespace, key), now)
-        if entry is not None:
-            _maybe_flush(st, now)
+    known = st.generations.get((tenant_id, namespace))
+    if known is not None and now - known[1] < cfg.generation_check:
+        gens = known[0]
+    else:
+        gens = _generations(st, tenant_id, namespace, now)
+    if cfg.local_tier and (
+        not st.shared.has_pubsub or tiers.listener.healthy or tiers.local_tier_usable()
+    ):
+        item = (namespace, key)
+        if cfg.prefetch:
+            st.coaccess.observe(tenant_id, item, now)
+        entry = st.local.get(tenant_id, item, now)
+        if entry is not None and entry.gens == gens:
+            row = st.counts.get((tenant_id, namespace))
+            if row is not None and not entry.prefetched:
+                row[0] += 1  # local_hits
+            else:
+                _count_hit(st, tenant_id, namespace, entry)
+            if now >= st.next_flush:
+                st.flush_stats()
             return entry.value
     _check_key(key)
-    check_namespace(namespace)
     found, value, _deadline, _delta = _fetch(st, tenant_id, namespace, key, gens, now)
     if found:
         st.count(tenant_id, namespace, "shared_hits")
@@ -197,6 +207,13 @@ def get(key: str, default=None, *, namespace: str = DEFAULT_NAMESPACE):
     st.count(tenant_id, namespace, "misses")
     _maybe_flush(st, now)
     return default
+
+
+def _count_hit(st, tenant_id, namespace, entry) -> None:
+    st.count(tenant_id, namespace, "local_hits")
+    if entry.prefetched:
+        entry.prefetched = False
+        st.count(tenant_id, namespace, "prefetch_hits")
 
 
 # -- writes --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from tenancy import hooks, resettable
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    local_tier: bool
     local_max_entries: int
     local_max_bytes: int
     local_max_age: float  # seconds a local copy may live: the bound on a missed message
@@ -31,6 +32,7 @@ def get() -> Config:
     global _config
     if _config is None:
         _config = Config(
+            local_tier=bool(getattr(settings, "CACHE_LOCAL_TIER_ENABLED", True)),
             local_max_entries=getattr(settings, "CACHE_LOCAL_MAX_ENTRIES", 100_000),
             local_max_bytes=getattr(settings, "CACHE_LOCAL_MAX_BYTES", 256 * 1024 * 1024),
             local_max_age=float(getattr(settings, "CACHE_LOCAL_MAX_AGE", 5.0)),

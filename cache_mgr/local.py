@@ -58,15 +58,19 @@ class LocalTier:
         lru = self._tenants.get(tenant_id)
         if lru is None:
             return None
-        with self._lock:
-            entry = lru.entries.get(key)
-            if entry is None:
-                return None
-            if (time.monotonic() if now is None else now) >= entry.deadline:
-                self._remove(tenant_id, lru, key)
-                return None
+        entry = lru.entries.get(key)
+        if entry is None:
+            return None
+        if (time.monotonic() if now is None else now) >= entry.deadline:
+            self.discard(tenant_id, key)
+            return None
+        # Without the lock (the hot path): a writer may remove the key between the two
+        # calls, and then there is nothing to mark as recently used.
+        try:
             lru.entries.move_to_end(key)
-            return entry
+        except KeyError:
+            return None
+        return entry
 
     # -- writes --------------------------------------------------------------------------
     def put(self, tenant_id: int, key, entry: Entry) -> None:

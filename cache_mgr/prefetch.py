@@ -42,13 +42,19 @@ class CoAccess:
             return
         if now - previous[2] > WINDOW_SECONDS:
             return
-        with self._lock:
+        # No lock on the counting itself (every read passes here): two threads racing on
+        # one count may lose an increment, which a heuristic can afford.
+        sources = self._tenants.get(tenant_id)
+        if sources is None:
             sources = self._tenants.setdefault(tenant_id, {})
-            if len(sources) >= MAX_SOURCES and previous[1] not in sources:
+        successors = sources.get(previous[1])
+        if successors is None:
+            if len(sources) >= MAX_SOURCES:
                 sources.clear()  # start over rather than grow without bound
             successors = sources.setdefault(previous[1], {})
-            successors[item] = successors.get(item, 0) + 1
-            if len(successors) > 2 * MAX_SUCCESSORS:
+        successors[item] = successors.get(item, 0) + 1
+        if len(successors) > 2 * MAX_SUCCESSORS:
+            with self._lock:
                 keep = sorted(successors.items(), key=lambda kv: -kv[1])[:MAX_SUCCESSORS]
                 sources[previous[1]] = dict(keep)
 
@@ -57,8 +63,9 @@ class CoAccess:
         if not successors:
             return []
         with self._lock:
-            total = sum(successors.values())
-            ranked = sorted(successors.items(), key=lambda kv: -kv[1])
+            snapshot = list(successors.items())
+        total = sum(n for _item, n in snapshot)
+        ranked = sorted(snapshot, key=lambda kv: -kv[1])
         return [
             other
             for other, n in ranked[:MAX_PREDICTIONS]
@@ -69,9 +76,9 @@ class CoAccess:
         """The strongest learned transitions of a tenant (console)."""
         rows = []
         with self._lock:
-            for source, successors in self._tenants.get(tenant_id, {}).items():
+            for source, successors in list(self._tenants.get(tenant_id, {}).items()):
                 total = sum(successors.values())
-                for other, n in successors.items():
+                for other, n in list(successors.items()):
                     rows.append(
                         {"after": source, "reads": other, "count": n, "confidence": n / total}
                     )
@@ -81,4 +88,9 @@ class CoAccess:
     def clear(self) -> None:
         with self._lock:
             self._tenants.clear()
-        _last.__dict__.clear()
+        forget_thread()
+
+
+def forget_thread() -> None:
+    """This thread's last read (tests: ids repeat, a stale one would teach a transition)."""
+    _last.__dict__.clear()

@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 
-from cache_mgr import config, shared
+from cache_mgr import config, prefetch, shared
 from cache_mgr.local import LocalTier
 from cache_mgr.prefetch import CoAccess
 from tenancy import resettable
@@ -177,6 +177,8 @@ listener = Listener(
 def local_tier_usable() -> bool:
     """The in-process tier is trusted only where no other process can change the shared
     tier behind our back (the embedded default) or while we hear every change."""
+    if not config.get().local_tier:
+        return False
     if not state().shared.has_pubsub:
         return True
     if listener.healthy:
@@ -190,3 +192,4 @@ def reset() -> None:
     global _state
     with _state_lock:
         _state = None
+    prefetch.forget_thread()

@@ -211,6 +211,21 @@ else:
         }
     }
 
+# The tenant cache (cache_mgr, docs/cache.md): an in-process tier in front of the shared
+# cache. Bounds of the in-process tier; how long a copy may outlive a lost invalidation
+# message (CACHE_LOCAL_MAX_AGE) and how often generations are re-read (the fallback for
+# lost namespace/tenant invalidations); per-tenant quotas (the lifecycle tiers may
+# override them through the `cache_quota` hook); co-access prefetching.
+CACHE_LOCAL_TIER_ENABLED = env.bool("CACHE_LOCAL_TIER_ENABLED", default=True)
+CACHE_LOCAL_MAX_ENTRIES = env.int("CACHE_LOCAL_MAX_ENTRIES", default=100_000)
+CACHE_LOCAL_MAX_BYTES = env.int("CACHE_LOCAL_MAX_BYTES", default=256 * 1024 * 1024)
+CACHE_LOCAL_MAX_AGE = env.float("CACHE_LOCAL_MAX_AGE", default=5.0)
+CACHE_GENERATION_CHECK_SECONDS = env.float("CACHE_GENERATION_CHECK_SECONDS", default=1.0)
+CACHE_TENANT_QUOTA_KEYS = env.int("CACHE_TENANT_QUOTA_KEYS", default=50_000)
+CACHE_TENANT_QUOTA_BYTES = env.int("CACHE_TENANT_QUOTA_BYTES", default=64 * 1024 * 1024)
+CACHE_PREFETCH_ENABLED = env.bool("CACHE_PREFETCH_ENABLED", default=True)
+CACHE_COMPRESS_MIN_BYTES = env.int("CACHE_COMPRESS_MIN_BYTES", default=1024)
+
 # Per-user cache of memberships for tenant resolution. Only with a shared cache: a
 # process-local cache could not be invalidated across processes.
 # With Redis, each process also keeps memberships in memory, dropped over pub/sub when
