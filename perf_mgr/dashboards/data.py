@@ -132,7 +132,8 @@ def business_data(tenants: list, everyone: bool = False) -> dict:
         with tenant_context(tenant):
             counts = [c for found in hooks.tenant_activity.call(since, now) for c in found]
             counts.append(hooks.ActivityCount("api", _("API requests"), _api_days(win)))
-            members[name] = Membership.objects.count()
+            # Memberships are platform rows (they resolve a request's tenant): by tenant.
+            members[name] = Membership.objects.filter(tenant=tenant).count()
         for count in counts:
             entry = series.setdefault(count.key, {"label": count.label, "by_tenant": {}})
             entry["by_tenant"][name] = {d: n for d, n in count.days.items() if n}

@@ -49,7 +49,9 @@ def test_performance_data_is_the_tenants_own(activity, tenant_alpha, tenant_beta
     }
 
 
-def test_business_data_counts_each_feature_per_tenant(activity, tenant_alpha, tenant_beta):
+def test_business_data_counts_each_feature_per_tenant(
+    activity, tenant_alpha, tenant_beta, alpha_admin
+):
     data = business_data([tenant_alpha])
     series = data["series"]
     assert set(series) >= {"active_users", "sessions", "records", "api"}
@@ -58,7 +60,13 @@ def test_business_data_counts_each_feature_per_tenant(activity, tenant_alpha, te
     assert sum(series["api"]["by_tenant"]["alpha"].values()) == activity["alpha"]["requests"]
     assert sum(series["active_users"]["by_tenant"]["alpha"].values()) == 1
     assert data["totals"]["records"] == {"alpha": 2}
-    assert set(data["members"]) == {"alpha"}
+    from tenancy.models import Membership
+
+    assert data["members"] == {"alpha": Membership.objects.filter(tenant=tenant_alpha).count()}
+    assert business_data([tenant_beta])["members"] == {
+        "beta": Membership.objects.filter(tenant=tenant_beta).count()
+    }
+    assert data["members"]["alpha"] == 2  # alice and adam; beta has bob only
     both = business_data([tenant_alpha, tenant_beta], everyone=True)
     assert sum(both["series"]["records"]["by_tenant"]["beta"].values()) == 5
 
