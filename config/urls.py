@@ -78,6 +78,7 @@ urlpatterns = [
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
+    path("console/performance/", include("perf_mgr.console_urls")),
     path("console/security/", security_dashboard, name="console-security"),
     path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 """What the metadata manager provides to others through `tenancy.hooks` (registered by
 `MetadataConfig.ready()`): the columns it seals with the tenant's key, so the security
-feature's rewrap re-seals them under a new key version."""
+feature's rewrap re-seals them under a new key version; its records' daily activity for
+the console's Business dashboard."""
 
 from __future__ import annotations
 
@@ -22,5 +23,29 @@ def sealed_columns() -> list:
     ]
 
 
+def record_activity(since, until) -> list:
+    """`tenancy.hooks.tenant_activity`: record versions written per day (creations,
+    updates, deletions, rollbacks) and the live records now, for the Business dashboard."""
+    import datetime as dt
+
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils.translation import gettext_lazy as _
+
+    from metadata_mgr.models import Record, RecordVersion
+
+    written = {
+        row["day"]: row["n"]
+        for row in RecordVersion.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    live = Record.objects.filter(deleted_at__isnull=True).count()
+    return [hooks.ActivityCount("records", _("Metadata records written"), written, total=live)]
+
+
 def register() -> None:
     hooks.sealed_columns.register(sealed_columns)
+    hooks.tenant_activity.register(record_activity)

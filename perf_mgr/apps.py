@@ -13,3 +13,21 @@ class PerformanceConfig(AppConfig):
         console_nav.register()
         # Task durations, queue waits and the publication time they are measured from.
         collectors.connect_signals()
+        from tenancy import hooks
+
+        # Channel secrets are sealed with the tenant's key: a key rewrap re-seals them.
+        hooks.sealed_columns.register(sealed_columns)
+
+
+def sealed_columns() -> list:
+    from perf_mgr.models.alerting import AlertChannel, secret_aad
+    from tenancy import hooks
+
+    return [
+        hooks.SealedColumn(
+            model=AlertChannel,
+            attname="secret_sealed",
+            aad=lambda row: secret_aad(row.tenant_id, row.pk),
+            is_sealed=lambda row: bool(row.secret_sealed),
+        )
+    ]

@@ -1,9 +1,11 @@
-"""The performance manager's section of the console sidebar, and its card on the
-operations home (requests, p95 latency and errors of the last hour)."""
+"""The performance manager's section of the console sidebar (its three dashboards and
+its admin pages), and its card on the operations home (requests, p95 latency and errors
+of the last hour)."""
 
 from django.utils.translation import gettext_lazy as _
 
 from perf_mgr.alerting.card import firing_alerts_card
+from perf_mgr.dashboards.scope import permission
 from perf_mgr.models import (
     AlertChannel,
     AlertNotification,
@@ -20,8 +22,10 @@ from perf_mgr.models import (
 from tenancy.console_registry import (
     Card,
     CardRow,
+    NavItem,
     register_admin_models,
     register_card,
+    register_item,
     register_section,
 )
 
@@ -82,6 +86,15 @@ def performance_card(request, tenants) -> Card | None:
 
 def register() -> None:
     register_section("performance", _("Performance"), icon="speed", order=35)
+    for title, link, icon, dashboard in (
+        (_("Performance dashboard"), "console-perf-performance", "monitoring", "performance"),
+        (_("Business dashboard"), "console-perf-business", "insights", "business"),
+        (_("Operations dashboard"), "console-perf-operations", "dns", "operations"),
+    ):
+        register_item(
+            "performance",
+            NavItem(title, link, icon=icon, kind="dashboard", permission=permission(dashboard)),
+        )
     register_admin_models(
         "performance", [MetricSeries, MetricSample, MetricRollup, RollupCursor, SeriesGuard]
     )

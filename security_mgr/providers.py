@@ -124,8 +124,36 @@ def open_tenant_value(envelope: bytes, aad: bytes) -> bytes:
     return keyring.decrypt(bytes(envelope), aad)
 
 
+def key_deployments(since) -> list:
+    """`tenancy.hooks.recent_deployments`: the versions of the tenant's own key ring
+    (subject "") created since `since`, and the current one whatever its age, for the
+    console's Operations dashboard. Read only; never creates a ring."""
+    from django.db.models import Q
+
+    from security_mgr.models import DataKey, KeyRing, KeyState
+
+    ring = KeyRing.objects.filter(subject="").first()
+    if ring is None:
+        return []
+    labels = dict(KeyState.choices)
+    return [
+        hooks.Deployment(
+            kind="key",
+            name="tenant key ring",
+            version=f"v{key.version}",
+            at=key.created_at,
+            state=str(labels.get(key.state, key.state)),
+            current=key.version == ring.current_version,
+        )
+        for key in DataKey.objects.filter(ring=ring)
+        .filter(Q(created_at__gte=since) | Q(version=ring.current_version))
+        .order_by("version")
+    ]
+
+
 def register() -> None:
     connect_subject_rings()
+    hooks.recent_deployments.register(key_deployments)
     hooks.seal_tenant_value.register(seal_tenant_value)
     hooks.open_tenant_value.register(open_tenant_value)
     hooks.has_second_factor.register(has_second_factor)

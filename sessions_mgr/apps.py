@@ -49,6 +49,9 @@ class SessionsConfig(AppConfig):
         # What other features may ask of sessions (tenancy/hooks.py).
         hooks.revoke_user_sessions.register(actions.do_revoke_user_sessions)
         hooks.require_user_step_up.register(actions.do_require_user_step_up)
+        from sessions_mgr import activity
+
+        activity.register()  # the Business dashboard's users and sessions
         from sessions_mgr.models import SessionKeyVersion
         from tenancy.models import TenantSetting
 

@@ -152,18 +152,24 @@ def _redis_state() -> str:
     return "up"
 
 
-def health(request):
+def dependency_states() -> dict:
+    """What `GET /health/` answers, as data (the console's Operations dashboard shows
+    it too): `status` ok / degraded / down, each dependency's state, the fallbacks
+    counted so far. Writes nothing."""
     database = "up" if _database_up() else "down"
     redis = _redis_state()
     status = "down" if database == "down" else "degraded" if redis == "down" else "ok"
-    response = JsonResponse(
-        {
-            "status": status,
-            "dependencies": {"database": database, "redis": redis},
-            "fallbacks": degraded.counters(),
-        },
-        status=503 if database == "down" else 200,
-    )
+    return {
+        "status": status,
+        "dependencies": {"database": database, "redis": redis},
+        "fallbacks": degraded.counters(),
+    }
+
+
+def health(request):
+    state = dependency_states()
+    database = state["dependencies"]["database"]
+    response = JsonResponse(state, status=503 if database == "down" else 200)
     if database == "down":
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"

@@ -253,3 +253,51 @@ cache_quota: Hook[[int, str], int | None] = Hook(
     Called on cache writes: answer from memory, never a query per call.""",
     provided_by="lifecycle_mgr",
 )
+
+# --- what features show on the console's dashboards (perf_mgr draws them) ---------------
+
+
+@dataclass(frozen=True)
+class ActivityCount:
+    """One daily count a feature owns, for the tenant in context: `days` maps each day
+    (a `datetime.date`, UTC) of the asked window to its count (days without any may be
+    left out); `total` is the figure as it is now (say, live records). `label` is for
+    people (a lazy translation)."""
+
+    key: str  # "active_users", "sessions", "records", ...
+    label: object
+    days: dict
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Something put into service for the tenant in context: a key version, a model
+    (`kind`: "key", "model"), its `version` ("v3"), when, and its state for people."""
+
+    kind: str
+    name: str
+    version: str
+    at: object  # an aware datetime
+    state: str = ""
+    current: bool = False
+
+
+tenant_activity: Hook[[object, object], list] = Hook(
+    "tenant_activity",
+    """(since, until) -> list[ActivityCount], for each listener: the daily activity the
+    feature owns for the tenant in context between two aware datetimes (sessions: active
+    users and sessions started; metadata: records written). Read only, aggregate
+    queries; never raises for a tenant without data (empty `days`).""",
+    provided_by="sessions_mgr",
+    many=True,
+)
+
+recent_deployments: Hook[[object], list] = Hook(
+    "recent_deployments",
+    """(since) -> list[Deployment], for each listener: what the feature put into service
+    for the tenant in context since `since` (the security feature: its key ring's
+    versions; the AI manager: model deployments), plus the one in service now. Read only.""",
+    provided_by="security_mgr",
+    many=True,
+)

@@ -123,6 +123,9 @@ class AlertRuleViewSet(TenantScopedModelViewSet):
 
 
 class ChannelSerializer(TenantScopedModelSerializer):
+    # Stored sealed with the tenant's key (AlertChannel.secret opens it); shown to admins.
+    secret = serializers.CharField(read_only=True)
+
     class Meta:
         model = AlertChannel
         fields = ["id", "name", "kind", "target", "min_severity", "enabled", "secret", "created_at"]

@@ -5,27 +5,30 @@ conformance suite). Exported by perf_mgr.models; the code is in perf_mgr/alertin
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenancy import hooks
+from tenancy.context import get_current_tenant_id, tenant_context
 from tenancy.models import TenantScopedModel
 
 
 class Severity(models.TextChoices):
-    INFO = "info", "Info"
-    WARNING = "warning", "Warning"
-    CRITICAL = "critical", "Critical"
+    INFO = "info", _("Info")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
 
 
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
 class RuleHealth(models.TextChoices):
-    OK = "ok", "Evaluated"
-    WAITING = "waiting", "Waiting for a data source"
-    ERROR = "error", "Error"
+    OK = "ok", _("Evaluated")
+    WAITING = "waiting", _("Waiting for a data source")
+    ERROR = "error", _("Error")
 
 
 class AlertRule(TenantScopedModel):
@@ -70,10 +73,10 @@ class AlertRule(TenantScopedModel):
 
 
 class AlertStatus(models.TextChoices):
-    INACTIVE = "inactive", "Inactive"
-    PENDING = "pending", "Pending"
-    FIRING = "firing", "Firing"
-    RESOLVED = "resolved", "Resolved"
+    INACTIVE = "inactive", _("Inactive")
+    PENDING = "pending", _("Pending")
+    FIRING = "firing", _("Firing")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class AlertState(TenantScopedModel):
@@ -127,9 +130,38 @@ def new_secret() -> str:
     return secrets.token_hex(32)
 
 
+# A channel's secret is sealed with its tenant's key (features do not import security:
+# `tenancy.hooks.seal_tenant_value`, as metadata_mgr seals sensitive records), bound to
+# the tenant and the row, so the envelope opens for that channel only. Announced through
+# `tenancy.hooks.sealed_columns` (perf_mgr/apps.py), so a key rewrap re-seals it.
+
+
+def secret_aad(tenant_id: int, channel_id: int) -> bytes:
+    parts = [b"perf_mgr.alertchannel", b"secret", str(tenant_id).encode(), str(channel_id).encode()]
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
+def _in_tenant(tenant_id: int):
+    # An operator under platform access reads or writes a channel in its own tenant.
+    return nullcontext() if get_current_tenant_id() == tenant_id else tenant_context(tenant_id)
+
+
+def seal_secret(tenant_id: int, channel_id: int, plain: str) -> bytes:
+    with _in_tenant(tenant_id):
+        return bytes(
+            hooks.seal_tenant_value.call(plain.encode(), secret_aad(tenant_id, channel_id))
+        )
+
+
+def open_secret(tenant_id: int, channel_id: int, envelope: bytes) -> str:
+    with _in_tenant(tenant_id):
+        plain = hooks.open_tenant_value.call(bytes(envelope), secret_aad(tenant_id, channel_id))
+    return plain.decode()
+
+
 class ChannelKind(models.TextChoices):
-    EMAIL = "email", "Email"
-    WEBHOOK = "webhook", "Signed webhook"
+    EMAIL = "email", _("Email")
+    WEBHOOK = "webhook", _("Signed webhook")
 
 
 class AlertChannel(TenantScopedModel):
@@ -140,10 +172,14 @@ class AlertChannel(TenantScopedModel):
     kind = models.CharField(max_length=10, choices=ChannelKind.choices, verbose_name=_("kind"))
     target = models.CharField(
         max_length=500,
-        help_text="Email addresses (comma-separated) or URL",
+        help_text=_("Email addresses (comma-separated) or URL"),
         verbose_name=_("target"),
     )
-    secret = models.CharField(max_length=64, default=new_secret, verbose_name=_("secret"))
+    # Never in clear: `secret` opens it. Empty only for a channel whose tenant's key was
+    # gone when secrets were first sealed (migration 0006: disabled, new secret on save).
+    secret_sealed = models.BinaryField(
+        default=b"", blank=True, editable=False, verbose_name=_("secret (sealed)")
+    )
     min_severity = models.CharField(
         max_length=10,
         choices=Severity.choices,
@@ -164,17 +200,36 @@ class AlertChannel(TenantScopedModel):
     def __str__(self):
         return f"{self.name} ({self.kind})"
 
+    @property
+    def secret(self) -> str:
+        """The webhook signing secret, opened with the tenant's key ("" if none)."""
+        if not self.secret_sealed:
+            return ""
+        return open_secret(self.tenant_id, self.pk, self.secret_sealed)
+
+    secret.fget.short_description = _("secret")
+
+    def save(self, *args, **kwargs):
+        if self.secret_sealed:
+            return super().save(*args, **kwargs)
+        # A new channel gets its secret here, whoever creates it (API, console, action):
+        # the seal is bound to the row's id, so the row is written first.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.secret_sealed = seal_secret(self.tenant_id, self.pk, new_secret())
+            super().save(update_fields=["secret_sealed"])
+
 
 class Transition(models.TextChoices):
-    FIRING = "firing", "Firing"
-    RESOLVED = "resolved", "Resolved"
+    FIRING = "firing", _("Firing")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    SILENCED = "silenced", "Silenced (not sent)"
-    INHIBITED = "inhibited", "Inhibited by a critical alert (not sent)"
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    SILENCED = "silenced", _("Silenced (not sent)")
+    INHIBITED = "inhibited", _("Inhibited by a critical alert (not sent)")
 
 
 class AlertNotification(TenantScopedModel):
@@ -238,7 +293,9 @@ class AlertSilence(TenantScopedModel):
     `starts_at` until `ends_at` (required: a silence always expires)."""
 
     matchers = models.JSONField(
-        default=dict, help_text='Labels to match, e.g. {"team": "db"}', verbose_name=_("matchers")
+        default=dict,
+        help_text=_('Labels to match, e.g. {"team": "db"}'),
+        verbose_name=_("matchers"),
     )
     starts_at = models.DateTimeField(default=timezone.now, verbose_name=_("starts at"))
     ends_at = models.DateTimeField(verbose_name=_("ends at"))
@@ -269,7 +326,7 @@ class AlertRoute(TenantScopedModel):
     `repeat_interval`. One per tenant; without one, the ALERTING_* defaults."""
 
     group_by = models.JSONField(
-        default=list, blank=True, help_text='e.g. ["alertname"]', verbose_name=_("group by")
+        default=list, blank=True, help_text=_('e.g. ["alertname"]'), verbose_name=_("group by")
     )
     group_wait_s = models.FloatField(_("group wait (seconds)"), default=30.0)
     group_interval_s = models.FloatField(_("group interval (seconds)"), default=300.0)

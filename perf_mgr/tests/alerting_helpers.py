@@ -55,4 +55,6 @@ def make_rule(**data) -> AlertRule:
 
 
 def make_webhook(url: str, **extra) -> AlertChannel:
-    return AlertChannel.objects.create(name="hook", kind="webhook", target=url, **extra)
+    return AlertChannel.objects.create(
+        **{"name": "hook", "kind": "webhook", "target": url, **extra}
+    )
