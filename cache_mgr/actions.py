@@ -37,7 +37,7 @@ def do_invalidate_tenant(*, actor: str = "system") -> int:
 def _bump(namespace: str, actor: str) -> int:
     tenant_id = require_tenant_id("invalidating the tenant cache")
     st = tiers.state()
-    new = st.shared.bump(tenant_id, namespace, tiers.message_generation(tenant_id, namespace, 0))
+    new = st.shared.bump(tenant_id, namespace, tiers.message_generation(tenant_id, namespace))
     st.forget_generation(tenant_id, namespace)
     st.count(
         tenant_id, "default" if namespace == shared.TENANT_WIDE else namespace, "invalidations"

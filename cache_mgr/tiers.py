@@ -51,7 +51,7 @@ def _text(value: str) -> str:
 
 
 _LAYOUTS = {
-    "g": (("origin", _text), ("tenant", integer), ("namespace", _text), ("generation", integer)),
+    "g": (("origin", _text), ("tenant", integer), ("namespace", _text)),
     "k": (("origin", _text), ("tenant", integer), ("namespace", _text), ("key (hex)", _text)),
 }
 
@@ -134,8 +134,9 @@ def stats_key(tenant_id: int) -> str:
     return f"dim:cs:{tenant_id}"
 
 
-def message_generation(tenant_id: int, namespace: str, generation: int) -> str:
-    return encode("g", ORIGIN, tenant_id, namespace, generation)
+def message_generation(tenant_id: int, namespace: str) -> str:
+    """A generation moved on: receivers re-read it (the message need not carry it)."""
+    return encode("g", ORIGIN, tenant_id, namespace)
 
 
 def message_key(tenant_id: int, namespace: str, key: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from cache_mgr import api
@@ -58,8 +59,6 @@ def tenant_cache_page(timeout: float):
             cached = api.get(key, namespace=NAMESPACE)
             if cached is not None:
                 status, headers, content = cached
-                from django.http import HttpResponse
-
                 response = HttpResponse(content, status=status)
                 for name, value in headers:
                     response[name] = value

@@ -26,22 +26,14 @@ def sealed_columns() -> list:
 def record_activity(since, until) -> list:
     """`tenancy.hooks.tenant_activity`: record versions written per day (creations,
     updates, deletions, rollbacks) and the live records now, for the Business dashboard."""
-    import datetime as dt
-
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
     from django.utils.translation import gettext_lazy as _
 
     from metadata_mgr.models import Record, RecordVersion
+    from tenancy.selectors import daily_counts
 
-    written = {
-        row["day"]: row["n"]
-        for row in RecordVersion.objects.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
+    written = daily_counts(
+        RecordVersion.objects.filter(created_at__gte=since, created_at__lt=until), "created_at"
+    )
     live = Record.objects.filter(deleted_at__isnull=True).count()
     return [hooks.ActivityCount("records", _("Metadata records written"), written, total=live)]
 

@@ -10,11 +10,9 @@ from django.utils.translation import gettext as _
 
 from audit_mgr.security_events import EventType, Severity
 from tenancy.console_cards import duration
-from tenancy.console_charts import Chart, chart
+from tenancy.console_charts import MUTED, PRIMARY, Chart, chart, styled
 
 HOUR_MS = 3_600_000
-# unfold's primary (purple-600) for what matters now, its base grey for the rest.
-PRIMARY, MUTED = "#9333ea", "#9ca3af"
 SEVERITY_COLOURS = {
     Severity.LOW: "#64748b",
     Severity.MEDIUM: "#d97706",
@@ -23,7 +21,6 @@ SEVERITY_COLOURS = {
 }
 MAX_RINGS = 20  # all tenants: the rings with the oldest current keys
 MAX_VERSIONS = 12  # per ring, the newest
-FONT = {"family": "Inter, ui-sans-serif, system-ui, sans-serif", "color": "#374151"}
 
 
 def choice_label(choices, value: str) -> str:
@@ -32,18 +29,6 @@ def choice_label(choices, value: str) -> str:
         return str(choices(value).label)
     except ValueError:
         return value
-
-
-def _layout(figure: go.Figure, **extra) -> go.Figure:
-    figure.update_layout(
-        font=FONT,
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        legend={"orientation": "h", "y": -0.2},
-        **extra,
-    )
-    figure.update_yaxes(gridcolor="#e5e7eb", zeroline=False, rangemode="tozero")
-    return figure
 
 
 def events_chart(data: dict, days: int) -> Chart:
@@ -66,7 +51,7 @@ def events_chart(data: dict, days: int) -> Chart:
         first_hour = data["since"].replace(minute=0, second=0, microsecond=0)
         end = data["until"].replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
         figure.update_xaxes(type="date", range=[first_hour.isoformat(), end.isoformat()])
-        _layout(figure, barmode="stack", yaxis_title=_("events"))
+        styled(figure, barmode="stack", yaxis_title=_("events"))
     return chart(
         "events",
         _("Security events per hour, last %(days)s days") % {"days": days},
@@ -92,7 +77,7 @@ def severity_chart(data: dict) -> Chart:
                 hovertemplate="%{x}: %{y}<extra></extra>",
             )
         )
-        _layout(figure, yaxis_title=_("events"), bargap=0.4)
+        styled(figure, yaxis_title=_("events"), bargap=0.4)
     return chart(
         "severity",
         _("Events by severity"),
@@ -117,7 +102,7 @@ def sources_chart(data: dict, days: int) -> Chart:
                 hovertemplate="%{y}: %{x}<extra></extra>",
             )
         )
-        _layout(figure, xaxis_title=_("events"))
+        styled(figure, xaxis_title=_("events"))
         figure.update_yaxes(autorange="reversed", rangemode="normal")
     return chart(
         "sources",
@@ -179,7 +164,7 @@ def keys_chart(data: dict) -> Chart:
         if any(not v["current"] for _l, v in bars):
             traces.insert(0, trace(_("earlier versions"), False, MUTED))
         figure = go.Figure(traces)
-        _layout(
+        styled(
             figure,
             barmode="overlay",
             bargap=0.4,
@@ -213,7 +198,7 @@ def audit_chart(data: dict) -> Chart:
                 hovertemplate="%{x}: %{y}<extra></extra>",
             )
         )
-        _layout(figure, yaxis_title=_("entries"), bargap=0.4)
+        styled(figure, yaxis_title=_("entries"), bargap=0.4)
         figure.update_xaxes(type="category")
     return chart(
         "audit",

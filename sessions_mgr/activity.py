@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from tenancy import hooks
+from tenancy.selectors import daily_counts
 
 
 def _days(since: dt.datetime, until: dt.datetime) -> list[dt.date]:
@@ -21,14 +20,9 @@ def _days(since: dt.datetime, until: dt.datetime) -> list[dt.date]:
 def session_activity(since: dt.datetime, until: dt.datetime) -> list:
     from sessions_mgr.models import Session
 
-    started = {
-        row["day"]: row["n"]
-        for row in Session.objects.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
+    started = daily_counts(
+        Session.objects.filter(created_at__gte=since, created_at__lt=until), "created_at"
+    )
     # A user is active on a day when one of their sessions was in use that day (created
     # before its end, last seen after its start): one aggregate query per day.
     active = {}

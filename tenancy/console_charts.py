@@ -25,6 +25,9 @@ from typing import Any
 from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString
 
+# unfold's primary (purple-600) for what matters now, its base grey for the rest.
+PRIMARY, MUTED = "#9333ea", "#9ca3af"
+FONT = {"family": "Inter, ui-sans-serif, system-ui, sans-serif", "color": "#374151"}
 # Plotly's logo link has no accessible name; the mode bar's buttons do.
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 _POINT_ARRAYS = ("x", "y", "z", "values", "labels")
@@ -51,6 +54,20 @@ def has_points(figure) -> bool:
             if values is not None and len(values) > 0:
                 return True
     return False
+
+
+def styled(figure, **layout):
+    """The console's look for a figure (font, white ground, legend below, light grid,
+    y from zero), plus the chart's own `layout` settings."""
+    figure.update_layout(
+        font=FONT,
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.2},
+        **layout,
+    )
+    figure.update_yaxes(gridcolor="#e5e7eb", zeroline=False, rangemode="tozero")
+    return figure
 
 
 def chart(name: str, title, figure, *, empty, note="", height: int = 320) -> Chart:

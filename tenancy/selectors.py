@@ -81,3 +81,19 @@ def get_tenant_setting(key: str, default=None):
 
     value = TenantSetting.objects.filter(key=key).values_list("value", flat=True).first()
     return default if value is None else value
+
+
+def daily_counts(queryset, field: str) -> dict:
+    """{UTC date: rows} of `queryset` by the day of its datetime `field`, in one
+    aggregate query (the dashboards' per-day activity)."""
+    import datetime as dt
+
+    from django.db.models.functions import TruncDate
+
+    return {
+        row["day"]: row["n"]
+        for row in queryset.annotate(day=TruncDate(field, tzinfo=dt.UTC))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }

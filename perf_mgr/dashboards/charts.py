@@ -7,26 +7,12 @@ import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tenancy.console_charts import Chart, chart
+from tenancy.console_charts import MUTED, PRIMARY, Chart, chart, styled
 
-PRIMARY, MUTED = "#9333ea", "#9ca3af"
 LINES = {"p50": "#64748b", "p95": "#9333ea", "p99": "#dc2626"}
 STATE_COLOURS = {"success": "#16a34a", "failure": "#dc2626", "retry": "#d97706"}
 FIRING = "#dc2626"
-FONT = {"family": "Inter, ui-sans-serif, system-ui, sans-serif", "color": "#374151"}
 DAY_MS = 86_400_000
-
-
-def _layout(figure: go.Figure, **extra) -> go.Figure:
-    figure.update_layout(
-        font=FONT,
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        legend={"orientation": "h", "y": -0.2},
-        **extra,
-    )
-    figure.update_yaxes(gridcolor="#e5e7eb", zeroline=False, rangemode="tozero")
-    return figure
 
 
 def _window_axis(figure: go.Figure, data: dict) -> None:
@@ -68,7 +54,7 @@ def latency_chart(data: dict) -> Chart:
                 )
             )
         figure = go.Figure(traces)
-        _layout(figure, yaxis_title=_("latency (ms)"))
+        styled(figure, yaxis_title=_("latency (ms)"))
         _window_axis(figure, data)
     return chart(
         "latency",
@@ -99,7 +85,7 @@ def throughput_chart(data: dict) -> Chart:
                 hovertemplate="%{x}: %{y}/min<extra></extra>",
             )
         )
-        _layout(figure, yaxis_title=_("requests per minute"))
+        styled(figure, yaxis_title=_("requests per minute"))
         _window_axis(figure, data)
     return chart(
         "throughput",
@@ -129,7 +115,7 @@ def errors_chart(data: dict) -> Chart:
                 hovertemplate="%{x}: %{y} (%{customdata} %)<extra></extra>",
             )
         )
-        _layout(figure, yaxis_title=_("5xx answers"))
+        styled(figure, yaxis_title=_("5xx answers"))
         figure.update_yaxes(rangemode="tozero", range=[0, max(p["errors"] for p in points) + 1])
         _window_axis(figure, data)
     return chart(
@@ -198,7 +184,7 @@ def _daily_chart(key: str, data: dict) -> Chart:
                 for tenant, by_day in sorted(tenants.items())
             ]
         )
-        _layout(figure, barmode="group", showlegend=data["everyone"])
+        styled(figure, barmode="group", showlegend=data["everyone"])
         figure.update_xaxes(type="date", dtick=DAY_MS, tickformat="%b %d")
     totals = data["totals"].get(key)
     note = ""
@@ -229,7 +215,7 @@ def queues_chart(data: dict) -> Chart:
                 hovertemplate="%{x}: %{y}<extra></extra>",
             )
         )
-        _layout(figure, yaxis_title=_("messages waiting"), bargap=0.4)
+        styled(figure, yaxis_title=_("messages waiting"), bargap=0.4)
         figure.update_xaxes(type="category")
     note = ""
     if data["queues_at"]:
@@ -265,7 +251,7 @@ def tasks_chart(data: dict) -> Chart:
                 for state, hours in sorted(tasks.items())
             ]
         )
-        _layout(figure, barmode="stack", yaxis_title=_("tasks"))
+        styled(figure, barmode="stack", yaxis_title=_("tasks"))
         figure.update_xaxes(type="date")
     return chart(
         "tasks",
@@ -297,7 +283,7 @@ def _deployment_chart(name, title, deployments, empty) -> Chart:
                 hovertemplate="%{y} %{text}: %{x} (%{customdata})<extra></extra>",
             )
         )
-        _layout(figure, showlegend=False)
+        styled(figure, showlegend=False)
         figure.update_yaxes(type="category", rangemode="normal")
         figure.update_xaxes(type="date")
     return chart(name, title, figure, empty=empty)
