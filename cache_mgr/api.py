@@ -321,7 +321,7 @@ def get_or_set(key: str, loader, timeout: float = 300, *, namespace: str = DEFAU
 
 
 def _load_once(st, tenant_id, namespace, key, gens, loader, timeout, *, stale, have_stale):
-    lock_name = f"dim:cl:{tenant_id}:{namespace}:{key}"
+    lock_name = f"dim:cl:{{t{tenant_id}}}:{namespace}:{key}"
     with _flight_lock((tenant_id, namespace, key)):
         now = time.monotonic()
         entry = (

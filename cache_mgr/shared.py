@@ -1,6 +1,6 @@
 """The shared tier: Redis when REDIS_URL is set, else Django's default cache.
 
-Keys: `dim:c:<tenant>:<tenant generation>:<namespace>:<namespace generation>:<key>`, so
+Keys: `dim:c:{t<tenant>}:<tenant generation>:<namespace>:<namespace generation>:<key>`, so
 bumping a generation (one INCR) makes every older key of that tenant or namespace
 unreachable at once: O(1) invalidation, with the orphans left to their TTL.
 
@@ -25,16 +25,19 @@ CHANNEL = "dim:cache_mgr:invalidate"
 TENANT_WIDE = "*"
 
 
+# `{t<id>}` is a Redis Cluster hash tag: all of a tenant's keys (values, generations, its
+# quota index) live in one slot, so the multi-key reads and the eviction's DEL stay legal
+# on a cluster. On a single server it is just part of the name.
 def shared_key(tenant_id: int, gens: tuple[int, int], namespace: str, key: str) -> str:
-    return f"dim:c:{tenant_id}:{gens[0]}:{namespace}:{gens[1]}:{key}"
+    return f"dim:c:{{t{tenant_id}}}:{gens[0]}:{namespace}:{gens[1]}:{key}"
 
 
 def generation_key(tenant_id: int, namespace: str) -> str:
-    return f"dim:cg:{tenant_id}:{namespace}"
+    return f"dim:cg:{{t{tenant_id}}}:{namespace}"
 
 
 def index_key(tenant_id: int) -> str:
-    return f"dim:ci:{tenant_id}"
+    return f"dim:ci:{{t{tenant_id}}}"
 
 
 class RedisShared:
@@ -44,6 +47,20 @@ class RedisShared:
 
     def __init__(self, client):
         self.client = client
+        # redis-py refuses PUBLISH inside a cluster pipeline (it has no key to route by).
+        self.cluster = type(client).__name__ == "RedisCluster"
+
+    def _pipeline(self, build, message: str) -> list:
+        """Run what `build(pipe)` queues, then PUBLISH `message`: in the same round trip on
+        a single server, right after the pipeline on a cluster."""
+        pipe = self.client.pipeline(transaction=False)
+        build(pipe)
+        if not self.cluster:
+            pipe.publish(CHANNEL, message)
+        results = pipe.execute()
+        if self.cluster:
+            self.client.publish(CHANNEL, message)
+        return results
 
     def mget(self, keys: list[str]) -> list:
         return degraded.shared_cache("cache_mgr_get", lambda: self.client.mget(keys), None)
@@ -57,10 +74,9 @@ class RedisShared:
 
     def bump(self, tenant_id: int, namespace: str, message: str) -> int | None:
         def call():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.incr(generation_key(tenant_id, namespace))
-            pipe.publish(CHANNEL, message)
-            return pipe.execute()[0]
+            return self._pipeline(lambda p: p.incr(generation_key(tenant_id, namespace)), message)[
+                0
+            ]
 
         return degraded.shared_cache("cache_mgr_bump", call)
 
@@ -69,14 +85,14 @@ class RedisShared:
         now = time.time()
         index = index_key(tenant_id)
 
-        def call():
-            pipe = self.client.pipeline(transaction=False)
+        def build(pipe):
             pipe.set(key, blob, ex=max(1, int(ttl)))
             pipe.zremrangebyscore(index, "-inf", now)
             pipe.zadd(index, {key: now + ttl})
             pipe.zcard(index)
-            pipe.publish(CHANNEL, message)
-            count = pipe.execute()[3]
+
+        def call():
+            count = self._pipeline(build, message)[3]
             if count <= quota_keys:
                 return []
             popped = self.client.zpopmin(index, count - quota_keys)
@@ -88,12 +104,12 @@ class RedisShared:
         return degraded.shared_cache("cache_mgr_set", call)
 
     def delete(self, tenant_id: int, key: str, message: str) -> bool:
-        def call():
-            pipe = self.client.pipeline(transaction=False)
+        def build(pipe):
             pipe.delete(key)
             pipe.zrem(index_key(tenant_id), key)
-            pipe.publish(CHANNEL, message)
-            pipe.execute()
+
+        def call():
+            self._pipeline(build, message)
             return True
 
         return bool(degraded.shared_cache("cache_mgr_delete", call, False))

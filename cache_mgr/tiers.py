@@ -131,7 +131,7 @@ class State:
 
 
 def stats_key(tenant_id: int) -> str:
-    return f"dim:cs:{tenant_id}"
+    return f"dim:cs:{{t{tenant_id}}}"
 
 
 def message_generation(tenant_id: int, namespace: str) -> str:

@@ -182,10 +182,19 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # Redis down must cost a request at most this long (a stopped server refuses at once; a
 # hung one or a lost network would otherwise block for minutes), see tenancy/degraded.py.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+# REDIS_URL names a node of a Redis Cluster (the seed's REDIS_CLUSTER_ENABLED): every Redis
+# user then takes a cluster client (tenancy/redis_conn.py; docs/cache.md, "Redis Cluster").
+REDIS_CLUSTER_ENABLED = env.bool("REDIS_CLUSTER_ENABLED", default=False)
 
 
-def redis_cache(url: str) -> dict:
-    """The cache configuration for a Redis URL (the tests point it at their own server)."""
+def redis_cache(url: str, *, cluster: bool | None = None) -> dict:
+    """The cache configuration for a Redis URL (the tests point it at their own server);
+    on a Redis Cluster, django-redis gets our cluster factory and client."""
+    cluster = REDIS_CLUSTER_ENABLED if cluster is None else cluster
+    on_cluster = {
+        "CONNECTION_FACTORY": "tenancy.redis_conn.ClusterConnectionFactory",
+        "CLIENT_CLASS": "tenancy.redis_conn.ClusterClient",
+    }
     return {
         # django-redis's RedisCache, counting hits and misses (perf_mgr/cache_backends.py).
         "BACKEND": "perf_mgr.cache_backends.InstrumentedRedisCache",
@@ -195,6 +204,7 @@ def redis_cache(url: str) -> dict:
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            **(on_cluster if cluster else {}),
         },
     }
 
@@ -238,10 +248,17 @@ TENANT_RESOLUTION_CACHE_SECONDS = env.int(
 # --- Celery -----------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "celery" / "broker"
 # An empty variable means "unset" (scripts export empty values to turn services off).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+# Celery's Redis transport cannot use a Redis Cluster: there the broker is named on its own.
+_redis_for_celery = "" if REDIS_CLUSTER_ENABLED else REDIS_URL
+if REDIS_CLUSTER_ENABLED and not env.str("CELERY_BROKER_URL", default=""):
+    raise environ.ImproperlyConfigured(
+        "REDIS_CLUSTER_ENABLED is on but CELERY_BROKER_URL is not set: Celery cannot use a "
+        "Redis Cluster as its broker; set CELERY_BROKER_URL (e.g. amqp://... for RabbitMQ)."
+    )
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or _redis_for_celery or "filesystem://"
 CELERY_RESULT_BACKEND = (
     env.str("CELERY_RESULT_BACKEND", default="")
-    or REDIS_URL
+    or _redis_for_celery
     or f"file://{VAR_DIR / 'celery' / 'results'}"
 )
 if CELERY_RESULT_BACKEND.startswith("file://"):

@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 
 from tenancy import resettable
@@ -102,8 +103,8 @@ def store():
 def redis():
     """The raw Redis client when the shared cache is django-redis and in use (one round
     trip per observation through a script), else None (one call per key)."""
-    if _local_var.get() is not None:
-        return None
+    if _local_var.get() is not None or getattr(settings, "REDIS_CLUSTER_ENABLED", False):
+        return None  # on a cluster the script's keys would span hash slots (CROSSSLOT)
     client = getattr(cache, "client", None)
     return client.get_client(write=True) if hasattr(client, "get_client") else None
 

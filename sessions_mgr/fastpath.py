@@ -33,7 +33,7 @@ from django.conf import settings
 from sessions_mgr import messages
 from sessions_mgr.messages import SessionMessage
 from tenancy import resettable
-from tenancy.pubsub import Listener, receive
+from tenancy.pubsub import Listener, receive, redis_client
 
 log = logging.getLogger("dim.sessions")
 CHANNEL = "dim:sessions:events"
@@ -195,21 +195,12 @@ def get_view() -> SessionView:
 
 # --- publishing ---------------------------------------------------------------------------
 
-_redis = None
-_redis_url = ""
-
 
 def _client():
-    global _redis, _redis_url
+    """The process's client of REDIS_URL (a changed setting, in tests, gets its own;
+    a `RedisCluster` when REDIS_CLUSTER_ENABLED), or None without Redis."""
     url = getattr(settings, "REDIS_URL", "")
-    if not url:
-        return None
-    if _redis is None or url != _redis_url:  # a changed setting (tests) gets its own
-        import redis
-
-        _redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        _redis_url = url
-    return _redis
+    return redis_client(url) if url else None
 
 
 def publish(message: SessionMessage) -> None:

@@ -178,10 +178,12 @@ def _publish(user_ids: list[int]) -> bool:
     if client is None:
         return True
     try:
-        pipe = client.pipeline(transaction=False)
+        # A cluster refuses PUBLISH in a pipeline: there, one call per user.
+        pipe = client if type(client).__name__ == "RedisCluster" else client.pipeline(False)
         for uid in user_ids:
             pipe.publish(CHANNEL, MembershipMessage(uid).to_wire())
-        pipe.execute()
+        if pipe is not client:
+            pipe.execute()
     except Exception as exc:  # noqa: BLE001  (the commit happened; redelivered later)
         stats["publish_errors"] += 1
         log.error("membership_publish_failed", extra={"error": repr(exc)})

@@ -108,22 +108,22 @@ def receive(text: str, parse: Callable[[str], T], *, malformed: str) -> T | None
         return None
 
 
-_clients: dict[str, object] = {}
+_clients: dict[tuple[str, bool], object] = {}
 _clients_lock = threading.Lock()
 
 
 def redis_client(url: str):
-    """One client (and connection pool) per URL and process."""
-    client = _clients.get(url)
-    if client is None:
-        import redis
+    """One client (and connection pool) per URL, cluster mode and process
+    (`tenancy.redis_conn`: a `RedisCluster` when REDIS_CLUSTER_ENABLED)."""
+    from tenancy.redis_conn import cluster_enabled, new_client
 
+    cluster = cluster_enabled()
+    client = _clients.get((url, cluster))
+    if client is None:
         with _clients_lock:
-            client = _clients.get(url)
+            client = _clients.get((url, cluster))
             if client is None:
-                client = _clients[url] = redis.Redis.from_url(
-                    url, socket_timeout=1.0, socket_connect_timeout=1.0
-                )
+                client = _clients[(url, cluster)] = new_client(url, cluster=cluster)
     return client
 
 

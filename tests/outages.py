@@ -279,3 +279,72 @@ def basic(username: str, password: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20000, 40000)  # noqa: S311  (a port, not a secret)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+class PrivateRedisCluster:
+    """A Redis Cluster of `size` primaries (`redis-server --cluster-enabled yes`) on free
+    ports of 127.0.0.1, its 16384 slots split by `redis-cli --cluster create`; no
+    persistence, its node files in `workdir`."""
+
+    def __init__(self, workdir: Path, size: int = 3):
+        self.workdir = Path(workdir)
+        self.ports = [_free_cluster_port() for _ in range(size)]
+        self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
+        self._procs: list[subprocess.Popen] = []
+
+    def start(self) -> PrivateRedisCluster:
+        server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+        for port in self.ports:
+            self._procs.append(
+                subprocess.Popen(
+                    [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+                     "--cluster-enabled", "yes", "--cluster-node-timeout", "5000",
+                     "--cluster-config-file", str(self.workdir / f"nodes-{port}.conf"),
+                     "--dir", str(self.workdir)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
+        for port in self.ports:
+            wait_until(lambda p=port: _answers(p), f"cluster node on {port}")
+        nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=WAIT_SECONDS,
+        )  # fmt: skip
+        wait_until(self._ready, "the cluster reports cluster_state:ok on every node")
+        return self
+
+    def _ready(self) -> bool:
+        import redis
+
+        for port in self.ports:
+            client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+            try:
+                if client.cluster("info").get("cluster_state") != "ok":
+                    return False
+            finally:
+                client.close()
+        return True
+
+    def stop(self) -> None:
+        for proc in self._procs:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=WAIT_SECONDS)
+        self._procs = []

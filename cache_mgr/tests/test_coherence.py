@@ -10,7 +10,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
-from cache_mgr import api, tiers
+from cache_mgr import api, shared, tiers
 from tenancy import degraded
 from tenancy.context import tenant_context
 from tests.markers import redis_only, require_program
@@ -59,7 +59,7 @@ def test_coherence_lost_generation_message_is_caught_by_the_check(tenant_alpha, 
         assert api.get("k", namespace="metadata") == "old"
         st = tiers.state()
         # A bump whose message never arrived (published while we were away).
-        st.shared.client.incr(f"dim:cg:{tenant_alpha.pk}:metadata")
+        st.shared.client.incr(shared.generation_key(tenant_alpha.pk, "metadata"))
         settings.CACHE_GENERATION_CHECK_SECONDS = 600
         assert api.get("k", namespace="metadata") == "old"  # within the bound: still served
         settings.CACHE_GENERATION_CHECK_SECONDS = 0.0  # the bound has passed
@@ -76,7 +76,7 @@ def test_coherence_lost_key_message_is_bounded_by_the_local_max_age(
         assert api.get("k") == "old"
         # Another writer's message is lost: pretend by unsubscribing nobody and writing
         # the new blob straight to Redis.
-        from cache_mgr import codec, shared
+        from cache_mgr import codec
 
         st = tiers.state()
         gens = st.shared.generations(tenant_alpha.pk, "default")

@@ -12,14 +12,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def dead_redis(settings, monkeypatch):
+def dead_redis(settings):
     """Redis configured but not answering (nothing listens on port 1)."""
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     settings.SESSION_FASTPATH_LISTENER = True
-    monkeypatch.setattr(fastpath, "_redis", None)
     yield
     fastpath.stop_listener()
-    fastpath._redis = None
 
 
 def test_fastpath_redis_down_validation_falls_back_to_database(
