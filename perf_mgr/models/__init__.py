@@ -123,8 +123,8 @@ class MetricRollup(TenantScopedModel):
     sum = models.FloatField(default=0.0, verbose_name=_("sum"))
     min = models.FloatField(default=0.0, verbose_name=_("minimum"))
     max = models.FloatField(default=0.0, verbose_name=_("maximum"))
-    # [codes, counts]: perf_mgr/sketch.py
-    sketch = models.JSONField(default=list, blank=True, verbose_name=_("sketch"))
+    # Packed (code, count) records: perf_mgr/sketch.py
+    sketch = models.BinaryField(default=b"", blank=True, verbose_name=_("sketch"))
 
     class Meta(TenantScopedModel.Meta):
         verbose_name = _("metric roll-up")
