@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perf_mgr import sketch
+from perf_mgr.query import Agg
 
 
 @dataclass
@@ -49,8 +50,6 @@ class Groups:
 
     def agg(self, index: int):
         """Group `index` as a `query.Agg` (one sketch part)."""
-        from perf_mgr.query import Agg
-
         count = int(self.count[index])
         if not count:
             return Agg()

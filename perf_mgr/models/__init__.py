@@ -95,7 +95,8 @@ class MetricSample(TenantScopedModel):
         verbose_name = _("metric sample")
         verbose_name_plural = _("metric samples")
         # Plus a BRIN index on at_us on PostgreSQL (migration 0002): time ranges of the
-        # raw listing, for a few bytes per thousand rows instead of a B-tree per row.
+        # raw listing, for a few bytes per thousand rows instead of a B-tree per row. The
+        # primary key there is (tenant_id, id) (migration 0007): no second B-tree on id.
 
     def __str__(self):
         return f"{self.series_id}@{self.at_us}={self.value:g}"
