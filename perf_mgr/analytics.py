@@ -75,7 +75,8 @@ def _metrics(view: _View, seconds: float) -> dict:
         if not count:
             continue
         total = float(groups.sum[i])
-        p50, p95, p99 = (float(v) for v in qs[i])
+        # NaN: no sketch entry (roll-ups without a sketch), as None like Agg answers.
+        p50, p95, p99 = (None if np.isnan(v) else float(v) for v in qs[i])
         out[name] = {
             "count": count,
             "throughput_per_s": count / seconds if seconds > 0 else 0.0,
@@ -178,7 +179,8 @@ def _trends(view: _View) -> dict:
         requests = view.rows_of(lambda s: s.name == REQUEST) & inside
         per_bucket = frame.group(np.where(requests, frame.bucket, -1), n)
         p95 = per_bucket.quantiles([0.95])[:, 0]
-        out["latency_trend"] = trends.trend(*_points(per_bucket.count, p95, step_s))
+        with_p95 = np.where(np.isnan(p95), 0, per_bucket.count)
+        out["latency_trend"] = trends.trend(*_points(with_p95, p95, step_s))
         rate = per_bucket.count / step_s if step_s else per_bucket.count * 0.0
         out["throughput_trend"] = trends.trend(*_points(per_bucket.count, rate, step_s))
         errors = view.rows_of(_is_error) & inside

@@ -170,3 +170,24 @@ def test_analytics_agree_with_a_direct_computation(tenant_alpha, write_samples, 
         assert slowest[view]["requests"] == len(of_view)
         exact = _exact(of_view, 0.95) * 1000
         assert abs(slowest[view]["p95_ms"] - exact) <= exact * RELATIVE_ERROR * 1.0001
+
+
+def test_a_rollup_without_a_sketch_counts_but_gives_no_quantiles(tenant_alpha):
+    from perf_mgr.models import MetricRollup, MetricSeries
+
+    now = now_us()
+    with tenant_context(tenant_alpha):
+        series = MetricSeries.objects.create(name="g", digest="0" * 32)
+        MetricRollup.objects.create(
+            series_id=series.id,
+            resolution=3600,
+            start_us=now - now % HOUR_US - HOUR_US,
+            count=2,
+            sum=3.0,
+            min=1.0,
+            max=2.0,
+        )
+        result = get_analytics(hours=12)
+    metric = result["metrics"]["g"]
+    assert (metric["count"], metric["avg"], metric["max"]) == (2, 1.5, 2.0)
+    assert metric["p50"] is None and metric["p95"] is None
