@@ -27,6 +27,7 @@ SUBDIVISIONS = 16  # buckets per doubling
 GAMMA = 2.0 ** (1.0 / SUBDIVISIONS)
 _LOG_GAMMA = math.log(GAMMA)
 RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)
+_MIDPOINT = 2.0 / (GAMMA + 1.0)  # a bucket answers 2γ^k / (γ + 1)
 # Below this magnitude a value counts as zero (a float's subnormal range).
 ZERO_BELOW = 1e-300
 # |k| stays under 16,400 for doubles: codes of positive values above 20,000 - 16,400.
@@ -45,7 +46,7 @@ def representative(c: int) -> float:
     if c == 0:
         return 0.0
     k = c - OFFSET if c > 0 else -c - OFFSET
-    value = 2.0 * GAMMA**k / (GAMMA + 1.0)
+    value = GAMMA**k * _MIDPOINT
     return value if c > 0 else -value
 
 
@@ -117,7 +118,7 @@ def representatives(codes: np.ndarray) -> np.ndarray:
     """representative() of many codes at once."""
     codes = np.asarray(codes, dtype=np.int64)
     k = np.where(codes > 0, codes - OFFSET, -codes - OFFSET).astype(np.float64)
-    value = 2.0 * np.power(GAMMA, k) / (GAMMA + 1.0)
+    value = np.power(GAMMA, k) * _MIDPOINT  # not 2γ^k first: it overflows at the top
     return np.where(codes == 0, 0.0, np.where(codes > 0, value, -value))
 
 

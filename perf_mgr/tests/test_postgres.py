@@ -136,3 +136,19 @@ def test_the_samples_primary_key_leads_with_the_tenant():
             "attrelid = 'perf_mgr_metricsample'::regclass AND attname = 'id')"
         )
         assert cursor.fetchone() == (0,)
+
+
+def test_without_the_stage_the_array_insert_stores_the_batch(tenant_alpha, monkeypatch):
+    """A role the migration did not grant the stage function to (or an owner without
+    TEMP) gets false from the stage query: the batch goes in by the array INSERT."""
+    monkeypatch.setattr(store, "STAGE_SQL", "SELECT false")
+    used = []
+    monkeypatch.setattr(store, "insert_rows", lambda *a: used.append(a) or _insert(*a))
+    with tenant_context(tenant_alpha):
+        stored, refused = store.write([("m", (), "custom", 1.5, 10), ("m", (), "custom", 2.5, 11)])
+        assert (stored, refused) == (2, [])
+        assert sorted(MetricSample.objects.values_list("value", flat=True)) == [1.5, 2.5]
+    assert len(used) == 1
+
+
+_insert = store.insert_rows
