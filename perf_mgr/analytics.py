@@ -12,7 +12,10 @@ context, read through the query API (perf_mgr/query.py).
 
 from __future__ import annotations
 
+import numpy as np
+
 from perf_mgr import bottlenecks, policy, process, query, recording, trends
+from perf_mgr.frame import Frame
 from perf_mgr.models import HOUR_US, MINUTE_US, MetricSeries, RollupCursor, SeriesGuard, now_us
 from tenancy.context import get_current_tenant, require_tenant_id
 
@@ -28,50 +31,67 @@ class AnalyticsError(ValueError):
         self.message = message
 
 
-def summary(agg: query.Agg, seconds: float) -> dict:
-    p50, p95, p99 = agg.quantiles([0.5, 0.95, 0.99])
-    return {
-        "count": agg.count,
-        "throughput_per_s": agg.rate(seconds),
-        "avg": agg.avg,
-        "min": agg.min,
-        "max": agg.max,
-        "p50": p50,
-        "p95": p95,
-        "p99": p99,
-    }
+class _View:
+    """The series of a window and its Frame, with each row's series and name as indexes."""
+
+    def __init__(self, found: list, rows: list, win: query.Window):
+        self.found = found
+        self.win = win
+        self.frame = Frame(rows, win.since_us, win.step_us)
+        ids = np.fromiter((s.id for s in found), dtype=np.int64, count=len(found))
+        order = np.argsort(ids)
+        at = np.searchsorted(ids[order], self.frame.series) if len(found) else self.frame.series
+        self.row_series = order[at] if len(found) else at
+        self.names = sorted({s.name for s in found})
+        index = {name: i for i, name in enumerate(self.names)}
+        self.series_name = np.fromiter(
+            (index[s.name] for s in found), dtype=np.int64, count=len(found)
+        )
+        self.row_name = self.series_name[self.row_series]
+
+    def rows_of(self, wanted) -> np.ndarray:
+        """A row mask: the rows of the series for which wanted(series) is true."""
+        chosen = np.fromiter(
+            (bool(wanted(s)) for s in self.found), dtype=bool, count=len(self.found)
+        )
+        return chosen[self.row_series] if len(self.found) else np.zeros(0, dtype=bool)
+
+    def series_aggs(self) -> dict[int, query.Agg]:
+        """{series id: Agg} of the series with data (bottlenecks read these)."""
+        groups = self.frame.group(self.row_series, len(self.found))
+        return {s.id: groups.agg(i) for i, s in enumerate(self.found) if groups.count[i]}
 
 
-def _errors(series_list, aggs_of) -> tuple[int, int]:
-    total = errors = 0
-    for s in series_list:
-        if s.name != REQUEST:
+def _is_error(s) -> bool:
+    return s.name == REQUEST and s.labels.get("status") == "5xx"
+
+
+def _metrics(view: _View, seconds: float) -> dict:
+    groups = view.frame.group(view.row_name, len(view.names))
+    qs = groups.quantiles([0.5, 0.95, 0.99])
+    out = {}
+    for i, name in enumerate(view.names):
+        count = int(groups.count[i])
+        if not count:
             continue
-        agg = aggs_of(s)
-        total += agg.count
-        if s.labels.get("status") == "5xx":
-            errors += agg.count
-    return errors, total
-
-
-def _metrics(series_list, window_aggs: dict, seconds: float) -> dict:
-    by_name: dict[str, query.Agg] = {}
-    for s in series_list:
-        agg = window_aggs.get(s.id)
-        if agg is not None and agg.count:
-            by_name.setdefault(s.name, query.Agg()).merge(agg)
-    out = {name: summary(agg, seconds) for name, agg in sorted(by_name.items())}
-    errors, total = _errors(series_list, lambda s: window_aggs.get(s.id, query.Agg()))
+        total = float(groups.sum[i])
+        # NaN: no sketch entry (roll-ups without a sketch), as None like Agg answers.
+        p50, p95, p99 = (None if np.isnan(v) else float(v) for v in qs[i])
+        out[name] = {
+            "count": count,
+            "throughput_per_s": count / seconds if seconds > 0 else 0.0,
+            "avg": total / count,
+            "min": float(groups.min[i]),
+            "max": float(groups.max[i]),
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+        }
     if REQUEST in out:
-        out[REQUEST]["error_rate"] = errors / total if total else 0.0
+        requests = int(view.frame.count[view.rows_of(lambda s: s.name == REQUEST)].sum())
+        errors = int(view.frame.count[view.rows_of(_is_error)].sum())
+        out[REQUEST]["error_rate"] = errors / requests if requests else 0.0
     return out
-
-
-def _window_aggs(data: dict) -> dict[int, query.Agg]:
-    merged: dict[int, query.Agg] = {}
-    for (series_id, _index), agg in data.items():
-        merged.setdefault(series_id, query.Agg()).merge(agg)
-    return merged
 
 
 def _series_state(tenant_id: int) -> dict:
@@ -84,21 +104,21 @@ def _series_state(tenant_id: int) -> dict:
     }
 
 
-def _gather(tenants, window_of):
-    """(series, data) of the tenant in context, or of each of `tenants` (each read in
-    its own tenant context; series ids are unique across tenants, so they merge)."""
+def _gather(tenants, win: query.Window) -> _View:
+    """The window of the tenant in context, or of each of `tenants` (each read in its
+    own tenant context; series ids are unique across tenants, so they add up)."""
     from tenancy.context import tenant_context
 
     if tenants is None:
         found = query.find_series()
-        return found, query.collect(found, window_of())
-    found, data = [], {}
+        return _View(found, query.fetch_rows(found, win), win)
+    found, rows = [], []
     for tenant in tenants:
         with tenant_context(tenant):
             of_tenant = query.find_series()
             found.extend(of_tenant)
-            data.update(query.collect(of_tenant, window_of()))
-    return found, data
+            rows.extend(query.fetch_rows(of_tenant, win))
+    return _View(found, rows, win)
 
 
 def _platform_state() -> dict:
@@ -127,64 +147,50 @@ def get_current_performance(window_s: int = 300, tenants=None) -> dict:
         }
     else:
         scope = {"tenant": None, "tenants": len(tenants)}
-    found, data = _gather(tenants, lambda: win)
+    view = _gather(tenants, win)
     return {
         **scope,
         "window_seconds": win.seconds,
-        "metrics": _metrics(found, _window_aggs(data), win.seconds),
+        "metrics": _metrics(view, win.seconds),
         **_platform_state(),
     }
 
 
-def _trend_points(series_list, data, win, pick) -> tuple[list, list]:
-    """x (hours from the window's start) and y = pick(aggregated buckets) per bucket."""
-    buckets: dict[int, list] = {}
-    for s in series_list:
-        for index in range(win.buckets()):
-            agg = data.get((s.id, index))
-            if agg is not None and agg.count:
-                buckets.setdefault(index, []).append((s, agg))
-    xs, ys = [], []
+def _points(counts: np.ndarray, values: np.ndarray, step_s: float) -> tuple[list, list]:
+    """x (hours from the window's start) and y of the buckets with data."""
+    buckets = np.flatnonzero(counts > 0)
+    return (buckets * step_s / 3600).tolist(), values[buckets].tolist()
+
+
+def _trends(view: _View) -> dict:
+    win, frame = view.win, view.frame
+    n = win.buckets()
     step_s = (win.step_us or 0) / 1e6
-    for index in sorted(buckets):
-        value = pick(buckets[index], step_s)
-        if value is not None:
-            xs.append(index * step_s / 3600)
-            ys.append(value)
-    return xs, ys
-
-
-def _merged(pairs, name=None):
-    agg = query.Agg()
-    for s, part in pairs:
-        if name is None or s.name == name:
-            agg.merge(part)
-    return agg
-
-
-def _trends(found, data, win) -> dict:
+    inside = (frame.bucket >= 0) & (frame.bucket < n)
     out = {}
-    names = sorted({s.name for s in found})
-    for name in names:
-        of_name = [s for s in found if s.name == name]
-        xs, ys = _trend_points(of_name, data, win, lambda pairs, _: _merged(pairs).avg)
-        out[f"{name}_trend"] = trends.trend(xs, ys)
-    requests = [s for s in found if s.name == REQUEST]
-    xs, ys = _trend_points(requests, data, win, lambda p, _: _merged(p).quantile(0.95))
-    out["latency_trend"] = trends.trend(xs, ys)
-    xs, ys = _trend_points(requests, data, win, lambda p, step: _merged(p).count / step)
-    out["throughput_trend"] = trends.trend(xs, ys)
-
-    def error_share(pairs, _step):
-        total = sum(a.count for _, a in pairs)
-        bad = sum(a.count for s, a in pairs if s.labels.get("status") == "5xx")
-        return bad / total if total else None
-
-    xs, ys = _trend_points(requests, data, win, error_share)
-    out["error_rate_trend"] = trends.trend(xs, ys)
-    cpu = [s for s in found if s.name in CPU_METRICS]
-    xs, ys = _trend_points(cpu, data, win, lambda p, step: _merged(p).sum / step)
-    out["cpu_trend"] = trends.trend(xs, ys)
+    by_name = frame.group(
+        np.where(inside, view.row_name * n + frame.bucket, -1), len(view.names) * n, sketches=False
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i, name in enumerate(view.names):
+            counts = by_name.count[i * n : (i + 1) * n]
+            sums = by_name.sum[i * n : (i + 1) * n]
+            out[f"{name}_trend"] = trends.trend(*_points(counts, sums / counts, step_s))
+        requests = view.rows_of(lambda s: s.name == REQUEST) & inside
+        per_bucket = frame.group(np.where(requests, frame.bucket, -1), n)
+        p95 = per_bucket.quantiles([0.95])[:, 0]
+        with_p95 = np.where(np.isnan(p95), 0, per_bucket.count)
+        out["latency_trend"] = trends.trend(*_points(with_p95, p95, step_s))
+        rate = per_bucket.count / step_s if step_s else per_bucket.count * 0.0
+        out["throughput_trend"] = trends.trend(*_points(per_bucket.count, rate, step_s))
+        errors = view.rows_of(_is_error) & inside
+        bad = np.bincount(frame.bucket[errors], weights=frame.count[errors], minlength=n)
+        share = bad / per_bucket.count
+        out["error_rate_trend"] = trends.trend(*_points(per_bucket.count, share, step_s))
+        cpu = view.rows_of(lambda s: s.name in CPU_METRICS) & inside
+        of_cpu = frame.group(np.where(cpu, frame.bucket, -1), n, sketches=False)
+        used = of_cpu.sum / step_s if step_s else of_cpu.sum * 0.0
+        out["cpu_trend"] = trends.trend(*_points(of_cpu.count, used, step_s))
     out["cpu_trend"]["measures"] = "CPU seconds per second used by the tenant's requests and tasks"
     return out
 
@@ -202,8 +208,9 @@ def get_analytics(hours: int = 24, tenants=None) -> dict:
     since = end - hours * HOUR_US
     since -= since % step
     win = query.make_window(since, end, step // 1_000_000, now_us=end)
-    found, data = _gather(tenants, lambda: win)
-    aggs = _window_aggs(data)
+    view = _gather(tenants, win)
+    aggs = view.series_aggs()
+    views = bottlenecks.request_views(view.found, aggs)
     tenant = get_current_tenant() if tenants is None else None
     return {
         "tenant": (tenant.slug or tenant.id) if tenant else None,
@@ -214,8 +221,8 @@ def get_analytics(hours: int = 24, tenants=None) -> dict:
             "step_seconds": step // 1_000_000,
             "seconds": win.seconds,
         },
-        "metrics": _metrics(found, aggs, win.seconds),
-        "trends": _trends(found, data, win),
-        "bottlenecks": bottlenecks.find(found, aggs),
-        "slowest_views": bottlenecks.slowest_views(found, aggs),
+        "metrics": _metrics(view, win.seconds),
+        "trends": _trends(view),
+        "bottlenecks": bottlenecks.find(view.found, aggs, views),
+        "slowest_views": bottlenecks.slowest_views(view.found, aggs, views=views),
     }

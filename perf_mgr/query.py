@@ -27,7 +27,6 @@ number of minutes.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -80,7 +79,7 @@ class Agg:
     sum: float = 0.0
     min: float | None = None
     max: float | None = None
-    parts: list = field(default_factory=list)  # stored-form sketches, [codes, counts]
+    parts: list = field(default_factory=list)  # sketches, (codes, counts) each
 
     def add(self, count, total, low, high, part) -> None:
         self.count += count
@@ -103,7 +102,10 @@ class Agg:
         return self.sum / self.count if self.count else None
 
     def quantiles(self, qs) -> list:
-        return sketch.quantiles_of_parts(self.parts, qs, self.min, self.max)
+        parts = [p for p in self.parts if len(p) and len(p[0])]
+        if len(parts) > 1:  # added up once, however often it is asked
+            self.parts = parts = [sketch.merge_parts(parts)]
+        return sketch.quantiles_of_parts(parts, qs, self.min, self.max)
 
     def quantile(self, q: float) -> float | None:
         return self.quantiles([q])[0]
@@ -232,18 +234,30 @@ def _statement(tenant_id: int, series_ids: list[int], window: Window):
     return " UNION ALL ".join(branches), params
 
 
-def collect(series: list[Series], window: Window) -> dict[tuple[int, int], Agg]:
-    """{(series id, bucket index): Agg} over the window (missing buckets: no data)."""
+def fetch_rows(series: list[Series], window: Window) -> list[tuple]:
+    """The window's rows: (series id, start us, count, sum, min, max, packed sketch),
+    the sketch None for a raw sample (its value is the sum, min and max)."""
     tenant_id = require_tenant_id("querying metrics")
     if not series:
-        return {}
+        return []
     sql, params = _statement(tenant_id, [s.id for s in series], window)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Binary results: the sketches arrive as their bytes, not as hex text twice
+            # their size to encode and decode. Our psycopg cursor class still sends the
+            # tenant's claim first (tenancy/db/postgresql/base.py).
+            with connection.wrap_database_errors:
+                cursor.cursor.execute(sql, params, binary=True)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def collect(series: list[Series], window: Window) -> dict[tuple[int, int], Agg]:
+    """{(series id, bucket index): Agg} over the window (missing buckets: no data)."""
     out: dict[tuple[int, int], Agg] = {}
     step, since = window.step_us, window.since_us
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    for series_id, start, count, total, low, high, part in rows:
+    for series_id, start, count, total, low, high, part in fetch_rows(series, window):
         index = (start - since) // step if step else 0
         key = (series_id, index)
         agg = out.get(key)
@@ -252,7 +266,7 @@ def collect(series: list[Series], window: Window) -> dict[tuple[int, int], Agg]:
         if part is None:  # a raw sample
             part = ([sketch.code(total)], [1])
         else:
-            part = sketch.as_arrays(json.loads(part) if isinstance(part, str) else part)
+            part = sketch.as_arrays(part)
         agg.add(count, total, low, high, part)
     return out
 

@@ -1,13 +1,16 @@
 """Writing samples: the one path every sample takes into the database (the flusher's
 batches and the batch API alike).
 
-PostgreSQL: one `INSERT ... SELECT FROM unnest(...)` per batch, the three columns
-bound as binary arrays, through the application's connection, so the backend sends the
-tenant claim and its proof first and row-level security checks every row (`WITH
-CHECK`: a row naming another tenant fails the whole statement). Not `COPY`: PostgreSQL
-refuses `COPY FROM` into a table under row-level security ("COPY FROM not supported with
-row-level security") for every role it applies to, and FORCE applies it to the owner
-too (docs/performance.md, "Ingest", has the measurements). SQLite: batched `bulk_create`.
+PostgreSQL: the batch is `COPY`ed (binary) into the session's temporary staging table
+(`pg_temp.dim_perf_stage`, handed out by the owner's `dim_perf_stage()` function,
+migration 0007), then moved with one `INSERT INTO samples SELECT ... FROM stage` through
+the application's connection, so the backend sends the tenant claim and its proof first
+and row-level security checks every row (`WITH CHECK`: a row naming another tenant fails
+the whole statement). `COPY` straight into the samples is impossible: PostgreSQL refuses
+`COPY FROM` into a table under row-level security for every role it applies to, and
+FORCE applies it to the owner too. Where the stage is unavailable (no TEMP for the
+owner), one `INSERT ... SELECT FROM unnest(...)` of three arrays. SQLite: batched
+`bulk_create`. docs/performance.md, "Ingest", has the measurements.
 
 The tenant's ingest lock (a transaction-level advisory lock on PostgreSQL; SQLite's
 IMMEDIATE transactions serialise every writer) makes a tenant's writes commit in the
@@ -29,12 +32,45 @@ from tenancy.context import require_tenant_id
 LOCK_CLASS = zlib.crc32(b"dim.perf.ingest") & 0x7FFFFFFF
 BULK_BATCH = 2000
 INSERT_BATCH = 50_000  # rows per statement: bounded memory on both sides
+STAGE_FUNCTION = "dim_perf_stage"  # migration 0007
+STAGE = "pg_temp.dim_perf_stage"
+# A role created after the migration granted the function falls back, never fails.
+STAGE_SQL = (
+    f"SELECT CASE WHEN has_function_privilege('public.{STAGE_FUNCTION}()', 'EXECUTE') "
+    f"THEN public.{STAGE_FUNCTION}() ELSE false END"
+)
+COPY_SQL = f"COPY {STAGE} (series_id, at_us, value) FROM STDIN (FORMAT BINARY)"
+COPY_TYPES = ["int8", "int8", "float8"]
 
 
 def lock_tenant_ingest(tenant_id: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, tenant_id])
+
+
+def copy_rows(tenant_id: int, rows: list) -> int | None:
+    """COPY (series_id, at_us, value) rows into the stage and move them into the
+    tenant's samples; None when this database offers no stage (then `insert_rows`)."""
+    table = connection.ops.quote_name(MetricSample._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(STAGE_SQL)
+        if not cursor.fetchone()[0]:
+            return None
+        for start in range(0, len(rows), INSERT_BATCH):
+            with cursor.copy(COPY_SQL) as copy:
+                copy.set_types(COPY_TYPES)
+                write_row = copy.write_row
+                for row in rows[start : start + INSERT_BATCH]:
+                    write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} (tenant_id, series_id, at_us, value) "
+                f"SELECT %s, series_id, at_us, value FROM {STAGE}",
+                [tenant_id],
+            )
+            if start + INSERT_BATCH < len(rows):
+                cursor.execute(STAGE_SQL)  # empties the stage
+    return len(rows)
 
 
 def insert_rows(tenant_id: int, rows: list) -> int:
@@ -83,7 +119,9 @@ def write(samples: list[tuple]) -> tuple[int, list[int]]:
         if not rows:
             stored = 0
         elif connection.vendor == "postgresql":
-            stored = insert_rows(tenant_id, rows)
+            stored = copy_rows(tenant_id, rows)
+            if stored is None:
+                stored = insert_rows(tenant_id, rows)
         else:
             stored = bulk_rows(rows)
     return stored, refused_at

@@ -95,7 +95,8 @@ class MetricSample(TenantScopedModel):
         verbose_name = _("metric sample")
         verbose_name_plural = _("metric samples")
         # Plus a BRIN index on at_us on PostgreSQL (migration 0002): time ranges of the
-        # raw listing, for a few bytes per thousand rows instead of a B-tree per row.
+        # raw listing, for a few bytes per thousand rows instead of a B-tree per row. The
+        # primary key there is (tenant_id, id) (migration 0007): no second B-tree on id.
 
     def __str__(self):
         return f"{self.series_id}@{self.at_us}={self.value:g}"
@@ -123,8 +124,8 @@ class MetricRollup(TenantScopedModel):
     sum = models.FloatField(default=0.0, verbose_name=_("sum"))
     min = models.FloatField(default=0.0, verbose_name=_("minimum"))
     max = models.FloatField(default=0.0, verbose_name=_("maximum"))
-    # [codes, counts]: perf_mgr/sketch.py
-    sketch = models.JSONField(default=list, blank=True, verbose_name=_("sketch"))
+    # Packed (code, count) records: perf_mgr/sketch.py
+    sketch = models.BinaryField(default=b"", blank=True, verbose_name=_("sketch"))
 
     class Meta(TenantScopedModel.Meta):
         verbose_name = _("metric roll-up")

@@ -93,3 +93,21 @@ def test_sketch_quantiles_are_within_the_relative_error(values):
         exact = ordered[math.floor(q * (len(ordered) - 1))]  # the sketch's rank rule
         got = sketch.quantile(merged, q, ordered[0], ordered[-1])
         assert abs(got - exact) <= abs(exact) * sketch.RELATIVE_ERROR * 1.0001 + 1e-300
+
+
+def test_packed_sketches_round_trip_and_read_the_json_form():
+    counts = {0: 2, sketch.code(0.5): 3, sketch.code(-4.0): 1, sketch.code(1e300): 7}
+    packed = sketch.pack(counts)
+    assert len(packed) == len(counts) * sketch.RECORD.itemsize
+    assert sketch.unpack(packed) == counts
+    codes = sorted(counts)
+    assert sketch.from_json([codes, [counts[c] for c in codes]]) == packed  # migration 0008
+    assert sketch.unpack(b"") == {} and sketch.as_arrays(b"") == ()
+
+
+def test_vectorised_codes_and_representatives_match_the_scalar_ones():
+    values = [0.0, 1e-310, 1e-9, 0.0371, 1.0, 2.0, 123.456, 9e307, -0.5, -42.0]
+    assert sketch.codes_of(values).tolist() == [sketch.code(v) for v in values]
+    codes = [sketch.code(v) for v in values]
+    expected = [sketch.representative(c) for c in codes]
+    assert sketch.representatives(codes).tolist() == pytest.approx(expected, rel=1e-12)
