@@ -24,6 +24,7 @@ import numpy as np
 from django.conf import settings
 
 from metadata_mgr.models import SearchDocument
+from tenancy import resettable
 from tenancy.context import require_tenant_id
 
 OVERLAP = timedelta(seconds=5)
@@ -196,3 +197,5 @@ class Registry:
 
 
 registry = Registry()
+# Tenant ids repeat across test databases: a fresh start drops every loaded index.
+resettable.register(registry.clear, name="metadata_mgr.search.ann.registry")

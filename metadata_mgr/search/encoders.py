@@ -22,6 +22,8 @@ import threading
 import numpy as np
 from django.conf import settings
 
+from tenancy import resettable
+
 MAX_TOKENS = 256  # the model was trained on 256 word pieces; longer text is cut
 
 
@@ -96,8 +98,7 @@ class MiniLMEncoder(Encoder):
 
 
 class TfidfSvdEncoder(Encoder):
-    """Fitted on one tenant's texts. Small corpora get fewer dimensions (SVD needs
-    fewer components than documents and terms)."""
+    """Fitted on one tenant's texts."""
 
     def __init__(self, corpus: list[str], dim: int = 128):
         from sklearn.decomposition import TruncatedSVD
@@ -106,9 +107,11 @@ class TfidfSvdEncoder(Encoder):
         corpus = [t for t in corpus if t] or ["empty"]
         self.vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1)
         matrix = self.vectorizer.fit_transform(corpus)
-        components = min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1)
+        components = min(dim, matrix.shape[1] - 1)
         self.svd = None
-        if components >= 2:
+        # A few documents span too small a space for SVD to keep their differences:
+        # below 2 * dim documents the TF-IDF vectors themselves are the embedding.
+        if matrix.shape[0] >= 2 * dim and components >= 2:
             self.svd = TruncatedSVD(n_components=components, random_state=0).fit(matrix)
         self.dim = components if self.svd is not None else matrix.shape[1]
         digest = hashlib.sha256("\x00".join(sorted(corpus)).encode()).hexdigest()[:16]
@@ -151,7 +154,10 @@ def for_tenant(tenant_id: int, corpus_loader=None) -> Encoder:
     return found
 
 
+@resettable.register
 def forget(tenant_id: int | None = None) -> None:
+    """Drop the fitted TF-IDF encoder of one tenant (all: None). The MiniLM model holds
+    no tenant state and stays loaded."""
     with _lock:
         if tenant_id is None:
             _tfidf.clear()
