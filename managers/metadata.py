@@ -9,7 +9,7 @@ has its async twin `<name>`, the seed's). Tenants are ids or slugs (the seed's
 The seed's `schema_name` is the record's name ("user_schema" names a record describing
 the users table's schema); the registry subject that content must conform to is
 `subject=` (docs/metadata.md says why). `search_metadata(tenant, MetadataSearch(...))`
-answers one ranked list of hits (metadata_mgr/search/engine.py).
+answers one ranked list of hits (metadata_mgr/search_engine.py).
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ class MetadataManager:
         """Hits best first: id, name, type, version, tags, owner, the fused score, the
         keyword rank and the cosine similarity (None where that search did not find
         it). `search_config` is a MetadataSearch, or a query string."""
-        from metadata_mgr.search import engine
+        from metadata_mgr import search_engine as engine
 
         if isinstance(search_config, str):
             search_config = MetadataSearch(query=search_config)

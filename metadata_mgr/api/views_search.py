@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from metadata_mgr import search_engine as engine
 from metadata_mgr.api.base import MetadataAPIView
 from metadata_mgr.api.serializers import (
     StrictBooleanField,
@@ -15,7 +16,6 @@ from metadata_mgr.api.serializers import (
     TenantReferenceMixin,
 )
 from metadata_mgr.models import MetadataType
-from metadata_mgr.search import engine
 from metadata_mgr.search.query import MAX_LIMIT, MAX_QUERY, MetadataSearch
 from tenancy.models import Role
 

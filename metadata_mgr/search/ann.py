@@ -56,11 +56,17 @@ class TenantIndex:
         return len(self.row_of)
 
     def nbytes(self) -> int:
-        graph = 0
-        if self.hnsw is not None:
-            # faiss keeps its own copy of the vectors plus ~2*M links per vector.
-            graph = self.vectors.nbytes + len(self.ids) * HNSW_M * 2 * 4
-        return self.vectors.nbytes + graph + len(self.ids) * 120
+        """An estimate: the vectors, the graph's links (2*M per vector on its bottom
+        layer), and the id maps."""
+        vectors = len(self.ids) * self.dim * 4
+        graph = len(self.ids) * HNSW_M * 2 * 4 if self.hnsw is not None else 0
+        return vectors + graph + len(self.ids) * 120
+
+    def all_vectors(self) -> np.ndarray:
+        # Once the graph is built it holds the only copy of the vectors.
+        if self.hnsw is None:
+            return self.vectors
+        return self.hnsw.reconstruct_n(0, self.hnsw.ntotal)
 
     # --- updates ------------------------------------------------------------------------
 
@@ -83,19 +89,21 @@ class TenantIndex:
         if added:
             start = len(self.ids)
             block = np.vstack([v for _k, v in added]).astype(np.float32)
-            self.vectors = np.vstack([self.vectors, block]) if start else block
+            if self.hnsw is not None:
+                self.hnsw.add(block)
+            else:
+                self.vectors = np.vstack([self.vectors, block]) if start else block
             for offset, (key, _v) in enumerate(added):
                 self.ids.append(key)
                 self.row_of[key] = start + offset
-            if self.hnsw is not None:
-                self.hnsw.add(block)
         if len(self.dead) > max(64, len(self.ids) // 4):
             self._compact()
         self._maybe_build()
 
     def _compact(self) -> None:
         keep = sorted(self.row_of.values())
-        self.vectors = self.vectors[keep] if keep else np.zeros((0, self.dim), np.float32)
+        every = self.all_vectors()
+        self.vectors = every[keep] if keep else np.zeros((0, self.dim), np.float32)
         self.ids = [self.ids[r] for r in keep]
         self.row_of = {key: row for row, key in enumerate(self.ids)}
         self.dead = set()
@@ -110,6 +118,7 @@ class TenantIndex:
         index.hnsw.efConstruction = 80
         index.add(self.vectors)
         self.hnsw = index
+        self.vectors = np.zeros((0, self.dim), dtype=np.float32)
 
     # --- search -------------------------------------------------------------------------
 

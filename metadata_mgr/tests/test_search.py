@@ -5,6 +5,7 @@ search, and results are re-checked against the store even when an index lags."""
 import numpy as np
 import pytest
 
+from metadata_mgr import search_engine as engine
 from metadata_mgr.actions import (
     do_create_record,
     do_delete_record,
@@ -12,7 +13,6 @@ from metadata_mgr.actions import (
     do_update_record,
 )
 from metadata_mgr.models import MetadataOutbox, SearchDocument
-from metadata_mgr.search import engine
 from metadata_mgr.search.query import MetadataSearch
 from metadata_mgr.tests.search_data import make_catalogue
 

@@ -94,7 +94,7 @@ def test_many_removals_compact_the_index(hnsw_from_200):
 
 @pytest.mark.django_db
 def test_memory_budget_evicts_the_least_recently_used_tenant(tenant_alpha, tenant_beta, settings):
-    from metadata_mgr.search import engine
+    from metadata_mgr import search_engine as engine
     from metadata_mgr.search.query import MetadataSearch
     from metadata_mgr.tests.search_data import make_catalogue
     from tenancy.context import tenant_context

@@ -6,8 +6,9 @@ exact and HNSW), hybrid, the query-embedding cache, the fitted TF-IDF encoder, t
 import numpy as np
 import pytest
 
+from metadata_mgr import search_engine as engine
 from metadata_mgr.models import SearchDocument
-from metadata_mgr.search import ann, engine
+from metadata_mgr.search import ann
 from metadata_mgr.search.query import MetadataSearch
 from metadata_mgr.tests.search_data import make_catalogue
 from tenancy.context import tenant_context
