@@ -2,8 +2,8 @@
 
 Built lazily from the tenant's search documents (the source of truth) on its first
 semantic search in a process, and caught up before every search from the documents
-changed since (`updated_at`, with an overlap: a transaction that committed late still
-shows up). Small tenants are searched exactly (numpy); from
+changed since its last check (`updated_at`, with an overlap: a transaction that
+committed late still shows up). Small tenants are searched exactly (numpy); from
 `METADATA_SEARCH_ANN_MIN` vectors on, by a faiss HNSW graph (inner product on unit
 vectors = cosine). HNSW cannot remove a vector: a changed or removed record's old row
 is marked dead and skipped, and the graph is rebuilt once a quarter of it is dead.
@@ -22,6 +22,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from metadata_mgr.models import SearchDocument
 from tenancy import resettable
@@ -46,7 +47,7 @@ class TenantIndex:
         self.seen: dict[str, tuple] = {}  # record id -> (updated_at, version) applied
         self.dead: set[int] = set()
         self.hnsw = None
-        self.watermark = None
+        self.checked_at = None  # when the documents were last read
         self.lock = threading.RLock()
 
     # --- size ---------------------------------------------------------------------------
@@ -84,8 +85,6 @@ class TenantIndex:
                 self.dead.add(old)
             if active and embedding is not None and encoder == self.encoder_name:
                 added.append((key, np.frombuffer(bytes(embedding), dtype=np.float32)))
-            if self.watermark is None or updated_at > self.watermark:
-                self.watermark = updated_at
         if added:
             start = len(self.ids)
             block = np.vstack([v for _k, v in added]).astype(np.float32)
@@ -152,13 +151,37 @@ class TenantIndex:
         return [(self.ids[r], float(scores[r])) for r in top]
 
 
+FULL = ("record_id", "active", "embedding", "encoder", "updated_at")
+
+
 def _rows(since=None):
     docs = SearchDocument.objects.all()
     if since is not None:
-        docs = docs.filter(updated_at__gte=since - OVERLAP)
-    return docs.order_by("updated_at", "id").values_list(
-        "record_id", "active", "embedding", "encoder", "updated_at"
-    )
+        docs = docs.filter(updated_at__gte=since)
+    return docs.order_by("updated_at", "id").values_list(*FULL)
+
+
+def catch_up(index: TenantIndex) -> None:
+    """Load the index, or apply what changed since its last check. The window reaches
+    OVERLAP before that check (a row written before it may have committed after it);
+    rows of the window already applied are recognised by their marks, read without
+    their vectors, and skipped."""
+    checked = timezone.now()
+    if index.checked_at is None:
+        index.apply(_rows().iterator(chunk_size=2000))
+    else:
+        marks = SearchDocument.objects.filter(updated_at__gte=index.checked_at - OVERLAP)
+        changed = [
+            rid
+            for rid, active, encoder, at in marks.values_list(
+                "record_id", "active", "encoder", "updated_at"
+            )
+            if index.seen.get(str(rid)) != (at, bool(active), encoder)
+        ]
+        for start in range(0, len(changed), 1000):
+            rows = SearchDocument.objects.filter(record_id__in=changed[start : start + 1000])
+            index.apply(rows.order_by("updated_at", "id").values_list(*FULL))
+    index.checked_at = checked
 
 
 class Registry:
@@ -180,7 +203,7 @@ class Registry:
                 self.indexes[tenant_id] = index
             self.indexes.move_to_end(tenant_id)
         with index.lock:
-            index.apply(_rows(index.watermark).iterator(chunk_size=2000))
+            catch_up(index)
         self._evict(keep=tenant_id)
         return index
 
