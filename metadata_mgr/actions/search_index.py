@@ -49,8 +49,13 @@ def do_index_pending(limit: int = 500) -> int:
         if not rows:
             return 0
         ids = list(dict.fromkeys(r.record_id for r in rows))
+        # Documents locked before the records are read: two indexers holding rows of
+        # the same record take turns, and the later one reads the later record.
+        docs = {
+            d.record_id: d
+            for d in SearchDocument.objects.select_for_update().filter(record_id__in=ids)
+        }
         records = {r.pk: r for r in Record.objects.filter(pk__in=ids)}
-        docs = {d.record_id: d for d in SearchDocument.objects.filter(record_id__in=ids)}
         texts = {rid: searchable_text(records[rid]) if rid in records else None for rid in ids}
         write_documents(texts, records, docs)
         MetadataOutbox.objects.filter(pk__in=[r.pk for r in rows]).delete()

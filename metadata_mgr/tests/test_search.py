@@ -159,3 +159,14 @@ def test_tfidf_fallback_encoder(in_alpha, settings):
     assert do_refit_encoder() == 6
     assert len(set(SearchDocument.objects.values_list("encoder", flat=True))) == 1
     assert names("weather", keyword_search=False, similarity_threshold=0.1)[0] == "w"
+
+
+def test_periodic_indexer_applies_the_outbox(in_alpha):
+    from metadata_mgr.tasks import index_search_task
+
+    made = make_catalogue()
+    do_delete_record(made["customer_orders"].pk)
+    assert index_search_task() == 6  # five creations and one deletion
+    assert SearchDocument.objects.filter(active=True).count() == 4
+    assert not MetadataOutbox.objects.exists()
+    assert index_search_task() == 0
