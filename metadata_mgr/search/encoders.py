@@ -10,13 +10,15 @@ vector so vectors of different encoders are never compared.
   what it was fitted on, so a refit re-encodes the tenant's vectors.
 
 The model registry (AI manager issue) will version encoders once it exists; until then
-`METADATA_SEARCH_ENCODER` picks one ("minilm" or "tfidf").
+`METADATA_SEARCH_ENCODER` picks one ("minilm" or "tfidf"); when the MiniLM model cannot
+load, the TF-IDF encoder stands in (logged once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import logging
 import threading
 
 import numpy as np
@@ -144,7 +146,12 @@ def for_tenant(tenant_id: int, corpus_loader=None) -> Encoder:
     """The encoder of the tenant's vectors. The TF-IDF one is fitted on first use from
     `corpus_loader()` (the tenant's texts) and kept until `forget(tenant_id)`."""
     if kind() != "tfidf":
-        return minilm()
+        try:
+            return minilm()
+        except (ImportError, OSError, RuntimeError) as exc:
+            # The packages missing or the model file damaged: search keeps working
+            # with the per-tenant fallback (vectors are tagged, so nothing mixes).
+            _warn_once(exc)
     with _lock:
         found = _tfidf.get(tenant_id)
     if found is None:
@@ -152,6 +159,17 @@ def for_tenant(tenant_id: int, corpus_loader=None) -> Encoder:
         with _lock:
             _tfidf[tenant_id] = found
     return found
+
+
+_warned: list[str] = []
+
+
+def _warn_once(exc: Exception) -> None:
+    if not _warned:
+        _warned.append(str(exc))
+        logging.getLogger(__name__).error(
+            "metadata search: the MiniLM encoder cannot load (%s); using TF-IDF", exc
+        )
 
 
 @resettable.register

@@ -170,3 +170,17 @@ def test_periodic_indexer_applies_the_outbox(in_alpha):
     assert SearchDocument.objects.filter(active=True).count() == 4
     assert not MetadataOutbox.objects.exists()
     assert index_search_task() == 0
+
+
+def test_tfidf_stands_in_when_the_model_cannot_load(in_alpha, monkeypatch):
+    from metadata_mgr.search import encoders
+
+    def broken():
+        raise ImportError("onnxruntime is not installed")
+
+    monkeypatch.setattr(encoders, "minilm", broken)
+    make_catalogue()
+    assert names("users email", keyword_search=False, similarity_threshold=0.1)[0] == (
+        "user_schema"
+    )
+    assert SearchDocument.objects.first().encoder.startswith("tfidf-svd:")
