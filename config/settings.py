@@ -340,6 +340,22 @@ METADATA_MAX_CONTENT_BYTES = env.int("METADATA_MAX_CONTENT_BYTES", default=1_048
 METADATA_COMPRESS_MIN_BYTES = env.int("METADATA_COMPRESS_MIN_BYTES", default=1024)
 # Lines per step of a bulk import (one transaction each, with its checkpoint).
 METADATA_IMPORT_BATCH = env.int("METADATA_IMPORT_BATCH", default=1000)
+# Search (docs/metadata.md, "Search"): the encoder ("minilm", the ONNX sentence model,
+# or "tfidf", the per-tenant scikit-learn fallback), the size from which a tenant's
+# vectors are searched through an HNSW graph instead of exactly, the graph's search
+# breadth, and the memory all loaded tenant indexes of one process may use.
+METADATA_SEARCH_ENCODER = env.str("METADATA_SEARCH_ENCODER", default="minilm")
+METADATA_SEARCH_THREADS = env.int("METADATA_SEARCH_THREADS", default=1)
+METADATA_SEARCH_ANN_MIN = env.int("METADATA_SEARCH_ANN_MIN", default=5000)
+METADATA_SEARCH_EF = env.int("METADATA_SEARCH_EF", default=128)
+METADATA_SEARCH_INDEX_BUDGET_BYTES = env.int(
+    "METADATA_SEARCH_INDEX_BUDGET_BYTES", default=512 * 1024 * 1024
+)
+PERIODIC_TASKS["metadata-search-index"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("METADATA_SEARCH_INDEX_INTERVAL", default=5.0),
+    "args": ("metadata_mgr.tasks.index_search_task",),
+}
 
 # --- Security manager -----------------------------------------------------------------
 # The master key-encryption key: 32 bytes in base64, from the environment or a file.

@@ -13,8 +13,7 @@ from managers.bootstrap import initialize_managers, setup_django, validate_modul
 _SESSIONS = {"SessionManager", "SessionManagerFactory", "SessionType", "SecurityLevel"}
 _PERFORMANCE = {"PerformanceManager", "PerformanceManagerFactory", "OptimizationStrategy"}
 _MONITORING = {"MonitoringManager", "MetricsCollector"}
-# Search (the seed's MetadataSearch) is not exported yet: it is not built.
-_METADATA = {"MetadataManager", "MetadataManagerFactory", "MetadataType"}
+_METADATA = {"MetadataManager", "MetadataManagerFactory", "MetadataSearch", "MetadataType"}
 
 
 def __getattr__(name: str):

@@ -1,5 +1,5 @@
 """The seed's metadata API: `from managers import MetadataManager, MetadataType,
-MetadataManagerFactory`.
+MetadataSearch, MetadataManagerFactory`.
 
 Thin over metadata_mgr's actions and selectors (managers/twins.py: each `<name>_sync`
 has its async twin `<name>`, the seed's). Tenants are ids or slugs (the seed's
@@ -8,8 +8,8 @@ has its async twin `<name>`, the seed's). Tenants are ids or slugs (the seed's
 
 The seed's `schema_name` is the record's name ("user_schema" names a record describing
 the users table's schema); the registry subject that content must conform to is
-`subject=` (docs/metadata.md says why). Search (`MetadataSearch`, `search_metadata`) is
-not part of this facade yet.
+`subject=` (docs/metadata.md says why). `search_metadata(tenant, MetadataSearch(...))`
+answers one ranked list of hits (metadata_mgr/search_engine.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from pathlib import Path
 
 from managers.twins import async_twins
 from metadata_mgr.models import MetadataType
+from metadata_mgr.search.query import MetadataSearch
 
-__all__ = ["MetadataManager", "MetadataManagerFactory", "MetadataType"]
+__all__ = ["MetadataManager", "MetadataManagerFactory", "MetadataSearch", "MetadataType"]
 
 _UNSET = object()
 
@@ -201,6 +202,21 @@ class MetadataManager:
         with _scope(tenant_id):
             record, _version = do_rollback_record(metadata_id, version, actor=self.actor)
             return _record_body(record)
+
+    # --- search -------------------------------------------------------------------------
+
+    def search_metadata_sync(self, tenant_id, search_config) -> list[dict]:
+        """Hits best first: id, name, type, version, tags, owner, the fused score, the
+        keyword rank and the cosine similarity (None where that search did not find
+        it). `search_config` is a MetadataSearch, or a query string."""
+        from metadata_mgr import search_engine as engine
+
+        if isinstance(search_config, str):
+            search_config = MetadataSearch(query=search_config)
+        if not isinstance(search_config, MetadataSearch):
+            raise TypeError("search_config must be a MetadataSearch or a query string")
+        with _scope(tenant_id):
+            return engine.search(search_config)
 
     # --- the schema registry ------------------------------------------------------------
 

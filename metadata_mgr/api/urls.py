@@ -3,6 +3,7 @@ from django.urls import path
 from metadata_mgr.api import views_imports as imports
 from metadata_mgr.api import views_records as records
 from metadata_mgr.api import views_registry as registry
+from metadata_mgr.api import views_search as search
 
 RID = "<uuid:record_id>"
 SUBJECT = "<str:name>"
@@ -46,6 +47,7 @@ urlpatterns = [
         name="metadata-subject-config",
     ),
     path(f"subjects/{SUBJECT}/evolve/", registry.EvolveView.as_view(), name="metadata-evolve"),
+    path("search/", search.SearchView.as_view(), name="metadata-search"),
     path("config/", registry.TenantConfigView.as_view(), name="metadata-config"),
     path("imports/", imports.ImportCreateView.as_view(), name="metadata-imports"),
     path("imports/<uuid:import_id>/", imports.ImportDetailView.as_view(), name="metadata-import"),
@@ -56,7 +58,7 @@ urlpatterns = [
     ),
 ]
 
-# The seed's path, served at the site root (config/urls.py); also with a trailing slash
+# The seed's paths, served at the site root (config/urls.py); also with a trailing slash
 # (a POST cannot be redirected to it), left out of the schema.
 seed_aliases = [
     path("metadata/create", records.RecordListCreateView.as_view(http_method_names=["post"])),
@@ -64,4 +66,6 @@ seed_aliases = [
         "metadata/create/",
         records.RecordListCreateView.as_view(http_method_names=["post"], schema=None),
     ),
+    path("metadata/search", search.SearchView.as_view()),
+    path("metadata/search/", search.SearchView.as_view(schema=None)),
 ]

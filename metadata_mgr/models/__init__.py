@@ -14,6 +14,7 @@ from metadata_mgr.models.registry import (
     Subject,
     SubjectVersion,
 )
+from metadata_mgr.models.search import SearchDocument
 
 __all__ = [
     "DEFAULT_MODE",
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxOp",
     "Record",
     "RecordVersion",
+    "SearchDocument",
     "Subject",
     "SubjectVersion",
     "VersionOp",

@@ -1,6 +1,6 @@
 """The seed's metadata examples (shared/seeds: "Quick Example", "Metadata Manager",
-"Manager Initialization"), run as written given an existing tenant `tenant_123`; the
-search lines are left out (search is not built yet)."""
+"Manager Initialization"), run as written given an existing tenant `tenant_123`,
+search included."""
 
 import pytest
 
@@ -18,7 +18,7 @@ def tenant_123(db):
 
 
 async def seed_examples():
-    from managers import MetadataManager, MetadataManagerFactory, MetadataType
+    from managers import MetadataManager, MetadataManagerFactory, MetadataSearch, MetadataType
 
     # "Quick Example"
     metadata_manager = MetadataManager()
@@ -28,7 +28,7 @@ async def seed_examples():
         content={"name": "Customer Data", "schema": "v2.0"},
     )
 
-    # "Metadata Manager" (search_config / search_metadata left out)
+    # "Metadata Manager"
     manager = MetadataManagerFactory.create_production_manager()
     await manager.initialize()
 
@@ -39,16 +39,28 @@ async def seed_examples():
         schema_name="user_schema",
     )
 
+    # Semantic search
+    search_config = MetadataSearch(
+        query="user data schema", semantic_search=True, similarity_threshold=0.8
+    )
+    results = await manager.search_metadata("tenant_123", search_config)
+
     # "Manager Initialization"
     metadata_mgr = MetadataManagerFactory.create_production_manager()
     await metadata_mgr.initialize()
-    return metadata_id, schema_id, manager
+    return metadata_id, schema_id, manager, results
 
 
 def test_facade_seed_metadata_examples_run_as_written(tenant_123):
     from asgiref.sync import async_to_sync
 
-    metadata_id, schema_id, manager = async_to_sync(seed_examples)()
+    metadata_id, schema_id, manager, results = async_to_sync(seed_examples)()
+    # "user data schema": both records match words of it ("Customer Data" has "data"
+    # and "schema" in its content; how they rank is up to each database's full-text
+    # scoring); no cosine similarity reaches the seed's 0.8, so the semantic list adds
+    # nothing.
+    assert sorted(hit["name"] for hit in results) == ["Customer Data", "user_schema"]
+    assert all(hit["similarity"] is None for hit in results)
     with tenant_context(tenant_123):
         business = Record.objects.get(pk=metadata_id)
         schema = Record.objects.get(pk=schema_id)
