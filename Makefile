@@ -31,6 +31,16 @@ run: install
 	@echo "Console: http://$(CONSOLE_HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) bash scripts/run_dev.sh
 
+# Production: gunicorn with uvicorn workers under MANAGERS_CONFIG_LEVEL=production. The
+# environment must hold the production settings (docs/deployment.md#environment): the
+# preflight names whatever is missing. Run migrations first as the owner role
+# (DATABASE_URL=<owner URL> manage.py migrate); /readyz answers 503 while any is pending.
+serve: install
+	@MANAGERS_CONFIG_LEVEL=production $(PY) -m config.preflight
+	MANAGERS_CONFIG_LEVEL=production $(PY) manage.py collectstatic --no-input -v 0
+	MANAGERS_CONFIG_LEVEL=production HOST=$(HOST) PORT=$(PORT) \
+	  exec $(VENV)/bin/gunicorn --config config/gunicorn.py config.asgi:application
+
 # Against PostgreSQL (as the non-owner runtime role) and Redis when DATABASE_URL/REDIS_URL
 # are set or the local services answer; otherwise on the embedded default.
 test: install
