@@ -10,7 +10,8 @@ CONSOLE_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | cksum | cut -d' ' -f1)
 
-.PHONY: install run serve test bench lint layers i18n messages format migrate check-isolation clean
+.PHONY: install run serve test bench lint layers i18n messages format migrate check-isolation clean \
+	deploy-check cluster-test
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,9 +50,19 @@ test: install
 bench: install
 	bash bench/run.sh
 
-lint: install layers i18n
+lint: install layers i18n deploy-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The Dockerfile (hadolint) and the Kubernetes manifests (rendered, then validated against
+# the bundled Kubernetes schemas), offline; no Docker engine or cluster needed.
+deploy-check: install
+	$(PY) scripts/deploy_check.py
+
+# Two web processes behind haproxy, two workers, two beats on one PostgreSQL and one
+# Redis, all on loopback; about two minutes (scripts/cluster_test.py). Needs haproxy.
+cluster-test: install
+	@eval "$$($(PY) scripts/services.py)" && $(PY) scripts/cluster_test.py
 
 # Every string of ours (and django-unfold's) translated into German and French, the .mo
 # files compiled from the .po files (docs/operations.md#translations). Needs gettext.

@@ -278,7 +278,10 @@ CELERY_TIMEZONE = "UTC"
 # the missing ones (tenancy/schedules.py) and never overwrites an operator's edit
 # (`manage.py seed_schedules --reset` does). CELERY_BEAT_SCHEDULE stays empty, or beat
 # would write it over the database's entries at every start.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Several beats (replicas, or a terminating pod beside its replacement) elect one leader
+# through a Redis lock; the others send nothing (config/beat_lock.py).
+CELERY_BEAT_SCHEDULER = "config.beat_lock:LeaderDatabaseScheduler"
+BEAT_LEADER_LEASE_SECONDS = env.float("BEAT_LEADER_LEASE_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {}
 # The seed's monitoring interval: beat's heartbeat, the queue-depth sample and each
 # process's CPU/memory sample (perf_mgr).
