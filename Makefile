@@ -48,7 +48,7 @@ test: install
 	@eval "$$($(PY) scripts/services.py)" && $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
-	bash bench/run.sh
+	bash bench/run.sh $(BENCH_ARGS)
 
 lint: install layers i18n deploy-check
 	$(VENV)/bin/ruff check .
