@@ -61,8 +61,12 @@ deploy-check: install
 
 # Two web processes behind haproxy, two workers, two beats on one PostgreSQL and one
 # Redis, all on loopback; about two minutes (scripts/cluster_test.py). Needs haproxy.
+# Its own database (dim_cluster, recreated) and Redis database 14 unless DATABASE_URL /
+# REDIS_URL say otherwise.
 cluster-test: install
-	@eval "$$($(PY) scripts/services.py)" && $(PY) scripts/cluster_test.py
+	@eval "$$(DIM_TEST_DB=$${DIM_TEST_DB:-dim_cluster} \
+	  DIM_TEST_REDIS_URL=$${DIM_TEST_REDIS_URL:-redis://127.0.0.1:6379/14} \
+	  $(PY) scripts/services.py)" && $(PY) scripts/cluster_test.py
 
 # Every string of ours (and django-unfold's) translated into German and French, the .mo
 # files compiled from the .po files (docs/operations.md#translations). Needs gettext.
