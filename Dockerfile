@@ -26,7 +26,8 @@ RUN groupadd --system --gid 10001 dim \
     && chown dim:dim /var/lib/dim
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=dim:dim . .
+# The code stays root's: the process cannot change what it runs.
+COPY . .
 # Static files are collected into the image (whitenoise serves them), under development
 # settings: collectstatic reads no secret.
 RUN MANAGERS_CONFIG_LEVEL=development python manage.py collectstatic --no-input -v 0 \

@@ -38,7 +38,7 @@ def _broker_state() -> str:
         return "up"  # a local directory (the embedded default) or the tests' in-memory one
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1.0)
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=1.0)
     except Exception:  # noqa: BLE001  (any failure means "down" here)
         return "down"
     return "up"
