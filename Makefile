@@ -10,7 +10,8 @@ CONSOLE_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | cksum | cut -d' ' -f1)
 
-.PHONY: install run serve test bench lint layers i18n messages format migrate check-isolation clean
+.PHONY: install run serve test bench lint layers i18n messages format migrate check-isolation clean \
+	deploy-check cluster-test
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,17 +32,41 @@ run: install
 	@echo "Console: http://$(CONSOLE_HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) bash scripts/run_dev.sh
 
+# Production: gunicorn with uvicorn workers under MANAGERS_CONFIG_LEVEL=production. The
+# environment must hold the production settings (docs/deployment.md#environment): the
+# preflight names whatever is missing. Run migrations first as the owner role
+# (DATABASE_URL=<owner URL> manage.py migrate); /readyz answers 503 while any is pending.
+serve: install
+	@MANAGERS_CONFIG_LEVEL=production $(PY) -m config.preflight
+	MANAGERS_CONFIG_LEVEL=production $(PY) manage.py collectstatic --no-input -v 0
+	MANAGERS_CONFIG_LEVEL=production HOST=$(HOST) PORT=$(PORT) \
+	  exec $(VENV)/bin/gunicorn --config config/gunicorn.py config.asgi:application
+
 # Against PostgreSQL (as the non-owner runtime role) and Redis when DATABASE_URL/REDIS_URL
 # are set or the local services answer; otherwise on the embedded default.
 test: install
 	@eval "$$($(PY) scripts/services.py)" && $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
-	bash bench/run.sh
+	bash bench/run.sh $(BENCH_ARGS)
 
-lint: install layers i18n
+lint: install layers i18n deploy-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The Dockerfile (hadolint) and the Kubernetes manifests (rendered, then validated against
+# the bundled Kubernetes schemas), offline; no Docker engine or cluster needed.
+deploy-check: install
+	$(PY) scripts/deploy_check.py
+
+# Two web processes behind haproxy, two workers, two beats on one PostgreSQL and one
+# Redis, all on loopback; about two minutes (scripts/cluster_test.py). Needs haproxy.
+# Its own database (dim_cluster, recreated) and Redis database 14 unless DATABASE_URL /
+# REDIS_URL say otherwise.
+cluster-test: install
+	@eval "$$(DIM_TEST_DB=$${DIM_TEST_DB:-dim_cluster} \
+	  DIM_TEST_REDIS_URL=$${DIM_TEST_REDIS_URL:-redis://127.0.0.1:6379/14} \
+	  $(PY) scripts/services.py)" && $(PY) scripts/cluster_test.py
 
 # Every string of ours (and django-unfold's) translated into German and French, the .mo
 # files compiled from the .po files (docs/operations.md#translations). Needs gettext.

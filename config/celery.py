@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init
 
 from tenancy.celery_guard import install_publish_guard
 
@@ -22,3 +22,27 @@ def _forget_inherited_connection_pools(**kwargs):
     from django.db.backends.postgresql.base import DatabaseWrapper
 
     DatabaseWrapper._connection_pools.clear()
+
+
+# Tracing (config/tracing.py) when OTEL_EXPORTER_OTLP_ENDPOINT is set: in each prefork
+# child (the exporter's thread does not survive the fork), else in the process itself.
+@worker_process_init.connect
+def _trace_worker_child(**kwargs):
+    from config.tracing import configure
+
+    configure("dim-worker")
+
+
+@worker_init.connect
+def _trace_worker(sender=None, **kwargs):
+    if "prefork" not in str(getattr(sender, "pool_cls", "prefork")).lower():
+        from config.tracing import configure
+
+        configure("dim-worker")
+
+
+@beat_init.connect
+def _trace_beat(**kwargs):
+    from config.tracing import configure
+
+    configure("dim-beat")

@@ -26,6 +26,15 @@ if CONFIG_LEVEL not in {"development", "test", "production"}:
         f"MANAGERS_CONFIG_LEVEL must be development, test or production, not {CONFIG_LEVEL!r}"
     )
 PRODUCTION = CONFIG_LEVEL == "production"
+if PRODUCTION:
+    # Every missing or malformed production setting, named, before anything reads one
+    # (config/preflight.py; `python -m config.preflight` prints the same).
+    from config.preflight import ProductionSettingsError, enforce
+
+    try:
+        enforce(env.ENVIRON)
+    except ProductionSettingsError as exc:
+        raise environ.ImproperlyConfigured(str(exc)) from None
 
 VAR_DIR = Path(env.str("DIM_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -67,6 +76,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer before anything else (config/health.py): a kubelet
+    # probes the pod's IP over plain HTTP, which ALLOWED_HOSTS and the HTTPS redirect refuse.
+    "config.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Latency, status, queries and cache reads of every request, per tenant and view
     # (perf_mgr/middleware.py): outermost but one, so it sees every final status.
@@ -283,7 +295,10 @@ CELERY_TIMEZONE = "UTC"
 # the missing ones (tenancy/schedules.py) and never overwrites an operator's edit
 # (`manage.py seed_schedules --reset` does). CELERY_BEAT_SCHEDULE stays empty, or beat
 # would write it over the database's entries at every start.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Several beats (replicas, or a terminating pod beside its replacement) elect one leader
+# through a Redis lock; the others send nothing (config/beat_lock.py).
+CELERY_BEAT_SCHEDULER = "config.beat_lock:LeaderDatabaseScheduler"
+BEAT_LEADER_LEASE_SECONDS = env.float("BEAT_LEADER_LEASE_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {}
 # The seed's monitoring interval: beat's heartbeat, the queue-depth sample and each
 # process's CPU/memory sample (perf_mgr).
@@ -658,6 +673,15 @@ LOGGING = {
         "dim": {"handlers": ["console"], "level": env.str("DIM_LOG_LEVEL", default="INFO")},
     },
 }
+
+# --- Probes (config/health.py; docs/deployment.md#probes) -------------------------------
+# The checks whose failure makes /readyz answer 503. Also reported: "workers" (the queue
+# sampler's heartbeat) and "audit_lag" (the platform log's oldest unnumbered entry older
+# than READINESS_AUDIT_LAG_MAX_S); add them here to fail readiness on them too.
+READINESS_REQUIRED = env.list(
+    "READINESS_REQUIRED", default=["database", "redis", "broker", "migrations"]
+)
+READINESS_AUDIT_LAG_MAX_S = env.float("READINESS_AUDIT_LAG_MAX_S", default=300.0)
 
 # --- Production hardening ---------------------------------------------------------------
 if PRODUCTION:

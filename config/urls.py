@@ -93,5 +93,7 @@ urlpatterns = [
 
 if apps.is_installed("tests.scoping_app"):
     urlpatterns.append(path("api/v1/testing/", include("tests.scoping_app.api")))
+if apps.is_installed("tests.cluster_app"):  # make cluster-test only (scripts/cluster_test.py)
+    urlpatterns.append(path("api/v1/cluster/", include("tests.cluster_app.urls")))
 
 handler404 = json_not_found_for_api

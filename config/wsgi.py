@@ -1,6 +1,14 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+# Tracing (when OTEL_EXPORTER_OTLP_ENDPOINT is set) before the handler loads middleware.
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+from config.tracing import configure  # noqa: E402
+
+configure("dim-web")
+application = WSGIHandler()

@@ -83,6 +83,11 @@ def _outage(url: str, proxy: TcpProxy, how: str) -> None:
     assert health.json()["status"] == "down"
     assert health.json()["dependencies"]["database"] == "down"
     assert int(health.headers["Retry-After"]) > 0
+    ready = http("GET", f"{url}/readyz", timeout=HANG_GUARD_SECONDS)  # config/health.py
+    assert ready.status == 503, ready
+    assert "database" in ready.json()["failing"]
+    assert ready.json()["status"].startswith("not ready: database down")
+    assert http("GET", f"{url}/healthz", timeout=HANG_GUARD_SECONDS).status == 200
 
 
 def _recovers(url: str, proxy: TcpProxy) -> None:
@@ -90,6 +95,7 @@ def _recovers(url: str, proxy: TcpProxy) -> None:
     wait_until(lambda: http("GET", f"{url}/health/").status == 200, "health says up again")
     assert http("GET", url + KEYS).status == 404  # the database answered: no such tenant
     assert http("GET", f"{url}/health/").json()["status"] == "ok"
+    assert http("GET", f"{url}/readyz").status == 200
 
 
 def test_database_outage_is_a_fast_json_503_and_recovers(proxied_server):

@@ -91,7 +91,8 @@ def test_interval_fields_use_the_largest_whole_unit():
 
 
 def test_celery_beat_uses_the_database_scheduler_and_no_settings_schedule():
-    assert celery_app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    # django-celery-beat's DatabaseScheduler behind a leader lock (config/beat_lock.py).
+    assert celery_app.conf.beat_scheduler == "config.beat_lock:LeaderDatabaseScheduler"
     # Beat would write a settings schedule over the database's entries at every start.
     assert celery_app.conf.beat_schedule == {}
 
