@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tenancy",
     "cache_mgr",
     "jobs_mgr",
+    "workflow_mgr",
     "audit_mgr",
     "sessions_mgr",
     "security_mgr",
@@ -306,6 +307,14 @@ JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=5)
 PERIODIC_TASKS["jobs-resume-stale"] = {
     "task": "jobs_mgr.tasks.resume_stale_jobs_task",
     "schedule": env.float("JOBS_SWEEP_INTERVAL", default=30.0),
+}
+
+# --- Workflows (workflow_mgr) -------------------------------------------------------------
+# Steps hold a lease of JOBS_LEASE_SECONDS (jobs_mgr's); the sweep requeues a step whose
+# worker died, wakes due timers and advances runs that stopped moving.
+PERIODIC_TASKS["workflows-sweep"] = {
+    "task": "workflow_mgr.tasks.sweep_workflows_task",
+    "schedule": env.float("WORKFLOW_SWEEP_INTERVAL", default=15.0),
 }
 
 # --- Sessions (sessions_mgr) --------------------------------------------------------------
