@@ -18,6 +18,7 @@ leaves it alone however long the step takes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 import signal
@@ -41,6 +42,7 @@ from workflow_mgr.signals import workflow_event
 
 log = logging.getLogger("dim.workflows")
 DONE = (StepState.SUCCEEDED, StepState.SKIPPED)
+EARLY = dt.timedelta(milliseconds=250)  # a retry's message this early still runs
 
 
 class StepTimeout(Exception):
@@ -250,7 +252,13 @@ def claim(step_id: int) -> StepRun | None:
         step = StepRun.objects.select_for_update().filter(pk=step_id).first()
         if step is None or step.finished or step.state == StepState.WAITING:
             return None
-        if step.lease_live(now) or (step.wake_at and step.wake_at > now):
+        if step.lease_live(now):
+            return None
+        if step.wake_at and step.wake_at > now + EARLY:
+            # Early (a broker's timer fires a little ahead, or a duplicate message):
+            # asked again for the rest of the back-off, not left to the sweep.
+            remaining = (step.wake_at - now).total_seconds()
+            dispatch.send_after_commit(dispatch.RUN_STEP_TASK, step.pk, countdown=remaining)
             return None
         step.state = StepState.RUNNING
         step.attempts += 1
@@ -319,12 +327,13 @@ def _execute(step: StepRun, token: str) -> None:
         with _time_limit(ctx.timeout):
             output = fn(ctx)
         now = timezone.now()
-        held.state, held.output, held.error = StepState.SUCCEEDED, output or {}, ""
+        # `error` keeps the last failed attempt's reason (a retry, a lost worker).
+        held.state, held.output = StepState.SUCCEEDED, output or {}
         held.finished_at, held.lease_expires_at = now, None
         held.heartbeat_at = ctx._step.heartbeat_at or now
         held.save(
             update_fields=[
-                "state", "output", "error", "finished_at", "lease_expires_at",
+                "state", "output", "finished_at", "lease_expires_at",
                 "heartbeat_at", "updated_at",
             ]
         )  # fmt: skip

@@ -46,13 +46,13 @@ def flaky(ctx):
 def gate(ctx):
     """Makes its folder, then waits for the run's gate row (a test holds its lock)."""
     Folder.objects.create(name=folder(ctx.run_id, ctx.step))
-    Folder.objects.select_for_update().get(name=folder(ctx.run_id, "gate"))
+    Folder.objects.select_for_update().get(name=ctx.input.get("gate", "wf-gate"))
     return {"made": ctx.step}
 
 
 @definitions.action("t.gate_undo")
 def gate_undo(ctx):
-    Folder.objects.select_for_update().get(name=folder(ctx.run_id, "gate"))
+    Folder.objects.select_for_update().get(name=ctx.input.get("gate", "wf-gate"))
     Folder.objects.create(name=folder(ctx.run_id, f"undo-{ctx.step}"))
     return {"undid": ctx.step, "backend": connection.vendor}
 

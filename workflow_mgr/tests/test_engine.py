@@ -179,7 +179,7 @@ def test_the_sweep_requeues_a_step_whose_worker_died(run_now, django_capture_on_
         assert actions.sweep()["requeued"] == [step.pk]
     step.refresh_from_db()
     assert step.state == StepState.SUCCEEDED and step.attempts == 2
-    assert step.error == ""  # "stopped answering", cleared by the successful attempt
+    assert "stopped answering" in step.error  # the last lost attempt, kept
     run.refresh_from_db()
     assert run.state == RunState.SUCCEEDED and short(run) == ["a", "b", "c"]
 
