@@ -79,7 +79,7 @@ def test_signal_cancel_retry_compensate(alpha_owner, tenant_alpha, flush):
 
     manual = flush(api.post, f"{BASE}/", {"definition": "t.fails_third_manual"}, format="json")
     manual_id = manual.json()["id"]
-    assert manual.json()["state"] == "needs_operator"
+    assert api.get(f"{BASE}/{manual_id}/").json()["state"] == "needs_operator"
     flush(api.post, f"{BASE}/{manual_id}/retry/")
     assert api.get(f"{BASE}/{manual_id}/").json()["state"] == "needs_operator"  # failed again
     flush(api.post, f"{BASE}/{manual_id}/compensate/")
