@@ -78,6 +78,7 @@ urlpatterns = [
         name="onboarding-accept",
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
+    path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
     path("console/performance/", include("perf_mgr.console_urls")),
     path("console/security/", security_dashboard, name="console-security"),
