@@ -2,6 +2,7 @@
 subprocess (DIM_EXTRA_APPS=workflow_mgr.tests.apps.FlowsConfig). Every effect is a
 Folder row written in the step's transaction, so "done exactly once" shows as rows."""
 
+from celery import shared_task
 from django.db import connection
 
 from tests.scoping_app.models import Folder
@@ -120,3 +121,20 @@ definitions.register(
         Step("c", "t.fail", "t.unmake", retry=Retry(1)),
     ],
 )
+
+
+# The bench (bench/rows_workflow.py): no-op steps, and a bare Celery task as the peer.
+@definitions.action("t.noop")
+def noop(ctx):
+    return None
+
+
+BENCH_STEPS = 50
+definitions.register(
+    "t.bench", [Step(f"s{i}", "t.noop", read_only=True, retry=FAST) for i in range(BENCH_STEPS)]
+)
+
+
+@shared_task(name="workflow_mgr.tests.flows.noop_task")
+def noop_task():
+    return None
