@@ -135,6 +135,14 @@ definitions.register(
 )
 
 
-@shared_task(name="workflow_mgr.tests.flows.noop_task")
-def noop_task():
-    return None
+@shared_task(name="workflow_mgr.tests.flows.chain_task")
+def chain_task(remaining: int, key: str):
+    """A bare task per step, one after the other (each sends the next), as the bench's
+    peer: the last one sets `key` in Redis."""
+    if remaining > 0:
+        chain_task.delay(remaining - 1, key)
+        return
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL).set(key, "1", ex=600)

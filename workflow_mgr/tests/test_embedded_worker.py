@@ -13,6 +13,7 @@ from config.celery import app
 from tenancy.context import tenant_context
 from tenancy.models import Tenant
 from tests.celery_worker import app_configured
+from tests.markers import embedded_only
 from workflow_mgr import actions
 from workflow_mgr.models import RunState, WorkflowRun
 from workflow_mgr.tests.helpers import short, steps
@@ -55,6 +56,10 @@ def _until_finished(tenant, run_id, timeout=60.0) -> WorkflowRun:
     raise AssertionError(f"run {run_id} is still {getattr(run, 'state', None)}")
 
 
+@embedded_only(
+    "the embedded default's broker and database "
+    "(the PostgreSQL pass kills real worker processes: test_worker_faults.py)"
+)
 @pytest.mark.django_db(transaction=True)  # committed: the worker thread has its own connection
 def test_runs_signals_and_compensation_through_the_filesystem_broker(filesystem_worker):
     tenant = Tenant.objects.create(slug="wf-embedded", name="wf embedded")
