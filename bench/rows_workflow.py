@@ -1,5 +1,6 @@
 """Workflow rows (issue 16): steps per second through a real worker against a bare
-Celery task each, and the resume latency after the worker is killed in a step."""
+Celery task each. (The resume-latency row is not built yet: the SIGKILL fault test,
+workflow_mgr/tests/test_worker_faults.py, checks the resume itself.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from workflow_mgr import actions
 from workflow_mgr.models import RunState, WorkflowRun
 from workflow_mgr.tests import flows
 
-LEASE = 2.0
+LEASE = 2.0  # the worker's lease (JOBS_LEASE_SECONDS)
 WORKER_ENV = {"JOBS_LEASE_SECONDS": LEASE, "DIM_EXTRA_APPS": "workflow_mgr.tests.apps.FlowsConfig"}
 
 
@@ -84,71 +85,5 @@ def throughput_row(ctx):
         notes=(
             f"overhead per step over a bare task: {per_step - per_task:.1f} ms "
             f"({runs} runs of {flows.BENCH_STEPS} steps, solo worker, PostgreSQL + Redis)",
-        ),
-    )
-
-
-@register(
-    "workflow.resume",
-    title=f"Workflow: resume latency after SIGKILL in a step (lease {LEASE:g} s)",
-    ours="kill → lease expiry → sweep requeues → a new worker redoes the step → run succeeded",
-    peer="the lease left at the kill (the floor: nothing may take a live lease over)",
-    goal=Goal(2.0, "seconds over the lease floor"),
-)
-def resume_row(ctx):
-    import os
-
-    import psycopg
-
-    from tenancy.db.proof import claim_on
-    from tests.scoping_app.models import Folder
-    from workflow_mgr.models import StepRun, StepState
-    from workflow_mgr.tasks import sweep_workflows_task
-
-    if not settings.REDIS_URL:
-        raise RuntimeError("needs REDIS_URL (make bench sets it when Redis answers)")
-    ref = _tenant()
-    with tenant_context(ref):
-        Folder.objects.filter(name="wf-gate").delete()
-        Folder.objects.create(name="wf-gate")
-    locker = psycopg.connect(os.environ["DATABASE_URL"])
-    claim_on(locker, str(ref.id))
-    locker.execute("SELECT 1 FROM scoping_app_folder WHERE name = 'wf-gate' FOR UPDATE")
-    try:
-        with tasks_to_broker(settings.REDIS_URL) as queue, tenant_context(ref):
-            with start_worker_process(queue, **WORKER_ENV) as first:
-                run = actions.create_run("t.gated")
-
-                def in_gate():
-                    return StepRun.objects.filter(
-                        run=run, name="b", state=StepState.RUNNING
-                    ).exists()
-
-                _wait(in_gate, "the worker to wait in step b", every=0.02)
-                # A second worker, up before the kill (as in a deployment): the first
-                # is stuck in the gate, so this task can only go to the second.
-                with start_worker_process(queue, **WORKER_ENV):
-                    _chain(0)
-                    expires = StepRun.objects.get(run=run, name="b").lease_expires_at
-                    first.kill()
-                    killed = time.time()
-                    floor = max(0.0, expires.timestamp() - killed)
-                    locker.rollback()
-
-                    def resumed():
-                        sweep_workflows_task()  # beat's sweep, at a 0.1 s interval here
-                        return _state(run.pk) == RunState.SUCCEEDED
-
-                    _wait(resumed, "the run to resume", every=0.1)
-                    latency = time.time() - killed
-    finally:
-        locker.close()
-    return Outcome(
-        value=max(0.0, latency - floor),
-        ours_text=f"{latency:.2f} s from the kill to the run's success",
-        peer_text=f"{floor:.2f} s of lease left at the kill",
-        notes=(
-            "in production the sweep runs every WORKFLOW_SWEEP_INTERVAL (15 s) and the lease "
-            "is JOBS_LEASE_SECONDS (60 s): expect up to their sum",
         ),
     )
