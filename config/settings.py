@@ -613,6 +613,8 @@ SPECTACULAR_SETTINGS = {
         "VersionOpEnum": "metadata_mgr.models.records.VersionOp",
         "ChangeOpEnum": ["added", "changed", "removed"],
         "AlertSeverityEnum": "perf_mgr.models.alerting.Severity",
+        "WorkflowRunStateEnum": "workflow_mgr.models.RunState",
+        "StepRunStateEnum": "workflow_mgr.models.StepState",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which
