@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tenancy",
     "cache_mgr",
     "jobs_mgr",
+    "workflow_mgr",
     "audit_mgr",
     "sessions_mgr",
     "security_mgr",
@@ -338,6 +339,14 @@ JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=5)
 PERIODIC_TASKS["jobs-resume-stale"] = {
     "task": "jobs_mgr.tasks.resume_stale_jobs_task",
     "schedule": env.float("JOBS_SWEEP_INTERVAL", default=30.0),
+}
+
+# --- Workflows (workflow_mgr) -------------------------------------------------------------
+# Steps hold a lease of JOBS_LEASE_SECONDS (jobs_mgr's); the sweep requeues a step whose
+# worker died, wakes due timers and advances runs that stopped moving.
+PERIODIC_TASKS["workflows-sweep"] = {
+    "task": "workflow_mgr.tasks.sweep_workflows_task",
+    "schedule": env.float("WORKFLOW_SWEEP_INTERVAL", default=15.0),
 }
 
 # --- Sessions (sessions_mgr) --------------------------------------------------------------
@@ -652,6 +661,8 @@ SPECTACULAR_SETTINGS = {
         "VersionOpEnum": "metadata_mgr.models.records.VersionOp",
         "ChangeOpEnum": ["added", "changed", "removed"],
         "AlertSeverityEnum": "perf_mgr.models.alerting.Severity",
+        "WorkflowRunStateEnum": "workflow_mgr.models.RunState",
+        "StepRunStateEnum": "workflow_mgr.models.StepState",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which

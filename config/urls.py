@@ -33,6 +33,7 @@ v1_patterns = [
     path("security/", include("security_mgr.api.urls")),
     path("security/", include("audit_mgr.api.urls")),  # the audit log, where it always was
     path("", include("jobs_mgr.api.urls")),
+    path("", include("workflow_mgr.api.urls")),
     path("", include("cache_mgr.rest.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
@@ -77,6 +78,7 @@ urlpatterns = [
         name="onboarding-accept",
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
+    path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
     path("console/performance/", include("perf_mgr.console_urls")),
     path("console/security/", security_dashboard, name="console-security"),

@@ -44,6 +44,11 @@ def __getattr__(name: str):
         from managers.cache import CacheManager
 
         return CacheManager
+    if name in ("WorkflowManager", "WorkflowEngine"):
+        setup_django()
+        from managers import workflow
+
+        return getattr(workflow, name)
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -67,6 +72,8 @@ __all__ = [
     "SessionManager",
     "SessionManagerFactory",
     "SessionType",
+    "WorkflowEngine",
+    "WorkflowManager",
     "initialize_managers",
     "validate_module_integrity",
 ]

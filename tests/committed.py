@@ -31,6 +31,9 @@ def committed_tenant(django_db_blocker, slug):
 
 
 TABLES = [
+    "workflow_mgr_steprun",
+    "workflow_mgr_workflowrun",
+    "scoping_app_folder",
     "jobs_mgr_job",
     "security_mgr_pendingauditentry",
     "security_mgr_securityevent",

@@ -1,0 +1,28 @@
+"""Messages to the workers, sent after the commit that made them true, from the tenant
+of the run (the worker re-enters it: tenancy.celery_support). Tasks are sent by name:
+the task module calls the engine, so the engine does not import it back."""
+
+from __future__ import annotations
+
+from celery import signature
+from django.db import transaction
+
+from tenancy import context
+from tenancy.exceptions import TenantContextMissing
+
+RUN_STEP_TASK = "workflow_mgr.tasks.run_step_task"
+WAKE_STEP_TASK = "workflow_mgr.tasks.wake_step_task"
+ADVANCE_RUN_TASK = "workflow_mgr.tasks.advance_run_task"
+
+
+def send_after_commit(task: str, object_id: int, *, countdown: float | None = None) -> None:
+    tenant = context.get_current_tenant()
+    if tenant is None:
+        raise TenantContextMissing("workflow messages are sent from the run's tenant")
+
+    def send() -> None:
+        options = {"countdown": countdown} if countdown else {}
+        with context.tenant_context(tenant):
+            signature(task, args=(object_id,)).apply_async(**options)
+
+    transaction.on_commit(send)

@@ -1,0 +1,1 @@
+from workflow_mgr.tests import flows  # noqa: F401  (the test workflows)
