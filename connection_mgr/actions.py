@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 
-from connection_mgr import aliases, pools
+from connection_mgr import aliases, copying, pools
 from connection_mgr.models import Mode, TenantDatabase
 
 
@@ -39,14 +39,6 @@ def do_resize_pool(alias: str, min_size: int, max_size: int) -> dict:
     return pools.pool_stats(alias)
 
 
-def _tenant_has_rows(tenant) -> bool:
-    from tenancy.context import tenant_context
-    from tenancy.models.scoped import scoped_models
-
-    with tenant_context(tenant):
-        return any(model.objects.using("default").exists() for model in scoped_models())
-
-
 def _probe(alias: str, url: str, label: str, options: dict | None = None) -> list[str]:
     """Register `alias` for `url` and check that it answers; reasons if not."""
     try:
@@ -62,16 +54,12 @@ def _probe(alias: str, url: str, label: str, options: dict | None = None) -> lis
 
 
 def do_make_dedicated(tenant, url: str, *, owner_url: str = "", actor: str = "system"):
-    """Give a tenant (with no rows yet: moving rows is not built) a database of its own:
-    migrate it as the owner (RLS with FORCE, grants to the runtime role), copy the
-    tenant's platform row there (its rows' foreign keys point at it), then route."""
+    """Give a tenant a database of its own: migrate it as the owner (RLS with FORCE,
+    grants to the runtime role), copy the tenant's platform row (its rows' foreign keys
+    point at it) and its scoped rows (copying.py; tenants with rows linked to users are
+    refused), then route. The rows left in the shared tables are not purged yet."""
     if TenantDatabase.objects.filter(tenant=tenant, mode=Mode.DEDICATED).exists():
         raise ConnectionUsageError("The tenant is dedicated already.", conflict=True)
-    if _tenant_has_rows(tenant):
-        raise ConnectionUsageError(
-            "The tenant has rows in the shared tables; moving them is not available yet.",
-            conflict=True,
-        )
     alias = f"tenant_{tenant.pk}"
     owner_alias = f"{alias}_owner"
     reasons = _probe(alias, url, "url") + _probe(
@@ -84,6 +72,7 @@ def do_make_dedicated(tenant, url: str, *, owner_url: str = "", actor: str = "sy
     try:
         call_command("migrate", database=owner_alias, verbosity=0, interactive=False)
         _copy_tenant_row(tenant, owner_alias)
+        copying.copy_tenant_rows(tenant, "default", owner_alias)
         with transaction.atomic(using="default"):
             TenantDatabase.objects.update_or_create(
                 tenant=tenant,
@@ -94,6 +83,9 @@ def do_make_dedicated(tenant, url: str, *, owner_url: str = "", actor: str = "sy
                     "owner_url": owner_url,
                 },
             )
+    except copying.CannotCopy as exc:
+        aliases.unregister(alias)
+        raise ConnectionUsageError(str(exc), conflict=True) from None
     except Exception:
         aliases.unregister(alias)
         raise

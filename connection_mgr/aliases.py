@@ -56,7 +56,9 @@ def default_entry() -> dict:
 def register(alias: str, url: str, *, options: dict | None = None) -> str:
     """Make `alias` usable through `connections[alias]` (idempotent)."""
     entry = settings_for(url)
-    if options is not None:
+    if options and entry["ENGINE"].endswith("sqlite3"):
+        options = {k: v for k, v in options.items() if k != "pool"}  # PostgreSQL's only
+    if options:
         entry["OPTIONS"] = {**entry["OPTIONS"], **options}
         if "pool" not in entry["OPTIONS"]:
             entry["CONN_MAX_AGE"] = 0
