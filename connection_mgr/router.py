@@ -20,7 +20,6 @@ from connection_mgr import aliases, replicas
 from tenancy.context import get_current_tenant_id
 from tenancy.models.scoped import TenantScopedModel
 
-
 migrating: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "dim_migrating_alias", default=None
 )

@@ -45,6 +45,11 @@ def __getattr__(name: str):
         from managers.cache import CacheManager
 
         return CacheManager
+    if name == "ConnectionManager":
+        setup_django()
+        from managers.connections import ConnectionManager
+
+        return ConnectionManager
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -55,6 +60,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "CacheManager",
+    "ConnectionManager",
     "MetadataManager",
     "MetadataManagerFactory",
     "MetadataType",
