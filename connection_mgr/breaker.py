@@ -32,7 +32,10 @@ _listeners: list[Callable[[str, str], None]] = []
 
 
 class DatabaseUnavailable(OperationalError):
-    """The breaker of `alias` is open: the database is not tried."""
+    """The breaker of `alias` is open: the database is not tried. `database_unavailable`
+    tells tenancy.degraded that this is an outage (a 503), whatever layer sees it."""
+
+    database_unavailable = True
 
     def __init__(self, alias: str):
         super().__init__(
