@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "tenancy",
     "cache_mgr",
+    "connection_mgr",
     "jobs_mgr",
     "workflow_mgr",
     "audit_mgr",
@@ -89,6 +90,9 @@ MIDDLEWARE = [
     "tenancy.api.middleware.APIErrorMiddleware",
     # Database (or Redis where nothing falls back) unreachable: a JSON 503, Retry-After.
     "tenancy.health.DependencyUnavailableMiddleware",
+    # A database whose circuit breaker is open: a 503 naming it (JSON for the API, a page
+    # for the console); and the per-request read-your-writes flag (connection_mgr).
+    "connection_mgr.middleware.ConnectionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Django's LocaleMiddleware where Django wants it (after the session, before
@@ -178,6 +182,22 @@ else:
             },
         }
     }
+
+# Connection manager (docs/connections.md): dedicated tenants' databases and read
+# replicas through a router; a circuit breaker per database alias.
+DATABASE_ROUTERS = ["connection_mgr.router.TenantDatabaseRouter"]
+# Read replicas (comma-separated URLs, same runtime role): reads go there when fresh.
+DATABASE_REPLICA_URLS = env.str("DATABASE_REPLICA_URLS", default="")
+CONNECTION_REPLICA_MAX_LAG_SECONDS = env.float("CONNECTION_REPLICA_MAX_LAG_SECONDS", default=5.0)
+CONNECTION_REPLICA_LAG_CHECK_SECONDS = env.float(
+    "CONNECTION_REPLICA_LAG_CHECK_SECONDS", default=1.0
+)
+# Failures in a row that open a database's breaker, and how long it stays open before
+# one probe may try again.
+CONNECTION_BREAKER_FAILURES = env.int("CONNECTION_BREAKER_FAILURES", default=3)
+CONNECTION_BREAKER_OPEN_SECONDS = env.float("CONNECTION_BREAKER_OPEN_SECONDS", default=10.0)
+# How long a process trusts its tenant -> database map before reading it again.
+CONNECTION_ROUTING_TTL = env.float("CONNECTION_ROUTING_TTL", default=5.0)
 
 # The key of the proof that the application chose the tenant a connection acts in
 # (tenancy/db/proof.py); derived from SECRET_KEY when unset. migrate stores it where only

@@ -35,6 +35,7 @@ v1_patterns = [
     path("", include("jobs_mgr.api.urls")),
     path("", include("workflow_mgr.api.urls")),
     path("", include("cache_mgr.rest.urls")),
+    path("", include("connection_mgr.rest.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
 ]
@@ -80,6 +81,7 @@ urlpatterns = [
     path("console/jobs/", include("jobs_mgr.console_urls")),
     path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
+    path("console/connections/", include("connection_mgr.console_urls")),
     path("console/performance/", include("perf_mgr.console_urls")),
     path("console/security/", security_dashboard, name="console-security"),
     path("console/security/plotly.min.js", plotly_js, name="console-plotly-js"),

@@ -49,6 +49,11 @@ def __getattr__(name: str):
         from managers import workflow
 
         return getattr(workflow, name)
+    if name == "ConnectionManager":
+        setup_django()
+        from managers.connections import ConnectionManager
+
+        return ConnectionManager
     if name == "SecurityManager":
         setup_django()
         from managers.security import SecurityManager
@@ -59,6 +64,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "CacheManager",
+    "ConnectionManager",
     "MetadataManager",
     "MetadataManagerFactory",
     "MetadataType",

@@ -170,6 +170,8 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
         return False
     if isinstance(exc, InterfaceError):
         return True  # the connection is closed or broken
+    if getattr(exc, "database_unavailable", False):
+        return True  # refused without trying (connection_mgr's open circuit breaker)
     cause = exc.__cause__ or exc
     module = type(cause).__module__
     if module.startswith("psycopg"):

@@ -301,3 +301,17 @@ recent_deployments: Hook[[object], list] = Hook(
     provided_by="security_mgr",
     many=True,
 )
+
+
+# --- databases ------------------------------------------------------------------------
+
+database_connect: Hook[[str, Callable[[], object]], object] = Hook(
+    "database_connect",
+    """(alias, connect) -> the new DB-API connection. The PostgreSQL backend asks it to
+    open (or take from the pool) a connection for `alias`; `connect()` does the real
+    work. The provider may refuse without calling `connect` (a circuit breaker that is
+    open raises a django.db.OperationalError naming the alias) and records the outcome.
+    Optional: without a provider the backend connects directly. The connection manager
+    provides it.""",
+    provided_by="connection_mgr",
+)

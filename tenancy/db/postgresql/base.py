@@ -36,6 +36,7 @@ from django.db.backends.postgresql import base as pg_base
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from psycopg.pq import TransactionStatus
 
+from tenancy import hooks
 from tenancy.context import PlatformAccess, TenantRef, current_var
 from tenancy.db import proof
 
@@ -203,6 +204,15 @@ class DatabaseWrapper(pg_base.DatabaseWrapper):
             )
         params["cursor_factory"] = TenantBindingCursor
         return params
+
+    def get_new_connection(self, conn_params):
+        # Django 5.2's pool (OPTIONS["pool"], psycopg_pool) works unchanged: the parent
+        # takes the connection from it. The connection manager's breaker wraps the
+        # acquisition, so a database that is down is refused at once, per alias.
+        parent = super().get_new_connection
+        if not hooks.database_connect.provided:
+            return parent(conn_params)
+        return hooks.database_connect.call(self.alias, lambda: parent(conn_params))
 
     def ensure_tenant_setting(self) -> None:
         if self.connection is not None:
