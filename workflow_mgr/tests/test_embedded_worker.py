@@ -32,6 +32,7 @@ def filesystem_worker(tmp_path):
             "processed_folder": str(folders["processed"]),
             "control_folder": str(folders["control"]),
             "store_processed": False,
+            "polling_interval": 0.1,  # kombu's default second per poll, times every step
         },
         "result_backend": "cache+memory://",
         "task_default_queue": f"dim-fs-{uuid.uuid4().hex[:8]}",
@@ -63,18 +64,17 @@ def _until_finished(tenant, run_id, timeout=60.0) -> WorkflowRun:
 @pytest.mark.django_db(transaction=True)  # committed: the worker thread has its own connection
 def test_runs_signals_and_compensation_through_the_filesystem_broker(filesystem_worker):
     tenant = Tenant.objects.create(slug="wf-embedded", name="wf embedded")
-    if True:
-        with tenant_context(tenant):
-            failing = actions.create_run("t.fails_third")
-            waiting = actions.create_run("t.approval")
-        assert _until_finished(tenant, failing.pk).state == RunState.COMPENSATED
-        assert _until_finished(tenant, waiting.pk).state == RunState.WAITING
-        with tenant_context(tenant):
-            actions.signal_run(waiting.pk, "approved", {"by": "bob"})
-        assert _until_finished(tenant, waiting.pk).state == RunState.SUCCEEDED
-        with tenant_context(tenant):
-            assert short(failing) == ["undo-b", "undo-a"]
-            assert steps(failing)[("action", "c")].attempts == 3
-            assert short(waiting) == ["reserve", "ship"]
-            assert all(s.worker for s in steps(waiting).values() if s.phase == "action"
-                       and s.name != "approve")  # fmt: skip
+    with tenant_context(tenant):
+        failing = actions.create_run("t.fails_third")
+        waiting = actions.create_run("t.approval")
+    assert _until_finished(tenant, failing.pk).state == RunState.COMPENSATED
+    assert _until_finished(tenant, waiting.pk).state == RunState.WAITING
+    with tenant_context(tenant):
+        actions.signal_run(waiting.pk, "approved", {"by": "bob"})
+    assert _until_finished(tenant, waiting.pk).state == RunState.SUCCEEDED
+    with tenant_context(tenant):
+        assert short(failing) == ["undo-b", "undo-a"]
+        assert steps(failing)[("action", "c")].attempts == 3
+        assert short(waiting) == ["reserve", "ship"]
+        assert all(s.worker for s in steps(waiting).values() if s.phase == "action"
+                   and s.name != "approve")  # fmt: skip
