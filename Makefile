@@ -60,7 +60,7 @@ deploy-check: install
 	$(PY) scripts/deploy_check.py
 
 # Two web processes behind haproxy, two workers, two beats on one PostgreSQL and one
-# Redis, all on loopback; about two minutes (scripts/cluster_test.py). Needs haproxy.
+# Redis, all on loopback; about three minutes (scripts/cluster_test.py). Needs haproxy.
 # Its own database (dim_cluster, recreated) and Redis database 14 unless DATABASE_URL /
 # REDIS_URL say otherwise.
 cluster-test: install

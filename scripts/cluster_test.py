@@ -9,12 +9,17 @@ minutes, it checks:
 3. two beats never send a periodic task twice (the Redis leader lock,
    config/beat_lock.py), and the other takes over when the leader is killed;
 4. an alert fires exactly once (one webhook) however many workers and beats run;
-5. a durable job survives the worker running it being killed (SIGKILL): its lease
-   expires, the sweep requeues it, the other worker resumes it from its checkpoint and
-   every line is imported exactly once. (The issue says "saga"; sagas are not on main,
-   so a jobs_mgr durable job, a metadata bulk import, stands in.)
-6. a web process killed (SIGKILL) under load loses no request: haproxy retries what
-   was in flight on the other one.
+5. a saga (workflow_mgr) survives the worker running one of its steps being killed
+   (SIGKILL): the step's lease expires, the sweep requeues it, another worker redoes it
+   and the run succeeds with each step's effect exactly once;
+6. a durable job (jobs_mgr, a metadata bulk import) likewise: resumed from its
+   checkpoint, every line imported exactly once;
+7. a worker sent SIGTERM (warm shutdown) finishes the saga step it is running, then
+   exits cleanly;
+8. a web process killed (SIGKILL) under load loses no request: haproxy retries what
+   was in flight on the other one;
+9. a web process sent SIGTERM (graceful shutdown) answers its in-flight slow request
+   with 200, then exits cleanly.
 
 Fails, never skips, when haproxy, PostgreSQL or Redis is missing. Prints one line per
 check and "N passed, M failed".
@@ -35,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -46,6 +52,7 @@ TENANT, USER, PASSWORD = "acme", "acme-owner", "demo-password-123"  # seed_demo'
 SAMPLE_TASK = "perf_mgr.tasks.sample_queue_depth_task"
 SAMPLE_INTERVAL = 2.0
 IMPORT_LINES = 300
+SAGA = "cluster.saga"  # tests/cluster_app/flows.py
 
 
 def free_port() -> int:
@@ -119,11 +126,13 @@ class Cluster:
             "SECURITY_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",
-            "DIM_EXTRA_APPS": "tests.cluster_app",
+            # The saga's effects are tests.scoping_app's Folder rows.
+            "DIM_EXTRA_APPS": "tests.cluster_app,tests.scoping_app",
             "DIM_VAR_DIR": str(self.tmp / "var"),
             "PERFORMANCE_MONITORING_INTERVAL": str(SAMPLE_INTERVAL),
             "JOBS_LEASE_SECONDS": "4",
             "JOBS_SWEEP_INTERVAL": "2",
+            "WORKFLOW_SWEEP_INTERVAL": "2",
             "BEAT_LEADER_LEASE_SECONDS": "3",
             "METADATA_IMPORT_BATCH": "20",
             "WEB_CONCURRENCY": "1",
@@ -341,6 +350,92 @@ def check_job_survives_worker_kill(cluster: Cluster, token: str) -> str:
     )
 
 
+def _saga_step(c: httpx.Client, run_id: int, name: str) -> tuple[dict, dict | None]:
+    run = c.get(f"/api/v1/workflows/{run_id}/").json()
+    step = next(
+        (s for s in run["steps"] if s["phase"] == "action" and s["name"] == name), None
+    )  # fmt: skip
+    return run, step
+
+
+def _worker_running(cluster: Cluster, worker: str) -> Proc:
+    pid = int(worker.rsplit(":", 1)[1])
+    found = next(
+        (p for n, p in cluster.procs.items() if n.startswith("worker") and p.popen.pid == pid),
+        None,
+    )
+    assert found is not None, f"no worker of ours runs the step ({worker})"
+    return found
+
+
+def _saga_holding_in_b(cluster: Cluster, c: httpx.Client, hold: float):
+    """Start the cluster saga; returns (run id, step b as seen running, its worker)."""
+    r = c.post("/api/v1/workflows/", json={"definition": SAGA, "input": {"hold": hold}})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+
+    def holding():
+        _run, b = _saga_step(c, run_id, "b")
+        return b if b and b["state"] == "running" and b["attempts"] == 1 and b["worker"] else None
+
+    b = wait_until(holding, "saga step b running", 60, 0.05)
+    return run_id, b, _worker_running(cluster, b["worker"])
+
+
+def _saga_finished(c: httpx.Client, run_id: int, what: str) -> dict:
+    run = wait_until(
+        lambda: (r := c.get(f"/api/v1/workflows/{run_id}/").json())["finished_at"] and r,
+        what, 90, 0.2,
+    )  # fmt: skip
+    assert run["state"] == "succeeded", (run["state"], run.get("error"))
+    return run
+
+
+def _effects_once(c: httpx.Client, run: dict) -> dict:
+    """Each step's effect exactly once: one Folder row per step, written by the
+    attempt that succeeded (the killed attempt's row rolled back with its transaction)."""
+    effects = c.get(f"/api/v1/cluster/saga/{run['id']}/effects/").json()["effects"]
+    steps = {s["name"]: s for s in run["steps"] if s["phase"] == "action"}
+    want = [f"cluster-{run['id']}-{n}-{steps[n]['attempts']}" for n in ("a", "b", "c")]
+    assert effects == want, f"effects {effects}, expected {want}"
+    assert all(s["state"] == "succeeded" for s in steps.values()), steps
+    return steps
+
+
+def check_saga_survives_worker_kill(cluster: Cluster, token: str) -> str:
+    with client(cluster.url(), token) as c:
+        run_id, b, victim = _saga_holding_in_b(cluster, c, hold=25)
+        victim.kill()  # SIGKILL, inside step b's transaction
+        cluster.worker()  # its replacement, as a Deployment would start
+        run = _saga_finished(c, run_id, "the saga to finish after the kill")
+        steps = _effects_once(c, run)
+    b_done = steps["b"]
+    assert b_done["attempts"] == 2 and "stopped answering" in b_done["error"], b_done
+    assert b_done["worker"] != b["worker"], b_done["worker"]
+    return (
+        f"killed {victim.name} inside step b; the sweep requeued it, another worker redid "
+        f"it; run {run_id} succeeded, effects {', '.join(n for n in steps)} once each"
+    )
+
+
+def check_worker_warm_shutdown(cluster: Cluster, token: str) -> str:
+    with client(cluster.url(), token) as c:
+        run_id, b, victim = _saga_holding_in_b(cluster, c, hold=3)
+        term_at = datetime.now(UTC)
+        victim.kill(signal.SIGTERM)  # warm shutdown: finish the running task, take no new one
+        exited = wait_until(lambda: victim.popen.poll() is not None, f"{victim.name} to exit", 60)
+        cluster.worker()  # its replacement
+        run = _saga_finished(c, run_id, "the saga to finish after the warm shutdown")
+        steps = _effects_once(c, run)
+    code = victim.popen.returncode
+    assert exited and code == 0, f"{victim.name} exited {code}"
+    b_done = steps["b"]
+    assert b_done["attempts"] == 1 and b_done["worker"] == b["worker"], b_done
+    finished = datetime.fromisoformat(b_done["finished_at"].replace("Z", "+00:00"))
+    assert finished > term_at, f"step b ended at {finished}, before the SIGTERM ({term_at})"
+    return f"{victim.name} finished step b (attempt 1) after SIGTERM, then exited 0"
+
+
 class Receiver:
     """A loopback webhook receiver: every POST's idempotency key and body."""
 
@@ -419,6 +514,38 @@ def check_web_kill_under_load(cluster: Cluster) -> str:
     return f"{len(outcomes)} requests, {len(failed)} failed (at most {users} were in flight)"
 
 
+def check_web_graceful_shutdown(cluster: Cluster, token: str) -> str:
+    """Last: web2 is gone (the check before); SIGTERM to web1's gunicorn master, as
+    Kubernetes sends it, with a slow request in flight straight to web1."""
+    web = cluster.procs["web1"]
+    nonce = secrets.token_hex(6)
+    answer: dict = {}
+
+    def slow():
+        with client(cluster.url(1), token) as c:
+            try:
+                answer["response"] = c.get(
+                    "/api/v1/cluster/slow/", params={"seconds": 4, "nonce": nonce}
+                )
+            except httpx.HTTPError as exc:
+                answer["error"] = repr(exc)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    wait_until(lambda: f"cluster_slow_started {nonce}" in web.log(), "the slow request", 30, 0.05)
+    web.popen.send_signal(signal.SIGTERM)
+    thread.join(timeout=60)
+    response = answer.get("response")
+    assert response is not None, f"the in-flight request failed: {answer.get('error')}"
+    assert response.status_code == 200 and response.json()["nonce"] == nonce, response.text
+    try:
+        code = web.popen.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("web1 did not exit after SIGTERM") from None
+    assert code == 0, f"web1 exited {code}"
+    return "the in-flight 4 s request answered 200 after SIGTERM; web1 exited 0"
+
+
 def main() -> int:
     if shutil.which("haproxy") is None:
         print("FAIL: haproxy is not installed (apt-get install haproxy)", file=sys.stderr)
@@ -454,14 +581,20 @@ def main() -> int:
              partial(check_session_revocation, cluster)),
             ("cache invalidation reaches both web processes",
              partial(check_cache_invalidation, cluster, token)),
+            ("a saga survives the worker running a step being killed",
+             partial(check_saga_survives_worker_kill, cluster, token)),
             ("a durable job survives its worker being killed",
              partial(check_job_survives_worker_kill, cluster, token)),
+            ("a worker sent SIGTERM finishes its running task",
+             partial(check_worker_warm_shutdown, cluster, token)),
             ("two beats never send a periodic task twice",
              partial(check_single_beat, cluster, beats_started)),
             ("an alert fires exactly once",
              partial(check_alert_fires_once, cluster, token)),
             ("a web process killed under load loses no request",
              partial(check_web_kill_under_load, cluster)),
+            ("a web process sent SIGTERM finishes its in-flight request",
+             partial(check_web_graceful_shutdown, cluster, token)),
         ]  # fmt: skip
         for name, check in checks:
             try:
