@@ -152,3 +152,31 @@ def test_nothing_staged_survives_a_commit_or_a_rollback():
         session.autocommit = True
         session.execute(f"INSERT INTO {store.STAGE} VALUES (3, 3, 3.0)")
         assert session.execute(f"SELECT count(*) FROM {store.STAGE}").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "breakage, repair",
+    [
+        (
+            "GRANT EXECUTE ON FUNCTION public.dim_perf_stage() TO PUBLIC",
+            "REVOKE ALL ON FUNCTION public.dim_perf_stage() FROM PUBLIC",
+        ),
+        (
+            "ALTER FUNCTION public.dim_perf_stage() RESET search_path",
+            "ALTER FUNCTION public.dim_perf_stage() SET search_path = pg_catalog",
+        ),
+    ],
+    ids=["public_execute", "search_path"],
+)
+def test_check_isolation_names_a_weakened_stage_function(breakage, repair):
+    from tenancy import rls_inspect
+    from tests.isolation.test_attack_identity import _owner_execute
+
+    assert rls_inspect.inspect().ok, rls_inspect.inspect().problems  # positive control
+    _owner_execute(breakage)
+    try:
+        problems = rls_inspect.inspect().problems
+        assert any("dim_perf_stage()" in p for p in problems), problems
+    finally:
+        _owner_execute(repair)
+    assert rls_inspect.inspect().ok
