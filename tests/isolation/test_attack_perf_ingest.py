@@ -80,6 +80,25 @@ def test_a_flush_failing_after_the_copy_leaves_nothing_staged(tenant_alpha, tena
             assert staged() == []
 
 
+def test_one_flush_of_two_tenants_leaves_nothing_for_the_next_context(tenant_alpha, tenant_beta):
+    """The flusher writes tenant after tenant on one connection; inside an outer
+    transaction (an inline flush at the end of a request) nothing of either is staged."""
+    from perf_mgr import recording
+
+    with tenant_context(tenant_alpha):
+        recording.record_metric("atk_flush", 3)
+    with tenant_context(tenant_beta):
+        recording.record_metric("atk_flush", 100)
+    with transaction.atomic():
+        assert recording.flush() == 2
+        with tenant_context(tenant_alpha):
+            assert staged() == []
+            assert a_values(tenant_alpha) == [3.0]
+        with tenant_context(tenant_beta):
+            assert staged() == []
+            assert a_values(tenant_beta) == [100.0]
+
+
 def test_b_cannot_store_samples_for_a_through_the_stage(tenant_alpha, tenant_beta):
     with tenant_context(tenant_alpha):
         store.write([("m", (), "custom", 1.0, 10)])
