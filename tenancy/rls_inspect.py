@@ -73,6 +73,7 @@ def inspect(using: str = "default") -> IsolationReport:
         report.runtime_role = role
         report.problems += role_problems(cursor, role)
         report.problems += proof_problems(cursor, role)
+        report.problems += definer_problems(cursor, role)
         report.problems += rls_platform.problems(cursor)
         report.problems += rls_schedules.problems(cursor, role)
         report.problems += binding_problems(connection)
@@ -176,6 +177,32 @@ def proof_problems(cursor, role: str) -> list[str]:
         problems.append(f"function {name}() has an unexpected body")
     if "search_path=pg_catalog" not in (config or []):
         problems.append(f"function {name}() does not pin search_path")
+    return problems
+
+
+def definer_problems(cursor, role: str) -> list[str]:
+    """Every SECURITY DEFINER function of the schema (the context function, apps' own
+    such as perf_mgr's ingest stage): run as the owner, so none may be callable by
+    PUBLIC, replaceable by the runtime role, or resolve names through a search_path the
+    caller chooses."""
+    cursor.execute(
+        "SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE'), "
+        "pg_get_userbyid(p.proowner), pg_has_role(%s, p.proowner, 'MEMBER'), p.proconfig "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.prosecdef AND n.nspname = current_schema() ORDER BY 1",
+        [role],
+    )
+    problems = []
+    for name, public, owner, member, config in cursor.fetchall():
+        if public:
+            problems.append(
+                f"SECURITY DEFINER function {name}() is executable by PUBLIC: "
+                f"REVOKE ALL ON FUNCTION {name}() FROM PUBLIC"
+            )
+        if owner == role or member:
+            problems.append(f"SECURITY DEFINER function {name}() is owned by {owner!r}")
+        if "search_path=pg_catalog" not in (config or []):
+            problems.append(f"SECURITY DEFINER function {name}() does not pin search_path")
     return problems
 
 
