@@ -10,9 +10,10 @@ indexes catch up from the documents (metadata_mgr/search/ann.py), in every proce
 from __future__ import annotations
 
 import numpy as np
-from django.db import connections, router, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
+from metadata_mgr.db import database
 from metadata_mgr.models import MetadataOutbox, Record, SearchDocument
 from metadata_mgr.search import encoders
 from metadata_mgr.searchable import searchable_text
@@ -38,7 +39,7 @@ def current_encoder(extra: list[str] | None = None) -> encoders.Encoder:
 def _db() -> str:
     """The database of the tenant's search rows (its own, when dedicated): transactions
     and row locks must be taken there, not on the default database."""
-    return router.db_for_write(SearchDocument)
+    return database()
 
 
 def _pending(limit: int):

@@ -113,3 +113,20 @@ def _password(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).password or "" if url else ""
+
+
+def test_a_dedicated_tenant_updates_and_deletes_its_records(
+    beta_dedicated,  # noqa: F811
+    tenant_beta,
+):
+    """Row locks (select_for_update) need the transaction on the tenant's database."""
+    from metadata_mgr.actions import do_create_record, do_delete_record, do_update_record
+
+    with tenant_context(tenant_beta):
+        record = do_create_record(metadata_type="business", content={"k": 1}, name="mine")
+        do_update_record(record.pk, content={"k": 2})
+        assert Record.objects.get(pk=record.pk).version != record.version
+        do_delete_record(record.pk)
+        assert Record.objects.get(pk=record.pk).deleted_at is not None
+    with platform_access("test: none of beta's new rows in the shared tables"):
+        assert not Record.objects.using("default").filter(pk=record.pk).exists()
