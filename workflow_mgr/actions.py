@@ -47,7 +47,7 @@ def create_run(
     validated = definitions.validate(spec, strategy)
     if input is not None and not isinstance(input, dict):
         raise definitions.DefinitionError(["input must be a mapping"])
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         run = WorkflowRun.objects.create(
             name=validated["name"],
             definition=validated,
@@ -65,7 +65,7 @@ def cancel_run(run_id: int, *, actor: str = "") -> WorkflowRun:
     """Stop a run: steps not started never start, running ones finish, then the
     completed steps are compensated (also under the manual strategy) and the run ends
     cancelled. 409 for a finished run; asking again changes nothing."""
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         run = _locked(run_id)
         if run.finished:
             raise WorkflowConflict("run_finished", f"the run is already {run.state}")
@@ -91,7 +91,7 @@ def signal_run(
         )
     if payload is not None and not isinstance(payload, dict):
         raise definitions.DefinitionError(["a signal's payload is a mapping"])
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         run = _locked(run_id)
         if run.finished or run.cancel_requested:
             raise WorkflowConflict("run_finished", f"the run is {run.state}: it takes no signals")
@@ -118,7 +118,7 @@ def signal_run(
 def retry_run(run_id: int, *, actor: str = "") -> WorkflowRun:
     """After a step (or a compensation) failed for good: try it again from a first
     attempt. Only a run that waits for an operator, or whose compensation failed."""
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         run = _locked(run_id)
         failed = list(StepRun.objects.select_for_update().filter(run=run, state=StepState.FAILED))
         if run.state not in (RunState.NEEDS_OPERATOR, RunState.FAILED) or not failed:
@@ -143,7 +143,7 @@ def retry_run(run_id: int, *, actor: str = "") -> WorkflowRun:
 
 def compensate_run(run_id: int, *, actor: str = "") -> WorkflowRun:
     """Under the manual strategy, after a failure: undo the completed steps now."""
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         run = _locked(run_id)
         if run.state != RunState.NEEDS_OPERATOR:
             raise WorkflowConflict(
@@ -162,7 +162,7 @@ def sweep() -> dict:
     now = timezone.now()
     stale_before = now - lease_duration()
     done = {"requeued": [], "failed": [], "resent": [], "woken": [], "advanced": []}
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         # skip_locked: a step whose row is locked is inside its action right now: alive.
         for step in StepRun.objects.select_for_update(skip_locked=True).filter(
             state=StepState.RUNNING, lease_expires_at__lt=now

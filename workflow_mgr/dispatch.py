@@ -5,7 +5,7 @@ the task module calls the engine, so the engine does not import it back."""
 from __future__ import annotations
 
 from celery import signature
-from django.db import transaction
+from django.db import router, transaction
 
 from tenancy import context
 from tenancy.exceptions import TenantContextMissing
@@ -13,6 +13,15 @@ from tenancy.exceptions import TenantContextMissing
 RUN_STEP_TASK = "workflow_mgr.tasks.run_step_task"
 WAKE_STEP_TASK = "workflow_mgr.tasks.wake_step_task"
 ADVANCE_RUN_TASK = "workflow_mgr.tasks.advance_run_task"
+
+
+def database() -> str:
+    """The database of the tenant's runs: its own when the tenant is dedicated
+    (connection_mgr's router). Transactions, row locks and commit hooks are taken there:
+    `transaction.atomic()` alone would open one on the default database."""
+    from workflow_mgr.models import WorkflowRun
+
+    return router.db_for_write(WorkflowRun)
 
 
 def send_after_commit(task: str, object_id: int, *, countdown: float | None = None) -> None:
@@ -25,4 +34,4 @@ def send_after_commit(task: str, object_id: int, *, countdown: float | None = No
         with context.tenant_context(tenant):
             signature(task, args=(object_id,)).apply_async(**options)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, using=database())

@@ -25,7 +25,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from jobs_mgr.engine import lease_duration, worker_name
@@ -197,7 +197,7 @@ def _stop_unstarted(steps: dict) -> None:
 
 def advance(run_id: int) -> WorkflowRun | None:
     """See the module's docstring. Returns the run as it is afterwards."""
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         run = WorkflowRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.finished or run.state == RunState.NEEDS_OPERATOR:
             return run
@@ -248,7 +248,7 @@ def claim(step_id: int) -> StepRun | None:
     """Take the step's lease: a pending step that is due, or a running one whose lease
     expired; never one a live worker holds, a finished one or a waiting one."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         step = StepRun.objects.select_for_update().filter(pk=step_id).first()
         if step is None or step.finished or step.state == StepState.WAITING:
             return None
@@ -306,7 +306,7 @@ def _results(run: WorkflowRun) -> dict:
 
 
 def _execute(step: StepRun, token: str) -> None:
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         held = StepRun.objects.select_for_update().filter(pk=step.pk, lease_token=token).first()
         if held is None or held.state != StepState.RUNNING:
             raise LeaseLost
@@ -316,6 +316,7 @@ def _execute(step: StepRun, token: str) -> None:
             spec["action"] if held.phase == Phase.ACTION else spec["compensation"]
         )
         ctx = StepContext(run, held, _results(run), spec)
+        connection = connections[dispatch.database()]
         if connection.vendor == "postgresql":
             # A worker stuck outside the database gives its lock up, so the sweep can.
             grace = ctx.timeout + lease_duration().total_seconds()
@@ -352,9 +353,10 @@ def _retryable(exc: Exception, retry: definitions.Retry) -> bool:
 
 
 def _record_failure(step: StepRun, token: str, exc: Exception) -> None:
+    connection = connections[dispatch.database()]
     if connection.connection is not None and not connection.is_usable():
         connection.close()  # the session dropped: the next query opens a new one
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         held = StepRun.objects.select_for_update().filter(pk=step.pk, lease_token=token).first()
         if held is None or held.state != StepState.RUNNING:
             return
@@ -396,7 +398,7 @@ def run_step(step_id: int) -> StepRun | None:
 def wake(step_id: int) -> None:
     """A durable timer's end: the waiting step succeeds once its time has come."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(using=dispatch.database()):
         step = StepRun.objects.select_for_update().filter(pk=step_id).first()
         if step is None or step.state != StepState.WAITING or not step.wake_at:
             return

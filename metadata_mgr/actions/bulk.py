@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, router
 
 from metadata_mgr import bulk_sql, codec, differ, validation, versioning
 from metadata_mgr.actions.records import MAX_AUDITED_PATHS, NewRecord, instances_of, validate_new
@@ -89,7 +89,10 @@ def create_many(
             rejections.append(Rejection(number, exc.code, exc.message[:500]))
     news = _drop_taken_names(accepted, rejections)
     if news:
-        if connection.vendor == "postgresql":
+        # The SQL path writes through the default connection: a dedicated tenant's
+        # rows must go to its own database (the router's choice), so it takes the ORM.
+        routed = router.db_for_write(Record)
+        if connection.vendor == "postgresql" and routed == DEFAULT_DB_ALIAS:
             _write_sql(news, actor)
         else:
             _write_orm(news, actor)

@@ -7,6 +7,7 @@ import zstandard
 from django.db import transaction
 
 from jobs_mgr.actions import enqueue_job
+from metadata_mgr.db import database
 from metadata_mgr.exceptions import MetadataError
 from metadata_mgr.jsonl import IMPORT, split_lines
 from metadata_mgr.models import ImportFile
@@ -20,7 +21,7 @@ def do_start_import(data: bytes, *, filename: str = "", actor: str = "", send: b
         raise MetadataError(400, "empty_import", "The file holds no line to import.")
     lines = len(split_lines(bytes(data)))
     tenant = get_current_tenant()
-    with transaction.atomic():
+    with transaction.atomic(using=database()):
         imported = ImportFile.objects.create(
             filename=str(filename or "")[:255],
             body=zstandard.compress(bytes(data), 3),

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from metadata_mgr import codec, differ, selectors, validation, versioning
+from metadata_mgr.db import database
 from metadata_mgr.exceptions import MetadataError, not_found
 from metadata_mgr.models import (
     MetadataOutbox,
@@ -291,7 +292,7 @@ def do_create_record(*, actor: str = "", **fields) -> Record:
     record (409)."""
     record = None
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=database()):
             record, version = prepare_record(actor=actor, **fields)
             record.save(force_insert=True)
             version.save(force_insert=True)
@@ -389,7 +390,7 @@ def do_update_record(
     new_tags = validation.tags(tags) if tags is not UNSET else UNSET
     new_owner = validation.owner(owner) if owner is not UNSET else UNSET
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=database()):
             record = _locked(record_id)
             _live(record)
             current = record.content
@@ -436,7 +437,7 @@ def do_rollback_record(record_id, version_ref, *, actor: str = "") -> tuple[Reco
     nothing and returns the current version."""
     doc: dict = {}
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=database()):
             record = _locked(record_id)
             _live(record)
             target = selectors.version_of(record, version_ref)
@@ -477,7 +478,7 @@ def do_rollback_record(record_id, version_ref, *, actor: str = "") -> tuple[Reco
 def do_delete_record(record_id, *, actor: str = "") -> Record:
     """Soft delete: the record leaves lists and search at once (outbox), keeps its
     versions, and can be restored while its name is free."""
-    with transaction.atomic():
+    with transaction.atomic(using=database()):
         record = _locked(record_id)
         if record.deleted_at is not None:
             raise MetadataError(
@@ -492,7 +493,7 @@ def do_delete_record(record_id, *, actor: str = "") -> Record:
 
 def do_restore_record(record_id, *, actor: str = "") -> Record:
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=database()):
             record = _locked(record_id)
             if record.deleted_at is None:
                 raise MetadataError(409, "not_deleted", f"Record {record.name!r} is not deleted.")

@@ -10,9 +10,10 @@ indexes catch up from the documents (metadata_mgr/search/ann.py), in every proce
 from __future__ import annotations
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
+from metadata_mgr.db import database
 from metadata_mgr.models import MetadataOutbox, Record, SearchDocument
 from metadata_mgr.search import encoders
 from metadata_mgr.searchable import searchable_text
@@ -35,16 +36,22 @@ def current_encoder(extra: list[str] | None = None) -> encoders.Encoder:
     return encoders.for_tenant(tenant_id, lambda: tenant_texts() + list(extra or []))
 
 
+def _db() -> str:
+    """The database of the tenant's search rows (its own, when dedicated): transactions
+    and row locks must be taken there, not on the default database."""
+    return database()
+
+
 def _pending(limit: int):
     rows = MetadataOutbox.objects.order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
+    if connections[_db()].features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True)
     return list(rows[:limit])
 
 
 def do_index_pending(limit: int = 500) -> int:
     """Apply up to `limit` outbox rows of the tenant in context; the number applied."""
-    with transaction.atomic():
+    with transaction.atomic(using=_db()):
         rows = _pending(limit)
         if not rows:
             return 0
@@ -97,7 +104,7 @@ def do_reencode(limit: int = 2000) -> int:
     """Re-encode the tenant's documents written by another encoder (a TF-IDF refit, a
     change of METADATA_SEARCH_ENCODER); the number done in this batch."""
     encoder = current_encoder()
-    with transaction.atomic():
+    with transaction.atomic(using=_db()):
         docs = list(
             SearchDocument.objects.filter(active=True).exclude(encoder=encoder.name)[:limit]
         )

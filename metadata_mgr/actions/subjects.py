@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from metadata_mgr import codec, schema_compat, selectors, validation
 from metadata_mgr.actions.records import UNSET
+from metadata_mgr.db import database
 from metadata_mgr.exceptions import MetadataError, not_found
 from metadata_mgr.models import (
     DEFAULT_MODE,
@@ -104,7 +105,7 @@ def do_create_subject(
     subject_name = validation.subject_name(name)
     mode = mode_name(compatibility, allow_empty=True)
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=database()):
             subject = Subject.objects.create(
                 name=subject_name,
                 compatibility=mode,
@@ -130,7 +131,7 @@ def do_register_schema(name, schema, *, actor: str = "") -> tuple[SubjectVersion
     _check_schema_input(schema)
     digest = fingerprint(schema)
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=database()):
             subject = Subject.objects.select_for_update().filter(name=subject_name).first()
             if subject is None:
                 subject = Subject.objects.create(name=subject_name)
@@ -208,7 +209,7 @@ def check_compatibility(name, schema, *, mode=None) -> dict:
 def do_set_subject_config(name, *, compatibility=UNSET, open_content_aware=UNSET, actor=""):
     """Set (or, with "" / None, clear to the tenant's default) the subject's mode, and
     its open-content-aware opt-in."""
-    with transaction.atomic():
+    with transaction.atomic(using=database()):
         subject = Subject.objects.select_for_update().filter(name=str(name)).first()
         if subject is None:
             raise not_found()
@@ -232,7 +233,7 @@ def do_set_subject_config(name, *, compatibility=UNSET, open_content_aware=UNSET
 
 def do_set_tenant_mode(mode, *, actor: str = "") -> str:
     text = mode_name(mode)
-    with transaction.atomic():
+    with transaction.atomic(using=database()):
         TenantSetting.objects.update_or_create(
             key=MODE_SETTING,
             defaults={

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
+from django.db import connections, router
 
+from metadata_mgr.models import SearchDocument
 from tenancy.context import require_tenant_id
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -32,6 +33,9 @@ def search(query: str, limit: int) -> list[tuple[str, float]]:
     if not words:
         return []
     tenant_id = require_tenant_id()
+    # The database holding the tenant's documents (its own, when dedicated): raw SQL
+    # does not go through the router by itself.
+    connection = connections[router.db_for_read(SearchDocument)]
     if connection.vendor == "postgresql":
         # Words only (\w+), joined with "|": the tsquery syntax cannot be injected.
         sql = (
