@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "connection_mgr",
     "jobs_mgr",
     "workflow_mgr",
+    "move_mgr",
     "audit_mgr",
     "sessions_mgr",
     "security_mgr",
