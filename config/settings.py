@@ -684,6 +684,8 @@ SPECTACULAR_SETTINGS = {
         "AlertSeverityEnum": "perf_mgr.models.alerting.Severity",
         "WorkflowRunStateEnum": "workflow_mgr.models.RunState",
         "StepRunStateEnum": "workflow_mgr.models.StepState",
+        # A tenant's isolation mode: `mode` (isolation/) and `to` (move/) share it.
+        "IsolationModeEnum": ["pooled", "dedicated"],
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which
