@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "connection_mgr",
     "jobs_mgr",
     "workflow_mgr",
+    "move_mgr",
     "audit_mgr",
     "sessions_mgr",
     "security_mgr",
@@ -683,6 +684,8 @@ SPECTACULAR_SETTINGS = {
         "AlertSeverityEnum": "perf_mgr.models.alerting.Severity",
         "WorkflowRunStateEnum": "workflow_mgr.models.RunState",
         "StepRunStateEnum": "workflow_mgr.models.StepState",
+        # A tenant's isolation mode: `mode` (isolation/) and `to` (move/) share it.
+        "IsolationModeEnum": ["pooled", "dedicated"],
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which

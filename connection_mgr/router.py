@@ -40,8 +40,8 @@ def post_migrate(sender, using="default", **kwargs):
 
 
 def _tenant_alias(model) -> str | None:
-    if not issubclass(model, TenantScopedModel):
-        return None
+    if not issubclass(model, TenantScopedModel) or getattr(model, "stays_on_default", False):
+        return None  # `stays_on_default`: the workflow runs that drive a move (moving.py)
     return aliases.tenant_alias(get_current_tenant_id())
 
 

@@ -5,6 +5,7 @@
     connections.health_sync("default")             # one SELECT 1, timed
     connections.resize_pool_sync("default", 2, 40) # the AI manager's advice
     connections.make_dedicated_sync("acme", url, owner_url=owner)
+    connections.move_sync("acme", "dedicated", url=url, owner_url=owner)  # a workflow run
 
 Thin over `connection_mgr` (docs/connections.md). Sync methods `<name>_sync`, async
 twins `<name>` (managers/twins.py).
@@ -39,6 +40,13 @@ class ConnectionManager:
         from managers.cache import _tenant
 
         return actions.do_make_dedicated(_tenant(tenant), url, owner_url=owner_url)
+
+    def move_sync(self, tenant, to: str, *, url: str = "", owner_url: str = "") -> int:
+        """Start a tenant move ("dedicated" | "pooled") as a workflow; its run's id."""
+        from managers.cache import _tenant
+        from move_mgr import actions
+
+        return actions.do_start_move(_tenant(tenant), to, url=url, owner_url=owner_url).pk
 
     def make_pooled_sync(self, tenant) -> None:
         from connection_mgr import actions

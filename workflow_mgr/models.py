@@ -56,6 +56,11 @@ STEP_FINISHED = frozenset(
 
 
 class WorkflowRun(TenantScopedModel):
+    # Runs (and steps) stay in the default database even for a dedicated tenant: a
+    # tenant move is itself a run, and must not move the rows that drive it. Read by
+    # connection_mgr's router and mover as a plain attribute (no import either way).
+    stays_on_default = True
+
     name = models.CharField(max_length=120, verbose_name=_("workflow"))
     # The validated definition as it was when the run started: a later change to the
     # registered definition never changes a run in flight.
@@ -99,6 +104,8 @@ class WorkflowRun(TenantScopedModel):
 
 
 class StepRun(TenantScopedModel):
+    stays_on_default = True  # see WorkflowRun
+
     run = models.ForeignKey(
         WorkflowRun, on_delete=models.CASCADE, related_name="steps", verbose_name=_("run")
     )
