@@ -77,6 +77,10 @@ SEMANTIC_400 = {
     # included, which OpenAPI 3.0 cannot express (no propertyNames); the stateful phase
     # sometimes puts one into this body's extra keys.
     "POST /api/v1/metadata/imports/": "a NUL character in any key of the body is refused",
+    "POST /api/v1/workflows/{id}/signal/": "a NUL character in any key of the body is refused",
+    "POST /api/v1/workflows/": "a registered workflow's name or a valid definition, never null",
+    "POST /api/v1/metadata/search/": "the query must hold at least one word",
+    "POST /metadata/search": "as POST /api/v1/metadata/search/",
     "PUT /api/v1/settings/{id}/": "the key must be unique in the tenant",
     "PATCH /api/v1/settings/{id}/": "the key must be unique in the tenant",
     "POST /api/v1/metrics/": "timestamps within retention; the tenant's series limit",
