@@ -8,23 +8,15 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from connection_mgr.actions import ConnectionUsageError
+from connection_mgr.rest.views import DatabaseURLsSerializer
 from move_mgr import actions
 from tenancy.api.base import TenantAPIView
 from tenancy.api.errors import TenantAPIError
 from tenancy.api.permissions import IsPlatformOperator
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(DatabaseURLsSerializer):
     to = serializers.ChoiceField(choices=["dedicated", "pooled"])
-    url = serializers.CharField(
-        required=False, allow_blank=True, max_length=500, help_text="Runtime role's URL."
-    )
-    owner_url = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=500,
-        help_text="The tables' owner (migrations); defaults to url.",
-    )
 
 
 class TenantMoveView(TenantAPIView):

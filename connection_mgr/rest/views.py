@@ -27,8 +27,9 @@ class ConnectionsView(TenantAPIView):
         return Response({"databases": selectors.connection_states()})
 
 
-class IsolationSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=["pooled", "dedicated"])
+class DatabaseURLsSerializer(serializers.Serializer):
+    """A tenant database's URLs, as isolation changes and moves take them."""
+
     url = serializers.CharField(
         required=False, allow_blank=True, max_length=500, help_text="Runtime role's URL."
     )
@@ -38,6 +39,10 @@ class IsolationSerializer(serializers.Serializer):
         max_length=500,
         help_text="The tables' owner (migrations); defaults to url.",
     )
+
+
+class IsolationSerializer(DatabaseURLsSerializer):
+    mode = serializers.ChoiceField(choices=["pooled", "dedicated"])
 
 
 class TenantIsolationView(TenantAPIView):
