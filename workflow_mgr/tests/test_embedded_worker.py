@@ -42,7 +42,7 @@ def filesystem_worker(tmp_path):
             yield app
 
 
-def _until_finished(tenant, run_id, timeout=60.0) -> WorkflowRun:
+def _until_finished(tenant, run_id, timeout=240.0) -> WorkflowRun:
     deadline = time.monotonic() + timeout
     run = None
     while time.monotonic() < deadline:
