@@ -39,7 +39,3 @@ class LegalHold(models.Model):
         scope = f"user {self.user_id}" if self.user_id else "tenant"
         state = "released" if self.released_at else "active"
         return f"hold on tenant {self.tenant_id} ({scope}, {state})"
-
-    @property
-    def active(self) -> bool:
-        return self.released_at is None

@@ -20,9 +20,13 @@ def _test_dirs() -> set[Path]:
     return found
 
 
-def test_testpaths_cover_every_test_directory():
+def _testpaths() -> list[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    testpaths = config["tool"]["pytest"]["ini_options"]["testpaths"]
+    return config["tool"]["pytest"]["ini_options"]["testpaths"]
+
+
+def test_testpaths_cover_every_test_directory():
+    testpaths = _testpaths()
     uncovered = sorted(
         str(d) for d in _test_dirs() if not any(d.parts[:1] == (p,) for p in testpaths)
     )
@@ -30,8 +34,5 @@ def test_testpaths_cover_every_test_directory():
 
 
 def test_testpaths_name_existing_directories():
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    missing = [
-        p for p in config["tool"]["pytest"]["ini_options"]["testpaths"] if not (ROOT / p).is_dir()
-    ]
+    missing = [p for p in _testpaths() if not (ROOT / p).is_dir()]
     assert not missing, f"testpaths names directories that do not exist: {missing}"
