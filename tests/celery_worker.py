@@ -17,6 +17,11 @@ def _forget_cached_connections():
     app._local.__dict__.pop("backend", None)
     app._pool = None
     app.amqp._producer_pool = None
+    # The queue map (and the default queue and task sender closed over it) is cached at
+    # first use: a worker started later for another `task_default_queue` would consume
+    # only the queues of that first map while the router sends to the new default.
+    for cached in ("queues", "default_queue", "send_task_message"):
+        app.amqp.__dict__.pop(cached, None)
 
 
 def _forget_sent_tasks():
