@@ -5,7 +5,9 @@ Redis (issue 16):
   lease expired, a new worker redoes it, and no step's effect happens twice;
 - the database connection drops (pg_terminate_backend) during a compensation: the
   compensation is retried and the run still ends compensated;
-- a step fails for good: the completed steps are compensated in reverse order.
+- a step fails for good: the completed steps are compensated in reverse order;
+- the broker restarts empty (SIGKILL, no persistence) while a step runs and while a run
+  is started: no run is lost, and no step's effect happens twice.
 
 Kills are made deterministic with a row lock: the test locks the run's gate row, so the
 worker waits inside the step's transaction; that is where it dies."""
@@ -23,6 +25,7 @@ from tenancy.db.proof import claim_on
 from tests.celery_process import start_worker_process, tasks_to_broker
 from tests.committed import committed_tenant, needs_owner
 from tests.markers import postgres_only, redis_only
+from tests.outages import PrivateRedis
 from tests.scoping_app.models import Folder
 from workflow_mgr import actions
 from workflow_mgr.models import RunState, StepRun, StepState, WorkflowRun
@@ -186,3 +189,43 @@ def test_a_permanent_failure_compensates_in_reverse_through_the_worker(
             assert (
                 found[("compensation", "b")].finished_at <= found[("compensation", "a")].started_at
             )
+
+
+def test_a_broker_restart_loses_no_run(django_db_setup, django_db_blocker):
+    broker = PrivateRedis().start()  # the shared Redis is never stopped: a broker of our own
+    try:
+        with committed_tenant(django_db_blocker, "wf-broker") as tenant:
+            gate = Gate(tenant)
+            try:
+                with tasks_to_broker(broker.url) as queue:
+                    env = {**WORKER_ENV, "CELERY_BROKER_URL": broker.url}
+                    with start_worker_process(queue, **env) as worker:
+                        with tenant_context(tenant):
+                            gated = actions.create_run("t.gated")
+                        _wait_for(
+                            lambda: _blocked_by(gate.pid), "the worker to wait inside b", worker
+                        )
+                        broker.kill()
+                        with tenant_context(tenant):
+                            # Started while the broker is down: the run is committed and
+                            # its first message is lost; the caller still gets the run.
+                            started_down = actions.create_run("t.three")
+                        assert _run(tenant, started_down.pk).state == RunState.RUNNING
+                        broker.start()  # empty: every message it held is gone
+                        gate.open()
+
+                        def both_finished():
+                            sweep_workflows_task()  # beat's sweep resends lost messages
+                            return all(_run(tenant, r.pk).finished for r in (gated, started_down))
+
+                        _wait_for(both_finished, "both runs to finish", worker, 180)
+            finally:
+                gate.close()
+            with tenant_context(tenant):
+                for run, names in ((gated, ["a", "b"]), (started_down, ["a", "b", "c"])):
+                    done = _run(tenant, run.pk)
+                    assert done.state == RunState.SUCCEEDED, done.error
+                    assert short(run) == names  # each step's effect exactly once
+                    assert all(step.state == StepState.SUCCEEDED for step in steps(run).values())
+    finally:
+        broker.kill()
