@@ -1,6 +1,6 @@
 """Workflow rows (issue 16): steps per second through a real worker against a bare
-Celery task each. (The resume-latency row is not built yet: the SIGKILL fault test,
-workflow_mgr/tests/test_worker_faults.py, checks the resume itself.)"""
+Celery task each, and the resume latency after a worker is SIGKILLed mid-step (lease
+expiry, then beat's sweep re-enqueues the step for another worker)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tenancy.context import TenantRef, tenant_context
 from tenancy.models import Tenant
 from tests.celery_process import start_worker_process, tasks_to_broker
 from workflow_mgr import actions
-from workflow_mgr.models import RunState, WorkflowRun
+from workflow_mgr.models import RunState, StepRun, StepState, WorkflowRun
+from workflow_mgr.tasks import sweep_workflows_task
 from workflow_mgr.tests import flows
 
 LEASE = 2.0  # the worker's lease (JOBS_LEASE_SECONDS)
@@ -85,5 +86,64 @@ def throughput_row(ctx):
         notes=(
             f"overhead per step over a bare task: {per_step - per_task:.1f} ms "
             f"({runs} runs of {flows.BENCH_STEPS} steps, solo worker, PostgreSQL + Redis)",
+        ),
+    )
+
+
+SWEEP_EVERY = 0.25  # seconds: beat's WORKFLOW_SWEEP_INTERVAL in this row (15 by default)
+
+
+def _nap(run_id) -> StepRun | None:
+    return StepRun.objects.filter(run_id=run_id, name="nap").first()
+
+
+@register(
+    "workflow.resume",
+    title="Workflow: resume latency after the worker running a step is SIGKILLed",
+    ours="`workflow_mgr`: lease expiry, beat's sweep re-enqueues, a second worker claims",
+    peer="the bound a lease design promises: lease length + one sweep interval",
+    goal=Goal(1.0, "worst resume latency / (lease + sweep interval)"),
+)
+def resume_row(ctx):
+    if not settings.REDIS_URL:
+        raise RuntimeError("needs REDIS_URL (make bench sets it when Redis answers)")
+    ref = _tenant()
+    latencies = []
+    with tasks_to_broker(settings.REDIS_URL) as queue, tenant_context(ref):
+        for _ in range(ctx.iters(3, 1)):
+            with start_worker_process(queue, **WORKER_ENV) as first:
+                run = actions.create_run("t.bench_resume")
+
+                def claimed(attempt, r=run):
+                    step = _nap(r.pk)
+                    return step and step.state == StepState.RUNNING and step.attempts == attempt
+
+                _wait(lambda: claimed(1), "the first worker to start the step", every=0.01)
+                # The second worker starts only now, so the first one took the message.
+                with start_worker_process(queue, **WORKER_ENV) as second:
+                    _wait(lambda: " ready." in second.log(), "the second worker", every=0.05)
+                    first.kill()
+                    killed = time.perf_counter()
+                    next_sweep = killed
+                    while not claimed(2):
+                        if time.perf_counter() >= next_sweep:
+                            sweep_workflows_task()
+                            next_sweep += SWEEP_EVERY
+                        time.sleep(0.005)
+                        if time.perf_counter() - killed > 120:
+                            raise RuntimeError("the step was not resumed within 120 s")
+                    latencies.append(time.perf_counter() - killed)
+    worst = max(latencies)
+    return Outcome(
+        value=worst / (LEASE + SWEEP_EVERY),
+        ours_text=f"worst resume {worst * 1000:,.0f} ms of {len(latencies)} kills",
+        peer_text=f"bound {(LEASE + SWEEP_EVERY) * 1000:,.0f} ms",
+        notes=(
+            "the kill comes once the second worker is ready, seconds into the step, when the "
+            "lease has lapsed (a long step's locked row, not its lease, says it is alive): "
+            "resume = PostgreSQL dropping the dead session's lock + the next sweep "
+            f"(every {SWEEP_EVERY} s here) + re-enqueue + claim; a kill within a lease of the "
+            "claim adds what is left of it; with beat's default WORKFLOW_SWEEP_INTERVAL of "
+            "15 s add up to 15 s",
         ),
     )

@@ -135,6 +135,17 @@ definitions.register(
 )
 
 
+# The resume-latency row: a step long enough to kill its worker in the middle of it.
+@definitions.action("t.nap")
+def nap(ctx):
+    import time
+
+    time.sleep(60)
+
+
+definitions.register("t.bench_resume", [Step("nap", "t.nap", read_only=True, timeout=90)])
+
+
 @shared_task(name="workflow_mgr.tests.flows.chain_task")
 def chain_task(remaining: int, key: str):
     """A bare task per step, one after the other (each sends the next), as the bench's
