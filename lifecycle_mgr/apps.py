@@ -15,3 +15,8 @@ class LifecycleMgrConfig(AppConfig):
     name = "lifecycle_mgr"
     verbose_name = _("Tenant lifecycle")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from lifecycle_mgr import workflows
+
+        workflows.register()

@@ -1,0 +1,204 @@
+"""The tenant lifecycle's state machine with the real workflow engine (steps run as
+tasks, eagerly, after each commit): every legal transition from requested to archived,
+each audited; illegal ones refused with the reason and nothing changed; a purge under
+legal hold refused, before the run and inside it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import audit_mgr as audit
+from audit_mgr.models import AuditEntry, PlatformAuditEntry
+from lifecycle_mgr import actions, states, workflows
+from lifecycle_mgr.holds import LegalHoldActive, do_place_hold, do_release_hold
+from lifecycle_mgr.models import LifecycleState, TenantLifecycle, TierPolicy
+from tenancy.context import platform_access, tenant_context
+from tenancy.models import Tenant
+from workflow_mgr.models import RunState, StepRun, WorkflowRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def go(django_capture_on_commit_callbacks):
+    """Ask for a transition and let its run's messages execute (eager worker)."""
+
+    def transition(tenant, name, actor="ops"):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = actions.request_transition(tenant.pk, name, actor=actor)
+        with tenant_context(tenant):
+            run.refresh_from_db()
+        return run
+
+    return transition
+
+
+def _state(tenant) -> str:
+    return TenantLifecycle.objects.get(tenant=tenant).state
+
+
+def _events(tenant) -> list[tuple[str, dict]]:
+    with tenant_context(tenant):
+        audit.flush()
+        rows = AuditEntry.objects.filter(event__startswith="lifecycle.").order_by("seq")
+        return [(e.event, json.loads(e.data)["payload"]) for e in rows]
+
+
+def test_tiers_are_seeded_by_the_migration():
+    tiers = {t.name: t for t in TierPolicy.objects.all()}
+    assert set(tiers) >= {"free", "standard", "enterprise"}
+    assert tiers["free"].limit("users") == 5 and tiers["enterprise"].limit("users") is None
+    assert tiers["standard"].retention_days["sessions"] == 90
+
+
+def test_create_tenant_lifecycle_takes_the_seed_spelling_and_audits(tenant_alpha):
+    row = actions.create_tenant_lifecycle(tenant_alpha.pk, lifecycle_policy="enterprise_tier")
+    assert row.state == LifecycleState.REQUESTED and row.policy.name == "enterprise"
+    tenant_alpha.refresh_from_db()
+    assert tenant_alpha.tier == "enterprise"
+    assert _events(tenant_alpha)[-1] == (
+        "lifecycle.created",
+        {"tier": "enterprise", "state": "requested"},
+    )
+    with pytest.raises(actions.UnknownTier, match="gold"):
+        actions.create_tenant_lifecycle(tenant_alpha.pk, lifecycle_policy="gold")
+
+
+def test_lifecycle_walks_every_state_up_to_archived_each_step_a_workflow(tenant_alpha, go):
+    actions.create_tenant_lifecycle(tenant_alpha.pk, "free")
+    walk = [
+        ("provision", "provisioning", "pending"),
+        ("activate", "active", "active"),
+        ("suspend", "suspended", "suspended"),
+        ("resume", "active", "active"),
+        ("suspend", "suspended", "suspended"),
+        ("offboard", "offboarding", "suspended"),
+        ("archive", "archived", "archived"),
+    ]
+    for name, state, tenant_state in walk:
+        run = go(tenant_alpha, name)
+        assert run.name == f"lifecycle.{name}" and run.state == RunState.SUCCEEDED, run.error
+        assert _state(tenant_alpha) == state
+        assert Tenant.objects.get(pk=tenant_alpha.pk).state == tenant_state
+    events = [e for e, _ in _events(tenant_alpha) if e != "lifecycle.created"]
+    assert events == [f"lifecycle.{name}" for name, _, _ in walk]
+    assert _events(tenant_alpha)[-1][1]["from"] == "offboarding"
+    with platform_access("test reads the platform log"):
+        audit.flush(audit.platform_log())
+        platform = PlatformAuditEntry.objects.filter(event="lifecycle.archive")
+        assert platform.count() == 1
+
+
+def test_illegal_transition_is_refused_with_the_reason_and_changes_nothing(tenant_alpha, go):
+    actions.create_tenant_lifecycle(tenant_alpha.pk, "free")
+    with pytest.raises(states.IllegalTransition, match="requested cannot suspend") as refused:
+        actions.request_transition(tenant_alpha.pk, "suspend")
+    assert refused.value.status == 409
+    with pytest.raises(states.IllegalTransition, match="Unknown transition") as unknown:
+        actions.request_transition(tenant_alpha.pk, "explode")
+    assert unknown.value.status == 400
+    with pytest.raises(states.IllegalTransition, match="only from archived"):
+        actions.request_transition(tenant_alpha.pk, "purge")
+    assert _state(tenant_alpha) == "requested"
+    with tenant_context(tenant_alpha):
+        assert not WorkflowRun.objects.filter(name__startswith="lifecycle.").exists()
+
+
+def test_unenrolled_tenant_cannot_transition(tenant_beta):
+    with pytest.raises(states.IllegalTransition, match="not enrolled") as refused:
+        actions.request_transition(tenant_beta.pk, "provision")
+    assert refused.value.status == 404
+
+
+def test_a_second_transition_while_one_runs_is_refused(tenant_alpha):
+    actions.create_tenant_lifecycle(tenant_alpha.pk, "free")
+    run = actions.request_transition(tenant_alpha.pk, "provision")  # messages not sent
+    with pytest.raises(states.IllegalTransition, match="still running"):
+        actions.request_transition(tenant_alpha.pk, "provision")
+    assert run.state == RunState.RUNNING and _state(tenant_alpha) == "requested"
+
+
+def _archive(tenant, go):
+    actions.create_tenant_lifecycle(tenant.pk, "free")
+    for name in ("provision", "activate", "offboard", "archive"):
+        assert go(tenant, name).state == RunState.SUCCEEDED
+    assert _state(tenant) == "archived"
+
+
+def test_purge_under_legal_hold_is_refused_and_nothing_changes(tenant_alpha, go):
+    _archive(tenant_alpha, go)
+    do_place_hold(tenant_alpha.pk, reason="litigation 2026-17", actor="legal")
+    with pytest.raises(LegalHoldActive, match="litigation 2026-17"):
+        actions.request_transition(tenant_alpha.pk, "purge")
+    assert _state(tenant_alpha) == "archived"
+    with tenant_context(tenant_alpha):
+        assert not WorkflowRun.objects.filter(name="lifecycle.purge").exists()
+
+
+def test_hold_placed_after_the_purge_was_asked_stops_it_inside_the_run(
+    tenant_alpha, go, django_capture_on_commit_callbacks
+):
+    _archive(tenant_alpha, go)
+    run = actions.request_transition(tenant_alpha.pk, "purge")  # not yet executed
+    hold = do_place_hold(tenant_alpha.pk, reason="regulator request", actor="legal")
+    with tenant_context(tenant_alpha):
+        from workflow_mgr import engine
+
+        with django_capture_on_commit_callbacks(execute=True):
+            for step in StepRun.objects.filter(run=run):
+                engine.run_step(step.pk)
+        run.refresh_from_db()
+        check = StepRun.objects.get(run=run, name="check")
+        assert run.state == RunState.NEEDS_OPERATOR  # manual: a person decides
+        assert check.attempts == 1 and "regulator request" in check.error
+        assert not StepRun.objects.filter(run=run, name="erase").exists()
+    assert _state(tenant_alpha) == "archived"
+    do_release_hold(hold, actor="legal")
+
+
+def test_purge_step_without_the_erasure_module_fails_clearly(tenant_alpha, go, monkeypatch):
+    import sys
+
+    _archive(tenant_alpha, go)
+    monkeypatch.setitem(sys.modules, "lifecycle_mgr.erasure", None)  # import -> ImportError
+    run = go(tenant_alpha, "purge")
+    with tenant_context(tenant_alpha):
+        erase = StepRun.objects.get(run=run, name="erase")
+    assert run.state == RunState.NEEDS_OPERATOR
+    assert "erase_tenant is not available" in erase.error and erase.attempts == 1
+    assert _state(tenant_alpha) == "archived"
+
+
+def test_purge_calls_erasure_then_marks_the_tenant_purged(tenant_alpha, go, monkeypatch):
+    import sys
+    import types
+
+    _archive(tenant_alpha, go)
+    erased = []
+    module = types.ModuleType("lifecycle_mgr.erasure")
+    module.erase_tenant = lambda tenant_id: erased.append(tenant_id) or {"rows": 3}
+    monkeypatch.setitem(sys.modules, "lifecycle_mgr.erasure", module)
+    run = go(tenant_alpha, "purge")
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert erased == [tenant_alpha.pk] and _state(tenant_alpha) == "purged"
+    assert _events(tenant_alpha)[-1][0] == "lifecycle.purge"
+
+
+def test_a_failing_apply_step_changes_nothing(tenant_alpha, go, monkeypatch):
+    actions.create_tenant_lifecycle(tenant_alpha.pk, "free")
+    go(tenant_alpha, "provision")
+
+    def apply_then_fail(ctx):
+        workflows.apply(ctx)
+        raise RuntimeError("the provisioning back end went away")
+
+    from workflow_mgr import definitions
+
+    monkeypatch.setitem(definitions._actions, "lifecycle.apply", apply_then_fail)
+    run = go(tenant_alpha, "activate")
+    # The step's transaction rolls back with its failure: no half-applied state.
+    assert run.state not in (RunState.SUCCEEDED, RunState.RUNNING)
+    assert _state(tenant_alpha) == "provisioning"
+    assert Tenant.objects.get(pk=tenant_alpha.pk).state == "pending"
