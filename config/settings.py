@@ -267,6 +267,8 @@ CACHE_LOCAL_MAX_ENTRIES = env.int("CACHE_LOCAL_MAX_ENTRIES", default=100_000)
 CACHE_LOCAL_MAX_BYTES = env.int("CACHE_LOCAL_MAX_BYTES", default=256 * 1024 * 1024)
 CACHE_LOCAL_MAX_AGE = env.float("CACHE_LOCAL_MAX_AGE", default=5.0)
 CACHE_GENERATION_CHECK_SECONDS = env.float("CACHE_GENERATION_CHECK_SECONDS", default=1.0)
+# Tier quotas (lifecycle_mgr.quotas; docs/compliance.md): enforced where the work happens.
+LIFECYCLE_QUOTAS_ENFORCED = env.bool("LIFECYCLE_QUOTAS_ENFORCED", default=True)
 CACHE_TENANT_QUOTA_KEYS = env.int("CACHE_TENANT_QUOTA_KEYS", default=50_000)
 CACHE_TENANT_QUOTA_BYTES = env.int("CACHE_TENANT_QUOTA_BYTES", default=64 * 1024 * 1024)
 CACHE_PREFETCH_ENABLED = env.bool("CACHE_PREFETCH_ENABLED", default=True)

@@ -17,6 +17,7 @@ class LifecycleMgrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from lifecycle_mgr import workflows
+        from lifecycle_mgr import quotas, workflows
 
         workflows.register()
+        quotas.register()
