@@ -434,6 +434,13 @@ SECURITY_THREAT_POLICY = env.json("SECURITY_THREAT_POLICY", default={})
 # (docs/audit.md): a log whose head moved is signed every minute; an idle one is not signed
 # again.
 SECURITY_TREE_HEAD_INTERVAL = env.float("SECURITY_TREE_HEAD_INTERVAL", default=60.0)
+# Tier retention (lifecycle_mgr.retention): one purge per data kind, daily, per tenant.
+for _kind in ("jobs", "workflow_runs", "alert_notifications"):
+    PERIODIC_TASKS[f"lifecycle-retention-{_kind.replace('_', '-')}"] = {
+        "task": "tenancy.tasks.fan_out_task",
+        "schedule": 86400.0,
+        "args": ("lifecycle_mgr.tasks.purge_retention_task", _kind),
+    }
 PERIODIC_TASKS["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,

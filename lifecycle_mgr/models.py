@@ -52,9 +52,12 @@ class LifecycleState(models.TextChoices):
     PURGED = "purged", _("Purged")
 
 
-# The data kinds that retention applies to: a model names its kind in a `retention`
-# class attribute (lifecycle_mgr.retention finds them through the app registry).
-RETENTION_KINDS = ("sessions", "audit_security_events", "metric_samples", "workflow_runs", "jobs")
+# The data kinds that tier retention applies to. A tenant-scoped model names its kind in
+# a `retention` class attribute and the time its rows age from in `retention_field`
+# (rows where that field is empty are kept: unfinished work); lifecycle_mgr.retention
+# finds them through the app registry. Metric samples keep perf_mgr's own retention, and
+# the audit log is never purged (it is the evidence).
+RETENTION_KINDS = ("jobs", "workflow_runs", "alert_notifications")
 QUOTAS = (
     "users",
     "sessions",
