@@ -37,6 +37,7 @@ v1_patterns = [
     path("", include("cache_mgr.rest.urls")),
     path("", include("connection_mgr.rest.urls")),
     path("", include("move_mgr.urls")),
+    path("", include("lifecycle_mgr.api.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
 ]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from audit_mgr.actions import record_platform_event, record_tenant_event
 from lifecycle_mgr import states
 from lifecycle_mgr.holds import ensure_not_held
-from lifecycle_mgr.models import TenantLifecycle, TierPolicy
+from lifecycle_mgr.models import LifecycleState, TenantLifecycle, TierPolicy
 from lifecycle_mgr.workflows import PREFIX, workflow_name
 from tenancy.context import tenant_context
 from tenancy.models import Tenant
@@ -38,16 +38,21 @@ def tier(name: str) -> TierPolicy:
 def create_tenant_lifecycle(
     tenant_id: int, lifecycle_policy: str = "enterprise_tier", *, actor: str = ""
 ) -> TenantLifecycle:
-    """Enrol the tenant in the lifecycle, in state `requested`, with the tier's policy
-    (the tenant's tier and isolation mode follow it). Asking again returns the existing
+    """Enrol the tenant in the lifecycle with the tier's policy: a pending tenant in state
+    `requested`, one that exists already in the state it is in (active, suspended,
+    archived),
+    the tenant's tier and isolation mode following the tier. Asking again returns the existing
     row with its tier changed if another was named (audited either way)."""
     policy = tier(lifecycle_policy)
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         raise Tenant.DoesNotExist(_("No tenant %(id)s.") % {"id": tenant_id})
     with tenant_context(tenant), transaction.atomic():
+        # A tenant that already serves joins where it is (enrolling must never take it
+        # offline); a new (pending) one starts at `requested`.
+        start = states.INITIAL_STATE.get(tenant.state, LifecycleState.REQUESTED)
         row, created = TenantLifecycle.objects.select_for_update().get_or_create(
-            tenant=tenant, defaults={"policy": policy}
+            tenant=tenant, defaults={"policy": policy, "state": start}
         )
         if not created and row.policy_id != policy.pk:
             row.policy = policy

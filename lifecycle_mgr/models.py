@@ -58,6 +58,10 @@ class LifecycleState(models.TextChoices):
 # finds them through the app registry. Metric samples keep perf_mgr's own retention, and
 # the audit log is never purged (it is the evidence).
 RETENTION_KINDS = ("jobs", "workflow_runs", "alert_notifications")
+# The sessions feature's levels and the connection manager's modes, by value (a feature
+# does not import another; tenancy's and the sessions' choices say the same).
+SECURITY_LEVELS = ("standard", "high", "critical", "quantum")
+ISOLATION_MODES = ("pooled", "dedicated")
 QUOTAS = (
     "users",
     "sessions",
@@ -91,10 +95,18 @@ class TierPolicy(models.Model):
     # {data kind: days to keep}; a kind left out is kept forever.
     retention_days = models.JSONField(default=dict, blank=True, verbose_name=_("retention (days)"))
     default_security_level = models.CharField(
-        max_length=16, default="standard", verbose_name=_("default security level")
+        max_length=16,
+        default="standard",
+        choices=[(v, v) for v in SECURITY_LEVELS],
+        verbose_name=_("default security level"),
     )
+    # "dedicated" is what the tier promises; moving a tenant there is a tenant move
+    # (move_mgr), started by an operator with the database's URL.
     isolation_mode = models.CharField(
-        max_length=16, default="pooled", verbose_name=_("isolation mode")
+        max_length=16,
+        default="pooled",
+        choices=[(v, v) for v in ISOLATION_MODES],
+        verbose_name=_("isolation mode"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 

@@ -52,6 +52,15 @@ TENANT_STATE = {
 }
 
 
+# Where a tenant that exists before it is enrolled starts, by its own state.
+INITIAL_STATE = {
+    "pending": S.REQUESTED,
+    "active": S.ACTIVE,
+    "suspended": S.SUSPENDED,
+    "archived": S.ARCHIVED,
+}
+
+
 class IllegalTransition(Exception):
     """The transition does not exist, or does not start from the tenant's state, or a
     transition of the tenant is already running: the API's 409 (400 for an unknown name),

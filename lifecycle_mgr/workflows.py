@@ -94,8 +94,12 @@ def erase(ctx) -> dict:
             "lifecycle_mgr.erasure.erase_tenant is not available: the tenant cannot be "
             f"purged until the erasure module is installed ({exc})"
         ) from exc
-    result = erase_tenant(ctx.input["tenant_id"])
-    return result if isinstance(result, dict) else {"erased": True}
+    actor = ctx.input.get("actor") or "system:lifecycle"
+    result = erase_tenant(ctx.input["tenant_id"], actor=actor)
+    # The erasure certificate (a signed audit entry) is the evidence: the run keeps its id.
+    if isinstance(result, dict):
+        return result
+    return {"erased": True, "certificate": getattr(result, "pk", None)}
 
 
 def register() -> None:

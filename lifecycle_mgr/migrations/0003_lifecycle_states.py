@@ -60,8 +60,8 @@ class Migration(migrations.Migration):
                 ('max_metric_samples_per_day', models.PositiveIntegerField(blank=True, null=True, verbose_name='metric samples per day')),
                 ('max_api_requests_per_minute', models.PositiveIntegerField(blank=True, null=True, verbose_name='API requests per minute')),
                 ('retention_days', models.JSONField(blank=True, default=dict, verbose_name='retention (days)')),
-                ('default_security_level', models.CharField(default='standard', max_length=16, verbose_name='default security level')),
-                ('isolation_mode', models.CharField(default='pooled', max_length=16, verbose_name='isolation mode')),
+                ('default_security_level', models.CharField(choices=[('standard', 'standard'), ('high', 'high'), ('critical', 'critical'), ('quantum', 'quantum')], default='standard', max_length=16, verbose_name='default security level')),
+                ('isolation_mode', models.CharField(choices=[('pooled', 'pooled'), ('dedicated', 'dedicated')], default='pooled', max_length=16, verbose_name='isolation mode')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
             ],
             options={
