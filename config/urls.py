@@ -82,6 +82,7 @@ urlpatterns = [
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
     path("console/workflows/", include("workflow_mgr.console_urls")),
+    path("console/lifecycle/", include("lifecycle_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
     path("console/connections/", include("connection_mgr.console_urls")),
     path("console/performance/", include("perf_mgr.console_urls")),

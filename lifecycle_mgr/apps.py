@@ -17,7 +17,8 @@ class LifecycleMgrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from lifecycle_mgr import quotas, workflows
+        from lifecycle_mgr import console_nav, quotas, tasks, workflows  # noqa: F401
 
         workflows.register()
         quotas.register()
+        console_nav.register()
