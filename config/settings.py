@@ -267,6 +267,8 @@ CACHE_LOCAL_MAX_ENTRIES = env.int("CACHE_LOCAL_MAX_ENTRIES", default=100_000)
 CACHE_LOCAL_MAX_BYTES = env.int("CACHE_LOCAL_MAX_BYTES", default=256 * 1024 * 1024)
 CACHE_LOCAL_MAX_AGE = env.float("CACHE_LOCAL_MAX_AGE", default=5.0)
 CACHE_GENERATION_CHECK_SECONDS = env.float("CACHE_GENERATION_CHECK_SECONDS", default=1.0)
+# Tier quotas (lifecycle_mgr.quotas; docs/compliance.md): enforced where the work happens.
+LIFECYCLE_QUOTAS_ENFORCED = env.bool("LIFECYCLE_QUOTAS_ENFORCED", default=True)
 CACHE_TENANT_QUOTA_KEYS = env.int("CACHE_TENANT_QUOTA_KEYS", default=50_000)
 CACHE_TENANT_QUOTA_BYTES = env.int("CACHE_TENANT_QUOTA_BYTES", default=64 * 1024 * 1024)
 CACHE_PREFETCH_ENABLED = env.bool("CACHE_PREFETCH_ENABLED", default=True)
@@ -432,6 +434,13 @@ SECURITY_THREAT_POLICY = env.json("SECURITY_THREAT_POLICY", default={})
 # (docs/audit.md): a log whose head moved is signed every minute; an idle one is not signed
 # again.
 SECURITY_TREE_HEAD_INTERVAL = env.float("SECURITY_TREE_HEAD_INTERVAL", default=60.0)
+# Tier retention (lifecycle_mgr.retention): one purge per data kind, daily, per tenant.
+for _kind in ("jobs", "workflow_runs", "alert_notifications"):
+    PERIODIC_TASKS[f"lifecycle-retention-{_kind.replace('_', '-')}"] = {
+        "task": "tenancy.tasks.fan_out_task",
+        "schedule": 86400.0,
+        "args": ("lifecycle_mgr.tasks.purge_retention_task", _kind),
+    }
 PERIODIC_TASKS["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,

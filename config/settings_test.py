@@ -16,4 +16,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.scoping_app", "tests.security_app"]
 CELERY_TASK_ALWAYS_EAGER = True
 # Samples are flushed by the tests themselves (perf_mgr.recording.flush()).
 PERFORMANCE_FLUSH_MODE = "manual"
+# Tier quotas stay off so that no other test meets a tier's limit; the lifecycle's quota
+# tests switch them on.
+LIFECYCLE_QUOTAS_ENFORCED = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast personas

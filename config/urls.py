@@ -37,6 +37,7 @@ v1_patterns = [
     path("", include("cache_mgr.rest.urls")),
     path("", include("connection_mgr.rest.urls")),
     path("", include("move_mgr.urls")),
+    path("", include("lifecycle_mgr.api.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
 ]
@@ -81,6 +82,7 @@ urlpatterns = [
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
     path("console/workflows/", include("workflow_mgr.console_urls")),
+    path("console/lifecycle/", include("lifecycle_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
     path("console/connections/", include("connection_mgr.console_urls")),
     path("console/performance/", include("perf_mgr.console_urls")),

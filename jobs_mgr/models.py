@@ -25,6 +25,9 @@ class Job(TenantScopedModel):
     row's lock, so a worker that lost its lease (paused, then resumed) can never commit
     a step after another worker took the job over."""
 
+    # Tier retention (lifecycle_mgr.retention): finished jobs age from their end.
+    retention, retention_field = "jobs", "finished_at"
+
     kind = models.CharField(max_length=80, verbose_name=_("kind"))
     params = models.JSONField(default=dict, blank=True, verbose_name=_("params"))
     state = models.CharField(

@@ -15,3 +15,10 @@ class LifecycleMgrConfig(AppConfig):
     name = "lifecycle_mgr"
     verbose_name = _("Tenant lifecycle")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from lifecycle_mgr import console_nav, quotas, tasks, workflows  # noqa: F401
+
+        workflows.register()
+        quotas.register()
+        console_nav.register()

@@ -49,6 +49,11 @@ def __getattr__(name: str):
         from managers import workflow
 
         return getattr(workflow, name)
+    if name == "LifecycleManager":
+        setup_django()
+        from managers.lifecycle import LifecycleManager
+
+        return LifecycleManager
     if name == "ConnectionManager":
         setup_django()
         from managers.connections import ConnectionManager
@@ -65,6 +70,7 @@ def __getattr__(name: str):
 __all__ = [
     "CacheManager",
     "ConnectionManager",
+    "LifecycleManager",
     "MetadataManager",
     "MetadataManagerFactory",
     "MetadataType",

@@ -19,6 +19,7 @@ from perf_mgr.validation import (
     check_timestamp,
     check_value,
 )
+from tenancy import quotas
 from tenancy.context import require_tenant_id
 
 MAX_BATCH = 10_000
@@ -81,6 +82,8 @@ def do_ingest_batch(items: list) -> IngestResult:
             positions.append(index)
         except MetricRejected as exc:
             result.rejected.append({"index": index, "code": exc.code, "reason": exc.message})
+    if good:  # the tier's daily rate, for the whole batch before any is stored
+        quotas.enforce("metric_samples_per_day", adding=len(good), tenant_id=tenant_id)
     stored, refused = store.write(good)
     for position in refused:
         result.rejected.append(

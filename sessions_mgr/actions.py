@@ -28,7 +28,7 @@ from sessions_mgr.models import (
     new_session_id,
 )
 from sessions_mgr.policy import LIMIT_DENY, Policy, policy_for
-from tenancy import hooks
+from tenancy import hooks, quotas
 from tenancy.context import (
     TenantRef,
     current_var,
@@ -164,8 +164,10 @@ def do_create_session(
     ref = current if isinstance(current, TenantRef) and current.id == tenant_id else None
     context_token = current_var.set(ref or TenantRef.for_id(tenant_id))
     try:
-        step_up = pol.mfa_required and not _second_factor_at_creation(user_id, mfa_code)
         now = timezone.now()
+        live = Session.objects.filter(revoked_at__isnull=True, absolute_expires_at__gt=now)
+        quotas.enforce("sessions", usage=live.count)  # the tier's cap (tenancy/quotas.py)
+        step_up = pol.mfa_required and not _second_factor_at_creation(user_id, mfa_code)
         session = _new_session(
             tenant_id=require_tenant_id("creating a session"),
             id=new_session_id(),

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from tenancy import hooks, onboarding
+from tenancy import hooks, onboarding, quotas
 from tenancy.context import tenant_context
 from tenancy.language import check_language
 from tenancy.models import Membership, Role, Tenant, TenantSetting, TenantState, UserPreference
@@ -33,6 +33,9 @@ def do_add_member(tenant: Tenant, user, role: str = Role.MEMBER) -> Membership:
     # On PostgreSQL the database accepts a membership of `tenant` only with a proven
     # claim for it (tenancy/rls_platform.py): the write runs in the tenant's context.
     with tenant_context(tenant):
+        members = Membership.objects.filter(tenant=tenant)
+        if not members.filter(user=user).exists():  # a role change adds no user
+            quotas.enforce("users", tenant_id=tenant.pk, usage=members.count)
         membership, _created = Membership.objects.update_or_create(
             user=user, tenant=tenant, defaults={"role": Role(role)}
         )

@@ -254,6 +254,19 @@ cache_quota: Hook[[int, str], int | None] = Hook(
     provided_by="lifecycle_mgr",
 )
 
+check_quota: Hook[[int, str, int, object], None] = Hook(
+    "check_quota",
+    """(tenant_id, quota, adding, usage) -> None; raises tenancy.quotas.QuotaExceeded.
+    Asked through `tenancy.quotas.enforce()` before the work that `quota` limits
+    ("users", "sessions", "metadata_records": caps; "metric_samples_per_day",
+    "api_requests_per_minute": rates). `usage` is None for a rate (the provider counts)
+    or a function returning what exists now for a cap, to call only if a limit applies.
+    Called on hot paths (every API request): answer from memory and the cache, never a
+    query per call beyond `usage`. Optional: without a provider nothing is limited. The
+    lifecycle manager's tier policies provide it.""",
+    provided_by="lifecycle_mgr",
+)
+
 # --- what features show on the console's dashboards (perf_mgr draws them) ---------------
 
 

@@ -56,6 +56,9 @@ STEP_FINISHED = frozenset(
 
 
 class WorkflowRun(TenantScopedModel):
+    # Tier retention (lifecycle_mgr.retention): finished runs (steps cascade) age from
+    # their end; a run in flight is never purged.
+    retention, retention_field = "workflow_runs", "finished_at"
     # Runs (and steps) stay in the default database even for a dedicated tenant: a
     # tenant move is itself a run, and must not move the rows that drive it. Read by
     # connection_mgr's router and mover as a plain attribute (no import either way).

@@ -27,6 +27,7 @@ from metadata_mgr.models import (
     SubjectVersion,
     VersionOp,
 )
+from tenancy import quotas
 from tenancy.context import require_tenant_id
 
 UNSET = object()
@@ -291,6 +292,8 @@ def do_create_record(*, actor: str = "", **fields) -> Record:
     an unknown subject, content violating the subject's schema, a name taken by a live
     record (409)."""
     record = None
+    live = Record.objects.filter(deleted_at__isnull=True)
+    quotas.enforce("metadata_records", usage=live.count)  # the tier's cap (tenancy/quotas.py)
     try:
         with transaction.atomic(using=database()):
             record, version = prepare_record(actor=actor, **fields)

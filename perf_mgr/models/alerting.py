@@ -237,6 +237,9 @@ class AlertNotification(TenantScopedModel):
     that changes the alert's state and marked delivered only after the channel accepted
     it. The payload is self-contained (the rule may be deleted meanwhile)."""
 
+    # Tier retention (lifecycle_mgr.retention): delivered notifications age from delivery.
+    retention, retention_field = "alert_notifications", "delivered_at"
+
     channel = models.ForeignKey(
         AlertChannel,
         on_delete=models.CASCADE,

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
-from tenancy import context
+from tenancy import context, quotas
 from tenancy.resolution import (
     effective_role,
     memberships_of,
@@ -64,6 +64,8 @@ class TenantAPIMixin:
                 resolution.tenant.pk, resolution.tenant.slug, resolution.tenant.cache_generation
             )
         )
+        # The tier's API rate, counted once the tenant is known (tenancy/quotas.py).
+        quotas.enforce("api_requests_per_minute", tenant_id=resolution.tenant.pk)
 
     def _body_tenant_slug(self, request) -> str | None:
         from tenancy.api import references

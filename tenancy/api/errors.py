@@ -28,6 +28,7 @@ from rest_framework.views import exception_handler
 from tenancy.api.error_types import BadBody, BodyTooLarge, PageNotFound, TenantAPIError
 from tenancy.exceptions import TenantContextMissing, TenantMismatch
 from tenancy.models import is_tenant_scoped
+from tenancy.quotas import QuotaExceeded
 from tenancy.resolution import TenantResolutionError
 from tenancy.signals import scoped_object_not_found
 
@@ -63,11 +64,15 @@ def _report_not_found(context) -> None:
 
 
 def api_exception_handler(exc, context):
+    retry_after = None
     if isinstance(exc, Http404):
         _report_not_found(context)
         return Response(NOT_FOUND_BODY, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, TenantResolutionError):
         exc = TenantAPIError(exc.status, exc.code, exc.message)
+    elif isinstance(exc, QuotaExceeded):
+        retry_after = exc.retry_after
+        exc = TenantAPIError(exc.status, "quota_exceeded", str(exc))
     elif isinstance(exc, TenantMismatch):
         exc = TenantAPIError(400, "tenant_mismatch", str(exc))
     elif isinstance(exc, TenantContextMissing):
@@ -107,6 +112,8 @@ def api_exception_handler(exc, context):
     if getattr(exc, "path", None) is not None:
         body["path"] = exc.path
     response.data = {"error": body}
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
