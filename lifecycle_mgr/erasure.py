@@ -218,7 +218,9 @@ def erase_tenant(tenant_id: int, *, actor: str = "system:erasure") -> ErasureCer
         )
 
 
-def erase_user(tenant_id: int, user_id: int, *, actor: str = "system:erasure") -> ErasureCertificate:
+def erase_user(
+    tenant_id: int, user_id: int, *, actor: str = "system:erasure"
+) -> ErasureCertificate:
     """Erase one user's data in one tenant (Art. 17): their keys, the rows about them,
     their membership. The user's account (shared by every tenant they belong to) is not
     this tenant's to delete. Refused when the user or the tenant is under legal hold."""

@@ -40,5 +40,6 @@ class LegalHold(models.Model):
         state = "released" if self.released_at else "active"
         return f"hold on tenant {self.tenant_id} ({scope}, {state})"
 
+
 # The GDPR tables (exports, erasure certificates) live in their own module.
 from lifecycle_mgr.gdpr_models import ErasureCertificate, ExportArchive, ExportChunk  # noqa: E402,F401
