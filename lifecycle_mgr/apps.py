@@ -15,3 +15,7 @@ class LifecycleMgrConfig(AppConfig):
     name = "lifecycle_mgr"
     verbose_name = _("Tenant lifecycle")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the export's job kind with jobs_mgr (`lifecycle.export`).
+        from lifecycle_mgr import exports_job  # noqa: F401
