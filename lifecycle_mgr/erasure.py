@@ -247,10 +247,11 @@ def erase_user(
         )
 
 
-def verify_certificate(certificate: ErasureCertificate) -> dict:
+def verify_certificate(certificate: ErasureCertificate, *, sequence_first: bool = True) -> dict:
     """Check a certificate against the tenant's log, in the tenant's context: its entry is
     in the log with this receipt, the receipt's signature holds, the log verifies (as
-    `verify_audit` does) and the entry is included in the current tree."""
+    `verify_audit` does) and the entry is included in the current tree. The API's GET
+    passes `sequence_first=False`: it checks what is sequenced and writes nothing."""
     problems = []
     log = audit.tenant_log(certificate.tenant_id)
     entry = AuditEntry.objects.filter(seq=certificate.entry_seq).first()
@@ -261,11 +262,11 @@ def verify_certificate(certificate: ErasureCertificate) -> dict:
         problems.append("the audit entry holds another receipt")
     if not audit.verify_receipt(payload.get("receipt", certificate.receipt), certificate.signature):
         problems.append("the receipt's signature does not verify")
-    report = audit.verify_log(log)
+    report = audit.verify_log(log, sequence_first=sequence_first)
     problems += [str(p) for p in report.problems]
     proof = None
     if entry is not None:
-        proof = audit.prove_inclusion(log, entry.seq)
+        proof = audit.prove_inclusion(log, entry.seq, sequence_first=sequence_first)
         leaf, path = bytes.fromhex(proof["leaf_hash"]), [bytes.fromhex(h) for h in proof["proof"]]
         if bytes(entry.leaf_hash) != leaf or not audit.verify_inclusion(
             leaf, entry.seq, proof["tree_size"], path, bytes.fromhex(proof["root_hash"])
