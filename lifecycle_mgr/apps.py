@@ -19,3 +19,6 @@ class LifecycleMgrConfig(AppConfig):
     def ready(self):
         # Registers the export's job kind with jobs_mgr (`lifecycle.export`).
         from lifecycle_mgr import exports_job  # noqa: F401
+        from lifecycle_mgr.gdpr_console import register_nav
+
+        register_nav()
