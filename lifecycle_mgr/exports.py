@@ -69,9 +69,12 @@ def _settle_abandoned() -> None:
             export.save(update_fields=["state"])
 
 
-def request_export(*, user_id: int | None = None, actor: str = "") -> tuple[ExportArchive, str]:
+def request_export(
+    *, user_id: int | None = None, actor: str = "", send: bool = True
+) -> tuple[ExportArchive, str]:
     """Queue an export of the tenant in context (or of one user's data in it). Returns
-    the archive and its key (URL-safe base64), which is shown this once."""
+    the archive and its key (URL-safe base64), which is shown this once. `send=False`:
+    the caller runs the job itself (`jobs_mgr.engine.run_job`, as the bench does)."""
     tenant_id = require_tenant_id("an export")
     key = fmt.new_key()
     try:
@@ -84,7 +87,7 @@ def request_export(*, user_id: int | None = None, actor: str = "") -> tuple[Expo
                 requested_by=actor[:150],
             )
             export.sealed_key = hooks.seal_tenant_value.call(key, key_aad(export))
-            job = enqueue_job(KIND, {"export": export.pk, "user": user_id}, actor=actor)
+            job = enqueue_job(KIND, {"export": export.pk, "user": user_id}, actor=actor, send=send)
             export.job = job
             export.save(update_fields=["sealed_key", "job"])
             record_event(
