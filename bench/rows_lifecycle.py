@@ -96,7 +96,7 @@ def _raw_copy(tenant_id: int) -> tuple[float, int]:
     "model of the registry), zstd, AES-256-GCM per piece, a piece per step with its "
     "checkpoint, audit proofs and the manifest",
     peer="`COPY (SELECT * … WHERE tenant_id = …) TO STDOUT` of the same documents (text)",
-    goal=Goal(10.0, "time per MB ratio ours/peer"),
+    goal=Goal(15.0, "time ratio ours/peer for the same rows"),
 )
 def export_row(ctx):
     total = _total(ctx)
@@ -119,12 +119,14 @@ def export_row(ctx):
     ours_mb, peer_mb = export.size_bytes / 1e6, peer_bytes / 1e6
     ours_rate, peer_rate = ours_mb / ours_s, peer_mb / peer_s
     return Outcome(
-        value=peer_rate / ours_rate,
+        value=ours_s / peer_s,
         ours_text=f"{ours_rate:,.1f} MB/s ({ours_mb:,.0f} MB JSON Lines, {rows:,} rows "
         f"in {ours_s:.1f} s)",
         peer_text=f"{peer_rate:,.1f} MB/s ({peer_mb:,.0f} MB COPY text in {peer_s:.1f} s)",
         notes=(
-            f"{rows / ours_s:,.0f} rows/s; archive stored {stored / 1e6:,.1f} MB "
+            f"{rows / ours_s:,.0f} rows/s; MB/s ratio peer/ours {peer_rate / ours_rate:.2f} "
+            "(JSON Lines name every field: more bytes per row than COPY text); "
+            f"archive stored {stored / 1e6:,.1f} MB "
             "(zstd + AES-GCM) as encrypted pieces; the job's batch is "
             "LIFECYCLE_EXPORT_BATCH (20,000) rows, one piece and checkpoint per step",
         ),

@@ -96,11 +96,12 @@ def _purge_model(model, size: int) -> int:
             return rows._raw_delete(using)
     removed = 0
     while True:
-        batch = model._base_manager.filter(pk__in=rows.order_by().values("pk")[:size])
-        deleted = batch._raw_delete(using)
-        removed += deleted
-        if deleted < size:
-            return removed
+        # Batches by primary-key range: the edge is read from the (tenant, id) index,
+        # then one DELETE takes everything up to it (cheaper than `id IN (… LIMIT n)`).
+        edge = rows.order_by("pk").values_list("pk", flat=True)[size - 1 : size].first()
+        if edge is None:
+            return removed + rows._raw_delete(using)
+        removed += rows.filter(pk__lte=edge)._raw_delete(using)
 
 
 def purge_tenant_rows(size: int | None = None) -> dict[str, int]:

@@ -145,9 +145,13 @@ class _Writer:
 
 
 def _plain_fields(model) -> bool:
-    """Only Django's own field types: `values_list()` gives what the subject should read.
-    Other fields (the encrypted ones) open their values on the model instance."""
-    return all(type(f).__module__.startswith("django.") for f in model._meta.concrete_fields)
+    """`values_list()` gives what the subject should read unless a field converts its
+    database value itself outside Django (the encrypted fields hand out a sealed value,
+    opened on the model instance only)."""
+    return all(
+        type(f).__module__.startswith("django.") or not hasattr(f, "from_db_value")
+        for f in model._meta.concrete_fields
+    )
 
 
 def _readable(obj, attname: str):
