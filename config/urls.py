@@ -40,6 +40,7 @@ v1_patterns = [
     path("", include("lifecycle_mgr.api.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
+    path("lifecycle/", include("lifecycle_mgr.gdpr_urls")),  # GDPR export and erasure
 ]
 
 urlpatterns = [
@@ -81,6 +82,7 @@ urlpatterns = [
         name="onboarding-accept",
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
+    path("console/lifecycle/", include("lifecycle_mgr.gdpr_console_urls")),
     path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/lifecycle/", include("lifecycle_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),

@@ -17,8 +17,11 @@ class LifecycleMgrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from lifecycle_mgr import console_nav, quotas, tasks, workflows  # noqa: F401
+        # Registers the export's job kind with jobs_mgr (`lifecycle.export`).
+        from lifecycle_mgr import console_nav, exports_job, quotas, tasks, workflows  # noqa: F401
+        from lifecycle_mgr.gdpr_console import register_nav
 
         workflows.register()
         quotas.register()
         console_nav.register()
+        register_nav()

@@ -38,6 +38,31 @@ def record_activity(since, until) -> list:
     return [hooks.ActivityCount("records", _("Metadata records written"), written, total=live)]
 
 
+def drop_search_index(user_id: int | None) -> int:
+    """`tenancy.hooks.drop_search_index`: the tenant's search documents and pending
+    outbox rows, then this process's loaded index and fitted encoder (other processes
+    catch up from the emptied documents). Records are not linked to users, so a user's
+    erasure has nothing here to drop (their records go with the rows that name them)."""
+    from django.db import transaction
+
+    from metadata_mgr.db import database
+    from metadata_mgr.models import MetadataOutbox, SearchDocument
+    from metadata_mgr.search import ann, encoders
+    from tenancy.context import require_tenant_id
+
+    if user_id is not None:
+        return 0
+    tenant_id = require_tenant_id("dropping the search index")
+    with transaction.atomic(using=database()):
+        MetadataOutbox.objects.all()._raw_delete(database())
+        dropped = SearchDocument.objects.all()._raw_delete(database())
+    with ann.registry.lock:
+        ann.registry.indexes.pop(tenant_id, None)
+    encoders.forget(tenant_id)
+    return dropped
+
+
 def register() -> None:
     hooks.sealed_columns.register(sealed_columns)
     hooks.tenant_activity.register(record_activity)
+    hooks.drop_search_index.register(drop_search_index)

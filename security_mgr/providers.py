@@ -151,6 +151,32 @@ def key_deployments(since) -> list:
     ]
 
 
+def shred_for_erasure(user_id: int | None, actor: str) -> dict:
+    """`tenancy.hooks.shred_tenant_keys`: crypto-shredding for an erasure. The whole
+    tenant: every ring in one receipt. One user: the rings whose subject names that user
+    (`<subject field>=<user id>`, as `EncryptedTextField.subject` builds it), a receipt
+    each. Rings already shredded are skipped, so a retried erasure shreds nothing twice."""
+    from django.apps import apps
+
+    from security_mgr.actions import shred_keys
+    from security_mgr.models import KeyRing
+
+    if user_id is None:
+        outcomes = [shred_keys(actor=actor, reason="erasure")]
+    else:
+        fields = {f.subject_field for m in apps.get_models() for f in _subject_fields(m)}
+        names = {f"{field}={user_id}" for field in fields}
+        live = KeyRing.objects.filter(subject__in=names, shredded_at__isnull=True)
+        outcomes = [
+            shred_keys(subject=subject, actor=actor, reason="erasure")
+            for subject in sorted(live.values_list("subject", flat=True))
+        ]
+    return {
+        "keys": [key for o in outcomes for key in o["receipt"]["destroyed"]],
+        "receipts": [o["entry_seq"] for o in outcomes],
+    }
+
+
 def register() -> None:
     connect_subject_rings()
     hooks.recent_deployments.register(key_deployments)
@@ -161,3 +187,4 @@ def register() -> None:
     hooks.session_anomaly.register(report_session_anomaly)
     hooks.session_token_refused.register(observe_refused_token)
     hooks.tenant_created.register(create_tenant_key_ring)
+    hooks.shred_tenant_keys.register(shred_for_erasure)

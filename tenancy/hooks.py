@@ -267,6 +267,28 @@ check_quota: Hook[[int, str, int, object], None] = Hook(
     provided_by="lifecycle_mgr",
 )
 
+# --- erasure (GDPR Art. 17), asked by the lifecycle manager ------------------------------
+
+shred_tenant_keys: Hook[[int | None, str], dict] = Hook(
+    "shred_tenant_keys",
+    """(user_id, actor) -> {"keys": [{"subject", "version", "algorithm", "wrapped_sha256"}],
+    "receipts": [audit entry seq, ...]}. Crypto-shreds the key material of the tenant in
+    context: every ring (user_id None) or the rings whose subject names that user
+    (`<field>=<user_id>`). Each shredding is audited with its own signed receipt. Owns its
+    transactions; call it outside the caller's. Idempotent: shredded rings are skipped.""",
+    provided_by="security_mgr",
+)
+
+drop_search_index: Hook[[int | None], int] = Hook(
+    "drop_search_index",
+    """(user_id) -> number of search documents removed. Removes the search index of the
+    tenant in context (user_id None: all of it, the stored documents, the pending outbox
+    and every in-process index and fitted encoder), or what it indexed for one user.
+    Owns its transaction.""",
+    provided_by="metadata_mgr",
+)
+
+
 # --- what features show on the console's dashboards (perf_mgr draws them) ---------------
 
 

@@ -31,6 +31,9 @@ def committed_tenant(django_db_blocker, slug):
 
 
 TABLES = [
+    "lifecycle_mgr_exportchunk",
+    "lifecycle_mgr_exportarchive",
+    "lifecycle_mgr_erasurecertificate",
     "workflow_mgr_steprun",
     "workflow_mgr_workflowrun",
     "scoping_app_folder",
