@@ -85,9 +85,26 @@ def _through_tables(model):
             yield through, field.m2m_field_name()
 
 
+# The tenant's lifecycle runs (the purge's own run among them) carry the erasure out and
+# record it: deleting them would pull the running step's row from under it. They hold no
+# personal data (the tenant's id, the actor, states) and stay, like the audit log.
+LIFECYCLE_RUNS = "lifecycle."
+
+
+def _erasable_rows(model):
+    from workflow_mgr.models import StepRun, WorkflowRun
+
+    rows = model._base_manager.all()
+    if model is WorkflowRun:
+        return rows.exclude(name__startswith=LIFECYCLE_RUNS)
+    if model is StepRun:
+        return rows.exclude(run__name__startswith=LIFECYCLE_RUNS)
+    return rows
+
+
 def _purge_model(model, size: int) -> int:
     using = router.db_for_write(model)
-    rows = model._base_manager.all()
+    rows = _erasable_rows(model)
     for through, column in _through_tables(model):
         through._base_manager.filter(**{f"{column}__in": rows.values("pk")})._raw_delete(using)
     if _self_referencing(model):

@@ -169,5 +169,7 @@ class TenantLifecycle(models.Model):
 
     def __str__(self) -> str:
         return f"tenant {self.tenant_id}: {self.state}"
+
+
 # The GDPR tables (exports, erasure certificates) live in their own module.
 from lifecycle_mgr.gdpr_models import ErasureCertificate, ExportArchive, ExportChunk  # noqa: E402,F401

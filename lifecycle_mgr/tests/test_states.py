@@ -215,3 +215,28 @@ def test_a_failing_apply_step_changes_nothing(newco, go, monkeypatch):
     assert run.state not in (RunState.SUCCEEDED, RunState.RUNNING)
     assert _state(newco) == "provisioning"
     assert Tenant.objects.get(pk=newco.pk).state == "pending"
+
+
+def test_lifecycle_purge_erases_through_the_workflow_and_the_certificate_verifies(newco, go):
+    """The whole way: archived → purged, the purge's erase step calling the real erasure
+    (lifecycle_mgr.erasure), which deletes the tenant's rows while its own run runs."""
+    from lifecycle_mgr.erasure import verify_certificate
+    from lifecycle_mgr.gdpr_models import ErasureCertificate
+    from tests.scoping_app.models import Folder
+
+    actions.create_tenant_lifecycle(newco.pk, "free")
+    for name in ("provision", "activate", "suspend", "offboard", "archive"):
+        assert go(newco, name).state == RunState.SUCCEEDED
+    with tenant_context(newco):
+        Folder.objects.create(name="to be erased")
+    run = go(newco, "purge")
+    assert _state(newco) == "purged"
+    with tenant_context(newco):
+        assert not Folder.objects.exists()
+        certificate = ErasureCertificate.objects.get()
+        assert verify_certificate(certificate)["ok"]
+        assert audit.verify_log(audit.tenant_log()).ok
+    assert run.pk  # the run that purged is named in the platform's log
+    with platform_access("test reads the platform log"):
+        audit.flush(audit.platform_log())
+        assert PlatformAuditEntry.objects.filter(event="lifecycle.purge").count() == 1
