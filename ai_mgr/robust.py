@@ -84,9 +84,13 @@ def evaluate(
     weeks: int = DEFAULT_WEEKS,
     k: float = DEFAULT_K,
     min_points: int = MIN_SEASONAL_POINTS,
+    sigma_scale: float = 1.0,
 ) -> Point | None:
     """Score `observed` at time `at` against the history strictly before the start of its
-    hour (so the hour being scored never votes for itself). None with no history."""
+    hour (so the hour being scored never votes for itself). None with no history.
+
+    `sigma_scale` widens the band when `observed` averages a shorter span than the history's
+    points (an average over a quarter of the time varies about twice as much: sqrt(4))."""
     t = np.asarray(history_times, dtype=float)
     v = np.asarray(history_values, dtype=float)
     hour_start = math.floor(at / HOUR_S) * HOUR_S
@@ -98,7 +102,7 @@ def evaluate(
     seasonal = int(same_hour.sum()) >= min_points
     base = v[same_hour] if seasonal else v
     median = float(np.median(base))
-    sigma = spread(base, median)
+    sigma = spread(base, median) * sigma_scale
     z = (observed - median) / sigma
     return Point(
         at=float(at),
