@@ -93,9 +93,10 @@ def _merged(found, aggs, name) -> query.Agg:
     return out
 
 
-def _request_peak(now_us: int) -> tuple[float | None, dict]:
+def _request_peak(now_us: int, last_hour: float) -> tuple[float | None, dict]:
     """Requests/s to plan for: the forecast's upper band over the next day when its
-    backtest meets the target, else the busiest hour of the last week."""
+    backtest meets the target, else the busiest of the last week's whole hours and the
+    last 60 minutes (`last_hour`)."""
     try:
         fc = forecasts.metric_forecast(REQUEST, stat="rate", horizon=24, now_us=now_us)
     except (forecasting.ForecastError, query.QueryError):  # too little data: observed peak
@@ -105,7 +106,8 @@ def _request_peak(now_us: int) -> tuple[float | None, dict]:
         return max(peak, 0.0), {"source": "forecast", **fc["backtest"]}
     _, rates = forecasts.hourly_stat(REQUEST, 24 * 7, "rate", now_us)
     backtest = fc["backtest"] if fc else {"meets_target": False}
-    return (float(rates.max()) if rates.size else None), {"source": "observed", **backtest}
+    peak = max(float(rates.max()) if rates.size else 0.0, last_hour)
+    return (peak or None), {"source": "observed", **backtest}
 
 
 def gather_signals(now_us: int) -> tuple[advice.Signals, dict]:
@@ -114,7 +116,7 @@ def gather_signals(now_us: int) -> tuple[advice.Signals, dict]:
     wait = _merged(found, aggs, bottlenecks.WAIT)
     hits = _merged(found, aggs, "cache_hits").sum
     misses = _merged(found, aggs, "cache_misses").sum
-    peak, forecast_meta = _request_peak(now_us)
+    peak, forecast_meta = _request_peak(now_us, requests.count / 3600.0)
     signals = advice.Signals(
         request_rate=requests.count / 3600.0,
         request_rate_peak=peak,
