@@ -551,6 +551,36 @@ PERIODIC_TASKS["perf-sample-queue-depth"] = {
     "schedule": PERFORMANCE_MONITORING_INTERVAL,
 }
 
+# Insights (issue 15, items 4-6; docs/performance.md, "Anomalies, forecasts, advice"):
+# robust anomaly detection per tenant every ANOMALY_DETECTION_INTERVAL (the last
+# ANOMALY_OBSERVE_S against the same hour of the week over ANOMALY_HISTORY_WEEKS); a score
+# at or above ANOMALY_DETECTION_THRESHOLD is stored as an anomaly. Forecast backtests are
+# compared with PREDICTION_ACCURACY_TARGET (accuracy = 1 - MAPE). Recommendations are
+# applied (by hand or automatically) only when ENABLE_AI_OPTIMIZATION (cache TTLs) or
+# AUTO_SCALING_ENABLED (rate limits) allows; applied ones are watched for
+# OPTIMIZATION_WATCH_S and rolled back when their metric worsens by more than
+# OPTIMIZATION_ROLLBACK_TOLERANCE.
+ANOMALY_DETECTION_THRESHOLD = env.float("ANOMALY_DETECTION_THRESHOLD", default=0.95)
+ANOMALY_DETECTION_INTERVAL = env.float("ANOMALY_DETECTION_INTERVAL", default=300.0)
+ANOMALY_OBSERVE_S = env.float("ANOMALY_OBSERVE_S", default=900.0)
+ANOMALY_HISTORY_WEEKS = env.int("ANOMALY_HISTORY_WEEKS", default=4)
+ANOMALY_MAX_METRICS = env.int("ANOMALY_MAX_METRICS", default=20)
+PREDICTION_ACCURACY_TARGET = env.float("PREDICTION_ACCURACY_TARGET", default=0.85)
+ENABLE_AI_OPTIMIZATION = env.bool("ENABLE_AI_OPTIMIZATION", default=False)
+AUTO_SCALING_ENABLED = env.bool("AUTO_SCALING_ENABLED", default=False)
+OPTIMIZATION_WATCH_S = env.float("OPTIMIZATION_WATCH_S", default=3600.0)
+OPTIMIZATION_ROLLBACK_TOLERANCE = env.float("OPTIMIZATION_ROLLBACK_TOLERANCE", default=0.2)
+PERIODIC_TASKS["perf-detect-anomalies"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": ANOMALY_DETECTION_INTERVAL,
+    "args": ("perf_mgr.tasks.detect_anomalies_task",),
+}
+PERIODIC_TASKS["perf-watch-applied-recommendations"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": 60.0,
+    "args": ("perf_mgr.tasks.watch_applied_recommendations_task",),
+}
+
 # --- Auth, i18n, static -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

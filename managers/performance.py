@@ -6,8 +6,8 @@ Every method has an async form with the seed's name and a sync twin suffixed `_s
 the one given to the manager, else the tenant in context. With none of them (the seed's
 examples name no tenant) it gives the platform's view: every active tenant's figures
 together, read under the audited `platform_access`, plus this process's.
-`optimize_performance` belongs to the AI manager, which is not built: it says so (and
-`POST /performance/optimize` answers 501).
+`optimize_performance` asks perf_mgr/optimize.py (the AI manager's advice) for the
+tenant, or, in the platform's view, for each active tenant in its own context.
 """
 
 from __future__ import annotations
@@ -135,16 +135,33 @@ class PerformanceManager:
         except analytics.AnalyticsError as exc:
             raise PerformanceError(400, exc.code, exc.message) from None
 
-    def optimize_performance_sync(self, strategy=OptimizationStrategy.ADAPTIVE, **kwargs) -> dict:
-        """Not built: optimization is the AI manager's. Says so, with nothing applied."""
-        from perf_mgr.api.views import OPTIMIZE_MESSAGE
+    def optimize_performance_sync(
+        self, strategy=OptimizationStrategy.ADAPTIVE, tenant_id=None, apply: bool = True
+    ) -> dict:
+        """Recommendations (applied where the strategy and the settings allow) for the
+        tenant; without one, for every active tenant (`tenants`: each one's result)."""
+        from ai_mgr.advice import StrategyError
+        from perf_mgr import optimize
+        from tenancy.context import tenant_context
 
-        return {
-            "status": "not_implemented",
-            "strategy": OptimizationStrategy(str(strategy).lower()).value,
-            "applied": [],
-            "message": OPTIMIZE_MESSAGE,
-        }
+        actor = "managers.PerformanceManager"
+        name = str(getattr(strategy, "value", strategy)).lower()
+
+        def one():
+            return optimize.optimize_performance(name, actor=actor, auto_apply=apply)
+
+        def every(tenants):
+            results = {}
+            for tenant in tenants:
+                with tenant_context(tenant):
+                    results[tenant.slug] = one()
+            applied = [i for r in results.values() for i in r["applied"]]
+            return {"status": "ok", "strategy": name, "tenants": results, "applied": applied}
+
+        try:
+            return self._run(tenant_id, one, every)
+        except StrategyError as exc:
+            raise PerformanceError(400, exc.code, exc.message) from None
 
 
 class PerformanceManagerFactory:

@@ -6,7 +6,15 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from perf_mgr.models import MetricRollup, MetricSample, MetricSeries, RollupCursor, SeriesGuard
+from perf_mgr.models import (
+    MetricAnomaly,
+    MetricRollup,
+    MetricSample,
+    MetricSeries,
+    Recommendation,
+    RollupCursor,
+    SeriesGuard,
+)
 from tenancy.admin_base import TenantScopedAdmin
 from tenancy.models import Role
 
@@ -72,6 +80,20 @@ class RollupCursorAdmin(ReadOnlyScopedAdmin):
 @admin.register(SeriesGuard)
 class SeriesGuardAdmin(ReadOnlyScopedAdmin):
     list_display = ["refused_total", "last_refused_name", "last_refused_at"]
+
+
+@admin.register(MetricAnomaly)
+class MetricAnomalyAdmin(ReadOnlyScopedAdmin):
+    # Written by the detector (perf_mgr/anomalies.py) only.
+    list_display = ["observed_at", "metric", "observed", "expected", "lower", "upper", "score"]
+    list_filter = ["metric"]
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(ReadOnlyScopedAdmin):
+    # Applied and rolled back through optimize.py (the API), where each step is audited.
+    list_display = ["created_at", "kind", "current_value", "proposed_value", "status"]
+    list_filter = ["status", "kind"]
 
 
 # The alerting models' admins (rules, alerts, channels, outbox).

@@ -17,6 +17,11 @@ class PerformanceConfig(AppConfig):
 
         # Channel secrets are sealed with the tenant's key: a key rewrap re-seals them.
         hooks.sealed_columns.register(sealed_columns)
+        from perf_mgr import anomalies
+        from perf_mgr.alerting import rules
+
+        # The seed's `anomaly_score > 0.9` reads the detector's scores (perf_mgr/anomalies.py).
+        rules.register_source(anomalies.SCORE_METRIC, anomalies.score_source)
 
 
 def sealed_columns() -> list:

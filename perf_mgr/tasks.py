@@ -44,3 +44,20 @@ def deliver_alert_notifications_task() -> dict:
     from perf_mgr.alerting import delivery
 
     return delivery.deliver_due()
+
+
+@shared_task
+def detect_anomalies_task() -> dict:
+    """Beat, per tenant (fan-out): score the tenant's metrics (perf_mgr/anomalies.py)."""
+    from perf_mgr.anomalies import do_detect_anomalies
+
+    return do_detect_anomalies()
+
+
+@shared_task
+def watch_applied_recommendations_task() -> dict:
+    """Beat, per tenant (fan-out): roll back applied recommendations whose watched metric
+    got worse (perf_mgr/optimize.py)."""
+    from perf_mgr.optimize import do_watch_applied
+
+    return do_watch_applied()

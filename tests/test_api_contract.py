@@ -20,9 +20,9 @@ from tests.personas import PASSWORD
 SCHEMA = schemathesis.openapi.from_dict(SchemaGenerator(api_version="v1").get_schema(public=True))
 SCHEMA.app = application
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
-# Documented as not built yet (issue 14: optimisation is the AI manager's): a 501 in the
-# one error format is their contract until then, never any other 5xx.
-NOT_IMPLEMENTED = {"POST /api/v1/performance/optimize/", "POST /performance/optimize"}
+# Documented as not built yet: a 501 in the one error format is their contract until
+# then, never any other 5xx. (None now: optimisation landed with issue 15.)
+NOT_IMPLEMENTED: set[str] = set()
 
 
 @pytest.fixture

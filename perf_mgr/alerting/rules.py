@@ -49,7 +49,9 @@ BUILTIN_METRICS = frozenset(
         "threat_level",
     }
 )
-WAITING_METRICS = {"anomaly_score": "the AI manager (anomaly score)"}
+WAITING_METRICS = {
+    "anomaly_score": "the AI manager (anomaly score)"
+}  # its source: perf_mgr/anomalies.py
 _sources: dict[str, object] = {}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*$")
 MAX_DURATION_S = 7 * 86400

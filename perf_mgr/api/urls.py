@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from perf_mgr.api import alerts, views
+from perf_mgr.api import alerts, insights, views
 
 alerts_router = SimpleRouter()
 alerts_router.register("alerts/rules", alerts.AlertRuleViewSet, basename="alert-rule")
@@ -11,6 +11,14 @@ alerts_router.register(
 )
 alerts_router.register("alerts/silences", alerts.AlertSilenceViewSet, basename="alert-silence")
 alerts_router.register("alerts", alerts.AlertStateViewSet, basename="alert")
+alerts_router.register(
+    "performance/recommendations",
+    insights.RecommendationViewSet,
+    basename="performance-recommendation",
+)
+alerts_router.register(
+    "performance/anomalies", insights.AnomalyViewSet, basename="performance-anomaly"
+)
 
 urlpatterns = [
     path("metrics/", views.MetricsView.as_view(), name="metrics"),
@@ -24,9 +32,10 @@ urlpatterns = [
     ),
     path(
         "performance/optimize/",
-        views.PerformanceOptimizeView.as_view(),
+        insights.PerformanceOptimizeView.as_view(),
         name="performance-optimize",
     ),
+    path("performance/forecast/", insights.ForecastView.as_view(), name="performance-forecast"),
     path("alerts/route/", alerts.AlertRouteView.as_view(), name="alert-route"),
     *alerts_router.urls,
 ]
@@ -36,8 +45,8 @@ urlpatterns = [
 seed_aliases = [
     path("performance/current", views.PerformanceCurrentView.as_view()),
     path("performance/analytics", views.PerformanceAnalyticsView.as_view()),
-    path("performance/optimize", views.PerformanceOptimizeView.as_view()),
+    path("performance/optimize", insights.PerformanceOptimizeView.as_view()),
     path("performance/current/", views.PerformanceCurrentView.as_view(schema=None)),
     path("performance/analytics/", views.PerformanceAnalyticsView.as_view(schema=None)),
-    path("performance/optimize/", views.PerformanceOptimizeView.as_view(schema=None)),
+    path("performance/optimize/", insights.PerformanceOptimizeView.as_view(schema=None)),
 ]

@@ -1,7 +1,7 @@
 """Performance API: metrics ingest and query under /api/v1/metrics/, the seed's
-`GET /performance/current`, `GET /performance/analytics?hours=24` (also under
-/api/v1/performance/), and `POST /performance/optimize`, which belongs to the AI manager
-and answers 501 until it exists.
+`GET /performance/current` and `GET /performance/analytics?hours=24` (also under
+/api/v1/performance/). `POST /performance/optimize` and the other insights are in
+perf_mgr/api/insights.py.
 
 Batch ingest answers 200 with `{"accepted": n, "rejected": [{"index", "code",
 "reason"}]}` whenever at least one sample was stored (the client reads `rejected`), and
@@ -9,7 +9,7 @@ Batch ingest answers 200 with `{"accepted": n, "rejected": [{"index", "code",
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from perf_mgr import analytics, query
@@ -177,22 +177,3 @@ class PerformanceAnalyticsView(TenantAPIView):
             return Response(analytics.get_analytics(hours))
         except analytics.AnalyticsError as exc:
             raise TenantAPIError(400, exc.code, exc.message) from None
-
-
-OPTIMIZE_MESSAGE = (
-    "Performance optimization belongs to the AI manager, which is not built yet; "
-    "GET /performance/analytics shows the bottlenecks it would act on."
-)
-
-
-class PerformanceOptimizeView(TenantAPIView):
-    write_role = Role.VIEWER  # whoever asks gets the same answer: not implemented
-
-    @extend_schema(
-        request=None,
-        responses={501: OpenApiResponse(s.ErrorBodySerializer, description="Not implemented yet.")},
-    )
-    def post(self, request, *args, **kwargs):
-        return Response(
-            {"error": {"code": "not_implemented", "message": OPTIMIZE_MESSAGE}}, status=501
-        )

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from perf_mgr.dashboards.insights import anomalies_chart, forecast_chart
 from tenancy.console_charts import MUTED, PRIMARY, Chart, chart, styled
 
 LINES = {"p50": "#64748b", "p95": "#9333ea", "p99": "#dc2626"}
@@ -132,6 +133,7 @@ def errors_chart(data: dict) -> Chart:
 
 def performance_charts(data: dict) -> dict[str, Chart]:
     charts = [latency_chart(data), throughput_chart(data), errors_chart(data)]
+    charts += [anomalies_chart(data), forecast_chart(data)]
     return {c.name: c for c in charts}
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from perf_mgr import query
 from perf_mgr.collectors import last_queue_depths
+from perf_mgr.dashboards.insights import insights_data
 from perf_mgr.models import now_us
 from perf_mgr.models.alerting import (
     AlertNotification,
@@ -99,6 +100,7 @@ def performance_data(tenants: list, everyone: bool = False) -> dict:
         "since": _at(win.since_us),
         "until": _at(end),
         "step_s": PERFORMANCE_STEP_S,
+        "insights": insights_data(tenants, everyone, _at(win.since_us)),
         "points": points,
         "firings": sorted(firings, key=lambda f: f["at"]),
         "requests": sum(p["count"] for p in points),

@@ -193,3 +193,8 @@ from perf_mgr.models.alerting import (  # noqa: E402, F401
     AlertSilence,
     AlertState,
 )
+from perf_mgr.models.insights import (  # noqa: E402, F401
+    MetricAnomaly,
+    Recommendation,
+    RecommendationStatus,
+)

@@ -149,15 +149,6 @@ def test_seed_paths_current_and_analytics(alpha_owner, tenant_alpha, prefix):
     assert client.get(prefix + "analytics" + suffix, {"hours": "x"}).status_code == 400
 
 
-def test_optimize_answers_501_until_the_ai_manager_exists(alpha_owner, tenant_alpha):
-    client = api_as(alpha_owner, tenant_alpha)
-    for url in ("/performance/optimize", "/api/v1/performance/optimize/"):
-        response = client.post(url, {"strategy": "adaptive"}, format="json")
-        assert response.status_code == 501
-        assert response.json()["error"]["code"] == "not_implemented"
-        assert "AI manager" in response.json()["error"]["message"]
-
-
 def test_analytics_of_one_tenant_never_shows_anothers(
     alpha_owner, tenant_alpha, beta_owner, tenant_beta
 ):
