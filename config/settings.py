@@ -727,6 +727,9 @@ SPECTACULAR_SETTINGS = {
         "StepRunStateEnum": "workflow_mgr.models.StepState",
         # A tenant's isolation mode: `mode` (isolation/) and `to` (move/) share it.
         "IsolationModeEnum": ["pooled", "dedicated"],
+        "ExportStateEnum": "lifecycle_mgr.gdpr_models.ExportState",
+        # What a tenant runs in today (a tier may promise more: IsolationModeEnum).
+        "TenantIsolationModeEnum": "tenancy.models.tenant.IsolationMode",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI draws them as a link inside the operation's button, which

@@ -131,7 +131,7 @@ class ExportListView(TenantAPIView):
 
     @extend_schema(
         request=ExportRequestSerializer,
-        responses={202: ExportCreatedSerializer, 409: OpenApiResponse(description="running")},
+        responses={202: ExportCreatedSerializer},
     )
     def post(self, request, *args, **kwargs):
         """Ask for an export: `scope=user` (one's own data, or `user_id`'s: admins) or
@@ -157,15 +157,14 @@ class ExportListView(TenantAPIView):
 
 
 class ExportDetailView(ExportListView):
+    http_method_names = ["get", "head", "options"]  # only the list takes POST
+
     @extend_schema(responses=ExportSerializer)
     def get(self, request, pk=None, *args, **kwargs):
         export = self._visible(request).filter(pk=_pk(pk)).first()
         if export is None:
             raise Http404
         return Response(ExportSerializer(export).data)
-
-    def post(self, request, *args, **kwargs):  # only the list takes POST
-        return self.http_method_not_allowed(request, *args, **kwargs)
 
 
 class ExportDownloadView(TenantAPIView):
@@ -199,7 +198,7 @@ class EraseUserView(TenantAPIView):
 
     @extend_schema(
         request=EraseUserSerializer,
-        responses={201: CertificateSerializer, 409: OpenApiResponse(description="legal hold")},
+        responses={201: CertificateSerializer},
     )
     def post(self, request, *args, **kwargs):
         """Erase a member's data in this tenant (Art. 17): their keys, the rows about
@@ -230,7 +229,7 @@ class EraseTenantView(TenantAPIView):
 
     @extend_schema(
         request=EraseTenantSerializer,
-        responses={201: CertificateSerializer, 409: OpenApiResponse(description="legal hold")},
+        responses={201: CertificateSerializer},
     )
     def post(self, request, *args, **kwargs):
         """Erase the whole tenant's data (Art. 17). Platform operators only; `confirm`

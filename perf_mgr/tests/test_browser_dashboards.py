@@ -13,7 +13,10 @@ from tests.personas import PASSWORD
 pytestmark = pytest.mark.django_db
 
 PAGES = {
-    "performance": ("/console/performance/", ("latency", "throughput", "errors")),
+    "performance": (
+        "/console/performance/",
+        ("latency", "throughput", "errors", "anomalies", "forecast"),
+    ),
     "business": ("/console/performance/business/", ("active_users", "sessions", "records", "api")),
     "operations": ("/console/performance/operations/", ("queues", "tasks", "keys", "models")),
 }
