@@ -439,7 +439,7 @@ for _kind in ("jobs", "workflow_runs", "alert_notifications"):
     PERIODIC_TASKS[f"lifecycle-retention-{_kind.replace('_', '-')}"] = {
         "task": "tenancy.tasks.fan_out_task",
         "schedule": 86400.0,
-        "args": ("lifecycle_mgr.tasks.purge_retention_task", _kind),
+        "args": (f"lifecycle_mgr.tasks.purge_{_kind}_retention_task",),
     }
 PERIODIC_TASKS["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",

@@ -1,5 +1,6 @@
 """Celery tasks of the tenant lifecycle; tenant-scoped (sent per tenant by fan_out_task
-from beat, one schedule per data kind: settings.PERIODIC_TASKS)."""
+from beat: settings.PERIODIC_TASKS). One retention task per data kind, so beat's
+schedules name each (and an operator can time or pause one kind alone)."""
 
 from celery import shared_task
 
@@ -9,3 +10,18 @@ from lifecycle_mgr.retention import purge_kind
 @shared_task
 def purge_retention_task(kind: str) -> dict:
     return purge_kind(kind)
+
+
+@shared_task
+def purge_jobs_retention_task() -> dict:
+    return purge_kind("jobs")
+
+
+@shared_task
+def purge_workflow_runs_retention_task() -> dict:
+    return purge_kind("workflow_runs")
+
+
+@shared_task
+def purge_alert_notifications_retention_task() -> dict:
+    return purge_kind("alert_notifications")
