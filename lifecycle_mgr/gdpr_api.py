@@ -116,22 +116,24 @@ def _export_error(exc: exports.ExportError) -> TenantAPIError:
     return TenantAPIError(exc.status, exc.code, str(exc))
 
 
+def _visible(request):
+    """Admins see the tenant's exports; other members their own."""
+    exports_ = ExportArchive.objects.select_related("job").order_by("-created_at", "-id")
+    return exports_ if _is_admin(request) else exports_.filter(user=request.user)
+
+
 class ExportListView(TenantAPIView):
     read_role = Role.VIEWER
     write_role = Role.VIEWER  # one's own data; the tenant's is checked below
 
-    def _visible(self, request):
-        exports_ = ExportArchive.objects.select_related("job").order_by("-created_at", "-id")
-        return exports_ if _is_admin(request) else exports_.filter(user=request.user)
-
     @extend_schema(responses=ExportSerializer(many=True))
     def get(self, request, *args, **kwargs):
         """The tenant's exports (admins), or one's own (other members)."""
-        return Response(ExportSerializer(self._visible(request)[:100], many=True).data)
+        return Response(ExportSerializer(_visible(request)[:100], many=True).data)
 
     @extend_schema(
         request=ExportRequestSerializer,
-        responses={202: ExportCreatedSerializer, 409: OpenApiResponse(description="running")},
+        responses={202: ExportCreatedSerializer},
     )
     def post(self, request, *args, **kwargs):
         """Ask for an export: `scope=user` (one's own data, or `user_id`'s: admins) or
@@ -156,16 +158,15 @@ class ExportListView(TenantAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class ExportDetailView(ExportListView):
+class ExportDetailView(TenantAPIView):
+    read_role = Role.VIEWER
+
     @extend_schema(responses=ExportSerializer)
     def get(self, request, pk=None, *args, **kwargs):
-        export = self._visible(request).filter(pk=_pk(pk)).first()
+        export = _visible(request).filter(pk=_pk(pk)).first()
         if export is None:
             raise Http404
         return Response(ExportSerializer(export).data)
-
-    def post(self, request, *args, **kwargs):  # only the list takes POST
-        return self.http_method_not_allowed(request, *args, **kwargs)
 
 
 class ExportDownloadView(TenantAPIView):
@@ -176,7 +177,10 @@ class ExportDownloadView(TenantAPIView):
         request=None,
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            410: OpenApiResponse(description="already downloaded, or expired"),
+            410: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
+                description="Gone: already downloaded, or the link expired (an error body).",
+            ),
         },
     )
     def post(self, request, token=None, *args, **kwargs):
@@ -199,7 +203,7 @@ class EraseUserView(TenantAPIView):
 
     @extend_schema(
         request=EraseUserSerializer,
-        responses={201: CertificateSerializer, 409: OpenApiResponse(description="legal hold")},
+        responses={201: CertificateSerializer},
     )
     def post(self, request, *args, **kwargs):
         """Erase a member's data in this tenant (Art. 17): their keys, the rows about
@@ -230,7 +234,7 @@ class EraseTenantView(TenantAPIView):
 
     @extend_schema(
         request=EraseTenantSerializer,
-        responses={201: CertificateSerializer, 409: OpenApiResponse(description="legal hold")},
+        responses={201: CertificateSerializer},
     )
     def post(self, request, *args, **kwargs):
         """Erase the whole tenant's data (Art. 17). Platform operators only; `confirm`
