@@ -321,6 +321,9 @@ def _run(ctx: JobContext) -> dict:
                     writer.cursor["done"] += written
                     if written:
                         break
+            # Rows may arrive while the export runs (its own audit entries, say): the
+            # total counted at the start grows with them, so progress never passes 100 %.
+            writer.cursor["total"] = max(writer.cursor["total"], writer.cursor["done"])
             ctx.save(writer.cursor, done=writer.cursor["done"], total=writer.cursor["total"])
     return {"export": export.pk, "bytes": writer.cursor["bytes"], "done": writer.cursor["done"]}
 
