@@ -121,11 +121,22 @@ def _purge_model(model, size: int) -> int:
         removed += rows.filter(pk__lte=edge)._raw_delete(using)
 
 
-def purge_tenant_rows(size: int | None = None) -> dict[str, int]:
+def kept_labels(keep=()) -> set[str]:
+    """Models an erasure leaves alone besides the log: `keep` (say, the workflow run that
+    calls the erasure from one of its steps, whose own row must outlive the step) and the
+    `LIFECYCLE_ERASURE_KEEP` setting (their parents must be kept too: a purged parent
+    under a kept row is a foreign-key error). The certificate names them."""
+    return set(keep) | set(getattr(settings, "LIFECYCLE_ERASURE_KEEP", ()))
+
+
+def purge_tenant_rows(size: int | None = None, keep=()) -> dict[str, int]:
     """Delete every erasable row of the tenant in context: {model label: rows}."""
     size = size or batch_size()
     counts = {}
+    kept = kept_labels(keep)
     for model in erasable_models():
+        if model._meta.label in kept:
+            continue
         removed = _purge_model(model, size)
         if removed:
             counts[model._meta.label] = removed
@@ -214,7 +225,7 @@ def _cache_generation(actor: str) -> int | None:
     return do_invalidate_tenant(actor=actor)
 
 
-def erase_tenant(tenant_id: int, *, actor: str = "system:erasure") -> ErasureCertificate:
+def erase_tenant(tenant_id: int, *, actor: str = "system:erasure", keep=()) -> ErasureCertificate:
     """Erase the whole tenant's data (Art. 17). Refused under any legal hold of the
     tenant (`LegalHoldActive`, nothing changed). The tenant row and its audit log stay:
     the lifecycle's states say what the tenant is; the log proves what was destroyed."""
@@ -222,7 +233,7 @@ def erase_tenant(tenant_id: int, *, actor: str = "system:erasure") -> ErasureCer
     with tenant_context(tenant_id):
         shredded = _optional(hooks.shred_tenant_keys, None, actor)
         search = _optional(hooks.drop_search_index, None)
-        rows = purge_tenant_rows()
+        rows = purge_tenant_rows(keep=keep)
         generation = _cache_generation(actor)
         members = Membership.objects.filter(tenant_id=tenant_id).delete()[1]
         rows.update({k: v for k, v in members.items() if v})
@@ -231,6 +242,7 @@ def erase_tenant(tenant_id: int, *, actor: str = "system:erasure") -> ErasureCer
             None,
             {"rows": rows, "search_documents": search, "cache_generation": generation},
             actor,
+            kept=sorted(kept_labels(keep)),
             keys=_key_ids(shredded),
             key_receipts=(shredded or {}).get("receipts", []),
         )

@@ -321,9 +321,9 @@ def _run(ctx: JobContext) -> dict:
                     writer.cursor["done"] += written
                     if written:
                         break
-                # Rows written after the count at the start are exported too (the export
-                # reads each table as it reaches it): the total grows to what was written.
-                writer.cursor["total"] = max(writer.cursor["total"], writer.cursor["done"])
+            # Rows may arrive while the export runs (its own audit entries, say): the
+            # total counted at the start grows with them, so progress never passes 100 %.
+            writer.cursor["total"] = max(writer.cursor["total"], writer.cursor["done"])
             ctx.save(writer.cursor, done=writer.cursor["done"], total=writer.cursor["total"])
     return {"export": export.pk, "bytes": writer.cursor["bytes"], "done": writer.cursor["done"]}
 

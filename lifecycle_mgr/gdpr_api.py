@@ -116,18 +116,20 @@ def _export_error(exc: exports.ExportError) -> TenantAPIError:
     return TenantAPIError(exc.status, exc.code, str(exc))
 
 
+def _visible(request):
+    """Admins see the tenant's exports; other members their own."""
+    exports_ = ExportArchive.objects.select_related("job").order_by("-created_at", "-id")
+    return exports_ if _is_admin(request) else exports_.filter(user=request.user)
+
+
 class ExportListView(TenantAPIView):
     read_role = Role.VIEWER
     write_role = Role.VIEWER  # one's own data; the tenant's is checked below
 
-    def _visible(self, request):
-        exports_ = ExportArchive.objects.select_related("job").order_by("-created_at", "-id")
-        return exports_ if _is_admin(request) else exports_.filter(user=request.user)
-
     @extend_schema(responses=ExportSerializer(many=True))
     def get(self, request, *args, **kwargs):
         """The tenant's exports (admins), or one's own (other members)."""
-        return Response(ExportSerializer(self._visible(request)[:100], many=True).data)
+        return Response(ExportSerializer(_visible(request)[:100], many=True).data)
 
     @extend_schema(
         request=ExportRequestSerializer,
@@ -156,12 +158,12 @@ class ExportListView(TenantAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class ExportDetailView(ExportListView):
-    http_method_names = ["get", "head", "options"]  # only the list takes POST
+class ExportDetailView(TenantAPIView):
+    read_role = Role.VIEWER
 
     @extend_schema(responses=ExportSerializer)
     def get(self, request, pk=None, *args, **kwargs):
-        export = self._visible(request).filter(pk=_pk(pk)).first()
+        export = _visible(request).filter(pk=_pk(pk)).first()
         if export is None:
             raise Http404
         return Response(ExportSerializer(export).data)
@@ -175,7 +177,10 @@ class ExportDownloadView(TenantAPIView):
         request=None,
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            410: OpenApiResponse(description="already downloaded, or expired"),
+            410: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
+                description="Gone: already downloaded, or the link expired (an error body).",
+            ),
         },
     )
     def post(self, request, token=None, *args, **kwargs):

@@ -90,6 +90,14 @@ class ExportChunk(TenantScopedModel):
             models.UniqueConstraint(fields=["export", "position"], name="lifecycle_chunk_position")
         ]
 
+    @classmethod
+    def conformance_values(cls):
+        # Distinct positions in each tenant's row: the isolation suite's raw re-link to the
+        # other tenant's export must meet the tenant foreign key, not this unique key.
+        import secrets
+
+        return {"position": secrets.randbelow(2**31)}
+
 
 class ErasureCertificate(TenantScopedModel):
     # Kept as a number, not a foreign key: the user row may be gone with the data.

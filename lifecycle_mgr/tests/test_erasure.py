@@ -169,3 +169,10 @@ def test_erase_tenant_bumps_the_tenant_cache_generation(tenant_alpha):
     tenant_alpha.refresh_from_db(fields=["cache_generation"])
     assert tenant_alpha.cache_generation == before + 1
     assert certificate.receipt["destroyed"]["cache_generation"] is not None
+
+
+def test_erase_tenant_keeps_the_models_it_is_told_to_and_says_so(tenant_alpha, alpha_owner):
+    _fill(tenant_alpha, alpha_owner)
+    certificate = erase_tenant(tenant_alpha.pk, keep=["scoping_app.Folder"])
+    assert certificate.receipt["kept"] == ["scoping_app.Folder"]
+    assert _counts(tenant_alpha)["folders"] == 3 and _counts(tenant_alpha)["documents"] == 0
