@@ -47,6 +47,8 @@ TABLES = [
     "security_mgr_datakey",
     "security_mgr_keyring",
     "security_app_secretnote",
+    "perf_mgr_metricanomaly",
+    "perf_mgr_recommendation",
     "perf_mgr_metricsample",
     "perf_mgr_metricrollup",
     "perf_mgr_metricseries",

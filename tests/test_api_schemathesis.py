@@ -85,6 +85,8 @@ SEMANTIC_400 = {
     "PATCH /api/v1/settings/{id}/": "the key must be unique in the tenant",
     "POST /api/v1/metrics/": "timestamps within retention; the tenant's series limit",
     "GET /api/v1/metrics/": "since before until; at most 11,000 points; dates that exist",
+    "GET /api/v1/performance/forecast/": "the metric needs 8 hours of data (seasonal: two days)",
+    "GET /api/v1/performance/anomalies/": "since is ISO 8601 with an offset or epoch seconds",
     "POST /api/v1/alerts/rules/": "the condition's grammar; metrics the tenant knows",
     "PUT /api/v1/alerts/rules/{id}/": "the condition's grammar; metrics the tenant knows",
     "PATCH /api/v1/alerts/rules/{id}/": "the condition's grammar; metrics the tenant knows",

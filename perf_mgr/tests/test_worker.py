@@ -48,3 +48,32 @@ def test_real_worker_rolls_up_each_tenants_samples(
                     time.sleep(0.1)
                 minute = MetricRollup.objects.get(resolution=60)
                 assert (minute.count, minute.sum) == (5 * n, 5.0 * n * n)
+
+
+def test_real_worker_detects_anomalies_per_tenant(
+    real_worker, committed_tenants, django_db_blocker
+):
+    from perf_mgr.models import MetricAnomaly, MetricSeries
+    from perf_mgr.tests.insights_helpers import hourly_history, recent
+
+    now = now_us()
+    spiky, calm = committed_tenants
+    with django_db_blocker.unblock():
+        for tenant, last in ((spiky, 700.0), (calm, 100.0)):
+            rows = hourly_history("orders", now, weeks=2) + recent("orders", now, last)
+            with tenant_context(tenant):
+                store.write([(n, (), "custom", v, at) for n, _l, v, at in rows])
+        sent = fan_out_task.apply_async(args=["perf_mgr.tasks.detect_anomalies_task"])
+        assert sent.get(timeout=30) >= 2
+        deadline = time.monotonic() + 60
+        with tenant_context(spiky):
+            while not MetricAnomaly.objects.exists():
+                assert time.monotonic() < deadline, "the worker stored no anomaly"
+                time.sleep(0.2)
+            assert MetricAnomaly.objects.get().metric == "orders"
+        with tenant_context(calm):
+            # Its run wrote its scores (so it ran), and found nothing.
+            while not MetricSeries.objects.filter(name="anomaly_score").exists():
+                assert time.monotonic() < deadline, "the worker did not score the calm tenant"
+                time.sleep(0.2)
+            assert not MetricAnomaly.objects.exists()
