@@ -31,6 +31,10 @@ def committed_tenant(django_db_blocker, slug):
 
 
 TABLES = [
+    "ai_mgr_aliasevent",
+    "ai_mgr_modelalias",
+    "ai_mgr_modelversion",
+    "ai_mgr_mlmodel",
     "workflow_mgr_steprun",
     "workflow_mgr_workflowrun",
     "scoping_app_folder",
