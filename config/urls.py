@@ -39,6 +39,7 @@ v1_patterns = [
     path("", include("move_mgr.urls")),
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
+    path("", include("ai_mgr.api.urls")),
 ]
 
 urlpatterns = [
