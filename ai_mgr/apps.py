@@ -17,4 +17,6 @@ class AiMgrConfig(AppConfig):
 
     def ready(self):
         # Registers the `ai.train` job kind with jobs_mgr, and the tasks with Celery.
-        from ai_mgr import tasks, training  # noqa: F401
+        from ai_mgr import console_nav, tasks, training  # noqa: F401
+
+        console_nav.register()

@@ -81,6 +81,7 @@ urlpatterns = [
         name="onboarding-accept",
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
+    path("console/ai/", include("ai_mgr.console_urls")),
     path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
     path("console/connections/", include("connection_mgr.console_urls")),
