@@ -7,14 +7,18 @@ at 1e-4 so an empty bin does not make it infinite."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from django.conf import settings
 
 from ai_mgr import sources
 from ai_mgr.data import training_matrix
+from ai_mgr.exceptions import AIError
 from ai_mgr.models import MLModel, ModelAlias
 
 FLOOR = 1e-4
+log = logging.getLogger("dim.ai")
 
 
 def psi(reference: dict, values: np.ndarray) -> float:
@@ -50,7 +54,11 @@ def drifted_models() -> list[tuple[MLModel, dict]]:
         if alias is None:
             out.append((model, {}))  # never trained: train it
             continue
-        scores = feature_psi(alias.version, sources.fetch(model.source))
+        try:
+            scores = feature_psi(alias.version, sources.fetch(model.source))
+        except AIError as exc:  # bad recent data: no verdict for this model, the others go on
+            log.warning("ai_drift_unchecked", extra={"model": model.name, "error": str(exc)})
+            continue
         if scores and max(scores.values()) > threshold():
             out.append((model, scores))
     return out
