@@ -96,6 +96,10 @@ SEMANTIC_400 = {
     "PUT /api/v1/alerts/silences/{id}/": "ends in the future; non-empty matchers",
     "PATCH /api/v1/alerts/silences/{id}/": "ends in the future; non-empty matchers",
     "PUT /api/v1/alerts/route/": "durations (5m) within bounds; label names",
+    "POST /api/v1/ai/train/": "training data: enough rows of numbers, no NaN, same columns",
+    "POST /api/v1/ai/predict/": "input with exactly the model version's features",
+    "POST /api/v1/ai/models/{name}/rollback/": "an alias that moved at least once",
+    "POST /api/v1/ai/models/{name}/promote/": "an alias name the registry accepts",
 }
 # Operations that answer 501 by design until their issue lands: left out of the run
 # (every 5xx is a failure to schemathesis, whatever the schema says); their own tests
