@@ -10,7 +10,7 @@ NAME_PATTERN = r"^[-a-zA-Z0-9_]{1,100}$"
 ALIAS_PATTERN = r"^[-a-zA-Z0-9_]{1,40}$"
 
 
-class VersionSerializer(serializers.Serializer):
+class AIVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     algorithm = serializers.CharField()
     params = serializers.JSONField()
@@ -28,7 +28,7 @@ class VersionSerializer(serializers.Serializer):
     size = serializers.IntegerField()
 
 
-class ModelSerializer(serializers.Serializer):
+class AIModelSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.CharField()
     description = serializers.CharField()
@@ -38,7 +38,7 @@ class ModelSerializer(serializers.Serializer):
     latest_version = serializers.IntegerField(allow_null=True)
 
 
-class AliasEventSerializer(serializers.Serializer):
+class AIAliasEventSerializer(serializers.Serializer):
     alias = serializers.CharField()
     version = serializers.IntegerField()
     previous = serializers.IntegerField(allow_null=True)
@@ -48,7 +48,7 @@ class AliasEventSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class ServedAtSerializer(serializers.Serializer):
+class AIServedAtSerializer(serializers.Serializer):
     model = serializers.CharField()
     alias = serializers.CharField()
     at = serializers.DateTimeField()
@@ -57,23 +57,23 @@ class ServedAtSerializer(serializers.Serializer):
     promoted_by = serializers.CharField(allow_null=True)
 
 
-class ServedAtQuerySerializer(serializers.Serializer):
+class AIServedAtQuerySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     alias = serializers.RegexField(ALIAS_PATTERN, required=False, default="champion")
 
 
-class PromoteSerializer(serializers.Serializer):
+class AIPromoteSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     alias = serializers.RegexField(ALIAS_PATTERN, required=False, default="champion")
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=300)
 
 
-class RollbackSerializer(serializers.Serializer):
+class AIRollbackSerializer(serializers.Serializer):
     alias = serializers.RegexField(ALIAS_PATTERN, required=False, default="champion")
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=300)
 
 
-class TrainSerializer(serializers.Serializer):
+class AITrainSerializer(serializers.Serializer):
     model_type = serializers.ChoiceField(choices=[])
     model_name = serializers.RegexField(NAME_PATTERN, required=False)
     training_data = serializers.JSONField(
@@ -87,14 +87,14 @@ class TrainSerializer(serializers.Serializer):
         self.fields["model_type"].choices = kinds.names()
 
 
-class TrainJobSerializer(serializers.Serializer):
+class AITrainJobSerializer(serializers.Serializer):
     job = serializers.IntegerField()
     state = serializers.CharField()
     kind = serializers.CharField()
     model = serializers.CharField()
 
 
-class PredictSerializer(serializers.Serializer):
+class AIPredictSerializer(serializers.Serializer):
     model_name = serializers.RegexField(NAME_PATTERN)
     input_data = serializers.JSONField(
         help_text="One row (an object of feature values), a list of rows, or lists of "
@@ -103,7 +103,7 @@ class PredictSerializer(serializers.Serializer):
     alias = serializers.RegexField(ALIAS_PATTERN, required=False, default="champion")
 
 
-class PredictionSerializer(serializers.Serializer):
+class AIPredictionSerializer(serializers.Serializer):
     model = serializers.CharField()
     alias = serializers.CharField()
     version = serializers.IntegerField()

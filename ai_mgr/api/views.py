@@ -39,7 +39,7 @@ def model_body(model) -> dict:
 
 
 def version_body(version) -> dict:
-    return {field: getattr(version, field) for field in s.VersionSerializer().fields}
+    return {field: getattr(version, field) for field in s.AIVersionSerializer().fields}
 
 
 def event_body(event) -> dict:
@@ -83,13 +83,13 @@ class AIAPIView(TenantAPIView):
 class ModelListView(AIAPIView):
     """The tenant's models, with their aliases and latest version."""
 
-    @extend_schema(responses=s.ModelSerializer(many=True))
+    @extend_schema(responses=s.AIModelSerializer(many=True))
     def get(self, request, *args, **kwargs):
         return self.page(selectors.models_of_tenant(), lambda rows: [model_body(m) for m in rows])
 
 
 class ModelDetailView(AIAPIView):
-    @extend_schema(responses=s.ModelSerializer, parameters=[NAME])
+    @extend_schema(responses=s.AIModelSerializer, parameters=[NAME])
     def get(self, request, name, *args, **kwargs):
         return Response(model_body(self.model(name)))
 
@@ -97,14 +97,14 @@ class ModelDetailView(AIAPIView):
 class VersionListView(AIAPIView):
     """A model's versions, newest first, each with its lineage and holdout metrics."""
 
-    @extend_schema(responses=s.VersionSerializer(many=True), parameters=[NAME])
+    @extend_schema(responses=s.AIVersionSerializer(many=True), parameters=[NAME])
     def get(self, request, name, *args, **kwargs):
         versions = selectors.versions_of(self.model(name))
         return self.page(versions, lambda rows: [version_body(v) for v in rows])
 
 
 class VersionDetailView(AIAPIView):
-    @extend_schema(responses=s.VersionSerializer, parameters=[NAME, NUMBER])
+    @extend_schema(responses=s.AIVersionSerializer, parameters=[NAME, NUMBER])
     def get(self, request, name, number, *args, **kwargs):
         return Response(version_body(selectors.access_version(self.model(name), number)))
 
@@ -112,7 +112,7 @@ class VersionDetailView(AIAPIView):
 class HistoryView(AIAPIView):
     """Every move of the model's aliases, newest first (promotions and rollbacks)."""
 
-    @extend_schema(responses=s.AliasEventSerializer(many=True), parameters=[NAME])
+    @extend_schema(responses=s.AIAliasEventSerializer(many=True), parameters=[NAME])
     def get(self, request, name, *args, **kwargs):
         events = selectors.history(self.model(name)).order_by("-at", "-id")
         return self.page(events, lambda rows: [event_body(e) for e in rows])
@@ -121,9 +121,11 @@ class HistoryView(AIAPIView):
 class PromoteView(AIAPIView):
     """Point an alias (default `champion`) at a version; audited."""
 
-    @extend_schema(request=s.PromoteSerializer, responses=s.AliasEventSerializer, parameters=[NAME])
+    @extend_schema(
+        request=s.AIPromoteSerializer, responses=s.AIAliasEventSerializer, parameters=[NAME]
+    )
     def post(self, request, name, *args, **kwargs):
-        data = s.PromoteSerializer(data=request.data)
+        data = s.AIPromoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         event = actions.promote(
@@ -137,10 +139,10 @@ class RollbackView(AIAPIView):
     `nothing_to_roll_back` for an alias that never moved."""
 
     @extend_schema(
-        request=s.RollbackSerializer, responses=s.AliasEventSerializer, parameters=[NAME]
+        request=s.AIRollbackSerializer, responses=s.AIAliasEventSerializer, parameters=[NAME]
     )
     def post(self, request, name, *args, **kwargs):
-        data = s.RollbackSerializer(data=request.data)
+        data = s.AIRollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         event = actions.rollback(name, alias=v["alias"], actor=self.actor(), reason=v["reason"])
@@ -152,7 +154,7 @@ class ServedAtView(AIAPIView):
     did not exist yet)."""
 
     @extend_schema(
-        responses=s.ServedAtSerializer,
+        responses=s.AIServedAtSerializer,
         parameters=[
             NAME,
             OpenApiParameter("at", {"type": "string", "format": "date-time"}, required=True),
@@ -160,7 +162,7 @@ class ServedAtView(AIAPIView):
         ],
     )
     def get(self, request, name, *args, **kwargs):
-        query = s.ServedAtQuerySerializer(data=request.query_params)
+        query = s.AIServedAtQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         at, alias = query.validated_data["at"], query.validated_data["alias"]
         event = selectors.served_at(self.model(name), at, alias)
@@ -180,9 +182,9 @@ class TrainView(AIAPIView):
     """Queue a training job (jobs_mgr; follow it at /api/v1/jobs/{job}/). The data is
     checked first: NaN, too few rows or missing columns are a 400 `bad_training_data`."""
 
-    @extend_schema(request=s.TrainSerializer, responses={202: s.TrainJobSerializer})
+    @extend_schema(request=s.AITrainSerializer, responses={202: s.AITrainJobSerializer})
     def post(self, request, *args, **kwargs):
-        data = s.TrainSerializer(data=request.data)
+        data = s.AITrainSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         job = training.train_model(
@@ -204,9 +206,9 @@ class PredictView(AIAPIView):
 
     write_role = Role.MEMBER  # a question: nothing is written
 
-    @extend_schema(request=s.PredictSerializer, responses=s.PredictionSerializer)
+    @extend_schema(request=s.AIPredictSerializer, responses=s.AIPredictionSerializer)
     def post(self, request, *args, **kwargs):
-        data = s.PredictSerializer(data=request.data)
+        data = s.AIPredictSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         return Response(inference.predict(v["model_name"], v["input_data"], alias=v["alias"]))
