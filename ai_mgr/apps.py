@@ -14,3 +14,9 @@ class AiMgrConfig(AppConfig):
     name = "ai_mgr"
     verbose_name = _("AI models")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the `ai.train` job kind with jobs_mgr, and the tasks with Celery.
+        from ai_mgr import console_nav, tasks, training  # noqa: F401
+
+        console_nav.register()

@@ -374,6 +374,23 @@ PERIODIC_TASKS["workflows-sweep"] = {
     "schedule": env.float("WORKFLOW_SWEEP_INTERVAL", default=15.0),
 }
 
+# --- AI model registry (ai_mgr; issue 15) -------------------------------------------------
+# Artifacts: "db" (the version row), "file" (AI_ARTIFACT_ROOT) or a Django Storage class's
+# dotted path (django-storages for S3-like stores). Other processes see an alias move at
+# most AI_MODEL_RECHECK_SECONDS later (the promoting process at once).
+AI_ARTIFACT_STORAGE = env.str("AI_ARTIFACT_STORAGE", default="db")
+AI_ARTIFACT_ROOT = env.str("AI_ARTIFACT_ROOT", default="")
+AI_MODEL_RECHECK_SECONDS = env.float("AI_MODEL_RECHECK_SECONDS", default=1.0)
+# The seed's switch: beat checks each tenant's models for drift (PSI above the threshold
+# on any feature) and retrains them.
+AUTO_TRAINING_ENABLED = env.bool("AUTO_TRAINING_ENABLED", default=False)
+AI_DRIFT_PSI_THRESHOLD = env.float("AI_DRIFT_PSI_THRESHOLD", default=0.2)
+PERIODIC_TASKS["ai-auto-retrain"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("AI_RETRAIN_CHECK_INTERVAL", default=3600.0),
+    "args": ("ai_mgr.tasks.auto_retrain_task",),
+}
+
 # --- Sessions (sessions_mgr) --------------------------------------------------------------
 # Master secret of the per-tenant session keys (HKDF); SECRET_KEY when unset.
 SESSION_MASTER_KEY = env.str("SESSION_MASTER_KEY", default="")

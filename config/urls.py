@@ -41,6 +41,7 @@ v1_patterns = [
     path("", include(("perf_mgr.api.urls", "performance"))),
     path("metadata/", include("metadata_mgr.api.urls")),
     path("lifecycle/", include("lifecycle_mgr.gdpr_urls")),  # GDPR export and erasure
+    path("", include("ai_mgr.api.urls")),
 ]
 
 urlpatterns = [
@@ -83,6 +84,7 @@ urlpatterns = [
     ),
     path("console/jobs/", include("jobs_mgr.console_urls")),
     path("console/lifecycle/", include("lifecycle_mgr.gdpr_console_urls")),
+    path("console/ai/", include("ai_mgr.console_urls")),
     path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/lifecycle/", include("lifecycle_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),

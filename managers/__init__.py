@@ -64,16 +64,23 @@ def __getattr__(name: str):
         from managers.security import SecurityManager
 
         return SecurityManager
+    if name in ("AIManager", "MLModelManager"):
+        setup_django()
+        from managers import ai
+
+        return getattr(ai, name)
     raise AttributeError(f"module 'managers' has no attribute {name!r}")
 
 
 __all__ = [
+    "AIManager",
     "CacheManager",
     "ConnectionManager",
     "LifecycleManager",
     "MetadataManager",
     "MetadataManagerFactory",
     "MetadataType",
+    "MLModelManager",
     "MetricsCollector",
     "MonitoringManager",
     "OptimizationStrategy",

@@ -17,7 +17,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from sessions_mgr.actions import do_revoke_session, do_revoke_user_sessions
 from sessions_mgr.fastpath import publish
 from sessions_mgr.messages import SessionMessage
-from sessions_mgr.models import AnomalyModel, Session
+from sessions_mgr.models import Session
 from sessions_mgr.selectors import events_of_session
 from tenancy.admin_base import TenantScopedAdmin
 from tenancy.context import platform_access
@@ -141,16 +141,6 @@ class SessionAdmin(TenantScopedAdmin):
         for pk, expires in queryset.values_list("pk", "absolute_expires_at"):
             publish(SessionMessage.revoked(pk, expires.timestamp()))
         super().delete_queryset(request, queryset)
-
-
-@admin.register(AnomalyModel)
-class AnomalyModelAdmin(TenantScopedAdmin):
-    list_display = ["version", "trained_at", "samples"]
-    exclude = ["blob"]
-    readonly_fields = ["version", "trained_at", "samples", "calibration"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.action(description=gettext_lazy("Sign out everywhere (every session in every tenant)"))

@@ -8,7 +8,9 @@ Score in [0, 1]:
 - A tenant with a trained model (>= MIN_TRAIN sessions of history; `train_anomaly_model_
   task`): the IsolationForest anomaly score of Liu et al., s = 2^(-E[h(x)]/c(n)), which
   scikit-learn returns negated by `score_samples`. About 0.5 is ordinary; near 1 is
-  isolated after very few splits. The model is versioned (AnomalyModel.version).
+  isolated after very few splits. The model lives in the AI registry (ai_mgr) as the
+  tenant's `session-behaviour` model: versioned, its champion scores, compiled to arrays
+  (ai_mgr.compiled) and signed, never unpickled.
 - Before that, the robust-statistics score: for each feature, the robust z-score
   |x - median| / (1.4826 * MAD) over the tenant's recent sessions (or fixed priors under
   MIN_BASELINE sessions), and score = 1 / (1 + e^-(z_max - 5)): z = 5 scores 0.5, z = 7
@@ -22,15 +24,16 @@ from __future__ import annotations
 
 import logging
 import math
-import pickle
 import time
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from sessions_mgr.models import AnomalyModel, Session
-from tenancy import hooks, resettable
+from ai_mgr import loader, training
+from ai_mgr.exceptions import AIError
+from sessions_mgr.models import Session
+from tenancy import hooks
 from tenancy.context import get_current_tenant, tenant_context
 
 log = logging.getLogger("dim.sessions")
@@ -47,6 +50,7 @@ PRIORS = {
     "hour_cos": (0.0, 0.7),
 }
 ROBUST = "robust-stats-v1"
+MODEL, KIND, SOURCE = "session-behaviour", "session_behaviour", "sessions.history"
 
 
 def _network(ip: str) -> str:
@@ -131,29 +135,16 @@ def robust_score(z: dict[str, float]) -> float:
     return 1.0 / (1.0 + math.exp(-(max(z.values()) - 5.0)))
 
 
-_models: dict[int, tuple[int, object]] = {}
-resettable.register(_models.clear, name="sessions_mgr.analytics._models")
-
-
 def latest_model():
-    """(version, estimator) of the current tenant's newest model, or None."""
-    row = AnomalyModel.objects.order_by("-version").values("version", "tenant_id").first()
-    if row is None:
-        return None
-    cached = _models.get(row["tenant_id"])
-    if cached is not None and cached[0] == row["version"]:
-        return cached
-    blob = AnomalyModel.objects.filter(version=row["version"]).values_list("blob", flat=True)[0]
+    """(version, compiled forest) of the current tenant's champion, or None (no model
+    yet, or one that cannot be loaded: scoring falls back to the robust score)."""
     try:
-        # Our own training task wrote this blob into the tenant's own row; never user input.
-        estimator = pickle.loads(bytes(blob))  # noqa: S301
-    except Exception:  # noqa: BLE001  (an unreadable model must not break scoring)
-        log.error("anomaly_model_unreadable", extra={"version": row["version"]})
+        loaded = loader.load(MODEL)
+    except AIError as exc:
+        if exc.code not in ("unknown_model", "unknown_alias"):
+            log.error("anomaly_model_unreadable", extra={"error": str(exc), "code": exc.code})
         return None
-    if not hasattr(estimator, "score_samples"):
-        return None
-    _models[row["tenant_id"]] = (row["version"], estimator)
-    return _models[row["tenant_id"]]
+    return loaded.number, loaded.scorer
 
 
 class Baseline:
@@ -173,7 +164,7 @@ def analyse(session: Session, baseline: Baseline | None = None) -> dict:
     z = robust_z(x, history)
     if model is not None:
         version, estimator = model
-        score = float(min(max(-estimator.score_samples([x])[0], 0.0), 1.0))
+        score = float(min(max(-estimator.score_one(x), 0.0), 1.0))
         model_version = f"isolation-forest-v{version}"
     else:
         score, model_version = robust_score(z), ROBUST
@@ -187,24 +178,22 @@ def analyse(session: Session, baseline: Baseline | None = None) -> dict:
     }
 
 
-@transaction.atomic
-def do_train_anomaly_model() -> AnomalyModel | None:
-    """Train the current tenant's IsolationForest on its own history; a new version
-    each time. None (and the robust score stays) under MIN_TRAIN sessions."""
-    from sklearn.ensemble import IsolationForest
+def training_rows() -> dict:
+    """The tenant's recent sessions as training rows (the registry's data source)."""
+    return {"features": FEATURES, "rows": _history()}
 
-    history = _history()
-    if len(history) < MIN_TRAIN:
+
+def do_train_anomaly_model() -> dict | None:
+    """Train the current tenant's IsolationForest on its own history through the AI
+    registry: a new version each time, promoted champion. None (and the robust score
+    stays) under MIN_TRAIN sessions."""
+    data = training_rows()
+    if len(data["rows"]) < MIN_TRAIN:
         return None
-    estimator = IsolationForest(n_estimators=100, random_state=0).fit(history)
-    last = AnomalyModel.objects.order_by("-version").values_list("version", flat=True).first()
-    return AnomalyModel.objects.create(
-        version=(last or 0) + 1,
-        trained_at=timezone.now(),
-        samples=len(history),
-        blob=pickle.dumps(estimator),
-        calibration={"features": FEATURES},
-    )
+    return training.train_now(
+        model_type=KIND, model_name=MODEL, training_data=data, promote="champion",
+        source=SOURCE, actor="sessions analytics",
+    )  # fmt: skip
 
 
 def session_analytics(session: Session) -> dict:

@@ -52,6 +52,11 @@ class SessionsConfig(AppConfig):
         from sessions_mgr import activity
 
         activity.register()  # the Business dashboard's users and sessions
+        from ai_mgr import sources
+        from sessions_mgr.analytics import SOURCE, training_rows
+
+        # The behaviour model's data, for the AI registry's drift check and retraining.
+        sources.register(SOURCE, training_rows)
         from sessions_mgr.models import SessionKeyVersion
         from tenancy.models import TenantSetting
 

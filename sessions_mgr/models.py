@@ -107,29 +107,6 @@ class Session(TenantScopedModel):
         return self.revoked_at is not None
 
 
-class AnomalyModel(TenantScopedModel):
-    """A tenant's trained IsolationForest, versioned; the newest version scores."""
-
-    version = models.PositiveIntegerField(verbose_name=_("version"))
-    trained_at = models.DateTimeField(verbose_name=_("trained at"))
-    samples = models.PositiveIntegerField(verbose_name=_("samples"))
-    # Pickled estimator written by our own training task only (never user input).
-    blob = models.BinaryField(verbose_name=_("blob"))
-    # Score calibration of the training set, to map raw scores onto [0, 1].
-    calibration = models.JSONField(default=dict, blank=True, verbose_name=_("calibration"))
-
-    class Meta(TenantScopedModel.Meta):
-        verbose_name = _("anomaly model")
-        verbose_name_plural = _("anomaly models")
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "version"], name="uniq_anomaly_version")
-        ]
-        ordering = ["-version"]
-
-    def __str__(self):
-        return f"v{self.version}"
-
-
 class SessionKeyVersion(TenantScopedModel):
     """A version of the tenant's session keys. The keys themselves are derived, never
     stored (keys.py); this is which versions exist and which are accepted. The current

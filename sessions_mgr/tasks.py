@@ -15,8 +15,8 @@ def purge_expired_sessions_task(keep_seconds: int = 7 * 86400) -> int:
 
 @shared_task
 def train_anomaly_model_task() -> int | None:
-    model = do_train_anomaly_model()
-    return model.version if model is not None else None
+    trained = do_train_anomaly_model()
+    return trained["version"] if trained is not None else None
 
 
 @shared_task

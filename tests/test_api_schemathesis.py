@@ -100,6 +100,10 @@ SEMANTIC_400 = {
     "PUT /api/v1/alerts/route/": "durations (5m) within bounds; label names",
     "POST /api/v1/lifecycle/erasure/user/": "confirm must be the member's user name",
     "POST /api/v1/lifecycle/erasure/tenant/": "confirm must be the tenant's slug",
+    "POST /api/v1/ai/train/": "training data: enough rows of numbers, no NaN, same columns",
+    "POST /api/v1/ai/predict/": "input with exactly the model version's features",
+    "POST /api/v1/ai/models/{name}/rollback/": "an alias that moved at least once",
+    "POST /api/v1/ai/models/{name}/promote/": "an alias name the registry accepts",
 }
 # Operations that answer 501 by design until their issue lands: left out of the run
 # (every 5xx is a failure to schemathesis, whatever the schema says); their own tests

@@ -3,10 +3,11 @@ import random
 import pytest
 from django.utils import timezone
 
+from ai_mgr.models import MLModel
 from audit_mgr.models import SecurityEvent
 from sessions_mgr import analytics
 from sessions_mgr.actions import do_set_session_policy
-from sessions_mgr.models import AnomalyModel, Session
+from sessions_mgr.models import Session
 from sessions_mgr.tasks import evaluate_session_task, train_anomaly_model_task
 from sessions_mgr.tokens import TokenError
 from sessions_mgr.validation import validate
@@ -78,7 +79,7 @@ def test_analytics_model_trained_per_tenant_and_versioned(
         assert train_anomaly_model_task.delay().get() == 2
     with tenant_context(tenant_beta):
         assert train_anomaly_model_task.delay().get() is None  # no history of its own
-        assert not AnomalyModel.objects.exists()
+        assert not MLModel.objects.exists()
     calm, _ = _with_features(make_session, tenant_alpha, ORDINARY)
     wild, _ = _with_features(make_session, tenant_alpha, WILD)
     with tenant_context(tenant_alpha):
