@@ -56,9 +56,10 @@ def _rows() -> list[dict]:
     return rows
 
 
-def _page(request, status: int = 200, form: dict | None = None):
+def _page(request, status: int = 200):
+    # The URLs typed are never drawn back into the page (they carry passwords).
     context = console_context(request, _("Tenant moves"))
-    context.update(rows=_rows(), form=form or {}, Mode=Mode)
+    context.update(rows=_rows(), Mode=Mode)
     return render(request, "move_mgr/console.html", context, status=status)
 
 
@@ -99,8 +100,7 @@ def start_move(request, slug: str):
             _("The move of %(slug)s was refused: %(reasons)s")
             % {"slug": slug, "reasons": "; ".join(exc.reasons)},
         )
-        form = {"slug": slug, "url": url, "owner_url": owner_url}
-        return _page(request, status=409 if exc.conflict else 400, form=form)
+        return _page(request, status=409 if exc.conflict else 400)
     messages.success(
         request,
         _("Moving %(slug)s to %(to)s: workflow run #%(id)s started.")

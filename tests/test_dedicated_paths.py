@@ -111,3 +111,17 @@ def test_dedicated_settings_and_key_rotation_write_to_its_database(dedicate, ten
     with platform_access("test: the shared copy of the ring is not the one rotated"):
         shared = KeyRing.objects.using("default").get(tenant_id=tenant_beta.pk, subject="")
         assert shared.current_version == before
+
+
+def test_dedicated_metric_roll_up_runs_in_the_tenants_database(dedicate, tenant_beta):
+    from perf_mgr.models import MetricRollup  # noqa: PLC0415
+    from perf_mgr.rollup import roll_up  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    with tenant_context(tenant_beta):
+        recording.record_metric("orders", 5)
+    recording.flush()
+    with tenant_context(tenant_beta):
+        roll_up()  # locks its cursor row: a transaction of the tenant's database
+        assert MetricRollup.objects.filter(count__gte=1).exists()
+    assert _shared(MetricRollup, tenant_beta) == 0

@@ -82,6 +82,21 @@ def test_moves_page_unknown_tenant_is_404(client, superuser):
     assert client.post(f"{PAGE}nobody/move/", {"to": "pooled"}).status_code == 404
 
 
+def test_moves_page_refusal_does_not_echo_a_password(client, superuser, tenant_alpha):
+    from tests.outages import free_port  # noqa: PLC0415
+
+    client.force_login(superuser)
+    url = f"postgres://someone:hunter2secret@127.0.0.1:{free_port()}/nothing"
+    with (
+        alias_allowed(f"tenant_{tenant_alpha.pk}"),
+        alias_allowed(f"tenant_{tenant_alpha.pk}_owner"),
+    ):
+        answer = client.post(f"{PAGE}alpha/move/", {"to": "dedicated", "url": url})
+    assert answer.status_code == 400
+    assert "hunter2secret" not in answer.content.decode()
+    assert _runs(tenant_alpha) == 0
+
+
 @pytest.mark.skipif(not ON_POSTGRES, reason="moves copy with PostgreSQL's COPY")
 def test_moves_page_starts_a_move_to_dedicated(client, superuser, tenant_alpha, dedicated_db):
     url, owner_url = dedicated_db
