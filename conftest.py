@@ -23,7 +23,12 @@ hypothesis_settings.load_profile("dim")
 
 ROOT = Path(__file__).resolve().parent
 USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))
-pytest_plugins = ["tests.personas", "tests.celery_worker", "tests.browser.fixtures"]
+pytest_plugins = [
+    "tests.personas",
+    "tests.celery_worker",
+    "tests.browser.fixtures",
+    "tests.dedicated",
+]
 
 
 def migrate_as_owner() -> None:

@@ -20,13 +20,14 @@ from __future__ import annotations
 import functools
 import json
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from audit_mgr.logs import tenant_log
 from audit_mgr.queued import QUEUE_COLUMNS, queue_insert_sql, queued_values
 from audit_mgr.security_events import SecurityEvent
 from audit_mgr.sequencer import append, sequence_soon
+from tenancy import db as tenant_db
 from tenancy.context import require_tenant_id
 
 #: The event's columns besides the tenant, in the statement's order, with the cast of
@@ -96,8 +97,10 @@ def record_security_event(
         "details": details,
         "action": action,
     }
+    # The tenant's database: a dedicated tenant's events and audit entries live there.
+    connection = tenant_db.connection_for()
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        with transaction.atomic():
+        with tenant_db.atomic():
             SecurityEvent.objects.create(**values)
             append(f"security.{type_}", payload, actor=actor)
         return

@@ -35,7 +35,7 @@ def sign_tree_head(log: Log | None = None, *, only_if_moved: bool = False):
     log = log or tenant_log()
     keys = signing_keys(get_master_key_provider())
     store.check_scope(log)
-    with transaction.atomic():
+    with transaction.atomic(using=store.connection_for(log).alias):
         store.lock(log)
         drain_locked(log)
         size, frontier = store.read_head(log)

@@ -88,6 +88,7 @@ urlpatterns = [
     path("console/workflows/", include("workflow_mgr.console_urls")),
     path("console/lifecycle/", include("lifecycle_mgr.console_urls")),
     path("console/cache/", include("cache_mgr.console_urls")),
+    path("console/connections/moves/", include("move_mgr.console_urls")),
     path("console/connections/", include("connection_mgr.console_urls")),
     path("console/performance/", include("perf_mgr.console_urls")),
     path("console/security/", security_dashboard, name="console-security"),

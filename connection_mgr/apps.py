@@ -10,7 +10,7 @@ class ConnectionMgrConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate, pre_migrate
 
-        from connection_mgr import breaker, console_nav, metrics, router
+        from connection_mgr import aliases, breaker, console_nav, metrics, router
         from tenancy import hooks
 
         pre_migrate.connect(router.pre_migrate, dispatch_uid="connection_mgr.pre_migrate")
@@ -18,5 +18,6 @@ class ConnectionMgrConfig(AppConfig):
         post_migrate.connect(router.post_migrate, dispatch_uid="connection_mgr.post_migrate")
 
         hooks.database_connect.register(breaker.guarded_connect)
+        hooks.tenant_database.register(aliases.tenant_alias)
         metrics.install()
         console_nav.register()

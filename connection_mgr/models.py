@@ -10,6 +10,8 @@ same migrations and the same forced RLS policies as the default database.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from connection_mgr.sealing import SealedURLField
+
 
 class Mode(models.TextChoices):
     POOLED = "pooled", _("Pooled (shared tables)")
@@ -28,8 +30,9 @@ class TenantDatabase(models.Model):
     )
     alias = models.CharField(max_length=63, unique=True, verbose_name=_("alias"))
     # The runtime role's URL (never the owner's: migrations use owner_url, kept apart).
-    url = models.CharField(max_length=500, blank=True, verbose_name=_("database URL"))
-    owner_url = models.CharField(max_length=500, blank=True, verbose_name=_("owner URL"))
+    # Both sealed at rest under the master key (connection_mgr/sealing.py).
+    url = SealedURLField(blank=True, verbose_name=_("database URL"))
+    owner_url = SealedURLField(blank=True, verbose_name=_("owner URL"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:

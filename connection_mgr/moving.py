@@ -218,6 +218,7 @@ def writes_held(alias: str, *, lock_timeout_ms: int = 10_000):
 def set_routing(conn, tenant_id: int, mode: str, alias: str, url: str, owner_url: str) -> None:
     """Write the tenant's TenantDatabase row on `conn` (raw, the default database)."""
     from connection_mgr.models import TenantDatabase
+    from connection_mgr.sealing import seal
 
     table = ident(TenantDatabase._meta.db_table)
     conn.execute(
@@ -225,5 +226,5 @@ def set_routing(conn, tenant_id: int, mode: str, alias: str, url: str, owner_url
         "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (tenant_id) DO UPDATE SET "
         "mode = EXCLUDED.mode, alias = EXCLUDED.alias, url = EXCLUDED.url, "
         "owner_url = EXCLUDED.owner_url, updated_at = now()",
-        [tenant_id, mode, alias, url, owner_url],
+        [tenant_id, mode, alias, seal(url, "url"), seal(owner_url, "owner_url")],
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from celery import signature
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from jobs_mgr import registry
@@ -14,6 +13,7 @@ from jobs_mgr.models import Job, JobState
 from jobs_mgr.progress import Refusal, cancel_refusal, resume_refusal
 from jobs_mgr.signals import job_event
 from tenancy import context
+from tenancy import db as tenant_db
 from tenancy.exceptions import TenantContextMissing
 
 #: Sent by name: the task module calls these actions, so they do not import it back
@@ -46,7 +46,7 @@ def _send_after_commit(job_id: int) -> None:
         with context.tenant_context(tenant):
             signature(RUN_JOB_TASK, args=(job_id,)).delay()
 
-    transaction.on_commit(send)
+    tenant_db.on_commit(None, send)
 
 
 def _locked(job_id: int) -> Job:
@@ -61,7 +61,7 @@ def enqueue_job(
     (`send=False`: the caller runs it itself with `engine.run_job`, as benchmarks do; the
     sweep still sends it if it is left queued)."""
     registry.get(kind)  # an unknown kind fails here, not in a worker
-    with transaction.atomic():
+    with tenant_db.atomic():
         job = Job.objects.create(
             kind=kind, params=params or {}, progress_total=total, requested_by=actor[:150]
         )
@@ -75,7 +75,7 @@ def cancel_job(job_id: int, *, actor: str = "") -> Job:
     """Stop a job. Queued, or running with an expired lease (no worker to notice): it
     is cancelled now. Running: `cancel_requested`, honoured at its next step."""
     now = timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         job = _locked(job_id)
         refusal = cancel_refusal(job)
         if refusal is not None:
@@ -109,7 +109,7 @@ def resume_job(job_id: int, *, actor: str = "") -> Job:
     cancelled job, one a worker holds, one already queued, one that succeeded and one of
     a kind no longer registered are refused (`progress.resume_refusal`)."""
     now = timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         job = _locked(job_id)
         refusal = resume_refusal(job, now)
         if refusal is not None:
@@ -144,7 +144,7 @@ def requeue_stale_jobs() -> list[int]:
     within a lease (its message was lost) is sent again. Returns the ids sent."""
     now = timezone.now()
     sent = []
-    with transaction.atomic():
+    with tenant_db.atomic():
         # skip_locked: a job whose row is locked is inside a step right now: alive.
         stale = Job.objects.select_for_update(skip_locked=True).filter(
             state=JobState.RUNNING, lease_expires_at__lt=now

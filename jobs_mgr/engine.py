@@ -22,12 +22,12 @@ import socket
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from jobs_mgr import registry
 from jobs_mgr.models import Job, JobState
 from jobs_mgr.signals import job_event
+from tenancy import db as tenant_db
 
 log = logging.getLogger("dim.jobs")
 
@@ -75,7 +75,7 @@ class JobContext:
         """One transaction holding the job's row; see the module's docstring."""
         if self._max_steps is not None and self._steps >= self._max_steps:
             raise Interrupted
-        with transaction.atomic():
+        with tenant_db.atomic():
             self._hold()
             yield self
             self._write()
@@ -127,7 +127,7 @@ def claim(job_id: int) -> Job | None:
     """Take the job's lease: a queued job, a running one whose lease expired (its
     worker died), never one another worker holds or one that is finished."""
     now = timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         job = _locked(job_id)
         if job is None or job.finished or job.lease_live(now):
             return None
@@ -179,7 +179,7 @@ def _end(job: Job, state: str, now, *, error: str = "", result: dict | None = No
 
 
 def _finish(ctx: JobContext, state: str, **outcome) -> None:
-    with transaction.atomic():
+    with tenant_db.atomic():
         job = _locked(ctx.job.pk)
         if job is None or job.state != JobState.RUNNING or job.lease_token != ctx._token:
             return  # taken over meanwhile: the other worker reports the outcome

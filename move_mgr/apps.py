@@ -16,6 +16,7 @@ class MoveMgrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from move_mgr import workflow
+        from move_mgr import console_nav, workflow
 
         workflow.register()
+        console_nav.register()

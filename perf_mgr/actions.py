@@ -7,8 +7,6 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
 from perf_mgr import policy, rollup, store
 from perf_mgr.models import HOUR_US, MetricRollup, MetricSample, Resolution, RollupCursor
 from perf_mgr.models import now_us as _now_us
@@ -19,6 +17,7 @@ from perf_mgr.validation import (
     check_timestamp,
     check_value,
 )
+from tenancy import db as tenant_db
 from tenancy import quotas
 from tenancy.context import require_tenant_id
 
@@ -122,7 +121,7 @@ def do_purge_expired_metrics(now_us: int | None = None) -> dict:
     keep = policy.retention(tenant_id)
     now_us = _now_us() if now_us is None else now_us
     day = 24 * HOUR_US
-    with transaction.atomic():
+    with tenant_db.atomic():
         cursor = RollupCursor.objects.first()
         rolled = cursor.last_sample_id if cursor is not None else 0
         raw, _ = MetricSample.objects.filter(

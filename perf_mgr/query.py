@@ -43,6 +43,7 @@ from perf_mgr.models import (
 )
 from perf_mgr.models import now_us as _now_us
 from perf_mgr.validation import FUTURE_SKEW_S, canonical_labels
+from tenancy import db as tenant_db
 from tenancy.context import require_tenant_id
 
 FUNCTIONS = (
@@ -241,6 +242,7 @@ def fetch_rows(series: list[Series], window: Window) -> list[tuple]:
     if not series:
         return []
     sql, params = _statement(tenant_id, [s.id for s in series], window)
+    connection = tenant_db.connection_for(tenant_id)  # a dedicated tenant's own database
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Binary results: the sketches arrive as their bytes, not as hex text twice

@@ -12,13 +12,14 @@ later.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Min, Q, Sum, Value, When
 from django.db.models.functions import Abs, Cast, Ceil, Ln, Mod
 from django.utils import timezone
 
 from perf_mgr import sketch
 from perf_mgr.models import HOUR_US, MINUTE_US, MetricRollup, MetricSample, Resolution, RollupCursor
+from tenancy import db as tenant_db
 from tenancy.context import require_tenant_id
 
 CHUNK = 500_000
@@ -47,7 +48,7 @@ def _locked_cursor() -> RollupCursor:
     if cursor is not None:
         return cursor
     try:
-        with transaction.atomic():
+        with tenant_db.atomic():
             RollupCursor.objects.create()
     except IntegrityError:  # another pass created it meanwhile
         pass
@@ -118,7 +119,7 @@ def _merge_into(resolution: int, accs: dict) -> int:
 def roll_up(chunk: int = CHUNK) -> dict:
     """One pass for the tenant in context. Returns what it did."""
     require_tenant_id("rolling up metrics")
-    with transaction.atomic():
+    with tenant_db.atomic():
         cursor = _locked_cursor()
         low = cursor.last_sample_id
         ids = MetricSample.objects.filter(id__gt=low).order_by("id").values_list("id", flat=True)

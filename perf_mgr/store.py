@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import zlib
 
-from django.db import connection, transaction
-
 from perf_mgr import series as series_mod
 from perf_mgr.models import MetricSample
+from tenancy import db as tenant_db
 from tenancy.context import require_tenant_id
 
 LOCK_CLASS = zlib.crc32(b"dim.perf.ingest") & 0x7FFFFFFF
@@ -44,6 +43,7 @@ COPY_TYPES = ["int8", "int8", "float8"]
 
 
 def lock_tenant_ingest(tenant_id: int) -> None:
+    connection = tenant_db.connection_for(tenant_id)  # a dedicated tenant's own database
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, tenant_id])
@@ -52,6 +52,7 @@ def lock_tenant_ingest(tenant_id: int) -> None:
 def copy_rows(tenant_id: int, rows: list) -> int | None:
     """COPY (series_id, at_us, value) rows into the stage and move them into the
     tenant's samples; None when this database offers no stage (then `insert_rows`)."""
+    connection = tenant_db.connection_for(tenant_id)
     table = connection.ops.quote_name(MetricSample._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(STAGE_SQL)
@@ -79,6 +80,7 @@ def copy_rows(tenant_id: int, rows: list) -> int | None:
 def insert_rows(tenant_id: int, rows: list) -> int:
     """INSERT (series_id, at_us, value) rows of the tenant in context, in statements of
     INSERT_BATCH rows. Inside a transaction holding the tenant's ingest lock."""
+    connection = tenant_db.connection_for(tenant_id)
     table = connection.ops.quote_name(MetricSample._meta.db_table)
     sql = (
         f"INSERT INTO {table} (tenant_id, series_id, at_us, value) "
@@ -105,7 +107,7 @@ def write(samples: list[tuple]) -> tuple[int, list[int]]:
     tenant_id = require_tenant_id("storing metric samples")
     if not samples:
         return 0, []
-    with transaction.atomic():
+    with tenant_db.atomic(tenant_id):
         lock_tenant_ingest(tenant_id)
         wanted: dict = {}
         for name, labels, category, _value, _at in samples:
@@ -121,7 +123,7 @@ def write(samples: list[tuple]) -> tuple[int, list[int]]:
                 rows.append((series_id, at_us, value))
         if not rows:
             stored = 0
-        elif connection.vendor == "postgresql":
+        elif tenant_db.connection_for(tenant_id).vendor == "postgresql":
             stored = copy_rows(tenant_id, rows)
             if stored is None:
                 stored = insert_rows(tenant_id, rows)

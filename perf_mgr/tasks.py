@@ -27,13 +27,12 @@ def sample_queue_depth_task() -> dict:
 def evaluate_alert_rules_task() -> dict:
     """Beat, per tenant (fan-out): evaluate the tenant's rules; new notifications are
     sent right after the commit instead of waiting for the delivery cycle."""
-    from django.db import transaction
-
     from perf_mgr.alerting import evaluator
+    from tenancy import db as tenant_db
 
     outcome = evaluator.evaluate_tenant()
     if outcome.notifications:
-        transaction.on_commit(deliver_alert_notifications_task.delay)
+        tenant_db.on_commit(None, deliver_alert_notifications_task.delay)
     return vars(outcome)
 
 

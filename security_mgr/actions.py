@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Max
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ import audit_mgr as audit
 from security_mgr import crypto, keyring
 from security_mgr.exceptions import KeyShredded, KeyVersionUnknown
 from security_mgr.models import DataKey, KeyRing, KeyState, WrapAlgorithm
+from tenancy import db as tenant_db
 from tenancy import hooks
 from tenancy.context import require_tenant_id, tenant_context
 
@@ -24,7 +25,7 @@ def _ring_for_update(subject: str, *, create: bool = True) -> KeyRing:
     if ring is None:
         if not create:
             raise KeyVersionUnknown(f"no key ring {subject!r} in this tenant")
-        with transaction.atomic():
+        with tenant_db.atomic():
             try:
                 KeyRing.objects.create(subject=subject)
             except IntegrityError:  # a concurrent creator won the race: read theirs
@@ -43,7 +44,7 @@ def _forget_on_commit(tenant_id: int, subject: str | None) -> None:
         keyring.release(tenant_id, subject)
         keyring.invalidate(tenant_id, subject)
 
-    transaction.on_commit(committed)
+    tenant_db.on_commit(tenant_id, committed)
 
 
 def _add_version(ring: KeyRing, tenant_id: int, subject: str) -> tuple[int, str]:
@@ -75,7 +76,7 @@ def _add_version(ring: KeyRing, tenant_id: int, subject: str) -> tuple[int, str]
 def rotate_key(*, subject: str = "", actor: str = "", reason: str = "") -> KeyRing:
     """Add a new version to the ring and make it current."""
     tenant_id = require_tenant_id("rotate_key")
-    with transaction.atomic():
+    with tenant_db.atomic():
         ring = _ring_for_update(subject)
         version, algorithm = _add_version(ring, tenant_id, subject)
         audit.append(
@@ -99,7 +100,7 @@ def do_create_key_ring(
     Recorded as `key.ring_created`: a tenant's own ring in the platform audit log (the
     platform creates it with the tenant, whose log starts with the tenant's own first
     action), a subject's ring in the tenant's log (the tenant's save made it)."""
-    with tenant_context(tenant) as ref, transaction.atomic():
+    with tenant_context(tenant) as ref, tenant_db.atomic():
         ring = _ring_for_update(subject)
         if ring.current_version or ring.shredded_at is not None:
             return ring
@@ -116,7 +117,7 @@ def do_create_key_ring(
 
 def set_min_decryption_version(version: int, *, subject: str = "", actor: str = "") -> KeyRing:
     tenant_id = require_tenant_id("set_min_decryption_version")
-    with transaction.atomic():
+    with tenant_db.atomic():
         ring = _ring_for_update(subject, create=False)
         if not ring.min_available_version <= version <= ring.current_version:
             raise ValueError(
@@ -136,7 +137,7 @@ def trim_key(min_available_version: int, *, subject: str = "", actor: str = "") 
     """Destroy the material of versions below `min_available_version` (as Vault's
     trim: it may not pass the minimum decryption version)."""
     tenant_id = require_tenant_id("trim_key")
-    with transaction.atomic():
+    with tenant_db.atomic():
         ring = _ring_for_update(subject, create=False)
         if not ring.min_available_version <= min_available_version <= ring.min_decryption_version:
             raise ValueError(
@@ -159,7 +160,7 @@ def set_rotation_period(days: int | None, *, subject: str = "", actor: str = "")
     tenant_id = require_tenant_id("set_rotation_period")
     if days is not None and days < 1:
         raise ValueError("the rotation period is at least one day")
-    with transaction.atomic():
+    with tenant_db.atomic():
         ring = _ring_for_update(subject)
         ring.rotation_period_days = days
         ring.save(update_fields=["rotation_period_days"])
@@ -180,7 +181,7 @@ def do_configure_key_ring(
     period (`...`: unchanged; None: none), minimum decryption version, trim. Any refusal
     leaves the ring as it was. The ring must exist (KeyRingMissing names the fix)."""
     tenant_id = require_tenant_id("do_configure_key_ring")
-    with transaction.atomic():
+    with tenant_db.atomic():
         if not KeyRing.objects.filter(subject=subject).exists():
             raise keyring.missing(tenant_id, subject)
         if rotation_period_days is not ...:
@@ -212,7 +213,7 @@ def shred_keys(*, subject: str | None = None, actor: str = "", reason: str = "")
     Writes a signed receipt into the audit log and signs a tree head right after, so
     the log's own integrity is provable past the shredding (it holds no ciphertext)."""
     tenant_id = require_tenant_id("shred_keys")
-    with transaction.atomic():
+    with tenant_db.atomic():
         rings = KeyRing.objects.select_for_update().filter(shredded_at__isnull=True)
         if subject is not None:
             rings = rings.filter(subject=subject)

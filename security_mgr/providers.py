@@ -124,6 +124,24 @@ def open_tenant_value(envelope: bytes, aad: bytes) -> bytes:
     return keyring.decrypt(bytes(envelope), aad)
 
 
+PLATFORM_SECRET_AAD = b"dim/platform-secret|"
+
+
+def seal_platform_secret(plaintext: bytes, aad: bytes) -> bytes:
+    """`tenancy.hooks.seal_platform_secret`: sealed under the master key provider (the
+    key-encryption key's AES-256-GCM), bound to `aad` under a label of its own so an
+    envelope of a wrapped data key never opens as a platform secret, nor the reverse."""
+    from kms.provider import get_master_key_provider
+
+    return get_master_key_provider().wrap(plaintext, PLATFORM_SECRET_AAD + aad)
+
+
+def open_platform_secret(envelope: bytes, aad: bytes) -> bytes:
+    from kms.provider import get_master_key_provider
+
+    return get_master_key_provider().unwrap(bytes(envelope), PLATFORM_SECRET_AAD + aad)
+
+
 def key_deployments(since) -> list:
     """`tenancy.hooks.recent_deployments`: the versions of the tenant's own key ring
     (subject "") created since `since`, and the current one whatever its age, for the
@@ -182,6 +200,8 @@ def register() -> None:
     hooks.recent_deployments.register(key_deployments)
     hooks.seal_tenant_value.register(seal_tenant_value)
     hooks.open_tenant_value.register(open_tenant_value)
+    hooks.seal_platform_secret.register(seal_platform_secret)
+    hooks.open_platform_secret.register(open_platform_secret)
     hooks.has_second_factor.register(has_second_factor)
     hooks.verify_second_factor.register(verify_second_factor)
     hooks.session_anomaly.register(report_session_anomaly)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from tenancy import db as tenant_db
 from tenancy import hooks, onboarding, quotas
 from tenancy.context import tenant_context
 from tenancy.language import check_language
@@ -58,9 +59,10 @@ def do_bump_tenant_cache_generation(tenant: Tenant) -> int:
     return tenant.cache_generation
 
 
-@transaction.atomic
 def do_set_tenant_setting(tenant: Tenant, key: str, value, description: str = ""):
-    with tenant_context(tenant):
+    # The tenant's database: update_or_create locks the row, which a dedicated tenant's
+    # database refuses outside a transaction of its own.
+    with tenant_context(tenant), tenant_db.atomic(tenant):
         setting, _created = TenantSetting.objects.update_or_create(
             key=key, defaults={"value": value, "description": description}
         )

@@ -350,3 +350,32 @@ database_connect: Hook[[str, Callable[[], object]], object] = Hook(
     provides it.""",
     provided_by="connection_mgr",
 )
+
+tenant_database: Hook[[int], str | None] = Hook(
+    "tenant_database",
+    """(tenant_id) -> the database alias holding the tenant's scoped rows, or None when
+    the tenant is pooled (the default database). Answers from the process's map (no
+    query per call, refreshed every CONNECTION_ROUTING_TTL) and registers the alias
+    first if needed. Optional: without a provider every tenant is pooled. Asked through
+    `tenancy.db` (alias_for, atomic, on_commit, connection_for). The connection
+    manager provides it.""",
+    provided_by="connection_mgr",
+)
+
+seal_platform_secret: Hook[[bytes, bytes], bytes] = Hook(
+    "seal_platform_secret",
+    """(plaintext, associated_data) -> envelope (bytes). Seals a platform secret (not a
+    tenant's: say a dedicated database's connection URL, with its password) under the
+    master key provider (AES-256-GCM), bound to `associated_data`, so it is stored
+    sealed in a platform table the runtime role can read. Read only. The security
+    feature provides it (kms's master key).""",
+    provided_by="security_mgr",
+)
+
+open_platform_secret: Hook[[bytes, bytes], bytes] = Hook(
+    "open_platform_secret",
+    """(envelope, associated_data) -> plaintext: opens what `seal_platform_secret`
+    sealed. Raises a `kms.exceptions.CryptoError` subclass (`DecryptionFailed`: altered,
+    another binding, or another master key).""",
+    provided_by="security_mgr",
+)

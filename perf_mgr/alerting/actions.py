@@ -10,10 +10,10 @@ import urllib.parse
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
 
 from perf_mgr.alerting import rules
 from perf_mgr.models.alerting import AlertRule, ChannelKind
+from tenancy import db as tenant_db
 
 RULE_FIELDS = ("name", "condition", "severity", "for", "keep_firing_for", "labels", "annotations")
 
@@ -47,7 +47,7 @@ def validated_rule(data: dict, instance: AlertRule | None = None) -> rules.RuleS
     return spec
 
 
-@transaction.atomic
+@tenant_db.atomic_function
 def do_save_rule(spec: rules.RuleSpec, instance: AlertRule | None = None, enabled=None):
     rule = instance or AlertRule()
     for field, value in vars(spec).items():
@@ -58,7 +58,7 @@ def do_save_rule(spec: rules.RuleSpec, instance: AlertRule | None = None, enable
     return rule
 
 
-@transaction.atomic
+@tenant_db.atomic_function
 def do_import_rules(text: str) -> list[AlertRule]:
     """The seed's YAML: every rule created, or updated when its name exists; all or
     nothing (one refused rule refuses the document)."""
@@ -130,7 +130,7 @@ def check_route(group_by, wait, interval, repeat) -> None:
             raise ValueError(field, f"{field} is between {low:g} s and 7d (0 repeat: never).")
 
 
-@transaction.atomic
+@tenant_db.atomic_function
 def do_save_route(group_by, wait, interval, repeat):
     from perf_mgr.models.alerting import AlertRoute
 

@@ -36,11 +36,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from perf_mgr.models.alerting import AlertNotification, ChannelKind, DeliveryStatus
+from tenancy import db as tenant_db
 
 LEASE_S = 120.0
 TIMEOUT_S = 10.0
@@ -163,7 +163,7 @@ def claim(now, limit: int) -> list[list[AlertNotification]]:
     """Lease up to `limit` notifications of the tenant: the due ones, oldest first, plus
     the others waiting in their groups (a group goes out together); returned as one
     batch per (channel, group), in the order they fell due."""
-    with transaction.atomic():
+    with tenant_db.atomic():
         due = list(
             _claimable(now)
             .filter(next_attempt_at__lte=now)

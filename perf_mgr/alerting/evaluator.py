@@ -21,7 +21,6 @@ import json
 import operator
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils import timezone
 
 from perf_mgr import query
@@ -34,6 +33,7 @@ from perf_mgr.models.alerting import (
     RuleHealth,
     Transition,
 )
+from tenancy import db as tenant_db
 
 OPS = {
     ">": operator.gt,
@@ -187,7 +187,7 @@ def evaluate_rule(rule: AlertRule, now=None, known=None, current=None) -> int:
         _mark(rule, RuleHealth.ERROR, exc.message, now)
         return 0
     written = 0
-    with transaction.atomic():
+    with tenant_db.atomic():
         states = {
             s.fingerprint: s for s in AlertState.objects.select_for_update().filter(rule=rule)
         }

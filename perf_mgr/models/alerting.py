@@ -7,10 +7,11 @@ from __future__ import annotations
 import secrets
 from contextlib import nullcontext
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenancy import db as tenant_db
 from tenancy import hooks
 from tenancy.context import get_current_tenant_id, tenant_context
 from tenancy.models import TenantScopedModel
@@ -214,7 +215,7 @@ class AlertChannel(TenantScopedModel):
             return super().save(*args, **kwargs)
         # A new channel gets its secret here, whoever creates it (API, console, action):
         # the seal is bound to the row's id, so the row is written first.
-        with transaction.atomic():
+        with tenant_db.atomic():
             super().save(*args, **kwargs)
             self.secret_sealed = seal_secret(self.tenant_id, self.pk, new_secret())
             super().save(update_fields=["secret_sealed"])

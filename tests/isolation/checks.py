@@ -73,9 +73,14 @@ def sync_reads(model):
         "aggregate": lambda pk: [pk] * qs.filter(pk=pk).aggregate(n=Count("pk"))["n"],
         "in_bulk": lambda pk: list(qs.in_bulk([pk])),
         "base_manager": lambda pk: [o.pk for o in model._base_manager.filter(pk=pk)],
-        # The outer query is unscoped (tenants), the scoped one is only a sub-query.
+        # The outer query is unscoped (tenants), the scoped one is only a sub-query. It
+        # runs on the scoped rows' database (a dedicated tenant's holds its Tenant row
+        # too): Django runs a sub-query on its outer query's database.
         "subquery": lambda pk: (
-            [pk] * Tenant.objects.filter(pk__in=qs.filter(pk=pk).values("tenant_id")).count()
+            [pk]
+            * Tenant.objects.using(qs.db)
+            .filter(pk__in=qs.filter(pk=pk).values("tenant_id"))
+            .count()
         ),
         "union": lambda pk: list(
             qs.filter(pk=pk)

@@ -38,7 +38,8 @@ MODELS = scoped_models()
     [checks.check_no_context_raises, checks.check_other_tenant_invisible],
     ids=["no_context", "other_tenant_invisible"],
 )
-def test_selftest_checks_fail_when_scoping_is_off(model, check, world, monkeypatch):
+def test_selftest_checks_fail_when_scoping_is_off(model, check, any_world, monkeypatch):
+    world = any_world  # pooled and dedicated: neither suite can pass vacuously
     check(model, world)  # passes with scoping on
     with scoping_switched_off(monkeypatch), pytest.raises(AssertionError):
         check(model, world)

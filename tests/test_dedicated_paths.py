@@ -1,0 +1,127 @@
+"""A dedicated tenant's writes and reads outside the ORM's routing (issue 17, isolation
+modes): code that opens a transaction, takes a row lock, registers an on-commit hook or
+runs raw SQL names the tenant's database through `tenancy.db`, so a dedicated tenant's
+jobs, metric samples, security events, settings, keys and audit heads live in its own
+database, never in the shared tables, while a pooled tenant's stay there."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+import audit_mgr
+from jobs_mgr import actions as job_actions
+from jobs_mgr.models import Job, JobState
+from jobs_mgr.tests.conftest import COUNT
+from perf_mgr import query, recording
+from perf_mgr.models import MetricSample, now_us
+from security_mgr import actions as security_actions
+from security_mgr.models import KeyRing
+from tenancy import db as tenant_db
+from tenancy import hooks
+from tenancy.actions import do_set_tenant_setting
+from tenancy.context import platform_access, tenant_context
+from tenancy.models import TenantSetting
+
+pytestmark = pytest.mark.django_db
+
+
+def _shared(model, tenant, **filters) -> int:
+    """How many of the tenant's rows the shared tables of the default database hold."""
+    with platform_access("test: what reached the shared tables"):
+        return model.objects.using("default").filter(tenant_id=tenant.pk, **filters).count()
+
+
+def test_tenant_db_alias_for_follows_the_isolation_mode(dedicate, tenant_alpha, tenant_beta):
+    alias = dedicate(tenant_beta)
+    assert tenant_db.alias_for(tenant_beta) == alias
+    assert tenant_db.alias_for(tenant_beta.pk) == alias
+    assert tenant_db.alias_for(tenant_alpha) == "default"
+    assert tenant_db.alias_for() == "default"  # no tenant in context
+    with tenant_context(tenant_beta):
+        assert tenant_db.alias_for() == alias
+        assert tenant_db.connection_for() is connections[alias]
+    with hooks.tenant_database.override(lambda tenant_id: None):
+        assert tenant_db.alias_for(tenant_beta) == "default"
+
+
+def test_tenant_db_on_commit_waits_for_the_tenants_database(dedicate, tenant_beta):
+    alias = dedicate(tenant_beta)
+    ran = []
+    with tenant_context(tenant_beta):
+        with tenant_db.atomic():
+            assert connections[alias].in_atomic_block
+            tenant_db.on_commit(None, lambda: ran.append("committed"))
+            assert ran == []
+    assert ran == ["committed"]
+
+
+def test_dedicated_jobs_enqueue_and_cancel_in_the_tenants_database(dedicate, tenant_beta):
+    alias = dedicate(tenant_beta)
+    with tenant_context(tenant_beta):
+        job = job_actions.enqueue_job(COUNT, {"n": 1}, send=False)
+        assert job._state.db == alias
+        cancelled = job_actions.cancel_job(job.pk, actor="test")  # select_for_update
+        assert cancelled.state == JobState.CANCELLED
+        assert Job.objects.get(pk=job.pk).state == JobState.CANCELLED
+    assert _shared(Job, tenant_beta) == 0
+
+
+def test_dedicated_metric_samples_are_stored_and_read_in_the_tenants_database(
+    dedicate, tenant_alpha, tenant_beta
+):
+    dedicate(tenant_beta)
+    with tenant_context(tenant_beta):
+        recording.record_metric("orders", 7)
+    with tenant_context(tenant_alpha):
+        recording.record_metric("orders", 1)
+    assert recording.flush() == 2
+    assert _shared(MetricSample, tenant_beta) == 0
+    assert _shared(MetricSample, tenant_alpha) == 1
+    with tenant_context(tenant_beta):
+        assert list(MetricSample.objects.values_list("value", flat=True)) == [7.0]
+        found, _ = query.window("orders", now_us() - 60_000_000, now_us() + 1_000_000, None)
+        assert sum(agg.sum for agg in found.values()) == 7.0
+
+
+def test_dedicated_security_events_and_audit_entries_stay_in_its_database(dedicate, tenant_beta):
+    from audit_mgr.models import AuditEntry, SecurityEvent  # noqa: PLC0415
+
+    alias = dedicate(tenant_beta)
+    with tenant_context(tenant_beta):
+        audit_mgr.record_security_event(
+            "cross_tenant_probe", "high", actor="test", details={"x": 1}
+        )
+        assert SecurityEvent.objects.filter(type="cross_tenant_probe").count() == 1
+        head = audit_mgr.sign_tree_head()
+        assert head._state.db == alias
+        assert AuditEntry.objects.filter(event="security.cross_tenant_probe").exists()
+    assert _shared(SecurityEvent, tenant_beta) == 0
+
+
+def test_dedicated_settings_and_key_rotation_write_to_its_database(dedicate, tenant_beta):
+    alias = dedicate(tenant_beta)
+    setting = do_set_tenant_setting(tenant_beta, "colour", {"v": "blue"})
+    assert setting._state.db == alias
+    with tenant_context(tenant_beta):
+        before = KeyRing.objects.get(subject="").current_version
+        ring = security_actions.rotate_key(actor="test", reason="dedicated")
+        assert ring._state.db == alias and ring.current_version == before + 1
+    assert _shared(TenantSetting, tenant_beta, key="colour") == 0
+    with platform_access("test: the shared copy of the ring is not the one rotated"):
+        shared = KeyRing.objects.using("default").get(tenant_id=tenant_beta.pk, subject="")
+        assert shared.current_version == before
+
+
+def test_dedicated_metric_roll_up_runs_in_the_tenants_database(dedicate, tenant_beta):
+    from perf_mgr.models import MetricRollup  # noqa: PLC0415
+    from perf_mgr.rollup import roll_up  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    with tenant_context(tenant_beta):
+        recording.record_metric("orders", 5)
+    recording.flush()
+    with tenant_context(tenant_beta):
+        roll_up()  # locks its cursor row: a transaction of the tenant's database
+        assert MetricRollup.objects.filter(count__gte=1).exists()
+    assert _shared(MetricRollup, tenant_beta) == 0
