@@ -406,6 +406,8 @@ METADATA_SEARCH_BACKEND = env.str("METADATA_SEARCH_BACKEND", default="database")
 METADATA_DOCUMENT_STORE = env.str("METADATA_DOCUMENT_STORE", default="database")
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
 METADATA_ELASTICSEARCH_INDEX = env.str("METADATA_ELASTICSEARCH_INDEX", default="dim-metadata")
+# The seed's variable: primary shards of the index when the backend creates it.
+ELASTICSEARCH_SHARDS = env.int("ELASTICSEARCH_SHARDS", default=5)
 MONGODB_URL = env.str("MONGODB_URL", default="")
 METADATA_MONGODB_DATABASE = env.str("METADATA_MONGODB_DATABASE", default="dim_metadata")
 PERIODIC_TASKS["metadata-search-index"] = {

@@ -91,9 +91,12 @@ class ElasticsearchSearch:
     name = "elasticsearch"
     external = True
 
-    def __init__(self, client, index: str = "dim-metadata", refresh: str = "wait_for"):
+    def __init__(
+        self, client, index: str = "dim-metadata", refresh: str = "wait_for", shards: int = 1
+    ):
         self.client = client
         self.index = index
+        self.shards = shards  # of the index, when this backend creates it
         # "wait_for": the indexer returns once its changes are searchable (an update
         # is visible to the next search, as with the database backend).
         self.refresh = refresh
@@ -105,14 +108,19 @@ class ElasticsearchSearch:
         from elasticsearch import Elasticsearch
 
         index = getattr(settings, "METADATA_ELASTICSEARCH_INDEX", "dim-metadata")
-        return cls(Elasticsearch(url, request_timeout=10), index=index)
+        shards = getattr(settings, "ELASTICSEARCH_SHARDS", 5)
+        return cls(Elasticsearch(url, request_timeout=10), index=index, shards=shards)
 
     # --- writes ---------------------------------------------------------------------------
 
     def _ensure(self, dims: int | None) -> None:
         if "index" not in self._mapped:
             if not self.client.indices.exists(index=self.index):
-                self.client.indices.create(index=self.index, mappings=MAPPING)
+                self.client.indices.create(
+                    index=self.index,
+                    mappings=MAPPING,
+                    settings={"number_of_shards": self.shards},
+                )
             self._mapped.add("index")
         if dims and vector_field(dims) not in self._mapped:
             field = {"type": "dense_vector", "dims": dims, "index": True, "similarity": "cosine"}
