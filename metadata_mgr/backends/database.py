@@ -44,9 +44,15 @@ class DatabaseDocumentStore:
         require_tenant_id()  # the record's own row holds its content
 
     def get(self, record_id: str):
+        import uuid
+
         from metadata_mgr.models import Record
 
         require_tenant_id()
+        try:
+            record_id = uuid.UUID(str(record_id))
+        except ValueError:
+            return None  # not a record id: no such record, as in the other stores
         record = Record.objects.filter(pk=record_id, deleted_at__isnull=True).first()
         return None if record is None else record.content
 

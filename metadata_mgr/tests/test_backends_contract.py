@@ -138,6 +138,7 @@ def test_store_put_get_returns_current_content(store, in_alpha):
     made = record("orders", table="orders", columns=["id", "total"])
     assert current_content(made.pk) == {"table": "orders", "columns": ["id", "total"]}
     assert current_content(uuid.uuid4()) is None
+    assert current_content("not-a-record-id") is None
 
 
 def test_store_update_and_rollback_are_never_stale(store, in_alpha):
