@@ -142,3 +142,19 @@ def test_mongo_keeps_sensitive_content_sealed(mongo, in_alpha):
     (raw,) = list(mongo.inner.find({}))
     assert secret.encode() not in bytes(raw["body"])
     assert raw["codec"] & 2  # SEALED
+
+
+def test_reindex_command_rebuilds_a_tenants_store(mongo, tenant_alpha, tenant_beta):
+    from django.core.management import call_command
+
+    from tenancy.context import tenant_context
+
+    with tenant_context(tenant_alpha):
+        record = do_create_record(metadata_type="technical", name="orders", content={"t": 1})
+        current_content(record.pk)
+        backends.document_store().drop_tenant()
+    call_command("reindex_metadata_backends", "--tenant", tenant_alpha.slug)
+    with tenant_context(tenant_alpha):
+        assert current_content(record.pk) == {"t": 1}
+    with pytest.raises(Exception, match="No active tenant"):
+        call_command("reindex_metadata_backends", "--tenant", "no-such-tenant")
