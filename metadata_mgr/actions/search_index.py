@@ -5,6 +5,8 @@ holds, on PostgreSQL), each changed record is read from the store and its docume
 written (text and embedding) or turned into a tombstone when the record may no longer
 be indexed (deleted, sensitive, purged), and the rows are deleted. The in-process ANN
 indexes catch up from the documents (metadata_mgr/search/ann.py), in every process.
+When the settings choose external backends (metadata_mgr/backends: Elasticsearch,
+MongoDB), the same batch is mirrored into them before the transaction commits.
 """
 
 from __future__ import annotations
