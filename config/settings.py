@@ -417,6 +417,18 @@ METADATA_SEARCH_EF = env.int("METADATA_SEARCH_EF", default=128)
 METADATA_SEARCH_INDEX_BUDGET_BYTES = env.int(
     "METADATA_SEARCH_INDEX_BUDGET_BYTES", default=512 * 1024 * 1024
 )
+# Scale-out backends (docs/metadata.md, "Backends"), the database by default: search in
+# Elasticsearch ("elasticsearch": one shared index, the tenant as routing key and as a
+# filter inside every query) and record content in MongoDB ("mongodb"). The database
+# stays the source of truth; the search indexer mirrors every change into them.
+METADATA_SEARCH_BACKEND = env.str("METADATA_SEARCH_BACKEND", default="database")
+METADATA_DOCUMENT_STORE = env.str("METADATA_DOCUMENT_STORE", default="database")
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+METADATA_ELASTICSEARCH_INDEX = env.str("METADATA_ELASTICSEARCH_INDEX", default="dim-metadata")
+# The seed's variable: primary shards of the index when the backend creates it.
+ELASTICSEARCH_SHARDS = env.int("ELASTICSEARCH_SHARDS", default=5)
+MONGODB_URL = env.str("MONGODB_URL", default="")
+METADATA_MONGODB_DATABASE = env.str("METADATA_MONGODB_DATABASE", default="dim_metadata")
 PERIODIC_TASKS["metadata-search-index"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": env.float("METADATA_SEARCH_INDEX_INTERVAL", default=5.0),

@@ -3,8 +3,10 @@
 1. Catch up: the tenant's pending outbox rows are applied first (up to 256;
    the periodic indexer does the rest), so a change committed before the search is
    in it.
-2. Keyword hits (keyword.py) and semantic hits (the ANN index, cosine at least the
-   threshold) are fused by reciprocal rank fusion: score = sum of 1 / (60 + rank).
+2. Keyword hits and semantic hits (cosine at least the threshold), from the search
+   backend of the settings (metadata_mgr/backends: the database's full text and ANN
+   index by default, or Elasticsearch), are fused by reciprocal rank fusion:
+   score = sum of 1 / (60 + rank).
 3. Every hit is re-checked against the records themselves: a deleted, sensitive or
    missing record is dropped even if an index still holds it.
 
@@ -20,8 +22,8 @@ import numpy as np
 from django.db import IntegrityError
 
 from metadata_mgr.actions.search_index import current_encoder, do_index_pending
+from metadata_mgr.backends import search_backend
 from metadata_mgr.models import Record
-from metadata_mgr.search import ann, keyword
 from metadata_mgr.search.query import MetadataSearch, validate
 
 RRF_K = 60
@@ -63,9 +65,8 @@ def query_vector(text: str, encoder) -> np.ndarray:
 
 def semantic(query: str, k: int, threshold: float) -> list[tuple[str, float]]:
     encoder = current_encoder()
-    index = ann.registry.current(encoder.name, encoder.dim)
-    hits = index.search(query_vector(query, encoder), k)
-    return [(rid, score) for rid, score in hits if score >= threshold]
+    vector = query_vector(query, encoder)
+    return search_backend().semantic(vector, k, threshold, encoder.name)
 
 
 def fuse(*ranked: list[tuple[str, float]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -80,7 +81,7 @@ def search(params: MetadataSearch) -> list[dict]:
     params = validate(params)
     catch_up()
     fetch = max(params.limit * 3, 30)
-    by_keyword = keyword.search(params.query, fetch) if params.keyword_search else []
+    by_keyword = search_backend().keyword(params.query, fetch) if params.keyword_search else []
     by_meaning = (
         semantic(params.query, fetch, params.similarity_threshold) if params.semantic_search else []
     )

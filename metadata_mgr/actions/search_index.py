@@ -5,6 +5,8 @@ holds, on PostgreSQL), each changed record is read from the store and its docume
 written (text and embedding) or turned into a tombstone when the record may no longer
 be indexed (deleted, sensitive, purged), and the rows are deleted. The in-process ANN
 indexes catch up from the documents (metadata_mgr/search/ann.py), in every process.
+When the settings choose external backends (metadata_mgr/backends: Elasticsearch,
+MongoDB), the same batch is mirrored into them before the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import numpy as np
 from django.db import connections, transaction
 from django.utils import timezone
 
+from metadata_mgr.backends import IndexEntry, document_store, search_backend
 from metadata_mgr.db import database
 from metadata_mgr.models import MetadataOutbox, Record, SearchDocument
 from metadata_mgr.search import encoders
-from metadata_mgr.searchable import searchable_text
+from metadata_mgr.searchable import searchable_fields, searchable_text
 from tenancy.context import require_tenant_id
 
 
@@ -64,13 +67,15 @@ def do_index_pending(limit: int = 500) -> int:
         }
         records = {r.pk: r for r in Record.objects.filter(pk__in=ids)}
         texts = {rid: searchable_text(records[rid]) if rid in records else None for rid in ids}
-        write_documents(texts, records, docs)
+        written = write_documents(texts, records, docs)
+        mirror(written, records)
         MetadataOutbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
     return len(rows)
 
 
-def write_documents(texts: dict, records: dict, docs: dict) -> None:
-    """Create, update or tombstone the documents of `texts` ({record id: text or None})."""
+def write_documents(texts: dict, records: dict, docs: dict) -> list[SearchDocument]:
+    """Create, update or tombstone the documents of `texts` ({record id: text or None});
+    the documents as written."""
     encoder = current_encoder([t for t in texts.values() if t])
     now = timezone.now()
     fresh = [
@@ -98,6 +103,39 @@ def write_documents(texts: dict, records: dict, docs: dict) -> None:
         SearchDocument.objects.bulk_update(
             changed, ["text", "embedding", "encoder", "active", "version_seq", "updated_at"]
         )
+    return changed + created
+
+
+def entry_of(doc: SearchDocument, record: Record | None) -> IndexEntry | None:
+    """What an external search backend holds of a document (None: not indexed)."""
+    fields = searchable_fields(record) if record is not None else None
+    if not doc.active or fields is None:
+        return None
+    vector = np.frombuffer(bytes(doc.embedding), dtype=np.float32) if doc.embedding else None
+    return IndexEntry(
+        record_id=str(doc.record_id),
+        text=doc.text,
+        fields=fields,
+        vector=vector,
+        encoder=doc.encoder,
+        version_seq=doc.version_seq,
+    )
+
+
+def mirror(docs: list[SearchDocument], records: dict) -> None:
+    """Copy the written documents (and the records' content) to the external backends
+    of the settings, inside the indexer's transaction: if a backend fails, the outbox
+    rows stay and the next run writes the same state again (writes are idempotent)."""
+    search, store = search_backend(), document_store()
+    if search.external:
+        search.write({str(d.record_id): entry_of(d, records.get(d.record_id)) for d in docs})
+    if store.external:
+        for doc in docs:
+            record = records.get(doc.record_id)
+            if record is None or record.deleted_at is not None:
+                store.delete(str(doc.record_id))
+            else:
+                store.put(str(record.pk), bytes(record.body), record.codec, record.version_seq)
 
 
 def do_reencode(limit: int = 2000) -> int:
@@ -116,7 +154,42 @@ def do_reencode(limit: int = 2000) -> int:
             doc.embedding = np.asarray(vector, dtype=np.float32).tobytes()
             doc.encoder, doc.updated_at = encoder.name, now
         SearchDocument.objects.bulk_update(docs, ["embedding", "encoder", "updated_at"])
+        if search_backend().external:
+            records = Record.objects.filter(pk__in=[d.record_id for d in docs])
+            search_backend().write(
+                {str(d.record_id): entry_of(d, r) for d, r in _paired(docs, records)}
+            )
     return len(docs)
+
+
+def _paired(docs, records):
+    by_id = {r.pk: r for r in records}
+    return [(d, by_id.get(d.record_id)) for d in docs]
+
+
+def do_reindex_backends(batch: int = 500) -> int:
+    """Rebuild the tenant's external backends from the database (the source of truth):
+    forget the tenant there, then write every document and live record again. A no-op
+    with the database backends. The number of documents written."""
+    search, store = search_backend(), document_store()
+    if not (search.external or store.external):
+        return 0
+    do_index_pending(10_000)
+    for backend in (search, store):
+        if backend.external:
+            backend.drop_tenant()
+    total, after = 0, None
+    while True:
+        docs = SearchDocument.objects.order_by("record_id")
+        if after is not None:
+            docs = docs.filter(record_id__gt=after)
+        docs = list(docs[:batch])
+        if not docs:
+            return total
+        records = {r.pk: r for r in Record.objects.filter(pk__in=[d.record_id for d in docs])}
+        mirror(docs, records)
+        total += len(docs)
+        after = docs[-1].record_id
 
 
 def do_refit_encoder() -> int:
