@@ -59,6 +59,11 @@ def drop_search_index(user_id: int | None) -> int:
     with ann.registry.lock:
         ann.registry.indexes.pop(tenant_id, None)
     encoders.forget(tenant_id)
+    # The configured scale-out backends (Elasticsearch, MongoDB) hold copies: erased too.
+    from metadata_mgr import backends
+
+    backends.search_backend().drop_tenant()
+    backends.document_store().drop_tenant()
     return dropped
 
 

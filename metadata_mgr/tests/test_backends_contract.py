@@ -287,3 +287,22 @@ def test_search_reindex_rebuilds_from_database(search, in_alpha):
     do_reindex_backends()
     assert keyword_ids(search, "parcel") == {str(made.pk)}
     assert semantic_ids(search, "parcel delivery")[:1] == [str(made.pk)]
+
+
+def test_search_erasure_hook_empties_the_backend_of_that_tenant_only(
+    search, tenant_alpha, tenant_beta
+):
+    """GDPR erasure asks `tenancy.hooks.drop_search_index`: the configured search
+    backend loses the tenant's copies too, and nobody else's."""
+    from tenancy import hooks
+
+    with tenant_context(tenant_beta):
+        kept = str(record("parcels", stream="parcel delivery").pk)
+        engine.catch_up()
+    with tenant_context(tenant_alpha):
+        erased = record("parcels", stream="parcel delivery")
+        assert keyword_ids(search, "parcel") == {str(erased.pk)}
+        hooks.drop_search_index.call(None)
+        assert {rid for rid, _ in search.keyword("parcel", 50)} == set()
+    with tenant_context(tenant_beta):
+        assert keyword_ids(search, "parcel") == {kept}
