@@ -118,4 +118,5 @@ def request_transition(tenant_id: int, name: str, *, actor: str = "") -> Workflo
             workflow_name(transition.name),
             input={"tenant_id": tenant_id, "transition": transition.name, "actor": actor[:150]},
             actor=actor,
+            platform=True,
         )

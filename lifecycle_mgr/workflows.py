@@ -23,13 +23,14 @@ from lifecycle_mgr import states
 from lifecycle_mgr.holds import ensure_not_held
 from lifecycle_mgr.models import TenantLifecycle
 from tenancy.actions import do_set_tenant_state
+from tenancy.context import require_tenant_id
 from tenancy.models import Tenant
 from workflow_mgr import definitions
 from workflow_mgr.definitions import Retry, Step
 
 PREFIX = "lifecycle."
 # Refusals are answers, not faults: retrying them would only repeat the answer.
-REFUSALS = ("IllegalTransition", "LegalHoldActive", "ErasureUnavailable")
+REFUSALS = ("IllegalTransition", "LegalHoldActive", "ErasureUnavailable", "ForeignTenant")
 RETRY = Retry(max_attempts=5, initial_delay=1, max_delay=30, non_retryable=REFUSALS)
 
 
@@ -41,8 +42,21 @@ def workflow_name(transition: str) -> str:
     return f"{PREFIX}{transition}"
 
 
+class ForeignTenant(RuntimeError):
+    """A step was given another tenant than its run's: never acted on."""
+
+
+def own_tenant(ctx) -> int:
+    """The tenant the step acts on: its run's own (the context the engine runs it in).
+    A run's input naming another tenant is refused, whoever started it."""
+    tenant_id = require_tenant_id("a lifecycle step")
+    if int(ctx.input.get("tenant_id") or 0) != tenant_id:
+        raise ForeignTenant("a lifecycle step acts only on its run's own tenant")
+    return tenant_id
+
+
 def _locked(ctx) -> TenantLifecycle:
-    return TenantLifecycle.objects.select_for_update().get(tenant_id=ctx.input["tenant_id"])
+    return TenantLifecycle.objects.select_for_update().get(tenant_id=own_tenant(ctx))
 
 
 def check(ctx) -> dict:
@@ -86,7 +100,7 @@ def erase(ctx) -> dict:
     """Purge's work: the erasure feature destroys the tenant's keys and rows and signs
     the certificate. Imported here, when the step runs: erasure is built beside this
     module and must exist by the time a tenant is purged, not when the app loads."""
-    ensure_not_held(ctx.input["tenant_id"])  # a hold placed while the run waited
+    ensure_not_held(own_tenant(ctx))  # a hold placed while the run waited
     try:
         from lifecycle_mgr.erasure import erase_tenant
     except ImportError as exc:
@@ -95,7 +109,7 @@ def erase(ctx) -> dict:
             f"purged until the erasure module is installed ({exc})"
         ) from exc
     actor = ctx.input.get("actor") or "system:lifecycle"
-    result = erase_tenant(ctx.input["tenant_id"], actor=actor)
+    result = erase_tenant(own_tenant(ctx), actor=actor)
     # The erasure certificate (a signed audit entry) is the evidence: the run keeps its id.
     if isinstance(result, dict):
         return result
@@ -103,10 +117,10 @@ def erase(ctx) -> dict:
 
 
 def register() -> None:
-    definitions.action("lifecycle.check", check)
-    definitions.action("lifecycle.apply", apply)
-    definitions.action("lifecycle.restore", restore)
-    definitions.action("lifecycle.erase", erase)
+    definitions.action("lifecycle.check", check, platform=True)
+    definitions.action("lifecycle.apply", apply, platform=True)
+    definitions.action("lifecycle.restore", restore, platform=True)
+    definitions.action("lifecycle.erase", erase, platform=True)
     for name in states.TRANSITIONS:
         steps = [Step("check", action="lifecycle.check", read_only=True, retry=RETRY)]
         if name == "purge":
@@ -119,4 +133,5 @@ def register() -> None:
             steps,
             title=f"Tenant lifecycle: {name}",
             strategy="manual" if name == "purge" else "automatic",
+            platform=True,
         )

@@ -68,5 +68,6 @@ def do_start_move(tenant, to: str, *, url: str = "", owner_url: str = "", actor:
                 "owner_url": owner_url,
             },
             actor=actor,
+            platform=True,
         )
     return run

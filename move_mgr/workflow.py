@@ -20,6 +20,7 @@ from django.db import connections, transaction
 
 from connection_mgr import aliases, moving
 from connection_mgr.models import Mode, TenantDatabase
+from tenancy.context import require_tenant_id
 from workflow_mgr import definitions
 from workflow_mgr.definitions import Retry, Step
 
@@ -43,6 +44,10 @@ def ends(ctx) -> tuple[str, str, int, str | None, str | None]:
     """(source, target, tenant id, source's owner, target's owner): aliases registered
     in this process."""
     data = ctx.input
+    # Only the run's own tenant moves (the run is created in its context): a run whose
+    # input names another tenant is refused before anything is registered.
+    if int(data.get("tenant_id") or 0) != require_tenant_id("a tenant move step"):
+        raise moving.MoveError("a tenant move acts only on its run's own tenant")
     aliases.register(data["alias"], data["url"])
     own = aliases.register(
         f"{data['alias']}_owner", data["owner_url"] or data["url"], options={"pool": False}
@@ -177,4 +182,5 @@ def register() -> None:
             Step("purge", purge, nothing, timeout=3600, retry=again),
         ],
         title="Tenant move",
+        platform=True,
     )

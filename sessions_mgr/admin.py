@@ -20,7 +20,7 @@ from sessions_mgr.messages import SessionMessage
 from sessions_mgr.models import Session
 from sessions_mgr.selectors import events_of_session
 from tenancy.admin_base import TenantScopedAdmin
-from tenancy.context import platform_access
+from tenancy.context import platform_access, tenant_context
 
 
 def sessions_revoked(count: int) -> str:
@@ -93,8 +93,11 @@ class SessionAdmin(TenantScopedAdmin):
     def analytics(self, obj):
         from sessions_mgr.analytics import analyse
 
-        result = analyse(obj)
-        events = events_of_session(obj.pk)[:20]
+        # The session's own tenant: the operator's admin has none in context, and the
+        # tenant's model (AI registry) and history are read in it.
+        with tenant_context(obj.tenant_id):
+            result = analyse(obj)
+            events = list(events_of_session(obj.pk)[:20])
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td></tr>", sorted(result["features"].items())
         )

@@ -36,15 +36,23 @@ def _event(run, event: str, actor: str) -> None:
 
 def create_run(
     definition, *, input: dict | None = None, compensation_strategy: str | None = None,
-    actor: str = "",
+    actor: str = "", platform: bool = False,
 ) -> WorkflowRun:  # fmt: skip
     """Validate the definition (a registered name, a mapping, JSON or YAML) and start a
     run of it in the current tenant. DefinitionError lists every problem; nothing is
-    written then."""
+    written then. A definition that uses platform actions (tenant moves, lifecycle
+    transitions, erasure: they act on the tenant their input names) is refused unless
+    the caller is the platform's own code and says so (`platform=True`): the workflows
+    API never does, so a tenant's member cannot run them on anyone."""
     spec = definitions.parse(definition)
     registered = definitions._workflows.get(spec.get("name")) if isinstance(spec, dict) else None
     strategy = compensation_strategy or (registered.strategy if registered else Strategy.AUTOMATIC)
     validated = definitions.validate(spec, strategy)
+    reserved = definitions.platform_actions_in(validated)
+    if reserved and not platform:
+        raise definitions.DefinitionError(
+            [f"action {name!r} is run by the platform only" for name in reserved]
+        )
     if input is not None and not isinstance(input, dict):
         raise definitions.DefinitionError(["input must be a mapping"])
     with transaction.atomic(using=dispatch.database()):

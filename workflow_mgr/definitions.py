@@ -36,6 +36,7 @@ NAME_LIMIT = 80
 
 _actions: dict[str, Callable] = {}
 _workflows: dict[str, Registered] = {}
+_platform_actions: set[str] = set()
 
 
 class DefinitionError(ValueError):
@@ -50,11 +51,16 @@ class UnknownWorkflow(LookupError):
     pass
 
 
-def action(name: str, fn: Callable | None = None):
-    """Register `fn` as the action (or compensation) called `name`; a decorator too."""
+def action(name: str, fn: Callable | None = None, *, platform: bool = False):
+    """Register `fn` as the action (or compensation) called `name`; a decorator too.
+    `platform`: the action does the platform's work on the tenant it is given (a tenant
+    move, a lifecycle transition, an erasure): only the platform's own code may start a
+    run that uses it, never a definition a tenant's member sends (`create_run`)."""
 
     def register(target: Callable) -> Callable:
         _actions[name] = target
+        if platform:
+            _platform_actions.add(name)
         return target
 
     return register(fn) if fn is not None else register
@@ -144,13 +150,27 @@ def step_spec(workflow: str, step: Step) -> dict:
     return spec
 
 
-def register(name: str, steps: list, *, title: str = "", strategy: str = "automatic") -> dict:
+def register(
+    name: str, steps: list, *, title: str = "", strategy: str = "automatic", platform: bool = False
+) -> dict:
     """Register a workflow (Python `Step`s or JSON-shaped dicts); validated now, so a
-    broken definition fails when the app loads, not in a worker."""
+    broken definition fails when the app loads, not in a worker. `platform`: every
+    action and compensation of its steps is a platform action (see `action()`)."""
     raw = [step_spec(name, s) if isinstance(s, Step) else dict(s) for s in steps]
     spec = validate({"name": name, "title": title or name, "steps": raw}, strategy)
     _workflows[name] = Registered(name, spec, title or name, strategy)
+    if platform:
+        for step in spec["steps"]:
+            _platform_actions.update(a for a in (step.get("action"), step.get("compensation")) if a)
     return spec
+
+
+def platform_actions_in(spec: dict) -> list[str]:
+    """The platform actions a (validated) definition would run, sorted."""
+    used = set()
+    for step in spec.get("steps") or []:
+        used.update(a for a in (step.get("action"), step.get("compensation")) if a)
+    return sorted(used & _platform_actions)
 
 
 def get(name: str) -> Registered:

@@ -59,6 +59,16 @@ def test_admin_detail_shows_analytics(client, alpha_owner, make_session):
     assert "Anomaly score" in response.content.decode()
 
 
+def test_admin_detail_shows_analytics_to_the_platform_operator(client, superuser, make_session):
+    """The operator's admin has no tenant in context: the analytics (the tenant's model
+    from the AI registry, its history) are read in the session's own tenant."""
+    session, _ = make_session()
+    client.force_login(superuser)
+    response = client.get(reverse("admin:sessions_mgr_session_change", args=[session.pk]))
+    assert response.status_code == 200
+    assert "Anomaly score" in response.content.decode()
+
+
 def test_admin_sign_out_everywhere_on_user(
     client, superuser, member_of_both, tenant_alpha, tenant_beta, make_session, view
 ):
