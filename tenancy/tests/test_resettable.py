@@ -35,7 +35,7 @@ def test_resettable_process_caches_of_every_app_are_registered():
         "security_mgr.keyring.reset",
         "security_mgr.threats.forget_policies",
         "security_mgr.throttle_store.reset",
-        "sessions_mgr.analytics._models",
+        "ai_mgr.loader._cache",  # the sessions' anomaly models are the registry's
         "sessions_mgr.authentication._slug_ids",
         "sessions_mgr.fastpath.reset_view",
         "sessions_mgr.keys.forget_state",
