@@ -51,11 +51,16 @@ def _drop(name: str) -> None:
     # Sessions of the runtime role (a connection another thread opened) may only be
     # ended by that role itself; the owner's DROP ... WITH (FORCE) would be refused.
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity "
             "WHERE datname = %s AND usename = current_user AND pid <> pg_backend_pid()",
             [name],
-        )
+        ).fetchall()
+        for (pid,) in pids:
+            try:  # one by one: a session that ended meanwhile (its pid reused) is skipped
+                conn.execute("SELECT pg_terminate_backend(%s)", [pid])
+            except psycopg.errors.InsufficientPrivilege:
+                continue
     with _owner_connect() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -50,6 +50,7 @@ RUN_TIMEOUT_SECONDS = 900  # a hang fails the test; the run itself takes a few m
 # Rejections that depend on state or secrets no schema can express. Each entry: the
 # operation, and why a schema-valid request may still be refused with a 400.
 SEMANTIC_400 = {
+    "POST /api/v1/lifecycle/exports/": "no NUL character in any key of the body",
     "POST /api/v1/security/keys/config/": "trim/min version beyond the ring's versions",
     "POST /api/v1/security/keys/shred/": "confirm must equal the tenant's slug",
     "POST /api/v1/security/transit/decrypt/": "the ciphertext must decrypt under the key",
