@@ -2,8 +2,6 @@
 is sent when its row commits, the worker trains, the champion serves; a job that fails
 in the worker leaves the champion in place."""
 
-import time
-
 import pytest
 from celery import signature
 
@@ -13,6 +11,7 @@ from jobs_mgr.actions import RUN_JOB_TASK
 from jobs_mgr.models import Job, JobState
 from tenancy.context import tenant_context
 from tests.markers import postgres_only
+from tests.outages import wait_until
 
 pytestmark = postgres_only("a worker thread reading committed rows on its own connection")
 ROW = {"cpu": 0.4, "latency_ms": 20.0, "rps": 100.0}
@@ -31,13 +30,12 @@ def committed(django_db_setup, django_db_blocker):
 
 
 def _finished(job_id: int) -> Job:
-    deadline = time.monotonic() + 60
-    while True:
-        job = Job.objects.get(pk=job_id)
-        if job.state in (JobState.SUCCEEDED, JobState.FAILED):
-            return job
-        assert time.monotonic() < deadline, f"job {job_id} still {job.state}"
-        time.sleep(0.2)
+    wait_until(
+        lambda: Job.objects.get(pk=job_id).state in (JobState.SUCCEEDED, JobState.FAILED),
+        f"job {job_id} to finish",
+        60,
+    )
+    return Job.objects.get(pk=job_id)
 
 
 def test_real_worker_trains_then_failed_job_keeps_champion(

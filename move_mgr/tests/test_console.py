@@ -11,6 +11,7 @@ from django.db import connections
 from connection_mgr.models import Mode, TenantDatabase
 from connection_mgr.tests.conftest import alias_allowed
 from tenancy.context import tenant_context
+from tests.markers import postgres_only
 from workflow_mgr.models import WorkflowRun
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_moves_page_refusal_does_not_echo_a_password(client, superuser, tenant_a
     assert _runs(tenant_alpha) == 0
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="moves copy with PostgreSQL's COPY")
+@postgres_only("moves copy with PostgreSQL's COPY (SQLite moves are not built)")
 def test_moves_page_starts_a_move_to_dedicated(client, superuser, tenant_alpha, dedicated_db):
     url, owner_url = dedicated_db
     client.force_login(superuser)
