@@ -45,24 +45,36 @@ def _owner_connect(database: str | None = None):
     return psycopg.connect(_with_db(owner, database) if database else owner, autocommit=True)
 
 
-def _drop(name: str) -> None:
+def drop_database(name: str) -> None:
+    import time
+
     import psycopg
 
-    # Sessions of the runtime role (a connection another thread opened) may only be
-    # ended by that role itself; the owner's DROP ... WITH (FORCE) would be refused.
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        pids = conn.execute(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = %s AND usename = current_user AND pid <> pg_backend_pid()",
-            [name],
-        ).fetchall()
-        for (pid,) in pids:
-            try:  # one by one: a session that ended meanwhile (its pid reused) is skipped
-                conn.execute("SELECT pg_terminate_backend(%s)", [pid])
-            except psycopg.errors.InsufficientPrivilege:
-                continue
-    with _owner_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # Sessions of the runtime role (a connection another thread or a pool opened) may only
+    # be ended by that role itself: the owner's DROP ... WITH (FORCE) is refused while one
+    # is still there ("must be a member of the role whose process is being terminated").
+    # pg_terminate_backend only signals, so it is asked to wait for the end (PostgreSQL
+    # 14+), and the drop is tried again if a session came or lingered meanwhile.
+    for attempt in range(20):
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = %s AND usename = current_user AND pid <> pg_backend_pid()",
+                [name],
+            ).fetchall()
+            for (pid,) in pids:
+                try:  # one by one: a session that ended meanwhile (its pid reused) is skipped
+                    conn.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+                except psycopg.Error:
+                    continue
+        try:
+            with _owner_connect() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 19:
+                raise
+            time.sleep(0.1)  # a liveness retry: a runtime session is still ending
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +94,7 @@ def dedicated_template(django_db_setup, django_db_blocker, tmp_path_factory):
                 "(`make test` does)"
             )
         name = f"{connections['default'].settings_dict['NAME']}_dtpl"
-        _drop(name)
+        drop_database(name)
         with _owner_connect() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         runtime_role = connections["default"].settings_dict["USER"]
@@ -102,7 +114,7 @@ def dedicated_template(django_db_setup, django_db_blocker, tmp_path_factory):
             aliases.unregister("dedicated_template")
     yield where
     if _postgres():
-        _drop(where)
+        drop_database(where)
 
 
 def _clone(template: str, tmp_path) -> tuple[str, str, str]:
@@ -112,7 +124,7 @@ def _clone(template: str, tmp_path) -> tuple[str, str, str]:
         shutil.copyfile(template, path)
         return f"sqlite:///{path}", f"sqlite:///{path}", ""
     name = f"{template[: -len('_dtpl')]}_d{os.getpid()}_{next(_numbers)}"
-    _drop(name)
+    drop_database(name)
     with _owner_connect() as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
     return (
@@ -187,4 +199,4 @@ def dedicate(dedicated_template, tmp_path, django_db_blocker):
         allowing.__exit__(None, None, None)
     for _alias, drop_name in made:
         if drop_name:
-            _drop(drop_name)
+            drop_database(drop_name)

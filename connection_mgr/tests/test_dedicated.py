@@ -19,6 +19,7 @@ from connection_mgr.models import Mode, TenantDatabase
 from connection_mgr.tests.conftest import alias_allowed
 from tenancy.context import no_tenant, platform_access, tenant_context
 from tenancy.models import TenantSetting
+from tests.dedicated import drop_database
 from tests.outages import free_port
 
 
@@ -47,12 +48,7 @@ def dedicated_db(tmp_path):
     try:
         yield _with_db(os.environ["DATABASE_URL"], name), _with_db(owner, name)
     finally:
-        with psycopg.connect(owner, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                [name],
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        drop_database(name)  # ends the runtime role's sessions first, as that role
 
 
 @pytest.fixture
