@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.celery_worker",
     "tests.browser.fixtures",
     "tests.dedicated",
+    "tests.sharding",
 ]
 
 

@@ -19,9 +19,9 @@ from django.core.cache import caches
 
 from tenancy import degraded
 from tenancy.context import no_tenant
-from tenancy.pubsub import configured_client
+from tenancy.pubsub import channel, configured_client
 
-CHANNEL = "dim:cache_mgr:invalidate"
+CHANNEL = channel("dim:cache_mgr:invalidate")
 TENANT_WIDE = "*"
 
 

@@ -223,6 +223,20 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 REDIS_CLUSTER_ENABLED = env.bool("REDIS_CLUSTER_ENABLED", default=False)
 
 
+# Redis pub/sub ignores the database number: two deployments (or two test runs) on one
+# Redis server, each on a database of its own, would hear each other's invalidations. The
+# channels (cache, sessions, memberships, key rings) carry this suffix; by default the
+# database number of REDIS_URL, so separate databases never share a channel.
+def _redis_database(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path.strip("/") if url else ""
+    return path if path.isdigit() and path != "0" else ""
+
+
+REDIS_CHANNEL_NAMESPACE = env.str("REDIS_CHANNEL_NAMESPACE", default=_redis_database(REDIS_URL))
+
+
 def redis_cache(url: str, *, cluster: bool | None = None) -> dict:
     """The cache configuration for a Redis URL (the tests point it at their own server);
     on a Redis Cluster, django-redis gets our cluster factory and client."""

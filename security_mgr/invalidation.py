@@ -22,10 +22,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tenancy.pubsub import Listener, configured_client
+from tenancy.pubsub import Listener, channel, configured_client
 
 log = logging.getLogger("dim.security")
-CHANNEL = "dim:security:keyrings"
+CHANNEL = channel("dim:security:keyrings")
 
 #: Counters for operators and tests: messages applied, (re)subscriptions, failures.
 stats = {"messages_applied": 0, "subscriptions": 0, "publish_errors": 0, "listener_errors": 0}

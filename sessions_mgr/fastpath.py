@@ -33,10 +33,10 @@ from django.conf import settings
 from sessions_mgr import messages
 from sessions_mgr.messages import SessionMessage
 from tenancy import resettable
-from tenancy.pubsub import Listener, receive, redis_client
+from tenancy.pubsub import Listener, channel, receive, redis_client
 
 log = logging.getLogger("dim.sessions")
-CHANNEL = "dim:sessions:events"
+CHANNEL = channel("dim:sessions:events")
 
 
 @dataclass(slots=True)

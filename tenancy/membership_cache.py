@@ -28,10 +28,10 @@ from django.db import transaction
 
 from tenancy import degraded, resettable
 from tenancy.context import no_tenant
-from tenancy.pubsub import Listener, configured_client, decode, encode, integer, receive
+from tenancy.pubsub import Listener, channel, configured_client, decode, encode, integer, receive
 
 log = logging.getLogger("dim.tenancy")
-CHANNEL = "dim:tenancy:memberships"
+CHANNEL = channel("dim:tenancy:memberships")
 RESYNC_SECONDS = 60.0
 MAX_USERS = 50_000  # beyond this the copy starts over rather than grow without bound
 

@@ -112,6 +112,15 @@ _clients: dict[tuple[str, bool], object] = {}
 _clients_lock = threading.Lock()
 
 
+def channel(name: str) -> str:
+    """`name` in this deployment's namespace (settings.REDIS_CHANNEL_NAMESPACE): Redis
+    pub/sub channels are server-wide, not per database."""
+    from django.conf import settings
+
+    namespace = getattr(settings, "REDIS_CHANNEL_NAMESPACE", "")
+    return f"{name}@{namespace}" if namespace else name
+
+
 def redis_client(url: str):
     """One client (and connection pool) per URL, cluster mode and process
     (`tenancy.redis_conn`: a `RedisCluster` when REDIS_CLUSTER_ENABLED)."""
