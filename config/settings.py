@@ -484,6 +484,12 @@ for _kind in ("jobs", "workflow_runs", "alert_notifications"):
         "schedule": 86400.0,
         "args": (f"lifecycle_mgr.tasks.purge_{_kind}_retention_task",),
     }
+# GDPR archives whose download link expired unused lose their pieces (lifecycle_mgr.exports).
+PERIODIC_TASKS["lifecycle-sweep-expired-exports"] = {
+    "task": "tenancy.tasks.fan_out_task",
+    "schedule": env.float("LIFECYCLE_EXPORT_SWEEP_INTERVAL", default=3600.0),
+    "args": ("lifecycle_mgr.tasks.sweep_expired_exports_task",),
+}
 PERIODIC_TASKS["security-sign-tree-heads"] = {
     "task": "tenancy.tasks.fan_out_task",
     "schedule": SECURITY_TREE_HEAD_INTERVAL,

@@ -139,6 +139,8 @@ def take_download(token: str, *, actor: str = "") -> tuple[ExportArchive, bytes]
             raise ExportNotFound(_("No such export."))
         if export.state == ExportState.DOWNLOADED:
             raise ExportGone(_("This export was already downloaded; request a new one."))
+        if export.state == ExportState.EXPIRED:
+            raise ExportGone(_("This download link has expired; request a new export."))
         if export.state != ExportState.READY:
             raise ExportNotReady(_("This export is not ready yet."))
         if timezone.now().timestamp() >= claims.get("x", 0) or timezone.now() >= export.expires_at:
@@ -159,6 +161,35 @@ def take_download(token: str, *, actor: str = "") -> tuple[ExportArchive, bytes]
             "lifecycle.export_downloaded", {"export": export.pk, "bytes": len(body)}, actor=actor
         )
     return export, body
+
+
+def sweep_expired_exports(*, now=None, actor: str = "system:exports") -> list[int]:
+    """In the tenant in context: the ready archives whose link expired unused lose their
+    encrypted pieces and become `expired` (one audit entry each). An archive nobody
+    fetched must not stay in the database for ever; its key is sealed with the tenant's
+    ring, but the bytes are still the tenant's personal data. Returns the swept ids."""
+    require_tenant_id("an export sweep")
+    now = now or timezone.now()
+    swept = []
+    due = ExportArchive.objects.filter(state=ExportState.READY, expires_at__lte=now)
+    for export_id in due.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            export = (
+                ExportArchive.objects.select_for_update()
+                .filter(pk=export_id, state=ExportState.READY, expires_at__lte=now)
+                .first()
+            )
+            if export is None:  # downloaded or swept meanwhile
+                continue
+            pieces = ExportChunk.objects.filter(export=export)
+            removed = pieces._raw_delete(pieces.db)
+            export.state = ExportState.EXPIRED
+            export.save(update_fields=["state"])
+            record_event(
+                "lifecycle.export_expired", {"export": export.pk, "chunks": removed}, actor=actor
+            )
+            swept.append(export.pk)
+    return swept
 
 
 def access_export(export_id) -> ExportArchive:

@@ -23,6 +23,8 @@ class ExportState(models.TextChoices):
     READY = "ready", _("Ready")
     DOWNLOADED = "downloaded", _("Downloaded")
     FAILED = "failed", _("Failed")
+    # The link expired before anyone downloaded it; the sweep deleted its pieces.
+    EXPIRED = "expired", _("Expired")
 
 
 class ExportArchive(TenantScopedModel):

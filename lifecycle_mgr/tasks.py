@@ -4,6 +4,7 @@ schedules name each (and an operator can time or pause one kind alone)."""
 
 from celery import shared_task
 
+from lifecycle_mgr.exports import sweep_expired_exports
 from lifecycle_mgr.retention import purge_kind
 
 
@@ -25,3 +26,8 @@ def purge_workflow_runs_retention_task() -> dict:
 @shared_task
 def purge_alert_notifications_retention_task() -> dict:
     return purge_kind("alert_notifications")
+
+
+@shared_task
+def sweep_expired_exports_task() -> dict:
+    return {"expired": sweep_expired_exports()}

@@ -20,11 +20,13 @@ from lifecycle_mgr.exports import (
     ExportRunning,
     download_link,
     request_export,
+    sweep_expired_exports,
     take_download,
 )
 from lifecycle_mgr.gdpr_models import ExportArchive, ExportChunk, ExportState
 from tenancy.context import tenant_context
 from tenancy.models import AdminLogEntry
+from tests.personas import audit_entries
 from tests.scoping_app.models import Document, Folder
 from tests.security_app.models import SecretNote
 
@@ -179,6 +181,53 @@ def test_export_download_after_expiry_is_gone(tenant_alpha, alpha_owner):
         export.save(update_fields=["expires_at"])
         with pytest.raises(ExportGone):
             take_download(download_link(export))
+
+
+def test_export_sweep_deletes_expired_unfetched_archives_of_its_tenant_only(
+    tenant_alpha, tenant_beta, alpha_owner, beta_owner
+):
+    _fill(tenant_alpha, alpha_owner)
+    _fill(tenant_beta, beta_owner)
+    expired, _key, _job = _export(tenant_alpha)
+    with tenant_context(tenant_alpha):
+        expired.expires_at = timezone.now() - dt.timedelta(seconds=1)
+        expired.save(update_fields=["expires_at"])
+    token = download_link(expired)
+    beta_export, _key, _job = _export(tenant_beta)
+    with tenant_context(tenant_beta):
+        beta_export.expires_at = timezone.now() - dt.timedelta(seconds=1)
+        beta_export.save(update_fields=["expires_at"])
+    with tenant_context(tenant_alpha):
+        assert sweep_expired_exports() == [expired.pk]
+        assert sweep_expired_exports() == []  # nothing left to sweep
+        expired.refresh_from_db()
+        assert expired.state == ExportState.EXPIRED
+        assert not ExportChunk.objects.filter(export=expired).exists()
+        with pytest.raises(ExportGone):
+            take_download(token)
+    (entry,) = audit_entries(tenant_alpha, "lifecycle.export_expired")
+    assert f'"export":{expired.pk}' in entry.data.replace(" ", "")
+    with tenant_context(tenant_beta):  # another tenant's sweep runs in its own context
+        beta_export.refresh_from_db()
+        assert beta_export.state == ExportState.READY
+        assert ExportChunk.objects.filter(export=beta_export).exists()
+
+
+def test_export_sweep_keeps_a_ready_archive_whose_link_is_still_valid(tenant_alpha, alpha_owner):
+    _fill(tenant_alpha, alpha_owner)
+    export, _key, _job = _export(tenant_alpha)
+    with tenant_context(tenant_alpha):
+        assert sweep_expired_exports() == []
+        export.refresh_from_db()
+        assert export.state == ExportState.READY
+        assert _download(tenant_alpha, export)
+
+
+def test_export_sweep_needs_a_tenant():
+    from tenancy.exceptions import TenantContextMissing
+
+    with pytest.raises(TenantContextMissing):
+        sweep_expired_exports()
 
 
 def test_export_link_of_another_tenant_or_forged_is_not_found(
