@@ -419,7 +419,7 @@ METADATA_MAX_CONTENT_BYTES = env.int("METADATA_MAX_CONTENT_BYTES", default=1_048
 # Content (and each version's snapshot) from this size on is stored compressed with zstd.
 METADATA_COMPRESS_MIN_BYTES = env.int("METADATA_COMPRESS_MIN_BYTES", default=1024)
 # Lines per step of a bulk import (one transaction each, with its checkpoint).
-METADATA_IMPORT_BATCH = env.int("METADATA_IMPORT_BATCH", default=1000)
+METADATA_IMPORT_BATCH = env.int("METADATA_IMPORT_BATCH", default=5000)
 # Search (docs/metadata.md, "Search"): the encoder ("minilm", the ONNX sentence model,
 # or "tfidf", the per-tenant scikit-learn fallback), the size from which a tenant's
 # vectors are searched through an HNSW graph instead of exactly, the graph's search

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from metadata_mgr import actions, selectors
+from metadata_mgr.content import record_content
 from metadata_mgr.exceptions import MetadataError
 from metadata_mgr.models import ImportFile, ImportRejection, Record, Subject
 from tenancy.admin_base import TenantScopedAdmin, tenant_role_at_least
@@ -113,7 +114,7 @@ class RecordAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("content"))
     def content_view(self, record):
         try:
-            return format_html("<pre>{}</pre>", _pretty(record.content))
+            return format_html("<pre>{}</pre>", _pretty(record_content(record)))
         except MetadataError as exc:
             return format_html("<em>{}</em>", exc.message)
 

@@ -15,6 +15,7 @@ version.
 from __future__ import annotations
 
 import json
+import threading
 
 import zstandard
 from django.conf import settings
@@ -27,6 +28,18 @@ ZSTD = 1
 SEALED = 2
 ZSTD_LEVEL = 3  # zstd's default: most of the ratio at a fraction of the CPU of higher ones
 _AAD_PREFIX = b"dim/metadata/v1"
+
+
+_local = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    # One per thread (a compressor is not thread-safe): `zstandard.compress` builds a
+    # new one, with its context, per call, which a bulk import pays per record.
+    found = getattr(_local, "zstd", None)
+    if found is None:
+        found = _local.zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return found
 
 
 def compress_min_bytes() -> int:
@@ -50,7 +63,7 @@ def encode_plain(value, data: bytes | None = None) -> tuple[bytes, int]:
     """(bytes, codec) of `value` without sealing: compressed when large enough."""
     data = canonical(value) if data is None else data
     if len(data) >= compress_min_bytes():
-        return zstandard.compress(data, ZSTD_LEVEL), ZSTD
+        return _compressor().compress(data), ZSTD
     return data, 0
 
 

@@ -26,7 +26,7 @@ from tenancy.context import get_current_tenant_id
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "METADATA_IMPORT_BATCH", 1000))
+    return int(getattr(settings, "METADATA_IMPORT_BATCH", 5000))
 
 
 def _tenant_check(tenant_id: int, slug: str):

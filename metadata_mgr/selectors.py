@@ -7,6 +7,7 @@ import re
 import uuid
 
 from metadata_mgr import differ, versioning
+from metadata_mgr.backends import document_store
 from metadata_mgr.exceptions import MetadataError
 from metadata_mgr.models import MetadataOutbox, Record, RecordVersion, Subject, SubjectVersion
 
@@ -51,10 +52,15 @@ def records(
 
 
 def get_record(record_id) -> Record | None:
+    """The record; with an external document store its content is read from there
+    (content.record_content), so the row's body is loaded only if the store is behind."""
     key = as_uuid(record_id)
     if key is None:
         return None
-    return Record.objects.select_related("subject", "subject_version").filter(pk=key).first()
+    queryset = Record.objects.select_related("subject", "subject_version")
+    if document_store().external:
+        queryset = queryset.defer("body")
+    return queryset.filter(pk=key).first()
 
 
 def record_for_update(record_id) -> Record | None:

@@ -1,7 +1,7 @@
 """Creating many records at once (a bulk import's step): every line is validated as
 `do_create_record` validates one (`validate_new`), and the valid ones are written with
 one INSERT per table (records, versions, outbox, audit queue): on PostgreSQL by
-`bulk_sql` (arrays, one round trip), elsewhere by the ORM's bulk_create. Every refused
+`bulk_sql` (one statement, one round trip), elsewhere by the ORM's bulk_create. Every refused
 line comes back with its reason. Runs inside the caller's transaction (the import's
 step), which it never breaks: refusals are found before anything is written.
 """
@@ -154,22 +154,26 @@ def _write_orm(news: list[NewRecord], actor: str) -> None:
 
 
 def _write_sql(news: list[NewRecord], actor: str) -> None:
+    """The rows of `bulk_sql.write`: JSON-ready values (uuids and times as text, bytes
+    as hex), built once per record."""
     import audit_mgr as audit
 
     records, versions, outbox, entries = [], [], [], []
+    created = VersionOp.CREATE.value
+    upsert = OutboxOp.UPSERT.value
     for new in news:
-        tenant = new.tenant_id
+        tenant, record_id, at = new.tenant_id, str(new.id), new.now.isoformat()
         bound = codec.aad(tenant, "metadata_mgr.record", "body", new.id) if new.sensitive else None
         body, record_codec, size = codec.encode(
             new.content, sensitive=new.sensitive, bound_to=bound, data=new.data
         )
-        records.append((
-            new.id, tenant, new.metadata_type, new.name, body, record_codec, size,
+        records.append([
+            record_id, tenant, new.metadata_type, new.name, body.hex(), record_codec, size,
             new.subject.pk if new.subject else None,
             new.subject_version.pk if new.subject_version else None,
-            bulk_sql.tags_json(new.tags), validation.tag_index(new.tags), new.owner,
-            new.sensitive, "1.0", 1, new.actor, new.now, new.now,
-        ))  # fmt: skip
+            new.tags, validation.tag_index(new.tags), new.owner,
+            new.sensitive, "1.0", 1, new.actor, at, at,
+        ])  # fmt: skip
         doc = new.document()
         changes = differ.diff({}, doc)
         version_id = uuid.uuid4()
@@ -182,12 +186,12 @@ def _write_sql(news: list[NewRecord], actor: str) -> None:
             {"document": doc, "changes": changes}, sensitive=new.sensitive, bound_to=bound
         )
         counts = versioning.counts(changes)
-        versions.append((
-            version_id, tenant, new.id, 1, 1, 0, "1.0", VersionOp.CREATE, False,
-            counts["added"], counts["changed"], counts["removed"], version_body, version_codec,
-            new.actor, new.now,
-        ))  # fmt: skip
-        outbox.append((tenant, new.id, OutboxOp.UPSERT.value, 1, new.now))
+        versions.append([
+            str(version_id), tenant, record_id, 1, 1, 0, "1.0", created, False,
+            counts["added"], counts["changed"], counts["removed"], version_body.hex(),
+            version_codec, new.actor, at,
+        ])  # fmt: skip
+        outbox.append([tenant, record_id, upsert, 1, at])
         entries.append(
             audit.queued_values(CREATED, _audit_payload(new, changes), actor=actor, at=new.now)
         )

@@ -19,7 +19,7 @@ class MetadataAPIView(TenantAPIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, MetadataError):
-            return Response(exc.as_body(), status=exc.status)
+            return Response(exc.as_body(), status=exc.status, headers=exc.headers or None)
         return super().handle_exception(exc)
 
     def actor(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from metadata_mgr.content import record_content
 from metadata_mgr.models import CompatibilityMode, MetadataType, Record, RecordVersion
 from tenancy.api import references
 from tenancy.api.fields import CaseInsensitiveChoiceField
@@ -190,7 +191,12 @@ class RecordSerializer(RecordSummarySerializer):
 
     @extend_schema_field({"type": "object", "additionalProperties": True})
     def get_content(self, record):
-        return record.content
+        if self.context.get("written"):
+            # The answer to a write: the content just written (the store is fed by the
+            # indexer afterwards; a store that is down must not turn a done write into
+            # an error).
+            return record.content
+        return record_content(record)  # from the configured document store
 
 
 class VersionSerializer(serializers.ModelSerializer):

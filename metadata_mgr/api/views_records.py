@@ -27,6 +27,7 @@ LIST_PARAMETERS = [
         description="0: live records (default); 1: deleted ones; all: both.",
     ),
 ]
+WRITTEN = {"written": True}  # serializer context of a write's answer
 VERSION_REF = {"type": "string", "pattern": s.VERSION_PATTERN}
 
 
@@ -72,7 +73,8 @@ class RecordListCreateView(MetadataAPIView):
         data = s.RecordCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         record = actions.do_create_record(actor=self.actor(), **data.validated_data)
-        return Response(s.RecordSerializer(record).data, status=status.HTTP_201_CREATED)
+        body = s.RecordSerializer(record, context=WRITTEN).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class RecordDetailView(MetadataAPIView):
@@ -94,7 +96,7 @@ class RecordDetailView(MetadataAPIView):
         record, _version = actions.do_update_record(
             record_id, actor=self.actor(), **data.validated_data
         )
-        return Response(s.RecordSerializer(record).data)
+        return Response(s.RecordSerializer(record, context=WRITTEN).data)
 
     @extend_schema(request=None, responses={200: s.RecordSummarySerializer})
     def delete(self, request, record_id, *args, **kwargs):
@@ -163,7 +165,7 @@ class RecordRollbackView(MetadataAPIView):
         )
         return Response(
             {
-                "record": s.RecordSerializer(record).data,
+                "record": s.RecordSerializer(record, context=WRITTEN).data,
                 "version": s.VersionSerializer(version).data,
             }
         )

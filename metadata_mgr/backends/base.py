@@ -1,6 +1,8 @@
 """The backend protocols. Every method acts for the tenant in context
 (`tenancy.context.require_tenant_id()`): an implementation never takes a tenant from
-its caller, and without a tenant context it fails closed (`TenantContextMissing`)."""
+its caller, and without a tenant context it fails closed (`TenantContextMissing`).
+A backend that cannot be reached raises `metadata_mgr.exceptions.BackendUnavailable`
+(a 503 with Retry-After)."""
 
 from __future__ import annotations
 
@@ -57,6 +59,11 @@ class DocumentStore(Protocol):
 
     def get(self, record_id: str):
         """The decoded content of a live record, None when there is none."""
+
+    def get_version(self, record_id: str, version_seq: int):
+        """The decoded content of a live record if the store holds exactly version
+        `version_seq` of it, else None (the store is behind: the caller reads the
+        database, the source of truth)."""
 
     def delete(self, record_id: str) -> None:
         """The record is deleted (soft or hard): `get` answers None."""

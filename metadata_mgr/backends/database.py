@@ -44,6 +44,13 @@ class DatabaseDocumentStore:
         require_tenant_id()  # the record's own row holds its content
 
     def get(self, record_id: str):
+        return self._content(record_id, {})
+
+    def get_version(self, record_id: str, version_seq: int):
+        return self._content(record_id, {"version_seq": int(version_seq)})
+
+    @staticmethod
+    def _content(record_id: str, match: dict):
         import uuid
 
         from metadata_mgr.models import Record
@@ -53,7 +60,7 @@ class DatabaseDocumentStore:
             record_id = uuid.UUID(str(record_id))
         except ValueError:
             return None  # not a record id: no such record, as in the other stores
-        record = Record.objects.filter(pk=record_id, deleted_at__isnull=True).first()
+        record = Record.objects.filter(pk=record_id, deleted_at__isnull=True, **match).first()
         return None if record is None else record.content
 
     def delete(self, record_id: str) -> None:

@@ -19,11 +19,14 @@ TF-IDF encoder's vectors are not comparable with another's.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 import numpy as np
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 from elasticsearch.dsl import Q, Search
 
 from metadata_mgr.backends.base import Hit, IndexEntry
+from metadata_mgr.exceptions import BackendUnavailable
 from tenancy.context import require_tenant_id
 
 KEYWORD_FIELDS = ["name^3", "tags^2", "owner", "content", "text"]
@@ -42,6 +45,27 @@ MAPPING = {
         "text": TEXT,
     }
 }
+
+
+# What a server answers when it is overloaded or has no shard to serve: as unavailable
+# as a refused connection, for the caller.
+UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@contextmanager
+def reachable():
+    """Elasticsearch down, timing out or refusing for want of a shard is a
+    `BackendUnavailable` (a 503 with Retry-After), not an error of ours."""
+    try:
+        yield
+    except (ConnectionError, ConnectionTimeout) as exc:
+        raise BackendUnavailable("search backend (Elasticsearch)", type(exc).__name__) from exc
+    except ApiError as exc:
+        if exc.meta is not None and exc.meta.status in UNAVAILABLE_STATUSES:
+            raise BackendUnavailable(
+                "search backend (Elasticsearch)", f"HTTP {exc.meta.status}"
+            ) from exc
+        raise
 
 
 def vector_field(dims: int) -> str:
@@ -131,6 +155,10 @@ class ElasticsearchSearch:
 
     def write(self, entries: Mapping[str, IndexEntry | None]) -> None:
         tenant_id = require_tenant_id()
+        with reachable():
+            self._write(tenant_id, entries)
+
+    def _write(self, tenant_id: int, entries: Mapping[str, IndexEntry | None]) -> None:
         routing = str(tenant_id)
         operations: list[dict] = []
         for record_id, entry in entries.items():
@@ -172,28 +200,33 @@ class ElasticsearchSearch:
 
     def drop_tenant(self) -> None:
         tenant_id = require_tenant_id()
-        self._ensure(None)
-        self.client.delete_by_query(
-            index=self.index,
-            query=tenant_filter(tenant_id).to_dict(),
-            routing=str(tenant_id),
-            refresh=True,
-        )
+        with reachable():
+            self._ensure(None)
+            self.client.delete_by_query(
+                index=self.index,
+                query=tenant_filter(tenant_id).to_dict(),
+                routing=str(tenant_id),
+                refresh=True,
+            )
 
     # --- reads ----------------------------------------------------------------------------
 
     def keyword(self, query: str, limit: int) -> list[Hit]:
         tenant_id = require_tenant_id()
-        self._ensure(None)
-        response = keyword_search(self.index, tenant_id, query, limit).using(self.client).execute()
+        with reachable():
+            self._ensure(None)
+            request = keyword_search(self.index, tenant_id, query, limit).using(self.client)
+            response = request.execute()
         return [(hit.record_id, float(hit.meta.score)) for hit in response]
 
     def semantic(self, vector: np.ndarray, k: int, threshold: float, encoder: str) -> list[Hit]:
         tenant_id = require_tenant_id()
-        self._ensure(len(np.asarray(vector).ravel()))
-        request = knn_search(self.index, tenant_id, vector, k, encoder).using(self.client)
+        with reachable():
+            self._ensure(len(np.asarray(vector).ravel()))
+            request = knn_search(self.index, tenant_id, vector, k, encoder).using(self.client)
+            response = request.execute()
         out = []
-        for hit in request.execute():
+        for hit in response:
             # Elasticsearch scores cosine as (1 + cos) / 2; the threshold is on cos.
             cosine = 2.0 * float(hit.meta.score) - 1.0
             if cosine >= threshold:

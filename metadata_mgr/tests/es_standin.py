@@ -18,6 +18,11 @@ else (NotImplementedError), so a query the backend starts to send is never silen
   semantics of a kNN pre-filter), score (1 + cosine) / 2 as for `similarity: cosine`.
 
 Every search body is kept in `requests`, so tests can assert on what was sent.
+
+Fault injection: set `fault` to "refused" (every call raises the client's own
+`elasticsearch.ConnectionError`, as when the server is down) or to an HTTP status
+such as 503 (every call raises the client's `ApiError` with that status, as when the
+cluster has no shard to serve), and back to None to bring the server back.
 """
 
 from __future__ import annotations
@@ -49,15 +54,18 @@ class _Indices:
         self.owner = owner
 
     def exists(self, *, index):
+        self.owner.check_fault()
         return index in self.owner.mappings
 
     def create(self, *, index, mappings=None, **_):
+        self.owner.check_fault()
         if index in self.owner.mappings:
             raise ValueError(f"resource_already_exists_exception: {index}")
         self.owner.mappings[index] = copy.deepcopy((mappings or {}).get("properties", {}))
         return {"acknowledged": True}
 
     def put_mapping(self, *, index, properties):
+        self.owner.check_fault()
         current = self.owner.mappings[index]
         for name, spec in properties.items():
             if name in current and current[name] != spec:
@@ -78,6 +86,19 @@ class InMemoryElasticsearch:
         self.docs: dict[str, dict[int, dict[str, tuple[str, dict]]]] = {}
         self.requests: list[dict] = []
         self.indices = _Indices(self)
+        self.fault: str | int | None = None
+
+    def check_fault(self) -> None:
+        if self.fault is None:
+            return
+        from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+        from elasticsearch import ApiError, ConnectionError
+
+        if self.fault == "refused":
+            raise ConnectionError("Connection refused (InMemoryElasticsearch fault)")
+        node = NodeConfig("http", "standin", 9200)
+        meta = ApiResponseMeta(int(self.fault), "1.1", HttpHeaders(), 0.0, node)
+        raise ApiError("unavailable_shards_exception", meta=meta, body={})
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -87,6 +108,7 @@ class InMemoryElasticsearch:
         return self.docs.setdefault(index, {s: {} for s in range(self.shards)})
 
     def bulk(self, *, operations, refresh=None):
+        self.check_fault()
         items, ops = [], list(operations)
         while ops:
             action = ops.pop(0)
@@ -112,6 +134,7 @@ class InMemoryElasticsearch:
                 raise ValueError(f"mapper_parsing_exception: {name} is not a mapped vector")
 
     def delete_by_query(self, *, index, query, routing=None, refresh=None):
+        self.check_fault()
         deleted = 0
         for shard_no, shard in self._shards(index).items():
             if routing is not None and shard_no != shard_of(routing, self.shards):
@@ -124,6 +147,7 @@ class InMemoryElasticsearch:
     # --- search ---------------------------------------------------------------------------
 
     def search(self, *, index, body, routing=None, **params):
+        self.check_fault()
         if params:
             raise NotImplementedError(f"search parameters {sorted(params)}")
         if isinstance(index, list):  # the DSL sends its indexes as a list
