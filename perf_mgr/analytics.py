@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from perf_mgr import bottlenecks, policy, process, query, recording, trends
+from perf_mgr import bottlenecks, policy, process, query, recording, trends, window_cache
 from perf_mgr.frame import Frame
 from perf_mgr.models import HOUR_US, MINUTE_US, MetricSeries, RollupCursor, SeriesGuard, now_us
 from tenancy.context import get_current_tenant, require_tenant_id
@@ -34,10 +34,10 @@ class AnalyticsError(ValueError):
 class _View:
     """The series of a window and its Frame, with each row's series and name as indexes."""
 
-    def __init__(self, found: list, rows: list, win: query.Window):
+    def __init__(self, found: list, frame: Frame, win: query.Window):
         self.found = found
         self.win = win
-        self.frame = Frame(rows, win.since_us, win.step_us)
+        self.frame = frame
         ids = np.fromiter((s.id for s in found), dtype=np.int64, count=len(found))
         order = np.argsort(ids)
         at = np.searchsorted(ids[order], self.frame.series) if len(found) else self.frame.series
@@ -111,14 +111,15 @@ def _gather(tenants, win: query.Window) -> _View:
 
     if tenants is None:
         found = query.find_series()
-        return _View(found, query.fetch_rows(found, win), win)
+        tenant_id = require_tenant_id("reading analytics")
+        return _View(found, window_cache.frame(tenant_id, found, win), win)
     found, rows = [], []
     for tenant in tenants:
         with tenant_context(tenant):
             of_tenant = query.find_series()
             found.extend(of_tenant)
             rows.extend(query.fetch_rows(of_tenant, win))
-    return _View(found, rows, win)
+    return _View(found, Frame(rows, win.since_us, win.step_us), win)
 
 
 def _platform_state() -> dict:
