@@ -110,9 +110,9 @@ def _gather(tenants, win: query.Window) -> _View:
     from tenancy.context import tenant_context
 
     if tenants is None:
-        found = query.find_series()
         tenant_id = require_tenant_id("reading analytics")
-        return _View(found, window_cache.frame(tenant_id, found, win), win)
+        found, frame = window_cache.series_and_frame(tenant_id, win)
+        return _View(found, frame, win)
     found, rows = [], []
     for tenant in tenants:
         with tenant_context(tenant):

@@ -29,22 +29,26 @@ from collections import OrderedDict
 
 from perf_mgr import policy, query
 from perf_mgr.frame import Frame
-from perf_mgr.models import HOUR_US, RollupCursor
+from perf_mgr.models import HOUR_US, MetricSeries, RollupCursor
 from tenancy import db as tenant_db
 from tenancy.context import get_current_tenant
 
 MAX_ENTRIES = 16
 MAX_SKETCH_ENTRIES = 4_000_000  # ~100 MB of arrays at most, all entries together
 SENTINEL = -1  # the series id of the cursor row (series ids are positive)
+SERIES_SENTINEL = -2  # ... and of the series row
+MAX_TENANTS = 1024  # series lists kept
 
 _lock = threading.Lock()
 _entries: OrderedDict = OrderedDict()  # key -> (cursor mark, Frame)
+_series: OrderedDict = OrderedDict()  # (alias, tenant id) -> (series mark, [Series])
 _stats = {"hits": 0, "misses": 0}
 
 
 def clear() -> None:
     with _lock:
         _entries.clear()
+        _series.clear()
 
 
 def stats() -> dict:
@@ -69,15 +73,36 @@ def _sentinel(tenant_id: int) -> tuple[str, list]:
     return sql, [tenant_id]
 
 
+def _series_sentinel(tenant_id: int) -> tuple[str, list]:
+    """The tenant's series as one more row: the highest id and how many. Series are
+    only ever added (or all purged with the tenant), so these two tell a change."""
+    connection = tenant_db.connection_for(tenant_id)
+    table = connection.ops.quote_name(MetricSeries._meta.db_table)
+    sql = (
+        f"SELECT {SERIES_SENTINEL}, coalesce(max(id), 0), count(*), 0, 0, 0, NULL "
+        f"FROM {table} WHERE tenant_id = %s"
+    )
+    return sql, [tenant_id]
+
+
 def _split(rows: list) -> tuple[tuple, list]:
     """((the cursor's last sample id, when it moved), the other rows)."""
-    mark, kept = (0, None), []
+    marks, kept = _split_all(rows)
+    return marks.get(SENTINEL, (0, None)), kept
+
+
+def _split_all(rows: list) -> tuple[dict, list]:
+    marks, kept = {}, []
     for row in rows:
-        if row[0] == SENTINEL:
-            mark = (int(row[1]), row[2])
+        if row[0] in (SENTINEL, SERIES_SENTINEL):
+            marks[row[0]] = (int(row[1]), row[2])
         else:
             kept.append(row)
-    return mark, kept
+    return marks, kept
+
+
+def _series_mark(found: list[query.Series]) -> tuple:
+    return (max((s.id for s in found), default=0), len(found))
 
 
 def _cacheable(tenant_id: int, window: query.Window) -> bool:
@@ -97,6 +122,63 @@ def _store(key, mark: tuple, frame: Frame) -> None:
             total -= len(dropped.entry_row)
 
 
+def _key(tenant_id: int, ids: list[int], window: query.Window) -> tuple:
+    alias = tenant_db.connection_for(tenant_id).alias
+    rollups_sql, rollups_params = query._statement(tenant_id, ids, window, rollups_only=True)
+    return (alias, tenant_id, window.since_us, window.step_us, rollups_sql, tuple(rollups_params))
+
+
+def _hit(tenant_id: int, key: tuple, ids: list[int], window: query.Window, series_mark=None):
+    """The cached roll-ups plus the raw tail, read in one statement with the cursor (and
+    the series, when `series_mark` is given); None unless both are still as cached."""
+    with _lock:
+        cached = _entries.get(key)
+        if cached is not None:
+            _entries.move_to_end(key)
+    if cached is None:
+        return None
+    mark, rolled = cached
+    sql, params = query._statement(tenant_id, ids, window, above=mark[0], tail_only=True)
+    for extra_sql, extra_params in [_sentinel(tenant_id)] + (
+        [_series_sentinel(tenant_id)] if series_mark else []
+    ):
+        sql, params = f"{sql} UNION ALL {extra_sql}", [*params, *extra_params]
+    marks, tail = _split_all(query.run_rows(tenant_id, sql, params))
+    if marks.get(SENTINEL, (0, None)) != mark:
+        return None
+    if series_mark is not None and marks.get(SERIES_SENTINEL) != series_mark:
+        return None
+    with _lock:
+        _stats["hits"] += 1
+    return Frame.concat(rolled, Frame(tail, window.since_us, window.step_us))
+
+
+def series_and_frame(tenant_id: int, window: query.Window) -> tuple[list, Frame]:
+    """All the series of the tenant in context (`tenant_id`) and the window's Frame. On
+    a hit, one statement: the raw tail, the cursor and the series count (the series list
+    is kept too, and re-read as soon as a series is added)."""
+    tenant = get_current_tenant()
+    if tenant is not None and tenant.id == tenant_id and _cacheable(tenant_id, window):
+        alias = tenant_db.connection_for(tenant_id).alias
+        with _lock:
+            known = _series.get((alias, tenant_id))
+        if known is not None and known[1]:
+            series_mark, found = known
+            ids = [s.id for s in found]
+            hit = _hit(tenant_id, _key(tenant_id, ids, window), ids, window, series_mark)
+            if hit is not None:
+                return list(found), hit
+        found = query.find_series()
+        with _lock:
+            _series[(alias, tenant_id)] = (_series_mark(found), found)
+            _series.move_to_end((alias, tenant_id))
+            while len(_series) > MAX_TENANTS:
+                _series.popitem(last=False)
+        return list(found), frame(tenant_id, found, window)
+    found = query.find_series()
+    return found, frame(tenant_id, found, window)
+
+
 def frame(tenant_id: int, series: list[query.Series], window: query.Window) -> Frame:
     """The window's Frame for the tenant in context (`tenant_id`): roll-ups and raw
     samples above the cursor, as `query.fetch_rows` reads them."""
@@ -106,37 +188,11 @@ def frame(tenant_id: int, series: list[query.Series], window: query.Window) -> F
     tenant = get_current_tenant()
     if tenant is None or tenant.id != tenant_id or not _cacheable(tenant_id, window):
         return Frame(query.fetch_rows(series, window), window.since_us, window.step_us)
-    alias = tenant_db.connection_for(tenant_id).alias
-    rollups_sql, rollups_params = query._statement(tenant_id, ids, window, rollups_only=True)
-    key = (
-        alias,
-        tenant_id,
-        window.since_us,
-        window.step_us,
-        rollups_sql,
-        tuple(rollups_params),
-    )
+    key = _key(tenant_id, ids, window)
+    hit = _hit(tenant_id, key, ids, window)
+    if hit is not None:
+        return hit
     sentinel_sql, sentinel_params = _sentinel(tenant_id)
-    with _lock:
-        cached = _entries.get(key)
-        if cached is not None:
-            _entries.move_to_end(key)
-    if cached is not None:
-        mark, rolled = cached
-        tail_sql, tail_params = query._statement(
-            tenant_id, ids, window, above=mark[0], tail_only=True
-        )
-        now_mark, tail = _split(
-            query.run_rows(
-                tenant_id,
-                f"{tail_sql} UNION ALL {sentinel_sql}",
-                [*tail_params, *sentinel_params],
-            )
-        )
-        if now_mark == mark:
-            with _lock:
-                _stats["hits"] += 1
-            return Frame.concat(rolled, Frame(tail, window.since_us, window.step_us))
     with _lock:
         _stats["misses"] += 1
     sql, params = query._statement(tenant_id, ids, window)

@@ -88,3 +88,17 @@ def test_window_cache_never_answers_for_another_tenant(
         assert result["metrics"][REQ]["count"] == 5
         assert result["metrics"][REQ]["max"] == 0.02
         assert {v["view"] for v in result["slowest_views"]} <= {"v1:beta"}
+
+
+def test_window_cache_sees_a_series_added_after_it(tenant_alpha, write_samples, start):
+    window_cache.clear()
+    write_samples(tenant_alpha, _requests("v1:a", [0.01] * 10, start))
+    with tenant_context(tenant_alpha):
+        do_roll_up()
+        get_analytics(hours=24)
+        assert set(get_analytics(hours=24)["metrics"]) == {REQ}
+    write_samples(tenant_alpha, [("jobs_done", {"queue": "q"}, 2.0, start + HOUR_US)])
+    with tenant_context(tenant_alpha):
+        metrics = get_analytics(hours=24)["metrics"]
+    assert metrics["jobs_done"]["count"] == 1
+    assert metrics[REQ]["count"] == 10
