@@ -81,8 +81,12 @@ class Agg:
     min: float | None = None
     max: float | None = None
     parts: list = field(default_factory=list)  # sketches, (codes, counts) each
+    # Quantiles computed beforehand from the same rows ({q: value}, perf_mgr/frame.py);
+    # forgotten by any merge.
+    known: dict = field(default_factory=dict, compare=False, repr=False)
 
     def add(self, count, total, low, high, part) -> None:
+        self.known = {}
         self.count += count
         self.sum += total
         self.min = low if self.min is None else min(self.min, low)
@@ -91,6 +95,7 @@ class Agg:
 
     def merge(self, other: Agg) -> Agg:
         if other.count:
+            self.known = {}
             self.count += other.count
             self.sum += other.sum
             self.min = other.min if self.min is None else min(self.min, other.min)
@@ -103,6 +108,8 @@ class Agg:
         return self.sum / self.count if self.count else None
 
     def quantiles(self, qs) -> list:
+        if self.known and all(q in self.known for q in qs):
+            return [self.known[q] for q in qs]
         parts = [p for p in self.parts if len(p) and len(p[0])]
         if len(parts) > 1:  # added up once, however often it is asked
             self.parts = parts = [sketch.merge_parts(parts)]
