@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from perf_mgr import bottlenecks, policy, process, query, recording, trends
+from perf_mgr import bottlenecks, policy, process, query, recording, trends, window_cache
 from perf_mgr.frame import Frame
 from perf_mgr.models import HOUR_US, MINUTE_US, MetricSeries, RollupCursor, SeriesGuard, now_us
 from tenancy.context import get_current_tenant, require_tenant_id
@@ -34,10 +34,10 @@ class AnalyticsError(ValueError):
 class _View:
     """The series of a window and its Frame, with each row's series and name as indexes."""
 
-    def __init__(self, found: list, rows: list, win: query.Window):
+    def __init__(self, found: list, frame: Frame, win: query.Window):
         self.found = found
         self.win = win
-        self.frame = Frame(rows, win.since_us, win.step_us)
+        self.frame = frame
         ids = np.fromiter((s.id for s in found), dtype=np.int64, count=len(found))
         order = np.argsort(ids)
         at = np.searchsorted(ids[order], self.frame.series) if len(found) else self.frame.series
@@ -55,6 +55,30 @@ class _View:
             (bool(wanted(s)) for s in self.found), dtype=bool, count=len(self.found)
         )
         return chosen[self.row_series] if len(self.found) else np.zeros(0, dtype=bool)
+
+    def request_views(self, qs=(0.5, 0.95, 0.99)) -> dict[str, query.Agg]:
+        """{view: Agg of its requests}, as `bottlenecks.request_views` merges them, with
+        the quantiles the bottlenecks ask for computed for every view at once."""
+        views = sorted({s.labels.get("view", "") for s in self.found if s.name == REQUEST})
+        index = {v: i for i, v in enumerate(views)}
+        of_series = np.fromiter(
+            (index[s.labels.get("view", "")] if s.name == REQUEST else -1 for s in self.found),
+            dtype=np.int64,
+            count=len(self.found),
+        )
+        keys = of_series[self.row_series] if len(self.found) else self.row_series
+        groups = self.frame.group(keys, len(views))
+        values = groups.quantiles(list(qs))
+        out = {}
+        for i, view in enumerate(views):
+            if groups.count[i]:
+                agg = groups.agg(i)
+                agg.known = {
+                    q: None if np.isnan(values[i, j]) else float(values[i, j])
+                    for j, q in enumerate(qs)
+                }
+                out[view] = agg
+        return out
 
     def series_aggs(self) -> dict[int, query.Agg]:
         """{series id: Agg} of the series with data (bottlenecks read these)."""
@@ -110,15 +134,16 @@ def _gather(tenants, win: query.Window) -> _View:
     from tenancy.context import tenant_context
 
     if tenants is None:
-        found = query.find_series()
-        return _View(found, query.fetch_rows(found, win), win)
+        tenant_id = require_tenant_id("reading analytics")
+        found, frame = window_cache.series_and_frame(tenant_id, win)
+        return _View(found, frame, win)
     found, rows = [], []
     for tenant in tenants:
         with tenant_context(tenant):
             of_tenant = query.find_series()
             found.extend(of_tenant)
             rows.extend(query.fetch_rows(of_tenant, win))
-    return _View(found, rows, win)
+    return _View(found, Frame(rows, win.since_us, win.step_us), win)
 
 
 def _platform_state() -> dict:
@@ -210,7 +235,7 @@ def get_analytics(hours: int = 24, tenants=None) -> dict:
     win = query.make_window(since, end, step // 1_000_000, now_us=end)
     view = _gather(tenants, win)
     aggs = view.series_aggs()
-    views = bottlenecks.request_views(view.found, aggs)
+    views = view.request_views()
     tenant = get_current_tenant() if tenants is None else None
     return {
         "tenant": (tenant.slug or tenant.id) if tenant else None,

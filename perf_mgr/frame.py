@@ -125,3 +125,30 @@ class Frame:
         else:
             hist = np.zeros((n, 0))
         return Groups(count, total, low, high, hist, self.codes)
+
+    @classmethod
+    def concat(cls, first: Frame, second: Frame) -> Frame:
+        """The rows of `first` then those of `second`, without decoding a sketch again:
+        what the window cache (perf_mgr/window_cache.py) adds its raw tail with."""
+        if not second.size:
+            return first
+        out = cls.__new__(cls)
+        out.size = first.size + second.size
+        for name in ("series", "bucket", "count", "sum", "min", "max", "entry_count"):
+            setattr(out, name, np.concatenate([getattr(first, name), getattr(second, name)]))
+        out.entry_row = np.concatenate([first.entry_row, second.entry_row + first.size])
+        out.codes = np.union1d(first.codes, second.codes)
+        out.entry_code = np.concatenate(
+            [
+                np.searchsorted(out.codes, first.codes)[first.entry_code],
+                np.searchsorted(out.codes, second.codes)[second.entry_code],
+            ]
+        )
+        return out
+
+    def freeze(self) -> Frame:
+        """Read-only arrays: a cached frame is shared by every reader of its window."""
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return self

@@ -81,8 +81,12 @@ class Agg:
     min: float | None = None
     max: float | None = None
     parts: list = field(default_factory=list)  # sketches, (codes, counts) each
+    # Quantiles computed beforehand from the same rows ({q: value}, perf_mgr/frame.py);
+    # forgotten by any merge.
+    known: dict = field(default_factory=dict, compare=False, repr=False)
 
     def add(self, count, total, low, high, part) -> None:
+        self.known = {}
         self.count += count
         self.sum += total
         self.min = low if self.min is None else min(self.min, low)
@@ -91,6 +95,7 @@ class Agg:
 
     def merge(self, other: Agg) -> Agg:
         if other.count:
+            self.known = {}
             self.count += other.count
             self.sum += other.sum
             self.min = other.min if self.min is None else min(self.min, other.min)
@@ -103,6 +108,8 @@ class Agg:
         return self.sum / self.count if self.count else None
 
     def quantiles(self, qs) -> list:
+        if self.known and all(q in self.known for q in qs):
+            return [self.known[q] for q in qs]
         parts = [p for p in self.parts if len(p) and len(p[0])]
         if len(parts) > 1:  # added up once, however often it is asked
             self.parts = parts = [sketch.merge_parts(parts)]
@@ -206,10 +213,18 @@ def _marks(values) -> tuple[str, list]:
     return ", ".join(["%s"] * len(values)), values
 
 
-def _statement(tenant_id: int, series_ids: list[int], window: Window):
+def _statement(
+    tenant_id: int,
+    series_ids: list[int],
+    window: Window,
+    rollups_only: bool = False,
+    above: int | None = None,
+    tail_only: bool = False,
+):
     """One UNION ALL: hourly roll-ups of the whole hours, minute roll-ups of the other
     minutes (each non-empty range its own branch, so every branch is an index range
-    scan), and the raw samples above the tenant's cursor."""
+    scan), and the raw samples above the tenant's cursor (`above`: above that sample
+    id instead; `rollups_only`: no raw samples; `tail_only`: only them)."""
     rollups = connection.ops.quote_name(MetricRollup._meta.db_table)
     samples = connection.ops.quote_name(MetricSample._meta.db_table)
     cursors = connection.ops.quote_name(RollupCursor._meta.db_table)
@@ -220,12 +235,22 @@ def _statement(tenant_id: int, series_ids: list[int], window: Window):
     branches, params = [], []
     ranges = [(3600, h0, h1), (60, s, min(h0, u)), (60, max(h1, s), u)]
     for resolution, low, high in ranges:
-        if high > low:
+        if high > low and not tail_only:
             branches.append(
                 f"SELECT {columns} FROM {rollups} WHERE tenant_id = %s AND resolution = "
                 f"{resolution} AND start_us >= %s AND start_us < %s AND series_id IN ({marks})"
             )
             params += [tenant_id, low, high, *ids]
+    if rollups_only:
+        return " UNION ALL ".join(branches), params
+    if above is not None:
+        branches.append(
+            f"SELECT series_id, at_us, 1, value, value, value, NULL FROM {samples} "
+            f"WHERE tenant_id = %s AND series_id IN ({marks}) AND at_us >= %s AND at_us < %s "
+            "AND id > %s"
+        )
+        params += [tenant_id, *ids, s, u, above]
+        return " UNION ALL ".join(branches), params
     branches.append(
         f"SELECT series_id, at_us, 1, value, value, value, NULL FROM {samples} "
         f"WHERE tenant_id = %s AND series_id IN ({marks}) AND at_us >= %s AND at_us < %s "
@@ -242,6 +267,12 @@ def fetch_rows(series: list[Series], window: Window) -> list[tuple]:
     if not series:
         return []
     sql, params = _statement(tenant_id, [s.id for s in series], window)
+    return run_rows(tenant_id, sql, params)
+
+
+def run_rows(tenant_id: int, sql: str, params: list) -> list[tuple]:
+    """Execute a statement of `_statement`'s shape for the tenant: binary results on
+    PostgreSQL."""
     connection = tenant_db.connection_for(tenant_id)  # a dedicated tenant's own database
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -191,3 +191,30 @@ def test_a_rollup_without_a_sketch_counts_but_gives_no_quantiles(tenant_alpha):
     metric = result["metrics"]["g"]
     assert (metric["count"], metric["avg"], metric["max"]) == (2, 1.5, 2.0)
     assert metric["p50"] is None and metric["p95"] is None
+
+
+def test_request_views_at_once_answer_like_merged_series(tenant_alpha, write_samples):
+    """The views' quantiles computed for all views at once (analytics._View) are those
+    of the per-series Aggs merged view by view (bottlenecks.request_views)."""
+    from perf_mgr import bottlenecks
+    from perf_mgr.analytics import _gather
+
+    now = now_us()
+    start = now - now % HOUR_US - 2 * HOUR_US
+    rng = random.Random(3)
+    samples = []
+    for view in ("v1:a", "v1:b"):
+        for status in ("2xx", "5xx"):
+            values = [rng.lognormvariate(-2, 1) for _ in range(50)]
+            samples += _requests(view, status, values, start)
+    write_samples(tenant_alpha, samples)
+    with tenant_context(tenant_alpha):
+        do_roll_up()
+        win = query.make_window(start, now, 3600, now_us=now)
+        view = _gather(None, win)
+        at_once = view.request_views()
+        merged = bottlenecks.request_views(view.found, view.series_aggs())
+    assert set(at_once) == set(merged) == {"v1:a", "v1:b"}
+    for name, agg in at_once.items():
+        assert agg.count == merged[name].count == 100
+        assert agg.quantiles([0.5, 0.95, 0.99]) == merged[name].quantiles([0.5, 0.95, 0.99])

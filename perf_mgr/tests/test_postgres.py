@@ -121,7 +121,8 @@ def test_the_runtime_role_still_cannot_create_temporary_tables(tenant_alpha, wri
 
 
 def test_the_samples_primary_key_leads_with_the_tenant():
-    """No B-tree on the id alone: every read names the tenant (migration 0007)."""
+    """No B-tree on the id alone: every read names the tenant (migration 0007); none on
+    the tenant alone either (migration 0010)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i "
@@ -134,6 +135,13 @@ def test_the_samples_primary_key_leads_with_the_tenant():
             "SELECT count(*) FROM pg_index WHERE indrelid = 'perf_mgr_metricsample'::regclass "
             "AND indnatts = 1 AND indkey[0] = (SELECT attnum FROM pg_attribute WHERE "
             "attrelid = 'perf_mgr_metricsample'::regclass AND attname = 'id')"
+        )
+        assert cursor.fetchone() == (0,)
+        # Nor on the tenant alone: the primary key leads with it (migration 0010).
+        cursor.execute(
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'perf_mgr_metricsample'::regclass "
+            "AND indnatts = 1 AND indkey[0] = (SELECT attnum FROM pg_attribute WHERE "
+            "attrelid = 'perf_mgr_metricsample'::regclass AND attname = 'tenant_id')"
         )
         assert cursor.fetchone() == (0,)
 
