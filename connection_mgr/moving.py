@@ -141,7 +141,7 @@ def copy_table(
     with row-level security, and the runtime role may not create temporary tables)."""
     if _sqlite(target):
         return moving_sqlite.copy_table(
-            model, source, target, tenant_id, lambda m, a, t: delete_rows(m, a, t, owner)
+            model, source, target, tenant_id, lambda m, a, t: delete_rows(m, a, t, owner), ID_GAP
         )
     table = ident(model._meta.db_table)
     names = ", ".join(ident(c) for c in _columns(model))

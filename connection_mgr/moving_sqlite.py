@@ -63,9 +63,10 @@ def checksum(model, alias: str, tenant_id: int) -> dict:
     return {"rows": rows, "md5": digest.hexdigest() if rows else ""}
 
 
-def copy_table(model, source: str, target: str, tenant_id: int, delete_rows) -> int:
+def copy_table(model, source: str, target: str, tenant_id: int, delete_rows, id_gap: int) -> int:
     """The tenant's rows of one table, source → target, replacing what the target had
-    (`delete_rows(model, alias, tenant_id)`), in one transaction of the target."""
+    (`delete_rows(model, alias, tenant_id)`), in one transaction of the target; the
+    target's counter at least `id_gap` past the source's when the target is dedicated."""
     table = ident(model._meta.db_table)
     columns = _columns(model)
     insert = (
@@ -81,7 +82,7 @@ def copy_table(model, source: str, target: str, tenant_id: int, delete_rows) -> 
                 writing.executemany(insert, batch)
                 copied += len(batch)
         if model._meta.pk.get_internal_type() in AUTO_FIELDS:
-            move_sequence(model, source, target, target != "default")
+            move_sequence(model, source, target, id_gap if target != "default" else 0)
     return copied
 
 
@@ -92,17 +93,15 @@ def _sequence(alias: str, table: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def move_sequence(model, source: str, target: str, dedicated: bool) -> None:
+def move_sequence(model, source: str, target: str, gap: int) -> None:
     """The target's AUTOINCREMENT counter never goes back, and a dedicated file's starts
-    ID_GAP past the source's (moving.ID_GAP), so later ids never meet the shared ones."""
-    from connection_mgr.moving import ID_GAP
-
+    `gap` (moving.ID_GAP) past the source's, so later ids never meet the shared ones."""
     table, column = model._meta.db_table, model._meta.pk.column
     source_last = _sequence(source, table)
     with connections[target].cursor() as cursor:
         cursor.execute(f"SELECT coalesce(max({ident(column)}), 0) FROM {ident(table)}")
         highest = int(cursor.fetchone()[0])
-        wanted = max(_sequence(target, table), highest, source_last + (ID_GAP if dedicated else 0))
+        wanted = max(_sequence(target, table), highest, source_last + gap)
         cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [wanted, table])
         if cursor.rowcount == 0:
             cursor.execute(
