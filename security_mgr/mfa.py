@@ -202,7 +202,12 @@ def _read_enrolled_tenants(user) -> list[int]:
             passkey_ids = PasskeyCredential.objects.filter(user=user).values_list(
                 "tenant_id", flat=True
             )
-            return sorted(set(totp_ids) | set(passkey_ids))
+            found = set(totp_ids) | set(passkey_ids)
+            for tenant_id in tenant_db.dedicated_tenant_ids():  # not in the shared tables
+                with tenant_context(tenant_id):
+                    if _has_factor(user):
+                        found.add(tenant_id)
+            return sorted(found)
 
         if in_platform_access():  # the superuser's console request already opened it
             return everywhere()

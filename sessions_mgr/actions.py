@@ -492,6 +492,10 @@ def do_record_security_event(
 def do_delete_sessions_of_user(user_id: int) -> int:
     with platform_access("deleting a deleted user's sessions in every tenant"):
         ids = list(Session.objects.filter(user_id=user_id).values_list("id", "tenant_id"))
+        dedicated = tenant_db.dedicated_tenant_ids()
+    for tenant_id in dedicated:  # the shared tables do not hold their sessions
+        with tenant_context(TenantRef.for_id(tenant_id)):
+            ids += Session.objects.filter(user_id=user_id).values_list("id", "tenant_id")
     for sid, tenant_id in ids:
         publish(SessionMessage.revoked(sid, time.time() + 86400))
         with tenant_context(TenantRef.for_id(tenant_id)):

@@ -178,3 +178,32 @@ def test_dedicated_mfa_devices_enrol_confirm_and_verify_in_its_database(
         assert mfa.use_backup_code(beta_owner, codes[0])
         assert not mfa.use_backup_code(beta_owner, codes[0])  # used once only
     assert _shared(TOTPDevice, tenant_beta) == 0 and _shared(BackupCode, tenant_beta) == 0
+
+
+def test_a_deleted_users_sessions_go_in_dedicated_tenants_too(
+    dedicate, tenant_alpha, tenant_beta, beta_owner
+):
+    from sessions_mgr import actions as session_actions  # noqa: PLC0415
+    from sessions_mgr.models import Session  # noqa: PLC0415
+    from tenancy.models import Membership  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    with tenant_context(tenant_alpha):  # the database accepts it in that tenant's context
+        Membership.objects.create(user=beta_owner, tenant=tenant_alpha, role="viewer")
+    session_actions.do_create_session(tenant_id=tenant_beta.pk, user_id=beta_owner.pk)
+    session_actions.do_create_session(tenant_id=tenant_alpha.pk, user_id=beta_owner.pk)
+    assert session_actions.do_delete_sessions_of_user(beta_owner.pk) == 2
+    for tenant in (tenant_alpha, tenant_beta):
+        with tenant_context(tenant):
+            assert not Session.objects.filter(user_id=beta_owner.pk).exists()
+
+
+def test_an_operators_factor_in_a_dedicated_tenant_counts(dedicate, tenant_beta, superuser):
+    from security_mgr import mfa  # noqa: PLC0415
+    from security_mgr.models import TOTPDevice  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    assert mfa._read_enrolled_tenants(superuser) == []
+    with tenant_context(tenant_beta):
+        TOTPDevice.objects.create(user=superuser, name="op", secret="x", confirmed=True)
+    assert mfa._read_enrolled_tenants(superuser) == [tenant_beta.pk]
