@@ -1,6 +1,8 @@
-"""The moving parts of a tenant move (issue 17, "Moves"), PostgreSQL only: per-table
-COPY of one tenant's rows between databases, checksums, purges, and the write hold at
-the switch. The workflow that strings them together lives above this layer
+"""The moving parts of a tenant move (issue 17, "Moves"): per-table COPY of one
+tenant's rows between databases, checksums, purges, and the write hold at the switch.
+This is the PostgreSQL path; on the embedded default (SQLite files) each part hands
+over to connection_mgr/moving_sqlite.py (batched reads and inserts, checksums in
+Python, SQLite's write lock). The workflow that strings them together lives above this layer
 (move_mgr/): this infrastructure app never imports the workflow engine.
 
 - `copy_table` is idempotent: it deletes the tenant's rows of that table in the target
@@ -21,7 +23,9 @@ import time
 from contextlib import contextmanager
 
 from django.db import connections, transaction
+from django.utils import timezone
 
+from connection_mgr import moving_sqlite
 from connection_mgr.copying import _ordered, _platform_links
 from tenancy.models.scoped import scoped_models
 from tenancy.rls_names import ident
@@ -68,7 +72,13 @@ def _count(model, alias: str, tenant_id: int) -> int:
         return cursor.fetchone()[0]
 
 
+def _sqlite(alias: str) -> bool:
+    return connections[alias].vendor == "sqlite"
+
+
 def checksum(model, alias: str, tenant_id: int) -> dict:
+    if _sqlite(alias):
+        return moving_sqlite.checksum(model, alias, tenant_id)
     names = ", ".join(ident(c) for c in _columns(model))
     pk = ident(model._meta.pk.column)
     with connections[alias].cursor() as cursor:
@@ -91,6 +101,8 @@ def _deleter(model, alias: str, owner: str | None) -> str:
     only)."""
     from tenancy import rls
 
+    if _sqlite(alias):
+        return alias  # no roles on SQLite: nothing refuses the runtime's DELETE
     if rls.is_append_only(model) and not rls.is_consumable(model):
         if owner is None:
             raise MoveError(f"{model._meta.db_table} is append-only: the owner's URL is needed")
@@ -127,6 +139,10 @@ def copy_table(
     row type's own input, so every column type round-trips as PostgreSQL prints it,
     and the target's forced policies check each row (COPY FROM is refused on tables
     with row-level security, and the runtime role may not create temporary tables)."""
+    if _sqlite(target):
+        return moving_sqlite.copy_table(
+            model, source, target, tenant_id, lambda m, a, t: delete_rows(m, a, t, owner), ID_GAP
+        )
     table = ident(model._meta.db_table)
     names = ", ".join(ident(c) for c in _columns(model))
     insert = (
@@ -199,7 +215,12 @@ def writes_held(alias: str, *, lock_timeout_ms: int = 10_000):
     """Hold writes to every moved table of `alias` (EXCLUSIVE: reads go on) on a
     connection of its own, until the block ends; yields that connection (open
     transaction) so the routing switch can commit on it, atomically with the release,
-    when it lives in the same database. Yields (connection, started) for the pause."""
+    when it lives in the same database. Yields (connection, started) for the pause.
+    SQLite: the file's own write lock (moving_sqlite.writes_held)."""
+    if _sqlite(alias):
+        with moving_sqlite.writes_held(alias) as held:
+            yield held
+        return
     conn = _raw(alias)
     try:
         conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
@@ -215,16 +236,35 @@ def writes_held(alias: str, *, lock_timeout_ms: int = 10_000):
         conn.close()
 
 
+@contextmanager
+def routing_connection():
+    """A connection to the default database for the routing row, outside the source's
+    hold: PostgreSQL a raw one of its own (committed when the block ends); SQLite
+    Django's (a workflow step's transaction, which holds the default's write lock)."""
+    if _sqlite("default"):
+        yield connections["default"]
+        return
+    with _raw("default") as conn:
+        yield conn
+
+
 def set_routing(conn, tenant_id: int, mode: str, alias: str, url: str, owner_url: str) -> None:
-    """Write the tenant's TenantDatabase row on `conn` (raw, the default database)."""
+    """Write the tenant's TenantDatabase row on `conn` (raw, the default database; on
+    SQLite, Django's connection to it)."""
     from connection_mgr.models import TenantDatabase
     from connection_mgr.sealing import seal
 
     table = ident(TenantDatabase._meta.db_table)
-    conn.execute(
+    sql = (
         f"INSERT INTO {table} (tenant_id, mode, alias, url, owner_url, updated_at) "
         "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (tenant_id) DO UPDATE SET "
         "mode = EXCLUDED.mode, alias = EXCLUDED.alias, url = EXCLUDED.url, "
-        "owner_url = EXCLUDED.owner_url, updated_at = now()",
-        [tenant_id, mode, alias, seal(url, "url"), seal(owner_url, "owner_url")],
+        "owner_url = EXCLUDED.owner_url, updated_at = now()"
     )
+    params = [tenant_id, mode, alias, seal(url, "url"), seal(owner_url, "owner_url")]
+    if getattr(conn, "vendor", None) == "sqlite":
+        now = conn.ops.adapt_datetimefield_value(timezone.now())
+        with conn.cursor() as cursor:
+            cursor.execute(sql.replace("now()", "%s"), [*params[:5], now, now])
+        return
+    conn.execute(sql, params)

@@ -125,7 +125,7 @@ def switch(ctx) -> dict:
         if source == "default":
             moving.set_routing(held, tenant_id, mode, data["alias"], data["url"], data["owner_url"])
         else:
-            with moving._raw("default") as routing:
+            with moving.routing_connection() as routing:
                 moving.set_routing(
                     routing, tenant_id, mode, data["alias"], data["url"], data["owner_url"]
                 )

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import secrets
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +15,7 @@ import audit_mgr as audit
 from kms import get_master_key_provider
 from security_mgr import totp
 from security_mgr.models import BackupCode, TOTPDevice
+from tenancy import db as tenant_db
 
 MAX_FAILURES = 5
 BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
@@ -43,7 +43,7 @@ def _name(user) -> str:
 def enroll_totp(user, *, name: str = "authenticator", issuer: str = "DIM") -> tuple:
     """-> (device, otpauth:// URI). The URI holds the secret: show it once."""
     secret = totp.new_secret()
-    with transaction.atomic():
+    with tenant_db.atomic():
         device = TOTPDevice.objects.create(user=user, name=name[:60], secret=secret)
         audit.append("mfa.totp_enrolled", {"device": str(device.pk)}, actor=_name(user))
     return device, totp.provisioning_uri(secret, account=_name(user), issuer=issuer)
@@ -82,7 +82,7 @@ def _outcome(device: TOTPDevice, code: str, now: dt.datetime) -> str:
 def confirm_totp(device_id, code: str, *, now: dt.datetime | None = None) -> bool:
     code = totp.normalize(code)
     now = now or timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         device = TOTPDevice.objects.select_for_update().get(pk=device_id)
         device.confirmed = True
         ok = _check(device, code, now)
@@ -106,7 +106,7 @@ def verify_totp(
     (after its failure is counted) instead of returning False."""
     code = totp.normalize(code)
     now = now or timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         devices = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
         if not devices:
             raise MFAError(_("no confirmed authenticator"))
@@ -202,7 +202,12 @@ def _read_enrolled_tenants(user) -> list[int]:
             passkey_ids = PasskeyCredential.objects.filter(user=user).values_list(
                 "tenant_id", flat=True
             )
-            return sorted(set(totp_ids) | set(passkey_ids))
+            found = set(totp_ids) | set(passkey_ids)
+            for tenant_id in tenant_db.dedicated_tenant_ids():  # not in the shared tables
+                with tenant_context(tenant_id):
+                    if _has_factor(user):
+                        found.add(tenant_id)
+            return sorted(found)
 
         if in_platform_access():  # the superuser's console request already opened it
             return everywhere()
@@ -273,7 +278,7 @@ def _hash_code(code: str) -> str:
 def generate_backup_codes(user, count: int = 10) -> list[str]:
     """New codes replace the old ones; only their hashes are stored."""
     codes = ["".join(secrets.choice(BACKUP_ALPHABET) for _i in range(10)) for _n in range(count)]
-    with transaction.atomic():
+    with tenant_db.atomic():
         BackupCode.objects.filter(user=user).delete()
         BackupCode.objects.bulk_create(
             BackupCode(user=user, code_hash=_hash_code(c)) for c in codes
@@ -286,7 +291,7 @@ def use_backup_code(user, code: str) -> bool:
     if not isinstance(code, str) or not 8 <= len(code) <= 20:
         raise MFAError(_("a backup code is 10 letters and digits"))
     normalized = code.replace("-", "").replace(" ", "").lower()
-    with transaction.atomic():
+    with tenant_db.atomic():
         used = BackupCode.objects.filter(
             user=user, code_hash=_hash_code(normalized), used_at__isnull=True
         ).update(used_at=timezone.now())

@@ -13,7 +13,6 @@ import os
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http.request import split_domain_port
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +35,7 @@ from webauthn.helpers.structs import (
 import audit_mgr as audit
 from security_mgr import mfa
 from security_mgr.models import PasskeyCredential
+from tenancy import db as tenant_db
 from tenancy.context import tenant_context
 
 CHALLENGE_SECONDS = 300
@@ -168,7 +168,7 @@ def register(user, credential, *, rp_id: str, origin: str, name: str = "passkey"
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
         raise PasskeyError(_("registration refused: %(reason)s") % {"reason": exc}) from None
-    with transaction.atomic():
+    with tenant_db.atomic():
         passkey = PasskeyCredential.objects.create(
             user=user,
             name=(name or "passkey")[:60],
@@ -222,7 +222,7 @@ def _verify_here(user, data: dict, raw_id: bytes, challenge: bytes, rp_id: str, 
     """Verify the assertion against the user's passkey in the tenant in context; the
     outcome is appended to that tenant's audit log."""
     failure = None
-    with transaction.atomic():
+    with tenant_db.atomic():
         passkey = (
             PasskeyCredential.objects.select_for_update()
             .filter(user=user, credential_id=raw_id)

@@ -13,7 +13,6 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from sessions_mgr import keys, policy, statements, tokens
@@ -28,6 +27,7 @@ from sessions_mgr.models import (
     new_session_id,
 )
 from sessions_mgr.policy import LIMIT_DENY, Policy, policy_for
+from tenancy import db as tenant_db
 from tenancy import hooks, quotas
 from tenancy.context import (
     TenantRef,
@@ -185,14 +185,14 @@ def do_create_session(
             step_up_required=step_up,
         )
         token = _mint(session, pol)
-        db = connections[DEFAULT_DB_ALIAS]
+        db = tenant_db.connection_for()  # a dedicated tenant's own database
         if (
             db.vendor == "postgresql"
             and hasattr(db, "ensure_tenant_setting")  # the tenancy backend (RLS setting)
             and _insert_under_limit(db, session, pol, now)
         ):
             return session, token
-        with transaction.atomic():
+        with tenant_db.atomic():
             _enforce_limit(user_id, pol, now)
             session.save(force_insert=True)
             _audit(*_created_entry(session))
@@ -260,7 +260,7 @@ def do_refresh_session(session_id: str) -> tuple[Session, str]:
     """A new token for the same session; every older token of it dies at once. The
     absolute expiry does not move: refreshing cannot extend a session forever."""
     now = timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         session = Session.objects.select_for_update().filter(pk=session_id).first()
         if session is None or session.revoked_at is not None:
             raise SessionError(404, "not_found", "No such live session.")
@@ -298,7 +298,7 @@ def _revoke(session: Session, reason: str, now) -> None:
 def do_revoke_session(session_id: str, reason: str = "revoked") -> bool:
     """Revoke one session of the current tenant. False when there is no such live one."""
     now = timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         session = (
             Session.objects.select_for_update()
             .filter(pk=session_id, revoked_at__isnull=True)
@@ -313,7 +313,7 @@ def do_revoke_session(session_id: str, reason: str = "revoked") -> bool:
 def do_revoke_user_sessions(user_id: int, reason: str = "sign_out_everywhere") -> int:
     """Every live session of the user in the current tenant."""
     now = timezone.now()
-    with transaction.atomic():
+    with tenant_db.atomic():
         sessions = list(
             Session.objects.select_for_update().filter(user_id=user_id, revoked_at__isnull=True)
         )
@@ -330,7 +330,7 @@ def do_revoke_tenant_sessions(reason: str = "tenant_sign_out") -> int:
     # Milliseconds, like the tokens' issue time: a session created right after this
     # call (same second) must survive it.
     cutoff = int(time.time() * 1000) + 1
-    with transaction.atomic():
+    with tenant_db.atomic():
         TenantSessionCutoff.objects.update_or_create(defaults={"revoked_before_ms": cutoff})
         count = Session.objects.filter(revoked_at__isnull=True).update(
             revoked_at=now, revoke_reason=reason[:40]
@@ -351,7 +351,7 @@ def do_rotate_session_key(grace_seconds: int | None = None) -> keys.SessionKeyVe
         grace_seconds = max(policy_for(lvl, tenant_id).absolute_seconds for lvl in SecurityLevel)
     now = timezone.now()
     until = now + timedelta(seconds=max(0, grace_seconds))
-    with transaction.atomic():
+    with tenant_db.atomic():
         # The current version's row is the lock; a tenant that never rotated has none
         # (version 1): two first rotations racing each other meet the unique constraint.
         current = (
@@ -392,7 +392,7 @@ def do_require_step_up(session_id: str) -> None:
     """The session (of the current tenant) is refused with `step_up_required` until
     `do_complete_step_up`. Published inside the transaction like a revocation: a
     rollback then only makes processes reload the row (fail closed)."""
-    with transaction.atomic():
+    with tenant_db.atomic():
         Session.objects.filter(pk=session_id).update(step_up_required=True)
         publish(SessionMessage.drop(session_id))
 
@@ -401,7 +401,7 @@ def do_require_user_step_up(user_id: int) -> int:
     """Every live session of the user in the current tenant that is not already waiting
     for a second factor must step up (threat detection's `step_up` reaction to
     probing). Returns how many sessions changed."""
-    with transaction.atomic():
+    with tenant_db.atomic():
         ids = list(
             Session.objects.select_for_update()
             .filter(user_id=user_id, revoked_at__isnull=True, step_up_required=False)
@@ -434,7 +434,7 @@ def do_complete_step_up(session_id: str, code: str) -> Session:
         raise SessionError(401, "mfa_replayed", _REPLAYED)
     if not checked.ok:
         raise SessionError(401, "mfa_invalid", "The code is not valid (or already used).")
-    with transaction.atomic():
+    with tenant_db.atomic():
         cleared = Session.objects.filter(pk=session_id, revoked_at__isnull=True).update(
             step_up_required=False
         )
@@ -452,7 +452,7 @@ def do_purge_expired_sessions(keep_seconds: int = 7 * 86400) -> int:
     """Delete sessions of the current tenant that expired (or were revoked) more than
     `keep_seconds` ago; the recent ones stay for audit and analytics."""
     before = timezone.now() - timedelta(seconds=keep_seconds)
-    with transaction.atomic():
+    with tenant_db.atomic():
         expired = Session.objects.filter(absolute_expires_at__lt=before)
         revoked = Session.objects.filter(revoked_at__lt=before)
         count = expired.delete()[0] + revoked.delete()[0]
@@ -492,6 +492,10 @@ def do_record_security_event(
 def do_delete_sessions_of_user(user_id: int) -> int:
     with platform_access("deleting a deleted user's sessions in every tenant"):
         ids = list(Session.objects.filter(user_id=user_id).values_list("id", "tenant_id"))
+        dedicated = tenant_db.dedicated_tenant_ids()
+    for tenant_id in dedicated:  # the shared tables do not hold their sessions
+        with tenant_context(TenantRef.for_id(tenant_id)):
+            ids += Session.objects.filter(user_id=user_id).values_list("id", "tenant_id")
     for sid, tenant_id in ids:
         publish(SessionMessage.revoked(sid, time.time() + 86400))
         with tenant_context(TenantRef.for_id(tenant_id)):

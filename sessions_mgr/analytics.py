@@ -27,12 +27,12 @@ import math
 import time
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from ai_mgr import loader, training
 from ai_mgr.exceptions import AIError
 from sessions_mgr.models import Session
+from tenancy import db as tenant_db
 from tenancy import hooks
 from tenancy.context import get_current_tenant, tenant_context
 
@@ -231,7 +231,7 @@ def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> d
     result = analyse(session, baseline)  # the history query stays outside the lock
     result["action"] = None
     score = result["anomaly_score"]
-    with transaction.atomic():
+    with tenant_db.atomic():
         locked = Session.objects.select_for_update().filter(pk=session.pk).first()
         if locked is None:  # deleted meanwhile
             return result
@@ -254,5 +254,5 @@ def do_evaluate_session(session: Session, baseline: Baseline | None = None) -> d
             with tenant_context(tenant):
                 hooks.session_anomaly.call(username, ip, details)
 
-        transaction.on_commit(report, robust=True)
+        tenant_db.on_commit(None, report, robust=True)
     return result

@@ -23,13 +23,13 @@ def _session_setting_changed(sender, instance, **kwargs):
 def _key_versions_changed(sender, instance, **kwargs):
     # Key versions are cached per process: once the change is committed (a process that
     # reloaded before would cache the old versions), tell every process.
-    from django.db import transaction
-
     from sessions_mgr.fastpath import publish
     from sessions_mgr.messages import SessionMessage
 
     tenant_id = instance.tenant_id
-    transaction.on_commit(lambda: publish(SessionMessage.keys_changed(tenant_id)))
+    from tenancy import db as tenant_db
+
+    tenant_db.on_commit(tenant_id, lambda: publish(SessionMessage.keys_changed(tenant_id)))
 
 
 class SessionsConfig(AppConfig):

@@ -125,3 +125,85 @@ def test_dedicated_metric_roll_up_runs_in_the_tenants_database(dedicate, tenant_
         roll_up()  # locks its cursor row: a transaction of the tenant's database
         assert MetricRollup.objects.filter(count__gte=1).exists()
     assert _shared(MetricRollup, tenant_beta) == 0
+
+
+def test_dedicated_sessions_are_created_validated_refreshed_and_revoked_in_its_database(
+    dedicate, tenant_beta, beta_owner
+):
+    """A login's session row (and its audit entry) lands in the tenant's database, on the
+    PostgreSQL fast path too; refresh and revoke lock it there (select_for_update needs
+    a transaction of *that* database)."""
+    from sessions_mgr import actions as session_actions  # noqa: PLC0415
+    from sessions_mgr.models import Session  # noqa: PLC0415
+    from sessions_mgr.tokens import TokenError  # noqa: PLC0415
+    from sessions_mgr.validation import validate  # noqa: PLC0415
+
+    alias = dedicate(tenant_beta)
+    session, token = session_actions.do_create_session(
+        tenant_id=tenant_beta.pk, user_id=beta_owner.pk
+    )
+    assert session._state.db == alias
+    assert _shared(Session, tenant_beta) == 0
+    with tenant_context(tenant_beta):
+        assert Session.objects.filter(pk=session.pk).get()._state.db == alias
+    assert validate(token, tenant_id=tenant_beta.pk).user_id == beta_owner.pk
+    with tenant_context(tenant_beta):
+        refreshed, new_token = session_actions.do_refresh_session(session.pk)
+    assert validate(new_token, tenant_id=tenant_beta.pk).user_id == beta_owner.pk
+    with tenant_context(tenant_beta):
+        assert session_actions.do_revoke_session(refreshed.pk)
+        assert Session.objects.get(pk=session.pk).revoked_at is not None
+    with pytest.raises(TokenError):
+        validate(new_token, tenant_id=tenant_beta.pk)
+    assert _shared(Session, tenant_beta) == 0
+
+
+def test_dedicated_mfa_devices_enrol_confirm_and_verify_in_its_database(
+    dedicate, tenant_beta, beta_owner
+):
+    import time  # noqa: PLC0415
+
+    from security_mgr import mfa, totp  # noqa: PLC0415
+    from security_mgr.models import BackupCode, TOTPDevice  # noqa: PLC0415
+
+    alias = dedicate(tenant_beta)
+    with tenant_context(tenant_beta):
+        device, _uri = mfa.enroll_totp(beta_owner)
+        assert device._state.db == alias
+        code = totp.hotp(totp._key(device.secret), int(time.time()) // 30)
+        assert mfa.confirm_totp(device.pk, code)  # select_for_update, in its database
+        assert TOTPDevice.objects.get(pk=device.pk).confirmed
+        assert mfa.has_mfa(beta_owner)
+        codes = mfa.generate_backup_codes(beta_owner, count=2)
+        assert mfa.use_backup_code(beta_owner, codes[0])
+        assert not mfa.use_backup_code(beta_owner, codes[0])  # used once only
+    assert _shared(TOTPDevice, tenant_beta) == 0 and _shared(BackupCode, tenant_beta) == 0
+
+
+def test_a_deleted_users_sessions_go_in_dedicated_tenants_too(
+    dedicate, tenant_alpha, tenant_beta, beta_owner
+):
+    from sessions_mgr import actions as session_actions  # noqa: PLC0415
+    from sessions_mgr.models import Session  # noqa: PLC0415
+    from tenancy.models import Membership  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    with tenant_context(tenant_alpha):  # the database accepts it in that tenant's context
+        Membership.objects.create(user=beta_owner, tenant=tenant_alpha, role="viewer")
+    session_actions.do_create_session(tenant_id=tenant_beta.pk, user_id=beta_owner.pk)
+    session_actions.do_create_session(tenant_id=tenant_alpha.pk, user_id=beta_owner.pk)
+    assert session_actions.do_delete_sessions_of_user(beta_owner.pk) == 2
+    for tenant in (tenant_alpha, tenant_beta):
+        with tenant_context(tenant):
+            assert not Session.objects.filter(user_id=beta_owner.pk).exists()
+
+
+def test_an_operators_factor_in_a_dedicated_tenant_counts(dedicate, tenant_beta, superuser):
+    from security_mgr import mfa  # noqa: PLC0415
+    from security_mgr.models import TOTPDevice  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    assert mfa._read_enrolled_tenants(superuser) == []
+    with tenant_context(tenant_beta):
+        TOTPDevice.objects.create(user=superuser, name="op", secret="x", confirmed=True)
+    assert mfa._read_enrolled_tenants(superuser) == [tenant_beta.pk]

@@ -6,16 +6,13 @@ shown with its reasons and starts nothing."""
 from __future__ import annotations
 
 import pytest
-from django.db import connections
 
 from connection_mgr.models import Mode, TenantDatabase
 from connection_mgr.tests.conftest import alias_allowed
 from tenancy.context import tenant_context
-from tests.markers import postgres_only
 from workflow_mgr.models import WorkflowRun
 
 pytestmark = pytest.mark.django_db
-ON_POSTGRES = connections["default"].vendor == "postgresql"
 PAGE = "/console/connections/moves/"
 
 
@@ -70,8 +67,6 @@ def test_moves_page_refusals_show_reasons_and_start_nothing(
         alias_allowed(f"tenant_{tenant_alpha.pk}_owner"),
     ):
         answer = client.post(f"{PAGE}alpha/move/", form)
-    if not ON_POSTGRES:
-        status, reason = 400, "PostgreSQL"
     assert answer.status_code == status
     assert reason in answer.content.decode()
     assert _runs(tenant_alpha) == 0
@@ -98,7 +93,6 @@ def test_moves_page_refusal_does_not_echo_a_password(client, superuser, tenant_a
     assert _runs(tenant_alpha) == 0
 
 
-@postgres_only("moves copy with PostgreSQL's COPY (SQLite moves are not built)")
 def test_moves_page_starts_a_move_to_dedicated(client, superuser, tenant_alpha, dedicated_db):
     url, owner_url = dedicated_db
     client.force_login(superuser)

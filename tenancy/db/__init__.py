@@ -43,6 +43,19 @@ def alias_for(tenant=None) -> str:
     return hooks.tenant_database.call(tenant_id) or DEFAULT_DB_ALIAS
 
 
+def dedicated_tenant_ids() -> list[int]:
+    """Tenants whose rows live in a database of their own: platform work that reads the
+    shared tables (a user's rows in every tenant) must visit each of these in its own
+    context too. Call it where the tenants table may be read (platform access)."""
+    from tenancy import hooks
+    from tenancy.models import Tenant
+
+    if not hooks.tenant_database.provided:
+        return []
+    ids = Tenant.objects.using(DEFAULT_DB_ALIAS).values_list("pk", flat=True)
+    return [pk for pk in ids if alias_for(pk) != DEFAULT_DB_ALIAS]
+
+
 def connection_for(tenant=None):
     """Django's connection to `tenant`'s database (raw SQL on its scoped tables)."""
     return connections[alias_for(tenant)]

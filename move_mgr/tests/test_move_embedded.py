@@ -1,0 +1,203 @@
+"""A tenant moves to a database of its own and back on the embedded default (issue 17:
+"another SQLite file"), as the same `tenant_move` workflow: every row arrives (counts
+and per-table checksums equal to before), the source is purged, ids stay unique when it
+comes back, a checksum mismatch compensates (nothing left in the target, routing
+unchanged), a second move while one runs is refused (409) and an invalid URL is 400.
+Committed rows: the workflow's messages are sent after its commits."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.db import connections
+
+from connection_mgr import aliases, moving
+from connection_mgr.actions import ConnectionUsageError
+from connection_mgr.copying import _ordered
+from connection_mgr.models import Mode, TenantDatabase
+from connection_mgr.tests.conftest import alias_allowed
+from move_mgr import actions, workflow
+from tenancy.context import tenant_context
+from tenancy.models import TenantSetting
+from tenancy.models.scoped import scoped_models
+from tests.committed import committed_tenant
+from tests.markers import embedded_only
+from tests.scoping_app.models import Folder
+from workflow_mgr.models import RunState, StepRun, WorkflowRun
+
+pytestmark = [
+    embedded_only("the SQLite path of moves (PostgreSQL's: test_move_postgres.py)"),
+    # Committed: the workflow's messages are sent after its commits (and the test
+    # database exists when this module runs alone).
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _remove(tenant) -> None:
+    where = "WHERE tenant_id = %s"
+    with connections["default"].cursor() as cursor:
+        for model in reversed(_ordered([m for m in scoped_models() if not m._meta.proxy])):
+            cursor.execute(f'DELETE FROM "{model._meta.db_table}" {where}', [tenant.pk])
+        cursor.execute(f"DELETE FROM connection_mgr_tenantdatabase {where}", [tenant.pk])
+
+
+@pytest.fixture
+def tenant_alpha(django_db_setup, django_db_blocker):
+    with committed_tenant(django_db_blocker, "mve-alpha") as tenant:
+        try:
+            yield tenant
+        finally:
+            with django_db_blocker.unblock():
+                _remove(tenant)
+
+
+@pytest.fixture
+def target_file(dedicated_template, tmp_path):
+    """(url, owner url) of an SQLite file cloned from the session's migrated template
+    (tests/dedicated.py): the prepare step's `migrate` then finds every migration
+    applied, instead of spending a minute on a fresh file in each test."""
+    path = tmp_path / "moved.sqlite3"
+    shutil.copyfile(dedicated_template, path)
+    return f"sqlite:///{path}", f"sqlite:///{path}"
+
+
+@pytest.fixture
+def moving_beta(django_db_setup, django_db_blocker, target_file, settings):
+    settings.CONNECTION_ROUTING_TTL = 0  # the purge waits this long after the switch
+    with committed_tenant(django_db_blocker, "mve-beta") as tenant:
+        alias = f"tenant_{tenant.pk}"
+        try:
+            with django_db_blocker.unblock(), alias_allowed(alias), alias_allowed(f"{alias}_owner"):
+                with tenant_context(tenant):
+                    for i in range(40):
+                        TenantSetting.objects.create(key=f"k{i}", value={"i": i, "t": "é\t\n\\"})
+                        Folder.objects.create(name=f"folder {i}")
+                yield tenant, alias, target_file
+        finally:
+            with django_db_blocker.unblock():
+                for name in (alias, f"{alias}_owner"):
+                    aliases.unregister(name)
+                aliases.reset()
+                _remove(tenant)
+
+
+def _state(tenant, alias):
+    with tenant_context(tenant):
+        return moving.checksums(alias, tenant.pk)
+
+
+def _run(worker, tenant, to, **kwargs):
+    run = actions.do_start_move(tenant, to, **kwargs)
+    worker()
+    with tenant_context(tenant):
+        run.refresh_from_db()
+        steps = {s.name: s for s in StepRun.objects.filter(run=run, phase="action")}
+    return run, steps
+
+
+def test_a_move_there_and_back_keeps_every_row(worker, moving_beta, tenant_alpha):
+    tenant, alias, (url, owner_url) = moving_beta
+    with tenant_context(tenant_alpha):
+        TenantSetting.objects.create(key="alpha-stays", value={})
+    before = _state(tenant, "default")
+    assert before["tenancy_tenantsetting"]["rows"] >= 40
+    assert before["scoping_app_folder"]["rows"] == 40
+
+    run, steps = _run(worker, tenant, "dedicated", url=url, owner_url=owner_url)
+    assert run.state == RunState.SUCCEEDED, [(s.name, s.error) for s in steps.values()]
+    assert TenantDatabase.objects.get(tenant=tenant).mode == Mode.DEDICATED
+    assert _state(tenant, alias) == before
+    assert all(v["rows"] == 0 for v in _state(tenant, "default").values())  # purged
+    assert steps["copy"].output["rows"] >= 80 and "pause_ms" in steps["switch"].output
+    with tenant_context(tenant):  # routed: the ORM reads and writes the tenant's own file
+        row = TenantSetting.objects.filter(key="k7").get()
+        assert row._state.db == alias and row.value == {"i": 7, "t": "é\t\n\\"}
+        made = Folder.objects.create(name="written-while-dedicated")
+        assert made._state.db == alias
+    with tenant_context(tenant_alpha):
+        alpha_folder = Folder.objects.create(name="alpha's, meanwhile")
+    # ids handed out in the dedicated file never meet the shared tables' ids
+    assert made.pk > alpha_folder.pk + moving.ID_GAP // 2
+    after_write = _state(tenant, alias)
+
+    run, steps = _run(worker, tenant, "pooled")
+    assert run.state == RunState.SUCCEEDED, [(s.name, s.error) for s in steps.values()]
+    assert TenantDatabase.objects.get(tenant=tenant).mode == Mode.POOLED
+    assert _state(tenant, "default") == after_write
+    assert all(v["rows"] == 0 for v in _state(tenant, alias).values())
+    with tenant_context(tenant):
+        back = Folder.objects.get(name="written-while-dedicated")
+        assert back._state.db == "default" and back.pk == made.pk
+        assert Folder.objects.create(name="after").pk > made.pk  # the counter moved past
+    with tenant_context(tenant_alpha):  # another tenant's rows never moved
+        assert TenantSetting.objects.filter(key="alpha-stays").exists()
+        assert Folder.objects.filter(pk=alpha_folder.pk).exists()
+
+
+def test_a_checksum_mismatch_compensates(worker, moving_beta, monkeypatch):
+    tenant, alias, (url, owner_url) = moving_beta
+    before = _state(tenant, "default")
+    real = moving.checksum
+
+    def corrupted(model, using, tenant_id):
+        answer = real(model, using, tenant_id)
+        if using != "default" and model is TenantSetting:
+            answer = {**answer, "md5": "0" * 32}
+        return answer
+
+    monkeypatch.setattr(moving, "checksum", corrupted)
+    run, steps = _run(worker, tenant, "dedicated", url=url, owner_url=owner_url)
+    assert run.state == RunState.COMPENSATED
+    assert "differ" in steps["verify"].error and "tenancy_tenantsetting" in steps["verify"].error
+    monkeypatch.setattr(moving, "checksum", real)
+    assert not TenantDatabase.objects.filter(tenant=tenant, mode=Mode.DEDICATED).exists()
+    assert all(v["rows"] == 0 for v in _state(tenant, alias).values())  # copies deleted
+    assert _state(tenant, "default") == before  # the source untouched
+    with tenant_context(tenant):
+        assert TenantSetting.objects.filter(key="k3").get()._state.db == "default"
+
+
+def test_a_copy_killed_part_way_copies_again_without_duplicates(worker, moving_beta, monkeypatch):
+    tenant, alias, (url, owner_url) = moving_beta
+    before = _state(tenant, "default")
+    real, calls = moving.copy_table, []
+
+    def dies_after_some_tables(model, *args):
+        copied = real(model, *args)
+        calls.append(model)
+        if len(calls) == 3:
+            raise ConnectionError("worker killed mid-copy")
+        return copied
+
+    monkeypatch.setattr(moving, "copy_table", dies_after_some_tables)
+    run, steps = _run(worker, tenant, "dedicated", url=url, owner_url=owner_url)
+    assert steps["copy"].attempts >= 2 and run.state == RunState.SUCCEEDED
+    assert _state(tenant, alias) == before
+
+
+def test_a_second_move_while_one_runs_is_refused(moving_beta):
+    tenant, alias, (url, owner_url) = moving_beta
+    with tenant_context(tenant):
+        WorkflowRun.objects.create(name=workflow.NAME, state=RunState.RUNNING)
+    with pytest.raises(ConnectionUsageError, match="Another move") as refused:
+        actions.do_start_move(tenant, "dedicated", url=url, owner_url=owner_url)
+    assert refused.value.conflict
+    with tenant_context(tenant):
+        assert WorkflowRun.objects.filter(name=workflow.NAME).count() == 1
+    assert not TenantDatabase.objects.filter(tenant=tenant).exists()
+    assert alias not in connections.settings
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "postgres://x@127.0.0.1/elsewhere", "sqlite:////no-such-dir/t.sqlite3"]
+)
+def test_an_unusable_url_is_refused_and_starts_nothing(moving_beta, url):
+    tenant, alias, _urls = moving_beta
+    with pytest.raises(ConnectionUsageError) as refused:
+        actions.do_start_move(tenant, "dedicated", url=url)
+    assert not refused.value.conflict and refused.value.reasons[0].startswith("url:")
+    with tenant_context(tenant):
+        assert not WorkflowRun.objects.filter(name=workflow.NAME).exists()
+    assert not TenantDatabase.objects.filter(tenant=tenant).exists()
+    assert alias not in connections.settings
