@@ -22,6 +22,11 @@ class PerformanceConfig(AppConfig):
 
         # The seed's `anomaly_score > 0.9` reads the detector's scores (perf_mgr/anomalies.py).
         rules.register_source(anomalies.SCORE_METRIC, anomalies.score_source)
+        from ai_mgr import sources
+        from perf_mgr import multivariate
+
+        # The multivariate detector's training rows, for ai_mgr's retraining and drift check.
+        sources.register(multivariate.SOURCE, multivariate.training_rows)
 
 
 def sealed_columns() -> list:
