@@ -17,6 +17,18 @@ class PerformanceConfig(AppConfig):
 
         # Channel secrets are sealed with the tenant's key: a key rewrap re-seals them.
         hooks.sealed_columns.register(sealed_columns)
+        from django.db.models.signals import post_delete, post_save
+
+        from perf_mgr import tuning
+        from tenancy.models import TenantSetting
+
+        # The optimiser's applied cache TTL and rate limit, read by cache_mgr and the API
+        # throttle (tenancy.quotas) through the hook; a saved setting is read afresh.
+        hooks.applied_tuning.register(tuning.applied)
+        for signal in (post_save, post_delete):
+            signal.connect(
+                tuning.forget, sender=TenantSetting, dispatch_uid=f"perf_mgr.tuning.{signal}"
+            )
         from perf_mgr import anomalies
         from perf_mgr.alerting import rules
 
