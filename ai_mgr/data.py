@@ -114,8 +114,30 @@ def training_matrix(data, *, target: str | None, min_rows: int, features=None) -
     return Matrix(names, x, y, start, end)
 
 
+def _one_row(data: dict, features: list[str]) -> np.ndarray | None:
+    """The common request-path case, one dict of exactly the version's features with
+    finite numbers, checked without building sets; None sends anything else through
+    the general path below, which names the problem."""
+    extra = len(data) - len(features)
+    if extra and extra != sum(1 for k in TIME_KEYS if k in data):
+        return None
+    try:
+        values = [data[name] for name in features]
+    except (KeyError, TypeError):
+        return None
+    for value in values:
+        kind = type(value)
+        if (kind is not float and kind is not int) or not math.isfinite(value):
+            return None
+    return np.array([values], dtype=np.float64)
+
+
 def input_rows(data, features: list[str]) -> tuple[np.ndarray, bool]:
     """(rows, single): the input as a matrix in the version's feature order."""
+    if type(data) is dict:
+        fast = _one_row(data, features)
+        if fast is not None:
+            return fast, True
     single = (
         isinstance(data, dict)
         and "rows" not in data

@@ -222,17 +222,18 @@ def _count_hit(st, tenant_id, namespace, entry) -> None:
 def set(
     key: str,
     value,
-    timeout: float = 300,
+    timeout: float | None = None,
     *,
     namespace: str = DEFAULT_NAMESPACE,
     _delta: float = 0.0,
 ) -> bool:  # noqa: A001  (the cache verb)
     """Store; False when the shared tier could not take it (then only this process has it,
-    for at most CACHE_LOCAL_MAX_AGE)."""
+    for at most CACHE_LOCAL_MAX_AGE). Without a timeout the entry lives the tenant's
+    default TTL (the optimiser's applied value, else 300 s: config.default_ttl)."""
     tenant_id = _tenant_id()
     _check_key(key)
     check_namespace(namespace)
-    ttl = _check_timeout(timeout)
+    ttl = _check_timeout(config.default_ttl(tenant_id) if timeout is None else timeout)
     st = tiers.state()
     now = time.monotonic()
     gens = _generations(st, tenant_id, namespace, now)
@@ -284,13 +285,16 @@ def _flight_lock(item: tuple) -> threading.Lock:
         return lock
 
 
-def get_or_set(key: str, loader, timeout: float = 300, *, namespace: str = DEFAULT_NAMESPACE):
-    """The cached value, or `loader()`'s, stored. With the shared tier down, `loader()`
-    answers (the database path) and the fallback is counted as `degraded`."""
+def get_or_set(
+    key: str, loader, timeout: float | None = None, *, namespace: str = DEFAULT_NAMESPACE
+):
+    """The cached value, or `loader()`'s, stored (for `timeout`, or the tenant's default
+    TTL as `set`). With the shared tier down, `loader()` answers (the database path) and
+    the fallback is counted as `degraded`."""
     tenant_id = _tenant_id()
     _check_key(key)
     check_namespace(namespace)
-    _check_timeout(timeout)
+    timeout = _check_timeout(config.default_ttl(tenant_id) if timeout is None else timeout)
     st = tiers.state()
     now = time.monotonic()
     gens = _generations(st, tenant_id, namespace, now)

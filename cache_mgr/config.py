@@ -56,6 +56,23 @@ def tenant_quota(tenant_id: int, kind: str) -> int:
     return get().quota_keys if kind == "keys" else get().quota_bytes
 
 
+DEFAULT_TTL = 300.0
+
+
+def tuned_ttl(tenant_id: int) -> float | None:
+    """The tenant's cache TTL as the optimiser applied it (perf_mgr, through the
+    `applied_tuning` hook), or None."""
+    if not hooks.applied_tuning.provided:
+        return None
+    value = hooks.applied_tuning.call(tenant_id, "cache_ttl_seconds")
+    return float(value) if value else None
+
+
+def default_ttl(tenant_id: int) -> float:
+    """The TTL of an entry stored without one: the applied value, else DEFAULT_TTL."""
+    return tuned_ttl(tenant_id) or DEFAULT_TTL
+
+
 @resettable.register
 def reset() -> None:
     global _config

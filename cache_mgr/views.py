@@ -17,7 +17,7 @@ import hashlib
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from cache_mgr import api
+from cache_mgr import api, config
 from tenancy.context import get_current_tenant_id
 
 NAMESPACE = "pages"
@@ -70,11 +70,10 @@ def tenant_cache_page(timeout: float):
             patch_vary_headers(response, ("Cookie", "Accept-Language"))
             if _cacheable(request, response):
                 headers = [(k, v) for k, v in response.items() if k.lower() != "set-cookie"]
+                # The optimiser's applied TTL, when there is one, replaces the page's.
+                ttl = config.tuned_ttl(get_current_tenant_id()) or timeout
                 api.set(
-                    key,
-                    (response.status_code, headers, response.content),
-                    timeout,
-                    namespace=NAMESPACE,
+                    key, (response.status_code, headers, response.content), ttl, namespace=NAMESPACE
                 )
             response["X-Cache"] = "miss"
             return response

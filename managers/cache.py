@@ -50,7 +50,8 @@ class CacheManager:
         with self._scope():
             return api.get(key, default, namespace=namespace)
 
-    def set_sync(self, key, value, timeout=300, *, namespace="default") -> bool:
+    def set_sync(self, key, value, timeout=None, *, namespace="default") -> bool:
+        # No timeout: the tenant's default TTL (300 s, or what the optimiser applied).
         from cache_mgr import api
 
         with self._scope():
@@ -62,7 +63,7 @@ class CacheManager:
         with self._scope():
             return api.delete(key, namespace=namespace)
 
-    def get_or_set_sync(self, key, loader, timeout=300, *, namespace="default"):
+    def get_or_set_sync(self, key, loader, timeout=None, *, namespace="default"):
         from cache_mgr import api
 
         with self._scope():

@@ -15,7 +15,8 @@ furthest from their own bands at the same moment).
 
 `feature_frame(tenant, window)` is the seam for the multivariate per-tenant detector
 (an IsolationForest trained through ai_mgr's registry): the same hourly averages, one
-column per metric."""
+column per metric. perf_mgr/multivariate.py trains it from there and scores with it here.
+"""
 
 from __future__ import annotations
 
@@ -28,66 +29,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ai_mgr import robust
-from perf_mgr import query
+from perf_mgr import multivariate, query
 from perf_mgr.actions import do_ingest_batch
-from perf_mgr.models import HOUR_US, MetricAnomaly, MetricSeries
-from tenancy.context import require_tenant_id, tenant_context
+from perf_mgr.metric_frames import SCORE_METRIC, hourly, recent, watched_metrics
+from perf_mgr.metric_frames import feature_frame as feature_frame  # the seam, re-exported
+from perf_mgr.models import HOUR_US, MetricAnomaly
+from tenancy.context import require_tenant_id
 
-SCORE_METRIC = "anomaly_score"
 METHOD = "robust"
 WEEK_US = 7 * 24 * HOUR_US
 
 
 def _setting(name: str, default):
     return getattr(settings, name, default)
-
-
-def watched_metrics() -> list[str]:
-    """The tenant's metric names (its own scores excluded), at most ANOMALY_MAX_METRICS."""
-    names = (
-        MetricSeries.objects.exclude(name=SCORE_METRIC)
-        .values_list("name", flat=True)
-        .distinct()
-        .order_by("name")
-    )
-    return list(names[: _setting("ANOMALY_MAX_METRICS", 20)])
-
-
-def hourly(names, since_us: int, until_us: int, now_us=None) -> dict[str, tuple]:
-    """{name: (hour starts in seconds, hourly averages)} over [since, until), all of a
-    name's series merged (one read for every name)."""
-    since_us -= since_us % HOUR_US
-    found = query.find_series(names=list(names))
-    if not found:
-        return {}
-    win = query.make_window(since_us, until_us, 3600, now_us=now_us)
-    data = query.collect(found, win)
-    merged: dict[tuple[str, int], query.Agg] = {}
-    for s in found:
-        for index in range(win.buckets()):
-            agg = data.get((s.id, index))
-            if agg is not None:
-                merged.setdefault((s.name, index), query.Agg()).merge(agg)
-    out: dict[str, tuple] = {}
-    for (name, index), agg in sorted(merged.items()):
-        times, values = out.setdefault(name, ([], []))
-        times.append(win.bucket_start(index) / 1e6)
-        values.append(agg.avg)
-    return {n: (np.asarray(t), np.asarray(v, dtype=float)) for n, (t, v) in out.items()}
-
-
-def recent(names, seconds: float, now_us: int) -> dict[str, float]:
-    """{name: average over the last `seconds`} of the names with samples in it."""
-    found = query.find_series(names=list(names))
-    if not found:
-        return {}
-    win = query.make_window(now_us - int(seconds * 1e6), now_us, now_us=now_us)
-    data = query.collect(found, win)
-    merged: dict[str, query.Agg] = {}
-    for s in found:
-        if (s.id, 0) in data:
-            merged.setdefault(s.name, query.Agg()).merge(data[(s.id, 0)])
-    return {name: agg.avg for name, agg in merged.items() if agg.count}
 
 
 def score_all(now_us: int | None = None) -> dict[str, robust.Point]:
@@ -137,10 +91,25 @@ def do_detect_anomalies(now: dt.datetime | None = None) -> dict:
         }
         for name, point in points.items()
     ]
+    verdict = multivariate.evaluate(now_us)
+    if verdict is not None:
+        samples.append(
+            {
+                "name": SCORE_METRIC,
+                "labels": {"metric": multivariate.METRIC},
+                "value": verdict.score,
+                "timestamp": now_us / 1e6,
+                "category": "performance",
+            }
+        )
     if samples:
         do_ingest_batch(samples)
     observed_at = now.replace(second=0, microsecond=0)
     stored = 0
+    if verdict is not None and verdict.score >= multivariate.threshold():
+        stored += _store_multivariate(verdict, points, observed_at)
+    elif verdict is None:
+        multivariate.ensure_trained()
     for name, point in points.items():
         if point.score < threshold:
             continue
@@ -169,7 +138,37 @@ def do_detect_anomalies(now: dt.datetime | None = None) -> dict:
             stored += 1
         except IntegrityError:  # this minute's anomaly is stored already (a rerun)
             pass
-    return {"scored": len(points), "anomalies": stored}
+    return {"scored": len(points) + (verdict is not None), "anomalies": stored}
+
+
+def _store_multivariate(verdict, points, observed_at) -> int:
+    """The multivariate detector's anomaly: the band is [0, threshold] of its score; the
+    drivers are the metrics furthest outside their own robust bands."""
+    threshold = multivariate.threshold()
+    try:
+        with transaction.atomic():
+            MetricAnomaly.objects.create(
+                metric=multivariate.METRIC,
+                method=multivariate.METHOD,
+                observed_at=observed_at,
+                observed=verdict.score,
+                expected=verdict.holdout_mean if verdict.holdout_mean is not None else 0.5,
+                lower=0.0,
+                upper=threshold,
+                score=verdict.score,
+                drivers=drivers(points, multivariate.METRIC),
+                evidence={
+                    "model": multivariate.MODEL,
+                    "version": verdict.version,
+                    "features": verdict.observed,
+                    "holdout_score_p99": verdict.holdout_p99,
+                    "basis": "last hour's averages",
+                    "threshold": threshold,
+                },
+            )
+        return 1
+    except IntegrityError:  # this minute's anomaly is stored already (a rerun)
+        return 0
 
 
 def score_source(node) -> dict:
@@ -201,24 +200,3 @@ def band(metric: str, since_us: int, until_us: int) -> list[dict]:
         if point is not None:
             out.append(point.as_dict())
     return out
-
-
-def feature_frame(tenant, window: dt.timedelta | float) -> dict:
-    """The seam for a multivariate detector: the tenant's hourly averages over the last
-    `window` (a timedelta or seconds), one row per hour and one column per watched
-    metric, NaN where a metric has no data that hour.
-
-    Returns {"times": [hour start, seconds], "metrics": [name], "values": ndarray}."""
-    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else float(window)
-    now_us = int(timezone.now().timestamp() * 1e6)
-    with tenant_context(tenant):
-        names = watched_metrics()
-        data = hourly(names, now_us - int(seconds * 1e6), now_us, now_us=now_us)
-    metrics = sorted(data)
-    times = sorted({float(x) for name in metrics for x in data[name][0]})
-    row = {t: i for i, t in enumerate(times)}
-    values = np.full((len(times), len(metrics)), np.nan)
-    for j, name in enumerate(metrics):
-        for t, v in zip(*data[name], strict=True):
-            values[row[float(t)], j] = v
-    return {"times": times, "metrics": metrics, "values": values}

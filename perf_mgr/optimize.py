@@ -24,11 +24,12 @@ from django.utils import timezone
 from ai_mgr import advice, forecasting
 from audit_mgr.actions import record_event
 from perf_mgr import bottlenecks, forecasts, query
+from perf_mgr import tuning as tuning_memo
 from perf_mgr.models import MetricAnomaly, Recommendation, RecommendationStatus
 from tenancy.context import require_tenant_id
 from tenancy.models import TenantSetting
 
-TUNING_KEY = "performance.tuning"
+TUNING_KEY = tuning_memo.TUNING_KEY
 # kind -> (the key in the tenant's tuning, the setting that allows applying it)
 APPLIABLE = {
     "cache_ttl": ("cache_ttl_seconds", "ENABLE_AI_OPTIMIZATION"),

@@ -254,6 +254,17 @@ cache_quota: Hook[[int, str], int | None] = Hook(
     provided_by="lifecycle_mgr",
 )
 
+applied_tuning: Hook[[int, str], object] = Hook(
+    "applied_tuning",
+    """(tenant id, knob) -> the value the optimiser applied for that tenant, or None when
+    none is applied. Knobs: "cache_ttl_seconds" (the tenant's default cache TTL, read by
+    cache_mgr) and "rate_limit_per_minute" (the tenant's API request limit, read by
+    tenancy.quotas). Called on hot paths (cache writes, every API request): answer from
+    memory, never a query per call. Optional: without a provider nothing is tuned. The
+    performance manager's optimiser provides it (perf_mgr/tuning.py).""",
+    provided_by="perf_mgr",
+)
+
 check_quota: Hook[[int, str, int, object], None] = Hook(
     "check_quota",
     """(tenant_id, quota, adding, usage) -> None; raises tenancy.quotas.QuotaExceeded.

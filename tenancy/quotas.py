@@ -7,10 +7,15 @@ Two kinds of quota: caps on what exists (users, live sessions, metadata records)
 refuse with 403 because waiting does not help, and rates (API requests per minute,
 metric samples per day), which refuse with 429 and say when to try again. The caller
 passes `usage` for a cap, a function counting what exists now: it is called only when a
-limit applies, so a tenant without one pays no count."""
+limit applies, so a tenant without one pays no count.
+
+The API request rate also honours the limit the optimiser applied for the tenant
+(perf_mgr, through `hooks.applied_tuning`), counted on its own: the tier's limit and the
+applied one both hold."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from tenancy import hooks
@@ -47,9 +52,41 @@ def enforce(
     """Refuse (QuotaExceeded) if adding `adding` to `quota` exceeds the tenant's limit;
     the tenant in context unless `tenant_id` is given. A no-op without a provider, or
     outside a tenant (platform work is not metered)."""
-    if not hooks.check_quota.provided:
-        return
     tenant_id = tenant_id if tenant_id is not None else get_current_tenant_id()
     if tenant_id is None:
         return
-    hooks.check_quota.call(tenant_id, quota, adding, usage)
+    if hooks.check_quota.provided:
+        hooks.check_quota.call(tenant_id, quota, adding, usage)
+    if quota in TUNED and hooks.applied_tuning.provided:
+        _tuned_rate(tenant_id, quota, adding)
+
+
+# The rates the optimiser may tune per tenant (tenancy.hooks.applied_tuning), by knob.
+TUNED = {"api_requests_per_minute": "rate_limit_per_minute"}
+TUNED_WINDOW_S = 60
+
+
+def _tuned_rate(tenant_id: int, quota: str, adding: int) -> None:
+    """The optimiser's applied limit, counted apart from the tier's (which still holds:
+    a request passes only under both). One cache counter per tenant and minute; a
+    refused request takes its count back, as the tier's counter does."""
+    limit = hooks.applied_tuning.call(tenant_id, TUNED[quota])
+    if not limit:
+        return
+    from django.core.cache import cache
+
+    from tenancy.context import tenant_context
+
+    now = time.time()
+    key = f"dim:tuned:{tenant_id}:{quota}:{int(now // TUNED_WINDOW_S)}"
+    with tenant_context(tenant_id):
+        cache.add(key, 0, timeout=TUNED_WINDOW_S + 60)
+        used = cache.incr(key, adding)
+        if used > limit:
+            cache.decr(key, adding)
+            raise QuotaExceeded(
+                quota,
+                int(limit),
+                used - adding,
+                retry_after=max(1, int(TUNED_WINDOW_S - now % TUNED_WINDOW_S)),
+            )
