@@ -216,11 +216,17 @@ def writes_held(alias: str, *, lock_timeout_ms: int = 10_000):
 
 
 def set_routing(conn, tenant_id: int, mode: str, alias: str, url: str, owner_url: str) -> None:
-    """Write the tenant's TenantDatabase row on `conn` (raw, the default database)."""
+    """Write the tenant's TenantDatabase row on `conn` (raw, the default database, in
+    its open transaction): under the platform claim, which the table's write guard asks
+    for (tenancy/rls_platform.py), set for that transaction only and recorded."""
     from connection_mgr.models import TenantDatabase
     from connection_mgr.sealing import seal
+    from tenancy.context import platform_access
+    from tenancy.db.proof import PLATFORM_CLAIM, claim_on
 
     table = ident(TenantDatabase._meta.db_table)
+    with platform_access(f"tenant move: route tenant {tenant_id} ({mode})"):
+        claim_on(conn, PLATFORM_CLAIM, local=True)
     conn.execute(
         f"INSERT INTO {table} (tenant_id, mode, alias, url, owner_url, updated_at) "
         "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (tenant_id) DO UPDATE SET "
