@@ -193,3 +193,39 @@ def test_attack_routing_plain_url_is_not_read_as_a_sealed_one(tenant_alpha, tena
     finally:
         aliases.unregister(EVIL_ALIAS)
         aliases.reset()
+
+
+@postgres_only("the live catalog")
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        f"ALTER TABLE {TABLE} DISABLE ROW LEVEL SECURITY",
+        f"DROP POLICY dim_platform_update ON {TABLE}",
+        f"ALTER POLICY dim_platform_delete ON {TABLE} USING (true)",
+        f"CREATE POLICY dim_extra ON {TABLE} FOR INSERT WITH CHECK (tenant_id > 0)",
+        f"GRANT TRUNCATE ON {TABLE} TO {{role}}",
+    ],
+    ids=["rls_off", "policy_dropped", "policy_loosened", "extra_policy", "truncate"],
+)
+def test_check_isolation_names_a_broken_routing_guard(breakage):
+    """What an owner's mistake (or an old migration) could leave: check_isolation says
+    so, naming the table."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from tenancy import rls_inspect, rls_platform
+    from tenancy.models import Membership
+
+    assert rls_inspect.inspect().ok, rls_inspect.inspect().problems  # positive control
+    role = settings.DB_RUNTIME_ROLE
+    as_owner(breakage.format(role=f'"{role}"'))
+    try:
+        problems = rls_inspect.inspect().problems
+        assert any(TABLE in p for p in problems), problems
+    finally:
+        as_owner(f"DROP POLICY IF EXISTS dim_extra ON {TABLE}")
+        for sql in rls_platform.statements(
+            get_user_model()._meta.db_table, Membership._meta.db_table, role
+        ):
+            as_owner(sql)
+    assert rls_inspect.inspect().ok
