@@ -42,10 +42,11 @@ def routing_row(ctx):
     pooled_pk = _setting(pooled)
     dedicated_pk = _setting(dedicated)  # written while still pooled: same database
     alias = f"tenant_{dedicated.id}"
-    TenantDatabase.objects.update_or_create(
-        tenant_id=dedicated.id,
-        defaults={"mode": Mode.DEDICATED, "alias": alias, "url": os.environ["DATABASE_URL"]},
-    )
+    with platform_access("bench: route a tenant to a dedicated alias"):
+        TenantDatabase.objects.update_or_create(
+            tenant_id=dedicated.id,
+            defaults={"mode": Mode.DEDICATED, "alias": alias, "url": os.environ["DATABASE_URL"]},
+        )
     aliases.reset()
     try:
 
@@ -61,7 +62,8 @@ def routing_row(ctx):
         n = ctx.iters(5_000, 500)
         mine, theirs = compare(ours, peer, n, 100)
     finally:
-        TenantDatabase.objects.filter(tenant_id=dedicated.id).delete()
+        with platform_access("bench: route the tenant back"):
+            TenantDatabase.objects.filter(tenant_id=dedicated.id).delete()
         aliases.unregister(alias)
         aliases.reset()
     return Outcome(

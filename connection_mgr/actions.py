@@ -8,6 +8,7 @@ from django.db import DatabaseError, connections, transaction
 
 from connection_mgr import aliases, copying, pools
 from connection_mgr.models import Mode, TenantDatabase
+from tenancy.context import platform_access
 
 
 class ConnectionUsageError(ValueError):
@@ -73,7 +74,11 @@ def do_make_dedicated(tenant, url: str, *, owner_url: str = "", actor: str = "sy
         call_command("migrate", database=owner_alias, verbosity=0, interactive=False)
         _copy_tenant_row(tenant, owner_alias)
         copying.copy_tenant_rows(tenant, "default", owner_alias)
-        with transaction.atomic(using="default"):
+        # The routing map is written under the platform claim only (rls_platform).
+        with (
+            platform_access(f"route tenant {tenant.pk} to its dedicated database", actor=actor),
+            transaction.atomic(using="default"),
+        ):
             TenantDatabase.objects.update_or_create(
                 tenant=tenant,
                 defaults={
@@ -96,7 +101,6 @@ def do_make_dedicated(tenant, url: str, *, owner_url: str = "", actor: str = "sy
 
 
 def _copy_tenant_row(tenant, using: str) -> None:
-    from tenancy.context import platform_access
     from tenancy.models import Tenant
 
     with platform_access("dedicated database: the tenant's platform row"):
@@ -110,6 +114,7 @@ def do_make_pooled(tenant, *, actor: str = "system") -> None:
     if row is None or row.mode == Mode.POOLED:
         raise ConnectionUsageError("The tenant is pooled already.", conflict=True)
     row.mode = Mode.POOLED
-    row.save(update_fields=["mode", "updated_at"])
+    with platform_access(f"route tenant {tenant.pk} back to the shared tables", actor=actor):
+        row.save(update_fields=["mode", "updated_at"])
     aliases.unregister(row.alias)
     aliases.reset()

@@ -11,6 +11,7 @@ TenantDatabase row changes here and every CONNECTION_ROUTING_TTL seconds for the
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
 
@@ -20,6 +21,7 @@ from django.db import connections
 
 from tenancy import resettable
 
+logger = logging.getLogger("dim.connections")
 _lock = threading.Lock()
 _map: dict[int, str] = {}
 _loaded_at = -1e9
@@ -27,6 +29,16 @@ _loaded_at = -1e9
 
 class InvalidDatabaseURL(ValueError):
     pass
+
+
+class RoutingRefused(RuntimeError):
+    """A dedicated tenant's routing row cannot be trusted (its URL is not sealed, or its
+    envelope does not open): the tenant's rows are reached nowhere rather than in a
+    database someone else named. Other tenants are not affected."""
+
+
+# In the map instead of an alias: the tenant's row was refused (fail closed).
+_REFUSED = "\0refused"
 
 
 def settings_for(url: str) -> dict:
@@ -97,29 +109,62 @@ def tenant_alias(tenant_id: int | None) -> str | None:
         return None
     if time.monotonic() - _loaded_at > settings.CONNECTION_ROUTING_TTL:
         refresh()
-    return _map.get(tenant_id)
+    alias = _map.get(tenant_id)
+    if alias == _REFUSED:
+        raise RoutingRefused(
+            f"tenant {tenant_id}: its routing row holds a database URL that is not sealed "
+            "or does not open; refused (an operator must route it again)"
+        )
+    return alias
+
+
+def _opened(tenant_id: int, stored: str) -> str | None:
+    from connection_mgr import sealing
+
+    try:
+        return sealing.open_(stored, "url")
+    # Unsealed, or an envelope that does not open (the key provider's own error, from a
+    # layer this one may not import): either way the row is not used.
+    except Exception as exc:  # noqa: BLE001 (see above: any failure refuses the row)
+        logger.error(
+            "routing refused",
+            extra={"event": "routing_refused", "tenant": tenant_id, "error": str(exc)},
+        )
+        return None
 
 
 def refresh() -> None:
     global _loaded_at
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
     from connection_mgr.models import Mode, TenantDatabase
 
+    # The URL as stored (a Cast, so the field's own reading does not raise for every
+    # tenant at once): each row is opened alone, and a bad one fails its tenant only.
     rows = list(
         TenantDatabase.objects.using("default")
         .filter(mode=Mode.DEDICATED)
-        .values_list("tenant_id", "alias", "url")
+        .annotate(stored=Cast("url", output_field=TextField()))
+        .values_list("tenant_id", "alias", "stored")
     )
+    routes = {}
     with _lock:
-        for _tenant_id, alias, url in rows:
+        for tenant_id, alias, stored in rows:
+            url = _opened(tenant_id, stored)
+            if not url:  # refused, or a dedicated row without a URL
+                routes[tenant_id] = _REFUSED
+                continue
             if alias not in connections.settings:
                 register(alias, url)
+            routes[tenant_id] = alias
         _map.clear()
-        _map.update({tenant_id: alias for tenant_id, alias, _url in rows})
+        _map.update(routes)
         _loaded_at = time.monotonic()
 
 
 def dedicated_aliases() -> list[str]:
-    return sorted(set(_map.values()))
+    return sorted({alias for alias in _map.values() if alias != _REFUSED})
 
 
 @resettable.register

@@ -249,10 +249,14 @@ def routing_connection():
 
 
 def set_routing(conn, tenant_id: int, mode: str, alias: str, url: str, owner_url: str) -> None:
-    """Write the tenant's TenantDatabase row on `conn` (raw, the default database; on
-    SQLite, Django's connection to it)."""
+    """Write the tenant's TenantDatabase row on `conn` (raw, the default database, in
+    its open transaction; on SQLite, Django's connection to it). On PostgreSQL under the
+    platform claim, which the table's write guard asks for (tenancy/rls_platform.py), set
+    for that transaction only and recorded."""
     from connection_mgr.models import TenantDatabase
     from connection_mgr.sealing import seal
+    from tenancy.context import platform_access
+    from tenancy.db.proof import PLATFORM_CLAIM, claim_on
 
     table = ident(TenantDatabase._meta.db_table)
     sql = (
@@ -263,8 +267,12 @@ def set_routing(conn, tenant_id: int, mode: str, alias: str, url: str, owner_url
     )
     params = [tenant_id, mode, alias, seal(url, "url"), seal(owner_url, "owner_url")]
     if getattr(conn, "vendor", None) == "sqlite":
-        now = conn.ops.adapt_datetimefield_value(timezone.now())
-        with conn.cursor() as cursor:
-            cursor.execute(sql.replace("now()", "%s"), [*params[:5], now, now])
+        # SQLite has no row security to claim against; the write is still recorded.
+        with platform_access(f"tenant move: route tenant {tenant_id} ({mode})"):
+            now = conn.ops.adapt_datetimefield_value(timezone.now())
+            with conn.cursor() as cursor:
+                cursor.execute(sql.replace("now()", "%s"), [*params[:5], now, now])
         return
+    with platform_access(f"tenant move: route tenant {tenant_id} ({mode})"):
+        claim_on(conn, PLATFORM_CLAIM, local=True)
     conn.execute(sql, params)

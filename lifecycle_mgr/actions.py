@@ -13,7 +13,7 @@ from lifecycle_mgr import states
 from lifecycle_mgr.holds import ensure_not_held
 from lifecycle_mgr.models import LifecycleState, TenantLifecycle, TierPolicy
 from lifecycle_mgr.workflows import PREFIX, workflow_name
-from tenancy.context import tenant_context
+from tenancy.context import platform_access, tenant_context
 from tenancy.models import Tenant
 from workflow_mgr.actions import create_run
 from workflow_mgr.models import RUN_FINISHED, WorkflowRun
@@ -51,12 +51,14 @@ def create_tenant_lifecycle(
         # A tenant that already serves joins where it is (enrolling must never take it
         # offline); a new (pending) one starts at `requested`.
         start = states.INITIAL_STATE.get(tenant.state, LifecycleState.REQUESTED)
-        row, created = TenantLifecycle.objects.select_for_update().get_or_create(
-            tenant=tenant, defaults={"policy": policy, "state": start}
-        )
-        if not created and row.policy_id != policy.pk:
-            row.policy = policy
-            row.save(update_fields=["policy"])
+        # A platform row: written under the platform claim only (tenancy/rls_platform.py).
+        with platform_access(f"lifecycle: enrol tenant {tenant.pk} ({policy.name})", actor=actor):
+            row, created = TenantLifecycle.objects.select_for_update().get_or_create(
+                tenant=tenant, defaults={"policy": policy, "state": start}
+            )
+            if not created and row.policy_id != policy.pk:
+                row.policy = policy
+                row.save(update_fields=["policy"])
         tenant.tier = (
             policy.name if policy.name in ("free", "standard", "enterprise") else tenant.tier
         )
@@ -97,7 +99,9 @@ def request_transition(tenant_id: int, name: str, *, actor: str = "") -> Workflo
     transition = states.transition(name)
     with tenant_context(tenant_id), transaction.atomic():
         _serialise(tenant_id)
-        row = TenantLifecycle.objects.select_for_update().filter(tenant_id=tenant_id).first()
+        # FOR UPDATE needs the UPDATE policy: the platform claim (rls_platform).
+        with platform_access(f"lifecycle: lock tenant {tenant_id}'s row ({name})", actor=actor):
+            row = TenantLifecycle.objects.select_for_update().filter(tenant_id=tenant_id).first()
         if row is None:
             raise states.IllegalTransition(
                 _("Tenant %(id)s is not enrolled in the lifecycle.") % {"id": tenant_id},

@@ -9,6 +9,7 @@ from unfold.admin import ModelAdmin
 
 from audit_mgr.actions import record_platform_event
 from lifecycle_mgr.models import LegalHold, TenantLifecycle, TierPolicy
+from tenancy.context import platform_access
 
 
 class OperatorsOnly(ModelAdmin):
@@ -50,7 +51,9 @@ class TierPolicyAdmin(OperatorsOnly):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic():
+        # Tiers are platform rows: written under the platform claim only (rls_platform).
+        actor = request.user.get_username()
+        with platform_access(f"admin: edit tier {obj.name}", actor=actor), transaction.atomic():
             super().save_model(request, obj, form, change)
             record_platform_event(
                 "lifecycle.tier_edited",

@@ -20,6 +20,17 @@ class LifecycleMgrConfig(AppConfig):
         # Registers the export's job kind with jobs_mgr (`lifecycle.export`).
         from lifecycle_mgr import console_nav, exports_job, quotas, tasks, workflows  # noqa: F401
         from lifecycle_mgr.gdpr_console import register_nav
+        from lifecycle_mgr.models import LegalHold, TenantLifecycle, TierPolicy
+        from tenancy import rls_platform
+
+        # Platform rows a tenant's SQL must not write (tests/isolation/
+        # test_attack_lifecycle_rows.py): the database asks for the platform claim.
+        for model, decides in (
+            (TierPolicy, "change every tenant's quotas and retention"),
+            (TenantLifecycle, "change a tenant's state (unsuspend it) or its tier"),
+            (LegalHold, "release a legal hold"),
+        ):
+            rls_platform.guard_platform_table(model._meta.db_table, decides)
 
         workflows.register()
         quotas.register()

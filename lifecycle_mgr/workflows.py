@@ -23,7 +23,7 @@ from lifecycle_mgr import states
 from lifecycle_mgr.holds import ensure_not_held
 from lifecycle_mgr.models import TenantLifecycle
 from tenancy.actions import do_set_tenant_state
-from tenancy.context import require_tenant_id
+from tenancy.context import platform_access, require_tenant_id
 from tenancy.models import Tenant
 from workflow_mgr import definitions
 from workflow_mgr.definitions import Retry, Step
@@ -56,7 +56,11 @@ def own_tenant(ctx) -> int:
 
 
 def _locked(ctx) -> TenantLifecycle:
-    return TenantLifecycle.objects.select_for_update().get(tenant_id=own_tenant(ctx))
+    """The run's tenant's row, locked: FOR UPDATE needs the UPDATE policy, which the
+    platform-claim write guard (tenancy/rls_platform.py) gives only to the platform."""
+    tenant_id = own_tenant(ctx)
+    with platform_access(f"lifecycle: lock tenant {tenant_id}'s row (run {ctx.run_id})"):
+        return TenantLifecycle.objects.select_for_update().get(tenant_id=tenant_id)
 
 
 def check(ctx) -> dict:
@@ -71,7 +75,10 @@ def _move(ctx, to_state: str, event: str, extra: dict) -> dict:
     row = _locked(ctx)
     before = row.state
     row.state, row.state_changed_at = to_state, timezone.now()
-    row.save(update_fields=["state", "state_changed_at"])
+    # A platform row: written under the platform claim only (tenancy/rls_platform.py).
+    reason = f"lifecycle: tenant {row.tenant_id} {before} -> {to_state} (run {ctx.run_id})"
+    with platform_access(reason, actor=ctx.input.get("actor") or None):
+        row.save(update_fields=["state", "state_changed_at"])
     tenant = Tenant.objects.get(pk=row.tenant_id)
     do_set_tenant_state(tenant, states.TENANT_STATE[to_state])
     payload = {"from": before, "to": to_state, "run": ctx.run_id, **extra}

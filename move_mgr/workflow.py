@@ -20,7 +20,7 @@ from django.db import connections, transaction
 
 from connection_mgr import aliases, moving
 from connection_mgr.models import Mode, TenantDatabase
-from tenancy.context import require_tenant_id
+from tenancy.context import platform_access, require_tenant_id
 from workflow_mgr import definitions
 from workflow_mgr.definitions import Retry, Step
 
@@ -144,7 +144,8 @@ def switch_back(ctx) -> dict:
     if moving.checksums(target, tenant_id) != ctx.output.get("checksums"):
         raise moving.MoveError("the target changed since the switch: not routed back")
     back = Mode.POOLED if ctx.input["to"] == Mode.DEDICATED else Mode.DEDICATED
-    TenantDatabase.objects.filter(tenant_id=tenant_id).update(mode=back)
+    with platform_access(f"tenant move: route tenant {tenant_id} back ({back})"):
+        TenantDatabase.objects.filter(tenant_id=tenant_id).update(mode=back)
     transaction.on_commit(aliases.reset)
     return {"mode": back}
 

@@ -229,8 +229,9 @@ def apply(using: str = "default", verbosity: int = 1) -> int:
         cursor.execute("SELECT current_database()")
         database = _ident(cursor.fetchone()[0])
         cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC")
-        # Memberships, superusers and permissions: written only with a verified claim.
-        rls_platform.apply(cursor, runtime_role)
+        # Memberships, superusers, permissions and the platform tables apps register
+        # (routing, tiers, lifecycle states): written only with a verified claim.
+        rls_platform.apply(cursor, runtime_role, present)
         # Beat's schedules: defined only with the platform claim.
         rls_schedules.apply(cursor, runtime_role, set(connection.introspection.table_names(cursor)))
         if runtime_role:

@@ -14,7 +14,15 @@ user admin. The database now asks for the same verified claim as on scoped rows:
   id or re-activating one, needs the platform claim (a trigger: the check compares
   the old and new rows); the superuser's own `last_login` update needs nothing;
 - `auth_user_user_permissions`, `auth_user_groups`, `auth_group_permissions`,
-  `auth_permission`: writes need the platform claim.
+  `auth_permission`: writes need the platform claim;
+- tables a higher layer registers with `guard_platform_table()` (tenancy imports no
+  app above it): the connection manager's routing map (which database holds a tenant's
+  rows), the lifecycle's tiers and tenant states. Same policies: everyone reads,
+  INSERT, UPDATE and DELETE need the platform claim (`platform_access()` in Python).
+
+The runtime role never gets TRUNCATE on a guarded table (TRUNCATE ignores RLS), and it
+owns none of them, so it can neither ALTER them (disable RLS, drop a policy) nor
+disable a trigger; `problems()` checks all of it.
 
 ENABLE without FORCE: the owner (migrations, `create_permissions`) is not fenced.
 Still open (README threat model): an ordinary user's password hash is writable and
@@ -36,6 +44,23 @@ PLATFORM_WRITE_TABLES = (
     "auth_group_permissions",
     "auth_permission",
 )
+
+#: {table: what a forged row would do}: platform tables of higher layers, registered
+#: from their AppConfig.ready() (`guard_platform_table`), guarded after every migrate.
+registered_tables: dict[str, str] = {}
+
+
+def guard_platform_table(table: str, decides: str) -> None:
+    """Have the database refuse writes to `table` without the platform claim. `decides`
+    says what a forged row would decide (check_isolation's message)."""
+    registered_tables[table] = decides
+
+
+def guarded_tables() -> dict[str, str]:
+    """Every table under the platform-claim write guard, with what it decides."""
+    fixed = {t: "grant access to another tenant" for t in PLATFORM_WRITE_TABLES}
+    return {**fixed, **registered_tables}
+
 
 _PLATFORM_BODY = (
     "SELECT coalesce(current_setting('app.tenant_id', true) = '*' "
@@ -66,7 +91,12 @@ END
 """
 
 
-def statements(user_table: str, membership_table: str, runtime_role: str | None):
+def statements(
+    user_table: str,
+    membership_table: str,
+    runtime_role: str | None,
+    tables_present: set[str] | None = None,
+):
     yield (
         f"CREATE OR REPLACE FUNCTION public.{PLATFORM_FUNCTION}() RETURNS boolean "
         "LANGUAGE sql STABLE SET search_path = pg_catalog "
@@ -92,11 +122,16 @@ def statements(user_table: str, membership_table: str, runtime_role: str | None)
     for name in MEMBERSHIP_POLICIES:
         yield f"DROP POLICY IF EXISTS {name} ON {members}"
     yield from _read_all_write_if(members, "dim_membership", in_claim)
-    for table in PLATFORM_WRITE_TABLES:
+    for table in guarded_tables():
+        if tables_present is not None and table not in tables_present:
+            continue  # a later migration's table (partial migrate): its migrate guards it
         ident = _ident(table)
         yield f"ALTER TABLE {ident} ENABLE ROW LEVEL SECURITY"
         yield f"DROP POLICY IF EXISTS dim_platform_read ON {ident}"
         yield from _read_all_write_if(ident, "dim_platform", PLATFORM_EXPR)
+        if runtime_role:
+            # TRUNCATE ignores RLS; the blanket grant never gives it, say so anyway.
+            yield f"REVOKE TRUNCATE ON {ident} FROM {_ident(runtime_role)}"
 
 
 def _read_all_write_if(table: str, prefix: str, allowed: str):
@@ -114,17 +149,17 @@ def _read_all_write_if(table: str, prefix: str, allowed: str):
         yield f"CREATE POLICY {name} ON {table} FOR {command} {clause}"
 
 
-def apply(cursor, runtime_role: str | None) -> None:
+def apply(cursor, runtime_role: str | None, tables_present: set[str] | None = None) -> None:
     from django.contrib.auth import get_user_model
 
     from tenancy.models.tenant import Membership
 
     user_table = get_user_model()._meta.db_table
-    for sql in statements(user_table, Membership._meta.db_table, runtime_role):
+    for sql in statements(user_table, Membership._meta.db_table, runtime_role, tables_present):
         cursor.execute(sql)
 
 
-def problems(cursor) -> list[str]:
+def problems(cursor, role: str | None = None) -> list[str]:
     """What check_isolation reports when a guard is missing."""
     from django.contrib.auth import get_user_model
 
@@ -141,20 +176,39 @@ def problems(cursor) -> list[str]:
             f"trigger {USER_TRIGGER} on the user table is missing or disabled: SQL could make "
             "a superuser (run migrate as the owner)"
         )
-    for table, policy in [(Membership._meta.db_table, "dim_membership_insert")] + [
-        (t, "dim_platform_insert") for t in PLATFORM_WRITE_TABLES
-    ]:
+    guarded = [(Membership._meta.db_table, "dim_membership", "grant access to another tenant")]
+    guarded += [(t, "dim_platform", decides) for t, decides in guarded_tables().items()]
+    for table, prefix, decides in guarded:
+        # Every write policy, exactly as made: one dropped, or one loosened to `true`
+        # (permissive policies OR together), opens the table.
         cursor.execute(
-            "SELECT c.relrowsecurity, EXISTS (SELECT 1 FROM pg_policies p "
-            "WHERE p.tablename = c.relname AND p.policyname = %s) "
+            "SELECT c.relrowsecurity, pg_get_userbyid(c.relowner) "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relname = %s AND n.nspname = current_schema()",
-            [policy, table],
+            [table],
         )
         row = cursor.fetchone()
-        if row is not None and not all(row):
+        if row is None:
+            continue  # not migrated (yet): the scoped tables' check reports missing ones
+        enabled, owner = row
+        cursor.execute(
+            "SELECT policyname, coalesce(qual, ''), coalesce(with_check, '') FROM pg_policies "
+            "WHERE schemaname = current_schema() AND tablename = %s AND policyname <> %s",
+            [table, f"{prefix}_read"],
+        )
+        policies = cursor.fetchall()
+        names = {name for name, _qual, _check in policies}
+        wanted = {f"{prefix}_{c}" for c in ("insert", "update", "delete")}
+        loosened = [name for name, qual, check in policies if "true" in (qual, check)]
+        if not enabled or names != wanted or loosened:
             found.append(
-                f"table {table}: its write guard (RLS, {policy}) is missing: SQL could "
-                "grant access to another tenant (run migrate as the owner)"
+                f"table {table}: its write guard (RLS, {prefix}_insert/update/delete) is "
+                f"missing or altered: SQL could {decides} (run migrate as the owner)"
             )
+        if role and owner == role:
+            found.append(f"table {table}: owned by the runtime role {role!r}")
+        if role:
+            cursor.execute("SELECT has_table_privilege(%s, %s, 'TRUNCATE')", [role, table])
+            if cursor.fetchone()[0]:
+                found.append(f"table {table}: runtime role {role!r} may TRUNCATE it (ignores RLS)")
     return found

@@ -183,10 +183,17 @@ def dedicate(dedicated_template, tmp_path, django_db_blocker):
                 _copy_users(owner_alias)
             copying.copy_tenant_rows(tenant, "default", owner_alias)
         connections[owner_alias].close()
-        TenantDatabase.objects.update_or_create(
-            tenant=tenant,
-            defaults={"mode": Mode.DEDICATED, "alias": alias, "url": url, "owner_url": owner_url},
-        )
+        # The routing map is written under the platform claim only (rls_platform).
+        with platform_access("test: route a tenant to its dedicated database"):
+            TenantDatabase.objects.update_or_create(
+                tenant=tenant,
+                defaults={
+                    "mode": Mode.DEDICATED,
+                    "alias": alias,
+                    "url": url,
+                    "owner_url": owner_url,
+                },
+            )
         aliases.reset()
         aliases.register(alias, url)
         urls[alias] = (url, owner_url)

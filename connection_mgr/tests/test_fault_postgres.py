@@ -20,6 +20,7 @@ from django.db import connections
 from connection_mgr import aliases, breaker
 from connection_mgr.models import Mode, TenantDatabase
 from connection_mgr.tests.conftest import alias_allowed
+from tenancy.context import platform_access
 from tests.markers import postgres_only
 from tests.outages import TcpProxy
 from tests.personas import api_as
@@ -44,7 +45,8 @@ def beta_dedicated(tenant_beta, settings):
     alias = f"tenant_{tenant_beta.pk}"
     url = through(proxy, os.environ["DATABASE_URL"])
     aliases.register(alias, url, options={"pool": False})  # no pool: a refusal is at once
-    TenantDatabase.objects.create(tenant=tenant_beta, mode=Mode.DEDICATED, alias=alias, url=url)
+    with platform_access("test: route beta through the proxy"):
+        TenantDatabase.objects.create(tenant=tenant_beta, mode=Mode.DEDICATED, alias=alias, url=url)
     aliases.reset()
     breaker.reset()
     try:

@@ -28,7 +28,7 @@ from lifecycle_mgr.models import TierPolicy
 from tenancy.api.base import TenantAPIView
 from tenancy.api.errors import TenantAPIError
 from tenancy.api.permissions import IsPlatformOperator
-from tenancy.context import require_tenant_id
+from tenancy.context import platform_access, require_tenant_id
 from tenancy.models import Role, Tenant
 
 
@@ -102,14 +102,16 @@ class TierView(TenantAPIView):
         tier = self._tier(name)
         body = TierPolicySerializer(tier, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            body.save()
-            changed = {k: v for k, v in body.validated_data.items()}
-            record_platform_event(
-                "lifecycle.tier_edited",
-                {"tier": tier.name, "changed": sorted(changed)},
-                actor=request.user.get_username(),
-            )
+        actor = request.user.get_username()
+        # Tiers are platform rows: written under the platform claim only (rls_platform).
+        with platform_access(f"lifecycle: edit tier {tier.name}", actor=actor):
+            with transaction.atomic():
+                body.save()
+                changed = {k: v for k, v in body.validated_data.items()}
+                record_platform_event(
+                    "lifecycle.tier_edited", {"tier": tier.name, "changed": sorted(changed)},
+                    actor=actor,
+                )  # fmt: skip
         return Response(TierPolicySerializer(tier).data)
 
 

@@ -11,6 +11,7 @@ from lifecycle_mgr import actions
 from lifecycle_mgr.holds import do_place_hold
 from lifecycle_mgr.models import TenantLifecycle, TierPolicy
 from managers import LifecycleManager
+from tenancy.context import platform_access
 from tenancy.models import Tenant
 from tests.personas import api_as
 
@@ -56,7 +57,8 @@ def test_transition_starts_a_run_and_illegal_one_is_a_409(
 
 def test_purge_under_hold_is_a_409_naming_the_hold(ops, tenant_alpha):
     actions.create_tenant_lifecycle(tenant_alpha.pk, "free")
-    TenantLifecycle.objects.filter(tenant=tenant_alpha).update(state="archived")
+    with platform_access("test: alpha archived"):
+        TenantLifecycle.objects.filter(tenant=tenant_alpha).update(state="archived")
     do_place_hold(tenant_alpha.pk, reason="case 42", actor="legal")
     refused = ops.post(
         f"{BASE}tenants/{tenant_alpha.slug}/transitions/", {"transition": "purge"}, format="json"

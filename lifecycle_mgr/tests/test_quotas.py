@@ -15,7 +15,7 @@ from perf_mgr.models import MetricSample
 from sessions_mgr.actions import do_create_session
 from sessions_mgr.models import Session
 from tenancy.actions import do_add_member
-from tenancy.context import tenant_context
+from tenancy.context import platform_access, tenant_context
 from tenancy.models import Membership, Role
 from tenancy.quotas import QuotaExceeded
 from tests.personas import _user, api_as
@@ -30,16 +30,18 @@ def enforced(settings):
 
 @pytest.fixture
 def tiny(tenant_alpha, alpha_owner):
-    """Alpha on a tier with room for exactly what the test adds."""
-    policy = TierPolicy.objects.create(
-        name="tiny",
-        title="Tiny",
-        max_users=2,
-        max_sessions=1,
-        max_metadata_records=1,
-        max_metric_samples_per_day=3,
-        max_api_requests_per_minute=1000,
-    )
+    """Alpha on a tier with room for exactly what the test adds (tiers are platform
+    rows: made under the platform claim, as the console does)."""
+    with platform_access("test: a tier with tiny quotas"):
+        policy = TierPolicy.objects.create(
+            name="tiny",
+            title="Tiny",
+            max_users=2,
+            max_sessions=1,
+            max_metadata_records=1,
+            max_metric_samples_per_day=3,
+            max_api_requests_per_minute=1000,
+        )
     actions.create_tenant_lifecycle(tenant_alpha.pk, "tiny")
     return policy
 
@@ -98,7 +100,8 @@ def test_metric_batch_over_the_daily_rate_is_a_429_with_retry_after(
 
 def test_api_requests_over_the_rate_are_a_429(tenant_alpha, alpha_owner, tiny):
     tiny.max_api_requests_per_minute = 2
-    tiny.save(update_fields=["max_api_requests_per_minute"])
+    with platform_access("test: the tiny tier's request rate"):
+        tiny.save(update_fields=["max_api_requests_per_minute"])
     client = api_as(alpha_owner, tenant_alpha)
     url = "/api/v1/metadata/records/"
     statuses = [client.get(url).status_code for _ in range(3)]
