@@ -15,7 +15,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from connection_mgr import breaker, replicas
+from connection_mgr import aliases, breaker, replicas
 from tenancy import degraded
 
 RETRY_AFTER_SECONDS = 5
@@ -32,13 +32,13 @@ def failed_alias(exc: BaseException) -> str | None:
     return None
 
 
-def unavailable_response(request, alias: str):
-    message = _("The database %(alias)s is unavailable right now; try again shortly.") % {
-        "alias": alias
-    }
+def unavailable_response(request, alias: str, *, code: str = "database_unavailable", message=""):
+    message = message or _(
+        "The database %(alias)s is unavailable right now; try again shortly."
+    ) % {"alias": alias}
     if request.path.startswith(tuple(settings.API_PATH_PREFIXES)):
         response = JsonResponse(
-            {"error": {"code": "database_unavailable", "message": message, "database": alias}},
+            {"error": {"code": code, "message": message, "database": alias}},
             status=503,
         )
     else:
@@ -62,6 +62,19 @@ class ConnectionMiddleware:
             replicas.end_request(token)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, aliases.RoutingRefused):
+            # The tenant's routing row was refused (not sealed, or its envelope does not
+            # open): its rows are reached nowhere until an operator routes it again.
+            degraded.count("database.routing_refused_responses")
+            return unavailable_response(
+                request,
+                "",
+                code="tenant_routing_refused",
+                message=_(
+                    "This tenant's database route cannot be trusted and was refused; an "
+                    "operator must route the tenant again."
+                ),
+            )
         alias = failed_alias(exception)
         if alias is None:
             return None

@@ -195,6 +195,35 @@ def test_attack_routing_plain_url_is_not_read_as_a_sealed_one(tenant_alpha, tena
         aliases.reset()
 
 
+def test_attack_routing_refused_route_is_a_clear_503_for_that_tenant_only(
+    tenant_alpha, tenant_beta, beta_owner, alpha_owner
+):
+    """B's refused route answers B's API requests with a 503 that says why (not a 500),
+    and A's requests are served as before."""
+    from tests.personas import api_as
+
+    beta_client, alpha_client = api_as(beta_owner, tenant_beta), api_as(alpha_owner, tenant_alpha)
+    with platform_access("test: a plain URL written around the field"):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {TABLE} (tenant_id, mode, alias, url, owner_url, updated_at) "
+                "VALUES (%s, 'dedicated', %s, %s, '', CURRENT_TIMESTAMP)",
+                [tenant_beta.pk, EVIL_ALIAS, PLAIN_URL],
+            )
+    try:
+        aliases.reset()
+        refused = beta_client.get("/api/v1/settings/")
+        assert refused.status_code == 503, refused.content
+        assert refused.json()["error"]["code"] == "tenant_routing_refused"
+        assert "route" in refused.json()["error"]["message"]
+        assert refused["Retry-After"]
+        served = alpha_client.get("/api/v1/settings/")
+        assert served.status_code == 200, served.content
+    finally:
+        aliases.unregister(EVIL_ALIAS)
+        aliases.reset()
+
+
 @postgres_only("the live catalog")
 @pytest.mark.parametrize(
     "breakage",
