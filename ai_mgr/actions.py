@@ -160,3 +160,22 @@ def delete_model(model_name: str, *, actor: str = "", reason: str = "") -> int:
         loader.forget(tenant_id, name)
         transaction.on_commit(_after)
     return removed
+
+
+def erase_artifact_files() -> dict[str, int]:
+    """`tenancy.hooks.erase_tenant_files`: every artifact file of the tenant's versions
+    (the database storage keeps none: its bytes go with the rows). Artifacts are signed,
+    not encrypted, so shredding the tenant's keys does not make them unreadable; the
+    erasure purges the rows next. Platform (shared) models are not the tenant's."""
+    tenant_id = require_tenant_id("erasing artifact files")
+    files = (
+        ModelVersion.objects.exclude(storage=storage.DB)
+        .exclude(artifact_ref="")
+        .values_list("storage", "artifact_ref")
+    )
+    done = 0
+    for storage_name, ref in files.iterator():
+        storage.delete(storage_name, ref)
+        done += 1
+    loader.forget(tenant_id)
+    return {"ai_mgr.artifact_files": done} if done else {}
