@@ -20,6 +20,7 @@ from metadata_mgr.db import database
 from metadata_mgr.models import MetadataOutbox, Record, SearchDocument
 from metadata_mgr.search import encoder_registry, encoders
 from metadata_mgr.searchable import searchable_fields, searchable_text
+from tenancy import resettable
 from tenancy.context import require_tenant_id
 
 
@@ -171,6 +172,32 @@ def do_reencode(limit: int = 2000) -> int:
                 {str(d.record_id): entry_of(d, r) for d, r in _paired(docs, records)}
             )
     return len(docs)
+
+
+# Per process: the encoder (and when its champion alias last moved) each tenant's
+# documents were last found all encoded with, so the periodic indexer scans for stale
+# documents once per encoder change, not on each run.
+_followed: dict[int, tuple] = {}
+resettable.register(_followed.clear, name="metadata_mgr.search_index._followed")
+
+
+def do_follow_encoder(limit: int = 2000) -> int:
+    """Re-encode (up to `limit`) documents left by another encoder once the tenant's
+    encoder changed: a refit in another process, a promotion or rollback of the
+    `metadata_encoder` champion through the AI registry, a new METADATA_SEARCH_ENCODER.
+    A tenant without a registered encoder has nothing to follow (and gets none here)."""
+    tenant_id = require_tenant_id()
+    shared = encoders.shared_encoder()
+    encoder = shared or encoder_registry.for_reading(tenant_id)
+    if encoder is None:
+        return 0
+    seen = (encoder.name, None if shared else encoder_registry.champion_moved_at(tenant_id))
+    if _followed.get(tenant_id) == seen:
+        return 0
+    done = do_reencode(limit)
+    if done < limit:
+        _followed[tenant_id] = seen
+    return done
 
 
 def _paired(docs, records):

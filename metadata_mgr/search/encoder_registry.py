@@ -78,6 +78,18 @@ def champion(tenant_id: int, *, fresh: bool = False) -> TfidfSvdEncoder | None:
     return encoder
 
 
+def champion_moved_at(tenant_id: int):
+    """When the champion alias last moved (None: no champion): a refit or a promotion
+    or rollback through the registry, even back to an encoder of the same name."""
+    from ai_mgr.models import ModelAlias
+
+    return (
+        ModelAlias.objects.filter(model__name=MODEL, name=actions.CHAMPION)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+
+
 def for_reading(tenant_id: int) -> TfidfSvdEncoder | None:
     """The champion for a read (a search): a tampered artifact is logged and treated as
     missing, so search goes on (the keyword half at least) until an operator refits."""

@@ -134,6 +134,33 @@ def test_refit_promotes_a_new_version_and_rollback_restores_the_old(in_alpha, tf
     assert set(SearchDocument.objects.values_list("encoder", flat=True)) == {first}
 
 
+def test_periodic_indexer_follows_a_champion_moved_through_the_registry(in_alpha, tfidf):
+    from metadata_mgr.tasks import index_search_task
+
+    make_catalogue()
+    assert index_search_task() == 5  # indexed; the documents already use the champion
+    first = SearchDocument.objects.first().encoder
+    do_create_record(metadata_type="business", content={"x": "weather forecast"}, name="w")
+    engine.catch_up()
+    do_refit_encoder()
+    refit = SearchDocument.objects.first().encoder
+    assert refit != first
+    # Promoting (here: rolling back) through the AI registry is enough: the next
+    # periodic run re-encodes every document with the new champion, once.
+    ai_actions.rollback(MODEL, actor="ops")
+    assert index_search_task() == 6
+    assert set(SearchDocument.objects.values_list("encoder", flat=True)) == {first}
+    assert index_search_task() == 0
+    assert names("weather", similarity_threshold=0.0)[0] == "w"
+
+
+def test_periodic_indexer_registers_nothing_for_a_tenant_without_records(in_alpha, tfidf):
+    from metadata_mgr.tasks import index_search_task
+
+    assert index_search_task() == 0
+    assert not MLModel.objects.exists()
+
+
 def test_tampered_encoder_is_refused_and_search_still_answers(in_alpha, tfidf):
     make_catalogue()
     engine.catch_up()
