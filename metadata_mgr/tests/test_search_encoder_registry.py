@@ -2,8 +2,11 @@
 fitted pipeline's vectors, indexing and refits register (audited promotions), reads only
 load, every process encodes with the champion, and erasure removes its artifacts."""
 
+import io
+
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 
 from ai_mgr import actions as ai_actions
 from ai_mgr import artifacts, loader
@@ -172,6 +175,18 @@ def test_tampered_encoder_is_refused_and_search_still_answers(in_alpha, tfidf):
     assert names("parcel", semantic_search=False) == ["shipping_events"]
     assert names("parcel", similarity_threshold=0.0)[0] == "shipping_events"
     assert ModelVersion.objects.filter(model__name=MODEL).count() == 1  # nothing replaced it
+    # The operator's way out: a refit registers a sound champion and re-encodes.
+    do_create_record(metadata_type="business", content={"x": "weather forecast"}, name="w")
+    call_command("refit_metadata_encoder", "--tenant", in_alpha.slug, stdout=io.StringIO())
+    champion = ModelAlias.objects.get(model__name=MODEL, name="champion").version
+    assert champion.number == 2
+    assert set(SearchDocument.objects.values_list("encoder", flat=True)) == {
+        champion.params["encoder"]
+    }  # the pending record indexed too, with the new champion
+    assert SearchDocument.objects.count() == 6
+    assert names("clients purchases", keyword_search=False, similarity_threshold=0.0)
+    with pytest.raises(CommandError):
+        call_command("refit_metadata_encoder", "--tenant", "no-such-tenant")
 
 
 def test_search_index_drop_erases_the_encoder_and_its_files(
