@@ -123,3 +123,59 @@ def rollback(
                 f"{alias!r} of {model.name} has no earlier version", code="nothing_to_roll_back"
             )
         return _move(model, alias, last.previous, action="rolled_back", actor=actor, reason=reason)
+
+
+def delete_model(model_name: str, *, actor: str = "", reason: str = "") -> int:
+    """Delete the tenant's model with its versions, aliases, alias history and artifact
+    files: what the model learnt from the tenant's data goes (erasure). The audit log
+    keeps the fact. The number of versions removed (0: no such model)."""
+    tenant_id = require_tenant_id("deleting a model")
+    with transaction.atomic():
+        model = MLModel.objects.select_for_update().filter(name=str(model_name)[:100]).first()
+        if model is None:
+            return 0
+        files = list(
+            ModelVersion.objects.filter(model=model)
+            .exclude(storage=storage.DB)
+            .values_list("storage", "artifact_ref")
+        )
+        # Children first: the history and the aliases point at the versions.
+        AliasEvent.objects.filter(model=model).delete()
+        ModelAlias.objects.filter(model=model).delete()
+        removed = ModelVersion.objects.filter(model=model).delete()[0]
+        model.delete()
+        record_event(
+            "ai.model.deleted",
+            {"model": model.name, "versions": removed, "reason": reason[:300]},
+            actor=actor,
+        )
+        name = model.name
+
+        def _after():
+            # Files only once the rows are gone for good: a rollback keeps them readable.
+            for storage_name, ref in files:
+                storage.delete(storage_name, ref)
+            loader.forget(tenant_id, name)
+
+        loader.forget(tenant_id, name)
+        transaction.on_commit(_after)
+    return removed
+
+
+def erase_artifact_files() -> dict[str, int]:
+    """`tenancy.hooks.erase_tenant_files`: every artifact file of the tenant's versions
+    (the database storage keeps none: its bytes go with the rows). Artifacts are signed,
+    not encrypted, so shredding the tenant's keys does not make them unreadable; the
+    erasure purges the rows next. Platform (shared) models are not the tenant's."""
+    tenant_id = require_tenant_id("erasing artifact files")
+    files = (
+        ModelVersion.objects.exclude(storage=storage.DB)
+        .exclude(artifact_ref="")
+        .values_list("storage", "artifact_ref")
+    )
+    done = 0
+    for storage_name, ref in files.iterator():
+        storage.delete(storage_name, ref)
+        done += 1
+    loader.forget(tenant_id)
+    return {"ai_mgr.artifact_files": done} if done else {}

@@ -18,5 +18,9 @@ class AiMgrConfig(AppConfig):
     def ready(self):
         # Registers the `ai.train` job kind with jobs_mgr, and the tasks with Celery.
         from ai_mgr import console_nav, tasks, training  # noqa: F401
+        from ai_mgr.actions import erase_artifact_files
+        from tenancy import hooks
 
         console_nav.register()
+        # An erasure deletes the tenant's artifact files before it purges their rows.
+        hooks.erase_tenant_files.register(erase_artifact_files)

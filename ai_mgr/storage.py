@@ -51,3 +51,13 @@ def read(version) -> bytes:
     name = "file" if version.storage == "file" else configured()
     with _backend(name).open(version.artifact_ref, "rb") as handle:
         return handle.read()
+
+
+def delete(storage_name: str, artifact_ref: str) -> None:
+    """Remove a stored artifact file (nothing to do for the database storage: the bytes
+    go with the row). A file already gone is not an error: deletes are retried."""
+    if storage_name == DB or not artifact_ref:
+        return
+    backend = _backend("file" if storage_name == "file" else configured())
+    if backend.exists(artifact_ref):
+        backend.delete(artifact_ref)

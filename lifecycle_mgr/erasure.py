@@ -6,7 +6,9 @@ In order, inside the tenant's context:
 2. crypto-shredding of the keys (`tenancy.hooks.shred_tenant_keys`, the security
    feature): whatever a backup or a replica still holds of the ciphertexts is unreadable
    from here on;
-3. the search index is dropped (`tenancy.hooks.drop_search_index`, the metadata feature);
+3. the search index is dropped (`tenancy.hooks.drop_search_index`, the metadata feature),
+   and the files kept outside the database (`tenancy.hooks.erase_tenant_files`: the AI
+   registry's artifact files), while the rows still say which files are the tenant's;
 4. the rows: every `TenantScopedModel` (found through the app registry, so a model a
    later issue adds is erased without new code), children before parents, set-based
    deletes in batches (one statement per batch, never one per row);
@@ -185,6 +187,15 @@ def _optional(hook, *args):
     return hook.call(*args) if hook.provided else None
 
 
+def _erase_files() -> dict[str, int]:
+    """The tenant's files outside the database (hooks.erase_tenant_files): {what: n}."""
+    counts: dict[str, int] = {}
+    for answer in hooks.erase_tenant_files.call():
+        for what, n in (answer or {}).items():
+            counts[what] = counts.get(what, 0) + int(n)
+    return counts
+
+
 def _key_ids(shredded: dict | None) -> list[str]:
     if not shredded:
         return []
@@ -233,6 +244,7 @@ def erase_tenant(tenant_id: int, *, actor: str = "system:erasure", keep=()) -> E
     with tenant_context(tenant_id):
         shredded = _optional(hooks.shred_tenant_keys, None, actor)
         search = _optional(hooks.drop_search_index, None)
+        files = _erase_files()
         rows = purge_tenant_rows(keep=keep)
         generation = _cache_generation(actor)
         members = Membership.objects.filter(tenant_id=tenant_id).delete()[1]
@@ -240,7 +252,12 @@ def erase_tenant(tenant_id: int, *, actor: str = "system:erasure", keep=()) -> E
         return _certify(
             tenant_id,
             None,
-            {"rows": rows, "search_documents": search, "cache_generation": generation},
+            {
+                "rows": rows,
+                "search_documents": search,
+                "files": files,
+                "cache_generation": generation,
+            },
             actor,
             kept=sorted(kept_labels(keep)),
             keys=_key_ids(shredded),

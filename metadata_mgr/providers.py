@@ -40,14 +40,15 @@ def record_activity(since, until) -> list:
 
 def drop_search_index(user_id: int | None) -> int:
     """`tenancy.hooks.drop_search_index`: the tenant's search documents and pending
-    outbox rows, then this process's loaded index and fitted encoder (other processes
-    catch up from the emptied documents). Records are not linked to users, so a user's
+    outbox rows, then this process's loaded index and the tenant's fitted encoder (its
+    AI registry versions and artifact files; other processes catch up from the emptied
+    documents). Records are not linked to users, so a user's
     erasure has nothing here to drop (their records go with the rows that name them)."""
     from django.db import transaction
 
     from metadata_mgr.db import database
     from metadata_mgr.models import MetadataOutbox, SearchDocument
-    from metadata_mgr.search import ann, encoders
+    from metadata_mgr.search import ann, encoder_registry, encoders
     from tenancy.context import require_tenant_id
 
     if user_id is not None:
@@ -59,6 +60,9 @@ def drop_search_index(user_id: int | None) -> int:
     with ann.registry.lock:
         ann.registry.indexes.pop(tenant_id, None)
     encoders.forget(tenant_id)
+    # The TF-IDF encoder's vocabulary is the tenant's words: its registry versions and
+    # their artifact files (only signed, not encrypted) go with the index.
+    encoder_registry.drop(tenant_id)
     # The configured scale-out backends (Elasticsearch, MongoDB) hold copies: erased too.
     from metadata_mgr import backends
 

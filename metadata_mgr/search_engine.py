@@ -21,6 +21,7 @@ import logging
 import numpy as np
 from django.db import IntegrityError
 
+from ai_mgr.exceptions import TamperedArtifact
 from metadata_mgr.actions.search_index import current_encoder, do_index_pending
 from metadata_mgr.backends import search_backend
 from metadata_mgr.models import Record
@@ -47,6 +48,10 @@ def catch_up(limit: int = CATCH_UP_ROWS) -> int:
             total += done
     except IntegrityError:
         log.warning("search catch-up deferred: another indexer holds these records")
+    except TamperedArtifact as exc:
+        # The tenant's registered encoder is refused: the search still answers (from
+        # what is indexed); the periodic indexer reports it until an operator refits.
+        log.error("search catch-up deferred: %s", exc)
     return total
 
 

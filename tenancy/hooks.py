@@ -290,6 +290,17 @@ shred_tenant_keys: Hook[[int | None, str], dict] = Hook(
     provided_by="security_mgr",
 )
 
+erase_tenant_files: Hook[[], dict] = Hook(
+    "erase_tenant_files",
+    """() -> {what: number of files deleted}, for each listener. Deletes the files a
+    service keeps outside the database for the tenant in context (the AI registry's
+    artifact files), before the erasure purges the rows that name them (once the rows
+    are gone, nothing says which files were the tenant's). Idempotent: a file already
+    gone is skipped, so a retried erasure finishes the job.""",
+    provided_by="ai_mgr",
+    many=True,
+)
+
 drop_search_index: Hook[[int | None], int] = Hook(
     "drop_search_index",
     """(user_id) -> number of search documents removed. Removes the search index of the

@@ -235,6 +235,36 @@ def test_registry_file_storage(tenant_alpha, settings, tmp_path):
             inference.predict("detector", {"cpu": 0.4, "latency_ms": 20, "rps": 100})
 
 
+def test_registry_delete_model_removes_versions_history_and_files(
+    tenant_alpha, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.AI_ARTIFACT_STORAGE = "file"
+    settings.AI_ARTIFACT_ROOT = str(tmp_path)
+    row = {"cpu": 0.4, "latency_ms": 20, "rps": 100}
+    with tenant_context(tenant_alpha):
+        _train(model_name="detector")
+        _train(model_name="detector", training_data=metric_rows(seed=3))
+        _train(model_name="kept")
+        assert inference.predict("detector", row)["version"] == 1  # cached in process
+        refs = list(
+            ModelVersion.objects.filter(model__name="detector").values_list(
+                "artifact_ref", flat=True
+            )
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert actions.delete_model("detector", actor="ops", reason="erasure") == 2
+        assert not any((tmp_path / ref).exists() for ref in refs)
+        assert not ModelVersion.objects.filter(model__name="detector").exists()
+        assert not AliasEvent.objects.filter(model__name="detector").exists()
+        with pytest.raises(UnknownModel):
+            inference.predict("detector", row)
+        assert inference.predict("kept", row)["version"] == 1
+        assert _events("ai.model.deleted") == [
+            {"model": "detector", "versions": 2, "reason": "erasure"}
+        ]
+        assert actions.delete_model("detector") == 0  # idempotent
+
+
 def test_registry_promotion_invalidates_cache_on_commit(
     tenant_alpha, django_capture_on_commit_callbacks
 ):

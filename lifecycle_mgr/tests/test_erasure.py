@@ -176,3 +176,31 @@ def test_erase_tenant_keeps_the_models_it_is_told_to_and_says_so(tenant_alpha, a
     certificate = erase_tenant(tenant_alpha.pk, keep=["scoping_app.Folder"])
     assert certificate.receipt["kept"] == ["scoping_app.Folder"]
     assert _counts(tenant_alpha)["folders"] == 3 and _counts(tenant_alpha)["documents"] == 0
+
+
+def test_erase_tenant_deletes_its_ai_artifact_files_only(
+    tenant_alpha, tenant_beta, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Artifacts are signed, not encrypted: shredding keys leaves them readable, so the
+    files go (the search encoder's vocabulary is the tenant's own words)."""
+    from ai_mgr import training
+    from ai_mgr.tests.factories import metric_rows
+    from metadata_mgr import search_engine
+    from metadata_mgr.actions import do_create_record
+
+    settings.AI_ARTIFACT_STORAGE = "file"
+    settings.AI_ARTIFACT_ROOT = str(tmp_path)
+    settings.METADATA_SEARCH_ENCODER = "tfidf"
+    for tenant in (tenant_alpha, tenant_beta):
+        with tenant_context(tenant):
+            training.train_now(model_type="anomaly_detector", training_data=metric_rows())
+            do_create_record(metadata_type="business", content={"k": "parcel"}, name="p")
+            search_engine.catch_up()
+    alpha_files = list((tmp_path / str(tenant_alpha.pk)).rglob("*.npz"))
+    beta_files = list((tmp_path / str(tenant_beta.pk)).rglob("*.npz"))
+    assert len(alpha_files) == len(beta_files) == 2  # the detector and the encoder
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = erase_tenant(tenant_alpha.pk)
+    assert not any(p.exists() for p in alpha_files)
+    assert all(p.exists() for p in beta_files)
+    assert certificate.receipt["destroyed"]["files"] == {"ai_mgr.artifact_files": 1}

@@ -18,8 +18,9 @@ from django.utils import timezone
 from metadata_mgr.backends import IndexEntry, document_store, search_backend
 from metadata_mgr.db import database
 from metadata_mgr.models import MetadataOutbox, Record, SearchDocument
-from metadata_mgr.search import encoders
+from metadata_mgr.search import encoder_registry, encoders
 from metadata_mgr.searchable import searchable_fields, searchable_text
+from tenancy import resettable
 from tenancy.context import require_tenant_id
 
 
@@ -32,11 +33,22 @@ def tenant_texts() -> list[str]:
     )
 
 
-def current_encoder(extra: list[str] | None = None) -> encoders.Encoder:
-    """The tenant's encoder; a TF-IDF one not fitted yet is fitted on the tenant's
-    texts plus `extra` (those about to be written)."""
+def current_encoder(extra: list[str] | None = None, *, write: bool = False) -> encoders.Encoder:
+    """The tenant's encoder: the shared model, or the tenant's TF-IDF champion in its AI
+    registry. With none registered yet, a write (`write=True`: indexing, re-encoding)
+    fits one on the tenant's texts plus `extra` (those about to be written) and
+    registers it; a read fits one in memory and registers nothing."""
     tenant_id = require_tenant_id()
-    return encoders.for_tenant(tenant_id, lambda: tenant_texts() + list(extra or []))
+    shared = encoders.shared_encoder()
+    if shared is not None:
+        return shared
+
+    def corpus():
+        return tenant_texts() + list(extra or [])
+
+    if write:
+        return encoder_registry.for_writing(tenant_id, corpus)
+    return encoder_registry.for_reading(tenant_id) or encoders.for_tenant(tenant_id, corpus)
 
 
 def _db() -> str:
@@ -76,7 +88,7 @@ def do_index_pending(limit: int = 500) -> int:
 def write_documents(texts: dict, records: dict, docs: dict) -> list[SearchDocument]:
     """Create, update or tombstone the documents of `texts` ({record id: text or None});
     the documents as written."""
-    encoder = current_encoder([t for t in texts.values() if t])
+    encoder = current_encoder([t for t in texts.values() if t], write=True)
     now = timezone.now()
     fresh = [
         rid
@@ -141,7 +153,7 @@ def mirror(docs: list[SearchDocument], records: dict) -> None:
 def do_reencode(limit: int = 2000) -> int:
     """Re-encode the tenant's documents written by another encoder (a TF-IDF refit, a
     change of METADATA_SEARCH_ENCODER); the number done in this batch."""
-    encoder = current_encoder()
+    encoder = current_encoder(write=True)
     with transaction.atomic(using=_db()):
         docs = list(
             SearchDocument.objects.filter(active=True).exclude(encoder=encoder.name)[:limit]
@@ -160,6 +172,32 @@ def do_reencode(limit: int = 2000) -> int:
                 {str(d.record_id): entry_of(d, r) for d, r in _paired(docs, records)}
             )
     return len(docs)
+
+
+# Per process: the encoder (and when its champion alias last moved) each tenant's
+# documents were last found all encoded with, so the periodic indexer scans for stale
+# documents once per encoder change, not on each run.
+_followed: dict[int, tuple] = {}
+resettable.register(_followed.clear, name="metadata_mgr.search_index._followed")
+
+
+def do_follow_encoder(limit: int = 2000) -> int:
+    """Re-encode (up to `limit`) documents left by another encoder once the tenant's
+    encoder changed: a refit in another process, a promotion or rollback of the
+    `metadata_encoder` champion through the AI registry, a new METADATA_SEARCH_ENCODER.
+    A tenant without a registered encoder has nothing to follow (and gets none here)."""
+    tenant_id = require_tenant_id()
+    shared = encoders.shared_encoder()
+    encoder = shared or encoder_registry.for_reading(tenant_id)
+    if encoder is None:
+        return 0
+    seen = (encoder.name, None if shared else encoder_registry.champion_moved_at(tenant_id))
+    if _followed.get(tenant_id) == seen:
+        return 0
+    done = do_reencode(limit)
+    if done < limit:
+        _followed[tenant_id] = seen
+    return done
 
 
 def _paired(docs, records):
@@ -192,10 +230,17 @@ def do_reindex_backends(batch: int = 500) -> int:
         after = docs[-1].record_id
 
 
-def do_refit_encoder() -> int:
-    """Refit the tenant's TF-IDF encoder on its current texts and re-encode (a no-op
-    for the shared MiniLM model)."""
-    encoders.forget(require_tenant_id())
+def do_refit_encoder(actor: str = "") -> int:
+    """Refit the tenant's TF-IDF encoder on its current texts, register it in the
+    tenant's AI registry as the new champion (the previous one stays as a version to
+    roll back to), and re-encode: the number of documents re-encoded. A no-op for the
+    shared MiniLM model."""
+    tenant_id = require_tenant_id()
+    encoders.forget(tenant_id)
+    if encoders.shared_encoder() is None:
+        encoder_registry.register(
+            tenant_id, encoders.TfidfSvdEncoder(tenant_texts()), actor=actor, reason="refit"
+        )
     done = total = do_reencode()
     while done:
         done = do_reencode()

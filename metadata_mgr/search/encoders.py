@@ -9,9 +9,10 @@ vector so vectors of different encoders are never compared.
   on the tenant's own texts (never on another tenant's). Its name carries a digest of
   what it was fitted on, so a refit re-encodes the tenant's vectors.
 
-The model registry (AI manager issue) will version encoders once it exists; until then
 `METADATA_SEARCH_ENCODER` picks one ("minilm" or "tfidf"); when the MiniLM model cannot
-load, the TF-IDF encoder stands in (logged once).
+load, the TF-IDF encoder stands in (logged once). The TF-IDF encoders are versioned by
+the AI model registry (metadata_mgr/search/encoder_registry.py): a tenant's fitted
+encoder is its registry's `metadata_encoder` champion, shared by every process.
 """
 
 from __future__ import annotations
@@ -100,14 +101,20 @@ class MiniLMEncoder(Encoder):
 
 
 class TfidfSvdEncoder(Encoder):
-    """Fitted on one tenant's texts."""
+    """Fitted on one tenant's texts. What it encodes with is three arrays (`arrays()`):
+    the vocabulary, the idf weights and the SVD components, so the AI registry versions
+    it as a plain `.npz` (never a pickle) and `from_arrays` gives the same vectors as
+    the fitted scikit-learn pipeline (tf-idf with sublinear tf, l2 rows, then the SVD
+    projection `x @ components.T`)."""
+
+    NGRAMS = (1, 2)
 
     def __init__(self, corpus: list[str], dim: int = 128):
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         corpus = [t for t in corpus if t] or ["empty"]
-        self.vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1)
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=self.NGRAMS, min_df=1)
         matrix = self.vectorizer.fit_transform(corpus)
         components = min(dim, matrix.shape[1] - 1)
         self.svd = None
@@ -115,14 +122,78 @@ class TfidfSvdEncoder(Encoder):
         # below 2 * dim documents the TF-IDF vectors themselves are the embedding.
         if matrix.shape[0] >= 2 * dim and components >= 2:
             self.svd = TruncatedSVD(n_components=components, random_state=0).fit(matrix)
-        self.dim = components if self.svd is not None else matrix.shape[1]
-        digest = hashlib.sha256("\x00".join(sorted(corpus)).encode()).hexdigest()[:16]
-        self.name = f"tfidf-svd:{digest}"
+        self.corpus_size = len(corpus)
+        self.fingerprint = hashlib.sha256("\x00".join(sorted(corpus)).encode()).hexdigest()
+        self.name = f"tfidf-svd:{self.fingerprint[:16]}"
+        self._set(
+            self.vectorizer.vocabulary_,
+            self.vectorizer.idf_,
+            self.svd.components_ if self.svd is not None else None,
+        )
+
+    def _set(self, vocabulary: dict, idf: np.ndarray, components) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self.vocabulary = vocabulary
+        self.idf = np.asarray(idf, dtype=np.float64)
+        # x @ components.T with the transpose laid out once: a sparse row times a
+        # non-contiguous view copies the whole matrix on every call (15 ms at 28k terms).
+        self._projection = (
+            None
+            if components is None
+            else np.ascontiguousarray(np.asarray(components, dtype=np.float64).T)
+        )
+        self.dim = len(idf) if self._projection is None else self._projection.shape[1]
+        self._counter = CountVectorizer(vocabulary=vocabulary, ngram_range=self.NGRAMS)
+
+    @property
+    def components(self) -> np.ndarray | None:
+        """The SVD components (dim x terms), None below the SVD threshold."""
+        return None if self._projection is None else self._projection.T
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The encoder as plain arrays: terms (utf-8, one per line, in column order: a
+        term never holds a newline), idf, components (absent below the SVD threshold),
+        and its name."""
+        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        out = {
+            "terms": np.frombuffer("\n".join(terms).encode(), dtype=np.uint8),
+            "idf": self.idf,
+            "name": np.frombuffer(self.name.encode(), dtype=np.uint8),
+        }
+        if self.components is not None:
+            out["components"] = self.components
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TfidfSvdEncoder:
+        terms = bytes(np.asarray(arrays["terms"], dtype=np.uint8)).decode().split("\n")
+        idf = np.asarray(arrays["idf"], dtype=np.float64)
+        if len(terms) != len(idf):
+            raise ValueError("the encoder's terms and idf weights differ in length")
+        components = arrays.get("components")
+        if components is not None and components.shape[1] != len(terms):
+            raise ValueError("the encoder's components do not match its terms")
+        encoder = cls.__new__(cls)
+        encoder.vectorizer = encoder.svd = None
+        encoder.name = bytes(np.asarray(arrays["name"], dtype=np.uint8)).decode()
+        encoder._set({term: i for i, term in enumerate(terms)}, idf, components)
+        return encoder
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        matrix = self.vectorizer.transform(texts)
-        rows = self.svd.transform(matrix) if self.svd is not None else matrix.toarray()
-        return _unit(rows)
+        return _unit(self.project(texts))
+
+    def project(self, texts: list[str]) -> np.ndarray:
+        """The float64 rows before the unit scaling (what the pipeline's transform gives)."""
+        from sklearn.preprocessing import normalize
+
+        # What TfidfTransformer.transform does (sublinear tf, idf, l2), on fixed arrays.
+        matrix = self._counter.transform(texts).astype(np.float64)
+        np.log(matrix.data, matrix.data)
+        matrix.data += 1.0
+        matrix.data *= self.idf[matrix.indices]
+        matrix = normalize(matrix, norm="l2", copy=False)
+        return matrix @ self._projection if self._projection is not None else matrix.toarray()
 
 
 _lock = threading.Lock()
@@ -142,9 +213,9 @@ def kind() -> str:
     return getattr(settings, "METADATA_SEARCH_ENCODER", "minilm")
 
 
-def for_tenant(tenant_id: int, corpus_loader=None) -> Encoder:
-    """The encoder of the tenant's vectors. The TF-IDF one is fitted on first use from
-    `corpus_loader()` (the tenant's texts) and kept until `forget(tenant_id)`."""
+def shared_encoder() -> Encoder | None:
+    """The MiniLM model when it is the configured encoder and loads; None: the tenant's
+    own TF-IDF encoder is used (metadata_mgr.search.encoder_registry)."""
     if kind() != "tfidf":
         try:
             return minilm()
@@ -152,6 +223,16 @@ def for_tenant(tenant_id: int, corpus_loader=None) -> Encoder:
             # The packages missing or the model file damaged: search keeps working
             # with the per-tenant fallback (vectors are tagged, so nothing mixes).
             _warn_once(exc)
+    return None
+
+
+def for_tenant(tenant_id: int, corpus_loader=None) -> Encoder:
+    """The encoder of the tenant's vectors when its registry has none yet (a read
+    before the first indexing): the shared model, or a TF-IDF one fitted in memory on
+    `corpus_loader()` (the tenant's texts) and kept until `forget(tenant_id)`."""
+    shared = shared_encoder()
+    if shared is not None:
+        return shared
     with _lock:
         found = _tfidf.get(tenant_id)
     if found is None:
@@ -174,8 +255,8 @@ def _warn_once(exc: Exception) -> None:
 
 @resettable.register
 def forget(tenant_id: int | None = None) -> None:
-    """Drop the fitted TF-IDF encoder of one tenant (all: None). The MiniLM model holds
-    no tenant state and stays loaded."""
+    """Drop the in-memory TF-IDF encoder of one tenant (all: None). The MiniLM model
+    holds no tenant state and stays loaded."""
     with _lock:
         if tenant_id is None:
             _tfidf.clear()

@@ -114,7 +114,7 @@ def test_tfidf_encoder_is_fitted_on_the_tenants_own_texts(
 
         do_create_record(metadata_type="business", content={"k": "weather report"}, name="w")
         names("weather", keyword_search=False, similarity_threshold=0.0)
-        vocabulary = engine.current_encoder().vectorizer.vocabulary_
+        vocabulary = engine.current_encoder().vocabulary
     assert "weather" in vocabulary
     assert "parcel" not in vocabulary and "customer_orders" not in vocabulary
 

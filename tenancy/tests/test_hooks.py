@@ -54,5 +54,6 @@ def test_hook_features_register_their_providers_when_ready():
         hooks.tenant_event,
         hooks.session_anomaly,
         hooks.session_token_refused,
+        hooks.erase_tenant_files,
     ):
         assert hook.provided, hook

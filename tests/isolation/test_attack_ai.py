@@ -165,3 +165,46 @@ def test_attack_ai_raw_sql_as_runtime_role_sees_and_changes_nothing(tenant_alpha
     with tenant_context(tenant_alpha):
         assert ModelAlias.objects.get(name="champion").version.number == 1
         assert inference.predict("detector", ROW)["version"] == 1
+
+
+def test_attack_ai_search_encoder_of_other_tenant_cannot_be_loaded(
+    tenant_alpha, tenant_beta, settings
+):
+    """The metadata search encoder (fitted on A's words, versioned in A's registry):
+    B's loader, B's search and B's erasure never reach it, and A's artifact copied into
+    B's version is refused."""
+    from metadata_mgr import search_engine
+    from metadata_mgr.actions import do_create_record
+    from metadata_mgr.search import encoder_registry
+    from tenancy import hooks
+
+    settings.METADATA_SEARCH_ENCODER = "tfidf"
+    name = encoder_registry.MODEL
+    with tenant_context(tenant_alpha):
+        do_create_record(metadata_type="business", content={"k": "parcel tracking"}, name="p")
+        search_engine.catch_up()
+        source = ModelVersion.objects.get(model__name=name)
+        stolen = (bytes(source.artifact), source.checksum, source.signature)
+        alpha_encoder = search_engine.current_encoder().name
+    with tenant_context(tenant_beta):
+        with pytest.raises(UnknownModel):
+            loader.load(name)
+        assert encoder_registry.champion(tenant_beta.pk, fresh=True) is None
+        assert "parcel" not in search_engine.current_encoder().vocabulary
+        do_create_record(metadata_type="business", content={"k": "weather report"}, name="w")
+        search_engine.catch_up()
+        encoder = search_engine.current_encoder()
+        assert "parcel" not in encoder.vocabulary and encoder.name != alpha_encoder
+        ModelVersion.objects.filter(model__name=name).update(
+            artifact=stolen[0], checksum=stolen[1], signature=stolen[2]
+        )
+        loader.forget_all()
+        encoder_registry.forget()
+        with pytest.raises(TamperedArtifact):
+            loader.load(name)
+        hooks.drop_search_index.call(None)
+        assert not MLModel.objects.exists()
+    with tenant_context(tenant_alpha):
+        assert ModelVersion.objects.filter(model__name=name).count() == 1
+        loader.forget_all()
+        assert search_engine.current_encoder().name == alpha_encoder
