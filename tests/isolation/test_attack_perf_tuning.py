@@ -83,3 +83,9 @@ def test_attack_tuning_b_huge_ttl_does_not_break_a_cache(
     with tenant_context(tenant_alpha):
         assert cache.set("k", "v") is not False
         assert cache.get("k") == "v"
+    # Not even B's own: a TTL the cache would refuse is ignored (the default applies),
+    # not a failing write on each of B's cached reads.
+    assert cache_config.default_ttl(tenant_beta.pk) == cache_config.DEFAULT_TTL
+    with tenant_context(tenant_beta):
+        assert cache.set("k", "v") is not False
+        assert cache.get("k") == "v"
