@@ -96,3 +96,19 @@ def test_attack_lifecycle_sweep_dedicated_tenants_sharing_a_database(
         assert sweep_expired_exports() == [a_export.pk]
     assert _state(tenant_alpha, a_export) == (ExportState.EXPIRED, False)
     assert _state(tenant_beta, b_export) == (ExportState.READY, True)
+
+
+def test_attack_lifecycle_sweep_dedicated_export_made_and_swept_in_its_database(
+    tenant_alpha, tenant_beta, dedicate
+):
+    """The whole path on a dedicated A: the export's request, job and sweep run in A's
+    database's transactions (before: the job, sent at a commit of the *default*
+    database, read the archive before its sealed key was saved), B's sweep in between."""
+    dedicate(tenant_alpha)
+    a_export = _expired_export(tenant_alpha)
+    with tenant_context(tenant_beta):
+        assert sweep_expired_exports() == []
+    assert _state(tenant_alpha, a_export) == (ExportState.READY, True)
+    with tenant_context(tenant_alpha):
+        assert sweep_expired_exports() == [a_export.pk]
+    assert _state(tenant_alpha, a_export) == (ExportState.EXPIRED, False)
