@@ -51,3 +51,39 @@ def test_attack_moves_sqlite_b_copied_into_a_file_leaves_a_rows(
     assert a_next not in b_ids
     with tenant_context(tenant_alpha):
         assert sorted(Folder.objects.values_list("name", flat=True)) == ["a next", "a secret"]
+
+
+def _attack_move_of_a(worker, attacker, victim, url, owner_url):
+    """B creates a `tenant_move` run naming A, to a file B controls; what A's routing is
+    afterwards (the run refused or its steps failed: A stays in the default file)."""
+    from connection_mgr import aliases
+    from connection_mgr.models import TenantDatabase
+    from tenancy import db as tenant_db
+    from workflow_mgr import actions as workflow_actions
+
+    evil = "tenant_evil"
+    try:
+        with tenant_context(attacker):
+            try:
+                run = workflow_actions.create_run(
+                    "tenant_move",
+                    input={
+                        "tenant_id": victim.pk,
+                        "to": "dedicated",
+                        "alias": evil,
+                        "url": url,
+                        "owner_url": owner_url,
+                    },
+                    actor="mallory",
+                )
+            except Exception:  # noqa: BLE001  (refused: what we expect)
+                run = None
+        if run is not None:
+            worker()
+        aliases.reset()
+        row = TenantDatabase.objects.filter(tenant=victim).values_list("mode", "alias").first()
+        return tenant_db.alias_for(victim), row
+    finally:
+        for name in (evil, f"{evil}_owner"):
+            aliases.unregister(name)
+        aliases.reset()
