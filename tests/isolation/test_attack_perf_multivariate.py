@@ -82,6 +82,21 @@ def test_attack_perf_multivariate_b_trains_and_scores_only_its_own(
     with tenant_context(tenant_alpha):  # A's champion is still A's, and still A's score
         verdict = multivariate.evaluate(at)
         assert verdict is not None and verdict.version == a_champion.number
-        assert verdict.observed == {"latency": 2.0, "orders": 100.0}
+        # A's own last hour (around 100 and 2), never B's 5000 and 90.
+        assert 90 < verdict.observed["orders"] < 110 and verdict.observed["latency"] < 3
         model = MLModel.objects.get(name=multivariate.MODEL)
         assert ModelAlias.objects.get(model=model, name="champion").version_id == a_champion.pk
+
+
+def test_attack_perf_multivariate_dedicated_a_trains_in_its_database(
+    tenant_alpha, tenant_beta, write_samples, dedicate
+):
+    """A on a database of its own, B pooled: A's training reads A's rows there, B's
+    detector stays without a model."""
+    dedicate(tenant_alpha)
+    at = int(timezone.now().timestamp() * 1e6)
+    _history(write_samples, tenant_alpha, at, level=100.0)
+    _train(tenant_alpha)
+    with tenant_context(tenant_beta):
+        assert not MLModel.objects.filter(name=multivariate.MODEL).exists()
+        assert multivariate.evaluate(at) is None
