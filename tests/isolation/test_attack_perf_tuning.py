@@ -89,3 +89,32 @@ def test_attack_tuning_b_huge_ttl_does_not_break_a_cache(
     with tenant_context(tenant_beta):
         assert cache.set("k", "v") is not False
         assert cache.get("k") == "v"
+
+
+def test_attack_tuning_dedicated_a_applies_its_own_and_b_stays_untouched(
+    tenant_alpha, tenant_beta, dedicate, settings
+):
+    """A on a database of its own: the optimiser's apply (a row lock on A's setting and
+    recommendation) runs in A's database; B's knobs stay unset."""
+    from perf_mgr.tests.test_optimize import _busy
+    from perf_mgr.tests.test_tuning_applied import _apply
+
+    dedicate(tenant_alpha)
+    from perf_mgr import store
+    from tenancy.context import tenant_context
+
+    def write_samples(tenant, samples):
+        rows = [
+            (n, tuple(sorted((lb or {}).items())), "custom", float(v), at)
+            for n, lb, v, at in samples
+        ]
+        with tenant_context(tenant):
+            return store.write(rows)
+
+    _busy(write_samples, tenant_alpha)
+    rec = _apply(tenant_alpha, "rate_limit", settings)
+    assert (
+        hooks.applied_tuning.call(tenant_alpha.pk, "rate_limit_per_minute")
+        == (rec["proposed_value"])
+    )
+    assert hooks.applied_tuning.call(tenant_beta.pk, "rate_limit_per_minute") is None
