@@ -6,7 +6,6 @@ model cache forgets the alias once it commits."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from ai_mgr import artifacts, kinds, loader, storage
@@ -14,6 +13,7 @@ from ai_mgr.exceptions import AIError, UnknownAlias
 from ai_mgr.models import AliasEvent, MLModel, ModelAlias, ModelVersion
 from ai_mgr.selectors import access_model, access_version
 from audit_mgr.actions import record_event
+from tenancy import db as tenant_db
 from tenancy.context import require_tenant_id
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -38,7 +38,7 @@ def ensure_model(name: str, kind: str, *, description: str = "", source: str = "
 def create_version(model: MLModel, arrays: dict, *, algorithm: str, lineage: dict) -> ModelVersion:
     """A new version of `model` with its artifact signed under the tenant's key."""
     tenant_id = require_tenant_id("creating a model version")
-    with transaction.atomic():
+    with tenant_db.atomic():  # the tenant's database (a dedicated one too)
         MLModel.objects.select_for_update().filter(pk=model.pk).first()  # numbers in order
         last = (
             ModelVersion.objects.filter(model=model)
@@ -93,7 +93,7 @@ def _move(model, alias: str, version, *, action: str, actor: str, reason: str) -
     # load by another thread meanwhile saw the old alias); a rollback only costs a reload.
     tenant_id = model.tenant_id
     loader.forget(tenant_id, model.name)
-    transaction.on_commit(lambda: loader.forget(tenant_id, model.name))
+    tenant_db.on_commit(tenant_id, lambda: loader.forget(tenant_id, model.name))
     return event
 
 
@@ -103,7 +103,7 @@ def promote(
     """Point `alias` of the model at version `number` (creating the alias)."""
     if not alias or len(alias) > 40 or not alias.replace("-", "").replace("_", "").isalnum():
         raise AIError("an alias is 1-40 letters, digits, '-' or '_'", code="bad_alias")
-    with transaction.atomic():
+    with tenant_db.atomic():
         model = access_model(model_name)
         version = access_version(model, number)
         return _move(model, alias, version, action="promoted", actor=actor, reason=reason)
@@ -113,7 +113,7 @@ def rollback(
     model_name: str, *, alias: str = CHAMPION, actor: str = "", reason: str = ""
 ) -> AliasEvent:
     """Point `alias` back at the version it pointed at before its last move."""
-    with transaction.atomic():
+    with tenant_db.atomic():
         model = access_model(model_name)
         last = AliasEvent.objects.filter(model=model, alias=alias).order_by("-at", "-id").first()
         if last is None:

@@ -9,8 +9,6 @@ serving. The first version of a model becomes its champion; later ones become th
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from ai_mgr import actions, kinds, sources
 from ai_mgr.algorithms import FITTERS, reference
 from ai_mgr.data import training_matrix
@@ -19,6 +17,7 @@ from ai_mgr.kinds import LINEAR
 from ai_mgr.models import ModelAlias
 from jobs_mgr import registry
 from jobs_mgr.engine import JobContext
+from tenancy import db as tenant_db
 
 TRAIN = "ai.train"
 MAX_INLINE_ROWS = 100_000
@@ -57,7 +56,7 @@ def train_now(
         "data_fingerprint": matrix.fingerprint(), "metrics": metrics,
         "reference": reference(matrix.x, matrix.features), "trained_by": actor[:150],
     }  # fmt: skip
-    with transaction.atomic():
+    with tenant_db.atomic():  # the tenant's database (a dedicated one too)
         model = actions.ensure_model(name, model_type, source=source)
         version = actions.create_version(model, arrays, algorithm=kind.algorithm, lineage=lineage)
         first = not ModelAlias.objects.filter(model=model, name=actions.CHAMPION).exists()

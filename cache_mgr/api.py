@@ -32,7 +32,7 @@ from tenancy.context import TenantRef, current_var, require_tenant_id
 DEFAULT_NAMESPACE = "default"
 NAMESPACE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_KEY_LENGTH = 250
-MAX_TIMEOUT = 30 * 86400
+MAX_TIMEOUT = config.MAX_TIMEOUT
 
 
 class CacheUsageError(ValueError):

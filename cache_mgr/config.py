@@ -57,6 +57,7 @@ def tenant_quota(tenant_id: int, kind: str) -> int:
 
 
 DEFAULT_TTL = 300.0
+MAX_TIMEOUT = 30 * 86400  # the longest an entry may live (api.set refuses more)
 
 
 def tuned_ttl(tenant_id: int) -> float | None:
@@ -65,7 +66,11 @@ def tuned_ttl(tenant_id: int) -> float | None:
     if not hooks.applied_tuning.provided:
         return None
     value = hooks.applied_tuning.call(tenant_id, "cache_ttl_seconds")
-    return float(value) if value else None
+    # A value the cache would refuse (the setting is the tenant admin's to write) is
+    # ignored, not turned into a failing write on every cached read of the tenant.
+    if not value or not 0 < float(value) <= MAX_TIMEOUT:
+        return None
+    return float(value)
 
 
 def default_ttl(tenant_id: int) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from ai_mgr import advice, forecasting
@@ -26,6 +25,7 @@ from audit_mgr.actions import record_event
 from perf_mgr import bottlenecks, forecasts, query
 from perf_mgr import tuning as tuning_memo
 from perf_mgr.models import MetricAnomaly, Recommendation, RecommendationStatus
+from tenancy import db as tenant_db
 from tenancy.context import require_tenant_id
 from tenancy.models import TenantSetting
 
@@ -186,7 +186,7 @@ def optimize_performance(strategy="adaptive", *, actor: str = "", auto_apply: bo
         anomalies_open=_anomalies_open(now),
     )
     advised = advice.advise(signals, preset)
-    with transaction.atomic():
+    with tenant_db.atomic():  # the tenant's database (a dedicated one too)
         Recommendation.objects.filter(status=RecommendationStatus.PROPOSED).update(
             status=RecommendationStatus.SUPERSEDED
         )
@@ -253,7 +253,7 @@ def _p95(metric: str, seconds: float, now_us: int) -> float | None:
     return max(values) if values else None
 
 
-@transaction.atomic
+@tenant_db.atomic_function
 def do_apply_recommendation(rec_id, *, actor: str = "") -> Recommendation:
     rec = Recommendation.objects.select_for_update().get(pk=access_recommendation(rec_id).pk)
     if not rec.auto_applicable or rec.kind not in APPLIABLE:
@@ -286,7 +286,7 @@ def do_apply_recommendation(rec_id, *, actor: str = "") -> Recommendation:
     return rec
 
 
-@transaction.atomic
+@tenant_db.atomic_function
 def do_rollback_recommendation(rec_id, *, actor: str = "", reason: str = "") -> Recommendation:
     """Restore the value an applied recommendation replaced (the "self-healing" call)."""
     rec = Recommendation.objects.select_for_update().get(pk=access_recommendation(rec_id).pk)
