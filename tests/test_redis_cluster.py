@@ -67,8 +67,13 @@ def on_cluster(redis_cluster, settings):
 
 
 def _env_on(cluster) -> dict:
+    from django.conf import settings
+
     return {
         **os.environ,
+        # The channels this process subscribed to were named at import, after the
+        # database number of the REDIS_URL it started with; the cluster has none.
+        "REDIS_CHANNEL_NAMESPACE": settings.REDIS_CHANNEL_NAMESPACE,
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "REDIS_URL": cluster.url,
