@@ -18,7 +18,7 @@ import base64
 import secrets
 
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from jobs_mgr.models import FINISHED, JobState
 from lifecycle_mgr import exports_archive as fmt
 from lifecycle_mgr.exports_job import KIND, key_aad
 from lifecycle_mgr.gdpr_models import ExportArchive, ExportChunk, ExportState
+from tenancy import db as tenant_db
 from tenancy import hooks
 from tenancy.context import require_tenant_id
 
@@ -78,7 +79,7 @@ def request_export(
     tenant_id = require_tenant_id("an export")
     key = fmt.new_key()
     try:
-        with transaction.atomic():
+        with tenant_db.atomic():  # the tenant's database (a dedicated one: its own)
             _settle_abandoned()
             export = ExportArchive.objects.create(
                 user_id=user_id,
@@ -129,7 +130,7 @@ def _claims(token: str) -> dict:
 def take_download(token: str, *, actor: str = "") -> tuple[ExportArchive, bytes]:
     """The archive's bytes, once. See the module's docstring for the refusals."""
     claims = _claims(token)
-    with transaction.atomic():
+    with tenant_db.atomic():  # the tenant's database (a dedicated one: its own)
         export = (
             ExportArchive.objects.select_for_update()
             .filter(pk=claims.get("e"), link_nonce=claims.get("n"))
@@ -173,7 +174,7 @@ def sweep_expired_exports(*, now=None, actor: str = "system:exports") -> list[in
     swept = []
     due = ExportArchive.objects.filter(state=ExportState.READY, expires_at__lte=now)
     for export_id in due.values_list("pk", flat=True).order_by("pk"):
-        with transaction.atomic():
+        with tenant_db.atomic():  # the tenant's database (a dedicated one: its own)
             export = (
                 ExportArchive.objects.select_for_update()
                 .filter(pk=export_id, state=ExportState.READY, expires_at__lte=now)
