@@ -245,3 +245,32 @@ def test_a_deleted_users_factors_and_export_links_go_in_dedicated_tenants_too(
                 assert not model.objects.filter(user_id=user_id).exists(), (tenant, model)
             archive = ExportArchive.objects.get()
             assert archive.user_id is None  # the archive stays, unlinked
+
+
+def test_dedicated_sessions_are_listed_searched_and_filtered_in_the_admin(
+    client, dedicate, tenant_beta, beta_owner, beta_admin
+):
+    """The tenant's database holds no users: the admin never joins them (issue 17)."""
+    from django.urls import reverse  # noqa: PLC0415
+
+    from sessions_mgr import actions as session_actions  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    session, _token = session_actions.do_create_session(
+        tenant_id=tenant_beta.pk, user_id=beta_owner.pk
+    )
+    other, _token = session_actions.do_create_session(
+        tenant_id=tenant_beta.pk, user_id=beta_admin.pk
+    )
+    client.force_login(beta_owner)
+    changelist = reverse("admin:sessions_mgr_session_changelist")
+    for params in ({}, {"q": "bob"}, {"user__id__exact": beta_owner.pk}):
+        listing = client.get(changelist, params)
+        assert listing.status_code == 200, params
+        assert session.pk in {s.pk for s in listing.context["cl"].result_list}, params
+    assert not client.get(changelist, {"q": "nobody-by-that-name"}).context["cl"].result_list
+    specs = client.get(changelist).context["cl"].filter_specs
+    user_filter = next(spec for spec in specs if getattr(spec, "field_path", "") == "user")
+    assert {pk for pk, _name in user_filter.lookup_choices} == {beta_owner.pk, beta_admin.pk}
+    only = client.get(changelist, {"user__id__exact": beta_admin.pk}).context["cl"].result_list
+    assert [s.pk for s in only] == [other.pk]
