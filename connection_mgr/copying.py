@@ -2,8 +2,12 @@
 stored (raw column values: sealed fields stay sealed), parents before children, then
 check the counts. The first half of a move; used when a tenant becomes dedicated.
 
-Rows pointing at platform rows other than the tenant (users, content types) cannot be
-copied yet: a tenant holding such rows is refused before anything is written.
+Links to platform rows other than the tenant (users, content types: rows of the default
+database only) are unconstrained (`db_constraint=False`: one database cannot enforce a
+relation to another), so their raw ids are copied as they are. A link that still had a
+database constraint could not be satisfied in a dedicated database: a tenant holding
+such rows is refused before anything is written (connection_mgr/tests/test_platform_links.py asserts
+no tenant-scoped model has one today).
 """
 
 from __future__ import annotations
@@ -40,12 +44,18 @@ def _ordered(models):
     return done
 
 
-def _platform_links(model):
+def platform_links(model):
+    """Links of a tenant-scoped model to platform rows (not the tenant's own rows)."""
     return [
-        f.name
+        f
         for f in model._meta.concrete_fields
         if f.is_relation and f.name != "tenant" and not hasattr(f.related_model, "tenant_id")
     ]
+
+
+def constrained_platform_links(model) -> list[str]:
+    """Platform links the database enforces: rows holding one cannot leave the default."""
+    return [f.name for f in platform_links(model) if f.db_constraint]
 
 
 def copy_tenant_rows(tenant, source: str, target: str) -> dict[str, int]:
@@ -53,10 +63,11 @@ def copy_tenant_rows(tenant, source: str, target: str) -> dict[str, int]:
     with tenant_context(tenant):
         models = [m for m in _ordered(scoped_models()) if not m._meta.proxy]
         for model in models:
-            if _platform_links(model) and model.objects.using(source).exists():
+            links = constrained_platform_links(model)
+            if links and model.objects.using(source).exists():
                 raise CannotCopy(
-                    f"{model._meta.label} rows point at platform rows "
-                    f"({', '.join(_platform_links(model))}); moving them is not built yet."
+                    f"{model._meta.label} rows point at platform rows with a database "
+                    f"constraint ({', '.join(links)}); they cannot leave the default database."
                 )
         with transaction.atomic(using=target):
             for model in models:

@@ -26,7 +26,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from connection_mgr import moving_sqlite
-from connection_mgr.copying import _ordered, _platform_links
+from connection_mgr.copying import _ordered, constrained_platform_links
 from tenancy.models.scoped import scoped_models
 from tenancy.rls_names import ident
 
@@ -49,13 +49,15 @@ def movable_models() -> list:
 
 
 def refuse_platform_links(source: str, tenant_id: int) -> None:
-    """Rows pointing at platform rows other than the tenant (users) cannot move yet."""
+    """Rows linking to platform rows (users, content types) move with their raw ids when
+    the link is unconstrained; a link the database enforces could not be satisfied in
+    another database, so a tenant holding such rows is refused before anything moves."""
     for model in movable_models():
-        links = _platform_links(model)
+        links = constrained_platform_links(model)
         if links and _count(model, source, tenant_id):
             raise MoveError(
-                f"{model._meta.label} rows point at platform rows ({', '.join(links)}); "
-                "moving them is not built yet."
+                f"{model._meta.label} rows point at platform rows with a database "
+                f"constraint ({', '.join(links)}); they cannot leave the default database."
             )
 
 

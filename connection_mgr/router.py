@@ -45,16 +45,26 @@ def _tenant_alias(model) -> str | None:
     return aliases.tenant_alias(get_current_tenant_id())
 
 
+def _platform_row_of(model, hints) -> str | None:
+    """A platform row reached from a tenant's row (`device.user`, `session.tenant`) lives
+    in the default database: without an answer here Django would look in the database
+    the tenant's row came from, and a dedicated tenant's database holds no users."""
+    instance = hints.get("instance")
+    if isinstance(instance, TenantScopedModel) and not issubclass(model, TenantScopedModel):
+        return "default"
+    return None
+
+
 class TenantDatabaseRouter:
     def db_for_read(self, model, **hints):
         alias = migrating.get() or _tenant_alias(model)
         if alias is not None:
             return alias
-        return replicas.read_alias()
+        return replicas.read_alias() or _platform_row_of(model, hints)
 
     def db_for_write(self, model, **hints):
         replicas.mark_wrote()
-        return migrating.get() or _tenant_alias(model)
+        return migrating.get() or _tenant_alias(model) or _platform_row_of(model, hints)
 
     def allow_relation(self, obj1, obj2, **hints):
         return True  # a dedicated tenant's rows point at platform rows of the default

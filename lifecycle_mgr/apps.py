@@ -32,6 +32,17 @@ class LifecycleMgrConfig(AppConfig):
         ):
             rls_platform.guard_platform_table(model._meta.db_table, decides)
 
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete
+
+        from lifecycle_mgr import user_deletion
+
+        # A deleted user's exports in dedicated tenants (the collector sees the default only).
+        post_delete.connect(
+            user_deletion.on_user_deleted,
+            sender=get_user_model(),
+            dispatch_uid="lifecycle.user_deleted",
+        )
         workflows.register()
         quotas.register()
         console_nav.register()

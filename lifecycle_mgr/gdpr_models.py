@@ -31,12 +31,15 @@ class ExportArchive(TenantScopedModel):
     job = models.ForeignKey(
         "jobs_mgr.Job", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("job")
     )
-    # Empty: the whole tenant; else the data subject of an Art. 15 export.
+    # Empty: the whole tenant; else the data subject of an Art. 15 export. No database
+    # constraint: users live in the default database only, and a dedicated tenant's
+    # database holds none; SET_NULL there is lifecycle_mgr.exports.forget_deleted_user.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        db_constraint=False,
         related_name="+",
         verbose_name=_("user"),
     )

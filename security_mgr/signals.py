@@ -134,6 +134,14 @@ def connect() -> None:
         signal.connect(
             _forget_threat_policy, sender=TenantSetting, dispatch_uid=f"sec-policy-{signal}"
         )
+    from django.contrib.auth import get_user_model
+
+    from security_mgr import user_deletion
+
+    # A deleted user's factors in dedicated tenants (the collector sees the default only).
+    post_delete.connect(
+        user_deletion.on_user_deleted, sender=get_user_model(), dispatch_uid="sec-user-deleted"
+    )
     from security_mgr.models import PasskeyCredential, TOTPDevice
     from tenancy.models import Membership
 

@@ -62,6 +62,19 @@ class RiskFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SessionUserFilter(admin.RelatedOnlyFieldListFilter):
+    """The users of this tenant's sessions, their ids read first: a dedicated tenant's
+    sessions live in its own database, which holds no users (issue 17), so the stock
+    filter's sub-query (run on the users' database) would find none of them."""
+
+    def field_choices(self, field, request, model_admin):
+        ids = list(model_admin.get_queryset(request).distinct().values_list("user_id", flat=True))
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False, limit_choices_to={"pk__in": ids}, ordering=ordering
+        )
+
+
 @admin.register(Session)
 class SessionAdmin(TenantScopedAdmin):
     list_display = [
@@ -74,12 +87,26 @@ class SessionAdmin(TenantScopedAdmin):
         "security_level",
         "session_type",
         RiskFilter,
-        ("user", admin.RelatedOnlyFieldListFilter),
+        ("user", SessionUserFilter),
     ]
-    list_select_related = ["user"]
-    search_fields = ["id", "user__username", "ip"]
+    # Users are never joined: a dedicated tenant's database holds none (issue 17), an
+    # INNER JOIN there would list no session. They are read from the default database
+    # (get_queryset's prefetch), and a search by user name finds their ids there.
+    list_select_related = ["tenant"]
+    search_fields = ["id", "ip"]
     actions = ["revoke_selected", "sign_out_users_everywhere"]
     exclude = ["features"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("user")
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            users = get_user_model().objects.using("default")
+            ids = list(users.filter(username__icontains=search_term).values_list("pk", flat=True))
+            found = found | queryset.filter(user_id__in=ids)
+        return found, duplicates
 
     def get_readonly_fields(self, request, obj=None):
         # Sessions change through actions only (revocation must be published).

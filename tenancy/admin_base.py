@@ -87,7 +87,9 @@ def scoped_log_entries(site, request):
     log; with no context, nothing."""
     from django.contrib.admin.models import LogEntry
 
-    scoped = AdminLogEntry.objects.select_related("content_type")
+    # Content types (like users) are platform rows: read from the default database, never
+    # joined in a dedicated tenant's (whose own table's ids need not match; issue 17).
+    scoped = AdminLogEntry.objects.prefetch_related("content_type")
     if get_current_tenant_id() is not None:
         return scoped
     if request.user.is_superuser and in_platform_access():
@@ -144,8 +146,7 @@ class TenantScopedAdmin(ModelAdmin):
             AdminLogEntry.objects.filter(
                 tenant_id=obj.tenant_id, object_id=str(obj.pk), content_type=content_type
             )
-            .select_related("content_type")
-            .prefetch_related("user")
+            .prefetch_related("content_type", "user")  # platform rows: never joined
             .order_by("action_time", "id")
         )
         paginator = self.get_paginator(request, action_list, 100)

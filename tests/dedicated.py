@@ -11,9 +11,11 @@ SQLite: a copy of the file). A clone is dropped after its test, so rows written 
 
 (Registered for every test by the root conftest.py.)
 
-`dedicate` copies the tenant's platform row, what it already has (its key ring, audit
-entries) and the users its rows may point at, then writes its TenantDatabase row in
-the test's transaction on the default database (rolled back with it).
+`dedicate` copies the tenant's platform row and what it already has (its key ring, audit
+entries), then writes its TenantDatabase row in the test's transaction on the default
+database (rolled back with it). No user is copied, as in production: users are platform
+rows of the default database, and the tenant's rows link to them without a database
+constraint (issue 17).
 """
 
 from __future__ import annotations
@@ -137,17 +139,6 @@ def _clone(template: str, tmp_path) -> tuple[str, str, str]:
     )
 
 
-def _copy_users(owner_alias: str) -> None:
-    """The users the tenant's rows may point at (platform rows of the default database),
-    with the same ids: a dedicated tenant's sessions and devices name them."""
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    for user in User.objects.using("default").all():
-        values = {f.attname: getattr(user, f.attname) for f in User._meta.concrete_fields}
-        User.objects.using(owner_alias).update_or_create(pk=user.pk, defaults=values)
-
-
 @pytest.fixture
 def dedicate(dedicated_template, tmp_path, django_db_blocker):
     """dedicate(tenant, share=None) -> alias: the tenant's rows live in a database of its
@@ -179,8 +170,6 @@ def dedicate(dedicated_template, tmp_path, django_db_blocker):
         aliases.register(owner_alias, owner_url, options={"pool": False})
         with django_db_blocker.unblock():
             _copy_tenant_row(tenant, owner_alias)
-            with platform_access("test: the users a dedicated tenant's rows point at"):
-                _copy_users(owner_alias)
             copying.copy_tenant_rows(tenant, "default", owner_alias)
         connections[owner_alias].close()
         # The routing map is written under the platform claim only (rls_platform).

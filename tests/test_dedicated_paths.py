@@ -7,6 +7,7 @@ database, never in the shared tables, while a pooled tenant's stay there."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connections
 
 import audit_mgr
@@ -167,6 +168,9 @@ def test_dedicated_mfa_devices_enrol_confirm_and_verify_in_its_database(
     from security_mgr.models import BackupCode, TOTPDevice  # noqa: PLC0415
 
     alias = dedicate(tenant_beta)
+    # As in production: the tenant's database holds no users (issue 17), the factors'
+    # links to them have no database constraint.
+    assert not get_user_model().objects.using(alias).exists()
     with tenant_context(tenant_beta):
         device, _uri = mfa.enroll_totp(beta_owner)
         assert device._state.db == alias
@@ -207,3 +211,66 @@ def test_an_operators_factor_in_a_dedicated_tenant_counts(dedicate, tenant_beta,
     with tenant_context(tenant_beta):
         TOTPDevice.objects.create(user=superuser, name="op", secret="x", confirmed=True)
     assert mfa._read_enrolled_tenants(superuser) == [tenant_beta.pk]
+
+
+def test_a_deleted_users_factors_and_export_links_go_in_dedicated_tenants_too(
+    dedicate, tenant_alpha, tenant_beta, beta_owner, django_capture_on_commit_callbacks
+):
+    """The collector's CASCADE / SET_NULL reaches the default database only; a dedicated
+    tenant's rows are cleaned by the apps' post-delete hooks once the deletion commits."""
+    from lifecycle_mgr.gdpr_models import ExportArchive, ExportState  # noqa: PLC0415
+    from security_mgr import mfa  # noqa: PLC0415
+    from security_mgr.models import BackupCode, PasskeyCredential, TOTPDevice  # noqa: PLC0415
+
+    alias = dedicate(tenant_beta)
+    for tenant in (tenant_alpha, tenant_beta):
+        with tenant_context(tenant):
+            mfa.enroll_totp(beta_owner)
+            mfa.generate_backup_codes(beta_owner, count=2)
+            PasskeyCredential.objects.create(
+                user=beta_owner, credential_id=b"cred", public_key=b"key", user_verified=True
+            )
+            ExportArchive.objects.create(
+                user=beta_owner, state=ExportState.FAILED, sealed_key=b"k", link_nonce="n"
+            )
+    with tenant_context(tenant_beta):
+        assert TOTPDevice.objects.get(user_id=beta_owner.pk)._state.db == alias
+    user_id = beta_owner.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        with platform_access("test: delete a user"):
+            beta_owner.delete()
+    for tenant in (tenant_alpha, tenant_beta):
+        with tenant_context(tenant):
+            for model in (TOTPDevice, BackupCode, PasskeyCredential):
+                assert not model.objects.filter(user_id=user_id).exists(), (tenant, model)
+            archive = ExportArchive.objects.get()
+            assert archive.user_id is None  # the archive stays, unlinked
+
+
+def test_dedicated_sessions_are_listed_searched_and_filtered_in_the_admin(
+    client, dedicate, tenant_beta, beta_owner, beta_admin
+):
+    """The tenant's database holds no users: the admin never joins them (issue 17)."""
+    from django.urls import reverse  # noqa: PLC0415
+
+    from sessions_mgr import actions as session_actions  # noqa: PLC0415
+
+    dedicate(tenant_beta)
+    session, _token = session_actions.do_create_session(
+        tenant_id=tenant_beta.pk, user_id=beta_owner.pk
+    )
+    other, _token = session_actions.do_create_session(
+        tenant_id=tenant_beta.pk, user_id=beta_admin.pk
+    )
+    client.force_login(beta_owner)
+    changelist = reverse("admin:sessions_mgr_session_changelist")
+    for params in ({}, {"q": "bob"}, {"user__id__exact": beta_owner.pk}):
+        listing = client.get(changelist, params)
+        assert listing.status_code == 200, params
+        assert session.pk in {s.pk for s in listing.context["cl"].result_list}, params
+    assert not client.get(changelist, {"q": "nobody-by-that-name"}).context["cl"].result_list
+    specs = client.get(changelist).context["cl"].filter_specs
+    user_filter = next(spec for spec in specs if getattr(spec, "field_path", "") == "user")
+    assert {pk for pk, _name in user_filter.lookup_choices} == {beta_owner.pk, beta_admin.pk}
+    only = client.get(changelist, {"user__id__exact": beta_admin.pk}).context["cl"].result_list
+    assert [s.pk for s in only] == [other.pk]

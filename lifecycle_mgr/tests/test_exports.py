@@ -245,3 +245,22 @@ def test_export_link_of_another_tenant_or_forged_is_not_found(
             take_download(token[:-2] + "xx")
         export.refresh_from_db()
         assert export.state == ExportState.READY  # still downloadable by its tenant
+
+
+def test_export_user_in_a_dedicated_tenant_whose_database_holds_no_users(
+    dedicate, tenant_beta, beta_owner, beta_viewer
+):
+    """Issue 17: users live in the default database only; the archive's link to its data
+    subject has no database constraint, so the request is accepted there."""
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+
+    alias = dedicate(tenant_beta)
+    assert not get_user_model().objects.using(alias).exists()
+    _fill(tenant_beta, beta_viewer, folders=0)
+    export, key, _job = _export(tenant_beta, user_id=beta_viewer.pk)
+    assert export._state.db == alias and export.user_id == beta_viewer.pk
+    assert export.state == ExportState.READY
+    files = fmt.read_archive(_download(tenant_beta, export), key)
+    history = _lines(files, "tenancy.AdminLogEntry.jsonl")
+    assert [h["user_id"] for h in history] == [beta_viewer.pk]
+    assert json.loads(files["account.json"])["username"] == beta_viewer.username

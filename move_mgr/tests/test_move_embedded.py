@@ -201,3 +201,35 @@ def test_an_unusable_url_is_refused_and_starts_nothing(moving_beta, url):
         assert not WorkflowRun.objects.filter(name=workflow.NAME).exists()
     assert not TenantDatabase.objects.filter(tenant=tenant).exists()
     assert alias not in connections.settings
+
+
+def test_a_tenant_with_sessions_mfa_and_admin_log_moves_there_and_back(worker, moving_beta):
+    """Rows linking to a user (a platform row of the default database only) move with
+    their raw ids; the tenant's database never holds a user, and the user signs in and
+    passes MFA in each place."""
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+
+    from move_mgr.tests import userlinks  # noqa: PLC0415
+
+    tenant, alias, (url, owner_url) = moving_beta
+    seeded = userlinks.seed(tenant)
+    try:
+        counts = userlinks.rows(tenant)
+        assert all(counts.values()), counts
+        before = _state(tenant, "default")
+
+        run, steps = _run(worker, tenant, "dedicated", url=url, owner_url=owner_url)
+        assert run.state == RunState.SUCCEEDED, [(s.name, s.error) for s in steps.values()]
+        assert _state(tenant, alias) == before
+        assert userlinks.rows(tenant) == counts
+        assert not get_user_model().objects.using(alias).exists()  # no credentials copied
+        userlinks.assert_signs_in_and_passes_mfa(tenant, seeded, alias)
+        after_write = _state(tenant, alias)
+
+        run, steps = _run(worker, tenant, "pooled")
+        assert run.state == RunState.SUCCEEDED, [(s.name, s.error) for s in steps.values()]
+        assert _state(tenant, "default") == after_write
+        assert all(v["rows"] == 0 for v in _state(tenant, alias).values())
+        userlinks.assert_signs_in_and_passes_mfa(tenant, seeded, "default")
+    finally:
+        userlinks.remove(seeded)

@@ -12,7 +12,16 @@ class PasskeyCredential(TenantScopedModel):
     "biometric authentication"): the authenticator checked a fingerprint, face or PIN."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: users are platform rows of the default database, and a
+    # dedicated tenant's database holds none (a constraint across databases cannot be
+    # enforced). CASCADE is emulated by Django on the default database; in dedicated
+    # ones by security_mgr.actions.do_delete_mfa_of_user (a user deletion's hook).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+    )
     name = models.CharField(max_length=60, default="passkey")
     credential_id = models.BinaryField(max_length=1023)
     public_key = models.BinaryField()  # COSE, as the authenticator sent it
