@@ -130,7 +130,7 @@ def delete_model(model_name: str, *, actor: str = "", reason: str = "") -> int:
     files: what the model learnt from the tenant's data goes (erasure). The audit log
     keeps the fact. The number of versions removed (0: no such model)."""
     tenant_id = require_tenant_id("deleting a model")
-    with transaction.atomic():
+    with tenant_db.atomic():  # the tenant's database (a dedicated one too)
         model = MLModel.objects.select_for_update().filter(name=str(model_name)[:100]).first()
         if model is None:
             return 0
@@ -158,7 +158,7 @@ def delete_model(model_name: str, *, actor: str = "", reason: str = "") -> int:
             loader.forget(tenant_id, name)
 
         loader.forget(tenant_id, name)
-        transaction.on_commit(_after)
+        tenant_db.on_commit(tenant_id, _after)
     return removed
 
 
