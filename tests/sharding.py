@@ -3,8 +3,9 @@ two-core machine): DIM_TEST_SHARD=k/n keeps the k-th of n parts of the collected
 
 Every shard collects the same tests, so each computes the same split without talking to
 the others: whole modules (module-scoped fixtures stay shared) are dealt greedily, the
-heaviest first, to the lightest shard. A module's weight is its number of tests, with a
-test of the dedicated world (a database cloned for it) counting as several. Modules that
+heaviest first, to the lightest shard. A module's weight is its estimated seconds: per
+test, a test of the dedicated world (a database cloned for it) counting as several, or
+the measured time of the few modules far from that (MODULE_SECONDS). Modules that
 change what the whole PostgreSQL server reports to `check_isolation` (a role granted to
 the runtime role for a moment) run in the first shard with every module that reads that
 report, so the two never overlap.
@@ -31,7 +32,25 @@ PINNED_TO_FIRST = (
     "audit_mgr/tests/test_append_only_db.py",
     "connection_mgr/tests/test_dedicated.py",
 )
-DEDICATED_WEIGHT = 6  # a cloned database, copied rows and a dropped database per test
+# Weights are seconds on the two-core CI machine with the three runs side by side
+# (measured with --durations, 2026-12-03): about 1 s per test, 3 s per test of the
+# dedicated world (a cloned database, copied rows and a dropped database each), and the
+# whole module for the few that are far from that (a browser crawl, schemathesis, real
+# worker processes and servers started per test).
+SECONDS_PER_TEST = 1
+DEDICATED_WEIGHT = 3
+MODULE_SECONDS = {
+    "tests/browser/test_crawl.py": 550,
+    "tests/test_api_schemathesis.py": 410,
+    "tests/isolation/test_attack_connections.py": 270,
+    "tests/isolation/test_attack_workflows.py": 150,
+    "tests/isolation/test_postgres_rls.py": 150,
+    "connection_mgr/tests/test_dedicated.py": 100,
+    "metadata_mgr/tests/compat/test_properties.py": 80,
+    "workflow_mgr/tests/test_worker_faults.py": 75,
+    "audit_mgr/tests/test_security_events_migration.py": 70,
+    "tests/test_redis_cluster.py": 50,
+}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -46,7 +65,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def _weight(item) -> int:
-    return DEDICATED_WEIGHT if "[dedicated-" in item.nodeid else 1
+    return DEDICATED_WEIGHT if "[dedicated-" in item.nodeid else SECONDS_PER_TEST
 
 
 def assign(items, n: int, root) -> dict[str, int]:
@@ -54,6 +73,9 @@ def assign(items, n: int, root) -> dict[str, int]:
     weights: dict[str, int] = defaultdict(int)
     for item in items:
         weights[_module(item, root)] += _weight(item)
+    for module, seconds in MODULE_SECONDS.items():
+        if module in weights:  # collected (not deselected by -k or a path)
+            weights[module] = max(weights[module], seconds)
     load = [0] * n
     shard_of: dict[str, int] = {}
     for module in PINNED_TO_FIRST:

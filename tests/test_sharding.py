@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.sharding import DEDICATED_WEIGHT, PINNED_TO_FIRST, assign, parse_shard
+from tests.sharding import DEDICATED_WEIGHT, MODULE_SECONDS, PINNED_TO_FIRST, assign, parse_shard
 
 ROOT = Path("/repo")
 
@@ -53,6 +53,15 @@ def test_assign_counts_a_dedicated_world_test_as_heavier():
     shard_of = assign(_items(spec), 2, ROOT)
     assert shard_of["x/test_conformance.py"] != shard_of["y/test_plain.py"]
     assert shard_of["z/test_other.py"] == shard_of["y/test_plain.py"]
+
+
+def test_assign_weighs_a_measured_module_by_its_seconds():
+    heavy = "tests/browser/test_crawl.py"
+    spec = {heavy: ["t"], "a/test_many.py": [f"t{i}" for i in range(MODULE_SECONDS[heavy] - 1)]}
+    spec["b/test_few.py"] = ["t"]
+    shard_of = assign(_items(spec), 2, ROOT)
+    assert shard_of[heavy] != shard_of["a/test_many.py"]
+    assert shard_of["b/test_few.py"] == shard_of["a/test_many.py"]
 
 
 def test_assign_pins_the_role_report_modules_to_the_first_shard():
