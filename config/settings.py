@@ -425,6 +425,9 @@ METADATA_IMPORT_BATCH = env.int("METADATA_IMPORT_BATCH", default=5000)
 # vectors are searched through an HNSW graph instead of exactly, the graph's search
 # breadth, and the memory all loaded tenant indexes of one process may use.
 METADATA_SEARCH_ENCODER = env.str("METADATA_SEARCH_ENCODER", default="minilm")
+# The TF-IDF fallback encoder keeps the most frequent terms only: its registry artifact
+# is terms + a 128 x terms projection (float64), about 20 MB at the default.
+METADATA_TFIDF_MAX_TERMS = env.int("METADATA_TFIDF_MAX_TERMS", default=20_000)
 METADATA_SEARCH_THREADS = env.int("METADATA_SEARCH_THREADS", default=1)
 METADATA_SEARCH_ANN_MIN = env.int("METADATA_SEARCH_ANN_MIN", default=5000)
 METADATA_SEARCH_EF = env.int("METADATA_SEARCH_EF", default=128)

@@ -109,12 +109,18 @@ class TfidfSvdEncoder(Encoder):
 
     NGRAMS = (1, 2)
 
-    def __init__(self, corpus: list[str], dim: int = 128):
+    def __init__(self, corpus: list[str], dim: int = 128, max_terms: int | None = None):
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         corpus = [t for t in corpus if t] or ["empty"]
-        self.vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=self.NGRAMS, min_df=1)
+        # The vocabulary is capped (the most frequent terms): the artifact holds the
+        # terms and a dim x terms projection, so an uncapped vocabulary grows with the
+        # catalogue (bigrams of 100k records: hundreds of MB per version).
+        max_terms = max_terms or settings.METADATA_TFIDF_MAX_TERMS
+        self.vectorizer = TfidfVectorizer(
+            sublinear_tf=True, ngram_range=self.NGRAMS, min_df=1, max_features=max_terms
+        )
         matrix = self.vectorizer.fit_transform(corpus)
         components = min(dim, matrix.shape[1] - 1)
         self.svd = None

@@ -210,3 +210,15 @@ def test_search_index_drop_erases_the_encoder_and_its_files(
     assert _audited("ai.model.deleted")
     with pytest.raises(Exception, match="no model named"):
         loader.load(MODEL)
+
+
+def test_tfidf_vocabulary_is_capped_so_the_artifact_stays_bounded(settings):
+    settings.METADATA_TFIDF_MAX_TERMS = 150
+    corpus = _corpus(300)  # 400 words and their bigrams: thousands of terms uncapped
+    capped = TfidfSvdEncoder(corpus, dim=16)
+    uncapped = TfidfSvdEncoder(corpus, dim=16, max_terms=10**9)
+    assert len(capped.vocabulary) == 150 < len(uncapped.vocabulary)
+    assert capped.arrays()["components"].shape == (16, 150)
+    # The capped encoder still round-trips through the registry's format exactly.
+    loaded = TfidfSvdEncoder.from_arrays(artifacts.unpack(artifacts.pack(capped.arrays())))
+    np.testing.assert_array_equal(loaded.encode(corpus[:5]), capped.encode(corpus[:5]))
